@@ -1,0 +1,97 @@
+// Posts the audit stream to the audit channel and the log. Events were appended to the stream atomically with
+// the change they describe, so a crash between the change and the post loses nothing: a consumer group
+// delivers each event to one replica, and entries left unacknowledged by a dead replica are claimed again.
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { AuditEvent } from '../domain/audit-event.ts';
+import { auditLine } from './audit-line.ts';
+
+export interface AuditPoster {
+  postAudit(text: string, event: AuditEvent): Promise<void>;
+}
+
+const GROUP = 'audit-forwarder';
+
+export class AuditForwarder {
+  private running = false;
+  private loop?: Promise<void>;
+
+  constructor(
+    private readonly deps: {
+      /** a dedicated connection: XREADGROUP BLOCK holds it */
+      redis: Redis;
+      stream: string;
+      consumer: string;
+      poster: AuditPoster;
+      logger: Logger;
+      blockMs?: number;
+      claimIdleMs?: number;
+    },
+  ) {}
+
+  async start(): Promise<void> {
+    try {
+      await this.deps.redis.xgroup('CREATE', this.deps.stream, GROUP, '0', 'MKSTREAM');
+    } catch (err) {
+      if (!String(err).includes('BUSYGROUP')) throw err;
+    }
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  private async run(): Promise<void> {
+    const { redis, stream, consumer, logger } = this.deps;
+    let lastClaim = 0;
+    while (this.running) {
+      try {
+        if (Date.now() - lastClaim > 5_000) {
+          lastClaim = Date.now();
+          // Entries another replica read but never acknowledged (it died): take them over.
+          const [, claimed] = (await redis.xautoclaim(stream, GROUP, consumer, this.deps.claimIdleMs ?? 30_000, '0-0', 'COUNT', 100)) as [
+            string,
+            [string, string[]][],
+          ];
+          await this.deliver(claimed);
+          // Our own entries from before a restart with the same consumer name.
+          const own = (await redis.xreadgroup('GROUP', GROUP, consumer, 'COUNT', 100, 'STREAMS', stream, '0')) as
+            | [string, [string, string[]][]][]
+            | null;
+          await this.deliver(own?.[0]?.[1] ?? []);
+        }
+        const res = (await redis.xreadgroup('GROUP', GROUP, consumer, 'COUNT', 50, 'BLOCK', this.deps.blockMs ?? 1000, 'STREAMS', stream, '>')) as
+          | [string, [string, string[]][]][]
+          | null;
+        await this.deliver(res?.[0]?.[1] ?? []);
+      } catch (err) {
+        if (!this.running) break;
+        logger.warn({ err }, 'audit forwarder: read failed, retrying');
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  }
+
+  private async deliver(entries: [string, string[]][]): Promise<void> {
+    for (const [id, fields] of entries) {
+      if (!fields) continue;
+      const json = fields[fields.indexOf('e') + 1];
+      let event: AuditEvent | undefined;
+      try {
+        event = json ? (JSON.parse(json) as AuditEvent) : undefined;
+      } catch {
+        event = undefined;
+      }
+      if (event) {
+        this.deps.logger.info({ audit: event, streamId: id }, `audit: ${event.type}`);
+        // Not acknowledged if the post fails: it is retried on the next claim.
+        await this.deps.poster.postAudit(auditLine(event), event);
+      }
+      await this.deps.redis.xack(this.deps.stream, GROUP, id);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.deps.redis.disconnect();
+    await this.loop;
+  }
+}

@@ -1,0 +1,62 @@
+// `jit-jump check-config`: what an operator runs before deploying a policy.
+import pino from 'pino';
+import { loadPolicy, PolicyError } from './config/policy.ts';
+import { JumpHostConnections } from './jumphost/jump-host-connections.ts';
+import { expiryFormatFor } from './jumphost/jump-host-sync.ts';
+import { parseAuthorizedKeys } from './domain/managed-block.ts';
+import { checkPrivateKeyFile } from './jumphost/private-key-file.ts';
+
+export async function checkConfig(policyPath: string, o: { offline: boolean; print: (line: string) => void }): Promise<number> {
+  let errors = 0;
+  let warnings = 0;
+  const ok = (m: string) => o.print(`ok    ${m}`);
+  const warn = (m: string) => {
+    warnings++;
+    o.print(`warn  ${m}`);
+  };
+  const fail = (m: string) => {
+    errors++;
+    o.print(`error ${m}`);
+  };
+  let policy;
+  try {
+    policy = loadPolicy(policyPath);
+  } catch (err) {
+    if (err instanceof PolicyError) {
+      fail(err.message);
+      return 1;
+    }
+    throw err;
+  }
+  ok(`${policyPath}: ${policy.jumpHosts.length} jump host(s), ${policy.hosts.length} host(s)`);
+  for (const jh of policy.jumpHosts) {
+    const problem = checkPrivateKeyFile(jh.privateKeyPath);
+    if (problem) fail(`jumpHosts ${jh.name}: privateKeyPath ${problem}`);
+    else ok(`jumpHosts ${jh.name}: private key ${jh.privateKeyPath}`);
+  }
+  if (!o.offline) {
+    const connections = new JumpHostConnections({ logger: pino({ level: 'silent' }) });
+    for (const jh of policy.jumpHosts) {
+      try {
+        const server = await connections.serverVersion(jh);
+        ok(`jumpHosts ${jh.name}: ${jh.user}@${jh.address}:${jh.port} host key ${jh.hostKey} matches; server ${server?.raw ?? 'unknown'}`);
+        const format = expiryFormatFor(server, jh);
+        if (format === 'none')
+          warn(`jumpHosts ${jh.name}: sshd is older than OpenSSH 9.1, so keys carry no expiry-time; access ends only when the broker removes the line (set utcExpiryOnOldServers: true if the server runs in UTC)`);
+        else if (format === 'local') warn(`jumpHosts ${jh.name}: sshd is older than 9.1; expiry-time is written as local time (declared UTC)`);
+        const result = await connections.updateAuthorizedKeys(jh, (current) => {
+          const parsed = parseAuthorizedKeys(current);
+          if (parsed.damaged) warn(`jumpHosts ${jh.name}: ${jh.authorizedKeysPath} has broken managed-block markers; the next sync rebuilds the block`);
+          else ok(`jumpHosts ${jh.name}: ${jh.authorizedKeysPath} readable, managed block ${parsed.block ? `holds ${parsed.block.length} line(s)` : 'not present yet'}`);
+          return current; // unchanged: nothing is written
+        });
+        if (result.changed) fail(`jumpHosts ${jh.name}: check-config changed the file; please report this bug`);
+      } catch (err) {
+        fail(`jumpHosts ${jh.name}: ${(err as Error).message}`);
+      }
+    }
+    await connections.close();
+  }
+  o.print(`${errors} error(s), ${warnings} warning(s)`);
+  return errors > 0 ? 1 : 0;
+}

@@ -1,0 +1,46 @@
+// Environment: the names are part of the interface contract (DESIGN.md). Each secret may come from a file
+// named by the same variable plus _FILE (Docker/Kubernetes secrets).
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+const SECRETS = ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN'] as const;
+
+const envSchema = z.object({
+  SLACK_BOT_TOKEN: z.string().min(1, 'is required (the bot token, xoxb-…)'),
+  SLACK_SIGNING_SECRET: z.string().min(1, 'is required (Basic Information → Signing Secret)'),
+  SLACK_APP_TOKEN: z.string().startsWith('xapp-', 'must be an app-level token (xapp-…)').optional(),
+  SLACK_API_URL: z.url().optional(),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  JIT_CONFIG: z.string().min(1).default('./jit.config.yaml'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Env = z.output<typeof envSchema>;
+
+export class EnvError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EnvError';
+  }
+}
+
+export function readEnv(source: NodeJS.ProcessEnv = process.env): Env {
+  const values: Record<string, string | undefined> = { ...source };
+  for (const name of SECRETS) {
+    const file = source[`${name}_FILE`];
+    if (file && !source[name]) {
+      try {
+        values[name] = readFileSync(file, 'utf8').trim();
+      } catch (err) {
+        throw new EnvError(`${name}_FILE: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      }
+    }
+  }
+  for (const k of Object.keys(values)) if (values[k] === '') values[k] = undefined;
+  const result = envSchema.safeParse(values);
+  if (result.success) return result.data;
+  throw new EnvError(
+    `environment is invalid:\n${result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`,
+  );
+}

@@ -1,0 +1,145 @@
+// The YAML policy: one schema, validated once at start-up, defaults filled in.
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { parseDuration } from '../domain/duration.ts';
+
+const duration = z
+  .string()
+  .describe('a duration such as 30s, 15m, 2h, 1d')
+  .transform((text, ctx) => {
+    const ms = parseDuration(text);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration (use e.g. 30m, 2h, 1d)` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const slackId = (what: string) =>
+  z.string().regex(/^[A-Z0-9][A-Z0-9_-]{1,40}$/i, `must be a Slack ${what} ID such as C0123ABC`);
+const name = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/i, 'must be 1-63 letters, digits, dot, dash or underscore, starting with a letter or digit');
+// Only characters that are safe inside permitopen="host:port" and ssh command lines.
+const address = z
+  .string()
+  .regex(/^(?:[A-Za-z0-9][A-Za-z0-9.-]{0,252}|\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:.]+)$/, 'must be a hostname or IP address');
+const port = z.number().int().min(1).max(65535);
+const loginUser = z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/i, 'must be a POSIX user name');
+
+export const defaultsSchema = z
+  .object({
+    duration: duration.prefault('1h').describe('duration when a request names none'),
+    minDuration: duration.prefault('1m').describe('shortest duration anyone may request'),
+    maxDuration: duration.prefault('8h').describe('longest duration unless a host says otherwise'),
+    requireReason: z.boolean().default(true).describe('a reason must be given with every request'),
+    approvals: z.number().int().min(1).max(5).default(1).describe('distinct owner approvals needed'),
+    approvalTimeout: duration.prefault('24h').describe('a request with no decision by then times out'),
+    expiryWarning: duration.prefault('10m').describe('how long before expiry the requester is warned'),
+  })
+  .strict();
+
+export const jumpHostSchema = z
+  .object({
+    name,
+    address: address.describe('what the broker connects to'),
+    port: port.default(22),
+    user: loginUser.describe('the account engineers jump as; its authorized_keys holds the managed block'),
+    hostKey: z
+      .string()
+      .regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'must be an OpenSSH SHA256 fingerprint such as "SHA256:abc…" (ssh-keygen -lf)')
+      .describe('the pinned host key fingerprint; any other key is refused'),
+    privateKeyPath: z.string().min(1).describe("the broker's own private key (OpenSSH format)"),
+    authorizedKeysPath: z.string().min(1).default('.ssh/authorized_keys').describe("absolute, or relative to the jump account's home"),
+    publicAddress: address.optional().describe('what engineers type after -J (defaults to address)'),
+    publicPort: port.optional().describe('the port engineers use (defaults to port)'),
+    utcExpiryOnOldServers: z
+      .boolean()
+      .default(false)
+      .describe('the jump server runs in UTC: below OpenSSH 9.1 write expiry-time as local time'),
+  })
+  .strict();
+
+export const hostSchema = z
+  .object({
+    name,
+    address: address.describe('the exact address engineers reach through the jump server (permitopen)'),
+    port: port.default(22),
+    jumpHost: name.describe('name of an entry in jumpHosts'),
+    loginUser: loginUser.default('root').describe('shown in the connect instructions'),
+    owners: z.array(slackId('user or user-group')).min(1).describe('Slack user IDs (U…) or user-group IDs (S…)'),
+    maxDuration: duration.optional(),
+    approvals: z.number().int().min(1).max(5).optional(),
+    requireReason: z.boolean().optional(),
+  })
+  .strict();
+
+export const policySchema = z
+  .object({
+    auditChannel: slackId('channel').describe('every audit event is posted here'),
+    approvalChannel: slackId('channel').optional().describe('approval requests are also posted here'),
+    teamId: slackId('team').optional().describe('the Slack workspace allowed to use the broker'),
+    defaults: defaultsSchema.prefault({}),
+    jumpHosts: z.array(jumpHostSchema).min(1),
+    hosts: z.array(hostSchema).min(1),
+  })
+  .strict()
+  .superRefine((policy, ctx) => {
+    const jumpNames = new Set<string>();
+    policy.jumpHosts.forEach((j, i) => {
+      if (jumpNames.has(j.name)) ctx.addIssue({ code: 'custom', path: ['jumpHosts', i, 'name'], message: `duplicate jump host "${j.name}"` });
+      jumpNames.add(j.name);
+    });
+    const hostNames = new Set<string>();
+    policy.hosts.forEach((h, i) => {
+      if (hostNames.has(h.name)) ctx.addIssue({ code: 'custom', path: ['hosts', i, 'name'], message: `duplicate host "${h.name}"` });
+      hostNames.add(h.name);
+      if (!jumpNames.has(h.jumpHost))
+        ctx.addIssue({ code: 'custom', path: ['hosts', i, 'jumpHost'], message: `no jump host named "${h.jumpHost}" in jumpHosts` });
+      const approvals = h.approvals ?? policy.defaults.approvals;
+      const namedUsers = h.owners.filter((o) => !o.startsWith('S')).length;
+      if (namedUsers > 0 && !h.owners.some((o) => o.startsWith('S')) && namedUsers < approvals)
+        ctx.addIssue({ code: 'custom', path: ['hosts', i, 'approvals'], message: `needs ${approvals} approvals but lists only ${namedUsers} owners` });
+      if ((h.maxDuration ?? policy.defaults.maxDuration) < policy.defaults.minDuration)
+        ctx.addIssue({ code: 'custom', path: ['hosts', i, 'maxDuration'], message: 'is shorter than defaults.minDuration' });
+    });
+  });
+
+export type Policy = z.output<typeof policySchema>;
+export type JumpHostConfig = Policy['jumpHosts'][number];
+export type HostConfig = Policy['hosts'][number];
+
+export class PolicyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PolicyError';
+  }
+}
+
+/** Validates a parsed policy; the error names each offending field as a dotted path. */
+export function validatePolicy(raw: unknown, source = 'policy'): Policy {
+  const result = policySchema.safeParse(raw);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => {
+    const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+    return `  ${path || '(top level)'}: ${issue.message}`;
+  });
+  throw new PolicyError(`${source} is invalid:\n${lines.join('\n')}`);
+}
+
+export function loadPolicy(path: string): Policy {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new PolicyError(`cannot read policy file ${path}: ${(err as Error).message} (set JIT_CONFIG to its path)`);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    throw new PolicyError(`${path} is not valid YAML: ${(err as Error).message}`);
+  }
+  return validatePolicy(raw, path);
+}

@@ -1,0 +1,30 @@
+// One audit event per state change or refused action. Built in the domain, stored atomically with the
+// change (Redis stream), posted to the audit channel and logged by the audit forwarder.
+export type AuditEventType =
+  | 'requested'
+  | 'approval-recorded'
+  | 'approved'
+  | 'activated'
+  | 'denied'
+  | 'expired'
+  | 'revoked'
+  | 'cancelled'
+  | 'timed-out'
+  | 'failed'
+  | 'key-registered'
+  | 'key-replaced'
+  | 'refused'
+  | 'jump-host-alert';
+
+export interface AuditEvent {
+  type: AuditEventType;
+  at: number;
+  actor?: string;
+  requestId?: string;
+  requester?: string;
+  host?: string;
+  durationMs?: number;
+  expiresAt?: number;
+  reason?: string;
+  detail?: string;
+}

@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+// jit-jump command line: `start` runs the broker, `check-config` validates the policy and reaches the jump servers.
+import { parseArgs } from 'node:util';
+import { EnvError, readEnv } from './config/env.ts';
+import { loadPolicy, PolicyError } from './config/policy.ts';
+import { startBroker } from './broker.ts';
+import { checkConfig } from './check-config.ts';
+import { createLogger } from './logger.ts';
+
+const USAGE = `usage: jit-jump <command>
+
+commands:
+  start           run the broker (environment and JIT_CONFIG as in the README)
+  check-config    validate the policy, the broker's keys and reach every jump server
+options:
+  --config PATH   policy file (default: $JIT_CONFIG or ./jit.config.yaml)
+  --offline       check-config without connecting to the jump servers`;
+
+async function main(): Promise<number> {
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: { config: { type: 'string' }, offline: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  });
+  const command = positionals[0];
+  if (values.help || !command) {
+    console.log(USAGE);
+    return command || values.help ? 0 : 2;
+  }
+  const policyPath = values.config ?? process.env.JIT_CONFIG ?? './jit.config.yaml';
+  if (command === 'check-config') {
+    return checkConfig(policyPath, { offline: values.offline ?? false, print: (l) => console.log(l) });
+  }
+  if (command !== 'start') {
+    console.error(`unknown command "${command}"\n\n${USAGE}`);
+    return 2;
+  }
+  const env = readEnv({ ...process.env, JIT_CONFIG: policyPath });
+  const logger = createLogger({
+    level: env.LOG_LEVEL,
+    secrets: [env.SLACK_BOT_TOKEN, env.SLACK_SIGNING_SECRET, env.SLACK_APP_TOKEN ?? ''],
+  });
+  const policy = loadPolicy(env.JIT_CONFIG);
+  const broker = await startBroker({ env, policy, logger });
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    // Bounded: a stuck connection must not keep the process (and the deploy) hanging.
+    const force = setTimeout(() => process.exit(1), 15_000);
+    force.unref();
+    broker.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  return -1; // keep running
+}
+
+main().then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (err: unknown) => {
+    if (err instanceof PolicyError || err instanceof EnvError) console.error(`jit-jump: ${err.message}`);
+    else console.error('jit-jump: failed to start:', err instanceof Error ? err.message : err);
+    process.exit(1);
+  },
+);

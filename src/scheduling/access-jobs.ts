@@ -1,0 +1,85 @@
+// Delayed work in BullMQ: revoke a grant at expiry, warn before expiry, time out undecided requests.
+// Job data holds request ids only. Handlers are idempotent: each checks the state atomically and does nothing
+// if the request has moved on, so a late, duplicated or retried job is harmless.
+import { Queue, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+
+export type AccessJobName = 'revoke' | 'expiry-warning' | 'timeout';
+
+export interface AccessJobHandlers {
+  revoke(requestId: string): Promise<void>;
+  expiryWarning(requestId: string): Promise<void>;
+  timeout(requestId: string): Promise<void>;
+}
+
+export const QUEUE_NAME = 'jit-jump';
+/** Hash-tagged so every BullMQ key of the queue lands in one Redis Cluster slot. */
+export const QUEUE_PREFIX = '{jit}:bull';
+
+const JOB_ID_PREFIX: Record<AccessJobName, string> = { revoke: 'revoke', 'expiry-warning': 'warn', timeout: 'timeout' };
+
+export function jobId(name: AccessJobName, requestId: string): string {
+  return `${JOB_ID_PREFIX[name]}-${requestId}`;
+}
+
+export class AccessJobs {
+  private readonly queue: Queue;
+  private worker?: Worker;
+
+  constructor(
+    private readonly deps: { producer: Redis; workerConnection: () => Redis; logger: Logger; prefix?: string },
+  ) {
+    this.queue = new Queue(QUEUE_NAME, {
+      connection: deps.producer,
+      prefix: deps.prefix ?? QUEUE_PREFIX,
+      defaultJobOptions: {
+        attempts: 8,
+        backoff: { type: 'exponential', delay: 500 },
+        removeOnComplete: { count: 1000 },
+        removeOnFail: { count: 5000 },
+      },
+    });
+  }
+
+  /** Adds (or keeps, if it already exists) the job that runs `name` for this request at `at`. */
+  async schedule(name: AccessJobName, requestId: string, at: number, now: number): Promise<void> {
+    await this.queue.add(name, { requestId }, { jobId: jobId(name, requestId), delay: Math.max(0, at - now) });
+  }
+
+  /** Best effort: a job that stays behind finds the request in another state and does nothing. */
+  async cancel(name: AccessJobName, requestId: string): Promise<void> {
+    try {
+      await this.queue.remove(jobId(name, requestId));
+    } catch (err) {
+      this.deps.logger.debug({ err, requestId, job: name }, 'could not remove job (it is running or gone)');
+    }
+  }
+
+  startWorker(handlers: AccessJobHandlers, concurrency = 8): void {
+    this.worker = new Worker(
+      QUEUE_NAME,
+      async (job: Job<{ requestId: string }>) => {
+        const id = job.data.requestId;
+        switch (job.name as AccessJobName) {
+          case 'revoke':
+            return handlers.revoke(id);
+          case 'expiry-warning':
+            return handlers.expiryWarning(id);
+          case 'timeout':
+            return handlers.timeout(id);
+          default:
+            this.deps.logger.warn({ job: job.name }, 'unknown job ignored');
+        }
+      },
+      { connection: this.deps.workerConnection(), prefix: this.deps.prefix ?? QUEUE_PREFIX, concurrency },
+    );
+    this.worker.on('failed', (job, err) => this.deps.logger.warn({ err, job: job?.name, jobId: job?.id }, 'job failed'));
+    this.worker.on('error', (err) => this.deps.logger.error({ err }, 'job worker error'));
+  }
+
+  async close(): Promise<void> {
+    await this.worker?.close();
+    await this.queue.close();
+  }
+}

@@ -1,0 +1,64 @@
+// Posts and updates the broker's Slack messages through the Web API.
+import type { WebClient } from '@slack/web-api';
+import type { Logger } from 'pino';
+import type { AuditPoster } from '../audit/audit-forwarder.ts';
+import type { ConnectInstructions } from '../domain/connect-instructions.ts';
+import type { AccessRequest, MessageRef } from '../domain/request-state.ts';
+import type { Notifier } from '../service/ports.ts';
+import { approvalMessage, connectMessage } from './messages.ts';
+
+export class SlackNotifier implements Notifier, AuditPoster {
+  constructor(
+    private readonly deps: { client: WebClient; auditChannel: string; approvalChannel?: string; logger: Logger },
+  ) {}
+
+  private async dmChannel(userId: string): Promise<string> {
+    const res = await this.deps.client.conversations.open({ users: userId });
+    const id = res.channel?.id;
+    if (!id) throw new Error(`conversations.open gave no channel for ${userId}`);
+    return id;
+  }
+
+  async postApprovalRequest(request: AccessRequest, ownerUserIds: readonly string[]): Promise<MessageRef[]> {
+    const { text, blocks } = approvalMessage(request);
+    const channels: string[] = [];
+    if (this.deps.approvalChannel) channels.push(this.deps.approvalChannel);
+    // One owner's DM failing (deactivated account) must not stop the others from seeing the request.
+    const dms = await Promise.allSettled(ownerUserIds.map((u) => this.dmChannel(u)));
+    for (const r of dms) {
+      if (r.status === 'fulfilled') channels.push(r.value);
+      else this.deps.logger.warn({ err: r.reason }, 'could not open a DM with an owner');
+    }
+    const posted = await Promise.allSettled(channels.map((channel) => this.deps.client.chat.postMessage({ channel, text, blocks })));
+    const refs: MessageRef[] = [];
+    posted.forEach((p, i) => {
+      if (p.status === 'fulfilled' && p.value.ts) refs.push({ channel: p.value.channel ?? channels[i]!, ts: p.value.ts });
+      else this.deps.logger.warn({ err: p.status === 'rejected' ? p.reason : undefined, channel: channels[i] }, 'could not post approval request');
+    });
+    return refs;
+  }
+
+  async updateApprovalMessages(request: AccessRequest, refs: readonly MessageRef[]): Promise<void> {
+    const { text, blocks } = approvalMessage(request);
+    await Promise.all(
+      refs.map((ref) =>
+        this.deps.client.chat.update({ channel: ref.channel, ts: ref.ts, text, blocks }).catch((err: unknown) => {
+          this.deps.logger.warn({ err, channel: ref.channel }, 'could not update approval message');
+        }),
+      ),
+    );
+  }
+
+  async sendConnectInstructions(request: AccessRequest, instructions: ConnectInstructions): Promise<void> {
+    const { text, blocks } = connectMessage(request, instructions);
+    await this.deps.client.chat.postMessage({ channel: await this.dmChannel(request.requester), text, blocks });
+  }
+
+  async notifyUser(userId: string, text: string): Promise<void> {
+    await this.deps.client.chat.postMessage({ channel: await this.dmChannel(userId), text });
+  }
+
+  async postAudit(text: string): Promise<void> {
+    await this.deps.client.chat.postMessage({ channel: this.deps.auditChannel, text, unfurl_links: false, unfurl_media: false });
+  }
+}

@@ -1,0 +1,60 @@
+// One registered public key per person. A key may belong to only one person.
+import type { Redis } from 'ioredis';
+import type { AuditEvent } from '../domain/audit-event.ts';
+import type { UserPublicKey } from '../domain/public-key.ts';
+import { redisKeys, type RedisKeys } from './redis-keys.ts';
+import { SET_KEY } from './scripts.ts';
+
+export interface StoredKey extends UserPublicKey {
+  addedAt: number;
+}
+
+export class KeyStore {
+  readonly keys: RedisKeys;
+
+  constructor(private readonly redis: Redis, prefix?: string) {
+    this.keys = redisKeys(prefix);
+  }
+
+  async get(user: string): Promise<StoredKey | undefined> {
+    const h = await this.redis.hgetall(this.keys.userKey(user));
+    if (!h.line || !h.fingerprint || !h.type) return undefined;
+    return { line: h.line, fingerprint: h.fingerprint, type: h.type, bits: 0, addedAt: Number(h.addedAt) };
+  }
+
+  /** Key lines of many people at once, for rendering. */
+  async linesFor(users: readonly string[]): Promise<Map<string, string>> {
+    const unique = [...new Set(users)];
+    const out = new Map<string, string>();
+    if (unique.length === 0) return out;
+    const pipe = this.redis.pipeline();
+    for (const u of unique) pipe.hget(this.keys.userKey(u), 'line');
+    const results = (await pipe.exec()) ?? [];
+    unique.forEach((u, i) => {
+      const line = results[i]?.[1];
+      if (typeof line === 'string') out.set(u, line);
+    });
+    return out;
+  }
+
+  /** Stores the key; 'taken' when another person registered the same key. */
+  async set(user: string, key: UserPublicKey, now: number): Promise<{ ok: true; replaced: boolean } | { ok: false; reason: 'taken' }> {
+    const event: AuditEvent = { type: 'key-registered', at: now, actor: user, detail: `${key.type} ${key.fingerprint}` };
+    const result = (await this.redis.eval(
+      SET_KEY,
+      3,
+      this.keys.userKey(user),
+      this.keys.keyOwner(key.fingerprint),
+      this.keys.auditStream,
+      user,
+      key.line,
+      key.fingerprint,
+      key.type,
+      String(now),
+      JSON.stringify(event),
+      this.keys.keyOwner(''),
+    )) as string[];
+    if (result[0] === 'taken') return { ok: false, reason: 'taken' };
+    return { ok: true, replaced: (result[1] ?? '') !== '' };
+  }
+}

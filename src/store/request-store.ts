@@ -1,0 +1,153 @@
+// Requests, grants and their transitions in Redis. Transitions are atomic Lua scripts (scripts.ts).
+import type { Redis } from 'ioredis';
+import type { AuditEvent } from '../domain/audit-event.ts';
+import { statesLeadingTo, type AccessRequest, type MessageRef, type RequestState } from '../domain/request-state.ts';
+import { redisKeys, type RedisKeys } from './redis-keys.ts';
+import { APPROVE, TRANSITION } from './scripts.ts';
+
+export type ApprovalOutcome =
+  | { outcome: 'recorded'; approvals: number }
+  | { outcome: 'activated'; expiresAt: number }
+  | { outcome: 'duplicate' | 'self' | 'missing' }
+  | { outcome: 'conflict'; state: RequestState };
+
+export type TransitionOutcome = { ok: true; from: RequestState } | { ok: false; state?: RequestState };
+
+const NUMBER_FIELDS = ['durationMs', 'createdAt', 'requiredApprovals', 'activatedAt', 'expiresAt', 'endedAt'] as const;
+
+function toHash(req: AccessRequest): Record<string, string> {
+  const hash: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req)) {
+    if (v === undefined) continue;
+    hash[k] = k === 'approvers' ? JSON.stringify(v) : String(v);
+  }
+  return hash;
+}
+
+function fromHash(hash: Record<string, string>): AccessRequest | undefined {
+  if (!hash.id) return undefined;
+  const req: Record<string, unknown> = { ...hash, approvers: JSON.parse(hash.approvers ?? '[]') };
+  for (const f of NUMBER_FIELDS) if (hash[f] !== undefined) req[f] = Number(hash[f]);
+  delete req.approvedAt;
+  return req as unknown as AccessRequest;
+}
+
+export class RequestStore {
+  readonly keys: RedisKeys;
+
+  constructor(private readonly redis: Redis, prefix?: string) {
+    this.keys = redisKeys(prefix);
+  }
+
+  async create(req: AccessRequest, event: AuditEvent): Promise<void> {
+    await this.redis
+      .multi()
+      .hset(this.keys.request(req.id), toHash(req))
+      .zadd(this.keys.userRequests(req.requester), req.createdAt, req.id)
+      .xadd(this.keys.auditStream, 'MAXLEN', '~', '1000000', '*', 'e', JSON.stringify(event), 'from', '')
+      .exec();
+  }
+
+  async get(id: string): Promise<AccessRequest | undefined> {
+    return fromHash(await this.redis.hgetall(this.keys.request(id)));
+  }
+
+  async getMany(ids: readonly string[]): Promise<AccessRequest[]> {
+    if (ids.length === 0) return [];
+    const pipe = this.redis.pipeline();
+    for (const id of ids) pipe.hgetall(this.keys.request(id));
+    const results = (await pipe.exec()) ?? [];
+    return results.map(([, h]) => fromHash(h as Record<string, string>)).filter((r): r is AccessRequest => r !== undefined);
+  }
+
+  async addMessageRefs(id: string, refs: readonly MessageRef[]): Promise<void> {
+    if (refs.length === 0) return;
+    await this.redis.rpush(this.keys.requestMessages(id), ...refs.map((r) => JSON.stringify(r)));
+  }
+
+  async messageRefs(id: string): Promise<MessageRef[]> {
+    return (await this.redis.lrange(this.keys.requestMessages(id), 0, -1)).map((s) => JSON.parse(s) as MessageRef);
+  }
+
+  /** Records an owner's approval; the last required one activates the grant atomically. */
+  async approve(req: AccessRequest, approver: string, now: number): Promise<ApprovalOutcome> {
+    const base = { at: now, actor: approver, requestId: req.id, requester: req.requester, host: req.host };
+    const result = (await this.redis.eval(
+      APPROVE,
+      3,
+      this.keys.request(req.id),
+      this.keys.auditStream,
+      this.keys.activeGrants(req.jumpHost),
+      approver,
+      String(now),
+      JSON.stringify({ ...base, type: 'approval-recorded' } satisfies AuditEvent),
+      JSON.stringify({ ...base, type: 'approved' } satisfies AuditEvent),
+      JSON.stringify({ ...base, type: 'activated', durationMs: req.durationMs } satisfies AuditEvent),
+    )) as string[];
+    switch (result[0]) {
+      case 'recorded':
+        return { outcome: 'recorded', approvals: Number(result[1]) };
+      case 'activated':
+        return { outcome: 'activated', expiresAt: Number(result[1]) };
+      case 'conflict':
+        return { outcome: 'conflict', state: result[1] as RequestState };
+      default:
+        return { outcome: result[0] as 'duplicate' | 'self' | 'missing' };
+    }
+  }
+
+  /**
+   * Moves a request to `to` if its current state allows it (checked atomically), sets `fields`,
+   * keeps the active-grants index in step and appends the audit event.
+   */
+  async transition(
+    req: Pick<AccessRequest, 'id' | 'jumpHost'>,
+    to: RequestState,
+    event: AuditEvent,
+    fields: Record<string, string | number> = {},
+  ): Promise<TransitionOutcome> {
+    const activeOp = to === 'active' ? 'add' : ['expired', 'revoked', 'failed'].includes(to) ? 'rem' : '-';
+    const score = to === 'active' ? String(fields.expiresAt ?? 0) : '0';
+    const pairs = Object.entries(fields).flatMap(([k, v]) => [k, String(v)]);
+    const result = (await this.redis.eval(
+      TRANSITION,
+      3,
+      this.keys.request(req.id),
+      this.keys.auditStream,
+      this.keys.activeGrants(req.jumpHost),
+      statesLeadingTo(to).join(','),
+      to,
+      JSON.stringify(event),
+      activeOp,
+      score,
+      ...pairs,
+    )) as string[];
+    if (result[0] === 'ok') return { ok: true, from: result[1] as RequestState };
+    return { ok: false, state: result[1] as RequestState | undefined };
+  }
+
+  /** Ids of grants on this jump host that have not expired at `now` (late revoke jobs do not count). */
+  async activeGrantIds(jumpHost: string, now: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.activeGrants(jumpHost), `(${now}`, '+inf');
+  }
+
+  /** Grants whose expiry has passed but that are still indexed as active: their revoke job is late or lost. */
+  async overdueGrantIds(jumpHost: string, now: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.activeGrants(jumpHost), '-inf', now);
+  }
+
+  async nextExpiry(jumpHost: string, now: number): Promise<number | undefined> {
+    const [, score] = await this.redis.zrangebyscore(this.keys.activeGrants(jumpHost), `(${now}`, '+inf', 'WITHSCORES', 'LIMIT', 0, 1);
+    return score === undefined ? undefined : Number(score);
+  }
+
+  /** An audit event that goes with no state change (a refused action, an alert). */
+  async appendAudit(event: AuditEvent): Promise<void> {
+    await this.redis.xadd(this.keys.auditStream, 'MAXLEN', '~', '1000000', '*', 'e', JSON.stringify(event), 'from', '');
+  }
+
+  async recentForUser(user: string, limit = 20): Promise<AccessRequest[]> {
+    const ids = await this.redis.zrevrange(this.keys.userRequests(user), 0, limit - 1);
+    return this.getMany(ids);
+  }
+}

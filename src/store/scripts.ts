@@ -1,0 +1,79 @@
+// Every multi-key change is one Lua script, so two replicas or two clicks can never interleave.
+// Each script appends its audit event(s) to the audit stream in the same atomic step.
+
+/**
+ * KEYS: request hash, audit stream, active-grants zset of its jump host
+ * ARGV: allowed-from-states (comma list), to-state, audit event JSON, zset op ('add'|'rem'|'-'), zset score,
+ *       then field/value pairs to set
+ * Returns {'ok', from} | {'conflict', state} | {'missing'}
+ */
+export const TRANSITION = `
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state then return {'missing'} end
+local allowed = false
+for s in string.gmatch(ARGV[1], '[^,]+') do if s == state then allowed = true end end
+if not allowed then return {'conflict', state} end
+redis.call('HSET', KEYS[1], 'state', ARGV[2])
+for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+local id = redis.call('HGET', KEYS[1], 'id')
+if ARGV[4] == 'add' then redis.call('ZADD', KEYS[3], ARGV[5], id)
+elseif ARGV[4] == 'rem' then redis.call('ZREM', KEYS[3], id) end
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', '1000000', '*', 'e', ARGV[3], 'from', state)
+return {'ok', state}
+`;
+
+/**
+ * Records one owner's approval; the last required approval activates the grant in the same step
+ * (the clock starts now, not when the request was made).
+ * KEYS: request hash, audit stream, active-grants zset
+ * ARGV: approver, now, approval-recorded event JSON, approved event JSON, activated event JSON
+ *       (the activated event's expiresAt is filled in here)
+ * Returns {'recorded', count} | {'activated', expiresAt} | {'duplicate'} | {'self'} | {'conflict', state} | {'missing'}
+ */
+export const APPROVE = `
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state then return {'missing'} end
+if state ~= 'pending' then return {'conflict', state} end
+local approver = ARGV[1]
+if redis.call('HGET', KEYS[1], 'requester') == approver then return {'self'} end
+local approvers = cjson.decode(redis.call('HGET', KEYS[1], 'approvers'))
+for _, a in ipairs(approvers) do if a == approver then return {'duplicate'} end end
+table.insert(approvers, approver)
+redis.call('HSET', KEYS[1], 'approvers', cjson.encode(approvers))
+local required = tonumber(redis.call('HGET', KEYS[1], 'requiredApprovals'))
+if #approvers < required then
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', '1000000', '*', 'e', ARGV[3], 'from', state)
+  return {'recorded', tostring(#approvers)}
+end
+local now = tonumber(ARGV[2])
+local expiresAt = now + tonumber(redis.call('HGET', KEYS[1], 'durationMs'))
+redis.call('HSET', KEYS[1], 'state', 'active', 'approvedAt', ARGV[2], 'activatedAt', ARGV[2], 'expiresAt', tostring(expiresAt))
+redis.call('ZADD', KEYS[3], expiresAt, redis.call('HGET', KEYS[1], 'id'))
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', '1000000', '*', 'e', ARGV[4], 'from', 'pending')
+local activated = cjson.decode(ARGV[5])
+activated['expiresAt'] = expiresAt
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', '1000000', '*', 'e', cjson.encode(activated), 'from', 'approved')
+return {'activated', tostring(expiresAt)}
+`;
+
+/**
+ * Registers a person's key; one key per person, and no key may belong to two people.
+ * KEYS: user key hash, owner-by-fingerprint key of the new key, audit stream
+ * ARGV: user, line, fingerprint, type, now, event JSON (type filled in here: key-registered / key-replaced),
+ *       prefix of owner-by-fingerprint keys (to release the previous key)
+ * Returns {'ok', previousFingerprint or ''} | {'taken'}
+ */
+export const SET_KEY = `
+local owner = redis.call('GET', KEYS[2])
+if owner and owner ~= ARGV[1] then return {'taken'} end
+local previous = redis.call('HGET', KEYS[1], 'fingerprint') or ''
+if previous ~= '' and previous ~= ARGV[3] then
+  redis.call('DEL', ARGV[7] .. previous)
+end
+redis.call('HSET', KEYS[1], 'line', ARGV[2], 'fingerprint', ARGV[3], 'type', ARGV[4], 'addedAt', ARGV[5])
+redis.call('SET', KEYS[2], ARGV[1])
+local event = cjson.decode(ARGV[6])
+if previous == '' then event['type'] = 'key-registered' else event['type'] = 'key-replaced' end
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', '1000000', '*', 'e', cjson.encode(event), 'from', '')
+return {'ok', previous}
+`;
