@@ -57,7 +57,7 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
   const producer = new Redis(env.REDIS_URL, redisOptions({ enableOfflineQueue: false, maxRetriesPerRequest: 2 }));
   const auditRedis = new Redis(env.REDIS_URL, redisOptions({ maxRetriesPerRequest: null }));
   const workerConnections: Redis[] = [];
-  await Promise.all([redis.ping(), producer.ping().catch(() => producer.ping())]);
+  await Promise.all([redis.ping(), ready(producer)]);
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   producer.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   auditRedis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
@@ -150,4 +150,12 @@ async function warnAboutRedisSettings(redis: Redis, logger: Logger): Promise<voi
   } catch (err) {
     logger.debug({ err }, 'could not read Redis settings (CONFIG may be disabled)');
   }
+}
+
+function ready(client: Redis): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    client.once('ready', () => resolve());
+    client.once('end', () => reject(new Error('Redis connection ended before it was ready')));
+  });
 }

@@ -1,0 +1,265 @@
+// The core loop end to end, against real redis-server, real OpenSSH and signed Slack requests.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { BLOCK_BEGIN, BLOCK_END } from '../../src/domain/managed-block.ts';
+import type { SlackCall } from '../support/fake-slack.ts';
+import { findButton } from '../support/slack-requests.ts';
+import { sshHop, sshJumpShell, sshTunnel } from '../support/ssh-client.ts';
+import { generateUserKey } from '../support/sshd.ts';
+import { AUDIT_CHANNEL, BOT_TOKEN, ENGINEER, OUTSIDER, OWNER, OWNER2, SIGNING_SECRET, startWorld, type World } from '../support/world.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000, everyMs = 20): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+function blockLines(world: World): string[] {
+  const text = world.jump.readAuthorizedKeys();
+  const lines = text.split('\n');
+  const b = lines.indexOf(BLOCK_BEGIN);
+  const e = lines.indexOf(BLOCK_END);
+  return b === -1 ? [] : lines.slice(b + 1, e);
+}
+
+function posts(world: World, channel?: string): SlackCall[] {
+  return world.slack.calls.filter((c) => c.method === 'chat.postMessage' && (channel === undefined || c.args.channel === channel));
+}
+
+function auditTypes(world: World): string[] {
+  return posts(world, AUDIT_CHANNEL).map((c) => /\*([a-z-]+)\*/.exec(String(c.args.text))?.[1] ?? '?');
+}
+
+/** The approval message for a request, as it looks now, in a given channel. */
+function approvalMessage(world: World, channel: string, requestId: string) {
+  return world.slack.messages(channel).find((m) => JSON.stringify(m.blocks ?? []).includes(requestId));
+}
+
+async function requestAccess(world: World, user: string, text: string): Promise<string> {
+  const res = await world.sender.command(user, text);
+  assert.equal(res.status, 200);
+  const id = /Request `(r[a-z0-9]+)`/.exec(res.json?.text ?? '')?.[1];
+  assert.ok(id, `no request id in reply: ${res.body}`);
+  return id;
+}
+
+describe('core access flow', () => {
+  let world: World;
+  before(async () => {
+    world = await startWorld();
+  });
+  after(async () => {
+    await world?.stop();
+  });
+
+  it('registers a key and shows its SHA256 fingerprint', async () => {
+    const res = await world.sender.command(ENGINEER, `key add ${world.engineerKey.publicKey}`);
+    assert.equal(res.status, 200);
+    assert.match(res.json.text, /Key registered: ssh-ed25519 `SHA256:[A-Za-z0-9+/]{43}`/);
+    const show = await world.sender.command(ENGINEER, 'key');
+    assert.match(show.json.text, /Your registered key: ssh-ed25519 `SHA256:/);
+    const help = await world.sender.command(ENGINEER, 'help');
+    assert.match(help.json.text, /\/jump request <host>/);
+  });
+
+  it('refuses bad requests with a specific message and creates nothing', async () => {
+    const before = world.slack.calls.length;
+    const cases: [string, string, RegExp][] = [
+      [ENGINEER, 'request nope 5s because', /Unknown host "nope"\. Hosts you can request: `internal-1`, `internal-2`/],
+      [ENGINEER, 'request internal-1 2h because', /allows at most 1h\. Try `\/jump request internal-1 1h …`/],
+      [ENGINEER, 'request internal-1 5s', /A reason is required for internal-1/],
+      [ENGINEER, 'request internal-1 5x because', /"5x" is not a duration/],
+      [OUTSIDER, 'request internal-1 5s because', /Register your public key first/],
+      [ENGINEER, 'frobnicate', /Unknown command "frobnicate"/],
+    ];
+    for (const [user, text, expected] of cases) {
+      const res = await world.sender.command(user, text);
+      assert.equal(res.status, 200);
+      assert.equal(res.json.response_type, 'ephemeral');
+      assert.match(res.json.text, expected, text);
+    }
+    await sleep(200);
+    const later = world.slack.calls.slice(before).filter((c) => c.method !== 'response_url');
+    assert.deepEqual(later.map((c) => c.method), [], 'no message posted for refused requests');
+    assert.equal(blockLines(world).length, 0);
+  });
+
+  it('grants access on approval, proves it with a real ssh hop, and takes it away at expiry', async () => {
+    const outsideBefore = world.jump.readAuthorizedKeys().split(BLOCK_BEGIN)[0];
+    const id = await requestAccess(world, ENGINEER, 'request internal-1 6s "fix replication"');
+
+    // The owners (a user group) each get a DM and the approval channel gets a copy, with buttons.
+    const dm = await until('approval DM', () => approvalMessage(world, `D${OWNER}`, id));
+    await until('approval copies', () => approvalMessage(world, `D${OWNER2}`, id) && approvalMessage(world, 'C0APPROVALS', id));
+    assert.equal(approvalMessage(world, `D${ENGINEER}`, id), undefined, 'the requester is not asked to approve');
+    const approve = findButton(dm.blocks, 'jit_approve');
+    assert.equal(approve.value, id);
+    assert.match(JSON.stringify(dm.blocks), /fix replication/);
+
+    // Someone who is not an owner, and the requester, are refused; nothing changes.
+    for (const who of [OUTSIDER, ENGINEER]) {
+      await world.sender.blockAction(who, { actionId: approve.actionId, value: id, blockId: approve.blockId, message: { channel: dm.channel, ts: dm.ts } });
+      const eph = await until('refusal', () =>
+        world.slack.calls.find((c) => c.method === 'chat.postEphemeral' && c.args.user === who && /Only the owners of internal-1/.test(c.args.text)),
+      );
+      assert.ok(eph);
+    }
+    assert.equal(blockLines(world).length, 0);
+    assert.ok(findButton(approvalMessage(world, `D${OWNER}`, id)!.blocks, 'jit_approve'), 'buttons still there');
+
+    // The owner approves: measure click → key line present on the jump server.
+    const clicked = performance.now();
+    await world.sender.blockAction(OWNER, { actionId: approve.actionId, value: id, blockId: approve.blockId, message: { channel: dm.channel, ts: dm.ts } });
+    const line = await until('key line', () => blockLines(world).find((l) => l.endsWith(`jit:${id}`)), 10_000, 1);
+    const approvalToLineMs = performance.now() - clicked;
+    console.log(`approval → key line present: ${approvalToLineMs.toFixed(1)} ms`);
+
+    const engineerKeyData = world.engineerKey.publicKey.split(' ').slice(0, 2).join(' ');
+    assert.match(
+      line,
+      new RegExp(
+        `^restrict,port-forwarding,permitopen="127\\.0\\.0\\.1:${world.internal.port}",command="/bin/false",expiry-time="\\d{14}Z" ${engineerKeyData.replace(/[+/]/g, '\\$&')} jit:${id}$`,
+      ),
+    );
+    assert.equal(world.jump.readAuthorizedKeys().split(BLOCK_BEGIN)[0], outsideBefore, 'lines outside the block untouched');
+
+    // Connect instructions by DM.
+    const dmToEngineer = await until('connect instructions', () => posts(world, `D${ENGINEER}`).find((c) => /ssh -J/.test(c.args.text)));
+    assert.ok(
+      dmToEngineer.args.text.includes(`ssh -J ${world.jump.user}@127.0.0.1:${world.jump.port} -p ${world.internal.port} ${world.internal.user}@127.0.0.1`),
+      dmToEngineer.args.text,
+    );
+    assert.match(JSON.stringify(dmToEngineer.args.blocks), /ProxyJump/);
+
+    // The approval message updated in place, everywhere, without buttons.
+    await until('message updated', () => {
+      const m = approvalMessage(world, `D${OWNER2}`, id);
+      return m && /Approved by <@U0OWNER1>/.test(JSON.stringify(m.blocks)) && !JSON.stringify(m.blocks).includes('jit_approve');
+    });
+
+    // Real access: the hop works, a shell on the jump server and a tunnel elsewhere do not.
+    const hop = await sshHop({ jump: world.jump, target: world.internal, identityFile: world.engineerKey.privateKeyPath });
+    assert.equal(hop.code, 0, hop.stderr);
+    assert.match(hop.stdout, /hop-ok/);
+    const shell = await sshJumpShell({ jump: world.jump, identityFile: world.engineerKey.privateKeyPath });
+    assert.notEqual(shell.code, 0);
+    assert.doesNotMatch(shell.stdout, /shell-ok/);
+    const granted = await sshTunnel({ jump: world.jump, identityFile: world.engineerKey.privateKeyPath, toHost: '127.0.0.1', toPort: world.internal.port });
+    assert.match(granted.stdout, /SSH-2\.0-/, 'the same kind of tunnel to the granted host works');
+    const tunnel = await sshTunnel({ jump: world.jump, identityFile: world.engineerKey.privateKeyPath, toHost: '127.0.0.1', toPort: world.internal2.port });
+    assert.doesNotMatch(tunnel.stdout, /SSH-2\.0/, 'no tunnel to a host that was not granted');
+    assert.match(tunnel.stderr, /administratively prohibited|open failed|forwarding failed/);
+    assert.notEqual(tunnel.code, 0);
+
+    // Expiry: the line goes, the hop fails, everyone is told.
+    await until('line removed', () => blockLines(world).length === 0 || undefined, 15_000, 50);
+    const late = await sshHop({ jump: world.jump, target: world.internal, identityFile: world.engineerKey.privateKeyPath });
+    assert.notEqual(late.code, 0);
+    await until('expiry DM', () => posts(world, `D${ENGINEER}`).find((c) => /has expired/.test(c.args.text)));
+    await until('message shows expiry', () => /Expired at/.test(JSON.stringify(approvalMessage(world, `D${OWNER}`, id)?.blocks)));
+    assert.equal(world.jump.readAuthorizedKeys().split(BLOCK_BEGIN)[0], outsideBefore);
+    await until('audit trail', () => {
+      const types = auditTypes(world);
+      return ['requested', 'approved', 'activated', 'expired'].every((t) => types.includes(t)) || undefined;
+    });
+    const trail = posts(world, AUDIT_CHANNEL).filter((c) => String(c.args.text).includes(id)).map((c) => /\*([a-z-]+)\*/.exec(c.args.text)?.[1]);
+    assert.deepEqual(trail, ['requested', 'refused', 'refused', 'approved', 'activated', 'expired']);
+  });
+
+  it('an owner cannot approve their own request', async () => {
+    const ownerKey = generateUserKey(world.dir, 'owner_ed25519');
+    await world.sender.command(OWNER, `key add ${ownerKey.publicKey}`);
+    const id = await requestAccess(world, OWNER, 'request internal-2 5s checking');
+    const msg = await until('approval message', () => approvalMessage(world, 'C0APPROVALS', id));
+    const approve = findButton(msg.blocks, 'jit_approve');
+    await world.sender.blockAction(OWNER, { actionId: approve.actionId, value: id, blockId: approve.blockId, message: { channel: msg.channel, ts: msg.ts } });
+    await until('refusal', () => world.slack.calls.find((c) => c.method === 'chat.postEphemeral' && c.args.user === OWNER && /cannot approve your own request/.test(c.args.text)));
+    assert.equal((await world.broker.requests.get(id))?.state, 'pending');
+    assert.equal(blockLines(world).length, 0);
+  });
+
+  it('two clicks at once activate exactly once', async () => {
+    const id = await requestAccess(world, ENGINEER, 'request internal-1 4s race');
+    const msg = await until('approval message', () => approvalMessage(world, `D${OWNER}`, id));
+    const approve = findButton(msg.blocks, 'jit_approve');
+    const click = (who: string) =>
+      world.sender.blockAction(who, { actionId: approve.actionId, value: id, blockId: approve.blockId, message: { channel: msg.channel, ts: msg.ts } });
+    await Promise.all([click(OWNER), click(OWNER2), click(OWNER), click(OWNER2)]);
+    await until('connect DM', () => posts(world, `D${ENGINEER}`).find((c) => JSON.stringify(c.args).includes(id) && /ssh -J/.test(c.args.text)));
+    await sleep(300);
+    assert.equal(posts(world, `D${ENGINEER}`).filter((c) => JSON.stringify(c.args).includes(id) && /ssh -J/.test(c.args.text)).length, 1);
+    await until('audit', () => auditTypes(world).length > 0 && posts(world, AUDIT_CHANNEL).some((c) => c.args.text.includes(id) && /\*activated\*/.test(c.args.text)));
+    await sleep(300);
+    const activated = posts(world, AUDIT_CHANNEL).filter((c) => c.args.text.includes(id) && /\*activated\*/.test(c.args.text));
+    assert.equal(activated.length, 1);
+    const req = await world.broker.requests.get(id);
+    assert.equal(req?.approvers.length, 1);
+    await until('expired', async () => (await world.broker.requests.get(id))?.state === 'expired', 15_000, 100);
+  });
+
+  it('one person with grants to two hosts reaches both, and each grant ends on its own time', async () => {
+    const approveVia = async (id: string, owner: string) => {
+      const msg = await until('approval message', () => approvalMessage(world, `D${owner}`, id));
+      const b = findButton(msg.blocks, 'jit_approve');
+      await world.sender.blockAction(owner, { actionId: b.actionId, value: id, blockId: b.blockId, message: { channel: msg.channel, ts: msg.ts } });
+    };
+    const short = await requestAccess(world, ENGINEER, 'request internal-1 4s short one');
+    const long = await requestAccess(world, ENGINEER, 'request internal-2 12s long one');
+    await approveVia(short, OWNER);
+    await approveVia(long, OWNER);
+    const merged = await until('merged line', () => blockLines(world).find((l) => l.includes(short) && l.includes(long)));
+    assert.equal(blockLines(world).length, 1, 'one line per key');
+    assert.ok(merged.includes(`permitopen="127.0.0.1:${world.internal.port}"`) && merged.includes(`permitopen="127.0.0.1:${world.internal2.port}"`));
+    const key = world.engineerKey.privateKeyPath;
+    assert.equal((await sshHop({ jump: world.jump, target: world.internal, identityFile: key })).code, 0);
+    assert.equal((await sshHop({ jump: world.jump, target: world.internal2, identityFile: key })).code, 0);
+    // The short grant ends: the line is re-rendered with only the long grant's host.
+    await until('short grant gone', () => {
+      const lines = blockLines(world);
+      return lines.length === 1 && !lines[0]!.includes(short) && lines[0]!.includes(long) ? true : undefined;
+    });
+    assert.notEqual((await sshHop({ jump: world.jump, target: world.internal, identityFile: key })).code, 0);
+    assert.equal((await sshHop({ jump: world.jump, target: world.internal2, identityFile: key })).code, 0);
+    await until('long grant gone', () => blockLines(world).length === 0 || undefined, 20_000, 100);
+    assert.notEqual((await sshHop({ jump: world.jump, target: world.internal2, identityFile: key })).code, 0);
+  });
+
+  it('deny asks for a reason, tells the requester and closes the request', async () => {
+    const id = await requestAccess(world, ENGINEER, 'request internal-1 5s please');
+    const msg = await until('approval message', () => approvalMessage(world, `D${OWNER}`, id));
+    const deny = findButton(msg.blocks, 'jit_deny');
+    await world.sender.blockAction(OWNER, { actionId: deny.actionId, value: id, blockId: deny.blockId, message: { channel: msg.channel, ts: msg.ts } });
+    const opened = await until('modal', () => world.slack.calls.find((c) => c.method === 'views.open' && c.args.view?.private_metadata === id));
+    assert.equal(opened.args.view.callback_id, 'jit_deny_reason');
+    // An empty reason is refused inside the modal.
+    const empty = await world.sender.viewSubmission(OWNER, { callbackId: 'jit_deny_reason', privateMetadata: id, values: { reason: { reason_input: { type: 'plain_text_input', value: '  ' } } } });
+    assert.equal(empty.json?.response_action, 'errors');
+    const res = await world.sender.viewSubmission(OWNER, {
+      callbackId: 'jit_deny_reason',
+      privateMetadata: id,
+      values: { reason: { reason_input: { type: 'plain_text_input', value: 'use the replica <!channel>' } } },
+    });
+    assert.equal(res.status, 200);
+    await until('denied DM', () => posts(world, `D${ENGINEER}`).find((c) => c.args.text.includes(id) && /denied by <@U0OWNER1>/.test(c.args.text)));
+    await until('message shows denial', () => /Denied by <@U0OWNER1>: use the replica &lt;!channel&gt;/.test(JSON.stringify(approvalMessage(world, 'C0APPROVALS', id)?.blocks)));
+    assert.equal((await world.broker.requests.get(id))?.state, 'denied');
+    // A late approval after the denial changes nothing.
+    const approve = findButton(msg.blocks, 'jit_approve');
+    await world.sender.blockAction(OWNER2, { actionId: approve.actionId, value: id, blockId: approve.blockId, message: { channel: msg.channel, ts: msg.ts } });
+    await until('already denied', () => world.slack.calls.find((c) => c.method === 'chat.postEphemeral' && c.args.user === OWNER2 && /already denied/.test(c.args.text)));
+    assert.equal(blockLines(world).length, 0);
+  });
+
+  it('keeps tokens and the signing secret out of logs and Slack messages', () => {
+    const everything = world.logs.join('\n') + JSON.stringify(world.slack.calls.map((c) => c.args));
+    assert.ok(world.logs.length > 10);
+    assert.ok(!everything.includes(BOT_TOKEN));
+    assert.ok(!everything.includes(SIGNING_SECRET));
+  });
+});

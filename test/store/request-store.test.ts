@@ -1,0 +1,152 @@
+// Atomic transitions against a real redis-server.
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import type { AccessRequest } from '../../src/domain/request-state.ts';
+import { KeyStore } from '../../src/store/key-store.ts';
+import { RequestStore } from '../../src/store/request-store.ts';
+import { startRedis, type RedisProcess } from '../support/redis-server.ts';
+
+const NOW = 1_800_000_000_000;
+let counter = 0;
+
+function draft(overrides: Partial<AccessRequest> = {}): AccessRequest {
+  counter++;
+  return {
+    id: `rtest${counter}`,
+    requester: 'UREQ',
+    host: 'db-prod-1',
+    jumpHost: 'bastion',
+    durationMs: 3_600_000,
+    reason: 'fix',
+    state: 'pending',
+    createdAt: NOW,
+    requiredApprovals: 1,
+    approvers: [],
+    ...overrides,
+  };
+}
+
+async function auditTypes(redis: Redis, store: RequestStore, requestId: string): Promise<string[]> {
+  const entries = await redis.xrange(store.keys.auditStream, '-', '+');
+  return entries
+    .map(([, fields]) => JSON.parse(fields[fields.indexOf('e') + 1]!) as { type: string; requestId?: string })
+    .filter((e) => e.requestId === requestId)
+    .map((e) => e.type);
+}
+
+describe('RequestStore', () => {
+  let server: RedisProcess;
+  let redis: Redis;
+  let store: RequestStore;
+  before(async () => {
+    server = await startRedis();
+    redis = new Redis(server.url);
+  });
+  after(async () => {
+    redis?.disconnect();
+    await server?.stop();
+  });
+  beforeEach(async () => {
+    await redis.flushall();
+    store = new RequestStore(redis);
+  });
+
+  it('stores and reads back a request', async () => {
+    const req = draft({ reason: 'with "quotes" and\nnewline' });
+    await store.create(req, { type: 'requested', at: NOW, requestId: req.id });
+    assert.deepEqual(await store.get(req.id), req);
+    assert.deepEqual(await auditTypes(redis, store, req.id), ['requested']);
+  });
+
+  it('needs distinct approvers and activates on the last required approval, starting the clock then', async () => {
+    const req = draft({ requiredApprovals: 2 });
+    await store.create(req, { type: 'requested', at: NOW, requestId: req.id });
+    assert.deepEqual(await store.approve(req, 'UREQ', NOW + 1), { outcome: 'self' });
+    assert.deepEqual(await store.approve(req, 'UA', NOW + 2), { outcome: 'recorded', approvals: 1 });
+    assert.deepEqual(await store.approve(req, 'UA', NOW + 3), { outcome: 'duplicate' });
+    assert.deepEqual(await store.approve(req, 'UB', NOW + 10_000), { outcome: 'activated', expiresAt: NOW + 10_000 + 3_600_000 });
+    const stored = await store.get(req.id);
+    assert.equal(stored?.state, 'active');
+    assert.deepEqual(stored?.approvers, ['UA', 'UB']);
+    assert.equal(stored?.activatedAt, NOW + 10_000);
+    assert.deepEqual(await store.activeGrantIds('bastion', NOW + 10_000), [req.id]);
+    assert.deepEqual(await store.approve(req, 'UC', NOW + 20_000), { outcome: 'conflict', state: 'active' });
+    assert.deepEqual(await auditTypes(redis, store, req.id), ['requested', 'approval-recorded', 'approved', 'activated']);
+  });
+
+  it('lets exactly one of many simultaneous approvals activate', async () => {
+    const req = draft();
+    await store.create(req, { type: 'requested', at: NOW, requestId: req.id });
+    const approvers = Array.from({ length: 25 }, (_, i) => `UOWNER${i}`);
+    // Separate connections, so the calls really race on the server.
+    const clients = approvers.map(() => new Redis(server.url));
+    const results = await Promise.all(approvers.map((a, i) => new RequestStore(clients[i]!).approve(req, a, NOW)));
+    clients.forEach((c) => c.disconnect());
+    assert.equal(results.filter((r) => r.outcome === 'activated').length, 1);
+    assert.equal(results.filter((r) => r.outcome === 'conflict').length, 24);
+    const types = await auditTypes(redis, store, req.id);
+    assert.equal(types.filter((t) => t === 'activated').length, 1);
+  });
+
+  it('ends a grant once: expired removes it from the active index, a second end is refused', async () => {
+    const req = draft();
+    await store.create(req, { type: 'requested', at: NOW, requestId: req.id });
+    await store.approve(req, 'UA', NOW);
+    const first = await store.transition(req, 'expired', { type: 'expired', at: NOW, requestId: req.id }, { endedAt: NOW + 5 });
+    assert.deepEqual(first, { ok: true, from: 'active' });
+    const second = await store.transition(req, 'revoked', { type: 'revoked', at: NOW, requestId: req.id });
+    assert.deepEqual(second, { ok: false, state: 'expired' });
+    assert.deepEqual(await store.activeGrantIds('bastion', NOW), []);
+    assert.equal((await store.get(req.id))?.endedAt, NOW + 5);
+    assert.deepEqual(await auditTypes(redis, store, req.id), ['requested', 'approved', 'activated', 'expired']);
+  });
+
+  it('refuses transitions the state machine does not allow', async () => {
+    const req = draft();
+    await store.create(req, { type: 'requested', at: NOW, requestId: req.id });
+    assert.deepEqual(await store.transition(req, 'expired', { type: 'expired', at: NOW }), { ok: false, state: 'pending' });
+    assert.deepEqual(await store.transition({ id: 'rmissing', jumpHost: 'bastion' }, 'denied', { type: 'denied', at: NOW }), { ok: false, state: undefined });
+    assert.equal((await store.transition(req, 'denied', { type: 'denied', at: NOW })).ok, true);
+    assert.deepEqual(await store.approve(req, 'UA', NOW), { outcome: 'conflict', state: 'denied' });
+  });
+
+  it('never lists a grant past its expiry as active, even before its revoke job ran', async () => {
+    const req = draft({ durationMs: 1000 });
+    await store.create(req, { type: 'requested', at: NOW, requestId: req.id });
+    await store.approve(req, 'UA', NOW);
+    assert.deepEqual(await store.activeGrantIds('bastion', NOW + 999), [req.id]);
+    assert.deepEqual(await store.activeGrantIds('bastion', NOW + 1000), []);
+    assert.deepEqual(await store.overdueGrantIds('bastion', NOW + 1000), [req.id]);
+    assert.equal(await store.nextExpiry('bastion', NOW), NOW + 1000);
+  });
+});
+
+describe('KeyStore', () => {
+  let server: RedisProcess;
+  let redis: Redis;
+  before(async () => {
+    server = await startRedis();
+    redis = new Redis(server.url);
+  });
+  after(async () => {
+    redis?.disconnect();
+    await server?.stop();
+  });
+
+  it('keeps one key per person and refuses a key registered to someone else', async () => {
+    const keys = new KeyStore(redis);
+    const a = { line: 'ssh-ed25519 AAAAA', type: 'ssh-ed25519', bits: 256, fingerprint: 'SHA256:aaa/+' };
+    const b = { line: 'ssh-ed25519 AAAAB', type: 'ssh-ed25519', bits: 256, fingerprint: 'SHA256:bbb' };
+    assert.deepEqual(await keys.set('U1', a, NOW), { ok: true, replaced: false });
+    assert.deepEqual(await keys.set('U2', a, NOW), { ok: false, reason: 'taken' });
+    assert.deepEqual(await keys.set('U1', b, NOW), { ok: true, replaced: true });
+    // U1's old key was released when U1 replaced it.
+    assert.deepEqual(await keys.set('U2', a, NOW), { ok: true, replaced: false });
+    assert.equal((await keys.get('U1'))?.line, b.line);
+    assert.deepEqual([...(await keys.linesFor(['U1', 'U2', 'U3']))], [
+      ['U1', b.line],
+      ['U2', a.line],
+    ]);
+  });
+});

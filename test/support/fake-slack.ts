@@ -1,0 +1,152 @@
+// A local fake of the Slack Web API that records every call, and the response_url targets.
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+
+export interface SlackCall {
+  method: string;
+  args: Record<string, any>;
+  at: number;
+  token?: string;
+}
+
+export interface FakeMessage {
+  channel: string;
+  ts: string;
+  text?: string;
+  blocks?: any[];
+  thread_ts?: string;
+}
+
+export interface FakeSlack {
+  apiUrl: string;
+  baseUrl: string;
+  calls: SlackCall[];
+  responseUrl(): string;
+  messages(channel?: string): FakeMessage[];
+  waitFor<T>(predicate: (calls: SlackCall[]) => T | undefined | false, timeoutMs?: number): Promise<T>;
+  failNext(method: string, error: string): void;
+  reset(): void;
+  stop(): Promise<void>;
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (c) => (body += c));
+    req.on('end', () => resolve(body));
+    req.on('error', reject);
+  });
+}
+
+/** Form bodies carry JSON-encoded blocks/view/attachments strings; decode them so tests read objects. */
+function parseArgs(body: string, contentType: string | undefined): Record<string, any> {
+  if (!body) return {};
+  if (contentType?.includes('application/json')) return JSON.parse(body) as Record<string, any>;
+  const args: Record<string, any> = Object.fromEntries(new URLSearchParams(body));
+  for (const k of ['blocks', 'attachments', 'view', 'metadata']) {
+    if (typeof args[k] === 'string') {
+      try {
+        args[k] = JSON.parse(args[k]);
+      } catch {
+        /* leave as text */
+      }
+    }
+  }
+  return args;
+}
+
+export async function startFakeSlack(opts: { usergroups?: Record<string, string[]>; teamId?: string } = {}): Promise<FakeSlack> {
+  const calls: SlackCall[] = [];
+  const messages: FakeMessage[] = [];
+  const failures = new Map<string, string>();
+  let tsCounter = 0;
+  let responseCounter = 0;
+  const nextTs = () => `1700000000.${String(++tsCounter).padStart(6, '0')}`;
+
+  const handle = (method: string, a: Record<string, any>): Record<string, unknown> => {
+    const failure = failures.get(method);
+    if (failure) {
+      failures.delete(method);
+      return { ok: false, error: failure };
+    }
+    switch (method) {
+      case 'auth.test':
+        return { ok: true, url: 'https://fake.slack.test/', team: 'Test', team_id: opts.teamId ?? 'T0TEST', user: 'jitjump', user_id: 'UBOT', bot_id: 'BBOT' };
+      case 'chat.postMessage': {
+        if (!a.channel) return { ok: false, error: 'channel_not_found' };
+        const msg: FakeMessage = { channel: a.channel, ts: nextTs(), text: a.text, blocks: a.blocks, thread_ts: a.thread_ts };
+        messages.push(msg);
+        return { ok: true, channel: msg.channel, ts: msg.ts, message: { text: msg.text, blocks: msg.blocks } };
+      }
+      case 'chat.update': {
+        const msg = messages.find((m) => m.channel === a.channel && m.ts === a.ts);
+        if (!msg) return { ok: false, error: 'message_not_found' };
+        msg.text = a.text;
+        msg.blocks = a.blocks;
+        return { ok: true, channel: msg.channel, ts: msg.ts };
+      }
+      case 'chat.postEphemeral':
+        return { ok: true, message_ts: nextTs() };
+      case 'conversations.open':
+        return { ok: true, channel: { id: `D${String(a.users ?? '').split(',')[0]}` } };
+      case 'users.info':
+        return { ok: true, user: { id: a.user, name: String(a.user).toLowerCase(), real_name: a.user, tz: 'UTC', is_bot: false, deleted: false } };
+      case 'usergroups.users.list': {
+        const users = opts.usergroups?.[a.usergroup];
+        return users ? { ok: true, users } : { ok: false, error: 'no_such_subteam' };
+      }
+      case 'views.open':
+        return { ok: true, view: { id: `V${++responseCounter}` } };
+      default:
+        return { ok: false, error: 'unknown_method' };
+    }
+  };
+
+  const server: Server = createServer(async (req, res) => {
+    const body = await readBody(req);
+    const url = req.url ?? '';
+    const args = parseArgs(body, req.headers['content-type']);
+    // The token travels in the Authorization header or, for some calls, the form body: keep it apart from args.
+    const token = req.headers.authorization?.replace(/^Bearer /, '') ?? (args.token as string | undefined);
+    delete args.token;
+    if (url.startsWith('/response/')) {
+      calls.push({ method: 'response_url', args: { ...args, url }, at: Date.now() });
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+      return;
+    }
+    const method = url.replace(/^\/api\//, '').split('?')[0]!;
+    calls.push({ method, args, at: Date.now(), token });
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(handle(method, args)));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  const baseUrl = `http://127.0.0.1:${port}`;
+
+  return {
+    apiUrl: `${baseUrl}/api/`,
+    baseUrl,
+    calls,
+    responseUrl: () => `${baseUrl}/response/${++responseCounter}`,
+    messages: (channel) => structuredClone(messages.filter((m) => channel === undefined || m.channel === channel)),
+    async waitFor(predicate, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const v = predicate(calls);
+        if (v) return v;
+        if (Date.now() > deadline) throw new Error('fake Slack: timed out waiting for a call');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    },
+    failNext: (method, error) => void failures.set(method, error),
+    reset() {
+      calls.length = 0;
+      messages.length = 0;
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,110 @@
+// Sends requests to the broker exactly as Slack does: form-encoded, signed with the signing secret.
+import { createHmac, randomUUID } from 'node:crypto';
+import type { FakeSlack } from './fake-slack.ts';
+
+export interface SlackResponse {
+  status: number;
+  body: string;
+  json?: any;
+}
+
+export function signSlackRequest(signingSecret: string, timestamp: number, body: string): string {
+  return `v0=${createHmac('sha256', signingSecret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
+}
+
+export function findButton(blocks: any[] | undefined, actionId: string): { actionId: string; value: string; blockId: string } {
+  for (const block of blocks ?? []) {
+    if (block.type !== 'actions') continue;
+    for (const el of block.elements ?? []) if (el.action_id === actionId) return { actionId, value: el.value, blockId: block.block_id };
+  }
+  throw new Error(`no button ${actionId} in the message`);
+}
+
+export function createSlackSender(o: { url: string; signingSecret: string; teamId?: string; fake: FakeSlack }) {
+  const teamId = o.teamId ?? 'T0TEST';
+
+  async function raw(body: string, opts: { timestamp?: number; signature?: string; contentType?: string } = {}): Promise<SlackResponse> {
+    const timestamp = opts.timestamp ?? Math.floor(Date.now() / 1000);
+    const res = await fetch(o.url, {
+      method: 'POST',
+      headers: {
+        // Exactly this: Bolt's parser rejects a charset suffix.
+        'content-type': opts.contentType ?? 'application/x-www-form-urlencoded',
+        'x-slack-request-timestamp': String(timestamp),
+        'x-slack-signature': opts.signature ?? signSlackRequest(o.signingSecret, timestamp, body),
+      },
+      body,
+    });
+    const text = await res.text();
+    let json: any;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    return { status: res.status, body: text, json };
+  }
+
+  const user = (id: string) => ({ id, username: id.toLowerCase(), name: id.toLowerCase(), team_id: teamId });
+  const payload = (p: object) => `payload=${encodeURIComponent(JSON.stringify(p))}`;
+
+  return {
+    raw,
+    command(userId: string, text: string, extra: Record<string, string> = {}): Promise<SlackResponse> {
+      const form = new URLSearchParams({
+        token: 'legacy-verification-token',
+        team_id: teamId,
+        team_domain: 'test',
+        channel_id: 'C0GENERAL',
+        channel_name: 'general',
+        user_id: userId,
+        user_name: userId.toLowerCase(),
+        command: '/jump',
+        text,
+        api_app_id: 'A0JITJUMP',
+        is_enterprise_install: 'false',
+        response_url: o.fake.responseUrl(),
+        trigger_id: `trigger-${randomUUID()}`,
+        ...extra,
+      });
+      return raw(form.toString());
+    },
+    blockAction(userId: string, a: { actionId: string; value: string; blockId: string; message: { channel: string; ts: string; blocks?: any[] } }): Promise<SlackResponse> {
+      return raw(
+        payload({
+          type: 'block_actions',
+          user: user(userId),
+          api_app_id: 'A0JITJUMP',
+          token: 'legacy-verification-token',
+          container: { type: 'message', message_ts: a.message.ts, channel_id: a.message.channel, is_ephemeral: false },
+          trigger_id: `trigger-${randomUUID()}`,
+          team: { id: teamId, domain: 'test' },
+          channel: { id: a.message.channel, name: 'directmessage' },
+          message: { type: 'message', ts: a.message.ts, text: '', blocks: a.message.blocks ?? [] },
+          response_url: o.fake.responseUrl(),
+          actions: [{ type: 'button', action_id: a.actionId, block_id: a.blockId, value: a.value, action_ts: String(Date.now() / 1000) }],
+        }),
+      );
+    },
+    viewSubmission(userId: string, v: { callbackId: string; privateMetadata: string; values: Record<string, Record<string, any>> }): Promise<SlackResponse> {
+      return raw(
+        payload({
+          type: 'view_submission',
+          team: { id: teamId, domain: 'test' },
+          user: user(userId),
+          api_app_id: 'A0JITJUMP',
+          token: 'legacy-verification-token',
+          trigger_id: `trigger-${randomUUID()}`,
+          view: {
+            id: 'V0VIEW',
+            type: 'modal',
+            callback_id: v.callbackId,
+            private_metadata: v.privateMetadata,
+            state: { values: v.values },
+            hash: 'h',
+          },
+        }),
+      );
+    },
+  };
+}
