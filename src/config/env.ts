@@ -6,8 +6,10 @@ import { z } from 'zod';
 const SECRETS = ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN'] as const;
 
 const envSchema = z.object({
-  SLACK_BOT_TOKEN: z.string().min(1, 'is required (the bot token, xoxb-…)'),
-  SLACK_SIGNING_SECRET: z.string().min(1, 'is required (Basic Information → Signing Secret)'),
+  SLACK_BOT_TOKEN: z.string({ error: 'is required (the bot token, xoxb-…)' }).min(1, 'is required (the bot token, xoxb-…)'),
+  SLACK_SIGNING_SECRET: z
+    .string({ error: 'is required (Basic Information → Signing Secret)' })
+    .min(1, 'is required (Basic Information → Signing Secret)'),
   SLACK_APP_TOKEN: z.string().startsWith('xapp-', 'must be an app-level token (xapp-…)').optional(),
   SLACK_API_URL: z.url().optional(),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
