@@ -30,11 +30,7 @@ export function createLogger(opts: { level?: string; secrets?: readonly string[]
       base: { app: 'jit-jump' },
       redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
       // A secret inside an error message or a URL is not at a known path: scrub the serialized line.
-      hooks: secrets.length
-        ? {
-            streamWrite: scrub,
-          }
-        : undefined,
+      ...(secrets.length ? { hooks: { streamWrite: scrub } } : {}),
     },
     opts.destination ?? pino.destination(1),
   );

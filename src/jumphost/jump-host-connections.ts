@@ -127,9 +127,14 @@ export class JumpHostConnections {
     const sftp = await this.withTimeout(
       jh,
       'opening SFTP',
-      new Promise<SFTPWrapper>((resolve, reject) =>
-        conn.client.sftp((err, s) => (err ? reject(new JumpHostUnavailableError(jh.name, `SFTP: ${err.message}`, { cause: err })) : resolve(s))),
-      ),
+      new Promise<SFTPWrapper>((resolve, reject) => {
+        try {
+          conn.client.sftp((err, s) => (err ? reject(new JumpHostUnavailableError(jh.name, `SFTP: ${err.message}`, { cause: err })) : resolve(s)));
+        } catch (err) {
+          // ssh2 throws synchronously on a connection that has gone away.
+          reject(new JumpHostUnavailableError(jh.name, `SFTP: ${(err as Error).message}`, { cause: err }));
+        }
+      }),
       conn,
     );
     return { conn, sftp };

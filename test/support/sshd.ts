@@ -29,6 +29,16 @@ export interface SshdProcess {
   restart(): Promise<void>;
 }
 
+/** sshd forks a process per connection; stopping the listener alone leaves those sessions up. */
+function killSessions(child: ChildProcess): void {
+  if (!child.pid) return;
+  try {
+    execFileSync('pkill', ['-KILL', '-P', String(child.pid)], { stdio: 'ignore' });
+  } catch {
+    /* no sessions */
+  }
+}
+
 export function generateUserKey(dir: string, name = 'id_ed25519'): { privateKeyPath: string; publicKey: string } {
   const privateKeyPath = join(dir, name);
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `${name}@test`, '-f', privateKeyPath]);
@@ -115,13 +125,17 @@ export async function startSshd(opts: { name: string; role: 'jump' | 'internal';
     writeAuthorizedKeys: (text) => writeFileSync(authorizedKeysPath, text, { mode: 0o600 }),
     log: () => log,
     async stop() {
+      killSessions(child);
       await stopProcess(child);
       rmSync(dir, { recursive: true, force: true });
     },
+    // Like a crashed or rebooted server: the listener and every established session die.
     async kill9() {
+      killSessions(child);
       await stopProcess(child, 'SIGKILL');
     },
     async restart() {
+      killSessions(child);
       await stopProcess(child);
       await launch();
     },
