@@ -22,7 +22,7 @@ describe('Slack messages', () => {
 
   it('carry buttons only while pending, and the outcome afterwards', () => {
     const pending = approvalMessage(req);
-    const actions = pending.blocks.find((b) => b.type === 'actions') as { elements: { action_id: string; value: string }[] };
+    const actions = pending.blocks.find((b) => b.type === 'actions') as unknown as { elements: { action_id: string; value: string }[] };
     assert.deepEqual(actions.elements.map((e) => [e.action_id, e.value]), [['jit_approve', 'rabc123'], ['jit_deny', 'rabc123']]);
     const denied = approvalMessage({ ...req, state: 'denied', decidedBy: 'U0BOSS', denyReason: 'use <!here> replica' });
     assert.equal(denied.blocks.find((b) => b.type === 'actions'), undefined);
