@@ -13,6 +13,8 @@ import { parseServerVersion, type ServerVersion } from './server-version.ts';
 interface Connection {
   client: Client;
   server?: ServerVersion;
+  /** one SFTP channel kept open on the connection: opening one costs several round trips per sync */
+  sftp?: Promise<SFTPWrapper>;
 }
 
 const NO_SUCH_FILE = 2;
@@ -124,20 +126,35 @@ export class JumpHostConnections {
 
   private async sftp(jh: JumpHostConfig): Promise<{ conn: Connection; sftp: SFTPWrapper }> {
     const conn = await this.withTimeout(jh, 'connect', this.connection(jh));
-    const sftp = await this.withTimeout(
-      jh,
-      'opening SFTP',
-      new Promise<SFTPWrapper>((resolve, reject) => {
+    if (!conn.sftp) {
+      const opening = new Promise<SFTPWrapper>((resolve, reject) => {
         try {
-          conn.client.sftp((err, s) => (err ? reject(new JumpHostUnavailableError(jh.name, `SFTP: ${err.message}`, { cause: err })) : resolve(s)));
+          conn.client.sftp((err, s) => {
+            if (err) return reject(new JumpHostUnavailableError(jh.name, `SFTP: ${err.message}`, { cause: err }));
+            // sshd allows 10 sessions per connection: if this channel goes, forget it so the next call opens one.
+            s.on('close', () => {
+              if (conn.sftp === opening) conn.sftp = undefined;
+            });
+            resolve(s);
+          });
         } catch (err) {
           // ssh2 throws synchronously on a connection that has gone away.
           reject(new JumpHostUnavailableError(jh.name, `SFTP: ${(err as Error).message}`, { cause: err }));
         }
-      }),
-      conn,
-    );
+      });
+      conn.sftp = opening;
+      opening.catch(() => {
+        if (conn.sftp === opening) conn.sftp = undefined;
+      });
+    }
+    const sftp = await this.withTimeout(jh, 'opening SFTP', conn.sftp, conn);
     return { conn, sftp };
+  }
+
+  private resetSftp(conn: Connection): void {
+    const channel = conn.sftp;
+    conn.sftp = undefined;
+    void channel?.then((s) => s.end(), () => undefined);
   }
 
   async serverVersion(jh: JumpHostConfig): Promise<ServerVersion | undefined> {
@@ -147,7 +164,7 @@ export class JumpHostConnections {
   /**
    * Reads the authorized_keys file, lets `update` compute the new content and writes it only if it differs:
    * temp file in the same directory (mode 0600), then posix-rename over the target, so sshd never reads a
-   * half-written file. One SFTP channel for the whole step, always closed.
+   * half-written file. The connection's one SFTP channel is reused; after any error it is closed and reopened.
    */
   async updateAuthorizedKeys(
     jh: JumpHostConfig,
@@ -214,8 +231,9 @@ export class JumpHostConnections {
         throw err;
       }
       return { changed: true, before, after, server: conn.server };
-    } finally {
-      sftp.end();
+    } catch (err) {
+      this.resetSftp(conn);
+      throw err;
     }
   }
 

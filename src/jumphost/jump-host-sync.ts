@@ -99,7 +99,7 @@ export class JumpHostSync {
     for (let attempt = 1; ; attempt++) {
       try {
         const result = await this.runOnce(name);
-        await this.armExpiryTimer(name);
+        this.armExpiryTimer(name).catch((err: unknown) => this.deps.logger.warn({ err, jumpHost: name }, 'could not arm the expiry timer'));
         return result;
       } catch (err) {
         if (attempt >= attempts || this.stopped) {

@@ -162,15 +162,17 @@ export class AccessService {
     }
   }
 
-  /** Installs an activated grant: schedule its end first (so a crash never leaves it without one), then sync. */
+  /** Installs an activated grant: its end is scheduled before the key goes on the server, then sync. */
   private async activate(requestId: string, expiresAt: number): Promise<void> {
     const now = this.d.clock.now();
-    await this.d.jobs.cancel('timeout', requestId);
-    await this.d.jobs.schedule('revoke', requestId, expiresAt, now);
-    const warnAt = expiresAt - this.d.policy.defaults.expiryWarning;
-    const req = await this.d.requests.get(requestId);
+    const [req] = await Promise.all([this.d.requests.get(requestId), this.d.jobs.schedule('revoke', requestId, expiresAt, now)]);
     if (!req) return;
-    if (warnAt > now + 60_000) await this.d.jobs.schedule('expiry-warning', requestId, warnAt, now);
+    const warnAt = expiresAt - this.d.policy.defaults.expiryWarning;
+    // Bookkeeping that does not gate access runs beside the sync.
+    const bookkeeping = Promise.all([
+      this.d.jobs.cancel('timeout', requestId),
+      warnAt > now + 60_000 ? this.d.jobs.schedule('expiry-warning', requestId, warnAt, now) : undefined,
+    ]).catch((err: unknown) => this.d.logger.warn({ err, requestId }, 'could not update jobs after activation'));
     try {
       const result = await this.d.sync.sync(req.jumpHost);
       if (!result.grantIds.includes(req.id)) throw new Error('grant not rendered (key missing or host no longer in policy)');
@@ -188,7 +190,7 @@ export class AccessService {
     }
     const host = this.d.policy.hosts.find((h) => h.name === req.host)!;
     await this.d.notifier.sendConnectInstructions(req, connectInstructions(host, this.d.sync.jumpHost(req.jumpHost)));
-    await this.refreshMessages(req.id);
+    await Promise.all([this.refreshMessages(req.id), bookkeeping]);
   }
 
   /** An owner clicked Deny: may they? (The reason is asked for next, in a modal.) */
