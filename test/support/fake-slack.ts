@@ -1,5 +1,7 @@
 // A local fake of the Slack Web API that records every call, and the response_url targets.
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { WebSocketServer, type WebSocket } from 'ws';
 
 export interface SlackCall {
   method: string;
@@ -24,6 +26,10 @@ export interface FakeSlack {
   messages(channel?: string): FakeMessage[];
   waitFor<T>(predicate: (calls: SlackCall[]) => T | undefined | false, timeoutMs?: number): Promise<T>;
   failNext(method: string, error: string): void;
+  /** Socket Mode: resolves once a broker has connected to the fake's WebSocket (after apps.connections.open). */
+  socketConnected(timeoutMs?: number): Promise<void>;
+  /** Socket Mode: sends an envelope (type 'slash_commands' | 'interactive' …) and resolves with the broker's ack. */
+  socketSend(type: string, payload: Record<string, unknown>, timeoutMs?: number): Promise<{ envelope_id: string; payload?: any }>;
   reset(): void;
   stop(): Promise<void>;
 }
@@ -95,6 +101,8 @@ export async function startFakeSlack(opts: { usergroups?: Record<string, string[
         const users = opts.usergroups?.[a.usergroup];
         return users ? { ok: true, users } : { ok: false, error: 'no_such_subteam' };
       }
+      case 'apps.connections.open':
+        return { ok: true, url: `ws://127.0.0.1:${port}/socket` };
       case 'views.open':
         return { ok: true, view: { id: `V${++responseCounter}` } };
       default:
@@ -118,9 +126,28 @@ export async function startFakeSlack(opts: { usergroups?: Record<string, string[
     calls.push({ method, args, at: Date.now(), token });
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(handle(method, args)));
   });
+  // Socket Mode: the broker dials out to this WebSocket; Slack says hello, then sends envelopes to be acked.
+  const wss = new WebSocketServer({ server, path: '/socket' });
+  let socket: WebSocket | undefined;
+  const acks = new Map<string, (ack: { envelope_id: string; payload?: any }) => void>();
+  wss.on('connection', (ws) => {
+    socket = ws;
+    ws.on('message', (data) => {
+      const ack = JSON.parse(String(data)) as { envelope_id: string; payload?: any };
+      acks.get(ack.envelope_id)?.(ack);
+    });
+    ws.send(JSON.stringify({ type: 'hello', num_connections: 1, debug_info: { host: 'fake' }, connection_info: { app_id: 'A0JITJUMP' } }));
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
+  const until = async (probe: () => boolean, timeoutMs: number, what: string) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!probe()) {
+      if (Date.now() > deadline) throw new Error(`fake Slack: timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
   const baseUrl = `http://127.0.0.1:${port}`;
 
   return {
@@ -139,12 +166,28 @@ export async function startFakeSlack(opts: { usergroups?: Record<string, string[
       }
     },
     failNext: (method, error) => void failures.set(method, error),
+    socketConnected: (timeoutMs = 10_000) => until(() => socket?.readyState === 1, timeoutMs, 'a Socket Mode connection'),
+    async socketSend(type, payload, timeoutMs = 10_000) {
+      if (!socket) throw new Error('fake Slack: no Socket Mode connection');
+      const envelope_id = randomUUID();
+      const acked = new Promise<{ envelope_id: string; payload?: any }>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`fake Slack: no ack for ${type}`)), timeoutMs);
+        acks.set(envelope_id, (ack) => {
+          clearTimeout(timer);
+          resolve(ack);
+        });
+      });
+      socket.send(JSON.stringify({ envelope_id, type, payload, accepts_response_payload: type !== 'events_api', retry_attempt: 0, retry_reason: '' }));
+      return acked;
+    },
     reset() {
       calls.length = 0;
       messages.length = 0;
     },
     stop: () =>
       new Promise<void>((resolve) => {
+        for (const c of wss.clients) c.terminate();
+        wss.close();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

@@ -20,6 +20,51 @@ export function findButton(blocks: any[] | undefined, actionId: string): { actio
   throw new Error(`no button ${actionId} in the message`);
 }
 
+const user = (id: string, teamId: string) => ({ id, username: id.toLowerCase(), name: id.toLowerCase(), team_id: teamId });
+
+/** The fields of a /jump slash command, as Slack sends them (form fields over HTTP, the payload in Socket Mode). */
+export function slashCommandFields(fake: FakeSlack, teamId: string, userId: string, text: string): Record<string, string> {
+  return {
+    token: 'legacy-verification-token',
+    team_id: teamId,
+    team_domain: 'test',
+    channel_id: 'C0GENERAL',
+    channel_name: 'general',
+    user_id: userId,
+    user_name: userId.toLowerCase(),
+    command: '/jump',
+    text,
+    api_app_id: 'A0JITJUMP',
+    is_enterprise_install: 'false',
+    response_url: fake.responseUrl(),
+    trigger_id: `trigger-${randomUUID()}`,
+  };
+}
+
+export interface ButtonClick {
+  actionId: string;
+  value: string;
+  blockId: string;
+  message: { channel: string; ts: string; blocks?: any[] };
+}
+
+/** A block_actions payload for one button click. */
+export function blockActionPayload(fake: FakeSlack, teamId: string, userId: string, a: ButtonClick): Record<string, unknown> {
+  return {
+    type: 'block_actions',
+    user: user(userId, teamId),
+    api_app_id: 'A0JITJUMP',
+    token: 'legacy-verification-token',
+    container: { type: 'message', message_ts: a.message.ts, channel_id: a.message.channel, is_ephemeral: false },
+    trigger_id: `trigger-${randomUUID()}`,
+    team: { id: teamId, domain: 'test' },
+    channel: { id: a.message.channel, name: 'directmessage' },
+    message: { type: 'message', ts: a.message.ts, text: '', blocks: a.message.blocks ?? [] },
+    response_url: fake.responseUrl(),
+    actions: [{ type: 'button', action_id: a.actionId, block_id: a.blockId, value: a.value, action_ts: String(Date.now() / 1000) }],
+  };
+}
+
 export function createSlackSender(o: { url: string; signingSecret: string; teamId?: string; fake: FakeSlack }) {
   const teamId = o.teamId ?? 'T0TEST';
 
@@ -45,53 +90,22 @@ export function createSlackSender(o: { url: string; signingSecret: string; teamI
     return { status: res.status, body: text, json };
   }
 
-  const user = (id: string) => ({ id, username: id.toLowerCase(), name: id.toLowerCase(), team_id: teamId });
   const payload = (p: object) => `payload=${encodeURIComponent(JSON.stringify(p))}`;
 
   return {
     raw,
     command(userId: string, text: string, extra: Record<string, string> = {}): Promise<SlackResponse> {
-      const form = new URLSearchParams({
-        token: 'legacy-verification-token',
-        team_id: teamId,
-        team_domain: 'test',
-        channel_id: 'C0GENERAL',
-        channel_name: 'general',
-        user_id: userId,
-        user_name: userId.toLowerCase(),
-        command: '/jump',
-        text,
-        api_app_id: 'A0JITJUMP',
-        is_enterprise_install: 'false',
-        response_url: o.fake.responseUrl(),
-        trigger_id: `trigger-${randomUUID()}`,
-        ...extra,
-      });
-      return raw(form.toString());
+      return raw(new URLSearchParams({ ...slashCommandFields(o.fake, teamId, userId, text), ...extra }).toString());
     },
-    blockAction(userId: string, a: { actionId: string; value: string; blockId: string; message: { channel: string; ts: string; blocks?: any[] } }): Promise<SlackResponse> {
-      return raw(
-        payload({
-          type: 'block_actions',
-          user: user(userId),
-          api_app_id: 'A0JITJUMP',
-          token: 'legacy-verification-token',
-          container: { type: 'message', message_ts: a.message.ts, channel_id: a.message.channel, is_ephemeral: false },
-          trigger_id: `trigger-${randomUUID()}`,
-          team: { id: teamId, domain: 'test' },
-          channel: { id: a.message.channel, name: 'directmessage' },
-          message: { type: 'message', ts: a.message.ts, text: '', blocks: a.message.blocks ?? [] },
-          response_url: o.fake.responseUrl(),
-          actions: [{ type: 'button', action_id: a.actionId, block_id: a.blockId, value: a.value, action_ts: String(Date.now() / 1000) }],
-        }),
-      );
+    blockAction(userId: string, a: ButtonClick): Promise<SlackResponse> {
+      return raw(payload(blockActionPayload(o.fake, teamId, userId, a)));
     },
     viewSubmission(userId: string, v: { callbackId: string; privateMetadata: string; values: Record<string, Record<string, any>> }): Promise<SlackResponse> {
       return raw(
         payload({
           type: 'view_submission',
           team: { id: teamId, domain: 'test' },
-          user: user(userId),
+          user: user(userId, teamId),
           api_app_id: 'A0JITJUMP',
           token: 'legacy-verification-token',
           trigger_id: `trigger-${randomUUID()}`,

@@ -43,7 +43,11 @@ export interface World {
 export interface WorldOptions {
   minDuration?: string;
   approvals?: number;
+  /** run the broker in Socket Mode (SLACK_APP_TOKEN set) against the fake's WebSocket */
+  socketMode?: boolean;
 }
+
+export const APP_TOKEN = 'xapp-1-test-app-token-0123456789';
 
 export async function startWorld(opts: WorldOptions = {}): Promise<World> {
   const dir = mkdtempSync(join(tmpdir(), 'jit-world-'));
@@ -88,8 +92,9 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
     PORT: '0',
     JIT_CONFIG: policyPath,
     LOG_LEVEL: 'debug',
+    ...(opts.socketMode ? { SLACK_APP_TOKEN: APP_TOKEN } : {}),
   });
-  const logger = createLogger({ level: 'debug', secrets: [BOT_TOKEN, SIGNING_SECRET], destination: {
+  const logger = createLogger({ level: 'debug', secrets: [BOT_TOKEN, SIGNING_SECRET, APP_TOKEN], destination: {
       write: (l: string) => {
         logs.push(l);
         if (process.env.JIT_TEST_LOGS) process.stderr.write(l);

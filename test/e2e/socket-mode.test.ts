@@ -1,0 +1,39 @@
+// With SLACK_APP_TOKEN the broker dials out over Socket Mode instead of listening: same flow, no public URL.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { blockActionPayload, findButton, slashCommandFields } from '../support/slack-requests.ts';
+import { APP_TOKEN, ENGINEER, OWNER, startWorld, type World } from '../support/world.ts';
+
+describe('Socket Mode', () => {
+  let world: World;
+  before(async () => {
+    world = await startWorld({ socketMode: true });
+    await world.slack.socketConnected();
+  });
+  after(async () => {
+    await world?.stop();
+  });
+
+  it('opens the connection through SLACK_API_URL with the app token, and listens on no port', () => {
+    const open = world.slack.calls.find((c) => c.method === 'apps.connections.open');
+    assert.ok(open, 'apps.connections.open went to the configured API URL');
+    assert.equal(open.token, APP_TOKEN);
+    assert.equal(world.broker.port, undefined);
+  });
+
+  it('answers slash commands and button clicks arriving over the socket', async () => {
+    const keyAck = await world.slack.socketSend('slash_commands', slashCommandFields(world.slack, 'T0TEST', ENGINEER, `key add ${world.engineerKey.publicKey}`));
+    assert.match(keyAck.payload?.text ?? '', /Key registered: ssh-ed25519 `SHA256:/);
+    const reqAck = await world.slack.socketSend('slash_commands', slashCommandFields(world.slack, 'T0TEST', ENGINEER, 'request internal-2 30s socket test'));
+    const id = /Request `(r[a-z0-9]+)`/.exec(reqAck.payload?.text ?? '')?.[1];
+    assert.ok(id, JSON.stringify(reqAck));
+    const msg = await world.slack.waitFor(() => world.slack.messages(`D${OWNER}`).find((m) => JSON.stringify(m.blocks).includes(id)));
+    const b = findButton(msg.blocks, 'jit_approve');
+    await world.slack.socketSend(
+      'interactive',
+      blockActionPayload(world.slack, 'T0TEST', OWNER, { actionId: b.actionId, value: b.value, blockId: b.blockId, message: { channel: msg.channel, ts: msg.ts } }),
+    );
+    await world.slack.waitFor(() => world.jump.readAuthorizedKeys().includes(`jit:${id}`));
+    await world.slack.waitFor(() => world.slack.calls.find((c) => c.method === 'chat.postMessage' && c.args.channel === `D${ENGINEER}` && /ssh -J/.test(c.args.text)));
+  });
+});
