@@ -171,7 +171,8 @@ export class AccessService {
     // Bookkeeping that does not gate access runs beside the sync.
     const bookkeeping = Promise.all([
       this.d.jobs.cancel('timeout', requestId),
-      warnAt > now + 60_000 ? this.d.jobs.schedule('expiry-warning', requestId, warnAt, now) : undefined,
+      // Only grants long enough for the warning to mean something get one (not a 5-minute grant warned at once).
+      expiresAt - now > 2 * this.d.policy.defaults.expiryWarning ? this.d.jobs.schedule('expiry-warning', requestId, warnAt, now) : undefined,
     ]).catch((err: unknown) => this.d.logger.warn({ err, requestId }, 'could not update jobs after activation'));
     try {
       const result = await this.d.sync.sync(req.jumpHost);

@@ -1,53 +1,12 @@
 // The core loop end to end, against real redis-server, real OpenSSH and signed Slack requests.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { BLOCK_BEGIN, BLOCK_END } from '../../src/domain/managed-block.ts';
-import type { SlackCall } from '../support/fake-slack.ts';
+import { BLOCK_BEGIN } from '../../src/domain/managed-block.ts';
+import { approvalMessage, auditTypes, blockLines, posts, requestAccess, sleep, until } from '../support/flow.ts';
 import { findButton } from '../support/slack-requests.ts';
 import { sshHop, sshJumpShell, sshTunnel } from '../support/ssh-client.ts';
 import { generateUserKey } from '../support/sshd.ts';
 import { AUDIT_CHANNEL, BOT_TOKEN, ENGINEER, OUTSIDER, OWNER, OWNER2, SIGNING_SECRET, startWorld, type World } from '../support/world.ts';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000, everyMs = 20): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
-
-function blockLines(world: World): string[] {
-  const text = world.jump.readAuthorizedKeys();
-  const lines = text.split('\n');
-  const b = lines.indexOf(BLOCK_BEGIN);
-  const e = lines.indexOf(BLOCK_END);
-  return b === -1 ? [] : lines.slice(b + 1, e);
-}
-
-function posts(world: World, channel?: string): SlackCall[] {
-  return world.slack.calls.filter((c) => c.method === 'chat.postMessage' && (channel === undefined || c.args.channel === channel));
-}
-
-function auditTypes(world: World): string[] {
-  return posts(world, AUDIT_CHANNEL).map((c) => /\*([a-z-]+)\*/.exec(String(c.args.text))?.[1] ?? '?');
-}
-
-/** The approval message for a request, as it looks now, in a given channel. */
-function approvalMessage(world: World, channel: string, requestId: string) {
-  return world.slack.messages(channel).find((m) => JSON.stringify(m.blocks ?? []).includes(requestId));
-}
-
-async function requestAccess(world: World, user: string, text: string): Promise<string> {
-  const res = await world.sender.command(user, text);
-  assert.equal(res.status, 200);
-  const id = /Request `(r[a-z0-9]+)`/.exec(res.json?.text ?? '')?.[1];
-  assert.ok(id, `no request id in reply: ${res.body}`);
-  return id;
-}
 
 describe('core access flow', () => {
   let world: World;

@@ -43,6 +43,8 @@ export interface World {
 export interface WorldOptions {
   minDuration?: string;
   approvals?: number;
+  approvalTimeout?: string;
+  expiryWarning?: string;
   /** run the broker in Socket Mode (SLACK_APP_TOKEN set) against the fake's WebSocket */
   socketMode?: boolean;
 }
@@ -63,7 +65,7 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
   const policy = validatePolicy({
     auditChannel: AUDIT_CHANNEL,
     approvalChannel: APPROVAL_CHANNEL,
-    defaults: { duration: '5s', minDuration: opts.minDuration ?? '1s', maxDuration: '1h', requireReason: true, approvals: 1 },
+    defaults: { duration: '5s', minDuration: opts.minDuration ?? '1s', maxDuration: '1h', requireReason: true, approvals: 1, approvalTimeout: opts.approvalTimeout ?? '1h', expiryWarning: opts.expiryWarning ?? '10m' },
     jumpHosts: [
       {
         name: 'bastion',

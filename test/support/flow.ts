@@ -1,0 +1,56 @@
+// Helpers for end-to-end tests: waiting, reading the jump server's block, finding messages, clicking.
+import assert from 'node:assert/strict';
+import { BLOCK_BEGIN, BLOCK_END } from '../../src/domain/managed-block.ts';
+import type { SlackCall } from './fake-slack.ts';
+import { findButton } from './slack-requests.ts';
+import { AUDIT_CHANNEL, type World } from './world.ts';
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000, everyMs = 20): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+export function blockLines(world: World): string[] {
+  const text = world.jump.readAuthorizedKeys();
+  const lines = text.split('\n');
+  const b = lines.indexOf(BLOCK_BEGIN);
+  const e = lines.indexOf(BLOCK_END);
+  return b === -1 ? [] : lines.slice(b + 1, e);
+}
+
+export function posts(world: World, channel?: string): SlackCall[] {
+  return world.slack.calls.filter((c) => c.method === 'chat.postMessage' && (channel === undefined || c.args.channel === channel));
+}
+
+export function auditTypes(world: World): string[] {
+  return posts(world, AUDIT_CHANNEL).map((c) => /\*([a-z-]+)\*/.exec(String(c.args.text))?.[1] ?? '?');
+}
+
+/** The approval message for a request, as it looks now, in a given channel. */
+export function approvalMessage(world: World, channel: string, requestId: string) {
+  return world.slack.messages(channel).find((m) => JSON.stringify(m.blocks ?? []).includes(requestId));
+}
+
+export async function requestAccess(world: World, user: string, text: string): Promise<string> {
+  const res = await world.sender.command(user, text);
+  assert.equal(res.status, 200);
+  const id = /Request `(r[a-z0-9]+)`/.exec(res.json?.text ?? '')?.[1];
+  assert.ok(id, `no request id in reply: ${res.body}`);
+  return id;
+}
+
+
+/** Waits for the approval message in `owner`'s DM and clicks Approve (or Deny) as that owner. */
+export async function click(world: World, id: string, owner: string, actionId = 'jit_approve', channel = `D${owner}`): Promise<void> {
+  const msg = await until('approval message', () => approvalMessage(world, channel, id));
+  const b = findButton(msg.blocks, actionId);
+  const res = await world.sender.blockAction(owner, { actionId: b.actionId, value: b.value, blockId: b.blockId, message: { channel: msg.channel, ts: msg.ts } });
+  assert.equal(res.status, 200);
+}
