@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { stringify } from 'yaml';
-import { generateUserKey, startSshd, type SshdProcess } from '../support/sshd.ts';
+import { generateUserKey, startSshd, type SshdProcess } from '../../src/sandbox/sshd-process.ts';
 
 function jitJump(args: string[], env: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { BLOCK_BEGIN } from '../../src/domain/managed-block.ts';
 import { approvalMessage, auditTypes, blockLines, posts, requestAccess, sleep, until } from '../support/flow.ts';
-import { findButton } from '../support/slack-requests.ts';
+import { findButton } from '../../src/sandbox/slack-sender.ts';
 import { sshHop, sshJumpShell, sshTunnel } from '../support/ssh-client.ts';
-import { generateUserKey } from '../support/sshd.ts';
+import { generateUserKey } from '../../src/sandbox/sshd-process.ts';
 import { AUDIT_CHANNEL, BOT_TOKEN, ENGINEER, OUTSIDER, OWNER, OWNER2, SIGNING_SECRET, startWorld, type World } from '../support/world.ts';
 
 describe('core access flow', () => {

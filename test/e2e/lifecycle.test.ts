@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { blockLines, click, posts, requestAccess, until } from '../support/flow.ts';
 import { sshHop } from '../support/ssh-client.ts';
-import { generateUserKey } from '../support/sshd.ts';
+import { generateUserKey } from '../../src/sandbox/sshd-process.ts';
 import { ENGINEER, OWNER, startWorld, type World } from '../support/world.ts';
 
 describe('request lifecycle', () => {

@@ -1,7 +1,7 @@
 // With SLACK_APP_TOKEN the broker dials out over Socket Mode instead of listening: same flow, no public URL.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { blockActionPayload, findButton, slashCommandFields } from '../support/slack-requests.ts';
+import { blockActionPayload, findButton, slashCommandFields } from '../../src/sandbox/slack-sender.ts';
 import { APP_TOKEN, ENGINEER, OWNER, startWorld, type World } from '../support/world.ts';
 
 describe('Socket Mode', () => {

@@ -7,7 +7,7 @@ import pino from 'pino';
 import type { JumpHostConfig } from '../../src/config/policy.ts';
 import { HostKeyMismatchError, JumpHostUnavailableError } from '../../src/jumphost/errors.ts';
 import { JumpHostConnections } from '../../src/jumphost/jump-host-connections.ts';
-import { generateUserKey, startSshd, type SshdProcess } from '../support/sshd.ts';
+import { generateUserKey, startSshd, type SshdProcess } from '../../src/sandbox/sshd-process.ts';
 
 describe('JumpHostConnections', () => {
   let sshd: SshdProcess;

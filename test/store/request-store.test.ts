@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import type { AccessRequest } from '../../src/domain/request-state.ts';
 import { KeyStore } from '../../src/store/key-store.ts';
 import { RequestStore } from '../../src/store/request-store.ts';
-import { startRedis, type RedisProcess } from '../support/redis-server.ts';
+import { startRedis, type RedisProcess } from '../../src/sandbox/redis-process.ts';
 
 const NOW = 1_800_000_000_000;
 let counter = 0;

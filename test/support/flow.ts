@@ -1,8 +1,8 @@
 // Helpers for end-to-end tests: waiting, reading the jump server's block, finding messages, clicking.
 import assert from 'node:assert/strict';
 import { BLOCK_BEGIN, BLOCK_END } from '../../src/domain/managed-block.ts';
-import type { SlackCall } from './fake-slack.ts';
-import { findButton } from './slack-requests.ts';
+import type { SlackCall } from '../../src/sandbox/local-slack-api.ts';
+import { findButton } from '../../src/sandbox/slack-sender.ts';
 import { AUDIT_CHANNEL, type World } from './world.ts';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SshdProcess } from './sshd.ts';
+import type { SshdProcess } from '../../src/sandbox/sshd-process.ts';
 
 export interface SshResult {
   code: number;

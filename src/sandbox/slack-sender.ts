@@ -1,6 +1,6 @@
 // Sends requests to the broker exactly as Slack does: form-encoded, signed with the signing secret.
 import { createHmac, randomUUID } from 'node:crypto';
-import type { FakeSlack } from './fake-slack.ts';
+import type { LocalSlackApi } from './local-slack-api.ts';
 
 export interface SlackResponse {
   status: number;
@@ -23,7 +23,7 @@ export function findButton(blocks: any[] | undefined, actionId: string): { actio
 const user = (id: string, teamId: string) => ({ id, username: id.toLowerCase(), name: id.toLowerCase(), team_id: teamId });
 
 /** The fields of a /jump slash command, as Slack sends them (form fields over HTTP, the payload in Socket Mode). */
-export function slashCommandFields(fake: FakeSlack, teamId: string, userId: string, text: string): Record<string, string> {
+export function slashCommandFields(fake: LocalSlackApi, teamId: string, userId: string, text: string): Record<string, string> {
   return {
     token: 'legacy-verification-token',
     team_id: teamId,
@@ -49,7 +49,7 @@ export interface ButtonClick {
 }
 
 /** A block_actions payload for one button click. */
-export function blockActionPayload(fake: FakeSlack, teamId: string, userId: string, a: ButtonClick): Record<string, unknown> {
+export function blockActionPayload(fake: LocalSlackApi, teamId: string, userId: string, a: ButtonClick): Record<string, unknown> {
   return {
     type: 'block_actions',
     user: user(userId, teamId),
@@ -65,7 +65,7 @@ export function blockActionPayload(fake: FakeSlack, teamId: string, userId: stri
   };
 }
 
-export function createSlackSender(o: { url: string; signingSecret: string; teamId?: string; fake: FakeSlack }) {
+export function createSlackSender(o: { url: string; signingSecret: string; teamId?: string; fake: LocalSlackApi }) {
   const teamId = o.teamId ?? 'T0TEST';
 
   async function raw(body: string, opts: { timestamp?: number; signature?: string; contentType?: string } = {}): Promise<SlackResponse> {

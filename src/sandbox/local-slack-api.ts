@@ -18,7 +18,7 @@ export interface FakeMessage {
   thread_ts?: string;
 }
 
-export interface FakeSlack {
+export interface LocalSlackApi {
   apiUrl: string;
   baseUrl: string;
   calls: SlackCall[];
@@ -61,7 +61,7 @@ function parseArgs(body: string, contentType: string | undefined): Record<string
   return args;
 }
 
-export async function startFakeSlack(opts: { usergroups?: Record<string, string[]>; teamId?: string } = {}): Promise<FakeSlack> {
+export async function startLocalSlackApi(opts: { usergroups?: Record<string, string[]>; teamId?: string } = {}): Promise<LocalSlackApi> {
   const calls: SlackCall[] = [];
   const messages: FakeMessage[] = [];
   const failures = new Map<string, string>();
