@@ -20,16 +20,21 @@ const VERB: Record<AuditEvent['type'], string> = {
   'jump-host-alert': 'jump host alert',
 };
 
+/** User text on one line: a reason with line breaks must not be able to imitate further audit lines. */
+function text(t: string): string {
+  return escapeMrkdwn(t.replace(/\s+/g, ' ').trim());
+}
+
 export function auditLine(e: AuditEvent): string {
   const parts = [`\`${new Date(e.at).toISOString()}\``, `*${e.type}*`];
   if (e.actor) parts.push(userMention(e.actor));
   parts.push(VERB[e.type]);
   if (e.requestId) parts.push(`\`${e.requestId}\``);
   if (e.requester && e.requester !== e.actor) parts.push(`for ${userMention(e.requester)}`);
-  if (e.host) parts.push(`on \`${escapeMrkdwn(e.host)}\``);
+  if (e.host) parts.push(`on \`${text(e.host)}\``);
   if (e.durationMs) parts.push(`for ${formatDuration(e.durationMs)}`);
   if (e.expiresAt) parts.push(`until ${new Date(e.expiresAt).toISOString()}`);
-  if (e.reason) parts.push(`reason: “${escapeMrkdwn(e.reason)}”`);
-  if (e.detail) parts.push(`(${escapeMrkdwn(e.detail)})`);
+  if (e.reason) parts.push(`reason: “${text(e.reason)}”`);
+  if (e.detail) parts.push(`(${text(e.detail)})`);
   return parts.join(' ');
 }

@@ -1,5 +1,6 @@
 // The YAML policy: one schema, validated once at start-up, defaults filled in.
 import { readFileSync } from 'node:fs';
+import { isIPv6 } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { parseDuration } from '../domain/duration.ts';
@@ -21,10 +22,17 @@ const slackId = (what: string) =>
 const name = z
   .string()
   .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/i, 'must be 1-63 letters, digits, dot, dash or underscore, starting with a letter or digit');
-// Only characters that are safe inside permitopen="host:port" and ssh command lines.
+// Only characters that are safe inside permitopen="host:port" and ssh command lines. Anything with a colon
+// must be a real IPv6 address (bare or bracketed): "10.0.0.5:22" is a port typed into the address.
+// Lower-cased: the ssh client lower-cases a host name before asking the jump server for it, and sshd
+// compares permitopen case-sensitively, so "DB-1.internal" in permitopen would never match.
 const address = z
   .string()
-  .regex(/^(?:[A-Za-z0-9][A-Za-z0-9.-]{0,252}|\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:.]+)$/, 'must be a hostname or IP address');
+  .refine(
+    (a) => /^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$/.test(a) || (/^(?:\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:.]+)$/.test(a) && isIPv6(a.replace(/^\[(.*)\]$/, '$1'))),
+    'must be a hostname or IP address',
+  )
+  .transform((a) => a.toLowerCase());
 const port = z.number().int().min(1).max(65535);
 const loginUser = z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/i, 'must be a POSIX user name');
 
@@ -86,6 +94,8 @@ export const policySchema = z
   })
   .strict()
   .superRefine((policy, ctx) => {
+    if (policy.defaults.duration < policy.defaults.minDuration)
+      ctx.addIssue({ code: 'custom', path: ['defaults', 'duration'], message: 'is shorter than defaults.minDuration' });
     const jumpNames = new Set<string>();
     policy.jumpHosts.forEach((j, i) => {
       if (jumpNames.has(j.name)) ctx.addIssue({ code: 'custom', path: ['jumpHosts', i, 'name'], message: `duplicate jump host "${j.name}"` });
@@ -121,10 +131,14 @@ export class PolicyError extends Error {
 export function validatePolicy(raw: unknown, source = 'policy'): Policy {
   const result = policySchema.safeParse(raw);
   if (result.success) return result.data;
-  const lines = result.error.issues.map((issue) => {
-    const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
-    return `  ${path || '(top level)'}: ${issue.message}`;
-  });
+  const format = (path: readonly PropertyKey[]) =>
+    path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+  const lines = result.error.issues.flatMap((issue) =>
+    // An unknown field is named by its own path (hosts[0].colour), not only by its parent's.
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => `  ${format([...issue.path, key])}: unknown field (a typo?)`)
+      : [`  ${format(issue.path) || '(top level)'}: ${issue.message}`],
+  );
   throw new PolicyError(`${source} is invalid:\n${lines.join('\n')}`);
 }
 

@@ -1,4 +1,6 @@
 // Parses the text of a `/jump …` slash command. No I/O; policy checks happen in access-policy.ts.
+import { looksLikeDuration } from './duration.ts';
+
 export type JumpCommand =
   | { kind: 'help' }
   | { kind: 'request'; host: string; duration?: string; reason: string }
@@ -39,8 +41,8 @@ export function parseCommand(text: string): JumpCommand {
       const [host, second, ...more] = rest;
       if (!host) return { kind: 'invalid', message: 'Name a host: `/jump request <host> [duration] [reason…]`, e.g. `/jump request db-prod-1 2h fix replication`.' };
       const reasonStart = (words: string[]) => unquote(words.join(' '));
-      // The second word is a duration only if it looks like one ("30m", "2h", "90"); otherwise it starts the reason.
-      if (second !== undefined && /^\d+[a-z]*$/i.test(second)) return { kind: 'request', host, duration: second, reason: reasonStart(more) };
+      // The second word is a duration only if it looks like one ("30m", "2h", "1h30m", "90"); otherwise it starts the reason.
+      if (second !== undefined && looksLikeDuration(second)) return { kind: 'request', host, duration: second, reason: reasonStart(more) };
       const reasonText = afterVerb.slice(afterVerb.indexOf(host) + host.length);
       return { kind: 'request', host, reason: unquote(reasonText) };
     }

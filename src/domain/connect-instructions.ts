@@ -7,19 +7,27 @@ export interface ConnectInstructions {
   sshConfig: string;
 }
 
+/** An IPv6 literal without brackets, as ssh wants it for a destination or HostName. */
+function bare(address: string): string {
+  return address.startsWith('[') && address.endsWith(']') ? address.slice(1, -1) : address;
+}
+
+/** -J / ProxyJump take [user@]host[:port]: an IPv6 literal must be bracketed there, even without a port. */
 function hostPort(user: string, address: string, port: number): string {
-  return port === 22 ? `${user}@${address}` : `${user}@${address}:${port}`;
+  const host = bare(address).includes(':') ? `[${bare(address)}]` : address;
+  return port === 22 ? `${user}@${host}` : `${user}@${host}:${port}`;
 }
 
 export function connectInstructions(host: HostConfig, jump: JumpHostConfig): ConnectInstructions {
   const jumpAddress = jump.publicAddress ?? jump.address;
   const jumpPort = jump.publicPort ?? jump.port;
   const jumpSpec = hostPort(jump.user, jumpAddress, jumpPort);
-  const target = host.port === 22 ? `${host.loginUser}@${host.address}` : `-p ${host.port} ${host.loginUser}@${host.address}`;
+  const address = bare(host.address);
+  const target = host.port === 22 ? `${host.loginUser}@${address}` : `-p ${host.port} ${host.loginUser}@${address}`;
   const command = `ssh -J ${jumpSpec} ${target}`;
   const sshConfig = [
     `Host ${host.name}`,
-    `    HostName ${host.address}`,
+    `    HostName ${address}`,
     ...(host.port === 22 ? [] : [`    Port ${host.port}`]),
     `    User ${host.loginUser}`,
     `    ProxyJump ${jumpSpec}`,

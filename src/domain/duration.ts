@@ -16,8 +16,12 @@ export function parseDuration(text: string): number | undefined {
   return total > 0 && Number.isSafeInteger(total) ? total : undefined;
 }
 
+/**
+ * Whether a word is meant as a duration: "2h", "1h30m", and also "2x", "1.5h", "2:30", so that such a typo
+ * is refused with a hint instead of silently becoming the reason of a request for the default duration.
+ */
 export function looksLikeDuration(text: string): boolean {
-  return /^\d+[a-z]*$/i.test(text.trim());
+  return /^\d[a-z0-9.,:]*$/i.test(text.trim());
 }
 
 /** Formats milliseconds the way parseDuration reads them, largest units first ("1h30m"). */

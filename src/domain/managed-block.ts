@@ -38,6 +38,8 @@ export function formatExpiryTime(epochMs: number, format: Exclude<ExpiryFormat, 
   // expiry-time has second precision; round down so sshd never honours a key past its grant.
   const iso = new Date(Math.floor(epochMs / 1000) * 1000).toISOString(); // 2026-11-23T18:30:00.000Z
   const digits = iso.slice(0, 19).replace(/[-T:]/g, '');
+  // Past year 9999 toISOString gives "+010000-…": never let that (or anything else odd) into the line.
+  if (!/^\d{14}$/.test(digits)) throw new Error(`refusing to render expiry-time for ${epochMs}`);
   return format === 'utc' ? `${digits}Z` : digits;
 }
 
@@ -48,6 +50,7 @@ export function formatExpiryTime(epochMs: number, format: Exclude<ExpiryFormat, 
 export function renderKeyLines(grants: readonly RenderableGrant[], now: number, expiry: ExpiryFormat): string[] {
   const byKey = new Map<string, RenderableGrant[]>();
   for (const g of grants) {
+    if (!Number.isFinite(g.expiresAt)) throw new Error(`refusing to render grant ${JSON.stringify(g.id)} without a valid expiry`);
     if (g.expiresAt <= now) continue; // late revoke jobs never keep a key alive
     if (!GRANT_ID.test(g.id)) throw new Error(`refusing to render grant id ${JSON.stringify(g.id)}`);
     if (!KEY.test(g.publicKey)) throw new Error(`refusing to render a malformed key for grant ${g.id}`);
@@ -76,17 +79,20 @@ export interface ParsedFile {
 
 export function parseAuthorizedKeys(content: string): ParsedFile {
   const lines = content === '' ? [] : content.replace(/\n$/, '').split('\n');
-  const begin = lines.indexOf(BLOCK_BEGIN);
-  const end = lines.indexOf(BLOCK_END);
+  // A marker is recognised with surrounding whitespace too (a file converted to CRLF ends it with "\r"):
+  // otherwise the old block would be taken for someone else's lines and its keys would stay valid.
+  const marks = lines.map((l) => l.trim());
+  const begin = marks.indexOf(BLOCK_BEGIN);
+  const end = marks.indexOf(BLOCK_END);
   if (begin === -1 && end === -1) return { before: lines, block: undefined, after: [], damaged: false };
-  if (begin === -1 || end === -1 || end < begin || lines.lastIndexOf(BLOCK_BEGIN) !== begin || lines.lastIndexOf(BLOCK_END) !== end) {
+  if (begin === -1 || end === -1 || end < begin || marks.lastIndexOf(BLOCK_BEGIN) !== begin || marks.lastIndexOf(BLOCK_END) !== end) {
     // Broken markers: drop every marker and everything between any BEGIN and the following END so a
     // stale key can never survive, and rebuild one block at the end.
     const kept: string[] = [];
     let inside = false;
     for (const line of lines) {
-      if (line === BLOCK_BEGIN) inside = true;
-      else if (line === BLOCK_END) inside = false;
+      if (line.trim() === BLOCK_BEGIN) inside = true;
+      else if (line.trim() === BLOCK_END) inside = false;
       else if (!inside && !line.includes(' jit:r')) kept.push(line);
     }
     return { before: kept, block: [], after: [], damaged: true };

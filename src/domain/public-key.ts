@@ -51,7 +51,7 @@ export function checkUserPublicKey(text: string, rules: KeyRules): KeyCheck {
     return { ok: false, message: `Certificates are not accepted; register the plain public key. ${KEY_HELP}` };
   if (type && /^sk-/.test(type))
     return { ok: false, message: 'Security-key (sk-…) keys are not supported yet. Register an ed25519 key: `ssh-keygen -t ed25519`.' };
-  if (!type || !(type in ALLOWED_TYPES)) {
+  if (!type || !Object.hasOwn(ALLOWED_TYPES, type)) {
     return {
       ok: false,
       message: `A key must start with its type (ssh-ed25519, ecdsa-sha2-nistp256/384/521 or ssh-rsa); nothing may stand before it. ${KEY_HELP}`,

@@ -1,5 +1,5 @@
 // ssh2 connections to the jump servers: one reused connection per jump server (a cold connect costs ~100x a
-// warm write), the pinned host key checked on every connect, and a timeout on every operation (ssh2 has none).
+// warm write), the pinned host key checked on every connect, and a deadline on every operation (ssh2 has none).
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
@@ -12,17 +12,49 @@ import { parseServerVersion, type ServerVersion } from './server-version.ts';
 
 interface Connection {
   client: Client;
+  log: Logger;
   server?: ServerVersion;
   /** one SFTP channel kept open on the connection: opening one costs several round trips per sync */
   sftp?: Promise<SFTPWrapper>;
+  /** when it became ready: a failure on a connection older than the call may just mean it died quietly since */
+  readyAt: number;
+  /** set synchronously on close, error or timeout, so that the very next call connects afresh */
+  dead: boolean;
 }
 
-const NO_SUCH_FILE = 2;
+interface Slot {
+  current?: Connection;
+  /** a connect in progress; concurrent callers share it */
+  pending?: Promise<Connection>;
+  /** updates of one jump server run one after another: they share one SFTP channel and one file */
+  queue: Promise<unknown>;
+}
+
+export interface AuthorizedKeysUpdate {
+  changed: boolean;
+  before: string;
+  after: string;
+  server?: ServerVersion;
+}
+
+type SftpError = Error & { code?: number | string };
+const SFTP_NO_SUCH_FILE = 2;
+
+/** ssh2 keeps the server's identification line only on internal fields; read them defensively. */
+function identificationOf(client: Client): string | undefined {
+  const internals = client as unknown as { _protocol?: { _remoteIdentRaw?: unknown }; _remoteVer?: unknown };
+  const ident = internals._protocol?._remoteIdentRaw; // full line without CRLF, e.g. "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u6"
+  if (Buffer.isBuffer(ident)) return ident.toString('latin1');
+  if (typeof ident === 'string') return ident;
+  // software part only ("OpenSSH_9.2p1"): enough for the version checks
+  return typeof internals._remoteVer === 'string' ? `SSH-2.0-${internals._remoteVer}` : undefined;
+}
 
 export class JumpHostConnections {
-  private readonly connections = new Map<string, Promise<Connection>>();
+  private readonly slots = new Map<string, Slot>();
   private readonly connectTimeoutMs: number;
   private readonly operationTimeoutMs: number;
+  private closed = false;
   /** connects made so far, per jump host (tests and metrics read it) */
   readonly connectCount = new Map<string, number>();
 
@@ -31,124 +63,162 @@ export class JumpHostConnections {
     this.operationTimeoutMs = o.operationTimeoutMs ?? 5000;
   }
 
-  private connection(jh: JumpHostConfig): Promise<Connection> {
-    let pending = this.connections.get(jh.name);
-    if (!pending) {
-      pending = this.connect(jh);
-      this.connections.set(jh.name, pending);
-      pending.catch(() => {
-        if (this.connections.get(jh.name) === pending) this.connections.delete(jh.name);
-      });
+  private slot(name: string): Slot {
+    let slot = this.slots.get(name);
+    if (!slot) {
+      slot = { queue: Promise.resolve() };
+      this.slots.set(name, slot);
     }
-    return pending;
+    return slot;
+  }
+
+  private connection(jh: JumpHostConfig): Promise<Connection> {
+    if (this.closed) return Promise.reject(new JumpHostUnavailableError(jh.name, 'connections are closed'));
+    const slot = this.slot(jh.name);
+    if (slot.current?.dead) slot.current = undefined;
+    if (slot.current) return Promise.resolve(slot.current);
+    if (!slot.pending) {
+      const pending = this.connect(jh);
+      slot.pending = pending;
+      pending.then(
+        (conn) => {
+          if (slot.pending === pending) slot.pending = undefined;
+          slot.current = conn;
+        },
+        () => {
+          if (slot.pending === pending) slot.pending = undefined;
+        },
+      );
+    }
+    return slot.pending;
   }
 
   private async connect(jh: JumpHostConfig): Promise<Connection> {
-    const privateKey = await readFile(jh.privateKeyPath);
+    let privateKey: Buffer;
+    try {
+      privateKey = await readFile(jh.privateKeyPath);
+    } catch (err) {
+      throw new Error(`jump host ${jh.name}: cannot read privateKeyPath ${jh.privateKeyPath}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
+    }
     this.connectCount.set(jh.name, (this.connectCount.get(jh.name) ?? 0) + 1);
-    const log = this.o.logger.child({ jumpHost: jh.name });
+    const log = this.o.logger.child({ jumpHost: jh.name, address: `${jh.address}:${jh.port}` });
+    const started = performance.now();
     return new Promise<Connection>((resolve, reject) => {
       const client = new Client();
-      const conn: Connection = { client };
+      const conn: Connection = { client, log, readyAt: Infinity, dead: false };
       let mismatch: HostKeyMismatchError | undefined;
       let settled = false;
-      const forget = () => {
-        const current = this.connections.get(jh.name);
-        void current?.then((c) => {
-          if (c.client === client) this.connections.delete(jh.name);
-        }, () => undefined);
-      };
-      client.on('handshake', () => {
-        // ssh2 keeps the server's identification line internally (a Buffer on the protocol object).
-        const protocol = (client as unknown as { _protocol?: { _remoteIdentRaw?: Buffer | string } })._protocol;
-        const software = (client as unknown as { _remoteVer?: string })._remoteVer;
-        const ident = protocol?._remoteIdentRaw;
-        const raw = ident !== undefined ? String(Buffer.isBuffer(ident) ? ident.toString('latin1') : ident) : software ? `SSH-2.0-${software}` : undefined;
-        if (raw) conn.server = parseServerVersion(raw);
-      });
-      client.on('ready', () => {
+      const fail = (err: Error) => {
+        if (settled) return;
         settled = true;
-        log.debug({ server: conn.server?.raw }, 'connected to jump host');
+        client.destroy();
+        reject(err);
+      };
+      client.on('ready', () => {
+        if (settled) return;
+        settled = true;
+        conn.readyAt = performance.now();
+        const ident = identificationOf(client);
+        conn.server = ident !== undefined ? parseServerVersion(ident) : undefined;
+        log.info({ server: conn.server?.raw, ms: Math.round(performance.now() - started) }, 'connected to jump host');
         resolve(conn);
       });
       client.on('error', (err) => {
-        forget();
-        if (!settled) {
-          settled = true;
-          reject(mismatch ?? new JumpHostUnavailableError(jh.name, err.message, { cause: err }));
-        } else log.warn({ err: err.message }, 'jump host connection error');
+        conn.dead = true;
+        if (!settled) fail(mismatch ?? new JumpHostUnavailableError(jh.name, err.message, { cause: err }));
+        else log.warn({ err: err.message }, 'jump host connection error');
       });
       client.on('close', () => {
-        forget();
-        if (!settled) {
-          settled = true;
-          reject(mismatch ?? new JumpHostUnavailableError(jh.name, 'connection closed during setup'));
-        }
+        conn.dead = true;
+        if (!settled) fail(mismatch ?? new JumpHostUnavailableError(jh.name, 'connection closed during setup'));
+        else log.debug('jump host connection closed');
       });
-      client.connect({
-        host: jh.address,
-        port: jh.port,
-        username: jh.user,
-        privateKey,
-        readyTimeout: this.connectTimeoutMs,
-        keepaliveInterval: 15_000,
-        keepaliveCountMax: 3,
-        // Pinned: no trust on first use. ssh2 hands us the raw key blob.
-        hostVerifier: (key: Buffer) => {
-          const actual = sha256Fingerprint(key);
-          if (actual === jh.hostKey) return true;
-          mismatch = new HostKeyMismatchError(jh.name, jh.hostKey, actual);
-          log.error({ expected: jh.hostKey, actual }, 'jump host presented an unexpected host key');
-          return false;
-        },
-      });
+      try {
+        client.connect({
+          host: jh.address,
+          port: jh.port,
+          username: jh.user,
+          privateKey,
+          // covers TCP connect, key exchange and authentication (cleared by ssh2 on USERAUTH_SUCCESS)
+          readyTimeout: this.connectTimeoutMs,
+          // notices a silently dead peer between syncs; a dead one is also caught by the operation deadlines
+          keepaliveInterval: 15_000,
+          keepaliveCountMax: 3,
+          // Pinned: no trust on first use. ssh2 hands over the raw key blob when hostHash is not set.
+          hostVerifier: (key: Buffer) => {
+            const actual = sha256Fingerprint(key);
+            if (actual === jh.hostKey) return true;
+            mismatch = new HostKeyMismatchError(jh.name, jh.hostKey, actual);
+            log.error({ expected: jh.hostKey, actual }, 'jump host presented an unexpected host key');
+            return false;
+          },
+        });
+      } catch (err) {
+        // ssh2 throws synchronously for a key it cannot parse (e.g. PKCS#8, encrypted).
+        fail(new Error(`jump host ${jh.name}: cannot use privateKeyPath ${jh.privateKeyPath}: ${(err as Error).message}`, { cause: err }));
+      }
     });
   }
 
-  /** Runs `op` with a deadline; on timeout the connection is dropped so the next call starts afresh. */
-  private async withTimeout<T>(jh: JumpHostConfig, what: string, op: Promise<T>, conn?: Connection): Promise<T> {
+  /** Destroys a connection whose state is unknown; the next call connects afresh. */
+  private discard(conn: Connection): void {
+    conn.dead = true;
+    conn.client.destroy();
+  }
+
+  /** Races `op` against a deadline; on timeout the connection (if any) is destroyed, since its state is unknown. */
+  private async deadline<T>(jh: JumpHostConfig, what: string, ms: number, op: Promise<T>, conn?: Connection): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
+    const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        if (conn) {
-          conn.client.destroy();
-          this.connections.delete(jh.name);
-        }
-        reject(new JumpHostUnavailableError(jh.name, `${what} timed out after ${this.operationTimeoutMs} ms`));
-      }, this.operationTimeoutMs);
+        if (conn) this.discard(conn);
+        reject(new JumpHostUnavailableError(jh.name, `${what} timed out after ${ms} ms`));
+      }, ms);
     });
     try {
-      return await Promise.race([op, deadline]);
+      return await Promise.race([op, expired]);
     } finally {
       clearTimeout(timer);
     }
   }
 
-  private async sftp(jh: JumpHostConfig): Promise<{ conn: Connection; sftp: SFTPWrapper }> {
-    const conn = await this.withTimeout(jh, 'connect', this.connection(jh));
+  private connected(jh: JumpHostConfig): Promise<Connection> {
+    // ssh2's readyTimeout bounds the connect; this outer deadline only guards against it never firing.
+    return this.deadline(jh, 'connect', this.connectTimeoutMs + 1000, this.connection(jh));
+  }
+
+  /** One SFTP request with a deadline; ssh2 errors (and its synchronous throws on a dead channel) become JumpHostUnavailableError. */
+  private sftpCall<T>(jh: JumpHostConfig, conn: Connection, what: string, start: (done: (err: SftpError | null | undefined, value?: T) => void) => void): Promise<T> {
+    const op = new Promise<T>((resolve, reject) => {
+      const done = (err: SftpError | null | undefined, value?: T) =>
+        err ? reject(new JumpHostUnavailableError(jh.name, `${what}: ${err.message}`, { cause: err })) : resolve(value as T);
+      try {
+        start(done);
+      } catch (err) {
+        done(err as SftpError);
+      }
+    });
+    return this.deadline(jh, what, this.operationTimeoutMs, op, conn);
+  }
+
+  private async sftp(jh: JumpHostConfig, conn: Connection): Promise<SFTPWrapper> {
     if (!conn.sftp) {
-      const opening = new Promise<SFTPWrapper>((resolve, reject) => {
-        try {
-          conn.client.sftp((err, s) => {
-            if (err) return reject(new JumpHostUnavailableError(jh.name, `SFTP: ${err.message}`, { cause: err }));
-            // sshd allows 10 sessions per connection: if this channel goes, forget it so the next call opens one.
-            s.on('close', () => {
-              if (conn.sftp === opening) conn.sftp = undefined;
-            });
-            resolve(s);
+      const opening = this.sftpCall<SFTPWrapper>(jh, conn, 'opening SFTP', (done) =>
+        conn.client.sftp((err, s) => {
+          if (err) return done(err);
+          // sshd allows 10 sessions per connection: if this channel goes, forget it so the next call opens one.
+          s.on('close', () => {
+            if (conn.sftp === opening) conn.sftp = undefined;
           });
-        } catch (err) {
-          // ssh2 throws synchronously on a connection that has gone away.
-          reject(new JumpHostUnavailableError(jh.name, `SFTP: ${(err as Error).message}`, { cause: err }));
-        }
-      });
+          done(undefined, s);
+        }),
+      );
       conn.sftp = opening;
       opening.catch(() => {
         if (conn.sftp === opening) conn.sftp = undefined;
       });
     }
-    const sftp = await this.withTimeout(jh, 'opening SFTP', conn.sftp, conn);
-    return { conn, sftp };
+    return conn.sftp;
   }
 
   private resetSftp(conn: Connection): void {
@@ -157,95 +227,90 @@ export class JumpHostConnections {
     void channel?.then((s) => s.end(), () => undefined);
   }
 
+  /** The jump server's identification (from its SSH banner); connects if needed. */
   async serverVersion(jh: JumpHostConfig): Promise<ServerVersion | undefined> {
-    return (await this.withTimeout(jh, 'connect', this.connection(jh))).server;
+    return (await this.connected(jh)).server;
   }
 
   /**
-   * Reads the authorized_keys file, lets `update` compute the new content and writes it only if it differs:
-   * temp file in the same directory (mode 0600), then posix-rename over the target, so sshd never reads a
-   * half-written file. The connection's one SFTP channel is reused; after any error it is closed and reopened.
+   * Reads the authorized_keys file ('' if absent), lets `update` compute the new content and writes it only if
+   * it differs: temp file in the same directory (mode 0600), then posix-rename over the target, so sshd never
+   * reads a half-written file. Relative paths are relative to the login's home (SFTP resolves them so).
+   * Updates of one jump server run one at a time. A failure on a reused connection is retried once on a fresh
+   * one (it may have died quietly since the last call); a failure on a fresh connection is reported at once.
    */
-  async updateAuthorizedKeys(
-    jh: JumpHostConfig,
-    update: (current: string, server: ServerVersion | undefined) => string,
-  ): Promise<{ changed: boolean; before: string; after: string; server?: ServerVersion }> {
-    let attempt = 0;
-    for (;;) {
-      attempt++;
+  updateAuthorizedKeys(jh: JumpHostConfig, update: (current: string, server: ServerVersion | undefined) => string): Promise<AuthorizedKeysUpdate> {
+    const slot = this.slot(jh.name);
+    const run = slot.queue.then(() => this.updateWithRetry(jh, update));
+    slot.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async updateWithRetry(jh: JumpHostConfig, update: (current: string, server: ServerVersion | undefined) => string): Promise<AuthorizedKeysUpdate> {
+    for (let attempt = 1; ; attempt++) {
+      const called = performance.now();
+      let conn: Connection | undefined;
       try {
-        return await this.updateOnce(jh, update);
+        conn = await this.connected(jh);
+        return await this.updateOnce(jh, conn, update);
       } catch (err) {
-        // A reused connection may have died quietly since the last call: one fresh connect, then give up.
-        if (attempt >= 2 || !(err instanceof JumpHostUnavailableError) || err instanceof HostKeyMismatchError) throw err;
-        this.drop(jh.name);
+        const reused = conn !== undefined && conn.readyAt < called;
+        if (attempt >= 2 || !conn || !reused || !(err instanceof JumpHostUnavailableError)) throw err;
+        conn.log.warn({ err: err.message }, 'jump host connection failed; retrying on a fresh connection');
+        this.discard(conn);
       }
     }
   }
 
-  private async updateOnce(
-    jh: JumpHostConfig,
-    update: (current: string, server: ServerVersion | undefined) => string,
-  ): Promise<{ changed: boolean; before: string; after: string; server?: ServerVersion }> {
-    const { conn, sftp } = await this.sftp(jh);
+  private async updateOnce(jh: JumpHostConfig, conn: Connection, update: (current: string, server: ServerVersion | undefined) => string): Promise<AuthorizedKeysUpdate> {
     const path = jh.authorizedKeysPath;
+    let sftp: SFTPWrapper;
+    let before: string;
     try {
-      const before = await this.withTimeout(
-        jh,
-        'reading authorized_keys',
-        new Promise<string>((resolve, reject) =>
-          sftp.readFile(path, (err: (Error & { code?: number }) | null | undefined, data: Buffer) => {
-            if (err && err.code === NO_SUCH_FILE) resolve('');
-            else if (err) reject(new JumpHostUnavailableError(jh.name, `reading ${path}: ${err.message}`, { cause: err }));
-            else resolve(data.toString('utf8'));
-          }),
-        ),
-        conn,
+      sftp = await this.sftp(jh, conn);
+      before = await this.sftpCall<string>(jh, conn, `reading ${path}`, (done) =>
+        sftp.readFile(path, (err: SftpError | null | undefined, data: Buffer) => {
+          if (err?.code === SFTP_NO_SUCH_FILE) done(undefined, '');
+          else if (err) done(err);
+          else done(undefined, data.toString('utf8'));
+        }),
       );
-      const after = update(before, conn.server);
-      if (after === before) return { changed: false, before, after, server: conn.server };
-      const tmp = posix.join(posix.dirname(path), `.${posix.basename(path)}.jit-${randomBytes(6).toString('hex')}.tmp`);
-      await this.withTimeout(
-        jh,
-        'writing authorized_keys',
-        new Promise<void>((resolve, reject) =>
-          sftp.writeFile(tmp, after, { mode: 0o600 }, (err) =>
-            err ? reject(new JumpHostUnavailableError(jh.name, `writing ${tmp}: ${err.message}`, { cause: err })) : resolve(),
-          ),
-        ),
-        conn,
-      );
-      try {
-        await this.withTimeout(
-          jh,
-          'renaming authorized_keys',
-          new Promise<void>((resolve, reject) =>
-            sftp.ext_openssh_rename(tmp, path, (err) =>
-              err ? reject(new JumpHostUnavailableError(jh.name, `renaming ${tmp} to ${path}: ${err.message}`, { cause: err })) : resolve(),
-            ),
-          ),
-          conn,
-        );
-      } catch (err) {
-        sftp.unlink(tmp, () => undefined);
-        throw err;
-      }
-      return { changed: true, before, after, server: conn.server };
     } catch (err) {
       this.resetSftp(conn);
       throw err;
     }
+    // The caller's function runs outside the SFTP error handling: its own errors are not the server's fault.
+    const after = update(before, conn.server);
+    if (after === before) return { changed: false, before, after, server: conn.server };
+    const tmp = posix.join(posix.dirname(path), `.${posix.basename(path)}.jit-${randomBytes(6).toString('hex')}.tmp`);
+    try {
+      await this.sftpCall<void>(jh, conn, `writing ${tmp}`, (done) => sftp.writeFile(tmp, after, { mode: 0o600 }, (err) => done(err)));
+      try {
+        // Plain SFTP rename fails when the target exists on OpenSSH; posix-rename replaces it atomically.
+        await this.sftpCall<void>(jh, conn, `renaming ${tmp} to ${path}`, (done) => sftp.ext_openssh_rename(tmp, path, (err) => done(err)));
+      } catch (err) {
+        // Best effort: on a dead channel this goes nowhere, and the file is hidden and harmless to sshd.
+        try {
+          sftp.unlink(tmp, () => undefined);
+        } catch {
+          /* channel gone */
+        }
+        throw err;
+      }
+    } catch (err) {
+      this.resetSftp(conn);
+      throw err;
+    }
+    conn.log.debug({ path, bytesBefore: before.length, bytesAfter: after.length }, 'authorized_keys written');
+    return { changed: true, before, after, server: conn.server };
   }
 
-  private drop(name: string): void {
-    const pending = this.connections.get(name);
-    this.connections.delete(name);
-    void pending?.then((c) => c.client.end(), () => undefined);
-  }
-
+  /** Ends every connection; later calls fail with JumpHostUnavailableError. */
   async close(): Promise<void> {
-    const all = [...this.connections.values()];
-    this.connections.clear();
-    await Promise.all(all.map((p) => p.then((c) => c.client.end(), () => undefined)));
+    this.closed = true;
+    const slots = [...this.slots.values()];
+    this.slots.clear();
+    for (const s of slots) s.current?.client.end();
+    await Promise.all(slots.map((s) => s.pending?.then((c) => c.client.end(), () => undefined)));
   }
 }

@@ -46,6 +46,8 @@ export interface ButtonClick {
   value: string;
   blockId: string;
   message: { channel: string; ts: string; blocks?: any[] };
+  /** lets the caller find the modal the broker opens in answer (views.open carries the trigger id) */
+  triggerId?: string;
 }
 
 /** A block_actions payload for one button click. */
@@ -56,7 +58,7 @@ export function blockActionPayload(fake: LocalSlackApi, teamId: string, userId: 
     api_app_id: 'A0JITJUMP',
     token: 'legacy-verification-token',
     container: { type: 'message', message_ts: a.message.ts, channel_id: a.message.channel, is_ephemeral: false },
-    trigger_id: `trigger-${randomUUID()}`,
+    trigger_id: a.triggerId ?? `trigger-${randomUUID()}`,
     team: { id: teamId, domain: 'test' },
     channel: { id: a.message.channel, name: 'directmessage' },
     message: { type: 'message', ts: a.message.ts, text: '', blocks: a.message.blocks ?? [] },

@@ -33,6 +33,8 @@ export function outcomeText(r: AccessRequest): string {
         : ':hourglass: Waiting for approval.';
     case 'approved':
     case 'active':
+      // The clock starts at activation: an approved request not yet active has no expiry to show.
+      if (r.expiresAt === undefined) return `:white_check_mark: Approved by ${r.approvers.map(userMention).join(', ')}. Installing the key…`;
       return `:white_check_mark: Approved by ${r.approvers.map(userMention).join(', ')}. Active until ${when(r.expiresAt ?? 0)}.`;
     case 'expired':
       return `:white_check_mark: Approved by ${r.approvers.map(userMention).join(', ')}. :lock: Expired at ${when(r.expiresAt ?? r.endedAt ?? 0)}.`;

@@ -2,91 +2,441 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { readEnv } from '../../src/config/env.ts';
-import { loadPolicy, validatePolicy } from '../../src/config/policy.ts';
-
-const FP = `SHA256:${'x'.repeat(43)}`;
-const valid = () => ({
-  auditChannel: 'C0AUDIT',
-  jumpHosts: [{ name: 'bastion', address: 'jump.example.com', user: 'jump', hostKey: FP, privateKeyPath: '/k' }],
-  hosts: [{ name: 'db-prod-1', address: '10.0.0.5', jumpHost: 'bastion', owners: ['U0ALICE', 'S0DBTEAM'] }],
-});
-
-function errorOf(raw: unknown): string {
-  try {
-    validatePolicy(raw);
-  } catch (err) {
-    return (err as Error).message;
-  }
-  return '';
-}
+import { EnvError, readEnv } from '../../src/config/env.ts';
+import { loadPolicy, PolicyError, validatePolicy } from '../../src/config/policy.ts';
 
 describe('policy', () => {
-  it('fills defaults', () => {
-    const p = validatePolicy(valid());
-    assert.equal(p.defaults.minDuration, 60_000);
-    assert.equal(p.defaults.maxDuration, 8 * 3_600_000);
-    assert.equal(p.defaults.approvals, 1);
-    assert.equal(p.jumpHosts[0]!.port, 22);
-    assert.equal(p.jumpHosts[0]!.authorizedKeysPath, '.ssh/authorized_keys');
+  const FP = 'SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s';
+  const H = 3_600_000;
+  const M = 60_000;
+
+  // DESIGN.md's policy, verbatim except the hostKey placeholder.
+  const DESIGN_YAML = `
+auditChannel: C0AUDIT            # every audit event is posted here
+approvalChannel: C0APPROVALS     # optional; owners are also DMed
+defaults: { duration: 1h, minDuration: 1m, maxDuration: 8h, requireReason: true, approvals: 1 }  # minDuration defaults to 1m
+jumpHosts:
+  - name: bastion
+    address: jump.example.com    # what the broker connects to
+    port: 22
+    user: jump                   # the account engineers jump as; its authorized_keys holds the managed block
+    hostKey: "${FP}"    # pinned; the broker refuses any other key
+    privateKeyPath: /run/secrets/broker_ed25519
+    authorizedKeysPath: .ssh/authorized_keys   # absolute, or relative to the jump account's home
+    publicAddress: bastion.example.com   # optional: what engineers type after -J (defaults to address)
+    publicPort: 22                       # optional: the port engineers use (defaults to port)
+hosts:
+  - name: db-prod-1
+    address: 10.0.0.5
+    port: 22
+    jumpHost: bastion
+    loginUser: postgres          # shown in the connect instructions
+    owners: [U0ALICE, S0DBTEAM]  # Slack user IDs or user-group IDs
+    maxDuration: 2h
+    approvals: 2
+  `;
+
+  type Raw = {
+    auditChannel?: unknown;
+    defaults?: Record<string, unknown>;
+    jumpHosts: Record<string, unknown>[];
+    hosts: Record<string, unknown>[];
+    [k: string]: unknown;
+  };
+
+  const minimal = (): Raw => ({
+    auditChannel: 'C0AUDIT',
+    jumpHosts: [{ name: 'bastion', address: 'jump.example.com', user: 'jump', hostKey: FP, privateKeyPath: '/k' }],
+    hosts: [{ name: 'db-prod-1', address: '10.0.0.5', jumpHost: 'bastion', owners: ['U0ALICE', 'S0DBTEAM'] }],
   });
 
-  it('names the exact field that is wrong', () => {
-    const { auditChannel: _, ...noAudit } = valid();
-    assert.match(errorOf(noAudit), /auditChannel:/);
-    const v1 = valid();
-    v1.jumpHosts[0]!.hostKey = 'abc';
-    assert.match(errorOf(v1), /jumpHosts\[0\]\.hostKey: must be an OpenSSH SHA256 fingerprint/);
-    const v2 = valid();
-    v2.hosts[0]!.jumpHost = 'bastoin';
-    assert.match(errorOf(v2), /hosts\[0\]\.jumpHost: no jump host named "bastoin" in jumpHosts/);
-    const v3 = valid();
-    v3.hosts.push({ ...v3.hosts[0]! });
-    assert.match(errorOf(v3), /hosts\[1\]\.name: duplicate host "db-prod-1"/);
-    assert.match(errorOf({ ...valid(), defaults: { maxDuration: '2 hours' } }), /defaults\.maxDuration: "2 hours" is not a duration/);
-    assert.match(errorOf({ ...valid(), colour: 'blue' }), /colour/);
-    const v4 = valid();
-    (v4.hosts[0] as Record<string, unknown>).address = '10.0.0.5",command="sh';
-    assert.match(errorOf(v4), /hosts\[0\]\.address: must be a hostname or IP address/);
-  });
-
-  it('the sample policy has the documented shape (its hostKey is a placeholder to replace)', () => {
-    const sample = parse(readFileSync('jit.config.example.yaml', 'utf8'));
-    assert.match(errorOf(sample), /^policy is invalid:\n {2}jumpHosts\[0\]\.hostKey: must be an OpenSSH SHA256 fingerprint/);
-    sample.jumpHosts[0].hostKey = FP;
-    const p = validatePolicy(sample);
-    assert.equal(p.hosts[0]!.approvals, 2);
-  });
-
-  it('explains a missing file and bad YAML', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'jit-policy-'));
+  function errorOf(raw: unknown): string {
     try {
-      assert.throws(() => loadPolicy(join(dir, 'missing.yaml')), /cannot read policy file .*missing\.yaml.*JIT_CONFIG/);
-      writeFileSync(join(dir, 'bad.yaml'), 'hosts: [unclosed');
-      assert.throws(() => loadPolicy(join(dir, 'bad.yaml')), /is not valid YAML/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
+      validatePolicy(raw);
+    } catch (err) {
+      assert.ok(err instanceof PolicyError, String(err));
+      return err.message;
     }
+    assert.fail('expected the policy to be refused');
+  }
+
+  /** The "  path: message" lines of a PolicyError. */
+  function issues(raw: unknown): string[] {
+    return errorOf(raw).split('\n').slice(1).map((l) => l.trim());
+  }
+
+  describe('policy: valid', () => {
+    it('parses DESIGN.md’s policy and fills the defaults', () => {
+      const p = validatePolicy(parse(DESIGN_YAML));
+      assert.equal(p.auditChannel, 'C0AUDIT');
+      assert.equal(p.approvalChannel, 'C0APPROVALS');
+      assert.deepEqual(p.defaults, {
+        duration: H,
+        minDuration: M,
+        maxDuration: 8 * H,
+        requireReason: true,
+        approvals: 1,
+        approvalTimeout: 24 * H,
+        expiryWarning: 10 * M,
+      });
+      assert.deepEqual(p.jumpHosts[0], {
+        name: 'bastion',
+        address: 'jump.example.com',
+        port: 22,
+        user: 'jump',
+        hostKey: FP,
+        privateKeyPath: '/run/secrets/broker_ed25519',
+        authorizedKeysPath: '.ssh/authorized_keys',
+        publicAddress: 'bastion.example.com',
+        publicPort: 22,
+        utcExpiryOnOldServers: false,
+      });
+      assert.deepEqual(p.hosts[0], {
+        name: 'db-prod-1',
+        address: '10.0.0.5',
+        port: 22,
+        jumpHost: 'bastion',
+        loginUser: 'postgres',
+        owners: ['U0ALICE', 'S0DBTEAM'],
+        maxDuration: 2 * H,
+        approvals: 2,
+      });
+    });
+
+    it('fills every default of a minimal policy (minDuration 1m)', () => {
+      const p = validatePolicy(minimal());
+      assert.equal(p.defaults.minDuration, M);
+      assert.equal(p.defaults.duration, H);
+      assert.equal(p.defaults.maxDuration, 8 * H);
+      assert.equal(p.defaults.requireReason, true);
+      assert.equal(p.defaults.approvals, 1);
+      assert.equal(p.defaults.approvalTimeout, 24 * H);
+      assert.equal(p.defaults.expiryWarning, 10 * M);
+      assert.equal(p.approvalChannel, undefined);
+      assert.equal(p.jumpHosts[0]!.port, 22);
+      assert.equal(p.jumpHosts[0]!.authorizedKeysPath, '.ssh/authorized_keys');
+      assert.equal(p.jumpHosts[0]!.publicAddress, undefined);
+      assert.equal(p.hosts[0]!.port, 22);
+      assert.equal(p.hosts[0]!.loginUser, 'root');
+      assert.equal(p.hosts[0]!.maxDuration, undefined, 'a host without its own maximum uses the default at run time');
+    });
+
+    it('fills the defaults left out of a partial defaults block', () => {
+      const p = validatePolicy({ ...minimal(), defaults: { maxDuration: '2h', approvals: 1 } });
+      assert.equal(p.defaults.maxDuration, 2 * H);
+      assert.equal(p.defaults.minDuration, M);
+      assert.equal(p.defaults.duration, H);
+    });
+
+    it('accepts hostnames, IPv4, IPv6 and bracketed IPv6 addresses', () => {
+      for (const address of ['db-1.internal.example', '10.0.0.5', 'fd00::5', '[fd00::5]', '::1', '::ffff:10.0.0.5', '2001:db8:0:0:0:0:0:1']) {
+        const raw = minimal();
+        raw.hosts[0]!.address = address;
+        raw.jumpHosts[0]!.address = address;
+        raw.jumpHosts[0]!.publicAddress = address;
+        const p = validatePolicy(raw);
+        assert.equal(p.hosts[0]!.address, address);
+        assert.equal(p.jumpHosts[0]!.address, address);
+        assert.equal(p.jumpHosts[0]!.publicAddress, address);
+      }
+    });
+
+    it('lower-cases addresses: ssh lower-cases the name it asks the jump server for, permitopen matches case-sensitively', () => {
+      const raw = minimal();
+      raw.hosts[0]!.address = 'DB-1.Internal.Example';
+      raw.jumpHosts[0]!.publicAddress = 'Bastion.Example.COM';
+      raw.hosts.push({ name: 'v6', address: 'FD00::A', jumpHost: 'bastion', owners: ['S0X'] });
+      const p = validatePolicy(raw);
+      assert.equal(p.hosts[0]!.address, 'db-1.internal.example');
+      assert.equal(p.jumpHosts[0]!.publicAddress, 'bastion.example.com');
+      assert.equal(p.hosts[1]!.address, 'fd00::a');
+    });
+
+    it('the sample policy shipped with the project has the documented shape (its hostKey is a placeholder)', () => {
+      const sample = parse(readFileSync('jit.config.example.yaml', 'utf8'));
+      assert.deepEqual(issues(sample), ['jumpHosts[0].hostKey: must be an OpenSSH SHA256 fingerprint such as "SHA256:abc…" (ssh-keygen -lf)']);
+      sample.jumpHosts[0].hostKey = FP;
+      const p = validatePolicy(sample);
+      assert.equal(p.hosts[0]!.approvals, 2);
+    });
+  });
+
+  describe('policy: each error names the exact field', () => {
+    it('missing auditChannel', () => {
+      const { auditChannel: _, ...raw } = minimal();
+      assert.deepEqual(issues(raw).map((l) => l.split(':')[0]), ['auditChannel']);
+      assert.match(errorOf(raw), /^policy is invalid:\n {2}auditChannel: /);
+    });
+
+    it('bad hostKey', () => {
+      for (const bad of ['abc', 'SHA256:short', `MD5:${'a'.repeat(43)}`, `${FP}=`, `SHA256:${'a'.repeat(42)}"`]) {
+        const raw = minimal();
+        raw.jumpHosts[0]!.hostKey = bad;
+        assert.deepEqual(issues(raw), ['jumpHosts[0].hostKey: must be an OpenSSH SHA256 fingerprint such as "SHA256:abc…" (ssh-keygen -lf)'], bad);
+      }
+    });
+
+    it('host referencing an unknown jump host', () => {
+      const raw = minimal();
+      raw.hosts[0]!.jumpHost = 'bastoin';
+      assert.deepEqual(issues(raw), ['hosts[0].jumpHost: no jump host named "bastoin" in jumpHosts']);
+    });
+
+    it('duplicate host and jump host names', () => {
+      const raw = minimal();
+      raw.hosts.push({ ...raw.hosts[0]!, address: '10.0.0.6' });
+      assert.deepEqual(issues(raw), ['hosts[1].name: duplicate host "db-prod-1"']);
+      const raw2 = minimal();
+      raw2.jumpHosts.push({ ...raw2.jumpHosts[0]! });
+      assert.deepEqual(issues(raw2), ['jumpHosts[1].name: duplicate jump host "bastion"']);
+    });
+
+    it('bad duration strings, wherever they stand', () => {
+      assert.deepEqual(issues({ ...minimal(), defaults: { maxDuration: '2 hours' } }), ['defaults.maxDuration: "2 hours" is not a duration (use e.g. 30m, 2h, 1d)']);
+      assert.deepEqual(issues({ ...minimal(), defaults: { duration: '0m' } }), ['defaults.duration: "0m" is not a duration (use e.g. 30m, 2h, 1d)']);
+      const raw = minimal();
+      raw.hosts[0]!.maxDuration = '1.5h';
+      assert.deepEqual(issues(raw), ['hosts[0].maxDuration: "1.5h" is not a duration (use e.g. 30m, 2h, 1d)']);
+      assert.deepEqual(issues({ ...minimal(), defaults: { approvalTimeout: 3600 } }).map((l) => l.split(':')[0]), ['defaults.approvalTimeout']);
+    });
+
+    it('unknown extra fields, at the top level and nested', () => {
+      assert.deepEqual(issues({ ...minimal(), colour: 'blue' }), ['colour: unknown field (a typo?)']);
+      const raw = minimal();
+      raw.hosts[0]!.maxDurtion = '2h';
+      raw.jumpHosts[0]!.hostkey = FP;
+      assert.deepEqual(issues(raw).sort(), ['hosts[0].maxDurtion: unknown field (a typo?)', 'jumpHosts[0].hostkey: unknown field (a typo?)']);
+      assert.deepEqual(issues({ ...minimal(), defaults: { aprovals: 2, foo: 1 } }).sort(), ['defaults.aprovals: unknown field (a typo?)', 'defaults.foo: unknown field (a typo?)']);
+    });
+
+    it('addresses that could break permitopen or a command line', () => {
+      for (const bad of ['10.0.0.5",command="sh', '10.0.0.5 x', '-oProxyCommand=x', '', '10.0.0.5:22', 'a,b', ':::', '[fd00::1', 'fe80::1%eth0', '[db.internal]']) {
+        const raw = minimal();
+        raw.hosts[0]!.address = bad;
+        assert.deepEqual(issues(raw), ['hosts[0].address: must be a hostname or IP address'], bad);
+      }
+      const raw = minimal();
+      raw.jumpHosts[0]!.publicAddress = 'bastion example';
+      assert.deepEqual(issues(raw), ['jumpHosts[0].publicAddress: must be a hostname or IP address']);
+    });
+
+    it('ports, user names, owners and approvals', () => {
+      const cases: [(r: Raw) => void, string][] = [
+        [(r) => (r.hosts[0]!.port = 0), 'hosts[0].port'],
+        [(r) => (r.hosts[0]!.port = 65_536), 'hosts[0].port'],
+        [(r) => (r.hosts[0]!.port = '22'), 'hosts[0].port'],
+        [(r) => (r.jumpHosts[0]!.publicPort = 2.5), 'jumpHosts[0].publicPort'],
+        [(r) => (r.hosts[0]!.loginUser = 'root;rm'), 'hosts[0].loginUser'],
+        [(r) => (r.jumpHosts[0]!.user = '-oProxyCommand'), 'jumpHosts[0].user'],
+        [(r) => (r.hosts[0]!.owners = []), 'hosts[0].owners'],
+        [(r) => (r.hosts[0]!.owners = ['<!channel>']), 'hosts[0].owners[0]'],
+        [(r) => (r.hosts[0]!.approvals = 0), 'hosts[0].approvals'],
+        [(r) => (r.hosts[0]!.name = 'db prod'), 'hosts[0].name'],
+        [(r) => (r.auditChannel = '#audit'), 'auditChannel'],
+        [(r) => (r.hosts = []), 'hosts'],
+      ];
+      for (const [mutate, path] of cases) {
+        const raw = minimal();
+        mutate(raw);
+        assert.deepEqual(issues(raw).map((l) => l.slice(0, l.indexOf(': '))), [path], path);
+      }
+      // without jump hosts, the hosts' references are reported too
+      assert.deepEqual(issues({ ...minimal(), jumpHosts: [] }).map((l) => l.slice(0, l.indexOf(': '))), ['jumpHosts', 'hosts[0].jumpHost']);
+    });
+
+    it('more approvals than named owners (user groups may hold more people)', () => {
+      const raw = minimal();
+      raw.hosts[0]!.owners = ['U0ALICE'];
+      raw.hosts[0]!.approvals = 2;
+      assert.deepEqual(issues(raw), ['hosts[0].approvals: needs 2 approvals but lists only 1 owners']);
+      raw.hosts[0]!.owners = ['U0ALICE', 'S0TEAM'];
+      validatePolicy(raw);
+    });
+
+    it('a maximum shorter than the minimum, and a default duration shorter than the minimum', () => {
+      const raw = minimal();
+      raw.hosts[0]!.maxDuration = '30s';
+      assert.deepEqual(issues(raw), ['hosts[0].maxDuration: is shorter than defaults.minDuration']);
+      assert.deepEqual(issues({ ...minimal(), defaults: { minDuration: '10m', maxDuration: '5m' } }), ['hosts[0].maxDuration: is shorter than defaults.minDuration']);
+      // otherwise every request that names no duration would be refused as too short
+      assert.deepEqual(issues({ ...minimal(), defaults: { duration: '30s' } }), ['defaults.duration: is shorter than defaults.minDuration']);
+      validatePolicy({ ...minimal(), defaults: { duration: '1m' } });
+    });
+
+    it('lists every problem at once, one per line, under the source name', () => {
+      const raw = minimal();
+      raw.jumpHosts[0]!.hostKey = 'x';
+      raw.hosts[0]!.port = 0;
+      let message = '';
+      try {
+        validatePolicy(raw, '/etc/jit/jit.config.yaml');
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      assert.match(message, /^\/etc\/jit\/jit\.config\.yaml is invalid:\n/);
+      assert.equal(message.split('\n').length, 3);
+      assert.match(message, /\n {2}jumpHosts\[0\]\.hostKey: /);
+      assert.match(message, /\n {2}hosts\[0\]\.port: /);
+    });
+
+    it('refuses a document that is not a mapping', () => {
+      for (const raw of [null, undefined, 'text', 42, []]) assert.match(errorOf(raw), /^policy is invalid:\n {2}\(top level\): /);
+    });
+  });
+
+  describe('loadPolicy', () => {
+    let dir = '';
+    before(() => {
+      dir = mkdtempSync(join(tmpdir(), 'jit-policy-'));
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('loads and validates a YAML file', () => {
+      const file = join(dir, 'ok.yaml');
+      writeFileSync(file, DESIGN_YAML);
+      assert.equal(loadPolicy(file).hosts[0]!.maxDuration, 2 * H);
+    });
+
+    it('explains a missing file and points at JIT_CONFIG', () => {
+      const missing = join(dir, 'missing.yaml');
+      assert.throws(
+        () => loadPolicy(missing),
+        (err: Error) => err instanceof PolicyError && err.message.startsWith(`cannot read policy file ${missing}: `) && /ENOENT/.test(err.message) && /JIT_CONFIG/.test(err.message),
+      );
+      assert.throws(() => loadPolicy(dir), /cannot read policy file .*EISDIR/);
+    });
+
+    it('explains invalid YAML, naming the file', () => {
+      const file = join(dir, 'bad.yaml');
+      for (const text of ['hosts: [unclosed', 'a: 1\na: 2\n', 'key: "open', '\tbad: indent\n  - x']) {
+        writeFileSync(file, text);
+        assert.throws(() => loadPolicy(file), (err: Error) => err instanceof PolicyError && err.message.startsWith(`${file} is not valid YAML: `), text);
+      }
+    });
+
+    it('names the file and the field when the YAML is valid but the policy is not', () => {
+      const file = join(dir, 'invalid.yaml');
+      writeFileSync(file, DESIGN_YAML.replace('jumpHost: bastion', 'jumpHost: bastoin'));
+      assert.throws(() => loadPolicy(file), (err: Error) => err.message === `${file} is invalid:\n  hosts[0].jumpHost: no jump host named "bastoin" in jumpHosts`);
+      writeFileSync(file, '');
+      assert.throws(() => loadPolicy(file), (err: Error) => err.message.startsWith(`${file} is invalid:\n  (top level): `));
+    });
   });
 });
 
 describe('environment', () => {
-  it('has the documented defaults and reads secrets from _FILE', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'jit-env-'));
+  const required = { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 'sign-1' };
+
+  function envError(source: NodeJS.ProcessEnv): string {
     try {
-      writeFileSync(join(dir, 'token'), 'xoxb-from-file\n');
-      const env = readEnv({ SLACK_BOT_TOKEN_FILE: join(dir, 'token'), SLACK_SIGNING_SECRET: 's' });
-      assert.equal(env.SLACK_BOT_TOKEN, 'xoxb-from-file');
+      readEnv(source);
+    } catch (err) {
+      assert.ok(err instanceof EnvError, String(err));
+      return err.message;
+    }
+    assert.fail('expected the environment to be refused');
+  }
+
+  describe('readEnv', () => {
+    let dir = '';
+    before(() => {
+      dir = mkdtempSync(join(tmpdir(), 'jit-env-'));
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('has the documented defaults', () => {
+      const env = readEnv({ ...required });
+      assert.equal(env.SLACK_BOT_TOKEN, 'xoxb-1');
+      assert.equal(env.SLACK_SIGNING_SECRET, 'sign-1');
       assert.equal(env.REDIS_URL, 'redis://127.0.0.1:6379');
       assert.equal(env.PORT, 3000);
       assert.equal(env.JIT_CONFIG, './jit.config.yaml');
-      assert.throws(() => readEnv({ SLACK_BOT_TOKEN: 'x' }), /SLACK_SIGNING_SECRET: is required/);
-      assert.throws(() => readEnv({ SLACK_BOT_TOKEN: 'x', SLACK_SIGNING_SECRET: 's', REDIS_URL: 'localhost' }), /REDIS_URL/);
-      assert.throws(() => readEnv({ SLACK_BOT_TOKEN_FILE: join(dir, 'nope'), SLACK_SIGNING_SECRET: 's' }), /SLACK_BOT_TOKEN_FILE: cannot read/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+      assert.equal(env.LOG_LEVEL, 'info');
+      assert.equal(env.SLACK_APP_TOKEN, undefined);
+      assert.equal(env.SLACK_API_URL, undefined);
+    });
+
+    it('reads every documented variable', () => {
+      const env = readEnv({
+        ...required,
+        SLACK_APP_TOKEN: 'xapp-1',
+        SLACK_API_URL: 'http://127.0.0.1:9999/api/',
+        REDIS_URL: 'rediss://:pw@redis.internal:6380/2',
+        PORT: '8080',
+        JIT_CONFIG: '/etc/jit/policy.yaml',
+        LOG_LEVEL: 'debug',
+      });
+      assert.equal(env.SLACK_APP_TOKEN, 'xapp-1');
+      assert.equal(env.SLACK_API_URL, 'http://127.0.0.1:9999/api/');
+      assert.equal(env.REDIS_URL, 'rediss://:pw@redis.internal:6380/2');
+      assert.equal(env.PORT, 8080);
+      assert.equal(env.JIT_CONFIG, '/etc/jit/policy.yaml');
+      assert.equal(env.LOG_LEVEL, 'debug');
+    });
+
+    it('treats empty variables as unset (defaults apply, required ones are missing)', () => {
+      const env = readEnv({ ...required, PORT: '', REDIS_URL: '', SLACK_APP_TOKEN: '' });
+      assert.equal(env.PORT, 3000);
+      assert.equal(env.REDIS_URL, 'redis://127.0.0.1:6379');
+      assert.equal(env.SLACK_APP_TOKEN, undefined);
+      assert.match(envError({ SLACK_BOT_TOKEN: 'x', SLACK_SIGNING_SECRET: '' }), /SLACK_SIGNING_SECRET: is required/);
+    });
+
+    it('reads each secret from the file named by <NAME>_FILE, trimmed', () => {
+      writeFileSync(join(dir, 'bot'), 'xoxb-from-file\n');
+      writeFileSync(join(dir, 'signing'), '  s3cret \n');
+      writeFileSync(join(dir, 'app'), 'xapp-from-file');
+      const env = readEnv({
+        SLACK_BOT_TOKEN_FILE: join(dir, 'bot'),
+        SLACK_SIGNING_SECRET_FILE: join(dir, 'signing'),
+        SLACK_APP_TOKEN_FILE: join(dir, 'app'),
+      });
+      assert.equal(env.SLACK_BOT_TOKEN, 'xoxb-from-file');
+      assert.equal(env.SLACK_SIGNING_SECRET, 's3cret');
+      assert.equal(env.SLACK_APP_TOKEN, 'xapp-from-file');
+    });
+
+    it('prefers the variable itself over its _FILE', () => {
+      const env = readEnv({ ...required, SLACK_BOT_TOKEN_FILE: join(dir, 'does-not-exist') });
+      assert.equal(env.SLACK_BOT_TOKEN, 'xoxb-1');
+    });
+
+    it('names an unreadable _FILE and why, without its content', () => {
+      assert.match(envError({ SLACK_BOT_TOKEN_FILE: join(dir, 'nope'), SLACK_SIGNING_SECRET: 's' }), /^SLACK_BOT_TOKEN_FILE: cannot read .*nope: ENOENT$/);
+      assert.match(envError({ ...required, SLACK_APP_TOKEN_FILE: dir }), /^SLACK_APP_TOKEN_FILE: cannot read .*: EISDIR$/);
+    });
+
+    it('an empty secret file counts as missing', () => {
+      writeFileSync(join(dir, 'empty'), '\n');
+      assert.match(envError({ SLACK_BOT_TOKEN: 'x', SLACK_SIGNING_SECRET_FILE: join(dir, 'empty') }), /SLACK_SIGNING_SECRET: is required/);
+    });
+
+    it('names each missing secret', () => {
+      assert.equal(envError({ SLACK_BOT_TOKEN: 'x' }), 'environment is invalid:\n  SLACK_SIGNING_SECRET: is required (Basic Information → Signing Secret)');
+      assert.equal(envError({ SLACK_SIGNING_SECRET: 's' }), 'environment is invalid:\n  SLACK_BOT_TOKEN: is required (the bot token, xoxb-…)');
+      const both = envError({});
+      assert.match(both, /\n {2}SLACK_BOT_TOKEN: is required/);
+      assert.match(both, /\n {2}SLACK_SIGNING_SECRET: is required/);
+    });
+
+    it('refuses malformed values, naming the variable', () => {
+      const cases: [NodeJS.ProcessEnv, RegExp][] = [
+        [{ REDIS_URL: 'localhost:6379' }, /^ {2}REDIS_URL: must be a redis:\/\/ or rediss:\/\/ URL$/m],
+        [{ PORT: 'eighty' }, /^ {2}PORT: /m],
+        [{ PORT: '70000' }, /^ {2}PORT: /m],
+        [{ PORT: '80.5' }, /^ {2}PORT: /m],
+        [{ LOG_LEVEL: 'verbose' }, /^ {2}LOG_LEVEL: /m],
+        [{ SLACK_API_URL: 'not a url' }, /^ {2}SLACK_API_URL: /m],
+        [{ SLACK_APP_TOKEN: 'xoxb-wrong-kind' }, /^ {2}SLACK_APP_TOKEN: must be an app-level token \(xapp-…\)$/m],
+      ];
+      for (const [extra, expected] of cases) assert.match(envError({ ...required, ...extra }), expected, JSON.stringify(extra));
+    });
+
+    it('never puts a secret value into the error', () => {
+      const message = envError({ SLACK_BOT_TOKEN: 'xoxb-TOPSECRET-1', SLACK_SIGNING_SECRET: 'TOPSECRET-2', SLACK_APP_TOKEN: 'xoxp-TOPSECRET-3', PORT: 'x' });
+      assert.ok(!message.includes('TOPSECRET'), message);
+    });
   });
 });

@@ -1,33 +1,258 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { auditLine } from '../../src/audit/audit-line.ts';
+import type { AuditEvent, AuditEventType } from '../../src/domain/audit-event.ts';
+import { connectInstructions } from '../../src/domain/connect-instructions.ts';
 import type { AccessRequest } from '../../src/domain/request-state.ts';
-import { approvalMessage } from '../../src/slack/messages.ts';
+import {
+  ACTION_APPROVE,
+  ACTION_DENY,
+  approvalMessage,
+  connectMessage,
+  DENY_REASON_BLOCK,
+  DENY_REASON_INPUT,
+  denyReasonModal,
+  outcomeText,
+  VIEW_DENY_REASON,
+} from '../../src/slack/messages.ts';
+import { escapeMrkdwn, inlineCode, userMention } from '../../src/slack/mrkdwn.ts';
+import { FC_RUNS, request, samplePolicy } from '../domain/fixtures.ts';
 
-const req: AccessRequest = {
-  id: 'rabc123', requester: 'U0ENG', host: 'db-prod-1', jumpHost: 'bastion', durationMs: 7_200_000,
-  reason: 'fix <!channel> & <http://evil.example|click here>', state: 'pending', createdAt: 0, requiredApprovals: 1, approvers: [],
-};
+const HOSTILE = 'fix <!channel> & <http://evil.example|click here> <@U0BOSS> <!subteam^S0SEC>';
+const HOSTILE_ESCAPED = 'fix &lt;!channel&gt; &amp; &lt;http://evil.example|click here&gt; &lt;@U0BOSS&gt; &lt;!subteam^S0SEC&gt;';
+const EXPIRES = Date.UTC(2026, 10, 23, 18, 30, 0);
+const req = (o: Partial<AccessRequest> = {}) => request({ reason: HOSTILE, ...o });
 
-describe('Slack messages', () => {
-  it('escape user text so it cannot ping, link or inject markup', () => {
-    const text = JSON.stringify(approvalMessage(req).blocks);
-    assert.ok(!text.includes('<!channel>'));
-    assert.ok(!text.includes('<http://evil'));
-    assert.ok(text.includes('&lt;!channel&gt; &amp; &lt;http://evil.example|click here&gt;'));
-    const line = auditLine({ type: 'requested', at: 0, actor: 'U0ENG', requestId: 'rabc123', host: 'db-prod-1', reason: req.reason });
-    assert.ok(!line.includes('<!channel>'));
-    assert.match(line, /<@U0ENG> requested access `rabc123` on `db-prod-1` reason: “fix &lt;!channel&gt;/);
+type Element = { type: string; action_id?: string; value?: string; style?: string; text?: { text: string } };
+type AnyBlock = { type: string; block_id?: string; text?: { type: string; text: string }; fields?: { text: string }[]; elements?: Element[] };
+const blocksOf = (m: { blocks: unknown[] }) => m.blocks as AnyBlock[];
+/** Every mrkdwn/plain text inside the blocks. */
+function texts(blocks: AnyBlock[]): string[] {
+  return blocks.flatMap((b) => [b.text?.text, ...(b.fields ?? []).map((f) => f.text), ...(b.elements ?? []).map((e) => (e as { text?: unknown }).text)]).filter((t): t is string => typeof t === 'string');
+}
+/** No Slack control sequence other than user mentions of real ids and date tokens. */
+function assertNoInjectedMarkup(s: string): void {
+  for (const m of s.matchAll(/<([^>]*)>/g)) assert.match(m[1]!, /^(@[UW][A-Z0-9]+|!date\^\d+\^[^|]+\|[^>]+)$/, `unexpected <${m[1]}> in ${s}`);
+}
+
+describe('mrkdwn helpers', () => {
+  it('escapeMrkdwn escapes exactly &, < and > (ampersand first, so nothing is escaped twice)', () => {
+    assert.equal(escapeMrkdwn(HOSTILE), HOSTILE_ESCAPED);
+    assert.equal(escapeMrkdwn('a && b'), 'a &amp;&amp; b');
+    assert.equal(escapeMrkdwn('&lt;'), '&amp;lt;');
+    assert.equal(escapeMrkdwn('*bold* _it_ `code` "q"'), '*bold* _it_ `code` "q"');
   });
 
-  it('carry buttons only while pending, and the outcome afterwards', () => {
-    const pending = approvalMessage(req);
-    const actions = pending.blocks.find((b) => b.type === 'actions') as unknown as { elements: { action_id: string; value: string }[] };
-    assert.deepEqual(actions.elements.map((e) => [e.action_id, e.value]), [['jit_approve', 'rabc123'], ['jit_deny', 'rabc123']]);
-    const denied = approvalMessage({ ...req, state: 'denied', decidedBy: 'U0BOSS', denyReason: 'use <!here> replica' });
-    assert.equal(denied.blocks.find((b) => b.type === 'actions'), undefined);
-    assert.match(JSON.stringify(denied.blocks), /Denied by <@U0BOSS>: use &lt;!here&gt; replica/);
-    const active = approvalMessage({ ...req, state: 'active', approvers: ['U0BOSS'], expiresAt: Date.UTC(2026, 10, 23) });
-    assert.match(active.text, /Approved by <@U0BOSS>\. Active until 2026-11-23T00:00:00\.000Z/);
+  it('escapeMrkdwn leaves no raw < or > and no bare & (property)', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 60 }), (s) => {
+        const e = escapeMrkdwn(s);
+        assert.ok(!/[<>]/.test(e));
+        assert.ok(!/&(?!amp;|lt;|gt;)/.test(e));
+        assert.equal(e.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&'), s, 'reversible');
+      }),
+      { numRuns: FC_RUNS },
+    );
+  });
+
+  it('userMention mentions only well-formed user ids and escapes anything else', () => {
+    assert.equal(userMention('U0ALICE'), '<@U0ALICE>');
+    assert.equal(userMention('W0ENTERPRISE'), '<@W0ENTERPRISE>');
+    assert.equal(userMention('<!channel>'), '&lt;!channel&gt;');
+    assert.equal(userMention('U0A> <!here'), 'U0A&gt; &lt;!here');
+    assert.equal(userMention('S0GROUP'), 'S0GROUP');
+    assert.equal(userMention('u0lower'), 'u0lower');
+    assert.equal(userMention(''), '');
+  });
+
+  it('inlineCode wraps in backticks and cannot be closed early', () => {
+    assert.equal(inlineCode('db-prod-1'), '`db-prod-1`');
+    const c = inlineCode('a`b``c');
+    assert.equal(c.match(/`/g)!.length, 2);
+    assert.ok(c.startsWith('`a') && c.endsWith('c`'));
+  });
+});
+
+describe('auditLine', () => {
+  const base: AuditEvent = { type: 'requested', at: Date.UTC(2026, 10, 23, 16, 0, 0), actor: 'U0ENG', requestId: 'rabc123', host: 'db-prod-1' };
+
+  it('writes one line: time, type, who, what, which request, host, duration, reason', () => {
+    assert.equal(
+      auditLine({ ...base, durationMs: 5_400_000, reason: 'fix replication' }),
+      '`2026-11-23T16:00:00.000Z` *requested* <@U0ENG> requested access `rabc123` on `db-prod-1` for 1h30m reason: “fix replication”',
+    );
+    assert.equal(
+      auditLine({ ...base, type: 'approved', actor: 'U0BOSS', requester: 'U0ENG', expiresAt: Date.UTC(2026, 10, 23, 18, 0, 0) }),
+      '`2026-11-23T16:00:00.000Z` *approved* <@U0BOSS> approved `rabc123` for <@U0ENG> on `db-prod-1` until 2026-11-23T18:00:00.000Z',
+    );
+    assert.equal(auditLine({ type: 'expired', at: 0, requestId: 'rabc123' }), '`1970-01-01T00:00:00.000Z` *expired* access expired `rabc123`');
+  });
+
+  it('does not repeat the requester when they are the actor', () => {
+    assert.ok(!auditLine({ ...base, requester: 'U0ENG' }).includes('for <@U0ENG>'));
+  });
+
+  it('has a verb for every event type', () => {
+    const types: AuditEventType[] = ['requested', 'approval-recorded', 'approved', 'activated', 'denied', 'expired', 'revoked', 'cancelled', 'timed-out', 'failed', 'key-registered', 'key-replaced', 'refused', 'jump-host-alert'];
+    const verbs = new Set<string>();
+    for (const type of types) {
+      const line = auditLine({ type, at: 0 });
+      const m = new RegExp(`^\`1970-01-01T00:00:00\\.000Z\` \\*${type}\\* (.+)$`).exec(line);
+      assert.ok(m && !m[1]!.includes('undefined'), line);
+      verbs.add(m[1]!);
+    }
+    assert.equal(verbs.size, types.length);
+  });
+
+  it('escapes user text: it cannot ping, link or mention from the audit channel', () => {
+    const line = auditLine({ ...base, reason: HOSTILE, detail: 'deny reason: <!here>', actor: '<!everyone>', requester: 'U0ENG' });
+    assertNoInjectedMarkup(line);
+    assert.ok(line.includes(`reason: “${HOSTILE_ESCAPED}”`), line);
+    assert.ok(line.includes('(deny reason: &lt;!here&gt;)'), line);
+    assert.ok(line.includes('&lt;!everyone&gt; requested access'), line);
+  });
+
+  it('keeps an event on one line even when the reason has line breaks', () => {
+    const forged = 'fix\n`2026-11-23T16:00:01.000Z` *approved* U0BOSS approved `rabc123`\r\nthanks';
+    const line = auditLine({ ...base, reason: forged, detail: 'a\nb' });
+    assert.ok(!/[\r\n\u2028\u2029]/.test(line), line);
+    assert.ok(line.includes('reason: “fix `2026-11-23T16:00:01.000Z` *approved* U0BOSS approved `rabc123` thanks”'), line);
+    assert.ok(line.endsWith('(a b)'));
+  });
+
+  it('never lets generated user text inject markup or break the line (property)', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 80 }), fc.string({ maxLength: 40 }), fc.string({ maxLength: 20 }), (reason, detail, actor) => {
+        const line = auditLine({ ...base, reason, detail, actor });
+        assert.ok(!/[\n\r]/.test(line));
+        assertNoInjectedMarkup(line);
+      }),
+      { numRuns: FC_RUNS },
+    );
+  });
+});
+
+describe('approvalMessage', () => {
+  const actionsOf = (m: { blocks: unknown[] }) => blocksOf(m).filter((b) => b.type === 'actions');
+
+  it('while pending: Approve and Deny buttons whose value is the request id only', () => {
+    const m = approvalMessage(req({ id: 'rxyz789' }));
+    const actions = actionsOf(m);
+    assert.equal(actions.length, 1);
+    assert.equal(actions[0]!.block_id, 'decision:rxyz789');
+    assert.deepEqual(
+      actions[0]!.elements!.map((e) => [e.action_id, e.value, e.text?.text, e.style]),
+      [
+        [ACTION_APPROVE, 'rxyz789', 'Approve', 'primary'],
+        [ACTION_DENY, 'rxyz789', 'Deny', 'danger'],
+      ],
+    );
+    assert.ok(!blocksOf(m).some((b) => b.block_id === 'outcome'), 'no outcome yet');
+    assert.match(m.text, /^<@U0ENG> requests access to db-prod-1 for 2h: :hourglass: Waiting for approval\.$/);
+  });
+
+  it('shows requester, host, duration, reason, approvals and the jump server', () => {
+    const m = approvalMessage(req({ reason: 'fix replication', requiredApprovals: 2 }));
+    const all = texts(blocksOf(m)).join('\n');
+    assert.match(all, /<@U0ENG> requests SSH access to \*db-prod-1\*/);
+    assert.match(all, /\*Host\*\ndb-prod-1/);
+    assert.match(all, /\*Duration\*\n2h/);
+    assert.match(all, /\*Reason\*\nfix replication/);
+    assert.match(all, /\*Approvals\*\n0 of 2/);
+    assert.match(all, /Request `rabc123` · jump server bastion/);
+    assert.match(texts(blocksOf(approvalMessage(req({ reason: '' })))).join('\n'), /\*Reason\*\n_none given_/);
+  });
+
+  it('escapes the reason in the blocks and keeps it out of the notification text', () => {
+    const m = approvalMessage(req());
+    const json = JSON.stringify(m.blocks);
+    for (const raw of ['<!channel>', '<http://evil', '<@U0BOSS>', '<!subteam']) assert.ok(!json.includes(raw), raw);
+    assert.ok(json.includes(HOSTILE_ESCAPED));
+    for (const t of texts(blocksOf(m))) assertNoInjectedMarkup(t);
+    assertNoInjectedMarkup(m.text);
+    assert.ok(!m.text.includes('evil'));
+  });
+
+  it('after a partial approval: still buttons, plus who approved and how many are missing', () => {
+    const m = approvalMessage(req({ requiredApprovals: 2, approvers: ['U0BOB'] }));
+    assert.equal(actionsOf(m).length, 1);
+    const context = blocksOf(m).filter((b) => b.type === 'context').flatMap((b) => b.elements!.map((e) => (e as unknown as { text: string }).text));
+    assert.ok(context.includes(':hourglass: Approved by <@U0BOB>; 1 more approval(s) needed.'), context.join('\n'));
+    assert.match(texts(blocksOf(m)).join('\n'), /\*Approvals\*\n1 of 2/);
+  });
+
+  const decided: [string, Partial<AccessRequest>, RegExp][] = [
+    ['active', { state: 'active', approvers: ['U0BOB', 'U0CAROL'], expiresAt: EXPIRES }, /^:white_check_mark: Approved by <@U0BOB>, <@U0CAROL>\. Active until <!date\^1795458600\^\{date_short_pretty\} \{time_secs\}\|2026-11-23T18:30:00\.000Z>\.$/],
+    ['approved, not yet active', { state: 'approved', approvers: ['U0BOB'] }, /^:white_check_mark: Approved by <@U0BOB>\. Installing the key…$/],
+    ['expired', { state: 'expired', approvers: ['U0BOB'], expiresAt: EXPIRES }, /^:white_check_mark: Approved by <@U0BOB>\. :lock: Expired at <!date\^1795458600\^.*\|2026-11-23T18:30:00\.000Z>\.$/],
+    ['revoked', { state: 'revoked', approvers: ['U0BOB'], decidedBy: 'U0ENG', endedAt: EXPIRES }, /^:lock: Revoked by <@U0ENG> at <!date\^1795458600\^.*>\.$/],
+    ['denied with a reason', { state: 'denied', decidedBy: 'U0BOSS', denyReason: 'use <!here> the replica & wait' }, /^:x: Denied by <@U0BOSS>: use &lt;!here&gt; the replica &amp; wait$/],
+    ['denied without a reason', { state: 'denied', decidedBy: 'U0BOSS' }, /^:x: Denied by <@U0BOSS>\.$/],
+    ['cancelled', { state: 'cancelled', decidedBy: 'U0ENG' }, /^:heavy_minus_sign: Cancelled by the requester\.$/],
+    ['timed out', { state: 'timed-out' }, /^:heavy_minus_sign: Timed out without a decision\.$/],
+    ['failed', { state: 'failed', approvers: ['U0BOB'] }, /^:warning: Approved, but installing the key on the jump server failed\.$/],
+  ];
+  for (const [what, o, outcome] of decided)
+    it(`once ${what}: no buttons, an outcome section saying who decided`, () => {
+      const m = approvalMessage(req(o));
+      assert.equal(actionsOf(m).length, 0);
+      const section = blocksOf(m).find((b) => b.block_id === 'outcome');
+      assert.ok(section, 'outcome section');
+      assert.equal(section.type, 'section');
+      assert.match(section.text!.text, outcome);
+      assert.equal(section.text!.text, outcomeText(req(o)));
+      // the notification text carries the outcome with plain dates instead of date tokens
+      assert.ok(!m.text.includes('<!date'), m.text);
+      assert.ok(m.text.startsWith('<@U0ENG> requests access to db-prod-1 for 2h: '), m.text);
+      assertNoInjectedMarkup(m.text);
+    });
+
+  it('never shows a 1970 date for a request that has no expiry yet', () => {
+    for (const state of ['approved', 'active'] as const) assert.ok(!approvalMessage(req({ state, approvers: ['U0BOB'] })).text.includes('1970'), state);
+  });
+
+  it('stays within Slack’s field limit for the longest reason, all of it escaped', () => {
+    const m = approvalMessage(req({ reason: '&'.repeat(500) }));
+    const reasonField = blocksOf(m)[1]!.fields![2]!.text;
+    assert.ok(reasonField.length <= 2000, String(reasonField.length));
+    assert.ok(reasonField.endsWith('…'));
+    assert.ok(!/[<>]/.test(reasonField));
+  });
+});
+
+describe('connectMessage', () => {
+  it('shows the command and the ssh config block exactly as computed, and the expiry', () => {
+    const policy = samplePolicy();
+    const c = connectInstructions(policy.hosts[0]!, policy.jumpHosts[0]!);
+    const m = connectMessage(req({ state: 'active', expiresAt: EXPIRES, approvers: ['U0BOB'] }), c);
+    assert.equal(m.text, 'Access to db-prod-1 is active until 2026-11-23T18:30:00.000Z. Connect with: ssh -J jump@bastion.example.com postgres@10.0.0.5');
+    const all = texts(blocksOf(m)).join('\n');
+    assert.ok(all.includes('```ssh -J jump@bastion.example.com postgres@10.0.0.5```'), all);
+    assert.ok(all.includes(`\`\`\`${c.sshConfig}\`\`\``), all);
+    assert.ok(all.includes('run `ssh db-prod-1`'), all);
+    assert.match(all, /active until <!date\^1795458600\^/);
+    assert.match(all, /\(request `rabc123`\)/);
+    assert.ok(!all.includes(HOSTILE) && !all.includes('evil'), 'the reason is not repeated');
+  });
+});
+
+describe('denyReasonModal', () => {
+  it('carries the request id as private metadata and asks for a bounded reason', () => {
+    const v = denyReasonModal('rabc123', 'db-prod-1') as unknown as {
+      type: string;
+      callback_id: string;
+      private_metadata: string;
+      blocks: { type: string; block_id?: string; text?: { text: string }; element?: { action_id: string; max_length: number; multiline: boolean } }[];
+    };
+    assert.equal(v.type, 'modal');
+    assert.equal(v.callback_id, VIEW_DENY_REASON);
+    assert.equal(v.private_metadata, 'rabc123');
+    const input = v.blocks.find((b) => b.type === 'input')!;
+    assert.equal(input.block_id, DENY_REASON_BLOCK);
+    assert.equal(input.element!.action_id, DENY_REASON_INPUT);
+    assert.equal(input.element!.max_length, 500);
+    assert.equal(v.blocks[0]!.text!.text, 'Deny request `rabc123` for *db-prod-1*?');
+    assert.match((denyReasonModal('r1', '<!channel>') as unknown as { blocks: { text?: { text: string } }[] }).blocks[0]!.text!.text, /\*&lt;!channel&gt;\*/);
   });
 });
