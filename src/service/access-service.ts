@@ -12,11 +12,11 @@ import { formatDuration } from '../domain/duration.ts';
 import { randomRequestId, REQUEST_ID_PATTERN, type IdGenerator } from '../domain/ids.ts';
 import { checkUserPublicKey, PRIVATE_KEY_MESSAGE } from '../domain/public-key.ts';
 import type { AccessRequest, RequestState } from '../domain/request-state.ts';
+import { echo, escapeMrkdwn } from '../domain/user-text.ts';
 import type { JumpHostSync } from '../jumphost/jump-host-sync.ts';
 import type { KeyStore } from '../store/key-store.ts';
 import type { RateLimiter, RateLimitKind } from '../store/rate-limit.ts';
 import type { RequestStore } from '../store/request-store.ts';
-import { echo, escapeMrkdwn } from '../domain/user-text.ts';
 import type { JobScheduler, Notifier, OwnerDirectory } from './ports.ts';
 
 /** What the caller sees at once (ephemeral), and work to do after Slack has been answered. */
