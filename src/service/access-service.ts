@@ -6,7 +6,7 @@ import { checkDecider, evaluateRequest } from '../domain/access-policy.ts';
 import type { AuditEvent } from '../domain/audit-event.ts';
 import { authorize, type Action } from '../domain/authorization.ts';
 import type { Clock } from '../domain/clock.ts';
-import { HELP_TEXT, parseCommand } from '../domain/command.ts';
+import { HELP_TEXT, parseCommand, type JumpCommand } from '../domain/command.ts';
 import { connectInstructions } from '../domain/connect-instructions.ts';
 import { formatDuration } from '../domain/duration.ts';
 import { randomRequestId, REQUEST_ID_PATTERN, type IdGenerator } from '../domain/ids.ts';
@@ -52,6 +52,15 @@ const STATE_WORDS: Record<RequestState, string> = {
   failed: 'failed',
 };
 
+const SELF_SERVICE: Partial<Record<JumpCommand['kind'], Action>> = {
+  help: 'help',
+  list: 'list',
+  'key-show': 'key-show',
+  'key-add': 'key-add',
+  'key-remove': 'key-remove',
+  request: 'request',
+};
+
 export class AccessService {
   private readonly newId: IdGenerator;
 
@@ -62,6 +71,12 @@ export class AccessService {
   /** Entry point for `/jump <text>`. */
   async command(user: string, text: string): Promise<Outcome> {
     const cmd = parseCommand(text, this.d.policy.limits.maxCommandLength);
+    // Self-service commands go through the same table as decisions (actions on a request check it with the request).
+    const selfService = SELF_SERVICE[cmd.kind];
+    if (selfService) {
+      const allowed = authorize(selfService, { actor: user });
+      if (!allowed.ok) return this.refuseCaller(user, selfService, allowed.message, allowed.message);
+    }
     switch (cmd.kind) {
       case 'private-key':
         // The text is dropped here: never logged, stored or echoed. The person is told to rotate the key.
