@@ -149,12 +149,7 @@ export class AccessService {
     const hasKey = (await this.d.keys.get(user)) !== undefined;
     const decision = evaluateRequest(this.d.policy, { hostName, duration, reason, hasKey });
     if (!decision.ok) return { reply: decision.message };
-    // Counted from recent requests, not atomically: two requests in the same instant may pass the cap together,
-    // but never more than the rate limit below allows.
-    const maxPending = this.d.policy.limits.maxPendingRequests;
-    const pending = (await this.d.requests.recentForUser(user, maxPending + 50)).filter((r) => r.state === 'pending').length;
-    if (pending >= maxPending)
-      return { reply: `You already have ${pending} request(s) waiting for approval (at most ${maxPending}). Cancel one with \`/jump revoke <id>\` or wait for a decision.` };
+    // Every attempt counts against the rate limit, one refused by the pending cap too.
     const limited = await this.rateLimit('request', user);
     if (limited) return limited;
     const { host, durationMs, requiredApprovals } = decision.value;
@@ -171,7 +166,12 @@ export class AccessService {
       requiredApprovals,
       approvers: [],
     };
-    await this.d.requests.create(req, this.event('requested', req, { actor: user, durationMs, reason: req.reason }));
+    const maxPending = this.d.policy.limits.maxPendingRequests;
+    const created = await this.d.requests.createWithinCap(req, this.event('requested', req, { actor: user, durationMs, reason: req.reason }), maxPending);
+    if (!created.ok)
+      return {
+        reply: `You already have ${created.pending} request(s) waiting for approval (at most ${maxPending}). Cancel one with \`/jump revoke <id>\` or wait for a decision.`,
+      };
     await this.d.jobs.schedule('timeout', req.id, now + this.d.policy.defaults.approvalTimeout, now);
     const approvals = requiredApprovals > 1 ? ` (${requiredApprovals} approvals needed)` : '';
     return {

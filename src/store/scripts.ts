@@ -118,3 +118,23 @@ redis.call('ZADD', KEYS[1], now, ARGV[4])
 redis.call('PEXPIRE', KEYS[1], window)
 return {'ok', tostring(count + 1)}
 `;
+
+/**
+ * Creates a request unless its requester already has `max` requests pending (checked in the same atomic step,
+ * so two simultaneous requests cannot both take the last place).
+ * KEYS: request hash, requester's request zset, audit stream
+ * ARGV: max pending, how many of the requester's latest requests to look at, request hash key prefix,
+ *       createdAt, id, audit event JSON, then field/value pairs of the request
+ * Returns {'ok'} | {'capped', pendingCount}
+ */
+export const CREATE_CAPPED = `
+local pending = 0
+for _, id in ipairs(redis.call('ZREVRANGE', KEYS[2], 0, tonumber(ARGV[2]) - 1)) do
+  if redis.call('HGET', ARGV[3] .. id, 'state') == 'pending' then pending = pending + 1 end
+end
+if pending >= tonumber(ARGV[1]) then return {'capped', tostring(pending)} end
+for i = 7, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5])
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', '1000000', '*', 'e', ARGV[6], 'from', '')
+return {'ok'}
+`;

@@ -1,15 +1,21 @@
-// Rate limits and key removal against a real redis-server.
+// Abuse limits (rate limits, the pending-request cap) and key removal against a real redis-server.
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { startRedis, type RedisProcess } from '../../src/sandbox/redis-process.ts';
 import { KeyStore } from '../../src/store/key-store.ts';
 import { RateLimiter } from '../../src/store/rate-limit.ts';
+import { RequestStore } from '../../src/store/request-store.ts';
+import type { AccessRequest } from '../../src/domain/request-state.ts';
 
 const NOW = 1_800_000_000_000;
 const HOUR = 3_600_000;
 
-describe('RateLimiter and KeyStore.remove', () => {
+function draft(id: string, overrides: Partial<AccessRequest> = {}): AccessRequest {
+  return { id, requester: 'U1', host: 'db', jumpHost: 'bastion', durationMs: HOUR, reason: 'r', state: 'pending', createdAt: NOW, requiredApprovals: 1, approvers: [], ...overrides };
+}
+
+describe('RateLimiter, pending cap and KeyStore.remove', () => {
   let server: RedisProcess;
   let redis: Redis;
   before(async () => {
@@ -81,5 +87,35 @@ describe('RateLimiter and KeyStore.remove', () => {
       'key-removed U1 ssh-ed25519 SHA256:abc',
       'key-registered U2 ssh-ed25519 SHA256:abc',
     ]);
+  });
+
+  it('caps pending requests atomically: 20 simultaneous creates with a cap of 3 store exactly 3', async () => {
+    const other = new Redis(server.url);
+    try {
+      const stores = [new RequestStore(redis), new RequestStore(other)];
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => stores[i % 2]!.createWithinCap(draft(`rcap${i}`), { type: 'requested', at: NOW, requestId: `rcap${i}` }, 3)),
+      );
+      assert.equal(results.filter((r) => r.ok).length, 3);
+      assert.deepEqual(results.find((r) => !r.ok), { ok: false, pending: 3 });
+      const stored = await stores[0]!.recentForUser('U1', 50);
+      assert.equal(stored.length, 3);
+      const created = stored[0]!;
+      assert.deepEqual(await stores[0]!.get(created.id), draft(created.id), 'stored exactly like create()');
+      const audit = await redis.xlen(stores[0]!.keys.auditStream);
+      assert.equal(audit, 3, 'one audit event per stored request, none for refused ones');
+    } finally {
+      other.disconnect();
+    }
+  });
+
+  it('counts only pending requests against the cap, and only the requester’s own', async () => {
+    const store = new RequestStore(redis);
+    const ev = { type: 'requested' as const, at: NOW };
+    assert.ok((await store.createWithinCap(draft('rdone1', { state: 'active' }), ev, 1)).ok);
+    assert.ok((await store.createWithinCap(draft('rdone2', { state: 'denied' }), ev, 1)).ok);
+    assert.ok((await store.createWithinCap(draft('rpend1'), ev, 1)).ok);
+    assert.deepEqual(await store.createWithinCap(draft('rpend2'), ev, 1), { ok: false, pending: 1 });
+    assert.ok((await store.createWithinCap(draft('rother', { requester: 'U2' }), ev, 1)).ok);
   });
 });
