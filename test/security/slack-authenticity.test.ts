@@ -1,9 +1,12 @@
 // Requests that did not come from our Slack workspace, or not from Slack at all, change nothing.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { startBroker } from '../../src/broker.ts';
+import { readEnv } from '../../src/config/env.ts';
+import { createLogger } from '../../src/logger.ts';
 import { createSlackSender, signSlackRequest, slashCommandFields } from '../../src/sandbox/slack-sender.ts';
 import { auditTypes, posts, requestAccess, until } from '../support/flow.ts';
-import { AUDIT_CHANNEL, ENGINEER, OUTSIDER, OWNER, SIGNING_SECRET, startWorld, TEAM_ID, type World } from '../support/world.ts';
+import { AUDIT_CHANNEL, BOT_TOKEN, ENGINEER, OUTSIDER, OWNER, SIGNING_SECRET, startWorld, TEAM_ID, type World } from '../support/world.ts';
 
 describe('Slack authenticity (end to end)', () => {
   let world: World;
@@ -95,5 +98,25 @@ describe('Slack authenticity (end to end)', () => {
     assert.equal(long.status, 200);
     assert.match(long.json.text, /too long \(over 1000 characters\)/);
     assert.ok(auditTypes(world).length > 0);
+  });
+
+  it('serves only the policy’s teamId when set, and refuses everything while it cannot learn the token’s workspace', async () => {
+    const env = readEnv({ SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: world.slack.apiUrl, REDIS_URL: world.redisUrl, PORT: '0' });
+    const logger = createLogger({ level: 'silent' });
+    const pinned = await startBroker({ env, policy: { ...world.policy, teamId: 'T0ELSEWHERE' }, logger, host: '127.0.0.1', redisPrefix: '{team-test}' });
+    const unpinned = await startBroker({ env, policy: world.policy, logger, host: '127.0.0.1', redisPrefix: '{team-test2}' });
+    try {
+      const at = (b: { port?: number }, teamId: string) => createSlackSender({ url: `http://127.0.0.1:${b.port}/slack/events`, signingSecret: SIGNING_SECRET, teamId, fake: world.slack });
+      assert.match((await at(pinned, TEAM_ID).command(OUTSIDER, 'help')).json.text, /does not serve your Slack workspace/);
+      assert.match((await at(pinned, 'T0ELSEWHERE').command(OUTSIDER, 'help')).json.text, /just-in-time SSH access/);
+      // without teamId the bot token's workspace (auth.test) is the one; while auth.test fails, nothing gets in
+      world.slack.failNext('auth.test', 'invalid_auth');
+      assert.match((await at(unpinned, TEAM_ID).command(OUTSIDER, 'help')).json.text, /could not check which workspace/);
+      assert.match((await at(unpinned, TEAM_ID).command(OUTSIDER, 'help')).json.text, /just-in-time SSH access/);
+      assert.match((await at(unpinned, 'T0ELSEWHERE').command(OUTSIDER, 'help')).json.text, /does not serve your Slack workspace/);
+    } finally {
+      await pinned.stop();
+      await unpinned.stop();
+    }
   });
 });
