@@ -10,6 +10,7 @@ import { systemClock, type Clock } from './domain/clock.ts';
 import type { IdGenerator } from './domain/ids.ts';
 import { JumpHostConnections } from './jumphost/jump-host-connections.ts';
 import { JumpHostSync } from './jumphost/jump-host-sync.ts';
+import { withHostKeyAlarm } from './jumphost/host-key-alarm.ts';
 import { AccessJobs } from './scheduling/access-jobs.ts';
 import { AccessService } from './service/access-service.ts';
 import { createBoltApp } from './slack/bolt-app.ts';
@@ -17,6 +18,7 @@ import { SlackOwnerDirectory } from './slack/owner-directory.ts';
 import { SlackNotifier } from './slack/slack-notifier.ts';
 import { createWebClient } from './slack/web-client.ts';
 import { KeyStore } from './store/key-store.ts';
+import { RateLimiter } from './store/rate-limit.ts';
 import { RequestStore } from './store/request-store.ts';
 
 export interface BrokerOptions {
@@ -67,7 +69,8 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
   const requests = new RequestStore(redis, o.redisPrefix);
   const keys = new KeyStore(redis, o.redisPrefix);
   const connections = new JumpHostConnections({ logger: logger.child({ component: 'jumphost' }) });
-  const sync = new JumpHostSync({ policy, requests, keys, updater: connections, clock, logger: logger.child({ component: 'sync' }) });
+  const updater = withHostKeyAlarm(connections, { audit: (e) => requests.appendAudit(e), logger: logger.child({ component: 'jumphost' }), clock });
+  const sync = new JumpHostSync({ policy, requests, keys, updater, clock, logger: logger.child({ component: 'sync' }) });
   const jobs = new AccessJobs({
     producer,
     workerConnection: () => {
@@ -83,13 +86,15 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
   const client = createWebClient(env.SLACK_BOT_TOKEN, env.SLACK_API_URL);
   const notifier = new SlackNotifier({ client, auditChannel: policy.auditChannel, approvalChannel: policy.approvalChannel, logger });
   const owners = new SlackOwnerDirectory({ client, logger });
-  const service = new AccessService({ policy, requests, keys, sync, jobs, notifier, owners, clock, logger: logger.child({ component: 'access' }), newId: o.newId });
+  const limiter = new RateLimiter(redis, o.redisPrefix);
+  const service = new AccessService({ policy, requests, keys, sync, jobs, notifier, owners, clock, logger: logger.child({ component: 'access' }), newId: o.newId, limiter });
   const app = createBoltApp({
     botToken: env.SLACK_BOT_TOKEN,
     signingSecret: env.SLACK_SIGNING_SECRET,
     appToken: env.SLACK_APP_TOKEN,
     apiUrl: env.SLACK_API_URL,
     teamId: policy.teamId,
+    maxBodyBytes: policy.limits.maxBodyBytes,
     service,
     logger,
     health: async () => (await redis.ping()) === 'PONG',

@@ -1,4 +1,5 @@
-// Structured logs. Secrets are redacted by path wherever they could appear, and by value as a last resort.
+// Structured logs. Secrets are redacted by path wherever they could appear, by value (the configured secrets),
+// and by shape (Slack tokens, private keys) as a last resort on every serialized line.
 import pino, { type Logger } from 'pino';
 
 export const REDACT_PATHS = [
@@ -8,29 +9,60 @@ export const REDACT_PATHS = [
   'signingSecret',
   'privateKey',
   'password',
+  'secret',
+  'keyText',
   '*.token',
   '*.botToken',
   '*.appToken',
   '*.signingSecret',
   '*.privateKey',
   '*.password',
+  '*.secret',
+  '*.keyText',
   'headers.authorization',
+  'headers.Authorization',
+  'headers["x-slack-signature"]',
   '*.headers.authorization',
+  '*.headers.Authorization',
+  '*.headers["x-slack-signature"]',
+  // @slack/web-api and axios errors carry the request they made, bearer token included
+  'err.config.headers.Authorization',
+  'err.config.headers.authorization',
+  'err.original.config.headers.Authorization',
+  'err.original.config.headers.authorization',
+  'err.request.headers.authorization',
   'env.SLACK_BOT_TOKEN',
   'env.SLACK_SIGNING_SECRET',
   'env.SLACK_APP_TOKEN',
+  'SLACK_BOT_TOKEN',
+  'SLACK_SIGNING_SECRET',
+  'SLACK_APP_TOKEN',
 ];
+
+// Slack tokens (bot, user, app, config, refresh) and private key armour or bodies, in any log line.
+const SECRET_SHAPES: readonly RegExp[] = [
+  /\bxox[abposre]-[A-Za-z0-9-]{8,}/g,
+  /\bxapp-[A-Za-z0-9-]{8,}/g,
+  /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|(?="|$))/g,
+  /b3BlbnNzaC1rZXktdjEA[A-Za-z0-9+/=\\]*/g,
+];
+
+/** Removes the given secrets and anything shaped like a token or private key from a text. */
+export function scrubSecrets(text: string, secrets: readonly string[] = []): string {
+  let out = secrets.filter((s) => s.length >= 8).reduce((t, s) => t.split(s).join('[REDACTED]'), text);
+  for (const shape of SECRET_SHAPES) out = out.replace(shape, '[REDACTED]');
+  return out;
+}
 
 export function createLogger(opts: { level?: string; secrets?: readonly string[]; destination?: pino.DestinationStream } = {}): Logger {
   const secrets = (opts.secrets ?? []).filter((s) => s.length >= 8);
-  const scrub = (text: string) => secrets.reduce((t, s) => t.split(s).join('[REDACTED]'), text);
   return pino(
     {
       level: opts.level ?? 'info',
       base: { app: 'jit-jump' },
       redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
       // A secret inside an error message or a URL is not at a known path: scrub the serialized line.
-      ...(secrets.length ? { hooks: { streamWrite: scrub } } : {}),
+      hooks: { streamWrite: (line) => scrubSecrets(line, secrets) },
     },
     opts.destination ?? pino.destination(1),
   );

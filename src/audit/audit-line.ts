@@ -16,6 +16,7 @@ const VERB: Record<AuditEvent['type'], string> = {
   failed: 'activation failed',
   'key-registered': 'registered a key',
   'key-replaced': 'replaced their key',
+  'key-removed': 'removed their key',
   refused: 'was refused',
   'jump-host-alert': 'jump host alert',
 };

@@ -48,6 +48,31 @@ export const defaultsSchema = z
   })
   .strict();
 
+// Abuse limits: how much one person can ask of the broker. Rate windows slide; counts live in Redis.
+export const limitsSchema = z
+  .object({
+    window: duration.prefault('1h').describe('the sliding window the per-person rate limits count over'),
+    requestsPerWindow: z.number().int().min(1).max(10_000).default(20).describe('access requests one person may make per window'),
+    keyChangesPerWindow: z.number().int().min(1).max(10_000).default(5).describe('key add/remove commands one person may make per window'),
+    maxPendingRequests: z.number().int().min(1).max(1_000).default(3).describe('requests one person may have waiting for approval at once'),
+    maxCommandLength: z.number().int().min(200).max(8_000).default(4_000).describe('longest /jump command text accepted (characters)'),
+    maxReasonLength: z.number().int().min(10).max(2_000).default(500).describe('longest reason accepted (characters)'),
+    maxBodyBytes: z
+      .number()
+      .int()
+      .min(16 * 1024)
+      .max(4 * 1024 * 1024)
+      .default(128 * 1024)
+      .describe('largest HTTP request body accepted from Slack (bytes); larger gets 413'),
+  })
+  .strict();
+
+export const keysSchema = z
+  .object({
+    minRsaBits: z.number().int().min(2048).max(16_384).default(3072).describe('smallest RSA key accepted (2048 at the least)'),
+  })
+  .strict();
+
 export const jumpHostSchema = z
   .object({
     name,
@@ -89,6 +114,8 @@ export const policySchema = z
     approvalChannel: slackId('channel').optional().describe('approval requests are also posted here'),
     teamId: slackId('team').optional().describe('the Slack workspace allowed to use the broker'),
     defaults: defaultsSchema.prefault({}),
+    limits: limitsSchema.prefault({}),
+    keys: keysSchema.prefault({}),
     jumpHosts: z.array(jumpHostSchema).min(1),
     hosts: z.array(hostSchema).min(1),
   })

@@ -1,8 +1,11 @@
 // Policy decisions: may this request be made, and may this person decide on it. Pure functions.
 import type { HostConfig, Policy } from '../config/policy.ts';
 import { formatDuration, parseDuration } from './duration.ts';
+import { authorize } from './authorization.ts';
 import type { AccessRequest } from './request-state.ts';
+import { echo } from './user-text.ts';
 
+/** The default of policy limits.maxReasonLength. */
 export const MAX_REASON_LENGTH = 500;
 
 export interface RequestDraft {
@@ -30,14 +33,14 @@ export function evaluateRequest(
   const host = policy.hosts.find((h) => h.name === input.hostName);
   if (!host) {
     const known = policy.hosts.map((h) => `\`${h.name}\``).join(', ');
-    return { ok: false, message: `Unknown host "${input.hostName.slice(0, 64)}". Hosts you can request: ${known}.` };
+    return { ok: false, message: `Unknown host "${echo(input.hostName, 64)}". Hosts you can request: ${known}.` };
   }
   const rules = hostRules(policy, host);
   let durationMs = Math.min(policy.defaults.duration, rules.maxDurationMs);
   if (input.duration !== undefined) {
     const parsed = parseDuration(input.duration);
     if (parsed === undefined)
-      return { ok: false, message: `"${input.duration.slice(0, 20)}" is not a duration. Use e.g. \`30m\`, \`2h\` or \`1h30m\`.` };
+      return { ok: false, message: `"${echo(input.duration, 20)}" is not a duration. Use e.g. \`30m\`, \`2h\` or \`1h30m\`.` };
     durationMs = parsed;
   }
   if (durationMs > rules.maxDurationMs)
@@ -50,7 +53,8 @@ export function evaluateRequest(
   const reason = input.reason.trim();
   if (rules.requireReason && reason === '')
     return { ok: false, message: `A reason is required for ${host.name}: \`/jump request ${host.name} ${formatDuration(durationMs)} <why you need access>\`.` };
-  if (reason.length > MAX_REASON_LENGTH) return { ok: false, message: `The reason is too long (${reason.length} characters; at most ${MAX_REASON_LENGTH}).` };
+  const maxReason = policy.limits?.maxReasonLength ?? MAX_REASON_LENGTH;
+  if (reason.length > maxReason) return { ok: false, message: `The reason is too long (${reason.length} characters; at most ${maxReason}).` };
   if (!input.hasKey)
     return { ok: false, message: 'Register your public key first: `/jump key add ssh-ed25519 AAAA… you@laptop`, then request again.' };
   return { ok: true, value: { host, durationMs, reason, requiredApprovals: rules.approvals } };
@@ -58,8 +62,8 @@ export function evaluateRequest(
 
 /** Whether `actor` may approve or deny `request`, given the host's owners expanded to user ids. */
 export function checkDecider(request: AccessRequest, actor: string, ownerUserIds: ReadonlySet<string>, action: 'approve' | 'deny'): Decision<null> {
-  if (!ownerUserIds.has(actor)) return { ok: false, message: `Only the owners of ${request.host} can ${action} this request.` };
-  if (actor === request.requester && action === 'approve') return { ok: false, message: 'You cannot approve your own request.' };
+  const allowed = authorize(action, { actor, requester: request.requester, owners: ownerUserIds, host: request.host });
+  if (!allowed.ok) return allowed;
   if (action === 'approve' && request.approvers.includes(actor))
     return { ok: false, message: `You already approved; ${request.requiredApprovals - request.approvers.length} more approval(s) from other owners are needed.` };
   return { ok: true, value: null };

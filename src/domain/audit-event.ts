@@ -13,6 +13,7 @@ export type AuditEventType =
   | 'failed'
   | 'key-registered'
   | 'key-replaced'
+  | 'key-removed'
   | 'refused'
   | 'jump-host-alert';
 

@@ -24,28 +24,38 @@ const ALLOWED_TYPES: Record<string, string> = {
   'ssh-rsa': 'rsa',
 };
 const MAX_KEY_TEXT = 16_384;
-const PRIVATE_MARKERS = /PRIVATE KEY|PuTTY-User-Key-File|BEGIN SSH2 ENCRYPTED/i;
+// Armour of every private key format people paste by mistake (OpenSSH, PEM, PKCS#8, PuTTY, ssh.com), and the
+// base64 of an OpenSSH private key ("openssh-key-v1\0") when only its body was copied.
+const PRIVATE_ARMOUR = /PRIVATE KEY|PuTTY-User-Key-File|BEGIN SSH2 ENCRYPTED/i;
+const OPENSSH_PRIVATE_BODY = 'b3BlbnNzaC1rZXktdjEA';
+// C0 and C1 controls (tab aside), DEL, line/paragraph separators, and bidi overrides that make a text read
+// differently from what it is.
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+const KEY_TYPE_WORD = /(?:^|[\s,])(?:ssh-[a-z0-9]+|ecdsa-sha2-[a-z0-9]+|sk-[a-z0-9@.-]+|[a-z0-9-]+-cert-v0\d@openssh\.com)\s+AAAA/i;
 
 export const KEY_HELP = 'Paste the one line from your *.pub file, e.g. `/jump key add ssh-ed25519 AAAAC3Nz… you@laptop`.';
 
+export const PRIVATE_KEY_MESSAGE =
+  'That was a *private* key. It was not stored or logged, but it has now been sent through Slack: treat it as leaked, ' +
+  'delete it, make a new key pair (`ssh-keygen -t ed25519`) and register the new *public* key (the .pub file).';
+
+/** Whether some text holds (part of) a private key: such text is refused wherever it appears, and never kept. */
+export function containsPrivateKey(text: string): boolean {
+  return PRIVATE_ARMOUR.test(text) || text.includes(OPENSSH_PRIVATE_BODY);
+}
+
 export function checkUserPublicKey(text: string, rules: KeyRules): KeyCheck {
-  if (PRIVATE_MARKERS.test(text)) {
-    return {
-      ok: false,
-      privateKeyPasted: true,
-      message:
-        'That was a *private* key. It was not stored, but it has now been sent through Slack: treat it as leaked, ' +
-        'delete it, make a new key pair (`ssh-keygen -t ed25519`) and register the new *public* key (the .pub file).',
-    };
-  }
+  if (containsPrivateKey(text)) return { ok: false, privateKeyPasted: true, message: PRIVATE_KEY_MESSAGE };
   if (text.length > MAX_KEY_TEXT) return { ok: false, message: `That is too long to be a public key. ${KEY_HELP}` };
   const trimmed = text.trim();
   if (trimmed === '') return { ok: false, message: `No key given. ${KEY_HELP}` };
   // One key, one line, no control characters: sshpk's parser is lenient, so the shape is checked first.
   if (/[\r\n]/.test(trimmed)) return { ok: false, message: `Give exactly one key on one line. ${KEY_HELP}` };
-  if (/[\u0000-\u0008\u000b-\u001f\u007f]/.test(trimmed)) return { ok: false, message: `The key contains control characters. ${KEY_HELP}` };
+  if (CONTROL.test(trimmed)) return { ok: false, message: `The key contains control characters. ${KEY_HELP}` };
   const parts = trimmed.split(/[\t ]+/);
   const [type, blob] = parts;
+  // A second key in the comment would be silently dropped: say so rather than store one of two.
+  if (KEY_TYPE_WORD.test(parts.slice(2).join(' '))) return { ok: false, message: `Give exactly one key on one line. ${KEY_HELP}` };
   if (type === 'ssh-dss') return { ok: false, message: 'DSA keys are too weak and are refused. Make an ed25519 key: `ssh-keygen -t ed25519`.' };
   if (type && /-cert-v0\d@openssh\.com$/.test(type))
     return { ok: false, message: `Certificates are not accepted; register the plain public key. ${KEY_HELP}` };

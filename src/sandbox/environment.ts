@@ -67,6 +67,8 @@ export interface EnvironmentOptions {
   logSink?: (line: string) => void;
   /** HTTP port of the broker (0: any free port) */
   port?: number;
+  /** policy limits (rate limits, sizes); unset fields keep the policy's defaults */
+  limits?: Record<string, unknown>;
 }
 
 export async function startEnvironment(opts: EnvironmentOptions = {}): Promise<Environment> {
@@ -99,6 +101,7 @@ export async function startEnvironment(opts: EnvironmentOptions = {}): Promise<E
         approvalTimeout: opts.approvalTimeout ?? '1h',
         expiryWarning: opts.expiryWarning ?? '10m',
       },
+      ...(opts.limits ? { limits: opts.limits } : {}),
       jumpHosts: [
         {
           name: 'bastion',

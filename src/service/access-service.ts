@@ -4,15 +4,18 @@ import type { Logger } from 'pino';
 import type { Policy } from '../config/policy.ts';
 import { checkDecider, evaluateRequest } from '../domain/access-policy.ts';
 import type { AuditEvent } from '../domain/audit-event.ts';
+import { authorize, type Action } from '../domain/authorization.ts';
 import type { Clock } from '../domain/clock.ts';
-import { HELP_TEXT, parseCommand } from '../domain/command.ts';
+import { HELP_TEXT, parseCommand, type JumpCommand } from '../domain/command.ts';
 import { connectInstructions } from '../domain/connect-instructions.ts';
 import { formatDuration } from '../domain/duration.ts';
 import { randomRequestId, REQUEST_ID_PATTERN, type IdGenerator } from '../domain/ids.ts';
-import { checkUserPublicKey } from '../domain/public-key.ts';
+import { checkUserPublicKey, PRIVATE_KEY_MESSAGE } from '../domain/public-key.ts';
 import type { AccessRequest, RequestState } from '../domain/request-state.ts';
+import { echo, escapeMrkdwn } from '../domain/user-text.ts';
 import type { JumpHostSync } from '../jumphost/jump-host-sync.ts';
 import type { KeyStore } from '../store/key-store.ts';
+import type { RateLimiter, RateLimitKind } from '../store/rate-limit.ts';
 import type { RequestStore } from '../store/request-store.ts';
 import type { JobScheduler, Notifier, OwnerDirectory } from './ports.ts';
 
@@ -33,7 +36,8 @@ export interface AccessServiceDeps {
   clock: Clock;
   logger: Logger;
   newId?: IdGenerator;
-  minRsaBits?: number;
+  /** per-person rate limits (policy limits); without one nothing is rate-limited */
+  limiter?: RateLimiter;
 }
 
 const STATE_WORDS: Record<RequestState, string> = {
@@ -48,6 +52,15 @@ const STATE_WORDS: Record<RequestState, string> = {
   failed: 'failed',
 };
 
+const SELF_SERVICE: Partial<Record<JumpCommand['kind'], Action>> = {
+  help: 'help',
+  list: 'list',
+  'key-show': 'key-show',
+  'key-add': 'key-add',
+  'key-remove': 'key-remove',
+  request: 'request',
+};
+
 export class AccessService {
   private readonly newId: IdGenerator;
 
@@ -57,8 +70,17 @@ export class AccessService {
 
   /** Entry point for `/jump <text>`. */
   async command(user: string, text: string): Promise<Outcome> {
-    const cmd = parseCommand(text);
+    const cmd = parseCommand(text, this.d.policy.limits.maxCommandLength);
+    // Self-service commands go through the same table as decisions (actions on a request check it with the request).
+    const selfService = SELF_SERVICE[cmd.kind];
+    if (selfService) {
+      const allowed = authorize(selfService, { actor: user });
+      if (!allowed.ok) return this.refuseCaller(user, selfService, allowed.message, allowed.message);
+    }
     switch (cmd.kind) {
+      case 'private-key':
+        // The text is dropped here: never logged, stored or echoed. The person is told to rotate the key.
+        return this.refuseCaller(user, 'key-add', 'a private key was pasted (not stored); the person was told to rotate it', PRIVATE_KEY_MESSAGE);
       case 'help':
         return { reply: HELP_TEXT };
       case 'invalid':
@@ -67,6 +89,8 @@ export class AccessService {
         return this.showKey(user);
       case 'key-add':
         return this.addKey(user, cmd.keyText);
+      case 'key-remove':
+        return this.removeKey(user);
       case 'request':
         return this.request(user, cmd.host, cmd.duration, cmd.reason);
       case 'list':
@@ -83,12 +107,14 @@ export class AccessService {
   }
 
   private async addKey(user: string, keyText: string): Promise<Outcome> {
-    const check = checkUserPublicKey(keyText, { minRsaBits: this.d.minRsaBits ?? 3072 });
+    const check = checkUserPublicKey(keyText, { minRsaBits: this.d.policy.keys.minRsaBits });
     if (!check.ok) {
       // The text is never logged: it may be a private key.
       this.d.logger.info({ user, privateKeyPasted: check.privateKeyPasted ?? false }, 'key refused');
       return { reply: check.message };
     }
+    const limited = await this.rateLimit('key-change', user);
+    if (limited) return limited;
     const result = await this.d.keys.set(user, check.key, this.d.clock.now());
     if (!result.ok) return { reply: 'That key is already registered to someone else. Each person needs their own key pair.' };
     const reply = `${result.replaced ? 'Key replaced' : 'Key registered'}: ${check.key.type} \`${check.key.fingerprint}\`.`;
@@ -103,10 +129,29 @@ export class AccessService {
     };
   }
 
+  /** `/jump key remove`: the key goes, and with it every line of the person's active grants. */
+  private async removeKey(user: string): Promise<Outcome> {
+    const limited = await this.rateLimit('key-change', user);
+    if (limited) return limited;
+    const result = await this.d.keys.remove(user, this.d.clock.now());
+    if (!result.removed) return { reply: 'You have no key registered; nothing to remove.' };
+    const active = (await this.d.requests.recentForUser(user, 200)).filter((r) => r.state === 'active');
+    const note = active.length > 0 ? ` Your ${active.length} active grant(s) no longer work; register a key again to use them.` : '';
+    return {
+      reply: `Key \`${result.fingerprint}\` removed.${note}`,
+      after: async () => {
+        await Promise.all([...new Set(active.map((r) => r.jumpHost))].map((j) => this.d.sync.sync(j)));
+      },
+    };
+  }
+
   private async request(user: string, hostName: string, duration: string | undefined, reason: string): Promise<Outcome> {
     const hasKey = (await this.d.keys.get(user)) !== undefined;
     const decision = evaluateRequest(this.d.policy, { hostName, duration, reason, hasKey });
     if (!decision.ok) return { reply: decision.message };
+    // Every attempt counts against the rate limit, one refused by the pending cap too.
+    const limited = await this.rateLimit('request', user);
+    if (limited) return limited;
     const { host, durationMs, requiredApprovals } = decision.value;
     const now = this.d.clock.now();
     const req: AccessRequest = {
@@ -121,7 +166,12 @@ export class AccessService {
       requiredApprovals,
       approvers: [],
     };
-    await this.d.requests.create(req, this.event('requested', req, { actor: user, durationMs, reason: req.reason }));
+    const maxPending = this.d.policy.limits.maxPendingRequests;
+    const created = await this.d.requests.createWithinCap(req, this.event('requested', req, { actor: user, durationMs, reason: req.reason }), maxPending);
+    if (!created.ok)
+      return {
+        reply: `You already have ${created.pending} request(s) waiting for approval (at most ${maxPending}). Cancel one with \`/jump revoke <id>\` or wait for a decision.`,
+      };
     await this.d.jobs.schedule('timeout', req.id, now + this.d.policy.defaults.approvalTimeout, now);
     const approvals = requiredApprovals > 1 ? ` (${requiredApprovals} approvals needed)` : '';
     return {
@@ -136,6 +186,7 @@ export class AccessService {
 
   /** An owner clicked Approve. */
   async approve(requestId: string, actor: string): Promise<Outcome> {
+    if (!REQUEST_ID_PATTERN.test(requestId)) return { reply: 'That request no longer exists.' };
     const req = await this.d.requests.get(requestId);
     if (!req) return { reply: 'That request no longer exists.' };
     const hostCfg = this.d.policy.hosts.find((h) => h.name === req.host);
@@ -196,6 +247,7 @@ export class AccessService {
 
   /** An owner clicked Deny: may they? (The reason is asked for next, in a modal.) */
   async prepareDeny(requestId: string, actor: string): Promise<{ ok: true; host: string } | { ok: false; reply: string }> {
+    if (!REQUEST_ID_PATTERN.test(requestId)) return { ok: false, reply: 'That request no longer exists.' };
     const req = await this.d.requests.get(requestId);
     if (!req) return { ok: false, reply: 'That request no longer exists.' };
     if (req.state !== 'pending') return { ok: false, reply: `This request is already ${STATE_WORDS[req.state]}.` };
@@ -207,12 +259,13 @@ export class AccessService {
 
   /** An owner clicked Deny and gave a reason. */
   async deny(requestId: string, actor: string, reason: string): Promise<Outcome> {
+    if (!REQUEST_ID_PATTERN.test(requestId)) return { reply: 'That request no longer exists.' };
     const req = await this.d.requests.get(requestId);
     if (!req) return { reply: 'That request no longer exists.' };
     const hostCfg = this.d.policy.hosts.find((h) => h.name === req.host);
     const allowed = checkDecider(req, actor, await this.d.owners.expand(hostCfg?.owners ?? []), 'deny');
     if (!allowed.ok) return this.refuse(req, actor, 'deny', allowed.message);
-    const denyReason = reason.trim().slice(0, 500);
+    const denyReason = reason.trim().slice(0, this.d.policy.limits.maxReasonLength);
     const t = await this.d.requests.transition(req, 'denied', this.event('denied', req, { actor, reason: denyReason }), {
       decidedBy: actor,
       denyReason,
@@ -222,7 +275,7 @@ export class AccessService {
     return {
       after: async () => {
         await this.d.jobs.cancel('timeout', req.id);
-        await this.d.notifier.notifyUser(req.requester, `Your request \`${req.id}\` for *${req.host}* was denied by <@${actor}>${denyReason ? `: ${denyReason}` : '.'}`);
+        await this.d.notifier.notifyUser(req.requester, `Your request \`${req.id}\` for *${req.host}* was denied by <@${actor}>${denyReason ? `: ${escapeMrkdwn(denyReason)}` : '.'}`);
         await this.refreshMessages(req.id);
       },
     };
@@ -230,11 +283,16 @@ export class AccessService {
 
   /** `/jump revoke <id>`: the requester ends their grant or cancels their pending request; owners may revoke too. */
   private async revokeOrCancel(actor: string, id: string): Promise<Outcome> {
-    if (!REQUEST_ID_PATTERN.test(id)) return { reply: `"${id.slice(0, 30)}" is not a request id. See \`/jump list\`.` };
+    if (!REQUEST_ID_PATTERN.test(id)) return { reply: `"${echo(id, 30)}" is not a request id. See \`/jump list\`.` };
     const req = await this.d.requests.get(id);
-    const hostCfg = req && this.d.policy.hosts.find((h) => h.name === req.host);
-    const isOwner = hostCfg ? (await this.d.owners.expand(hostCfg.owners)).has(actor) : false;
-    if (!req || (req.requester !== actor && !isOwner)) return { reply: `No request \`${id}\` of yours. See \`/jump list\`.` };
+    const notYours = { reply: `No request \`${id}\` of yours. See \`/jump list\`.` };
+    if (!req) return notYours;
+    const hostCfg = this.d.policy.hosts.find((h) => h.name === req.host);
+    const owners = hostCfg ? await this.d.owners.expand(hostCfg.owners) : new Set<string>();
+    const action: Action = req.state === 'pending' ? 'cancel' : 'revoke';
+    const allowed = authorize(action, { actor, requester: req.requester, owners, host: req.host });
+    // Someone else's request: audited, and answered as if it did not exist (ids are not an oracle).
+    if (!allowed.ok) return { ...(await this.refuse(req, actor, action, allowed.message)), reply: notYours.reply };
     const now = this.d.clock.now();
     if (req.state === 'pending') {
       const t = await this.d.requests.transition(req, 'cancelled', this.event('cancelled', req, { actor }), { decidedBy: actor, endedAt: now });
@@ -303,10 +361,33 @@ export class AccessService {
     if (req) await this.d.notifier.updateApprovalMessages(req, refs);
   }
 
-  private async refuse(req: AccessRequest, actor: string, action: string, message: string): Promise<Outcome> {
+  private async refuse(req: AccessRequest, actor: string, action: Action, message: string): Promise<Outcome> {
     this.d.logger.info({ requestId: req.id, actor, action }, 'action refused');
     await this.d.requests.appendAudit(this.event('refused', req, { actor, detail: `${action}: ${message}` }));
     return { reply: message };
+  }
+
+  /**
+   * A refusal that concerns no request (another workspace, a pasted private key, a rate limit): audited with
+   * `detail` (never with the text that was sent), answered with `reply`.
+   */
+  async refuseCaller(actor: string, action: Action | 'slack-request', detail: string, reply: string): Promise<Outcome> {
+    this.d.logger.info({ actor, action, detail }, 'caller refused');
+    await this.d.requests.appendAudit({ type: 'refused', at: this.d.clock.now(), actor, detail: `${action}: ${detail}` });
+    return { reply };
+  }
+
+  /** Takes one slot of the person's rate limit; a refusal to send when none is left (audited once per window). */
+  private async rateLimit(kind: RateLimitKind, user: string): Promise<Outcome | undefined> {
+    if (!this.d.limiter) return undefined;
+    const { limits } = this.d.policy;
+    const limit = kind === 'request' ? limits.requestsPerWindow : limits.keyChangesPerWindow;
+    const r = await this.d.limiter.take(kind, user, limit, limits.window, this.d.clock.now());
+    if (r.ok) return undefined;
+    const what = kind === 'request' ? 'requests' : 'key changes';
+    const reply = `Too many ${what}: at most ${limit} per ${formatDuration(limits.window)}. Try again in ${formatDuration(Math.ceil(r.retryAfterMs / 1000) * 1000)}.`;
+    if (!r.firstRefusal) return { reply };
+    return this.refuseCaller(user, kind === 'request' ? 'request' : 'key-add', `rate limit: more than ${limit} ${what} per ${formatDuration(limits.window)}`, reply);
   }
 
   private event(type: AuditEvent['type'], req: AccessRequest, extra: Partial<AuditEvent>): AuditEvent {

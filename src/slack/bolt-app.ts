@@ -1,9 +1,12 @@
-// Bolt wiring: HTTP receiver at POST /slack/events (signature verified by Bolt), or Socket Mode when an app
-// token is given. Listeners ack at once with the reply, then do the slow work (SSH, messages) after the ack.
-import { App, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
+// Bolt wiring: HTTP receiver at POST /slack/events (signature verified by Bolt, timestamp both ways and body
+// size by us), or Socket Mode when an app token is given. Every request from another workspace, or carrying a
+// response_url that is not Slack's, is refused before any listener runs. Listeners ack at once with the reply,
+// then do the slow work (SSH, messages) after the ack.
+import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { AccessService, Outcome } from '../service/access-service.ts';
 import { slackClientOptions } from './web-client.ts';
+import { checkRequestTimestamp, isTrustedResponseUrl, responseUrlsOf, teamOf } from './request-checks.ts';
 import { ACTION_APPROVE, ACTION_DENY, DENY_REASON_BLOCK, DENY_REASON_INPUT, denyReasonModal, VIEW_DENY_REASON } from './messages.ts';
 
 export interface BoltAppOptions {
@@ -11,8 +14,12 @@ export interface BoltAppOptions {
   signingSecret: string;
   appToken?: string;
   apiUrl?: string;
-  /** only this workspace may use the broker (policy teamId) */
+  /** only this workspace may use the broker (policy teamId); default: the bot token's own workspace */
   teamId?: string;
+  /** larger HTTP bodies get 413 (policy limits.maxBodyBytes) */
+  maxBodyBytes?: number;
+  /** for the timestamp check; default Date.now */
+  now?: () => number;
   service: AccessService;
   logger: Logger;
   /** checked by GET /healthz */
@@ -20,6 +27,14 @@ export interface BoltAppOptions {
 }
 
 const TRY_AGAIN = 'jit-jump could not reach its database just now; nothing was changed. Please try again in a minute.';
+const CANNOT_VERIFY = 'jit-jump could not check which workspace this came from just now; nothing was changed. Please try again in a minute.';
+const OTHER_WORKSPACE = 'This jit-jump installation does not serve your Slack workspace.';
+
+function userOf(body: unknown): string {
+  const b = body as { user_id?: unknown; user?: { id?: unknown } };
+  const u = b?.user_id ?? b?.user?.id;
+  return typeof u === 'string' ? u : 'unknown';
+}
 
 function boltLogger(logger: Logger): BoltLogger {
   const child = logger.child({ component: 'bolt' });
@@ -42,28 +57,11 @@ export function createBoltApp(o: BoltAppOptions): App {
   const log = o.logger.child({ component: 'slack' });
   const app = new App({
     token: o.botToken,
-    signingSecret: o.signingSecret,
     logger: boltLogger(o.logger),
     clientOptions,
     ...(o.appToken
-      ? { socketMode: true, appToken: o.appToken, installerOptions: { clientOptions } }
-      : {
-          endpoints: '/slack/events',
-          customRoutes: [
-            {
-              path: '/healthz',
-              method: 'GET',
-              handler: (_req, res) => {
-                void (o.health?.() ?? Promise.resolve(true)).then(
-                  (ok) => {
-                    res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ ok }));
-                  },
-                  () => res.writeHead(503).end('{"ok":false}'),
-                );
-              },
-            },
-          ],
-        }),
+      ? { socketMode: true, appToken: o.appToken, signingSecret: o.signingSecret, installerOptions: { clientOptions } }
+      : { receiver: httpReceiver(o, log) }),
   });
 
   const runAfter = (outcome: Outcome, what: string) => {
@@ -71,17 +69,43 @@ export function createBoltApp(o: BoltAppOptions): App {
     outcome.after().catch((err: unknown) => log.error({ err }, `${what}: follow-up work failed`));
   };
 
-  if (o.teamId) {
-    app.use(async ({ body, next }) => {
-      const b = body as { team_id?: string; team?: { id?: string }; user?: { team_id?: string } };
-      const team = b.team_id ?? b.team?.id ?? b.user?.team_id;
-      if (team !== o.teamId) {
-        log.warn({ team }, 'request from another workspace refused');
-        return;
-      }
-      await next();
-    });
-  }
+  // The workspace allowed in: the policy's, or else the one the bot token belongs to (asked once, kept).
+  let tokenTeam: Promise<string | undefined> | undefined;
+  const expectedTeam = (): Promise<string | undefined> => {
+    if (o.teamId) return Promise.resolve(o.teamId);
+    tokenTeam ??= app.client.auth.test().then(
+      (r) => r.team_id,
+      (err: unknown) => {
+        tokenTeam = undefined;
+        throw err;
+      },
+    );
+    return tokenTeam;
+  };
+
+  app.use(async (args) => {
+    const { body, next } = args;
+    const ack = (args as { ack?: (response?: unknown) => Promise<void> }).ack;
+    const isCommand = typeof (body as { command?: unknown }).command === 'string';
+    const refuse = async (detail: string, reply: string) => {
+      log.warn({ user: userOf(body), detail }, 'Slack request refused');
+      await ack?.(isCommand ? { response_type: 'ephemeral', text: reply } : undefined).catch(() => undefined);
+      await o.service.refuseCaller(userOf(body), 'slack-request', detail, reply).catch((err: unknown) => log.warn({ err }, 'could not audit a refused request'));
+    };
+    let expected: string | undefined;
+    try {
+      expected = await expectedTeam();
+    } catch (err) {
+      log.error({ err }, 'could not learn the bot token’s workspace (auth.test): refusing requests until it works');
+      await ack?.(isCommand ? { response_type: 'ephemeral', text: CANNOT_VERIFY } : undefined).catch(() => undefined);
+      return;
+    }
+    const team = teamOf(body);
+    if (!expected || team !== expected) return refuse(`request from workspace ${team?.slice(0, 40) ?? '(none)'} refused`, OTHER_WORKSPACE);
+    if (responseUrlsOf(body).some((u) => !isTrustedResponseUrl(u, o.apiUrl)))
+      return refuse('request with a response_url outside hooks.slack.com refused', 'jit-jump refused this request: it did not come from Slack.');
+    await next();
+  });
 
   app.command('/jump', async ({ command, ack }) => {
     let outcome: Outcome;
@@ -148,4 +172,43 @@ export function createBoltApp(o: BoltAppOptions): App {
     log.error({ err }, 'unhandled Slack error');
   });
   return app;
+}
+
+/** The HTTP receiver: Bolt's, with a body limit, and a timestamp check in both directions before Bolt's own. */
+function httpReceiver(o: BoltAppOptions, log: Logger): HTTPReceiver {
+  const receiver = new HTTPReceiver({
+    signingSecret: o.signingSecret,
+    endpoints: '/slack/events',
+    logger: boltLogger(o.logger),
+    bodyLimit: o.maxBodyBytes ?? 128 * 1024,
+    customRoutes: [
+      {
+        path: '/healthz',
+        method: 'GET',
+        handler: (_req, res) => {
+          void (o.health?.() ?? Promise.resolve(true)).then(
+            (ok) => {
+              res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ ok }));
+            },
+            () => res.writeHead(503).end('{"ok":false}'),
+          );
+        },
+      },
+    ],
+  });
+  const verified = receiver.requestListener;
+  const now = o.now ?? Date.now;
+  receiver.requestListener = (req, res) => {
+    // Without the header Bolt refuses the request itself (or answers Slack's unsigned ssl_check).
+    const header = req.headers['x-slack-request-timestamp'];
+    const problem = req.method === 'POST' && header !== undefined ? checkRequestTimestamp(header, now()) : undefined;
+    if (problem) {
+      log.warn({ problem, path: req.url }, 'Slack request refused');
+      req.resume();
+      res.writeHead(401).end();
+      return;
+    }
+    verified(req, res);
+  };
+  return receiver;
 }

@@ -1,7 +1,7 @@
 // Text that came from a user is escaped before Slack sees it, so it cannot ping (<!channel>), link or mention.
-export function escapeMrkdwn(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
+import { escapeMrkdwn } from '../domain/user-text.ts';
+
+export { escapeMrkdwn };
 
 export function userMention(userId: string): string {
   return /^[UW][A-Z0-9]+$/.test(userId) ? `<@${userId}>` : escapeMrkdwn(userId);

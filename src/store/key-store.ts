@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { AuditEvent } from '../domain/audit-event.ts';
 import type { UserPublicKey } from '../domain/public-key.ts';
 import { redisKeys, type RedisKeys } from './redis-keys.ts';
-import { SET_KEY } from './scripts.ts';
+import { REMOVE_KEY, SET_KEY } from './scripts.ts';
 
 export interface StoredKey extends UserPublicKey {
   addedAt: number;
@@ -56,5 +56,19 @@ export class KeyStore {
     )) as string[];
     if (result[0] === 'taken') return { ok: false, reason: 'taken' };
     return { ok: true, replaced: (result[1] ?? '') !== '' };
+  }
+
+  /** Deletes the person's key and frees its fingerprint; false when there was none. */
+  async remove(user: string, now: number): Promise<{ removed: false } | { removed: true; fingerprint: string }> {
+    const event: AuditEvent = { type: 'key-removed', at: now, actor: user };
+    const result = (await this.redis.eval(
+      REMOVE_KEY,
+      2,
+      this.keys.userKey(user),
+      this.keys.auditStream,
+      JSON.stringify(event),
+      this.keys.keyOwner(''),
+    )) as string[];
+    return result[0] === 'ok' ? { removed: true, fingerprint: result[1]! } : { removed: false };
   }
 }

@@ -9,6 +9,8 @@ export function redisKeys(prefix = '{jit}') {
     userKey: (user: string) => `${prefix}:key:${user}`,
     keyOwner: (fingerprint: string) => `${prefix}:keyfp:${fingerprint}`,
     auditStream: `${prefix}:audit`,
+    rateLimit: (kind: string, user: string) => `${prefix}:rate:${kind}:${user}`,
+    rateLimitNotice: (kind: string, user: string) => `${prefix}:rate:${kind}:${user}:noticed`,
   };
 }
 export type RedisKeys = ReturnType<typeof redisKeys>;

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { AuditEvent } from '../domain/audit-event.ts';
 import { statesLeadingTo, type AccessRequest, type MessageRef, type RequestState } from '../domain/request-state.ts';
 import { redisKeys, type RedisKeys } from './redis-keys.ts';
-import { APPROVE, TRANSITION } from './scripts.ts';
+import { APPROVE, CREATE_CAPPED, TRANSITION } from './scripts.ts';
 
 export type ApprovalOutcome =
   | { outcome: 'recorded'; approvals: number }
@@ -46,6 +46,29 @@ export class RequestStore {
       .zadd(this.keys.userRequests(req.requester), req.createdAt, req.id)
       .xadd(this.keys.auditStream, 'MAXLEN', '~', '1000000', '*', 'e', JSON.stringify(event), 'from', '')
       .exec();
+  }
+
+  /**
+   * Creates the request unless its requester already has `maxPending` pending among their latest `scan`
+   * requests; the check and the write are one atomic step.
+   */
+  async createWithinCap(req: AccessRequest, event: AuditEvent, maxPending: number, scan = 200): Promise<{ ok: true } | { ok: false; pending: number }> {
+    const pairs = Object.entries(toHash(req)).flat();
+    const r = (await this.redis.eval(
+      CREATE_CAPPED,
+      3,
+      this.keys.request(req.id),
+      this.keys.userRequests(req.requester),
+      this.keys.auditStream,
+      String(maxPending),
+      String(scan),
+      this.keys.request(''),
+      String(req.createdAt),
+      req.id,
+      JSON.stringify(event),
+      ...pairs,
+    )) as string[];
+    return r[0] === 'ok' ? { ok: true } : { ok: false, pending: Number(r[1]) };
   }
 
   async get(id: string): Promise<AccessRequest | undefined> {

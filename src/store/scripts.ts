@@ -77,3 +77,64 @@ if previous == '' then event['type'] = 'key-registered' else event['type'] = 'ke
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', '1000000', '*', 'e', cjson.encode(event), 'from', '')
 return {'ok', previous}
 `;
+
+/**
+ * Removes a person's key and releases its fingerprint.
+ * KEYS: user key hash, audit stream
+ * ARGV: event JSON (detail filled in here with the removed key's type and fingerprint), prefix of owner-by-fingerprint keys
+ * Returns {'ok', fingerprint} | {'none'}
+ */
+export const REMOVE_KEY = `
+local fingerprint = redis.call('HGET', KEYS[1], 'fingerprint')
+if not fingerprint then return {'none'} end
+local keyType = redis.call('HGET', KEYS[1], 'type') or ''
+redis.call('DEL', KEYS[1], ARGV[2] .. fingerprint)
+local event = cjson.decode(ARGV[1])
+event['detail'] = keyType .. ' ' .. fingerprint
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', '1000000', '*', 'e', cjson.encode(event), 'from', '')
+return {'ok', fingerprint}
+`;
+
+/**
+ * Sliding-window rate limit: one sorted-set entry per allowed action, scored by its time.
+ * KEYS: the window's sorted set, the "already told" marker
+ * ARGV: now (ms), window (ms), limit, unique member for this action
+ * Returns {'ok', count} | {'limited', retryAfterMs, firstRefusalInWindow (1|0)}
+ */
+export const RATE_LIMIT = `
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local count = redis.call('ZCARD', KEYS[1])
+if count >= tonumber(ARGV[3]) then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  local retry = window
+  if oldest[2] then retry = tonumber(oldest[2]) + window - now end
+  local first = 0
+  if redis.call('SET', KEYS[2], '1', 'NX', 'PX', math.max(1, retry)) then first = 1 end
+  return {'limited', tostring(math.max(1, retry)), tostring(first)}
+end
+redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('PEXPIRE', KEYS[1], window)
+return {'ok', tostring(count + 1)}
+`;
+
+/**
+ * Creates a request unless its requester already has `max` requests pending (checked in the same atomic step,
+ * so two simultaneous requests cannot both take the last place).
+ * KEYS: request hash, requester's request zset, audit stream
+ * ARGV: max pending, how many of the requester's latest requests to look at, request hash key prefix,
+ *       createdAt, id, audit event JSON, then field/value pairs of the request
+ * Returns {'ok'} | {'capped', pendingCount}
+ */
+export const CREATE_CAPPED = `
+local pending = 0
+for _, id in ipairs(redis.call('ZREVRANGE', KEYS[2], 0, tonumber(ARGV[2]) - 1)) do
+  if redis.call('HGET', ARGV[3] .. id, 'state') == 'pending' then pending = pending + 1 end
+end
+if pending >= tonumber(ARGV[1]) then return {'capped', tostring(pending)} end
+for i = 7, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5])
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', '1000000', '*', 'e', ARGV[6], 'from', '')
+return {'ok'}
+`;

@@ -155,7 +155,7 @@ describe('command', () => {
     });
 
     it('documents every verb it understands', () => {
-      for (const verb of ['/jump key add', '/jump key`', '/jump request', '/jump list', '/jump revoke', '/jump help']) assert.ok(HELP_TEXT.includes(verb), verb);
+      for (const verb of ['/jump key add', '/jump key`', '/jump key remove', '/jump request', '/jump list', '/jump revoke', '/jump help']) assert.ok(HELP_TEXT.includes(verb), verb);
     });
   });
 
@@ -228,9 +228,19 @@ describe('command', () => {
       assert.deepEqual(parseCommand('KEY ADD   ssh-rsa\tAAAAB3  c'), { kind: 'key-add', keyText: 'ssh-rsa\tAAAAB3  c' });
     });
 
-    it('keeps a pasted multi-line text intact so the key check can refuse it (and spot a private key)', () => {
-      const pasted = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----';
+    it('keeps a pasted multi-line text intact so the key check can refuse it', () => {
+      const pasted = 'ssh-ed25519 AAAA one\nssh-ed25519 BBBB two';
       assert.deepEqual(parseCommand(`key add ${pasted}`), { kind: 'key-add', keyText: pasted });
+    });
+
+    it('drops a private key wherever it stands, whatever the verb or the length (the text is not kept)', () => {
+      const pasted = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----';
+      for (const text of [`key add ${pasted}`, `request db-prod-1 2h ${pasted}`, pasted, `revoke ${pasted}`, `key add ${pasted}${'A'.repeat(MAX_COMMAND_TEXT)}`, 'key add b3BlbnNzaC1rZXktdjEAAAAABG5vbmU'])
+        assert.deepEqual(parseCommand(text), { kind: 'private-key' }, text.slice(0, 60));
+    });
+
+    it('reads `key remove` and `key delete`', () => {
+      for (const text of ['key remove', 'KEY REMOVE', 'key delete', 'key remove now']) assert.deepEqual(parseCommand(text), { kind: 'key-remove' }, text);
     });
 
     it('does not mistake an "add" inside the key for the sub-command', () => {
@@ -246,7 +256,7 @@ describe('command', () => {
     it('asks for the key after a bare `key add`, and refuses unknown key sub-commands', () => {
       assert.match(invalidMessage(parseCommand('key add')), /Paste your public key after `key add`/);
       assert.match(invalidMessage(parseCommand('key add    ')), /Paste your public key/);
-      assert.match(invalidMessage(parseCommand('key remove')), /Unknown key command "remove"/);
+      assert.match(invalidMessage(parseCommand('key rotate')), /Unknown key command "rotate"/);
       assert.match(invalidMessage(parseCommand('key addssh-ed25519')), /Unknown key command "addssh-ed25519"/);
     });
 

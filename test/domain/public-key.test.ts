@@ -144,10 +144,11 @@ describe('checkUserPublicKey: malformed or unwanted text', () => {
     assert.match(refused(checkUserPublicKey(`${a} x\ry`, rules)), /exactly one key on one line/);
     // a line ending from a Windows paste is only trailing whitespace
     assert.ok(checkUserPublicKey(`${a} me@laptop\r\n`, rules).ok);
-    // on one line the second key is only a comment: the first key is what is stored, never the second
-    const r = checkUserPublicKey(`${a} ${b}`, rules);
-    assert.ok(r.ok);
-    assert.equal(r.key.line, a);
+    // on one line the second key would be only a comment: refused rather than silently dropped
+    for (const text of [`${a} ${b}`, `${a} me@laptop ${b}`, `${a} ${b} me@laptop`, `${a} ${k('ec256').pub}`])
+      assert.match(refused(checkUserPublicKey(text, rules), text), /Give exactly one key on one line/);
+    // a comment that merely mentions a key type is fine
+    assert.ok(checkUserPublicKey(`${a} my ssh-ed25519 key`, rules).ok);
   });
 
   it('refuses whitespace or junk inside the base64', () => {

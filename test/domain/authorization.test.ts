@@ -1,0 +1,89 @@
+// The authorization table, checked exhaustively: every action × every way an actor can stand to a request.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { checkDecider } from '../../src/domain/access-policy.ts';
+import { ACTIONS, authorize, PERMISSIONS, rolesOf, type Action } from '../../src/domain/authorization.ts';
+import { request } from './fixtures.ts';
+
+const REQUESTER = 'U0REQ';
+const OWNER = 'U0OWN';
+const STRANGER = 'U0STRANGER';
+
+/** The actor's standing: who they are relative to the request. */
+const STANDINGS = {
+  stranger: { actor: STRANGER, owners: [OWNER] },
+  requester: { actor: REQUESTER, owners: [OWNER] },
+  owner: { actor: OWNER, owners: [OWNER] },
+  'requester who is also an owner': { actor: REQUESTER, owners: [OWNER, REQUESTER] },
+} as const;
+type Standing = keyof typeof STANDINGS;
+
+// Written out by hand, independently of the table: what the product promises (README "Security").
+const EXPECTED: Record<Action, Record<Standing, boolean>> = {
+  help: { stranger: true, requester: true, owner: true, 'requester who is also an owner': true },
+  list: { stranger: true, requester: true, owner: true, 'requester who is also an owner': true },
+  'key-show': { stranger: true, requester: true, owner: true, 'requester who is also an owner': true },
+  'key-add': { stranger: true, requester: true, owner: true, 'requester who is also an owner': true },
+  'key-remove': { stranger: true, requester: true, owner: true, 'requester who is also an owner': true },
+  request: { stranger: true, requester: true, owner: true, 'requester who is also an owner': true },
+  approve: { stranger: false, requester: false, owner: true, 'requester who is also an owner': false },
+  deny: { stranger: false, requester: false, owner: true, 'requester who is also an owner': true },
+  cancel: { stranger: false, requester: true, owner: true, 'requester who is also an owner': true },
+  revoke: { stranger: false, requester: true, owner: true, 'requester who is also an owner': true },
+};
+
+describe('authorization table', () => {
+  it('lists every action exactly once, each with a rule and a description', () => {
+    assert.deepEqual(Object.keys(PERMISSIONS).sort(), [...ACTIONS].sort());
+    assert.deepEqual(Object.keys(EXPECTED).sort(), [...ACTIONS].sort(), 'the expectations cover every action');
+    for (const a of ACTIONS) {
+      assert.ok(PERMISSIONS[a].anyOf.length > 0, a);
+      assert.ok(PERMISSIONS[a].who.length > 10, a);
+    }
+  });
+
+  for (const action of ACTIONS)
+    for (const standing of Object.keys(STANDINGS) as Standing[])
+      it(`${action} by a ${standing}: ${EXPECTED[action][standing] ? 'allowed' : 'refused'}`, () => {
+        const s = STANDINGS[standing];
+        const r = authorize(action, { actor: s.actor, requester: REQUESTER, owners: new Set(s.owners), host: 'db-prod-1' });
+        assert.equal(r.ok, EXPECTED[action][standing]);
+        if (!r.ok) {
+          assert.ok(r.message.length > 10, 'a refusal says why');
+          assert.doesNotMatch(r.message, /undefined/);
+        }
+      });
+
+  it('gives the specific reason for each refused decision', () => {
+    const owners = new Set([OWNER]);
+    const msg = (action: Action, actor: string, o = owners) => {
+      const r = authorize(action, { actor, requester: REQUESTER, owners: o, host: 'db-prod-1' });
+      assert.equal(r.ok, false);
+      return (r as { message: string }).message;
+    };
+    assert.equal(msg('approve', STRANGER), 'Only the owners of db-prod-1 can approve this request.');
+    assert.equal(msg('approve', REQUESTER, new Set([OWNER, REQUESTER])), 'You cannot approve your own request.');
+    assert.equal(msg('deny', STRANGER), 'Only the owners of db-prod-1 can deny this request.');
+    assert.equal(msg('revoke', STRANGER), 'Only the requester or an owner of db-prod-1 can revoke this request.');
+    assert.equal(msg('cancel', OWNER + 'X'), 'Only the requester or an owner of db-prod-1 can cancel this request.');
+  });
+
+  it('derives roles only from exact id matches (no prefix, case or empty-id tricks)', () => {
+    assert.deepEqual([...rolesOf({ actor: 'U0OWN', requester: 'U0OWNX', owners: new Set(['u0own']) })], ['member']);
+    assert.deepEqual([...rolesOf({ actor: '', owners: new Set(['U0OWN']) })], ['member']);
+    assert.deepEqual([...rolesOf({ actor: 'U0OWN' })].sort(), ['member'], 'no request: no requester role even for undefined');
+    assert.deepEqual([...rolesOf({ actor: 'U0OWN', requester: 'U0OWN', owners: new Set(['U0OWN']) })].sort(), ['member', 'owner', 'requester']);
+  });
+
+  it('checkDecider applies the same table, plus "one approval per owner"', () => {
+    const req = request({ requester: REQUESTER, approvers: [OWNER], requiredApprovals: 2 });
+    const owners = new Set([OWNER, 'U0OWN2', REQUESTER]);
+    assert.equal(checkDecider(req, 'U0OWN2', owners, 'approve').ok, true);
+    assert.equal(checkDecider(req, STRANGER, owners, 'approve').ok, false);
+    assert.equal(checkDecider(req, REQUESTER, owners, 'approve').ok, false);
+    const again = checkDecider(req, OWNER, owners, 'approve');
+    assert.equal(again.ok, false);
+    assert.match((again as { message: string }).message, /You already approved; 1 more approval/);
+    assert.equal(checkDecider(req, OWNER, owners, 'deny').ok, true, 'an owner who approved may still deny before the last approval');
+  });
+});

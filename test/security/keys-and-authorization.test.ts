@@ -1,0 +1,171 @@
+// Keys and callers through the real broker: private key pastes, weak and duplicate keys, key removal, the
+// authorization table on every decision, escaping of user text, and the abuse limits.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { PRIVATE_KEY_MESSAGE } from '../../src/domain/public-key.ts';
+import { generateUserKey } from '../../src/sandbox/sshd-process.ts';
+import { blockLines, click, posts, requestAccess, until } from '../support/flow.ts';
+import { sshHop } from '../support/ssh-client.ts';
+import { AUDIT_CHANNEL, ENGINEER, OUTSIDER, OWNER, OWNER2, startWorld, type World } from '../support/world.ts';
+
+describe('keys and authorization (end to end)', () => {
+  let world: World;
+  const say = async (user: string, text: string): Promise<string> => {
+    const res = await world.sender.command(user, text);
+    assert.equal(res.status, 200);
+    return String(res.json?.text ?? '');
+  };
+  const audited = (pattern: RegExp) => until(`audit ${pattern}`, () => posts(world, AUDIT_CHANNEL).find((c) => pattern.test(c.args.text)));
+  const keygen = (name: string, args: string[]) => {
+    const path = join(world.dir, name);
+    execFileSync('ssh-keygen', ['-q', '-N', '', '-C', `${name}@test`, '-f', path, ...args]);
+    return readFileSync(`${path}.pub`, 'utf8').trim();
+  };
+  /** Clicks a button of the approval message (found in the owner's DM) as `who`. */
+  const clickAs = async (who: string, id: string, actionId: string, value = id, dm = `D${OWNER}`) => {
+    const msg = await until('approval message', () => world.slack.messages(dm).find((m) => JSON.stringify(m.blocks).includes(id)));
+    const res = await world.sender.blockAction(who, { actionId, value, blockId: `decision:${id}`, message: { channel: msg.channel, ts: msg.ts } });
+    assert.equal(res.status, 200);
+  };
+  const ephemeralTo = (who: string, pattern: RegExp) =>
+    until(`ephemeral to ${who}`, () => world.slack.calls.find((c) => c.method === 'chat.postEphemeral' && c.args.user === who && pattern.test(c.args.text)));
+
+  before(async () => {
+    world = await startWorld({ limits: { maxPendingRequests: 2, requestsPerWindow: 4, keyChangesPerWindow: 4, window: '1h' } });
+    await say(ENGINEER, `key add ${world.engineerKey.publicKey}`);
+  });
+  after(async () => {
+    await world?.stop();
+  });
+
+  it('refuses a pasted private key anywhere in a command, says to rotate it, and keeps no trace of it', async () => {
+    const priv = readFileSync(world.engineerKey.privateKeyPath, 'utf8');
+    const body = priv.split('\n')[2]!; // a line from inside the key
+    assert.ok(body.length > 40);
+    for (const text of [`key add ${priv}`, `key add ${priv.replace(/\n/g, ' ')}`, `request internal-1 1h ${priv}`, `key add ${priv.split('\n').slice(1, -2).join('')}`])
+      assert.equal(await say('U0PASTE', text), PRIVATE_KEY_MESSAGE);
+    assert.match(PRIVATE_KEY_MESSAGE, /treat it as leaked/);
+    assert.equal(await world.broker.keys.get('U0PASTE'), undefined);
+    assert.deepEqual(await world.broker.requests.recentForUser('U0PASTE'), []);
+    await audited(/\*refused\*.*U0PASTE.*private key was pasted/);
+    assert.ok(!world.logs.some((l) => l.includes(body)), 'not in the logs');
+    assert.ok(!JSON.stringify(world.slack.calls).includes(body), 'not in any Slack call');
+  });
+
+  it('refuses DSA, short RSA, option prefixes and two keys, each with its own message', async () => {
+    assert.match(await say('U0WEAK', `key add ${keygen('dsa', ['-t', 'dsa'])}`), /DSA keys are too weak and are refused/);
+    assert.match(await say('U0WEAK', `key add ${keygen('rsa2048', ['-t', 'rsa', '-b', '2048'])}`), /RSA keys must have at least 3072 bits \(this one has 2048\)/);
+    assert.match(await say('U0WEAK', `key add command="/bin/sh" ${world.engineerKey.publicKey}`), /nothing may stand before it/);
+    assert.match(await say('U0WEAK', `key add permitopen="*:*",restrict ${world.engineerKey.publicKey}`), /nothing may stand before it/);
+    const other = generateUserKey(world.dir, 'two_keys');
+    assert.match(await say('U0WEAK', `key add ${other.publicKey} ${world.engineerKey.publicKey}`), /Give exactly one key on one line/);
+    assert.equal(await world.broker.keys.get('U0WEAK'), undefined);
+    assert.match(await say('U0WEAK', `key add ${keygen('rsa3072', ['-t', 'rsa', '-b', '3072'])}`), /^Key registered: ssh-rsa `SHA256:/);
+  });
+
+  it('refuses a key already registered to someone else', async () => {
+    assert.match(await say('U0COPY', `key add ${world.engineerKey.publicKey}`), /already registered to someone else/);
+    assert.equal(await world.broker.keys.get('U0COPY'), undefined);
+  });
+
+  it('`key remove` takes the key off the jump server at once, active grants included', async () => {
+    const id = await requestAccess(world, ENGINEER, 'request internal-2 1m key removal');
+    await click(world, id, OWNER);
+    await until('key line', () => blockLines(world).some((l) => l.endsWith(`jit:${id}`)));
+    assert.equal((await sshHop({ jump: world.jump, target: world.internal2, identityFile: world.engineerKey.privateKeyPath })).code, 0);
+    assert.match(await say(ENGINEER, 'key remove'), /^Key `SHA256:[^`]+` removed\. Your 1 active grant\(s\) no longer work/);
+    await until('line gone', () => blockLines(world).length === 0 || undefined);
+    assert.notEqual((await sshHop({ jump: world.jump, target: world.internal2, identityFile: world.engineerKey.privateKeyPath })).code, 0);
+    assert.match(await say(ENGINEER, 'key'), /no key registered/);
+    assert.match(await say(ENGINEER, 'key remove'), /nothing to remove/);
+    await audited(/\*key-removed\*.*U0ENGINEER/);
+    // the grant comes back with the key (it is still active in the store)
+    assert.match(await say(ENGINEER, `key add ${world.engineerKey.publicKey}`), /Key registered/);
+    await say(ENGINEER, `revoke ${id}`);
+  });
+
+  it('refuses every decision by someone not allowed to make it: ephemeral refusal and a refused audit event', async () => {
+    const id = await requestAccess(world, ENGINEER, 'request internal-1 5s authz');
+    await clickAs(OUTSIDER, id, 'jit_approve');
+    await ephemeralTo(OUTSIDER, /Only the owners of internal-1 can approve/);
+    await clickAs(ENGINEER, id, 'jit_approve');
+    await ephemeralTo(ENGINEER, /Only the owners of internal-1 can approve/);
+    await clickAs(OUTSIDER, id, 'jit_deny');
+    await ephemeralTo(OUTSIDER, /Only the owners of internal-1 can deny/);
+    const view = await world.sender.viewSubmission(OUTSIDER, { callbackId: 'jit_deny_reason', privateMetadata: id, values: { reason: { reason_input: { type: 'plain_text_input', value: 'mine now' } } } });
+    assert.match(JSON.stringify(view.json), /Only the owners of internal-1 can deny/);
+    assert.match(await say(OUTSIDER, `revoke ${id}`), new RegExp(`No request \`${id}\` of yours`));
+    for (const detail of ['approve: Only the owners', 'deny: Only the owners', 'cancel: Only the requester']) await audited(new RegExp(`\\*refused\\*.*U0OUTSIDER.*${id}.*${detail}`));
+    const req = await world.broker.requests.get(id);
+    assert.equal(req?.state, 'pending');
+    assert.deepEqual(req?.approvers, []);
+
+    // crafted button values never reach Redis as keys
+    for (const value of ['{jit}:req:x', `${id}:msgs`, '../r1', '']) {
+      await clickAs(OWNER, id, 'jit_approve', value);
+      await ephemeralTo(OWNER, /That request no longer exists/);
+    }
+    assert.equal((await world.broker.requests.get(id))?.state, 'pending');
+
+    await click(world, id, OWNER);
+    await until('active', async () => (await world.broker.requests.get(id))?.state === 'active');
+    assert.match(await say(OUTSIDER, `revoke ${id}`), /No request .* of yours/);
+    await audited(new RegExp(`\\*refused\\*.*U0OUTSIDER.*${id}.*revoke: Only the requester`));
+    assert.equal((await world.broker.requests.get(id))?.state, 'active');
+  });
+
+  it('an owner cannot approve their own request', async () => {
+    const ownerKey = generateUserKey(world.dir, 'owner_key');
+    await say(OWNER, `key add ${ownerKey.publicKey}`);
+    const id = await requestAccess(world, OWNER, 'request internal-1 5s my own');
+    // the requester is not sent their own approval request; the other owner's copy has the same buttons
+    await clickAs(OWNER, id, 'jit_approve', id, `D${OWNER2}`);
+    await ephemeralTo(OWNER, /You cannot approve your own request/);
+    await audited(new RegExp(`\\*refused\\*.*${id}.*cannot approve your own`));
+    assert.equal((await world.broker.requests.get(id))?.state, 'pending');
+    await say(OWNER, `revoke ${id}`);
+  });
+
+  it('escapes user text wherever it is shown: no pings, mentions or fake links', async () => {
+    const hostile = '<!channel> see <http://evil.example|the runbook> & ask <@U0BOSS>';
+    const id = await requestAccess(world, ENGINEER, `request internal-2 5s ${hostile}`);
+    const msg = await until('approval message', () => world.slack.messages(`D${OWNER}`).find((m) => JSON.stringify(m.blocks).includes(id)));
+    const shown = JSON.stringify(msg.blocks);
+    assert.ok(shown.includes('&lt;!channel&gt; see &lt;http://evil.example|the runbook&gt; &amp; ask &lt;@U0BOSS&gt;'), shown);
+    assert.ok(!shown.includes('<!channel>') && !shown.includes('<http://evil') && !shown.includes('<@U0BOSS>'));
+    await clickAs(OWNER, id, 'jit_deny');
+    await world.sender.viewSubmission(OWNER, { callbackId: 'jit_deny_reason', privateMetadata: id, values: { reason: { reason_input: { type: 'plain_text_input', value: '<!here> use <http://x.example|this>' } } } });
+    const dm = await until('denial DM', () => posts(world, `D${ENGINEER}`).find((c) => c.args.text.includes(id) && /denied/.test(c.args.text)));
+    assert.match(dm.args.text, /: &lt;!here&gt; use &lt;http:\/\/x\.example\|this&gt;$/);
+    const audit = await audited(new RegExp(`\\*requested\\*.*${id}`));
+    assert.ok(!/<!channel>|<http:\/\/evil/.test(audit.args.text), audit.args.text);
+    assert.match(await say(ENGINEER, 'request <!channel|x> 1h'), /^Unknown host "&lt;!channel\|x&gt;"/);
+    assert.match(await say(ENGINEER, '<!everyone>'), /^Unknown command "&lt;!everyone&gt;"/);
+  });
+
+  it('caps pending requests per person and rate-limits requests and key changes', async () => {
+    const k = generateUserKey(world.dir, 'rate_key');
+    await say('U0RATE', `key add ${k.publicKey}`);
+    const a = await requestAccess(world, 'U0RATE', 'request internal-2 5s one');
+    await requestAccess(world, 'U0RATE', 'request internal-2 5s two');
+    assert.match(await say('U0RATE', 'request internal-2 5s three'), /You already have 2 request\(s\) waiting for approval \(at most 2\)/);
+    assert.equal((await world.broker.requests.recentForUser('U0RATE')).length, 2, 'the capped one was not stored');
+    await say('U0RATE', `revoke ${a}`);
+    // the refused attempt counted against the rate limit too: this is the 4th of 4
+    const c = await requestAccess(world, 'U0RATE', 'request internal-2 5s three');
+    await say('U0RATE', `revoke ${c}`);
+    assert.match(await say('U0RATE', 'request internal-2 5s five'), /^Too many requests: at most 4 per 1h\. Try again in \d+[hms]/);
+    assert.match(await say('U0RATE', 'request internal-2 5s six'), /^Too many requests/);
+    await audited(/\*refused\*.*U0RATE.*rate limit: more than 4 requests per 1h/);
+    assert.equal(posts(world, AUDIT_CHANNEL).filter((p) => /U0RATE.*rate limit/.test(p.args.text)).length, 1, 'audited once per window');
+
+    const k2 = generateUserKey(world.dir, 'rate_key2');
+    for (const key of [k2, k, k2]) assert.match(await say('U0RATE', `key add ${key.publicKey}`), /Key replaced/);
+    assert.match(await say('U0RATE', `key add ${k.publicKey}`), /^Too many key changes: at most 4 per 1h/);
+    assert.match(await say('U0RATE', 'key remove'), /^Too many key changes/);
+    assert.equal((await world.broker.keys.get('U0RATE'))?.line, k2.publicKey.split(' ').slice(0, 2).join(' '));
+  });
+});

@@ -1,0 +1,51 @@
+// Secrets never reach a log line: by path, by configured value, and by shape.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createLogger, scrubSecrets } from '../../src/logger.ts';
+
+const BOT = 'xoxb-1111-2222-abcdefabcdef';
+const SIGNING = 'f00dfeedf00dfeedf00dfeedf00dfeed';
+const PRIVATE = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\nAAAAAAAAAAEAAAAzAAAAC3NzaC1lZDI1NTE5\n-----END OPENSSH PRIVATE KEY-----\n';
+
+function capture(secrets: string[] = [SIGNING]) {
+  const lines: string[] = [];
+  const logger = createLogger({ level: 'trace', secrets, destination: { write: (l: string) => void lines.push(l) } });
+  return { logger, text: () => lines.join('') };
+}
+
+describe('logger redaction', () => {
+  it('redacts secrets at known paths, including the bearer token inside a Web API error', () => {
+    const { logger, text } = capture([]);
+    const err = Object.assign(new Error('request failed'), {
+      original: { config: { headers: { Authorization: `Bearer ${BOT}` } } },
+      config: { headers: { Authorization: `Bearer ${BOT}` } },
+    });
+    logger.error({ err, token: 'abcdefabcdef1', env: { SLACK_SIGNING_SECRET: SIGNING }, headers: { 'x-slack-signature': 'v0=deadbeef' }, keyText: 'ssh-ed25519 AAAA' }, 'boom');
+    const out = text();
+    for (const s of [BOT, SIGNING, 'abcdefabcdef1', 'v0=deadbeef', 'ssh-ed25519 AAAA']) assert.ok(!out.includes(s), `${s} leaked: ${out}`);
+    assert.match(out, /\[REDACTED\]/);
+  });
+
+  it('scrubs configured secrets anywhere, e.g. inside a message or a URL', () => {
+    const { logger, text } = capture();
+    logger.warn(`could not verify with ${SIGNING} at https://x/?s=${SIGNING}`);
+    logger.info({ nested: { deeper: { value: SIGNING } } }, 'x');
+    assert.ok(!text().includes(SIGNING));
+  });
+
+  it('scrubs anything shaped like a Slack token or a private key, configured or not', () => {
+    const { logger, text } = capture([]);
+    logger.info({ some: { field: `token=${BOT}` } }, `app token xapp-1-A0123-4567-abcdef and ${PRIVATE}`);
+    logger.info({ body: PRIVATE.slice(0, 60) }, 'a truncated private key');
+    logger.info({ body: 'b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ' }, 'a bare private key body');
+    const out = text();
+    assert.ok(!out.includes(BOT) && !out.includes('xapp-1-A0123'), out);
+    assert.ok(!out.includes('b3BlbnNzaC1rZXktdjEA'), out);
+    assert.ok(!out.includes('PRIVATE KEY-----\\nb3'), out);
+  });
+
+  it('leaves ordinary text alone', () => {
+    const plain = 'request rabc123 for db-prod-1 by U0ENG (SHA256:abc) ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI';
+    assert.equal(scrubSecrets(plain, [SIGNING]), plain);
+  });
+});
