@@ -51,7 +51,12 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
   }
   // One server, a Sentinel set or a Cluster; each role's client fails fast or waits as its work needs.
   const redisTarget = parseRedisUrl(env.REDIS_URL);
-  const connect = (role: RedisRole) => asCommandClient(createRedisClient(redisTarget, role));
+  const connect = (role: RedisRole) =>
+    asCommandClient(
+      createRedisClient(redisTarget, role, {
+        onUnreplicated: (acked, wanted) => logger.warn({ acked, wanted }, 'Redis replicas did not acknowledge a state change in time: a failover now could lose it'),
+      }),
+    );
   const redis = connect('commands');
   const producer = connect('producer');
   const auditRedis = connect('blocking');

@@ -3,7 +3,8 @@
 // failure behaviour. Nothing here ever puts a password into an error message or a log line.
 //
 //   redis://[[user]:password@]host[:port][/db]              one server (rediss:// for TLS)
-//   redis+sentinel://[[user]:password@]host[:port][,host[:port]…]/<master name>[?db=N&sentinelUsername=…&sentinelPassword=…]
+//   redis+sentinel://[[user]:password@]host[:port][,host[:port]…]/<master name>[?db=N&waitReplicas=1&waitTimeout=500
+//                    &sentinelUsername=…&sentinelPassword=…]
 //   redis+cluster://[[user]:password@]host[:port][,host[:port]…]
 // (rediss+sentinel:// and rediss+cluster:// use TLS to the Redis servers, and to the sentinels as well.)
 import { hostname } from 'node:os';
@@ -21,7 +22,18 @@ interface Credentials {
 
 export type RedisTarget =
   | ({ kind: 'server'; url: string; tls: boolean } & Credentials)
-  | ({ kind: 'sentinel'; sentinels: RedisNode[]; masterName: string; db: number; tls: boolean; sentinelUsername?: string; sentinelPassword?: string } & Credentials)
+  | ({
+      kind: 'sentinel';
+      sentinels: RedisNode[];
+      masterName: string;
+      db: number;
+      tls: boolean;
+      /** replicas that must hold a state change before the broker goes on (WAIT); 0: do not wait */
+      waitReplicas: number;
+      waitTimeoutMs: number;
+      sentinelUsername?: string;
+      sentinelPassword?: string;
+    } & Credentials)
   | ({ kind: 'cluster'; nodes: RedisNode[]; tls: boolean } & Credentials);
 
 /** A client of either kind: BullMQ takes both, and Cluster speaks the same commands, pipelines and EVAL. */
@@ -92,11 +104,13 @@ function parseMultiHostUrl(url: string, kind: 'sentinel' | 'cluster', tls: boole
   }
   const masterName = decode(path);
   if (!masterName) throw new RedisUrlError('redis+sentinel:// needs the master name as its path (…/mymaster)');
-  rejectUnknown(params, ['db', 'sentinelUsername', 'sentinelPassword']);
+  rejectUnknown(params, ['db', 'waitReplicas', 'waitTimeout', 'sentinelUsername', 'sentinelPassword']);
   const db = checkDb(params.get('db') ?? '');
+  const waitReplicas = wholeNumber(params.get('waitReplicas'), 1, 'waitReplicas');
+  const waitTimeoutMs = wholeNumber(params.get('waitTimeout'), 500, 'waitTimeout');
   const sentinelUsername = params.get('sentinelUsername') || undefined;
   const sentinelPassword = params.get('sentinelPassword') || undefined;
-  return { kind, sentinels: nodes, masterName, db, tls, ...auth, ...(sentinelUsername ? { sentinelUsername } : {}), ...(sentinelPassword ? { sentinelPassword } : {}) };
+  return { kind, sentinels: nodes, masterName, db, tls, waitReplicas, waitTimeoutMs, ...auth, ...(sentinelUsername ? { sentinelUsername } : {}), ...(sentinelPassword ? { sentinelPassword } : {}) };
 }
 
 // Errors name the host by position, not by text: a password with an unescaped '/' or '@' would land there.
@@ -111,6 +125,12 @@ function parseNode(text: string, defaultPort: number, which: string): RedisNode 
 function checkDb(text: string): number {
   if (text === '') return 0;
   if (!/^\d{1,5}$/.test(text)) throw new RedisUrlError('has a database number that is not a whole number');
+  return Number(text);
+}
+
+function wholeNumber(text: string | null, fallback: number, name: string): number {
+  if (text === null || text === '') return fallback;
+  if (!/^\d{1,6}$/.test(text)) throw new RedisUrlError(`has a ${name} that is not a whole number`);
   return Number(text);
 }
 
@@ -167,6 +187,8 @@ const ROLE_OPTIONS: Record<RedisRole, RedisOptions> = {
 export interface RedisClientOptions {
   /** CLIENT SETNAME, so an operator can tell the broker's connections apart */
   connectionName?: string;
+  /** told when fewer replicas than asked acknowledged a state change in time (Sentinel with waitReplicas) */
+  onUnreplicated?: (acknowledged: number, wanted: number) => void;
 }
 
 /** One ioredis client for `role`. The caller owns it (and its 'error' events). */
@@ -176,8 +198,8 @@ export function createRedisClient(target: RedisTarget, role: RedisRole, opts: Re
   switch (target.kind) {
     case 'server':
       return new Redis(target.url, base);
-    case 'sentinel':
-      return new Redis({
+    case 'sentinel': {
+      const client = new Redis({
         ...base,
         ...auth,
         sentinels: target.sentinels,
@@ -186,11 +208,17 @@ export function createRedisClient(target: RedisTarget, role: RedisRole, opts: Re
         ...(target.sentinelUsername ? { sentinelUsername: target.sentinelUsername } : {}),
         ...(target.sentinelPassword ? { sentinelPassword: target.sentinelPassword } : {}),
         ...(target.tls ? { tls: {}, sentinelTLS: {}, enableTLSForSentinelMode: true } : {}),
-        // Sentinels announce +switch-master: drop the old primary at once instead of waiting for a timeout.
-        failoverDetector: true,
+        // No failoverDetector: its +switch-master handler, arriving while the client is already reconnecting
+        // (the primary died and closed the connection), ends the client for good ("Connection is closed"),
+        // seen here with ioredis 6; ioredis itself ships it off by default (redis/ioredis#1363).
         // A primary demoted to replica answers writes with READONLY: reconnect (through the sentinels).
         reconnectOnError: (err) => err.message.startsWith('READONLY'),
       });
+      if (role === 'commands' && target.waitReplicas > 0) {
+        acknowledgeWrites(client, target.waitReplicas, target.waitTimeoutMs, opts.onUnreplicated);
+      }
+      return client;
+    }
     case 'cluster': {
       const { enableOfflineQueue, ...redisOptions } = base;
       const options: ClusterOptions = {
@@ -208,4 +236,35 @@ export function createRedisClient(target: RedisTarget, role: RedisRole, opts: Re
  */
 export function asCommandClient(client: RedisClient): Redis {
   return client as Redis;
+}
+
+/**
+ * Replication to the replicas is asynchronous: a primary that dies a moment after a write takes that write
+ * with it, and the promoted replica never saw it. The broker's state changes are Lua scripts (EVAL) and one
+ * MULTI (a new request); after each, WAIT until `replicas` replicas hold everything this connection wrote,
+ * so what the broker then tells Slack or writes to a jump server survives a failover (Sentinel promotes the
+ * most up-to-date replica). Short of replicas within the timeout, the change stands (it is on the primary) and
+ * `onShort` is told: the broker works on, with the loss window of plain asynchronous replication.
+ */
+function acknowledgeWrites(client: Redis, replicas: number, timeoutMs: number, onShort?: (acked: number, wanted: number) => void): void {
+  const acknowledged = async <T>(result: T): Promise<T> => {
+    let acked = 0;
+    try {
+      acked = await client.wait(replicas, timeoutMs);
+    } catch {
+      // the write itself succeeded; a connection lost right after it counts as not acknowledged
+    }
+    if (acked < replicas) onShort?.(acked, replicas);
+    return result;
+  };
+  type AnyFn = (...args: unknown[]) => unknown;
+  const evalScript = client.eval.bind(client) as unknown as (...args: unknown[]) => Promise<unknown>;
+  (client as unknown as { eval: AnyFn }).eval = async (...args) => acknowledged(await evalScript(...args));
+  const multi = client.multi.bind(client) as unknown as (...args: unknown[]) => { exec: (...a: unknown[]) => Promise<unknown> };
+  (client as unknown as { multi: AnyFn }).multi = (...args) => {
+    const tx = multi(...args);
+    const exec = tx.exec.bind(tx);
+    tx.exec = async (...a) => acknowledged(await exec(...a));
+    return tx;
+  };
 }

@@ -38,12 +38,18 @@ describe('REDIS_URL', () => {
       masterName: 'jit-primary',
       db: 3,
       tls: false,
+      waitReplicas: 1,
+      waitTimeoutMs: 500,
       password: 'p/w',
       sentinelPassword: 'sp',
     } satisfies RedisTarget);
     assert.equal(describeRedisTarget(t), 'Sentinel master "jit-primary" db 3 via s1.internal:26380,s2.internal:26379,[::1]:26381 (with password)');
     const tls = parseRedisUrl('rediss+sentinel://10.0.0.1/mymaster');
     assert.equal(tls.kind === 'sentinel' && tls.tls && tls.db === 0 && tls.masterName, 'mymaster');
+    const wait = parseRedisUrl('redis+sentinel://s1/m?waitReplicas=2&waitTimeout=250');
+    assert.deepEqual(wait.kind === 'sentinel' && [wait.waitReplicas, wait.waitTimeoutMs], [2, 250]);
+    const noWait = parseRedisUrl('redis+sentinel://s1/m?waitReplicas=0');
+    assert.equal(noWait.kind === 'sentinel' && noWait.waitReplicas, 0);
   });
 
   it('reads a Cluster: seed nodes with default port 6379', () => {
@@ -70,7 +76,9 @@ describe('REDIS_URL', () => {
       ['redis+sentinel://s1:99999/m', /port out of range in its host/],
       ['redis+sentinel://s1:26379,,s3/m', /malformed host 2 of 3/],
       ['redis+sentinel://s1/m?db=x', /database number/],
-      ['redis+sentinel://s1/m?pasword=x', /unknown option "pasword" \(known: db, sentinelUsername, sentinelPassword\)/],
+      ['redis+sentinel://s1/m?pasword=x', /unknown option "pasword" \(known: db, waitReplicas, waitTimeout, sentinelUsername, sentinelPassword\)/],
+      ['redis+sentinel://s1/m?waitReplicas=one', /waitReplicas that is not a whole number/],
+      ['redis+sentinel://s1/m?waitTimeout=-5', /waitTimeout that is not a whole number/],
       ['redis+cluster://n1:7000/0', /takes no path/],
       ['redis+cluster://n1:7000?db=1', /unknown option "db"/],
     ];
@@ -106,7 +114,7 @@ describe('REDIS_URL', () => {
       assert.equal(commands.options.sentinelPassword, 'sp');
       assert.equal(commands.options.db, 2);
       assert.equal(commands.options.connectionName, 'jit-test');
-      assert.equal(commands.options.failoverDetector, true);
+      assert.notEqual(commands.options.failoverDetector, true, 'ends the client when a failover lands mid-reconnect');
       assert.equal(commands.options.maxRetriesPerRequest, 2);
       assert.equal(producer.options.enableOfflineQueue, false);
       assert.equal(blocking.options.maxRetriesPerRequest, null);
