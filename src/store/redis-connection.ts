@@ -211,8 +211,9 @@ export function createRedisClient(target: RedisTarget, role: RedisRole, opts: Re
         // No failoverDetector: its +switch-master handler, arriving while the client is already reconnecting
         // (the primary died and closed the connection), ends the client for good ("Connection is closed"),
         // seen here with ioredis 6; ioredis itself ships it off by default (redis/ioredis#1363).
-        // A primary demoted to replica answers writes with READONLY: reconnect (through the sentinels).
-        reconnectOnError: (err) => err.message.startsWith('READONLY'),
+        // A primary demoted to replica (a planned failover) answers writes with READONLY: reconnect through the
+        // sentinels and send the refused command again (2), now to the primary; it was not applied.
+        reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 2 : false),
       });
       if (role === 'commands' && target.waitReplicas > 0) {
         acknowledgeWrites(client, target.waitReplicas, target.waitTimeoutMs, opts.onUnreplicated);
@@ -263,6 +264,7 @@ function acknowledgeWrites(client: Redis, replicas: number, timeoutMs: number, o
   const multi = client.multi.bind(client) as unknown as (...args: unknown[]) => { exec: (...a: unknown[]) => Promise<unknown> };
   (client as unknown as { multi: AnyFn }).multi = (...args) => {
     const tx = multi(...args);
+    if (typeof tx?.exec !== 'function') return tx; // multi({ pipeline: false }): a plain MULTI, not a pipeline
     const exec = tx.exec.bind(tx);
     tx.exec = async (...a) => acknowledged(await exec(...a));
     return tx;

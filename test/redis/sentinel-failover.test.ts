@@ -60,6 +60,37 @@ describe('Redis Sentinel failover', () => {
     }
   });
 
+  it('follows a planned failover (SENTINEL FAILOVER): writes refused by the demoted primary go to the new one', async () => {
+    const before = await set.primary();
+    await withNode(set.sentinels[0]!.port, (c) => c.call('SENTINEL', 'FAILOVER', MASTER_NAME));
+    const after = await set.failedOverFrom(before);
+    // The broker's connections to the demoted node stay open; its first write there meets READONLY. Straight
+    // away, with no pause: a request is accepted, or refused with "nothing was changed" and then accepted.
+    const reason = `planned failover ${Date.now()}`;
+    let replies = 0;
+    const id = await until(
+      'request accepted',
+      async () => {
+        replies++;
+        const res = await world.sender.command(ENGINEER, `request internal-1 1h ${reason}`);
+        const accepted = /Request `(r[a-z0-9]+)`/.exec(res.json?.text ?? '')?.[1];
+        if (!accepted) assert.match(res.json?.text ?? '', /nothing was changed/);
+        return accepted;
+      },
+      30_000,
+      200,
+    );
+    const created = (await world.broker.requests.recentForUser(ENGINEER, 50)).filter((r) => r.reason === reason);
+    assert.deepEqual(created.map((r) => r.id), [id], `one request, after ${replies} replies`);
+    await click(world, id, OWNER);
+    await until('grant on the jump server', () => grantsOnJumpServer(world).includes(id), 30_000);
+    const active = (await world.broker.requests.activeGrantIds('bastion', Date.now())).sort();
+    assert.ok(active.includes(id));
+    await until('block equals the active grants', () => JSON.stringify(grantsOnJumpServer(world)) === JSON.stringify(active) || undefined, 30_000);
+    assert.equal((await set.primary()).port, after.port);
+    console.log(`planned failover: request accepted after ${replies} ${replies === 1 ? 'try' : 'tries'}`);
+  });
+
   async function failover(): Promise<void> {
     assert.equal((await set.primary()).port, set.nodes[0]!.port);
 
