@@ -3,33 +3,15 @@
 // (SIGKILL); the sentinels promote the replica, and no grant is lost or left behind.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Redis } from 'ioredis';
 import { AUDIT_CHANNEL } from '../../src/sandbox/environment.ts';
-import { blockLines, click, posts, requestAccess, until } from '../support/flow.ts';
+import { grantsOnJumpServer, withRedisNode as withNode } from '../support/failover.ts';
+import { click, posts, requestAccess, until } from '../support/flow.ts';
 import { MASTER_NAME, startSentinelSet, type SentinelSet } from '../support/redis-sentinel.ts';
 import { sshHop } from '../support/ssh-client.ts';
 import { ENGINEER, OWNER, startWorld, type World } from '../support/world.ts';
 
-/** Grant ids on the jump server's managed block (the `jit:` comment of each line). */
-function grantsOnJumpServer(world: World): string[] {
-  return blockLines(world)
-    .flatMap((l) => /jit:([a-z0-9,]+)$/.exec(l)?.[1]?.split(',') ?? [])
-    .sort();
-}
-
 async function state(world: World, id: string): Promise<string | undefined> {
   return (await world.broker.requests.get(id))?.state;
-}
-
-async function withNode<T>(port: number, f: (c: Redis) => Promise<T>): Promise<T> {
-  const c = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0 });
-  c.on('error', () => undefined);
-  try {
-    await c.connect();
-    return await f(c);
-  } finally {
-    c.disconnect();
-  }
 }
 
 function activationsAudited(world: World, id: string): number {

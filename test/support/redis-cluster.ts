@@ -1,5 +1,5 @@
-// A Redis Cluster on loopback: three masters (no replicas), each a real redis-server with its own temp dir,
-// joined by `redis-cli --cluster create` and stopped by PID.
+// A Redis Cluster on loopback: three masters (and optionally a replica each), each a real redis-server with
+// its own temp dir, joined by `redis-cli --cluster create` and stopped by PID.
 import { spawnSync } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { startRedis, type RedisProcess } from '../../src/sandbox/redis-process.ts';
@@ -11,17 +11,17 @@ export interface RedisClusterSet {
   stop(): Promise<void>;
 }
 
-export async function startRedisCluster(masters = 3): Promise<RedisClusterSet> {
+export async function startRedisCluster(masters = 3, replicasPerMaster = 0): Promise<RedisClusterSet> {
   const nodes: RedisProcess[] = [];
   const stop = async () => {
     await Promise.all(nodes.map((n) => n.stop().catch(() => undefined)));
   };
   try {
-    for (let i = 0; i < masters; i++) {
+    for (let i = 0; i < masters * (1 + replicasPerMaster); i++) {
       // nodes.conf is relative to --dir: each node keeps its own.
       nodes.push(await startRedis({ appendonly: true, args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000'] }));
     }
-    const create = spawnSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-yes'], { encoding: 'utf8', timeout: 30_000 });
+    const create = spawnSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', String(replicasPerMaster), '--cluster-yes'], { encoding: 'utf8', timeout: 30_000 });
     if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
     // Every node must agree that all 16384 slots are served before a client may rely on the slot map.
     const deadline = Date.now() + 30_000;

@@ -1,7 +1,7 @@
 // A Redis Sentinel set on loopback: a primary, its replica(s) and three sentinels (quorum 2), each a real
 // process with its own temp dir, stopped by PID. Short timings so a failover takes seconds, not a minute.
-import { Redis } from 'ioredis';
 import { startRedis, type RedisProcess } from '../../src/sandbox/redis-process.ts';
+import { withRedisNode } from './failover.ts';
 
 export const MASTER_NAME = 'jit-primary';
 
@@ -18,17 +18,6 @@ export interface SentinelSet {
   stop(): Promise<void>;
 }
 
-async function withClient<T>(port: number, f: (c: Redis) => Promise<T>): Promise<T> {
-  const c = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 });
-  c.on('error', () => undefined);
-  try {
-    await c.connect();
-    return await f(c);
-  } finally {
-    c.disconnect();
-  }
-}
-
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -41,7 +30,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
 
 /** SENTINEL MASTER's flat field list as an object. */
 async function masterInfo(sentinel: RedisProcess): Promise<Record<string, string>> {
-  return withClient(sentinel.port, async (c) => {
+  return withRedisNode(sentinel.port, async (c) => {
     const flat = (await c.call('SENTINEL', 'MASTER', MASTER_NAME)) as string[];
     const out: Record<string, string> = {};
     for (let i = 0; i < flat.length; i += 2) out[flat[i]!] = flat[i + 1]!;
@@ -80,11 +69,11 @@ export async function startSentinelSet(opts: { replicas?: number; downAfterMs?: 
       },
       30_000,
     );
-    await until('replicas in sync', () => withClient(first.port, async (c) => ((await c.info('replication')).match(/state=online/g)?.length === replicas) || undefined), 15_000);
+    await until('replicas in sync', () => withRedisNode(first.port, async (c) => ((await c.info('replication')).match(/state=online/g)?.length === replicas) || undefined), 15_000);
 
     const byPort = (port: number) => nodes.find((n) => n.port === port);
     const primaryPort = async (s: RedisProcess) =>
-      Number(((await withClient(s.port, (c) => c.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', MASTER_NAME))) as string[])[1]);
+      Number(((await withRedisNode(s.port, (c) => c.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', MASTER_NAME))) as string[])[1]);
     return {
       url: `redis+sentinel://${sentinels.map((s) => `127.0.0.1:${s.port}`).join(',')}/${MASTER_NAME}`,
       nodes,
@@ -102,7 +91,7 @@ export async function startSentinelSet(opts: { replicas?: number; downAfterMs?: 
             if (!ports.every((p) => p === ports[0] && p !== old.port)) return undefined;
             const node = byPort(ports[0]!);
             // promoted means the node itself says so, not only the sentinels
-            const role = node && (await withClient(node.port, (c) => c.call('ROLE') as Promise<string[]>))[0];
+            const role = node && (await withRedisNode(node.port, (c) => c.call('ROLE') as Promise<string[]>))[0];
             return role === 'master' ? node : undefined;
           },
           timeoutMs,
