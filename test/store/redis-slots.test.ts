@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
-import { QueueKeys } from 'bullmq/dist/esm/classes/queue-keys.js';
+import { QueueKeys } from 'bullmq';
 import fc from 'fast-check';
 import { QUEUE_NAME, QUEUE_PREFIX, queuePrefix } from '../../src/scheduling/access-jobs.ts';
 import { hashTagged, redisKeys, type RedisKeys } from '../../src/store/redis-keys.ts';
