@@ -194,13 +194,17 @@ export interface RedisClientOptions {
 /** One ioredis client for `role`. The caller owns it (and its 'error' events). */
 export function createRedisClient(target: RedisTarget, role: RedisRole, opts: RedisClientOptions = {}): RedisClient {
   const base: RedisOptions = { connectionName: opts.connectionName ?? `jit-jump:${hostname()}:${process.pid}`, ...ROLE_OPTIONS[role] };
+  // Reconnect at least every 500 ms (ioredis backs off to 2 s): once a replica is promoted, or Redis is back,
+  // the broker follows within half a second. (A Cluster client finds moved slots by itself.)
+  const reconnect: RedisOptions = { retryStrategy: (times) => Math.min(times * 50, 500) };
   const auth = { ...(target.username ? { username: target.username } : {}), ...(target.password ? { password: target.password } : {}) };
   switch (target.kind) {
     case 'server':
-      return new Redis(target.url, base);
+      return new Redis(target.url, { ...base, ...reconnect });
     case 'sentinel': {
       const client = new Redis({
         ...base,
+        ...reconnect,
         ...auth,
         sentinels: target.sentinels,
         name: target.masterName,

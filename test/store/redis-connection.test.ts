@@ -116,6 +116,7 @@ describe('REDIS_URL', () => {
       assert.equal(commands.options.connectionName, 'jit-test');
       assert.notEqual(commands.options.failoverDetector, true, 'ends the client when a failover lands mid-reconnect');
       assert.equal(commands.options.maxRetriesPerRequest, 2);
+      assert.equal(commands.options.retryStrategy?.(100), 500, 'reconnects at least every 500 ms, to follow a failover quickly');
       assert.equal(producer.options.enableOfflineQueue, false);
       assert.equal(blocking.options.maxRetriesPerRequest, null);
 
