@@ -1,6 +1,6 @@
 // Composition root: builds every part from the environment and the policy, starts them, and stops them in order.
 import { hostname } from 'node:os';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { AuditForwarder } from './audit/audit-forwarder.ts';
 import type { Env } from './config/env.ts';
@@ -19,6 +19,7 @@ import { SlackNotifier } from './slack/slack-notifier.ts';
 import { createWebClient } from './slack/web-client.ts';
 import { KeyStore } from './store/key-store.ts';
 import { RateLimiter } from './store/rate-limit.ts';
+import { asCommandClient, createRedisClient, describeRedisTarget, parseRedisUrl, type RedisRole } from './store/redis-connection.ts';
 import { RequestStore } from './store/request-store.ts';
 
 export interface BrokerOptions {
@@ -43,10 +44,6 @@ export interface Broker {
   stop(): Promise<void>;
 }
 
-function redisOptions(extra: RedisOptions): RedisOptions {
-  return { connectionName: `jit-jump:${hostname()}:${process.pid}`, ...extra };
-}
-
 export async function startBroker(o: BrokerOptions): Promise<Broker> {
   const { env, policy, logger } = o;
   const clock = o.clock ?? systemClock;
@@ -54,10 +51,17 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
     const problem = checkPrivateKeyFile(jh.privateKeyPath);
     if (problem) throw new PolicyError(`jumpHosts[${jh.name}].privateKeyPath: ${problem}`);
   }
-  // Commands fail fast while Redis is away (the user is told to retry) instead of queueing silently.
-  const redis = new Redis(env.REDIS_URL, redisOptions({ enableOfflineQueue: true, maxRetriesPerRequest: 2 }));
-  const producer = new Redis(env.REDIS_URL, redisOptions({ enableOfflineQueue: false, maxRetriesPerRequest: 2 }));
-  const auditRedis = new Redis(env.REDIS_URL, redisOptions({ maxRetriesPerRequest: null }));
+  // One server, a Sentinel set or a Cluster; each role's client fails fast or waits as its work needs.
+  const redisTarget = parseRedisUrl(env.REDIS_URL);
+  const connect = (role: RedisRole) =>
+    asCommandClient(
+      createRedisClient(redisTarget, role, {
+        onUnreplicated: (acked, wanted) => logger.warn({ acked, wanted }, 'Redis replicas did not acknowledge a state change in time: a failover now could lose it'),
+      }),
+    );
+  const redis = connect('commands');
+  const producer = connect('producer');
+  const auditRedis = connect('blocking');
   const workerConnections: Redis[] = [];
   await Promise.all([redis.ping(), ready(producer)]);
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
@@ -74,7 +78,7 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
   const jobs = new AccessJobs({
     producer,
     workerConnection: () => {
-      const c = new Redis(env.REDIS_URL, redisOptions({ maxRetriesPerRequest: null }));
+      const c = connect('blocking');
       c.on('error', () => undefined);
       workerConnections.push(c);
       return c;
@@ -124,7 +128,7 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
   }
   // Bring every jump server in line with the store now: repairs whatever happened while we were down.
   sync.syncAll().catch((err: unknown) => logger.warn({ err }, 'initial sync failed'));
-  logger.info({ port, socketMode: Boolean(env.SLACK_APP_TOKEN), jumpHosts: policy.jumpHosts.length, hosts: policy.hosts.length }, 'jit-jump started');
+  logger.info({ port, redis: describeRedisTarget(redisTarget), socketMode: Boolean(env.SLACK_APP_TOKEN), jumpHosts: policy.jumpHosts.length, hosts: policy.hosts.length }, 'jit-jump started');
 
   return {
     port,

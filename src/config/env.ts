@@ -2,6 +2,7 @@
 // named by the same variable plus _FILE (Docker/Kubernetes secrets).
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { parseRedisUrl, RedisUrlError } from '../store/redis-connection.ts';
 
 const SECRETS = ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN'] as const;
 
@@ -12,7 +13,19 @@ const envSchema = z.object({
     .min(1, 'is required (Basic Information → Signing Secret)'),
   SLACK_APP_TOKEN: z.string().startsWith('xapp-', 'must be an app-level token (xapp-…)').optional(),
   SLACK_API_URL: z.url().optional(),
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
+  // One server, a Sentinel set or a Cluster (see redis-connection.ts). The message never repeats the value:
+  // it may hold a password.
+  REDIS_URL: z
+    .string()
+    .superRefine((url, ctx) => {
+      try {
+        parseRedisUrl(url);
+      } catch (err) {
+        if (!(err instanceof RedisUrlError)) throw err;
+        ctx.addIssue({ code: 'custom', message: err.message });
+      }
+    })
+    .default('redis://127.0.0.1:6379'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   JIT_CONFIG: z.string().min(1).default('./jit.config.yaml'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

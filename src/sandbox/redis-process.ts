@@ -1,6 +1,6 @@
-// A real redis-server on a free loopback port with its own temp dir.
+// A real redis-server (or redis-sentinel) on a free loopback port with its own temp dir.
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, spawnTracked, stopProcess, waitForPort } from './processes.ts';
@@ -15,18 +15,26 @@ export interface RedisProcess {
   restart(): Promise<void>;
 }
 
-export async function startRedis(opts: { appendonly?: boolean } = {}): Promise<RedisProcess> {
+export interface RedisProcessOptions {
+  appendonly?: boolean;
+  /** more redis-server arguments, e.g. ['--replicaof', '127.0.0.1', '6379'] or ['--cluster-enabled', 'yes'] */
+  args?: string[];
+  /** start `redis-server <file> --sentinel` with this config text instead (its port line is added here) */
+  sentinelConfig?: string;
+}
+
+export async function startRedis(opts: RedisProcessOptions = {}): Promise<RedisProcess> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'jit-redis-'));
   let child: ChildProcess;
   let output = '';
   const launch = async () => {
     output = '';
-    child = spawnTracked('redis-server', [
+    child = spawnTracked('redis-server', opts.sentinelConfig === undefined ? [
       '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
       '--appendonly', opts.appendonly ? 'yes' : 'no', '--maxmemory-policy', 'noeviction',
-      '--protected-mode', 'no', '--daemonize', 'no', '--loglevel', 'warning',
-    ]);
+      '--protected-mode', 'no', '--daemonize', 'no', '--loglevel', 'warning', ...(opts.args ?? []),
+    ] : [sentinelConfigFile(), '--sentinel']);
     child.stdout?.on('data', (d) => (output += d));
     child.stderr?.on('data', (d) => (output += d));
     try {
@@ -35,6 +43,11 @@ export async function startRedis(opts: { appendonly?: boolean } = {}): Promise<R
       throw new Error(`redis-server did not start: ${output}`, { cause: err });
     }
   };
+  // Sentinel rewrites its config file (what it learnt about replicas and peers): written once, kept on restart.
+  const sentinelConfigFile = () => join(dir, 'sentinel.conf');
+  if (opts.sentinelConfig !== undefined) {
+    writeFileSync(sentinelConfigFile(), `port ${port}\nbind 127.0.0.1\nprotected-mode no\ndaemonize no\ndir ${dir}\nloglevel warning\n${opts.sentinelConfig}\n`);
+  }
   await launch();
   return {
     url: `redis://127.0.0.1:${port}`,
@@ -52,7 +65,12 @@ export async function startRedis(opts: { appendonly?: boolean } = {}): Promise<R
     },
     async restart() {
       await stopProcess(child);
-      await launch();
+      // Sentinel rewrites its config file (what it learnt about replicas and peers): written once, kept on restart.
+  const sentinelConfigFile = () => join(dir, 'sentinel.conf');
+  if (opts.sentinelConfig !== undefined) {
+    writeFileSync(sentinelConfigFile(), `port ${port}\nbind 127.0.0.1\nprotected-mode no\ndaemonize no\ndir ${dir}\nloglevel warning\n${opts.sentinelConfig}\n`);
+  }
+  await launch();
     },
   };
 }

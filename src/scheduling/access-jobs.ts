@@ -4,6 +4,7 @@
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { hashTagged } from '../store/redis-keys.ts';
 
 export type AccessJobName = 'revoke' | 'expiry-warning' | 'timeout';
 
@@ -14,8 +15,13 @@ export interface AccessJobHandlers {
 }
 
 export const QUEUE_NAME = 'jit-jump';
-/** Hash-tagged so every BullMQ key of the queue lands in one Redis Cluster slot. */
+/** Hash-tagged so every BullMQ key of the queue lands in one Redis Cluster slot (BullMQ's advice for Cluster). */
 export const QUEUE_PREFIX = '{jit}:bull';
+
+/** The BullMQ prefix for a given one: a prefix without a hash tag gets braces, so Cluster keeps working. */
+export function queuePrefix(prefix?: string): string {
+  return hashTagged(prefix ?? QUEUE_PREFIX);
+}
 
 const JOB_ID_PREFIX: Record<AccessJobName, string> = { revoke: 'revoke', 'expiry-warning': 'warn', timeout: 'timeout' };
 
@@ -32,7 +38,7 @@ export class AccessJobs {
   ) {
     this.queue = new Queue(QUEUE_NAME, {
       connection: deps.producer,
-      prefix: deps.prefix ?? QUEUE_PREFIX,
+      prefix: queuePrefix(deps.prefix),
       defaultJobOptions: {
         attempts: 8,
         backoff: { type: 'exponential', delay: 500 },
@@ -72,7 +78,7 @@ export class AccessJobs {
             this.deps.logger.warn({ job: job.name }, 'unknown job ignored');
         }
       },
-      { connection: this.deps.workerConnection(), prefix: this.deps.prefix ?? QUEUE_PREFIX, concurrency },
+      { connection: this.deps.workerConnection(), prefix: queuePrefix(this.deps.prefix), concurrency },
     );
     this.worker.on('failed', (job, err) => this.deps.logger.warn({ err, job: job?.name, jobId: job?.id }, 'job failed'));
     this.worker.on('error', (err) => this.deps.logger.error({ err }, 'job worker error'));

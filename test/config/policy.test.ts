@@ -423,7 +423,7 @@ describe('environment', () => {
 
     it('refuses malformed values, naming the variable', () => {
       const cases: [NodeJS.ProcessEnv, RegExp][] = [
-        [{ REDIS_URL: 'localhost:6379' }, /^ {2}REDIS_URL: must be a redis:\/\/ or rediss:\/\/ URL$/m],
+        [{ REDIS_URL: 'localhost:6379' }, /^ {2}REDIS_URL: must be a redis:\/\/, rediss:\/\/, redis\+sentinel:\/\/ or redis\+cluster:\/\/ URL$/m],
         [{ PORT: 'eighty' }, /^ {2}PORT: /m],
         [{ PORT: '70000' }, /^ {2}PORT: /m],
         [{ PORT: '80.5' }, /^ {2}PORT: /m],
