@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, spawnTracked, stopProcess, waitForPort } from './processes.ts';
+import { freePort, spawnTracked, stopProcess, waitForPort, type ServerProcessOptions } from './processes.ts';
 
 export interface RedisProcess {
   url: string;
@@ -15,9 +15,9 @@ export interface RedisProcess {
   restart(): Promise<void>;
 }
 
-export async function startRedis(opts: { appendonly?: boolean } = {}): Promise<RedisProcess> {
+export async function startRedis(opts: { appendonly?: boolean } & ServerProcessOptions = {}): Promise<RedisProcess> {
   const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'jit-redis-'));
+  const dir = mkdtempSync(join(opts.parentDir ?? tmpdir(), 'jit-redis-'));
   let child: ChildProcess;
   let output = '';
   const launch = async () => {
@@ -26,7 +26,7 @@ export async function startRedis(opts: { appendonly?: boolean } = {}): Promise<R
       '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
       '--appendonly', opts.appendonly ? 'yes' : 'no', '--maxmemory-policy', 'noeviction',
       '--protected-mode', 'no', '--daemonize', 'no', '--loglevel', 'warning',
-    ]);
+    ], { detached: opts.ownProcessGroup });
     child.stdout?.on('data', (d) => (output += d));
     child.stderr?.on('data', (d) => (output += d));
     try {
