@@ -67,12 +67,14 @@ export interface EnvironmentOptions {
   logSink?: (line: string) => void;
   /** HTTP port of the broker (0: any free port) */
   port?: number;
+  /** use this (empty) directory instead of a new temp dir; removed on stop all the same */
+  dir?: string;
   /** start redis-server and sshd in process groups of their own (the sandbox: Ctrl-C reaches only the sandbox) */
   ownProcessGroups?: boolean;
 }
 
 export async function startEnvironment(opts: EnvironmentOptions = {}): Promise<Environment> {
-  const dir = mkdtempSync(join(tmpdir(), 'jit-env-'));
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'jit-env-'));
   const started: { stop(): Promise<void> }[] = [];
   try {
     const brokerKey = generateUserKey(dir, 'broker_ed25519');

@@ -1,6 +1,7 @@
 // `npm run sandbox`: the whole product on this machine, with a Slack-like web console, in one command.
 // Ctrl-C (SIGINT), SIGTERM or a closed terminal (SIGHUP) stops everything and removes the temp dir.
-import { appendFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureSystemPackages, type SystemNeed } from '../system/ensure-system-packages.ts';
 import { startConsoleServer, type ConsoleServer } from './console-server.ts';
@@ -32,18 +33,18 @@ function sandboxOptions(e: NodeJS.ProcessEnv) {
 }
 
 let env: Environment | undefined;
+let dir: string | undefined;
+let stopping: string | undefined;
 
 async function main(): Promise<void> {
   const options = sandboxOptions(process.env);
   let consoleServer: ConsoleServer | undefined;
-  let stopping: string | undefined;
 
   const stop = async (signal: string) => {
-    if (!env) return; // still starting: stopped as soon as the start finishes (below)
-    say(`\nsandbox: ${signal}: stopping and removing ${env.dir}`);
-    const dir = env.dir;
+    if (!env || !dir) return; // still starting: stopped as soon as the start finishes (below)
+    say(`\nsandbox: ${signal}: stopping and removing ${dir}`);
     setTimeout(() => {
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(dir!, { recursive: true, force: true });
       fail(`did not stop within ${STOP_DEADLINE_MS / 1000} s; killed what it started and removed ${dir}`); // the exit hook kills the servers
     }, STOP_DEADLINE_MS).unref();
     await consoleServer?.stop().catch(() => undefined);
@@ -66,10 +67,13 @@ async function main(): Promise<void> {
   } catch (err) {
     fail((err as Error).message);
   }
-  say('sandbox: starting redis-server, a jump sshd, two internal sshds, a local Slack API and the broker…');
+  if (stopping) process.exit(0);
+  dir = mkdtempSync(join(tmpdir(), 'jit-sandbox-'));
+  say(`sandbox: starting redis-server, a jump sshd, two internal sshds, a local Slack API and the broker in ${dir}…`);
   const early: string[] = [];
   let logFile: string | undefined;
   env = await startEnvironment({
+    dir,
     duration: options.duration,
     minDuration: options.minDuration,
     maxDuration: options.maxDuration,
@@ -80,7 +84,7 @@ async function main(): Promise<void> {
     // Ctrl-C signals the terminal's whole process group: redis-server and sshd must outlive the broker's stop.
     ownProcessGroups: true,
   });
-  logFile = join(env.dir, 'broker.log');
+  logFile = join(dir, 'broker.log');
   appendFileSync(logFile, early.join(''));
   if (stopping) return stop(stopping);
 
@@ -106,7 +110,7 @@ async function main(): Promise<void> {
   say(`  people: ${Object.values(PEOPLE).join(', ')}; Erin has the sandbox key registered`);
   say('  try: as Erin type /jump request internal-1 2m checking the sandbox, then switch to Olivia and click Approve');
   say(`  ssh config for the sandbox key: ${ssh.path}`);
-  say(`  temp dir: ${env.dir} (removed on exit; broker log: ${logFile})`);
+  say(`  temp dir: ${dir} (removed on exit; broker log: ${logFile})`);
   say(`  processes: ${servers.join(', ')}; the broker runs in this process (${process.pid})`);
   say('  stop with Ctrl-C');
 
@@ -126,5 +130,11 @@ async function main(): Promise<void> {
 
 main().catch(async (err: unknown) => {
   await env?.stop().catch(() => undefined);
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  // Ctrl-C during start-up also reaches the tools it runs (ssh-keygen), so the start fails: that is a stop.
+  if (stopping) {
+    say(`\nsandbox: ${stopping} while starting: stopped and removed ${dir}; nothing left running`);
+    process.exit(0);
+  }
   fail(`failed to start: ${(err as Error).message}`);
 });
