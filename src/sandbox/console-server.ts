@@ -137,7 +137,12 @@ export async function startConsoleServer(env: Environment, opts: ConsoleOptions)
     return { status: r.status, reply };
   };
 
+  let port = 0;
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    // Loopback is not enough: a web page open in the same browser could post here (CSRF), or reach us under
+    // its own host name (DNS rebinding). Only our own host name, and only JSON posts (which need CORS).
+    if (req.headers.host !== `127.0.0.1:${port}` && req.headers.host !== `localhost:${port}`) return send(res, 403, { error: 'wrong host' });
+    if (req.method === 'POST' && !String(req.headers['content-type']).startsWith('application/json')) return send(res, 415, { error: 'JSON only' });
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     if (req.method === 'GET' && url.pathname === '/') return send(res, 200, readFileSync(PAGE, 'utf8'), 'text/html; charset=utf-8');
     if (req.method === 'GET' && url.pathname === '/api/state') {
@@ -201,7 +206,7 @@ export async function startConsoleServer(env: Environment, opts: ConsoleOptions)
     server.listen(opts.port ?? 0, '127.0.0.1', resolve);
   });
   const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  port = typeof addr === 'object' && addr ? addr.port : 0;
   return {
     url: `http://127.0.0.1:${port}/`,
     command,

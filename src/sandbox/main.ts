@@ -129,11 +129,13 @@ async function main(): Promise<void> {
 }
 
 main().catch(async (err: unknown) => {
+  // Ctrl-C during start-up also reaches the tools it runs (ssh-keygen), so the start fails, possibly before
+  // our own SIGINT handler has had its turn: let it run, then a failed start after a stop request is a stop.
+  await new Promise((resolve) => setTimeout(resolve, 200));
   await env?.stop().catch(() => undefined);
   if (dir) rmSync(dir, { recursive: true, force: true });
-  // Ctrl-C during start-up also reaches the tools it runs (ssh-keygen), so the start fails: that is a stop.
   if (stopping) {
-    say(`\nsandbox: ${stopping} while starting: stopped and removed ${dir}; nothing left running`);
+    say(`\nsandbox: ${stopping} while starting: stopped and removed ${dir ?? 'nothing'}; nothing left running`);
     process.exit(0);
   }
   fail(`failed to start: ${(err as Error).message}`);

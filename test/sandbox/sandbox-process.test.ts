@@ -1,6 +1,7 @@
 // `npm run sandbox` as a person runs it: it starts, answers on loopback, and Ctrl-C leaves nothing behind.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -13,8 +14,10 @@ describe('npm run sandbox: start-up and clean-up', () => {
   after(() => stopSandbox(run));
 
   it('starts everything on loopback, serves the console, and Ctrl-C stops every process and removes the temp dir', async () => {
+    const startedAt = performance.now();
     run = runSandbox();
     const info = await sandboxStarted(run);
+    console.log(`sandbox start → console URL printed: ${(performance.now() - startedAt).toFixed(0)} ms`);
     assert.match(info.url, /^http:\/\/127\.0\.0\.1:\d+\/$/, 'the console listens on loopback only');
     assert.equal(info.pids.length, 4, 'redis-server, the jump sshd and two internal sshds');
     for (const pid of info.pids) assert.ok(isRunning(pid), `process ${pid} runs`);
@@ -28,12 +31,23 @@ describe('npm run sandbox: start-up and clean-up', () => {
     assert.deepEqual(state.channels.map((c) => c.id), ['DU0ENGINEER', 'C0APPROVALS', 'C0AUDIT']);
     const unknown = await fetch(`${info.url}api/state?user=U0NOBODY`);
     assert.equal(unknown.status, 400);
-    const notJump = await fetch(`${info.url}api/command`, { method: 'POST', body: JSON.stringify({ user: 'U0ENGINEER', text: 'hello' }) });
+    const json = { 'content-type': 'application/json' };
+    const notJump = await fetch(`${info.url}api/command`, { method: 'POST', headers: json, body: JSON.stringify({ user: 'U0ENGINEER', text: 'hello' }) });
     assert.equal(notJump.status, 400);
     assert.match(((await notJump.json()) as { error: string }).error, /Only \/jump commands/);
+    // What a web page elsewhere could send (a form post: no CORS preflight), and a rebinding host name.
+    const formPost = await fetch(`${info.url}api/command`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ user: 'U0OWNER1', text: '/jump list' }) });
+    assert.equal(formPost.status, 415);
+    const port = new URL(info.url).port;
+    const rebound = await new Promise<number>((resolve, reject) =>
+      httpGet({ host: '127.0.0.1', port, path: '/', headers: { host: `evil.example:${port}` } }, (res) => resolve(res.statusCode ?? 0)).on('error', reject),
+    );
+    assert.equal(rebound, 403);
 
+    const stoppedAt = performance.now();
     run.interrupt();
     const { code, signal } = await run.exited;
+    console.log(`sandbox Ctrl-C → exited: ${(performance.now() - stoppedAt).toFixed(0)} ms`);
     assert.equal(signal, null);
     assert.equal(code, 0, run.output());
     assert.match(run.output(), /stopped; nothing left running/);
