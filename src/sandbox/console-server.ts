@@ -131,7 +131,12 @@ export async function startConsoleServer(env: Environment, opts: ConsoleOptions)
 
   const command = async (user: string, text: string, channel = `D${user}`) => {
     const typed = text.trim();
-    const r = await env.sender.command(user, typed.replace(/^\/jump\b\s*/, ''));
+    // Slack names the conversation the command was typed in.
+    const where = conversations(user).find((c) => c.id === channel);
+    const r = await env.sender.command(user, typed.replace(/^\/jump\b\s*/, ''), {
+      channel_id: channel,
+      channel_name: where?.kind === 'channel' ? where.name : 'directmessage',
+    });
     const reply = r.json?.text ?? (r.status === 200 ? '' : `The broker answered HTTP ${r.status}.`);
     ephemerals.push({ id: randomUUID(), user, channel, text: reply, at: Date.now(), command: typed.startsWith('/') ? typed : `/jump ${typed}` });
     return { status: r.status, reply };

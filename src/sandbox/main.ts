@@ -28,7 +28,8 @@ function sandboxOptions(e: NodeJS.ProcessEnv) {
     duration: e.SANDBOX_DURATION ?? '2m',
     minDuration: e.SANDBOX_MIN_DURATION ?? '20s',
     maxDuration: e.SANDBOX_MAX_DURATION ?? '30m',
-    expiryWarning: e.SANDBOX_EXPIRY_WARNING ?? '1m',
+    // A 2m grant gets its warning after 1m30s: the broker warns only when the grant is over twice as long.
+    expiryWarning: e.SANDBOX_EXPIRY_WARNING ?? '30s',
   };
 }
 
