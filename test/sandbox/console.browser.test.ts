@@ -12,7 +12,7 @@ import { runSandbox, sandboxStarted, stopSandbox, type SandboxInfo, type Sandbox
 
 const ARTIFACTS = 'test-artifacts';
 /** long enough to run ssh after the DM arrives on a busy machine, short enough to wait for the expiry */
-const GRANT = '15s';
+const GRANT = '20s';
 
 function shell(command: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
