@@ -13,6 +13,9 @@ const DEFAULT_CONSOLE_PORT = 3838;
 /** A clean stop takes about a second; past this something hangs, and the sandbox kills what it started. */
 const STOP_DEADLINE_MS = 20_000;
 
+// A closed terminal (SIGHUP) or a reader gone away must not turn the clean-up into a crash on EPIPE/EIO.
+process.stdout.on('error', () => undefined);
+process.stderr.on('error', () => undefined);
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const fail = (line: string): never => {
   process.stderr.write(`sandbox: ${line}\n`);

@@ -10,12 +10,18 @@ import { isRunning, processesMentioning, runSandbox, sandboxStarted, stopSandbox
 import { until } from '../support/flow.ts';
 
 describe('npm run sandbox: start-up and clean-up', () => {
-  let run: SandboxRun | undefined;
-  after(() => stopSandbox(run));
+  // Every sandbox a test started is stopped, even when an assertion failed half-way.
+  const runs: SandboxRun[] = [];
+  const start = (...args: Parameters<typeof runSandbox>) => {
+    const run = runSandbox(...args);
+    runs.push(run);
+    return run;
+  };
+  after(() => Promise.all(runs.map(stopSandbox)));
 
   it('starts everything on loopback, serves the console, and Ctrl-C stops every process and removes the temp dir', async () => {
     const startedAt = performance.now();
-    run = runSandbox();
+    const run = start();
     const info = await sandboxStarted(run);
     console.log(`sandbox start → console URL printed: ${(performance.now() - startedAt).toFixed(0)} ms`);
     assert.match(info.url, /^http:\/\/127\.0\.0\.1:\d+\/$/, 'the console listens on loopback only');
@@ -57,8 +63,8 @@ describe('npm run sandbox: start-up and clean-up', () => {
   });
 
   it('cleans up as well when Ctrl-C comes while it is still starting', async () => {
-    run = runSandbox();
-    const dir = await until('start-up to begin', () => /starting redis-server.* in (\S+)…/.exec(run!.output())?.[1], 60_000);
+    const run = start();
+    const dir = await until('start-up to begin', () => /starting redis-server.* in (\S+)…/.exec(run.output())?.[1], 60_000);
     assert.ok(existsSync(dir));
     run.interrupt();
     const { code } = await run.exited;
@@ -68,12 +74,25 @@ describe('npm run sandbox: start-up and clean-up', () => {
     assert.deepEqual(processesMentioning(dir), []);
   });
 
+  it('cleans up when its terminal goes away (SIGHUP, and nobody reads its output any more)', async () => {
+    const run = start();
+    const info = await sandboxStarted(run);
+    run.child.stdout!.destroy();
+    run.child.stderr!.destroy();
+    run.interrupt('SIGHUP');
+    const { code } = await run.exited;
+    assert.equal(code, 0);
+    for (const pid of info.pids) assert.equal(isRunning(pid), false, `process ${pid} is gone`);
+    assert.deepEqual(processesMentioning(info.dir), []);
+    assert.equal(existsSync(info.dir), false, 'the temp dir is removed');
+  });
+
   it('without redis-server and no way to install it: one line naming the packages, exit code 1', async () => {
     // A PATH with ssh and ssh-keygen but neither redis-server nor apt-get: what a fresh laptop looks like.
     const bin = mkdtempSync(join(tmpdir(), 'jit-path-'));
     try {
       for (const tool of ['ssh', 'ssh-keygen']) symlinkSync(`/usr/bin/${tool}`, join(bin, tool));
-      run = runSandbox({}, { path: bin });
+      const run = start({}, { path: bin });
       const { code } = await run.exited;
       assert.equal(code, 1);
       const lines = run.output().trim().split('\n');

@@ -25,6 +25,12 @@ export interface SandboxInfo {
   pids: number[];
 }
 
+// A sandbox runs in its own process group, so it would outlive a test process that dies: Ctrl-C it then.
+const live = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of live) if (c.exitCode === null && c.signalCode === null) try { process.kill(-c.pid!, 'SIGINT'); } catch { /* gone */ }
+});
+
 export function runSandbox(env: Record<string, string> = {}, opts: { path?: string } = {}): SandboxRun {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, SANDBOX_PORT: '0', ...env };
   delete childEnv.REDIS_URL;
@@ -35,7 +41,13 @@ export function runSandbox(env: Record<string, string> = {}, opts: { path?: stri
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  live.add(child);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => {
+      live.delete(child);
+      resolve({ code, signal });
+    }),
+  );
   return {
     child,
     output: () => output,
