@@ -5,15 +5,20 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { APPROVAL_CHANNEL, AUDIT_CHANNEL, PEOPLE, type Environment } from './environment.ts';
+import { APPROVAL_CHANNEL, AUDIT_CHANNEL, ENGINEER, PEOPLE, type Environment } from './environment.ts';
+import { readGrantNotice } from './grant-notice.ts';
+import type { FakeMessage } from './local-slack-api.ts';
 
 const PAGE = fileURLToPath(new URL('./console.html', import.meta.url));
 
 interface Ephemeral {
+  id: string;
   user: string;
   channel: string;
   text: string;
   at: number;
+  /** the slash command this answers, shown above the answer as Slack shows "/jump …" being run */
+  command?: string;
 }
 
 interface OpenModal {
@@ -24,8 +29,19 @@ interface OpenModal {
 
 export interface ConsoleServer {
   url: string;
+  /** runs a slash command as `user` (a signed request to the broker) and shows the answer in the console */
+  command(user: string, text: string, channel?: string): Promise<{ status: number; reply: string }>;
   stop(): Promise<void>;
 }
+
+export interface ConsoleOptions {
+  /** 0 or unset: any free port */
+  port?: number;
+  /** the ssh command that works in this sandbox for a host (the sandbox key and -F config) */
+  connectHint: (host: string) => string;
+}
+
+class BadRequest extends Error {}
 
 function readJson(req: IncomingMessage): Promise<any> {
   return new Promise((resolve, reject) => {
@@ -33,13 +49,13 @@ function readJson(req: IncomingMessage): Promise<any> {
     req.setEncoding('utf8');
     req.on('data', (c) => {
       body += c;
-      if (body.length > 100_000) req.destroy();
+      if (body.length > 100_000) req.destroy(new BadRequest('body too large'));
     });
     req.on('end', () => {
       try {
         resolve(body ? JSON.parse(body) : {});
-      } catch (err) {
-        reject(err);
+      } catch {
+        reject(new BadRequest('body is not JSON'));
       }
     });
     req.on('error', reject);
@@ -51,70 +67,116 @@ function send(res: ServerResponse, status: number, body: unknown, type = 'applic
   res.end(typeof body === 'string' ? body : JSON.stringify(body));
 }
 
-export async function startConsoleServer(env: Environment, opts: { port?: number; connectHint: (host: string) => string }): Promise<ConsoleServer> {
+/** The conversations a person sees: their DM with the app, then the two channels the policy names. */
+function conversations(user: string) {
+  return [
+    { id: `D${user}`, name: 'jit-jump', kind: 'dm' as const },
+    { id: APPROVAL_CHANNEL, name: 'access-approvals', kind: 'channel' as const },
+    { id: AUDIT_CHANNEL, name: 'access-audit', kind: 'channel' as const },
+  ];
+}
+
+export async function startConsoleServer(env: Environment, opts: ConsoleOptions): Promise<ConsoleServer> {
   const ephemerals: Ephemeral[] = [];
   const modals = new Map<string, OpenModal>();
+  /** trigger id of a click → who clicked: views.open names only the trigger */
+  const triggers = new Map<string, string>();
   const known = new Set(Object.keys(PEOPLE));
+  let scanned = 0;
+
+  // Ephemerals and modals are Web API calls the broker makes after it has answered: read them as they come.
+  const scanCalls = () => {
+    const calls = env.slack.calls;
+    for (; scanned < calls.length; scanned++) {
+      const c = calls[scanned]!;
+      if (c.method === 'chat.postEphemeral' && known.has(c.args.user))
+        ephemerals.push({ id: randomUUID(), user: c.args.user, channel: String(c.args.channel), text: String(c.args.text ?? ''), at: c.at });
+      if (c.method === 'views.open') {
+        const user = triggers.get(String(c.args.trigger_id));
+        if (!user) continue;
+        triggers.delete(String(c.args.trigger_id));
+        for (const [id, m] of modals) if (m.user === user) modals.delete(id);
+        modals.set(randomUUID(), { user, view: c.args.view });
+      }
+    }
+  };
+
+  // Only the sandbox engineer holds the sandbox key: their grant DMs get the command that works here, marked
+  // as ended once the broker has said that grant expired or was revoked.
+  const withSandboxHints = (channel: string, messages: FakeMessage[]) => {
+    if (channel !== `D${ENGINEER}`) return messages;
+    const notices = messages.map((m) => readGrantNotice(m.text ?? ''));
+    return messages.map((m, i) => {
+      const n = notices[i];
+      if (n?.kind !== 'granted') return m;
+      const ended = notices.slice(i + 1).some((later) => later?.kind === 'ended' && later.host === n.host);
+      return { ...m, sandboxConnect: { command: opts.connectHint(n.host), ended } };
+    });
+  };
 
   const state = (user: string) => {
-    // What this person can see: their DM with the bot, the approval and audit channels, their ephemerals.
-    const channels = [
-      { id: `D${user}`, name: 'jit-jump (DM)', kind: 'dm' },
-      { id: APPROVAL_CHANNEL, name: '#access-approvals', kind: 'channel' },
-      { id: AUDIT_CHANNEL, name: '#access-audit', kind: 'channel' },
-    ];
-    for (const c of env.slack.calls) {
-      if (c.method === 'chat.postEphemeral' && c.args.user === user && !ephemerals.some((e) => e.at === c.at && e.text === c.args.text))
-        ephemerals.push({ user, channel: c.args.channel, text: c.args.text, at: c.at });
-    }
+    scanCalls();
     const modal = [...modals.entries()].find(([, m]) => m.user === user);
     return {
       me: user,
       people: PEOPLE,
-      channels: channels.map((ch) => ({ ...ch, messages: env.slack.messages(ch.id) })),
+      channels: conversations(user).map((ch) => ({
+        ...ch,
+        messages: withSandboxHints(ch.id, env.slack.messages(ch.id)),
+      })),
       ephemerals: ephemerals.filter((e) => e.user === user),
       modal: modal ? { id: modal[0], view: modal[1].view, errors: modal[1].errors } : undefined,
-      hosts: env.policy.hosts.map((h) => ({ name: h.name, connect: opts.connectHint(h.name) })),
     };
   };
 
+  const command = async (user: string, text: string, channel = `D${user}`) => {
+    const typed = text.trim();
+    // Slack names the conversation the command was typed in.
+    const where = conversations(user).find((c) => c.id === channel);
+    const r = await env.sender.command(user, typed.replace(/^\/jump\b\s*/, ''), {
+      channel_id: channel,
+      channel_name: where?.kind === 'channel' ? where.name : 'directmessage',
+    });
+    const reply = r.json?.text ?? (r.status === 200 ? '' : `The broker answered HTTP ${r.status}.`);
+    ephemerals.push({ id: randomUUID(), user, channel, text: reply, at: Date.now(), command: typed.startsWith('/') ? typed : `/jump ${typed}` });
+    return { status: r.status, reply };
+  };
+
+  let port = 0;
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    // Loopback is not enough: a web page open in the same browser could post here (CSRF), or reach us under
+    // its own host name (DNS rebinding). Only our own host name, and only JSON posts (which need CORS).
+    if (req.headers.host !== `127.0.0.1:${port}` && req.headers.host !== `localhost:${port}`) return send(res, 403, { error: 'wrong host' });
+    if (req.method === 'POST' && !String(req.headers['content-type']).startsWith('application/json')) return send(res, 415, { error: 'JSON only' });
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     if (req.method === 'GET' && url.pathname === '/') return send(res, 200, readFileSync(PAGE, 'utf8'), 'text/html; charset=utf-8');
     if (req.method === 'GET' && url.pathname === '/api/state') {
       const user = url.searchParams.get('user') ?? '';
-      if (!known.has(user)) return send(res, 400, { error: 'unknown user' });
+      if (!known.has(user)) return send(res, 400, { error: `unknown user ${JSON.stringify(user)}` });
       return send(res, 200, state(user));
     }
     if (req.method !== 'POST') return send(res, 404, { error: 'not found' });
     const body = await readJson(req);
-    if (!known.has(body.user)) return send(res, 400, { error: 'unknown user' });
+    if (!known.has(body.user)) return send(res, 400, { error: `unknown user ${JSON.stringify(body.user)}` });
+    const channel = conversations(body.user).find((c) => c.id === body.channel)?.id;
+
     if (url.pathname === '/api/command') {
-      const text = String(body.text ?? '').replace(/^\/jump\s*/, '');
-      const r = await env.sender.command(body.user, text);
-      const reply = r.json?.text ?? (r.status === 200 ? '' : `(the broker answered HTTP ${r.status})`);
-      if (reply) ephemerals.push({ user: body.user, channel: String(body.channel ?? `D${body.user}`), text: reply, at: Date.now() });
-      return send(res, 200, { status: r.status, reply });
+      const text = String(body.text ?? '');
+      if (!/^\/jump\b/.test(text.trim())) return send(res, 400, { error: 'Only /jump commands reach the broker here.' });
+      return send(res, 200, await command(body.user, text, channel));
     }
     if (url.pathname === '/api/click') {
+      if (!channel) return send(res, 400, { error: 'no such channel' });
       const triggerId = `trigger-${randomUUID()}`;
+      // Remember who clicked before the broker can answer with views.open (it does so after its ack).
+      triggers.set(triggerId, body.user);
       const r = await env.sender.blockAction(body.user, {
         actionId: String(body.actionId),
         value: String(body.value),
         blockId: String(body.blockId),
-        message: { channel: String(body.channel), ts: String(body.ts) },
+        message: { channel, ts: String(body.ts) },
         triggerId,
       });
-      // A Deny click answers with a modal: show it to whoever clicked.
-      for (let i = 0; i < 50; i++) {
-        const opened = env.slack.calls.find((c) => c.method === 'views.open' && c.args.trigger_id === triggerId);
-        if (opened) {
-          modals.set(randomUUID(), { user: body.user, view: opened.args.view });
-          break;
-        }
-        if (env.slack.calls.some((c) => c.method === 'chat.postEphemeral' && c.args.user === body.user && c.at >= Date.now() - 1000)) break;
-        await new Promise((r) => setTimeout(r, 20));
-      }
       return send(res, 200, { status: r.status });
     }
     if (url.pathname === '/api/modal') {
@@ -124,6 +186,7 @@ export async function startConsoleServer(env: Environment, opts: { port?: number
         modals.delete(String(body.modalId));
         return send(res, 200, { closed: true });
       }
+      // Slack's view.state.values: block id → action id → { type, value }.
       const values: Record<string, Record<string, { type: string; value: string }>> = {};
       for (const block of modal.view.blocks ?? []) {
         if (block.type !== 'input') continue;
@@ -135,22 +198,23 @@ export async function startConsoleServer(env: Environment, opts: { port?: number
         return send(res, 200, { errors: r.json.errors });
       }
       modals.delete(String(body.modalId));
-      return send(res, 200, { closed: true });
+      return send(res, 200, { closed: true, status: r.status });
     }
     return send(res, 404, { error: 'not found' });
   };
 
   const server: Server = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => send(res, 500, { error: String((err as Error).message) }));
+    handle(req, res).catch((err: unknown) => send(res, err instanceof BadRequest ? 400 : 500, { error: String((err as Error).message) }));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, '127.0.0.1', resolve);
   });
   const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  port = typeof addr === 'object' && addr ? addr.port : 0;
   return {
     url: `http://127.0.0.1:${port}/`,
+    command,
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -69,22 +69,28 @@ export interface EnvironmentOptions {
   port?: number;
   /** policy limits (rate limits, sizes); unset fields keep the policy's defaults */
   limits?: Record<string, unknown>;
+  /** use this (empty) directory instead of a new temp dir; removed on stop all the same */
+  dir?: string;
+  /** start redis-server and sshd in process groups of their own (the sandbox: Ctrl-C reaches only the sandbox) */
+  ownProcessGroups?: boolean;
 }
 
 export async function startEnvironment(opts: EnvironmentOptions = {}): Promise<Environment> {
-  const dir = mkdtempSync(join(tmpdir(), 'jit-env-'));
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'jit-env-'));
   const started: { stop(): Promise<void> }[] = [];
   try {
     const brokerKey = generateUserKey(dir, 'broker_ed25519');
     const engineerKey = generateUserKey(dir, 'engineer_ed25519');
-    const redis = opts.redisUrl ? undefined : await startRedis({ appendonly: true });
+    // Every server keeps its files inside this environment's one temp dir.
+    const where = { parentDir: dir, ownProcessGroup: opts.ownProcessGroups };
+    const redis = opts.redisUrl ? undefined : await startRedis({ appendonly: true, ...where });
     if (redis) started.push(redis);
     // The broker's own key stands outside the managed block, as an operator would install it.
-    const jump = await startSshd({ name: 'jump', role: 'jump', authorizedKeysContent: `restrict ${brokerKey.publicKey}\n` });
+    const jump = await startSshd({ name: 'jump', role: 'jump', authorizedKeysContent: `restrict ${brokerKey.publicKey}\n`, ...where });
     started.push(jump);
-    const internal = await startSshd({ name: 'internal', role: 'internal', authorizedKeysContent: `${engineerKey.publicKey}\n` });
+    const internal = await startSshd({ name: 'internal', role: 'internal', authorizedKeysContent: `${engineerKey.publicKey}\n`, ...where });
     started.push(internal);
-    const internal2 = await startSshd({ name: 'internal2', role: 'internal', authorizedKeysContent: `${engineerKey.publicKey}\n` });
+    const internal2 = await startSshd({ name: 'internal2', role: 'internal', authorizedKeysContent: `${engineerKey.publicKey}\n`, ...where });
     started.push(internal2);
     const slack = await startLocalSlackApi({ usergroups: { [OWNER_GROUP]: [OWNER, OWNER2] }, teamId: TEAM_ID });
     started.push(slack);

@@ -16,6 +16,8 @@ export interface FakeMessage {
   text?: string;
   blocks?: any[];
   thread_ts?: string;
+  /** when it was posted (ms): the ts above is a counter, not a time */
+  postedAt: number;
 }
 
 export interface LocalSlackApi {
@@ -80,7 +82,7 @@ export async function startLocalSlackApi(opts: { usergroups?: Record<string, str
         return { ok: true, url: 'https://fake.slack.test/', team: 'Test', team_id: opts.teamId ?? 'T0TEST', user: 'jitjump', user_id: 'UBOT', bot_id: 'BBOT' };
       case 'chat.postMessage': {
         if (!a.channel) return { ok: false, error: 'channel_not_found' };
-        const msg: FakeMessage = { channel: a.channel, ts: nextTs(), text: a.text, blocks: a.blocks, thread_ts: a.thread_ts };
+        const msg: FakeMessage = { channel: a.channel, ts: nextTs(), text: a.text, blocks: a.blocks, thread_ts: a.thread_ts, postedAt: Date.now() };
         messages.push(msg);
         return { ok: true, channel: msg.channel, ts: msg.ts, message: { text: msg.text, blocks: msg.blocks } };
       }

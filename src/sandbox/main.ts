@@ -1,74 +1,146 @@
 // `npm run sandbox`: the whole product on this machine, with a Slack-like web console, in one command.
+// Ctrl-C (SIGINT), SIGTERM or a closed terminal (SIGHUP) stops everything and removes the temp dir.
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ensureSystemPackages, type SystemNeed } from '../system/ensure-system-packages.ts';
 import { startConsoleServer, type ConsoleServer } from './console-server.ts';
-import { ENGINEER, PEOPLE, startEnvironment } from './environment.ts';
+import { ENGINEER, PEOPLE, startEnvironment, type Environment } from './environment.ts';
+import { readGrantNotice } from './grant-notice.ts';
 import { writeSandboxSshConfig } from './ssh-config.ts';
 
+const DEFAULT_CONSOLE_PORT = 3838;
+/** A clean stop takes about a second; past this something hangs, and the sandbox kills what it started. */
+const STOP_DEADLINE_MS = 20_000;
+
+// A closed terminal (SIGHUP) or a reader gone away must not turn the clean-up into a crash on EPIPE/EIO.
+process.stdout.on('error', () => undefined);
+process.stderr.on('error', () => undefined);
 const say = (line: string) => process.stdout.write(`${line}\n`);
+const fail = (line: string): never => {
+  process.stderr.write(`sandbox: ${line}\n`);
+  process.exit(1);
+};
+
+/** The sandbox's knobs, from the environment (the tests use short durations and any free port). */
+function sandboxOptions(e: NodeJS.ProcessEnv) {
+  const port = e.SANDBOX_PORT === undefined ? undefined : Number(e.SANDBOX_PORT);
+  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port < 65536)) fail(`SANDBOX_PORT must be a port number (0: any free port), not ${JSON.stringify(e.SANDBOX_PORT)}`);
+  return {
+    port,
+    duration: e.SANDBOX_DURATION ?? '2m',
+    minDuration: e.SANDBOX_MIN_DURATION ?? '20s',
+    maxDuration: e.SANDBOX_MAX_DURATION ?? '30m',
+    // A 2m grant gets its warning after 1m30s: the broker warns only when the grant is over twice as long.
+    expiryWarning: e.SANDBOX_EXPIRY_WARNING ?? '30s',
+  };
+}
+
+let env: Environment | undefined;
+let dir: string | undefined;
+let stopping: string | undefined;
 
 async function main(): Promise<void> {
-  const needs: SystemNeed[] = process.env.REDIS_URL ? ['sshd'] : ['redis', 'sshd'];
-  try {
-    await ensureSystemPackages(needs, (line) => say(`sandbox: ${line}`));
-  } catch (err) {
-    process.stderr.write(`sandbox: ${(err as Error).message}\n`);
-    process.exit(1);
-  }
-  say('sandbox: starting redis-server, a jump sshd, two internal sshds, a local Slack API and the broker…');
-  const logLines: string[] = [];
-  const env = await startEnvironment({
-    duration: '2m',
-    minDuration: '20s',
-    maxDuration: '30m',
-    expiryWarning: '1m',
-    redisUrl: process.env.REDIS_URL,
-    logLevel: process.env.LOG_LEVEL ?? 'info',
-    logSink: (l) => logLines.push(l),
-  });
+  const options = sandboxOptions(process.env);
   let consoleServer: ConsoleServer | undefined;
-  let stopping = false;
+
   const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    say(`\nsandbox: ${signal}: stopping and cleaning up ${env.dir}`);
+    if (!env || !dir) return; // still starting: stopped as soon as the start finishes (below)
+    say(`\nsandbox: ${signal}: stopping and removing ${dir}`);
+    setTimeout(() => {
+      rmSync(dir!, { recursive: true, force: true });
+      fail(`did not stop within ${STOP_DEADLINE_MS / 1000} s; killed what it started and removed ${dir}`); // the exit hook kills the servers
+    }, STOP_DEADLINE_MS).unref();
     await consoleServer?.stop().catch(() => undefined);
     await env.stop();
     say('sandbox: stopped; nothing left running');
     process.exit(0);
   };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  // Installed before anything starts, so that Ctrl-C during start-up still cleans up.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = signal;
+      void stop(signal);
+    });
+  }
+
+  const needs: SystemNeed[] = process.env.REDIS_URL ? ['sshd'] : ['redis', 'sshd'];
+  try {
+    await ensureSystemPackages(needs, (line) => say(`sandbox: ${line}`));
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  if (stopping) process.exit(0);
+  dir = mkdtempSync(join(tmpdir(), 'jit-sandbox-'));
+  say(`sandbox: starting redis-server, a jump sshd, two internal sshds, a local Slack API and the broker in ${dir}…`);
+  const early: string[] = [];
+  let logFile: string | undefined;
+  env = await startEnvironment({
+    dir,
+    duration: options.duration,
+    minDuration: options.minDuration,
+    maxDuration: options.maxDuration,
+    expiryWarning: options.expiryWarning,
+    redisUrl: process.env.REDIS_URL,
+    logLevel: process.env.LOG_LEVEL ?? 'info',
+    logSink: (line) => (logFile ? appendFileSync(logFile, line) : early.push(line)),
+    // Ctrl-C signals the terminal's whole process group: redis-server and sshd must outlive the broker's stop.
+    ownProcessGroups: true,
+  });
+  logFile = join(dir, 'broker.log');
+  appendFileSync(logFile, early.join(''));
+  if (stopping) return stop(stopping);
 
   const ssh = writeSandboxSshConfig(env);
-  const reg = await env.sender.command(ENGINEER, `key add ${env.engineerKey.publicKey}`);
-  consoleServer = await startConsoleServer(env, { port: Number(process.env.SANDBOX_PORT ?? 3838), connectHint: ssh.command }).catch(() =>
-    startConsoleServer(env, { port: 0, connectHint: ssh.command }),
-  );
-  const pids = [env.redis?.pid, env.jump.pid, env.internal.pid, env.internal2.pid].filter(Boolean).join(',');
+  const port = options.port ?? DEFAULT_CONSOLE_PORT;
+  consoleServer = await startConsoleServer(env, { port, connectHint: ssh.command }).catch((err: NodeJS.ErrnoException) => {
+    if (options.port !== undefined || err.code !== 'EADDRINUSE') throw err;
+    say(`sandbox: port ${port} is taken; using another one`);
+    return startConsoleServer(env!, { port: 0, connectHint: ssh.command });
+  });
+  // Through the console, so the engineer sees the registration in their DM like any other command.
+  const reg = await consoleServer.command(ENGINEER, `/jump key add ${env.engineerKey.publicKey}`);
+  if (reg.status !== 200 || !/registered/i.test(reg.reply)) throw new Error(`registering the sandbox key failed: ${reg.reply}`);
+
+  const servers = [
+    ...(env.redis ? [`redis-server ${env.redis.pid}`] : []),
+    `jump sshd ${env.jump.pid}`,
+    `internal-1 sshd ${env.internal.pid}`,
+    `internal-2 sshd ${env.internal2.pid}`,
+  ];
   say('');
   say(`jit-jump sandbox is running. Open the console: ${consoleServer.url}`);
-  say(`  people: ${Object.values(PEOPLE).join(', ')}; ${PEOPLE[ENGINEER]} has a key registered (${reg.json?.text ?? ''})`);
-  say('  try: /jump request internal-1 2m checking the sandbox   (as Erin), then Approve as Olivia or Oscar');
+  say(`  people: ${Object.values(PEOPLE).join(', ')}; Erin has the sandbox key registered`);
+  say('  try: as Erin type /jump request internal-1 2m checking the sandbox, then switch to Olivia and click Approve');
   say(`  ssh config for the sandbox key: ${ssh.path}`);
-  say(`  state: ${env.dir} (removed on exit)   processes: ${pids}`);
+  say(`  temp dir: ${dir} (removed on exit; broker log: ${logFile})`);
+  say(`  processes: ${servers.join(', ')}; the broker runs in this process (${process.pid})`);
   say('  stop with Ctrl-C');
 
   // Echo the moments that matter to the terminal too, so the ssh command can be pasted from here.
   let seen = 0;
   setInterval(() => {
-    const calls = env.slack.calls;
+    const calls = env!.slack.calls;
     for (; seen < calls.length; seen++) {
       const c = calls[seen]!;
       if (c.method !== 'chat.postMessage' || c.args.channel !== `D${ENGINEER}`) continue;
-      const text = String(c.args.text ?? '');
-      const granted = /^Access to (\S+) is active until (\S+)\./.exec(text);
-      if (granted) say(`\naccess granted to ${granted[1]} until ${granted[2]}; connect with:\n  ${ssh.command(granted[1]!)}`);
-      else if (/has expired/.test(text)) say(`\n${text.replace(/[*`]/g, '')} The same ssh command now fails.`);
+      const notice = readGrantNotice(String(c.args.text ?? ''));
+      if (notice?.kind === 'granted') say(`\nsandbox: access granted to ${notice.host} until ${notice.until}; connect with:\n  ${ssh.command(notice.host)}`);
+      if (notice?.kind === 'ended') say(`\nsandbox: ${notice.text} The same ssh command now fails.`);
     }
-  }, 300).unref();
+  }, 250).unref();
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`sandbox: failed to start: ${(err as Error).message}\n`);
-  process.exit(1);
+main().catch(async (err: unknown) => {
+  // Ctrl-C during start-up also reaches the tools it runs (ssh-keygen), so the start fails, possibly before
+  // our own SIGINT handler has had its turn: let it run, then a failed start after a stop request is a stop.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  await env?.stop().catch(() => undefined);
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  if (stopping) {
+    say(`\nsandbox: ${stopping} while starting: stopped and removed ${dir ?? 'nothing'}; nothing left running`);
+    process.exit(0);
+  }
+  fail(`failed to start: ${(err as Error).message}`);
 });

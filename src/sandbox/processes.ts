@@ -17,6 +17,18 @@ export function spawnTracked(cmd: string, args: string[], opts: Parameters<typeo
   return track(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts }));
 }
 
+/** Where a server keeps its files, and whether Ctrl-C in a terminal reaches it directly. */
+export interface ServerProcessOptions {
+  /** make the server's temp dir inside this one (default: the system temp dir) */
+  parentDir?: string;
+  /**
+   * Start the server in a process group of its own. Ctrl-C in a terminal signals the whole foreground group:
+   * without this, Redis and sshd would die before the broker that uses them has stopped, and its stop would
+   * wait on a Redis that is gone. The `exit` hook above still kills them if the owner exits early.
+   */
+  ownProcessGroup?: boolean;
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();

@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, spawnTracked, stopProcess, waitForPort } from './processes.ts';
+import { freePort, spawnTracked, stopProcess, waitForPort, type ServerProcessOptions } from './processes.ts';
 
 export interface RedisProcess {
   url: string;
@@ -15,7 +15,7 @@ export interface RedisProcess {
   restart(): Promise<void>;
 }
 
-export interface RedisProcessOptions {
+export interface RedisProcessOptions extends ServerProcessOptions {
   appendonly?: boolean;
   /** more redis-server arguments, e.g. ['--replicaof', '127.0.0.1', '6379'] or ['--cluster-enabled', 'yes'] */
   args?: string[];
@@ -25,7 +25,7 @@ export interface RedisProcessOptions {
 
 export async function startRedis(opts: RedisProcessOptions = {}): Promise<RedisProcess> {
   const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'jit-redis-'));
+  const dir = mkdtempSync(join(opts.parentDir ?? tmpdir(), 'jit-redis-'));
   let child: ChildProcess;
   let output = '';
   const launch = async () => {
@@ -34,7 +34,7 @@ export async function startRedis(opts: RedisProcessOptions = {}): Promise<RedisP
       '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
       '--appendonly', opts.appendonly ? 'yes' : 'no', '--maxmemory-policy', 'noeviction',
       '--protected-mode', 'no', '--daemonize', 'no', '--loglevel', 'warning', ...(opts.args ?? []),
-    ] : [sentinelConfigFile(), '--sentinel']);
+    ] : [sentinelConfigFile(), '--sentinel'], { detached: opts.ownProcessGroup });
     child.stdout?.on('data', (d) => (output += d));
     child.stderr?.on('data', (d) => (output += d));
     try {

@@ -10,7 +10,7 @@ export function writeSandboxSshConfig(env: Environment): { path: string; command
     knownHosts,
     [env.jump, env.internal, env.internal2].map((s) => `[127.0.0.1]:${s.port} ${s.hostPublicKey}`).join('\n') + '\n',
   );
-  const common = [`    IdentityFile ${env.engineerKey.privateKeyPath}`, '    IdentitiesOnly yes', `    UserKnownHostsFile ${knownHosts}`, '    StrictHostKeyChecking yes'];
+  const common = [`    IdentityFile ${env.engineerKey.privateKeyPath}`, '    IdentitiesOnly yes', `    UserKnownHostsFile ${knownHosts}`, '    StrictHostKeyChecking yes', '    BatchMode yes'];
   const jump = env.policy.jumpHosts[0]!;
   const blocks = [
     ['Host bastion', '    HostName 127.0.0.1', `    Port ${jump.port}`, `    User ${jump.user}`, ...common].join('\n'),

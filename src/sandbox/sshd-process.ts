@@ -4,7 +4,7 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { freePort, spawnTracked, stopProcess, waitForPort } from './processes.ts';
+import { freePort, spawnTracked, stopProcess, waitForPort, type ServerProcessOptions } from './processes.ts';
 
 export const SSHD = '/usr/sbin/sshd';
 
@@ -60,8 +60,10 @@ function opensshVersion(): [number, number] {
   return sshdVersion;
 }
 
-export async function startSshd(opts: { name: string; role: 'jump' | 'internal'; authorizedKeysContent?: string }): Promise<SshdProcess> {
-  const dir = mkdtempSync(join(tmpdir(), `jit-sshd-${opts.name}-`));
+export async function startSshd(
+  opts: { name: string; role: 'jump' | 'internal'; authorizedKeysContent?: string } & ServerProcessOptions,
+): Promise<SshdProcess> {
+  const dir = mkdtempSync(join(opts.parentDir ?? tmpdir(), `jit-sshd-${opts.name}-`));
   const port = await freePort();
   const hostKeyPath = join(dir, 'ssh_host_ed25519_key');
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `${opts.name}-host`, '-f', hostKeyPath]);
@@ -98,7 +100,7 @@ export async function startSshd(opts: { name: string; role: 'jump' | 'internal';
   let child: ChildProcess;
   let log = '';
   const launch = async () => {
-    child = spawnTracked(SSHD, ['-D', '-e', '-f', configPath]);
+    child = spawnTracked(SSHD, ['-D', '-e', '-f', configPath], { detached: opts.ownProcessGroup });
     child.stderr?.on('data', (d) => (log += d));
     child.stdout?.on('data', (d) => (log += d));
     try {
