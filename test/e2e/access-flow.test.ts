@@ -51,7 +51,7 @@ describe('core access flow', () => {
 
   it('grants access on approval, proves it with a real ssh hop, and takes it away at expiry', async () => {
     const outsideBefore = world.jump.readAuthorizedKeys().split(BLOCK_BEGIN)[0];
-    const id = await requestAccess(world, ENGINEER, 'request internal-1 6s "fix replication"');
+    const id = await requestAccess(world, ENGINEER, 'request internal-1 12s "fix replication"');
 
     // The owners (a user group) each get a DM and the approval channel gets a copy, with buttons.
     const dm = await until('approval DM', () => approvalMessage(world, `D${OWNER}`, id));
@@ -117,7 +117,7 @@ describe('core access flow', () => {
     assert.notEqual(tunnel.code, 0);
 
     // Expiry: the line goes, the hop fails, everyone is told.
-    await until('line removed', () => blockLines(world).length === 0 || undefined, 15_000, 50);
+    await until('line removed', () => blockLines(world).length === 0 || undefined, 25_000, 50);
     const late = await sshHop({ jump: world.jump, target: world.internal, identityFile: world.engineerKey.privateKeyPath });
     assert.notEqual(late.code, 0);
     await until('expiry DM', () => posts(world, `D${ENGINEER}`).find((c) => /has expired/.test(c.args.text)));
@@ -168,8 +168,8 @@ describe('core access flow', () => {
       const b = findButton(msg.blocks, 'jit_approve');
       await world.sender.blockAction(owner, { actionId: b.actionId, value: id, blockId: b.blockId, message: { channel: msg.channel, ts: msg.ts } });
     };
-    const short = await requestAccess(world, ENGINEER, 'request internal-1 4s short one');
-    const long = await requestAccess(world, ENGINEER, 'request internal-2 12s long one');
+    const short = await requestAccess(world, ENGINEER, 'request internal-1 8s short one');
+    const long = await requestAccess(world, ENGINEER, 'request internal-2 16s long one');
     await approveVia(short, OWNER);
     await approveVia(long, OWNER);
     const merged = await until('merged line', () => blockLines(world).find((l) => l.includes(short) && l.includes(long)));
