@@ -11,12 +11,16 @@ import type { IdGenerator } from './domain/ids.ts';
 import { JumpHostConnections } from './jumphost/jump-host-connections.ts';
 import { JumpHostSync } from './jumphost/jump-host-sync.ts';
 import { AccessJobs } from './scheduling/access-jobs.ts';
+import { ReconcileJobs } from './scheduling/reconcile-jobs.ts';
+import { Reconciler } from './scheduling/reconciler.ts';
 import { AccessService } from './service/access-service.ts';
 import { createBoltApp } from './slack/bolt-app.ts';
 import { SlackOwnerDirectory } from './slack/owner-directory.ts';
 import { SlackNotifier } from './slack/slack-notifier.ts';
 import { createWebClient } from './slack/web-client.ts';
+import { JumpHostState } from './store/jump-host-state.ts';
 import { KeyStore } from './store/key-store.ts';
+import { RedisLock } from './store/redis-lock.ts';
 import { RequestStore } from './store/request-store.ts';
 
 export interface BrokerOptions {
@@ -29,6 +33,22 @@ export interface BrokerOptions {
   redisPrefix?: string;
   /** bind address of the HTTP receiver (default: all interfaces) */
   host?: string;
+  /** timings that tests shorten; production uses the defaults */
+  tuning?: BrokerTuning;
+}
+
+export interface BrokerTuning {
+  /** lease of an activation follow-up before the reconciler may take it over (default 30 s) */
+  activationLeaseMs?: number;
+  /** audit entries a dead replica read but never posted are taken over after this idle time (default 30 s) */
+  auditClaimIdleMs?: number;
+  /** lease of the per-jump-server sync lock, renewed while held (default 6 s) */
+  syncLockLeaseMs?: number;
+  /** sync attempts and the first backoff step (defaults 4 and 250 ms) */
+  syncAttempts?: number;
+  syncRetryBaseMs?: number;
+  /** how long stop() waits for in-flight jobs and follow-up work before handing them back (default 10 s) */
+  stopTimeoutMs?: number;
 }
 
 export interface Broker {
@@ -38,10 +58,11 @@ export interface Broker {
   sync: JumpHostSync;
   requests: RequestStore;
   keys: KeyStore;
+  reconciler: Reconciler;
   stop(): Promise<void>;
 }
 
-function redisOptions(extra: RedisOptions): RedisOptions {
+export function redisOptions(extra: RedisOptions): RedisOptions {
   return { connectionName: `jit-jump:${hostname()}:${process.pid}`, ...extra };
 }
 
@@ -52,38 +73,59 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
     const problem = checkPrivateKeyFile(jh.privateKeyPath);
     if (problem) throw new PolicyError(`jumpHosts[${jh.name}].privateKeyPath: ${problem}`);
   }
-  // Commands fail fast while Redis is away (the user is told to retry) instead of queueing silently.
-  const redis = new Redis(env.REDIS_URL, redisOptions({ enableOfflineQueue: true, maxRetriesPerRequest: 2 }));
+  const t = o.tuning ?? {};
+  const replicaId = `${hostname()}-${process.pid}`;
+  // Commands fail fast while Redis is away (no offline queue, a deadline on every command): the user is told
+  // to try again at once instead of Slack timing out, and the connection comes back by itself.
+  const redis = new Redis(env.REDIS_URL, redisOptions({ enableOfflineQueue: false, maxRetriesPerRequest: 2, commandTimeout: 2000 }));
   const producer = new Redis(env.REDIS_URL, redisOptions({ enableOfflineQueue: false, maxRetriesPerRequest: 2 }));
+  // Blocking readers and BullMQ workers wait for Redis instead (maxRetriesPerRequest: null).
   const auditRedis = new Redis(env.REDIS_URL, redisOptions({ maxRetriesPerRequest: null }));
   const workerConnections: Redis[] = [];
-  await Promise.all([redis.ping(), ready(producer)]);
-  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
-  producer.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
-  auditRedis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  const workerConnection = () => {
+    const c = new Redis(env.REDIS_URL, redisOptions({ maxRetriesPerRequest: null }));
+    c.on('error', () => undefined);
+    workerConnections.push(c);
+    return c;
+  };
+  for (const c of [redis, producer, auditRedis]) c.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  await Promise.all([ready(redis), ready(producer)]);
 
   await warnAboutRedisSettings(redis, logger);
 
-  const requests = new RequestStore(redis, o.redisPrefix);
-  const keys = new KeyStore(redis, o.redisPrefix);
-  const connections = new JumpHostConnections({ logger: logger.child({ component: 'jumphost' }) });
-  const sync = new JumpHostSync({ policy, requests, keys, updater: connections, clock, logger: logger.child({ component: 'sync' }) });
-  const jobs = new AccessJobs({
-    producer,
-    workerConnection: () => {
-      const c = new Redis(env.REDIS_URL, redisOptions({ maxRetriesPerRequest: null }));
-      c.on('error', () => undefined);
-      workerConnections.push(c);
-      return c;
-    },
-    logger: logger.child({ component: 'jobs' }),
-    prefix: o.redisPrefix ? `${o.redisPrefix}:bull` : undefined,
-  });
+  const { requests, keys, connections, sync } = createSyncParts({ redis, policy, clock, logger, redisPrefix: o.redisPrefix, tuning: t });
+  const bullPrefix = o.redisPrefix ? `${o.redisPrefix}:bull` : undefined;
+  const jobs = new AccessJobs({ producer, workerConnection, logger: logger.child({ component: 'jobs' }), prefix: bullPrefix });
 
   const client = createWebClient(env.SLACK_BOT_TOKEN, env.SLACK_API_URL);
   const notifier = new SlackNotifier({ client, auditChannel: policy.auditChannel, approvalChannel: policy.approvalChannel, logger });
   const owners = new SlackOwnerDirectory({ client, logger });
-  const service = new AccessService({ policy, requests, keys, sync, jobs, notifier, owners, clock, logger: logger.child({ component: 'access' }), newId: o.newId });
+  const service = new AccessService({
+    policy,
+    requests,
+    keys,
+    sync,
+    jobs,
+    notifier,
+    owners,
+    clock,
+    logger: logger.child({ component: 'access' }),
+    newId: o.newId,
+    replicaId,
+    activationLeaseMs: t.activationLeaseMs,
+  });
+  const reconciler = new Reconciler({
+    policy,
+    requests,
+    sync,
+    actions: service,
+    clock,
+    logger: logger.child({ component: 'reconcile' }),
+    // the replica that won the approval normally finishes within its lease; after that it is presumed dead
+    activationGraceMs: t.activationLeaseMs ?? 30_000,
+  });
+  const reconcileJobs = new ReconcileJobs({ producer, workerConnection, logger: logger.child({ component: 'reconcile' }), everyMs: policy.reconcileInterval, prefix: bullPrefix });
+  const inFlight = new Set<Promise<void>>();
   const app = createBoltApp({
     botToken: env.SLACK_BOT_TOKEN,
     signingSecret: env.SLACK_SIGNING_SECRET,
@@ -93,6 +135,10 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
     service,
     logger,
     health: async () => (await redis.ping()) === 'PONG',
+    onAfterWork: (work) => {
+      inFlight.add(work);
+      void work.finally(() => inFlight.delete(work));
+    },
   });
 
   jobs.startWorker({
@@ -103,11 +149,13 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
   const audit = new AuditForwarder({
     redis: auditRedis,
     stream: requests.keys.auditStream,
-    consumer: `${hostname()}-${process.pid}`,
+    consumer: replicaId,
     poster: notifier,
     logger: logger.child({ component: 'audit' }),
+    claimIdleMs: t.auditClaimIdleMs,
   });
   await audit.start();
+  await reconcileJobs.start(() => reconciler.run());
 
   let port: number | undefined;
   if (env.SLACK_APP_TOKEN) {
@@ -127,18 +175,49 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
     sync,
     requests,
     keys,
+    reconciler,
     async stop() {
+      // 1. Take no new work: Slack requests are refused (a load balancer sends them elsewhere), workers fetch no jobs.
       await app.stop().catch(() => undefined);
-      await jobs.close().catch(() => undefined);
-      await sync.stop();
+      // 2. Finish what is in flight, for a bounded time. A job still running after that is handed back:
+      //    its lock lapses and BullMQ gives it to another replica (handlers are idempotent); a follow-up
+      //    still owed is finished by the reconciler.
+      const deadline = t.stopTimeoutMs ?? 10_000;
+      const finished = await withinMs(deadline, Promise.all([jobs.close(), reconcileJobs.close(), ...inFlight]).catch(() => undefined));
+      if (!finished) logger.warn({ deadlineMs: deadline }, 'in-flight work did not finish in time: handed back to the other replicas');
+      await withinMs(deadline, sync.stop());
+      // 3. Close connections: SSH, then Redis.
       await audit.stop().catch(() => undefined);
       await connections.close();
-      for (const c of [redis, producer, ...workerConnections]) c.disconnect();
+      await Promise.all([redis, producer, ...workerConnections].map((c) => (c.status === 'ready' ? c.quit().catch(() => c.disconnect()) : c.disconnect())));
       logger.info('jit-jump stopped');
     },
   };
 }
 
+
+/** The store and the one path that changes jump servers, as the broker and `reconcile --dry-run` both build them. */
+export function createSyncParts(o: { redis: Redis; policy: Policy; clock: Clock; logger: Logger; redisPrefix?: string; tuning?: BrokerTuning }) {
+  const { redis, policy, clock, logger } = o;
+  const t = o.tuning ?? {};
+  const requests = new RequestStore(redis, o.redisPrefix);
+  const keys = new KeyStore(redis, o.redisPrefix);
+  const connections = new JumpHostConnections({ logger: logger.child({ component: 'jumphost' }) });
+  const sync = new JumpHostSync({
+    policy,
+    requests,
+    keys,
+    state: new JumpHostState(redis, o.redisPrefix),
+    // The lease must outlive one render + write; it is renewed while held, so only a dead holder lets it run out.
+    lock: new RedisLock(redis, { leaseMs: t.syncLockLeaseMs ?? 6000, waitMs: 30_000 }),
+    updater: connections,
+    clock,
+    logger: logger.child({ component: 'sync' }),
+    attempts: t.syncAttempts,
+    retryBaseMs: t.syncRetryBaseMs,
+  });
+  return { requests, keys, connections, sync };
+}
 
 /** Grants and jobs live in Redis: without AOF a restart forgets them, and eviction deletes them silently. */
 async function warnAboutRedisSettings(redis: Redis, logger: Logger): Promise<void> {
@@ -149,6 +228,19 @@ async function warnAboutRedisSettings(redis: Redis, logger: Logger): Promise<voi
     if (policy !== 'noeviction') logger.warn({ policy }, 'Redis maxmemory-policy is not noeviction: Redis may silently delete grants and jobs');
   } catch (err) {
     logger.debug({ err }, 'could not read Redis settings (CONFIG may be disabled)');
+  }
+}
+
+/** True if `work` settled within `ms`. */
+async function withinMs(ms: number, work: Promise<unknown>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([work.then(() => true as const, () => true as const), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -89,11 +89,15 @@ export const policySchema = z
     approvalChannel: slackId('channel').optional().describe('approval requests are also posted here'),
     teamId: slackId('team').optional().describe('the Slack workspace allowed to use the broker'),
     defaults: defaultsSchema.prefault({}),
+    reconcileInterval: duration
+      .prefault('1m')
+      .describe('how often one replica syncs every jump server and moves stuck requests on (orphan lines, missing lines, hand edits)'),
     jumpHosts: z.array(jumpHostSchema).min(1),
     hosts: z.array(hostSchema).min(1),
   })
   .strict()
   .superRefine((policy, ctx) => {
+    if (policy.reconcileInterval < 1000) ctx.addIssue({ code: 'custom', path: ['reconcileInterval'], message: 'must be at least 1s' });
     if (policy.defaults.duration < policy.defaults.minDuration)
       ctx.addIssue({ code: 'custom', path: ['defaults', 'duration'], message: 'is shorter than defaults.minDuration' });
     const jumpNames = new Set<string>();

@@ -44,6 +44,7 @@ export class RequestStore {
       .multi()
       .hset(this.keys.request(req.id), toHash(req))
       .zadd(this.keys.userRequests(req.requester), req.createdAt, req.id)
+      .zadd(this.keys.pendingRequests, req.createdAt, req.id)
       .xadd(this.keys.auditStream, 'MAXLEN', '~', '1000000', '*', 'e', JSON.stringify(event), 'from', '')
       .exec();
   }
@@ -74,10 +75,12 @@ export class RequestStore {
     const base = { at: now, actor: approver, requestId: req.id, requester: req.requester, host: req.host };
     const result = (await this.redis.eval(
       APPROVE,
-      3,
+      5,
       this.keys.request(req.id),
       this.keys.auditStream,
       this.keys.activeGrants(req.jumpHost),
+      this.keys.pendingRequests,
+      this.keys.activating,
       approver,
       String(now),
       JSON.stringify({ ...base, type: 'approval-recorded' } satisfies AuditEvent),
@@ -107,14 +110,17 @@ export class RequestStore {
     fields: Record<string, string | number> = {},
   ): Promise<TransitionOutcome> {
     const activeOp = to === 'active' ? 'add' : ['expired', 'revoked', 'failed'].includes(to) ? 'rem' : '-';
-    const score = to === 'active' ? String(fields.expiresAt ?? 0) : '0';
+    const score = to === 'active' ? String(fields.expiresAt ?? 0) : String(fields.endedAt ?? event.at);
     const pairs = Object.entries(fields).flatMap(([k, v]) => [k, String(v)]);
     const result = (await this.redis.eval(
       TRANSITION,
-      3,
+      6,
       this.keys.request(req.id),
       this.keys.auditStream,
       this.keys.activeGrants(req.jumpHost),
+      this.keys.endedGrants(req.jumpHost),
+      this.keys.pendingRequests,
+      this.keys.activating,
       statesLeadingTo(to).join(','),
       to,
       JSON.stringify(event),
@@ -139,6 +145,48 @@ export class RequestStore {
   async nextExpiry(jumpHost: string, now: number): Promise<number | undefined> {
     const [, score] = await this.redis.zrangebyscore(this.keys.activeGrants(jumpHost), `(${now}`, '+inf', 'WITHSCORES', 'LIMIT', 0, 1);
     return score === undefined ? undefined : Number(score);
+  }
+
+  /** Ids of requests still undecided that were made at or before `createdBefore`. */
+  async pendingCreatedBefore(createdBefore: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.pendingRequests, '-inf', createdBefore);
+  }
+
+  /** Grants activated at or before `before` whose follow-up (jobs, connect instructions) is still owed. */
+  async activationsOwed(before = Number.POSITIVE_INFINITY): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.activating, '-inf', Number.isFinite(before) ? String(before) : '+inf');
+  }
+
+  /**
+   * Takes the lease on a grant's activation follow-up for `ms`: false if another replica (or an earlier
+   * attempt of ours) holds it. A holder that dies loses it when it expires, and the reconciler takes over.
+   */
+  async claimActivation(id: string, holder: string, ms: number): Promise<boolean> {
+    return (await this.redis.set(this.keys.activationLease(id), holder, 'PX', ms, 'NX')) === 'OK';
+  }
+
+  /** The follow-up is done: nobody owes it any more. */
+  async finishActivation(id: string): Promise<void> {
+    await this.redis.multi().zrem(this.keys.activating, id).del(this.keys.activationLease(id)).exec();
+  }
+
+  /** Grants that left `active` on this jump host since its last successful sync (their line may still stand). */
+  async endedGrantIds(jumpHost: string): Promise<string[]> {
+    return this.redis.zrange(this.keys.endedGrants(jumpHost), '0', '-1');
+  }
+
+  /** A sync that read the store at `renderedAt` took out the lines of every grant that had ended by then. */
+  async forgetEndedBefore(jumpHost: string, renderedAt: number): Promise<void> {
+    await this.redis.zremrangebyscore(this.keys.endedGrants(jumpHost), '-inf', renderedAt);
+  }
+
+  async recordReconcile(at: number): Promise<void> {
+    await this.redis.set(this.keys.lastReconcile, String(at));
+  }
+
+  async lastReconcile(): Promise<number | undefined> {
+    const v = await this.redis.get(this.keys.lastReconcile);
+    return v === null ? undefined : Number(v);
   }
 
   /** An audit event that goes with no state change (a refused action, an alert). */

@@ -1,0 +1,37 @@
+// `jit-jump reconcile --dry-run`: what the next reconcile would change on every jump server and which stuck
+// requests it would move on, read from Redis and the jump servers, without writing anything.
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { createSyncParts, redisOptions } from './broker.ts';
+import type { Policy } from './config/policy.ts';
+import { systemClock } from './domain/clock.ts';
+import { formatReconcileReport, Reconciler } from './scheduling/reconciler.ts';
+
+export async function reconcileDryRun(o: { redisUrl: string; policy: Policy; print: (text: string) => void; redisPrefix?: string }): Promise<number> {
+  const logger = pino({ level: 'silent' });
+  const redis = new Redis(o.redisUrl, redisOptions({ enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 5000, retryStrategy: () => null }));
+  redis.on('error', () => undefined);
+  const { requests, connections, sync } = createSyncParts({ redis, policy: o.policy, clock: systemClock, logger, redisPrefix: o.redisPrefix });
+  const refuse = () => Promise.reject(new Error('dry run: nothing is changed'));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      redis.once('ready', resolve);
+      redis.once('end', () => reject(new Error(`cannot reach Redis at ${o.redisUrl}`)));
+    });
+    const reconciler = new Reconciler({
+      policy: o.policy,
+      requests,
+      sync,
+      actions: { expire: refuse, timeOut: refuse, completeActivation: refuse },
+      clock: systemClock,
+      logger,
+      activationGraceMs: 30_000,
+    });
+    const report = await reconciler.plan();
+    o.print(formatReconcileReport(report));
+    return report.jumpHosts.some((j) => j.error) ? 1 : 0;
+  } finally {
+    await connections.close();
+    redis.disconnect();
+  }
+}
