@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { startBroker, type Broker } from '../broker.ts';
+import { startBroker, type Broker, type BrokerTuning } from '../broker.ts';
 import { readEnv } from '../config/env.ts';
 import { validatePolicy, type Policy } from '../config/policy.ts';
 import { createLogger } from '../logger.ts';
@@ -67,6 +67,10 @@ export interface EnvironmentOptions {
   logSink?: (line: string) => void;
   /** HTTP port of the broker (0: any free port) */
   port?: number;
+  /** policy reconcileInterval (default 1m) */
+  reconcileInterval?: string;
+  /** broker timings shortened by tests */
+  tuning?: BrokerTuning;
 }
 
 export async function startEnvironment(opts: EnvironmentOptions = {}): Promise<Environment> {
@@ -90,6 +94,7 @@ export async function startEnvironment(opts: EnvironmentOptions = {}): Promise<E
     const policy = validatePolicy({
       auditChannel: AUDIT_CHANNEL,
       approvalChannel: APPROVAL_CHANNEL,
+      ...(opts.reconcileInterval ? { reconcileInterval: opts.reconcileInterval } : {}),
       defaults: {
         duration: opts.duration ?? '5s',
         minDuration: opts.minDuration ?? '1s',
@@ -144,7 +149,7 @@ export async function startEnvironment(opts: EnvironmentOptions = {}): Promise<E
     const redisPrefix = opts.redisUrl ? `{jit-sandbox-${process.pid}}` : undefined;
     const environment = { dir, redis, redisUrl, jump, internal, internal2, slack, policy, engineerKey, logs } as Environment;
     const boot = async () => {
-      environment.broker = await startBroker({ env, policy, logger, host: '127.0.0.1', redisPrefix });
+      environment.broker = await startBroker({ env, policy, logger, host: '127.0.0.1', redisPrefix, tuning: opts.tuning });
       environment.sender = createSlackSender({
         url: `http://127.0.0.1:${environment.broker.port}/slack/events`,
         signingSecret: SIGNING_SECRET,
