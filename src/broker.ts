@@ -38,7 +38,8 @@ export interface BrokerOptions {
 }
 
 export interface BrokerTuning {
-  /** lease of an activation follow-up before the reconciler may take it over (default 30 s) */
+  /** lease of an activation follow-up (renewed while it runs); the reconciler takes over a follow-up owed
+   *  this long whose holder died (default 30 s) */
   activationLeaseMs?: number;
   /** audit entries a dead replica read but never posted are taken over after this idle time (default 30 s) */
   auditClaimIdleMs?: number;
@@ -111,7 +112,6 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
     clock,
     logger: logger.child({ component: 'access' }),
     newId: o.newId,
-    replicaId,
     activationLeaseMs: t.activationLeaseMs,
   });
   const reconciler = new Reconciler({
@@ -153,6 +153,7 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
     poster: notifier,
     logger: logger.child({ component: 'audit' }),
     claimIdleMs: t.auditClaimIdleMs,
+    deliveryKey: requests.keys.auditDelivery,
   });
   await audit.start();
   await reconcileJobs.start(() => reconciler.run());

@@ -1,6 +1,9 @@
 // Posts the audit stream to the audit channel and the log. Events were appended to the stream atomically with
 // the change they describe, so a crash between the change and the post loses nothing: a consumer group
 // delivers each event to one replica, and entries left unacknowledged by a dead replica are claimed again.
+// A claimed entry may still be being posted by a slow (not dead) replica, or posted by one that died before
+// acknowledging it: a per-entry delivery marker in Redis ("posting" with a lease, then "posted") keeps the
+// post to one, except for a replica killed in the instant between Slack's answer and the marker.
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AuditEvent } from '../domain/audit-event.ts';
@@ -14,6 +17,8 @@ const GROUP = 'audit-forwarder';
 
 export class AuditForwarder {
   private running = false;
+  /** posted by this process but not yet marked and acknowledged (Redis went away in between) */
+  private readonly postedHere = new Set<string>();
   private loop?: Promise<void>;
 
   constructor(
@@ -26,6 +31,8 @@ export class AuditForwarder {
       logger: Logger;
       blockMs?: number;
       claimIdleMs?: number;
+      /** the delivery marker of a stream entry */
+      deliveryKey: (streamId: string) => string;
     },
   ) {}
 
@@ -71,8 +78,19 @@ export class AuditForwarder {
   }
 
   private async deliver(entries: [string, string[]][]): Promise<void> {
+    const { redis, stream, consumer, deliveryKey } = this.deps;
+    // Longer than any post: a slow replica keeps its entry even after another claimed it.
+    const leaseMs = Math.max(10_000, 2 * (this.deps.claimIdleMs ?? 30_000));
+    const done = async (id: string) => {
+      await redis.multi().set(deliveryKey(id), 'posted', 'EX', 86_400).xack(stream, GROUP, id).exec();
+      this.postedHere.delete(id);
+    };
     for (const [id, fields] of entries) {
       if (!fields) continue;
+      if (this.postedHere.has(id)) {
+        await done(id);
+        continue;
+      }
       const json = fields[fields.indexOf('e') + 1];
       let event: AuditEvent | undefined;
       try {
@@ -80,12 +98,24 @@ export class AuditForwarder {
       } catch {
         event = undefined;
       }
+      const marker = deliveryKey(id);
+      if ((await redis.set(marker, `posting ${consumer}`, 'PX', leaseMs, 'NX')) !== 'OK') {
+        // Posted already (its poster died before acknowledging): just acknowledge. Being posted: leave it.
+        if ((await redis.get(marker)) === 'posted') await redis.xack(stream, GROUP, id);
+        continue;
+      }
       if (event) {
         this.deps.logger.info({ audit: event, streamId: id }, `audit: ${event.type}`);
-        // Not acknowledged if the post fails: it is retried on the next claim.
-        await this.deps.poster.postAudit(auditLine(event), event);
+        try {
+          await this.deps.poster.postAudit(auditLine(event), event);
+          this.postedHere.add(id);
+        } catch (err) {
+          // Not acknowledged: posted again on a later read.
+          await redis.del(marker);
+          throw err;
+        }
       }
-      await this.deps.redis.xack(this.deps.stream, GROUP, id);
+      await done(id);
     }
   }
 

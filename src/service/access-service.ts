@@ -34,8 +34,6 @@ export interface AccessServiceDeps {
   logger: Logger;
   newId?: IdGenerator;
   minRsaBits?: number;
-  /** names this process in the activation leases it takes */
-  replicaId?: string;
   /** how long an activation follow-up may run before another replica may take it over */
   activationLeaseMs?: number;
 }
@@ -179,8 +177,11 @@ export class AccessService {
    * store's activating index) until the message is sent.
    */
   async completeActivation(requestId: string): Promise<void> {
+    await this.d.requests.withActivationLease(requestId, this.d.activationLeaseMs ?? 30_000, () => this.followUpActivation(requestId));
+  }
+
+  private async followUpActivation(requestId: string): Promise<void> {
     const { requests, jobs, clock, policy, logger } = this.d;
-    if (!(await requests.claimActivation(requestId, this.d.replicaId ?? 'local', this.d.activationLeaseMs ?? 30_000))) return;
     const req = await requests.get(requestId);
     if (!req) return requests.finishActivation(requestId);
     let current: AccessRequest = req;

@@ -17,6 +17,8 @@ export function redisKeys(prefix = '{jit}') {
     userKey: (user: string) => `${prefix}:key:${user}`,
     keyOwner: (fingerprint: string) => `${prefix}:keyfp:${fingerprint}`,
     auditStream: `${prefix}:audit`,
+    /** who is posting an audit entry, then that it was posted (so a replica taking it over does not post it twice) */
+    auditDelivery: (streamId: string) => `${prefix}:audit:delivery:${streamId}`,
     /** one sync of a jump server at a time across replicas */
     syncLock: (jumpHost: string) => `${prefix}:jh:${jumpHost}:lock`,
     /** sha256 of every line the broker wrote into the managed block and has not taken out yet */

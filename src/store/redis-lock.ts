@@ -27,17 +27,33 @@ export interface Lease {
 export class RedisLock {
   constructor(
     private readonly redis: Redis,
-    private readonly o: { leaseMs: number; waitMs: number; pollMs?: number },
+    private readonly o: { leaseMs: number; waitMs?: number; pollMs?: number },
   ) {}
 
+  /** Runs `fn` holding `key`, waiting up to waitMs for it. */
   async with<T>(key: string, fn: (lease: Lease) => Promise<T>): Promise<T> {
+    const token = await this.acquire(key, this.o.waitMs ?? 0);
+    if (token === undefined) throw new LockTimeoutError(key, this.o.waitMs ?? 0);
+    return this.holding(key, token, fn);
+  }
+
+  /** Runs `fn` holding `key` if it is free now; undefined (and `fn` not run) if someone holds it. */
+  async tryWith<T>(key: string, fn: (lease: Lease) => Promise<T>): Promise<T | undefined> {
+    const token = await this.acquire(key, 0);
+    return token === undefined ? undefined : this.holding(key, token, fn);
+  }
+
+  private async acquire(key: string, waitMs: number): Promise<string | undefined> {
     const token = randomBytes(12).toString('hex');
     const started = Date.now();
     for (;;) {
-      if ((await this.redis.set(key, token, 'PX', this.o.leaseMs, 'NX')) === 'OK') break;
-      if (Date.now() - started > this.o.waitMs) throw new LockTimeoutError(key, this.o.waitMs);
+      if ((await this.redis.set(key, token, 'PX', this.o.leaseMs, 'NX')) === 'OK') return token;
+      if (Date.now() - started >= waitMs) return undefined;
       await new Promise((r) => setTimeout(r, (this.o.pollMs ?? 20) * (0.5 + Math.random())));
     }
+  }
+
+  private async holding<T>(key: string, token: string, fn: (lease: Lease) => Promise<T>): Promise<T> {
     let lost = false;
     let renewedAt = Date.now();
     const renew = setInterval(() => {

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { AuditEvent } from '../domain/audit-event.ts';
 import { statesLeadingTo, type AccessRequest, type MessageRef, type RequestState } from '../domain/request-state.ts';
 import { redisKeys, type RedisKeys } from './redis-keys.ts';
+import { RedisLock } from './redis-lock.ts';
 import { APPROVE, TRANSITION } from './scripts.ts';
 
 export type ApprovalOutcome =
@@ -158,16 +159,22 @@ export class RequestStore {
   }
 
   /**
-   * Takes the lease on a grant's activation follow-up for `ms`: false if another replica (or an earlier
-   * attempt of ours) holds it. A holder that dies loses it when it expires, and the reconciler takes over.
+   * Runs `fn` (a grant's activation follow-up) holding its lease, if the follow-up is still owed and nobody
+   * else runs it: true if it ran. The lease is renewed while `fn` runs, so only a holder that died loses it.
    */
-  async claimActivation(id: string, holder: string, ms: number): Promise<boolean> {
-    return (await this.redis.set(this.keys.activationLease(id), holder, 'PX', ms, 'NX')) === 'OK';
+  async withActivationLease(id: string, leaseMs: number, fn: () => Promise<void>): Promise<boolean> {
+    const ran = await new RedisLock(this.redis, { leaseMs }).tryWith(this.keys.activationLease(id), async () => {
+      // Checked under the lease: the previous holder un-owes it before letting go of the lease.
+      if ((await this.redis.zscore(this.keys.activating, id)) === null) return false;
+      await fn();
+      return true;
+    });
+    return ran === true;
   }
 
   /** The follow-up is done: nobody owes it any more. */
   async finishActivation(id: string): Promise<void> {
-    await this.redis.multi().zrem(this.keys.activating, id).del(this.keys.activationLease(id)).exec();
+    await this.redis.zrem(this.keys.activating, id);
   }
 
   /** Grants that left `active` on this jump host since its last successful sync (their line may still stand). */

@@ -38,7 +38,7 @@ export interface ChaosFigures {
   checkpoint: { activeGrants: number; lines: number; linesWithoutActiveGrant: number; activeGrantsWithoutLine: number };
   final: { activeGrants: number; lines: number; linesWithoutActiveGrant: number; activeGrantsWithoutLine: number };
   activationMessages: { total: number; grantsWithNone: number; grantsWithMore: number };
-  audit: { streamEvents: number; posted: number; duplicates: number; grantsMissingAKind: number; grantsWithADuplicateKind: number };
+  audit: { streamEvents: number; posted: number; duplicates: number; grantsMissingAKind: number; grantsWithADuplicateKind: number; duplicated: string[] };
   doubleApprovals: number;
   unexpectedExits: string[];
   durationMs: number;
@@ -152,9 +152,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosFigures> {
     const stateOf = async (id: string) => (await db.hget(keys.request(id), 'state')) ?? undefined;
 
     // ---- one grant's life, as a person and an owner would drive it ----
+    // Each person's first grant is long (its line must survive everything the chaos does and still stand at the
+    // checkpoint), the others short; the last ones a little longer, so that many grants overlap the end.
     const lifecycle = async (user: string, n: number, last: boolean) => {
       const host = random() < 0.5 ? 'internal-1' : 'internal-2';
-      const seconds = last ? between(10, 13) : between(2, 7);
+      const seconds = n === 0 ? between(30, 36) : last ? between(10, 13) : between(2, 7);
       const reply = await retryCommand(f, user, `request ${host} ${seconds}s chaos ${n}`, /Request `r[a-z0-9]+`/);
       const id = /Request `(r[a-z0-9]+)`/.exec(reply)![1]!;
       // The owner clicks Approve in the DM; if the message never came (its replica died), clicks again from an
@@ -166,7 +168,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosFigures> {
         await f.blockAction(OWNER, { ...b, message: { channel: msg?.channel ?? `D${OWNER}`, ts: msg?.ts ?? '1700000000.000001' } }).catch(() => undefined);
         await until('decision', async () => (await stateOf(id)) !== 'pending', 3000).catch(() => undefined);
       }
-      if (!last && random() < 0.4 && (await stateOf(id)) === 'active') {
+      if (n > 0 && !last && random() < 0.4 && (await stateOf(id)) === 'active') {
         await sleep(between(200, 1500));
         await retryCommand(f, user, `revoke ${id}`, /revoked|nothing to revoke/);
       }
@@ -191,9 +193,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosFigures> {
     const restarts: Promise<void>[] = [];
     const chaos = (async () => {
       const first = ['kill', 'sshd', 'redis', 'kill'];
-      for (let step = 0; !done; step++) {
+      // The first faults always happen (one of each kind at least), then random ones while lifecycles run.
+      for (let step = 0; !done || step < first.length; step++) {
         await sleep(between(400, 1500));
-        if (done) break;
         const roll = random();
         const what = first[step] ?? (roll < 0.7 ? 'kill' : roll < 0.85 ? 'redis' : 'sshd');
         if (what === 'kill') {
@@ -345,6 +347,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosFigures> {
         streamEvents,
         posted: posted.length,
         duplicates: [...texts.values()].filter((n) => n > 1).length,
+        duplicated: [...texts].filter(([, n]) => n > 1).map(([t]) => t),
         grantsMissingAKind,
         grantsWithADuplicateKind,
       },
@@ -359,7 +362,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosFigures> {
   } finally {
     oracle?.disconnect();
     for (const stop of stops) await stop().catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
+    if (process.env.JIT_CHAOS_KEEP) log(`chaos: kept ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -70,11 +70,15 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
     child.stderr?.pipe(log);
     r.child = child;
     r.expectedExit = false;
-    child.once('exit', (code, signal) => {
-      if (!r.expectedExit) unexpectedExits.push(`replica ${index} (pid ${child.pid}) exited by itself: code ${code} signal ${signal}`);
-      if (r.child === child) r.child = undefined;
-    });
-    await waitForPort(r.port, undefined, 60_000);
+    const exited = new Promise<void>((resolve) =>
+      child.once('exit', (code, signal) => {
+        if (!r.expectedExit) unexpectedExits.push(`replica ${index} (pid ${child.pid}) exited by itself: code ${code} signal ${signal}`);
+        if (r.child === child) r.child = undefined;
+        resolve();
+      }),
+    );
+    // Killed again while starting (chaos does that): not an error, it is simply down.
+    await Promise.race([waitForPort(r.port, undefined, 120_000), exited]);
   };
 
   const alive = () => replicas.filter((r) => r.child).map((r) => r.index);
