@@ -2,16 +2,14 @@
 // alerts on hand edits and on an unreachable jump server, and `reconcile --dry-run` shows the same plan.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { stringify } from 'yaml';
 import { BLOCK_BEGIN, BLOCK_END } from '../../src/domain/managed-block.ts';
 import type { AccessRequest } from '../../src/domain/request-state.ts';
 import { Queue } from 'bullmq';
 import { QUEUE_PREFIX } from '../../src/scheduling/access-jobs.ts';
 import { RECONCILE_QUEUE } from '../../src/scheduling/reconcile-jobs.ts';
 import { blockLines, click, posts, requestAccess, sleep, until } from '../support/flow.ts';
+import { writePolicyFile } from '../support/policy-file.ts';
 import { AUDIT_CHANNEL, ENGINEER, OWNER, startWorld, type World } from '../support/world.ts';
 
 const HAND_WRITTEN = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHandWrittenKeyHandWrittenKeyHandWrittenKeyX someone@laptop';
@@ -42,16 +40,7 @@ function connectDms(world: World, id: string) {
 
 /** jit-jump reconcile --dry-run as an operator runs it, against the world's Redis and jump server. */
 function dryRun(world: World): { code: number | null; out: string } {
-  const policyPath = join(world.dir, 'dry-run-policy.yaml');
-  const jh = world.policy.jumpHosts[0]!;
-  writeFileSync(
-    policyPath,
-    stringify({
-      auditChannel: AUDIT_CHANNEL,
-      jumpHosts: [{ name: jh.name, address: jh.address, port: jh.port, user: jh.user, hostKey: jh.hostKey, privateKeyPath: jh.privateKeyPath, authorizedKeysPath: jh.authorizedKeysPath }],
-      hosts: world.policy.hosts.map((h) => ({ name: h.name, address: h.address, port: h.port, jumpHost: h.jumpHost, owners: h.owners })),
-    }),
-  );
+  const policyPath = writePolicyFile(world, 'dry-run-policy.yaml');
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', 'reconcile', '--dry-run', '--config', policyPath], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', REDIS_URL: world.redisUrl },
     encoding: 'utf8',
