@@ -33,7 +33,7 @@ export interface ReconcileReport {
   dryRun: boolean;
   timedOut: string[];
   expired: string[];
-  activationsResumed: string[];
+  activationsOwed: string[];
   jumpHosts: JumpHostReport[];
 }
 
@@ -52,15 +52,15 @@ export class Reconciler {
   ) {}
 
   /** What needs moving on now. */
-  private async stuck(): Promise<Pick<ReconcileReport, 'timedOut' | 'expired' | 'activationsResumed'>> {
+  private async stuck(): Promise<Pick<ReconcileReport, 'timedOut' | 'expired' | 'activationsOwed'>> {
     const { requests, policy, clock } = this.d;
     const now = clock.now();
-    const [timedOut, activationsResumed, ...overdue] = await Promise.all([
+    const [timedOut, activationsOwed, ...overdue] = await Promise.all([
       requests.pendingCreatedBefore(now - policy.defaults.approvalTimeout),
       requests.activationsOwed(now - this.d.activationGraceMs),
       ...policy.jumpHosts.map((j) => requests.overdueGrantIds(j.name, now)),
     ]);
-    return { timedOut, expired: overdue.flat(), activationsResumed };
+    return { timedOut, expired: overdue.flat(), activationsOwed };
   }
 
   async run(): Promise<ReconcileReport> {
@@ -72,7 +72,7 @@ export class Reconciler {
     };
     await settle('time-out', stuck.timedOut, (id) => actions.timeOut(id));
     await settle('expiry', stuck.expired, (id) => actions.expire(id));
-    await settle('activation follow-up', stuck.activationsResumed, (id) => actions.completeActivation(id));
+    await settle('activation follow-up', stuck.activationsOwed, (id) => actions.completeActivation(id));
     const jumpHosts = await Promise.all(
       this.d.policy.jumpHosts.map(async (j): Promise<JumpHostReport> => {
         try {
@@ -84,7 +84,7 @@ export class Reconciler {
     );
     await this.d.requests.recordReconcile(clock.now());
     const report = { at, dryRun: false, ...stuck, jumpHosts };
-    const changed = stuck.timedOut.length + stuck.expired.length + stuck.activationsResumed.length + jumpHosts.filter((j) => j.result?.changed || j.error).length;
+    const changed = stuck.timedOut.length + stuck.expired.length + stuck.activationsOwed.length + jumpHosts.filter((j) => j.result?.changed || j.error).length;
     logger[changed ? 'info' : 'debug'](summary(report), 'reconcile done');
     return report;
   }
@@ -106,7 +106,7 @@ function summary(r: ReconcileReport): Record<string, unknown> {
   return {
     timedOut: r.timedOut.length,
     expired: r.expired.length,
-    activationsResumed: r.activationsResumed.length,
+    activationsOwed: r.activationsOwed.length,
     jumpHosts: r.jumpHosts.map((j) =>
       j.error
         ? { jumpHost: j.jumpHost, error: j.error }
@@ -122,7 +122,7 @@ export function formatReconcileReport(r: ReconcileReport): string {
   out.push('requests:');
   ids(`pending past the approval timeout (→ timed-out)`, r.timedOut);
   ids(`active past their expiry (→ expired)`, r.expired);
-  ids(`activation follow-up owed (→ jobs, sync, connect instructions)`, r.activationsResumed);
+  ids(`activation follow-up owed (→ jobs, sync, connect instructions)`, r.activationsOwed);
   for (const j of r.jumpHosts) {
     out.push(`jump host ${j.jumpHost}:`);
     if (j.error) {

@@ -150,6 +150,19 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosFigures> {
     }
 
     const stateOf = async (id: string) => (await db.hget(keys.request(id), 'state')) ?? undefined;
+    // Approval messages in the owner's DM by request id, indexed as they arrive (cloning thousands of messages
+    // on every poll would make this process, which also serves the fake Slack API, the bottleneck).
+    const approvals = new Map<string, { channel: string; blocks: any[] }>();
+    let seen = 0;
+    const approvalFor = (id: string) => {
+      for (; seen < slack.calls.length; seen++) {
+        const c = slack.calls[seen]!;
+        if (c.method !== 'chat.postMessage' || c.args.channel !== `D${OWNER}`) continue;
+        const m = /"value":"(r[a-z0-9-]+)"/.exec(JSON.stringify(c.args.blocks ?? []));
+        if (m) approvals.set(m[1]!, { channel: c.args.channel, blocks: c.args.blocks });
+      }
+      return approvals.get(id);
+    };
 
     // ---- one grant's life, as a person and an owner would drive it ----
     // Each person's first grant is long (its line must survive everything the chaos does and still stand at the
@@ -163,9 +176,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosFigures> {
       // older copy; a lost click is clicked again. The state in Redis tells whether it took.
       const deadline = Date.now() + 40_000;
       while ((await stateOf(id)) === 'pending' && Date.now() < deadline) {
-        const msg = await until('approval message', () => slack.messages(`D${OWNER}`).find((m) => JSON.stringify(m.blocks ?? []).includes(id)), 3000).catch(() => undefined);
+        const msg = await until('approval message', () => approvalFor(id), 3000).catch(() => undefined);
         const b = msg ? findButton(msg.blocks, 'jit_approve') : { actionId: 'jit_approve', value: id, blockId: 'approval' };
-        await f.blockAction(OWNER, { ...b, message: { channel: msg?.channel ?? `D${OWNER}`, ts: msg?.ts ?? '1700000000.000001' } }).catch(() => undefined);
+        await f.blockAction(OWNER, { ...b, message: { channel: msg?.channel ?? `D${OWNER}`, ts: '1700000000.000001' } }).catch(() => undefined);
         await until('decision', async () => (await stateOf(id)) !== 'pending', 3000).catch(() => undefined);
       }
       if (n > 0 && !last && random() < 0.4 && (await stateOf(id)) === 'active') {
@@ -200,13 +213,19 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosFigures> {
         const what = first[step] ?? (roll < 0.7 ? 'kill' : roll < 0.85 ? 'redis' : 'sshd');
         if (what === 'kill') {
           const alive = f.alive();
-          if (alive.length < 2) continue; // keep one serving, as a rolling crash would
-          const victim = alive[Math.floor(random() * alive.length)]!;
+          if (f.serving().length < 2) continue; // keep one serving, as a rolling crash would
+          const victim = alive[Math.floor(random() * alive.length)]!; // perhaps one still starting
           await f.kill9(victim);
           brokerKills++;
           log(`chaos: kill -9 broker ${victim}`);
           const downFor = between(200, 2500);
-          restarts.push(sleep(downFor).then(() => f.start(victim)));
+          // Restarted until it serves again (it may be killed again while starting: then this starts it anew).
+          restarts.push(
+            (async () => {
+              await sleep(downFor);
+              while (!f.alive().includes(victim)) await f.start(victim);
+            })(),
+          );
         } else if (what === 'redis') {
           await redis.restart();
           redisRestarts++;

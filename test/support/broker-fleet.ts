@@ -26,12 +26,16 @@ interface Replica {
   child?: ChildProcess;
   /** we killed or stopped it: its exit is expected */
   expectedExit: boolean;
+  /** listening (start-up finished) */
+  serving: boolean;
   logPath: string;
   sender: ReturnType<typeof createSlackSender>;
 }
 
 export interface Fleet {
   alive(): number[];
+  /** alive and done starting */
+  serving(): number[];
   kill9(index: number): Promise<void>;
   start(index: number): Promise<void>;
   /** SIGTERM, as an orchestrator stops a replica */
@@ -55,6 +59,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
       index: i,
       port,
       expectedExit: false,
+      serving: false,
       logPath: join(o.dir, `broker-${i}.log`),
       sender: createSlackSender({ url: `http://127.0.0.1:${port}/slack/events`, signingSecret: o.signingSecret, teamId: o.teamId, fake: o.slack }),
     });
@@ -73,12 +78,15 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
     const exited = new Promise<void>((resolve) =>
       child.once('exit', (code, signal) => {
         if (!r.expectedExit) unexpectedExits.push(`replica ${index} (pid ${child.pid}) exited by itself: code ${code} signal ${signal}`);
-        if (r.child === child) r.child = undefined;
+        if (r.child === child) {
+          r.child = undefined;
+          r.serving = false;
+        }
         resolve();
       }),
     );
     // Killed again while starting (chaos does that): not an error, it is simply down.
-    await Promise.race([waitForPort(r.port, undefined, 120_000), exited]);
+    await Promise.race([waitForPort(r.port, undefined, 120_000).then(() => (r.serving = r.child === child)), exited]);
   };
 
   const alive = () => replicas.filter((r) => r.child).map((r) => r.index);
@@ -104,6 +112,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
   await Promise.all(replicas.map((r) => start(r.index)));
   return {
     alive,
+    serving: () => replicas.filter((r) => r.child && r.serving).map((r) => r.index),
     start,
     async kill9(index) {
       const r = replicas[index]!;
