@@ -11,6 +11,8 @@ import { auditLine } from './audit-line.ts';
 
 export interface AuditPoster {
   postAudit(text: string, event: AuditEvent): Promise<void>;
+  /** Whether this line is in the audit channel already (a replica died after posting it, before marking it). */
+  alreadyPosted?(text: string, event: AuditEvent): Promise<boolean>;
 }
 
 const GROUP = 'audit-forwarder';
@@ -58,17 +60,17 @@ export class AuditForwarder {
             string,
             [string, string[]][],
           ];
-          await this.deliver(claimed);
+          await this.deliver(claimed, true);
           // Our own entries from before a restart with the same consumer name.
           const own = (await redis.xreadgroup('GROUP', GROUP, consumer, 'COUNT', 100, 'STREAMS', stream, '0')) as
             | [string, [string, string[]][]][]
             | null;
-          await this.deliver(own?.[0]?.[1] ?? []);
+          await this.deliver(own?.[0]?.[1] ?? [], true);
         }
         const res = (await redis.xreadgroup('GROUP', GROUP, consumer, 'COUNT', 50, 'BLOCK', this.deps.blockMs ?? 1000, 'STREAMS', stream, '>')) as
           | [string, [string, string[]][]][]
           | null;
-        await this.deliver(res?.[0]?.[1] ?? []);
+        await this.deliver(res?.[0]?.[1] ?? [], false);
       } catch (err) {
         if (!this.running) break;
         logger.warn({ err }, 'audit forwarder: read failed, retrying');
@@ -77,7 +79,8 @@ export class AuditForwarder {
     }
   }
 
-  private async deliver(entries: [string, string[]][]): Promise<void> {
+  /** `redelivered`: read before, by this or another replica, which may have posted it and died before marking it. */
+  private async deliver(entries: [string, string[]][], redelivered: boolean): Promise<void> {
     const { redis, stream, consumer, deliveryKey } = this.deps;
     // Longer than any post: a slow replica keeps its entry even after another claimed it.
     const leaseMs = Math.max(10_000, 2 * (this.deps.claimIdleMs ?? 30_000));
@@ -107,7 +110,8 @@ export class AuditForwarder {
       if (event) {
         this.deps.logger.info({ audit: event, streamId: id }, `audit: ${event.type}`);
         try {
-          await this.deps.poster.postAudit(auditLine(event), event);
+          const line = auditLine(event);
+          if (!redelivered || !(await this.deps.poster.alreadyPosted?.(line, event))) await this.deps.poster.postAudit(line, event);
           this.postedHere.add(id);
         } catch (err) {
           // Not acknowledged: posted again on a later read.

@@ -12,6 +12,7 @@ const SCHEDULER_ID = 'reconcile-every-jump-host';
 export class ReconcileJobs {
   private readonly queue: Queue;
   private worker?: Worker;
+  private closed = false;
 
   constructor(private readonly d: { producer: Redis; workerConnection: () => Redis; logger: Logger; everyMs: number; prefix?: string }) {
     this.queue = new Queue(RECONCILE_QUEUE, { connection: d.producer, prefix: d.prefix ?? QUEUE_PREFIX });
@@ -19,11 +20,23 @@ export class ReconcileJobs {
   }
 
   async start(run: () => Promise<unknown>): Promise<void> {
-    await this.queue.upsertJobScheduler(
-      SCHEDULER_ID,
-      { every: this.d.everyMs },
-      { name: 'reconcile', opts: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } },
-    );
+    // Redis may be away at start-up: keep trying in the background rather than fail the start.
+    const upsert = async (): Promise<void> => {
+      while (!this.closed) {
+        try {
+          await this.queue.upsertJobScheduler(
+            SCHEDULER_ID,
+            { every: this.d.everyMs },
+            { name: 'reconcile', opts: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } },
+          );
+          return;
+        } catch (err) {
+          this.d.logger.warn({ err: (err as Error).message }, 'could not set up the reconcile schedule yet; retrying');
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+      }
+    };
+    void upsert();
     this.worker = new Worker(RECONCILE_QUEUE, async () => run(), {
       connection: this.d.workerConnection(),
       prefix: this.d.prefix ?? QUEUE_PREFIX,
@@ -34,6 +47,7 @@ export class ReconcileJobs {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await this.worker?.close();
     await this.queue.close();
   }

@@ -210,8 +210,11 @@ export class AccessService {
       await bookkeeping;
       current = (await requests.get(requestId)) ?? req;
     }
-    await this.sendActivationMessage(current);
-    await requests.finishActivation(requestId);
+    // A replica that died after sending but before finishing leaves an attempt behind: look before sending again.
+    const attempt = await requests.activationMessageAttempt(requestId);
+    if (attempt === 1 || !(await this.d.notifier.activationMessageSent?.(current))) await this.sendActivationMessage(current);
+    // Sent: finishing must not be lost to a Redis blip, or the reconciler would send it again.
+    await retrying(() => requests.finishActivation(requestId), 30_000);
     await this.refreshMessages(requestId);
   }
 
@@ -343,5 +346,18 @@ export class AccessService {
 
   private event(type: AuditEvent['type'], req: AccessRequest, extra: Partial<AuditEvent>): AuditEvent {
     return { type, at: this.d.clock.now(), requestId: req.id, requester: req.requester, host: req.host, ...extra };
+  }
+}
+
+/** Retries `op` (a Redis write that must land) every 200 ms for up to `ms`. */
+async function retrying(op: () => Promise<void>, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      return await op();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
   }
 }

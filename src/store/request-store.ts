@@ -172,6 +172,11 @@ export class RequestStore {
     return ran === true;
   }
 
+  /** Counts attempts at sending a grant's activation message: more than 1 means an earlier one may have sent it. */
+  async activationMessageAttempt(id: string): Promise<number> {
+    return this.redis.hincrby(this.keys.request(id), 'activationMessageAttempts', 1);
+  }
+
   /** The follow-up is done: nobody owes it any more. */
   async finishActivation(id: string): Promise<void> {
     await this.redis.zrem(this.keys.activating, id);

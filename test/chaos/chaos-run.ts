@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { runChaos } from './chaos.ts';
 
 const { values } = parseArgs({ options: { lifecycles: { type: 'string' }, seed: { type: 'string' }, users: { type: 'string' } } });
+process.env.JIT_CHAOS_KEEP ??= '1'; // the brokers' logs stay for a look when something is off
 const figures = await runChaos({
   lifecycles: Number(values.lifecycles ?? 500),
   seed: Number(values.seed ?? Date.now() % 1_000_000),

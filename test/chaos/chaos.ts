@@ -37,7 +37,7 @@ export interface ChaosFigures {
   jumpOutages: number;
   checkpoint: { activeGrants: number; lines: number; linesWithoutActiveGrant: number; activeGrantsWithoutLine: number };
   final: { activeGrants: number; lines: number; linesWithoutActiveGrant: number; activeGrantsWithoutLine: number };
-  activationMessages: { total: number; grantsWithNone: number; grantsWithMore: number };
+  activationMessages: { total: number; grantsWithNone: number; grantsWithMore: number; extraKinds: Record<string, number> };
   audit: { streamEvents: number; posted: number; duplicates: number; grantsMissingAKind: number; grantsWithADuplicateKind: number; duplicated: string[] };
   doubleApprovals: number;
   unexpectedExits: string[];
@@ -323,11 +323,17 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosFigures> {
     let total = 0;
     let grantsWithNone = 0;
     let grantsWithMore = 0;
+    const extraKinds: Record<string, number> = {};
+    const kindOf = (c: SlackCall) => (/Connect with/.test(String(c.args.text)) ? 'connect' : /failed/.test(String(c.args.text)) ? 'failed' : 'ended');
     for (const g of grants) {
-      const n = dmCalls.filter((c) => c.args.channel === `D${g.requester}` && isActivationMessage(c, g.id)).length;
-      total += n;
-      if (n === 0) grantsWithNone++;
-      if (n > 1) grantsWithMore++;
+      const mine = dmCalls.filter((c) => c.args.channel === `D${g.requester}` && isActivationMessage(c, g.id));
+      total += mine.length;
+      if (mine.length === 0) grantsWithNone++;
+      if (mine.length > 1) {
+        grantsWithMore++;
+        const k = `${mine.map(kindOf).join('+')} (${g.state}; ${mine.map((c) => c.at - Number(g.activatedAt)).join('/')} ms after activation)`;
+        if (Object.keys(extraKinds).length < 15) extraKinds[k] = (extraKinds[k] ?? 0) + 1;
+      }
     }
     const posted = auditPosts();
     const kinds = new Map<string, Map<string, number>>();
@@ -361,7 +367,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosFigures> {
       jumpOutages,
       checkpoint,
       final,
-      activationMessages: { total, grantsWithNone, grantsWithMore },
+      activationMessages: { total, grantsWithNone, grantsWithMore, extraKinds },
       audit: {
         streamEvents,
         posted: posted.length,
