@@ -77,9 +77,12 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
   const t = o.tuning ?? {};
   const replicaId = `${hostname()}-${process.pid}`;
   // Commands fail fast while Redis is away (no offline queue, a deadline on every command): the user is told
-  // to try again at once instead of Slack timing out, and the connection comes back by itself.
-  const redis = new Redis(env.REDIS_URL, redisOptions({ enableOfflineQueue: false, maxRetriesPerRequest: 2, commandTimeout: 2000 }));
-  const producer = new Redis(env.REDIS_URL, redisOptions({ enableOfflineQueue: false, maxRetriesPerRequest: 2 }));
+  // to try again at once instead of Slack timing out, and the connection comes back by itself. A command in
+  // flight when the connection drops is failed, not sent again: Redis may have run it already (a request
+  // created twice, an audit event appended twice); the callers retry at a level where that is safe.
+  const failFast = { enableOfflineQueue: false, maxRetriesPerRequest: 2, autoResendUnfulfilledCommands: false };
+  const redis = new Redis(env.REDIS_URL, redisOptions({ ...failFast, commandTimeout: 2000 }));
+  const producer = new Redis(env.REDIS_URL, redisOptions(failFast));
   // Blocking readers and BullMQ workers wait for Redis instead (maxRetriesPerRequest: null).
   const auditRedis = new Redis(env.REDIS_URL, redisOptions({ maxRetriesPerRequest: null }));
   const workerConnections: Redis[] = [];

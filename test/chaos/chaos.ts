@@ -308,8 +308,18 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosFigures> {
     log(`chaos: final ${JSON.stringify(final)}`);
     const streamEvents = await db.xlen(keys.auditStream);
     const auditPosts = () => slack.calls.filter((c) => c.method === 'chat.postMessage' && c.args.channel === AUDIT);
-    await until('audit stream posted', () => auditPosts().length >= streamEvents, 30_000, 200).catch(() => undefined);
-    await sleep(500);
+    // Every entry read by the forwarders' group and acknowledged (after its post).
+    await until(
+      'audit stream posted',
+      async () => {
+        const [pending] = (await db.xpending(keys.auditStream, 'audit-forwarder')) as [number];
+        const groups = (await db.xinfo('GROUPS', keys.auditStream)) as unknown[][];
+        const lag = Number(groups[0]?.[groups[0].indexOf('lag') + 1] ?? 1);
+        return Number(pending) === 0 && lag === 0;
+      },
+      45_000,
+      200,
+    ).catch(() => log('chaos: audit stream not fully acknowledged in 45 s'));
 
     // ---- counts ----
     const ids = await allIds();
