@@ -12,14 +12,18 @@ import { JumpHostConnections } from './jumphost/jump-host-connections.ts';
 import { JumpHostSync } from './jumphost/jump-host-sync.ts';
 import { withHostKeyAlarm } from './jumphost/host-key-alarm.ts';
 import { AccessJobs } from './scheduling/access-jobs.ts';
+import { ReconcileJobs } from './scheduling/reconcile-jobs.ts';
+import { Reconciler } from './scheduling/reconciler.ts';
 import { AccessService } from './service/access-service.ts';
 import { createBoltApp } from './slack/bolt-app.ts';
 import { SlackOwnerDirectory } from './slack/owner-directory.ts';
 import { SlackNotifier } from './slack/slack-notifier.ts';
 import { createWebClient } from './slack/web-client.ts';
+import { JumpHostState } from './store/jump-host-state.ts';
 import { KeyStore } from './store/key-store.ts';
 import { RateLimiter } from './store/rate-limit.ts';
 import { asCommandClient, createRedisClient, describeRedisTarget, parseRedisUrl, type RedisRole } from './store/redis-connection.ts';
+import { RedisLock } from './store/redis-lock.ts';
 import { RequestStore } from './store/request-store.ts';
 
 export interface BrokerOptions {
@@ -32,6 +36,23 @@ export interface BrokerOptions {
   redisPrefix?: string;
   /** bind address of the HTTP receiver (default: all interfaces) */
   host?: string;
+  /** timings that tests shorten; production uses the defaults */
+  tuning?: BrokerTuning;
+}
+
+export interface BrokerTuning {
+  /** lease of an activation follow-up (renewed while it runs); the reconciler takes over a follow-up owed
+   *  this long whose holder died (default 30 s) */
+  activationLeaseMs?: number;
+  /** audit entries a dead replica read but never posted are taken over after this idle time (default 30 s) */
+  auditClaimIdleMs?: number;
+  /** lease of the per-jump-server sync lock, renewed while held (default 6 s) */
+  syncLockLeaseMs?: number;
+  /** sync attempts and the first backoff step (defaults 4 and 250 ms) */
+  syncAttempts?: number;
+  syncRetryBaseMs?: number;
+  /** how long stop() waits for in-flight jobs and follow-up work before handing them back (default 10 s) */
+  stopTimeoutMs?: number;
 }
 
 export interface Broker {
@@ -41,6 +62,7 @@ export interface Broker {
   sync: JumpHostSync;
   requests: RequestStore;
   keys: KeyStore;
+  reconciler: Reconciler;
   stop(): Promise<void>;
 }
 
@@ -51,7 +73,11 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
     const problem = checkPrivateKeyFile(jh.privateKeyPath);
     if (problem) throw new PolicyError(`jumpHosts[${jh.name}].privateKeyPath: ${problem}`);
   }
-  // One server, a Sentinel set or a Cluster; each role's client fails fast or waits as its work needs.
+  const t = o.tuning ?? {};
+  const replicaId = `${hostname()}-${process.pid}`;
+  // One server, a Sentinel set or a Cluster (REDIS_URL). Each role's client fails fast or waits as its work
+  // needs: commands fail fast while Redis is away (the user is told to try again at once instead of Slack timing
+  // out) and are never resent after a dropped connection; blocking readers and BullMQ workers wait.
   const redisTarget = parseRedisUrl(env.REDIS_URL);
   const connect = (role: RedisRole) =>
     asCommandClient(
@@ -63,35 +89,51 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
   const producer = connect('producer');
   const auditRedis = connect('blocking');
   const workerConnections: Redis[] = [];
-  await Promise.all([redis.ping(), ready(producer)]);
-  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
-  producer.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
-  auditRedis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  const workerConnection = () => {
+    const c = connect('blocking');
+    c.on('error', () => undefined);
+    workerConnections.push(c);
+    return c;
+  };
+  for (const c of [redis, producer, auditRedis]) c.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  await Promise.all([ready(redis), ready(producer)]);
 
   await warnAboutRedisSettings(redis, logger);
 
-  const requests = new RequestStore(redis, o.redisPrefix);
-  const keys = new KeyStore(redis, o.redisPrefix);
-  const connections = new JumpHostConnections({ logger: logger.child({ component: 'jumphost' }) });
-  const updater = withHostKeyAlarm(connections, { audit: (e) => requests.appendAudit(e), logger: logger.child({ component: 'jumphost' }), clock });
-  const sync = new JumpHostSync({ policy, requests, keys, updater, clock, logger: logger.child({ component: 'sync' }) });
-  const jobs = new AccessJobs({
-    producer,
-    workerConnection: () => {
-      const c = connect('blocking');
-      c.on('error', () => undefined);
-      workerConnections.push(c);
-      return c;
-    },
-    logger: logger.child({ component: 'jobs' }),
-    prefix: o.redisPrefix ? `${o.redisPrefix}:bull` : undefined,
-  });
+  const { requests, keys, connections, sync } = createSyncParts({ redis, policy, clock, logger, redisPrefix: o.redisPrefix, tuning: t });
+  const bullPrefix = o.redisPrefix ? `${o.redisPrefix}:bull` : undefined;
+  const jobs = new AccessJobs({ producer, workerConnection, logger: logger.child({ component: 'jobs' }), prefix: bullPrefix });
 
   const client = createWebClient(env.SLACK_BOT_TOKEN, env.SLACK_API_URL);
   const notifier = new SlackNotifier({ client, auditChannel: policy.auditChannel, approvalChannel: policy.approvalChannel, logger });
   const owners = new SlackOwnerDirectory({ client, logger });
   const limiter = new RateLimiter(redis, o.redisPrefix);
-  const service = new AccessService({ policy, requests, keys, sync, jobs, notifier, owners, clock, logger: logger.child({ component: 'access' }), newId: o.newId, limiter });
+  const service = new AccessService({
+    policy,
+    requests,
+    keys,
+    sync,
+    jobs,
+    notifier,
+    owners,
+    clock,
+    logger: logger.child({ component: 'access' }),
+    newId: o.newId,
+    limiter,
+    activationLeaseMs: t.activationLeaseMs,
+  });
+  const reconciler = new Reconciler({
+    policy,
+    requests,
+    sync,
+    actions: service,
+    clock,
+    logger: logger.child({ component: 'reconcile' }),
+    // the replica that won the approval normally finishes within its lease; after that it is presumed dead
+    activationGraceMs: t.activationLeaseMs ?? 30_000,
+  });
+  const reconcileJobs = new ReconcileJobs({ producer, workerConnection, logger: logger.child({ component: 'reconcile' }), everyMs: policy.reconcileInterval, prefix: bullPrefix });
+  const inFlight = new Set<Promise<void>>();
   const app = createBoltApp({
     botToken: env.SLACK_BOT_TOKEN,
     signingSecret: env.SLACK_SIGNING_SECRET,
@@ -102,6 +144,10 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
     service,
     logger,
     health: async () => (await redis.ping()) === 'PONG',
+    onAfterWork: (work) => {
+      inFlight.add(work);
+      void work.finally(() => inFlight.delete(work));
+    },
   });
 
   jobs.startWorker({
@@ -112,11 +158,14 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
   const audit = new AuditForwarder({
     redis: auditRedis,
     stream: requests.keys.auditStream,
-    consumer: `${hostname()}-${process.pid}`,
+    consumer: replicaId,
     poster: notifier,
     logger: logger.child({ component: 'audit' }),
+    claimIdleMs: t.auditClaimIdleMs,
+    deliveryKey: requests.keys.auditDelivery,
   });
   await audit.start();
+  await reconcileJobs.start(() => reconciler.run());
 
   let port: number | undefined;
   if (env.SLACK_APP_TOKEN) {
@@ -136,18 +185,60 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
     sync,
     requests,
     keys,
+    reconciler,
     async stop() {
+      // 1. Take no new work: Slack requests are refused (a load balancer sends them elsewhere), workers fetch no jobs.
       await app.stop().catch(() => undefined);
-      await jobs.close().catch(() => undefined);
-      await sync.stop();
+      // 2. Finish what is in flight, for a bounded time. A job still running after that is handed back:
+      //    its lock lapses and BullMQ gives it to another replica (handlers are idempotent); a follow-up
+      //    still owed is finished by the reconciler.
+      const deadline = t.stopTimeoutMs ?? 10_000;
+      const finished = await withinMs(deadline, Promise.all([jobs.close(), reconcileJobs.close(), ...inFlight]).catch(() => undefined));
+      if (!finished) logger.warn({ deadlineMs: deadline }, 'in-flight work did not finish in time: handed back to the other replicas');
+      await withinMs(deadline, sync.stop());
+      // 3. Close connections: SSH, then Redis.
       await audit.stop().catch(() => undefined);
       await connections.close();
-      for (const c of [redis, producer, ...workerConnections]) c.disconnect();
+      await Promise.all([redis, producer, ...workerConnections].map((c) => (c.status === 'ready' ? c.quit().catch(() => c.disconnect()) : c.disconnect())));
       logger.info('jit-jump stopped');
     },
   };
 }
 
+
+/** The store and the one path that changes jump servers, as the broker and `reconcile --dry-run` both build them. */
+export function createSyncParts(o: {
+  redis: Redis;
+  policy: Policy;
+  clock: Clock;
+  logger: Logger;
+  redisPrefix?: string;
+  tuning?: BrokerTuning;
+  /** alert the audit channel on a host key mismatch (not in a dry run, which writes nothing) */
+  hostKeyAlarm?: boolean;
+}) {
+  const { redis, policy, clock, logger } = o;
+  const t = o.tuning ?? {};
+  const requests = new RequestStore(redis, o.redisPrefix);
+  const keys = new KeyStore(redis, o.redisPrefix);
+  const connections = new JumpHostConnections({ logger: logger.child({ component: 'jumphost' }) });
+  const updater =
+    o.hostKeyAlarm === false ? connections : withHostKeyAlarm(connections, { audit: (e) => requests.appendAudit(e), logger: logger.child({ component: 'jumphost' }), clock });
+  const sync = new JumpHostSync({
+    policy,
+    requests,
+    keys,
+    state: new JumpHostState(redis, o.redisPrefix),
+    // The lease must outlive one render + write; it is renewed while held, so only a dead holder lets it run out.
+    lock: new RedisLock(redis, { leaseMs: t.syncLockLeaseMs ?? 6000, waitMs: 30_000 }),
+    updater,
+    clock,
+    logger: logger.child({ component: 'sync' }),
+    attempts: t.syncAttempts,
+    retryBaseMs: t.syncRetryBaseMs,
+  });
+  return { requests, keys, connections, sync };
+}
 
 /** Grants and jobs live in Redis: without AOF a restart forgets them, and eviction deletes them silently. */
 async function warnAboutRedisSettings(redis: Redis, logger: Logger): Promise<void> {
@@ -158,6 +249,19 @@ async function warnAboutRedisSettings(redis: Redis, logger: Logger): Promise<voi
     if (policy !== 'noeviction') logger.warn({ policy }, 'Redis maxmemory-policy is not noeviction: Redis may silently delete grants and jobs');
   } catch (err) {
     logger.debug({ err }, 'could not read Redis settings (CONFIG may be disabled)');
+  }
+}
+
+/** True if `work` settled within `ms`. */
+async function withinMs(ms: number, work: Promise<unknown>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([work.then(() => true as const, () => true as const), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -1,25 +1,29 @@
 #!/usr/bin/env node
 // jit-jump command line: `start` runs the broker, `check-config` validates the policy and reaches the jump servers.
 import { parseArgs } from 'node:util';
-import { EnvError, readEnv } from './config/env.ts';
+import { EnvError, readEnv, readRedisEnv } from './config/env.ts';
 import { loadPolicy, PolicyError } from './config/policy.ts';
 import { startBroker } from './broker.ts';
 import { checkConfig } from './check-config.ts';
 import { createLogger } from './logger.ts';
+import { reconcileDryRun } from './reconcile-dry-run.ts';
 
 const USAGE = `usage: jit-jump <command>
 
 commands:
-  start           run the broker (environment and JIT_CONFIG as in the README)
-  check-config    validate the policy, the broker's keys and reach every jump server
+  start              run the broker (environment and JIT_CONFIG as in the README)
+  check-config       validate the policy, the broker's keys and reach every jump server
+  reconcile --dry-run  print what the next reconcile would change on every jump server (needs REDIS_URL);
+                     the brokers reconcile by themselves every reconcileInterval
 options:
   --config PATH   policy file (default: $JIT_CONFIG or ./jit.config.yaml)
-  --offline       check-config without connecting to the jump servers`;
+  --offline       check-config without connecting to the jump servers
+  --dry-run       reconcile: change nothing, print the plan`;
 
 async function main(): Promise<number> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
-    options: { config: { type: 'string' }, offline: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: { config: { type: 'string' }, offline: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
   });
   const command = positionals[0];
   if (values.help || !command) {
@@ -29,6 +33,14 @@ async function main(): Promise<number> {
   const policyPath = values.config ?? process.env.JIT_CONFIG ?? './jit.config.yaml';
   if (command === 'check-config') {
     return checkConfig(policyPath, { offline: values.offline ?? false, print: (l) => console.log(l) });
+  }
+  if (command === 'reconcile') {
+    if (!values['dry-run']) {
+      console.error('jit-jump: the running brokers reconcile every reconcileInterval by themselves; use `reconcile --dry-run` to see what the next one would change');
+      return 2;
+    }
+    const { REDIS_URL } = readRedisEnv(process.env);
+    return reconcileDryRun({ redisUrl: REDIS_URL, policy: loadPolicy(policyPath), print: (t) => console.log(t) });
   }
   if (command !== 'start') {
     console.error(`unknown command "${command}"\n\n${USAGE}`);

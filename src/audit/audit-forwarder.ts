@@ -1,6 +1,9 @@
 // Posts the audit stream to the audit channel and the log. Events were appended to the stream atomically with
 // the change they describe, so a crash between the change and the post loses nothing: a consumer group
 // delivers each event to one replica, and entries left unacknowledged by a dead replica are claimed again.
+// A claimed entry may still be being posted by a slow (not dead) replica, or posted by one that died before
+// acknowledging it: a per-entry delivery marker in Redis ("posting" with a lease, then "posted") keeps the
+// post to one, except for a replica killed in the instant between Slack's answer and the marker.
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AuditEvent } from '../domain/audit-event.ts';
@@ -8,12 +11,16 @@ import { auditLine } from './audit-line.ts';
 
 export interface AuditPoster {
   postAudit(text: string, event: AuditEvent): Promise<void>;
+  /** Whether this line is in the audit channel already (a replica died after posting it, before marking it). */
+  alreadyPosted?(text: string, event: AuditEvent): Promise<boolean>;
 }
 
 const GROUP = 'audit-forwarder';
 
 export class AuditForwarder {
   private running = false;
+  /** posted by this process but not yet marked and acknowledged (Redis went away in between) */
+  private readonly postedHere = new Set<string>();
   private loop?: Promise<void>;
 
   constructor(
@@ -26,6 +33,8 @@ export class AuditForwarder {
       logger: Logger;
       blockMs?: number;
       claimIdleMs?: number;
+      /** the delivery marker of a stream entry */
+      deliveryKey: (streamId: string) => string;
     },
   ) {}
 
@@ -51,17 +60,17 @@ export class AuditForwarder {
             string,
             [string, string[]][],
           ];
-          await this.deliver(claimed);
+          await this.deliver(claimed, true);
           // Our own entries from before a restart with the same consumer name.
           const own = (await redis.xreadgroup('GROUP', GROUP, consumer, 'COUNT', 100, 'STREAMS', stream, '0')) as
             | [string, [string, string[]][]][]
             | null;
-          await this.deliver(own?.[0]?.[1] ?? []);
+          await this.deliver(own?.[0]?.[1] ?? [], true);
         }
         const res = (await redis.xreadgroup('GROUP', GROUP, consumer, 'COUNT', 50, 'BLOCK', this.deps.blockMs ?? 1000, 'STREAMS', stream, '>')) as
           | [string, [string, string[]][]][]
           | null;
-        await this.deliver(res?.[0]?.[1] ?? []);
+        await this.deliver(res?.[0]?.[1] ?? [], false);
       } catch (err) {
         if (!this.running) break;
         logger.warn({ err }, 'audit forwarder: read failed, retrying');
@@ -70,9 +79,21 @@ export class AuditForwarder {
     }
   }
 
-  private async deliver(entries: [string, string[]][]): Promise<void> {
+  /** `redelivered`: read before, by this or another replica, which may have posted it and died before marking it. */
+  private async deliver(entries: [string, string[]][], redelivered: boolean): Promise<void> {
+    const { redis, stream, consumer, deliveryKey } = this.deps;
+    // Longer than any post: a slow replica keeps its entry even after another claimed it.
+    const leaseMs = Math.max(10_000, 2 * (this.deps.claimIdleMs ?? 30_000));
+    const done = async (id: string) => {
+      await redis.multi().set(deliveryKey(id), 'posted', 'EX', 86_400).xack(stream, GROUP, id).exec();
+      this.postedHere.delete(id);
+    };
     for (const [id, fields] of entries) {
       if (!fields) continue;
+      if (this.postedHere.has(id)) {
+        await done(id);
+        continue;
+      }
       const json = fields[fields.indexOf('e') + 1];
       let event: AuditEvent | undefined;
       try {
@@ -80,12 +101,25 @@ export class AuditForwarder {
       } catch {
         event = undefined;
       }
+      const marker = deliveryKey(id);
+      if ((await redis.set(marker, `posting ${consumer}`, 'PX', leaseMs, 'NX')) !== 'OK') {
+        // Posted already (its poster died before acknowledging): just acknowledge. Being posted: leave it.
+        if ((await redis.get(marker)) === 'posted') await redis.xack(stream, GROUP, id);
+        continue;
+      }
       if (event) {
         this.deps.logger.info({ audit: event, streamId: id }, `audit: ${event.type}`);
-        // Not acknowledged if the post fails: it is retried on the next claim.
-        await this.deps.poster.postAudit(auditLine(event), event);
+        try {
+          const line = auditLine(event);
+          if (!redelivered || !(await this.deps.poster.alreadyPosted?.(line, event))) await this.deps.poster.postAudit(line, event);
+          this.postedHere.add(id);
+        } catch (err) {
+          // Not acknowledged: posted again on a later read.
+          await redis.del(marker);
+          throw err;
+        }
       }
-      await this.deps.redis.xack(this.deps.stream, GROUP, id);
+      await done(id);
     }
   }
 

@@ -59,3 +59,10 @@ export function readEnv(source: NodeJS.ProcessEnv = process.env): Env {
     `environment is invalid:\n${result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`,
   );
 }
+
+/** Only what tools that read the store need (reconcile --dry-run): no Slack secrets. */
+export function readRedisEnv(source: NodeJS.ProcessEnv = process.env): Pick<Env, 'REDIS_URL'> {
+  const result = envSchema.pick({ REDIS_URL: true }).safeParse({ REDIS_URL: source.REDIS_URL || undefined });
+  if (result.success) return result.data;
+  throw new EnvError(`environment is invalid:\n${result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
+}

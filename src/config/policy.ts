@@ -116,11 +116,15 @@ export const policySchema = z
     defaults: defaultsSchema.prefault({}),
     limits: limitsSchema.prefault({}),
     keys: keysSchema.prefault({}),
+    reconcileInterval: duration
+      .prefault('1m')
+      .describe('how often one replica syncs every jump server and moves stuck requests on (orphan lines, missing lines, hand edits)'),
     jumpHosts: z.array(jumpHostSchema).min(1),
     hosts: z.array(hostSchema).min(1),
   })
   .strict()
   .superRefine((policy, ctx) => {
+    if (policy.reconcileInterval < 1000) ctx.addIssue({ code: 'custom', path: ['reconcileInterval'], message: 'must be at least 1s' });
     if (policy.defaults.duration < policy.defaults.minDuration)
       ctx.addIssue({ code: 'custom', path: ['defaults', 'duration'], message: 'is shorter than defaults.minDuration' });
     const jumpNames = new Set<string>();

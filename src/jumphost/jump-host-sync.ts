@@ -1,11 +1,18 @@
 // The one code path that changes a jump server: render the desired block from the store, write it if different.
-// At most one sync per jump host runs at a time in this process; calls made while one runs share the next run.
+// At most one sync per jump host runs at a time in this process (calls made while one runs share the next run)
+// and, through a Redis lock around render + write, across replicas: a sync always renders after the previous
+// one wrote, so an older rendering can never be written over a newer one.
+// The same path repairs drift: orphan lines go, missing lines come back, lines nobody rendered are alerted.
 import type { Logger } from 'pino';
 import type { JumpHostConfig, Policy } from '../config/policy.ts';
 import type { Clock } from '../domain/clock.ts';
 import { renderableGrants } from '../domain/desired-block.ts';
 import { parseAuthorizedKeys, renderKeyLines, spliceManagedBlock, type ExpiryFormat } from '../domain/managed-block.ts';
+import { lineHash } from '../store/jump-host-state.ts';
+import { HostKeyMismatchError, JumpHostUnavailableError } from './errors.ts';
+import type { JumpHostState } from '../store/jump-host-state.ts';
 import type { KeyStore } from '../store/key-store.ts';
+import type { RedisLock } from '../store/redis-lock.ts';
 import type { RequestStore } from '../store/request-store.ts';
 
 export interface OpenSshVersionInfo {
@@ -25,9 +32,17 @@ export interface SyncResult {
   changed: boolean;
   lines: number;
   grantIds: string[];
-  /** key lines that stood in the block but that the broker would not render now */
+  /** key lines that stood in the block but that the broker would not render now (orphans and hand edits) */
   removedLines: string[];
+  /** lines of active grants the block lacked (restored) */
+  addedLines: string[];
+  /** lines inside the block the broker did not write (edited by hand): removed, and alerted */
+  handEditedLines: string[];
+  /** the BEGIN/END markers did not pair up (edited by hand): the block was rebuilt, and alerted */
+  blockDamaged: boolean;
   expiryFormat: ExpiryFormat;
+  /** nothing was written (reconcile --dry-run) */
+  dryRun: boolean;
 }
 
 export function expiryFormatFor(server: OpenSshVersionInfo | undefined, jh: JumpHostConfig): ExpiryFormat {
@@ -54,6 +69,8 @@ export class JumpHostSync {
       policy: Policy;
       requests: RequestStore;
       keys: KeyStore;
+      state: JumpHostState;
+      lock: RedisLock;
       updater: AuthorizedKeysUpdater;
       clock: Clock;
       logger: Logger;
@@ -93,17 +110,24 @@ export class JumpHostSync {
     return Promise.all(this.deps.policy.jumpHosts.map((j) => this.sync(j.name)));
   }
 
+  /** What a sync of this jump server would change, without writing (reconcile --dry-run). */
+  preview(jumpHostName: string): Promise<SyncResult> {
+    return this.runOnce(jumpHostName, true);
+  }
+
   private async runWithRetry(name: string): Promise<SyncResult> {
     const attempts = this.deps.attempts ?? 4;
     const base = this.deps.retryBaseMs ?? 250;
     for (let attempt = 1; ; attempt++) {
       try {
-        const result = await this.runOnce(name);
+        const result = await this.runOnce(name, false);
         this.armExpiryTimer(name).catch((err: unknown) => this.deps.logger.warn({ err, jumpHost: name }, 'could not arm the expiry timer'));
         return result;
       } catch (err) {
         if (attempt >= attempts || this.stopped) {
           this.deps.logger.error({ err, jumpHost: name, attempt }, 'jump host sync failed');
+          if (err instanceof JumpHostUnavailableError || err instanceof HostKeyMismatchError)
+            await this.alertUnreachable(name, err).catch((e: unknown) => this.deps.logger.warn({ err: e }, 'could not raise the jump host alert'));
           throw err;
         }
         // Exponential backoff with full jitter, so replicas and retries do not hammer a struggling server together.
@@ -115,27 +139,88 @@ export class JumpHostSync {
   }
 
   /** Renders what the block should hold at this instant and writes it if the server differs. */
-  private async runOnce(name: string): Promise<SyncResult> {
+  private async runOnce(name: string, dryRun: boolean): Promise<SyncResult> {
     const jh = this.jumpHost(name);
-    const { requests, keys, policy, clock, updater } = this.deps;
+    const { requests, keys, policy, clock, updater, state } = this.deps;
+    const body = async (lease?: { check(): void }): Promise<SyncResult> => {
+      const renderedAt = clock.now();
+      const grants = await requests.getMany(await requests.activeGrantIds(name, renderedAt));
+      const keyLines = await keys.linesFor(grants.map((g) => g.requester));
+      const renderable = renderableGrants(policy, grants, keyLines);
+      const written = await state.writtenLineHashes(name);
+      if (!dryRun) {
+        // Remember every line this write may put in the block before writing it, whatever the server's format.
+        const candidates = (['utc', 'local', 'none'] as const).flatMap((f) => renderKeyLines(renderable, renderedAt, f));
+        await state.recordWritten(name, candidates);
+      }
+      let lines: string[] = [];
+      let existing: string[] = [];
+      let blockDamaged = false;
+      let format: ExpiryFormat = 'utc';
+      const started = Date.now();
+      const { changed } = await updater.updateAuthorizedKeys(jh, (current, server) => {
+        format = expiryFormatFor(server, jh);
+        // Rendered at write time with a fresh clock so a grant that expired while we connected is left out.
+        lines = renderKeyLines(renderable, clock.now(), format);
+        const parsed = parseAuthorizedKeys(current);
+        existing = parsed.block ?? [];
+        blockDamaged = parsed.damaged;
+        if (dryRun) return current;
+        lease?.check(); // another replica may have taken over: never write a rendering older than its
+        return spliceManagedBlock(current, lines);
+      });
+      const removedLines = existing.filter((l) => !lines.includes(l));
+      const handEditedLines = removedLines.filter((l) => !written.has(lineHash(l)));
+      const addedLines = lines.filter((l) => !existing.includes(l));
+      const result: SyncResult = { jumpHost: name, changed, lines: lines.length, grantIds: renderable.map((g) => g.id), removedLines, addedLines, handEditedLines, blockDamaged, expiryFormat: format, dryRun };
+      this.deps.logger.debug({ jumpHost: name, changed, lines: lines.length, ms: Date.now() - started, dryRun }, 'jump host synced');
+      if (dryRun) return result;
+      if (changed) await state.setWritten(name, lines);
+      await requests.forgetEndedBefore(name, renderedAt);
+      await this.afterSuccess(name, result);
+      return result;
+    };
+    return dryRun ? body() : this.deps.lock.with(this.deps.requests.keys.syncLock(name), body);
+  }
+
+  private async afterSuccess(name: string, r: SyncResult): Promise<void> {
+    const { state, requests, clock, logger } = this.deps;
+    const orphans = r.removedLines.length - r.handEditedLines.length;
+    if (r.blockDamaged) {
+      logger.warn({ jumpHost: name }, 'managed block markers were damaged');
+      await requests.appendAudit({ type: 'jump-host-alert', at: clock.now(), host: name, detail: 'the managed block markers were edited by hand (unpaired BEGIN/END): the block was rebuilt from the active grants' });
+    }
+    if (r.handEditedLines.length) {
+      logger.warn({ jumpHost: name, lines: r.handEditedLines.length }, 'managed block was edited by hand');
+      await requests.appendAudit({
+        type: 'jump-host-alert',
+        at: clock.now(),
+        host: name,
+        detail: `the managed block held ${r.handEditedLines.length} line(s) jit-jump did not write (edited by hand): removed. Keys: ${describeKeys(r.handEditedLines)}`,
+      });
+    }
+    if (orphans > 0 || r.addedLines.length > 0) logger.info({ jumpHost: name, removed: orphans, added: r.addedLines.length }, 'block brought in line with the active grants');
+    if (await state.markUp(name)) {
+      await requests.appendAudit({ type: 'jump-host-alert', at: clock.now(), host: name, detail: `reachable again; block synced (${r.lines} line(s) for ${r.grantIds.length} active grant(s))` });
+    }
+  }
+
+  /** One alert per outage (across replicas): the host, and the grants whose lines it cannot change now. */
+  private async alertUnreachable(name: string, err: unknown): Promise<void> {
+    const { state, requests, clock } = this.deps;
     const now = clock.now();
-    const grants = await requests.getMany(await requests.activeGrantIds(name, now));
-    const keyLines = await keys.linesFor(grants.map((g) => g.requester));
-    const renderable = renderableGrants(policy, grants, keyLines);
-    let lines: string[] = [];
-    let removed: string[] = [];
-    let format: ExpiryFormat = 'utc';
-    const started = Date.now();
-    const { changed } = await updater.updateAuthorizedKeys(jh, (current, server) => {
-      format = expiryFormatFor(server, jh);
-      // Rendered at write time with a fresh clock so a grant that expired while we connected is left out.
-      lines = renderKeyLines(renderable, clock.now(), format);
-      const existing = parseAuthorizedKeys(current).block ?? [];
-      removed = existing.filter((l) => !lines.includes(l));
-      return spliceManagedBlock(current, lines);
+    if (!(await state.markDown(name, now))) return;
+    const [active, ended] = await Promise.all([requests.activeGrantIds(name, now), requests.endedGrantIds(name)]);
+    const list = (ids: string[]) => (ids.length ? ids.slice(0, 20).join(', ') + (ids.length > 20 ? ` and ${ids.length - 20} more` : '') : 'none');
+    await requests.appendAudit({
+      type: 'jump-host-alert',
+      at: now,
+      host: name,
+      detail:
+        `unreachable after retries (${String((err as Error)?.message ?? err).slice(0, 160)}). ` +
+        `Ended grants whose line may remain until it is back (sshd expiry-time still ends expired ones): ${list(ended)}. ` +
+        `Active grants that cannot be installed or changed: ${list(active)}. The reconciler syncs it when it returns.`,
     });
-    this.deps.logger.debug({ jumpHost: name, changed, lines: lines.length, ms: Date.now() - started }, 'jump host synced');
-    return { jumpHost: name, changed, lines: lines.length, grantIds: renderable.map((g) => g.id), removedLines: removed, expiryFormat: format };
   }
 
   /** Safety net besides the revoke jobs: re-sync when the earliest rendered grant ends. */
@@ -162,4 +247,15 @@ export class JumpHostSync {
     }
     await Promise.all(pending);
   }
+}
+
+/** Key types and comments of unknown lines, for the alert: enough to find them, never a whole key. */
+function describeKeys(lines: readonly string[]): string {
+  return lines
+    .slice(0, 5)
+    .map((l) => {
+      const m = /(ssh-[a-z0-9-]+|ecdsa-sha2-nistp\d+|sk-[a-z0-9@.-]+) ([A-Za-z0-9+/=]{0,12})/.exec(l);
+      return m ? `${m[1]} ${m[2]}…` : 'unparsable line';
+    })
+    .join('; ');
 }

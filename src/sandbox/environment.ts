@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { startBroker, type Broker } from '../broker.ts';
+import { startBroker, type Broker, type BrokerTuning } from '../broker.ts';
 import { readEnv } from '../config/env.ts';
 import { validatePolicy, type Policy } from '../config/policy.ts';
 import { createLogger } from '../logger.ts';
@@ -73,6 +73,10 @@ export interface EnvironmentOptions {
   dir?: string;
   /** start redis-server and sshd in process groups of their own (the sandbox: Ctrl-C reaches only the sandbox) */
   ownProcessGroups?: boolean;
+  /** policy reconcileInterval (default 1m) */
+  reconcileInterval?: string;
+  /** broker timings shortened by tests */
+  tuning?: BrokerTuning;
 }
 
 export async function startEnvironment(opts: EnvironmentOptions = {}): Promise<Environment> {
@@ -98,6 +102,7 @@ export async function startEnvironment(opts: EnvironmentOptions = {}): Promise<E
     const policy = validatePolicy({
       auditChannel: AUDIT_CHANNEL,
       approvalChannel: APPROVAL_CHANNEL,
+      ...(opts.reconcileInterval ? { reconcileInterval: opts.reconcileInterval } : {}),
       defaults: {
         duration: opts.duration ?? '5s',
         minDuration: opts.minDuration ?? '1s',
@@ -153,7 +158,7 @@ export async function startEnvironment(opts: EnvironmentOptions = {}): Promise<E
     const redisPrefix = opts.redisUrl ? `{jit-sandbox-${process.pid}}` : undefined;
     const environment = { dir, redis, redisUrl, jump, internal, internal2, slack, policy, engineerKey, logs } as Environment;
     const boot = async () => {
-      environment.broker = await startBroker({ env, policy, logger, host: '127.0.0.1', redisPrefix });
+      environment.broker = await startBroker({ env, policy, logger, host: '127.0.0.1', redisPrefix, tuning: opts.tuning });
       environment.sender = createSlackSender({
         url: `http://127.0.0.1:${environment.broker.port}/slack/events`,
         signingSecret: SIGNING_SECRET,

@@ -95,6 +95,10 @@ export async function startLocalSlackApi(opts: { usergroups?: Record<string, str
       }
       case 'chat.postEphemeral':
         return { ok: true, message_ts: nextTs() };
+      case 'conversations.history': {
+        const found = messages.filter((m) => m.channel === a.channel).reverse().slice(0, Number(a.limit ?? 100));
+        return { ok: true, messages: found.map((m) => ({ type: 'message', ts: m.ts, text: m.text, blocks: m.blocks })) };
+      }
       case 'conversations.open':
         return { ok: true, channel: { id: `D${String(a.users ?? '').split(',')[0]}` } };
       case 'users.info':

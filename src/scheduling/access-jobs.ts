@@ -46,6 +46,8 @@ export class AccessJobs {
         removeOnFail: { count: 5000 },
       },
     });
+    // Without a listener an 'error' event (Redis gone for a moment) would crash the process.
+    this.queue.on('error', (err) => deps.logger.warn({ err: err.message }, 'job queue error'));
   }
 
   /** Adds (or keeps, if it already exists) the job that runs `name` for this request at `at`. */

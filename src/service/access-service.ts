@@ -38,6 +38,8 @@ export interface AccessServiceDeps {
   newId?: IdGenerator;
   /** per-person rate limits (policy limits); without one nothing is rate-limited */
   limiter?: RateLimiter;
+  /** how long an activation follow-up may run before another replica may take it over */
+  activationLeaseMs?: number;
 }
 
 const STATE_WORDS: Record<RequestState, string> = {
@@ -213,36 +215,69 @@ export class AccessService {
     }
   }
 
-  /** Installs an activated grant: its end is scheduled before the key goes on the server, then sync. */
-  private async activate(requestId: string, expiresAt: number): Promise<void> {
-    const now = this.d.clock.now();
-    const [req] = await Promise.all([this.d.requests.get(requestId), this.d.jobs.schedule('revoke', requestId, expiresAt, now)]);
-    if (!req) return;
-    const warnAt = expiresAt - this.d.policy.defaults.expiryWarning;
-    // Bookkeeping that does not gate access runs beside the sync.
-    const bookkeeping = Promise.all([
-      this.d.jobs.cancel('timeout', requestId),
-      // Only grants long enough for the warning to mean something get one (not a 5-minute grant warned at once).
-      expiresAt - now > 2 * this.d.policy.defaults.expiryWarning ? this.d.jobs.schedule('expiry-warning', requestId, warnAt, now) : undefined,
-    ]).catch((err: unknown) => this.d.logger.warn({ err, requestId }, 'could not update jobs after activation'));
-    try {
-      const result = await this.d.sync.sync(req.jumpHost);
-      if (!result.grantIds.includes(req.id)) throw new Error('grant not rendered (key missing or host no longer in policy)');
-    } catch (err) {
-      this.d.logger.error({ err, requestId }, 'activation failed');
-      const failed = await this.d.requests.transition(req, 'failed', this.event('failed', req, { detail: String((err as Error).message).slice(0, 200) }), {
-        endedAt: this.d.clock.now(),
-      });
-      if (failed.ok) {
-        await this.d.sync.sync(req.jumpHost).catch(() => undefined); // take out anything half-installed
-        await this.d.notifier.notifyUser(req.requester, `Access to *${req.host}* (\`${req.id}\`) was approved, but installing your key on the jump server failed. Please try again later.`);
-        await this.refreshMessages(req.id);
+  /** Installs an activated grant (the approval that activated it was won by this replica). */
+  private async activate(requestId: string, _expiresAt: number): Promise<void> {
+    await this.completeActivation(requestId);
+  }
+
+  /**
+   * The work owed once a grant is active: its end is scheduled before the key goes on the server, then sync,
+   * then exactly one activation message to the requester (the connect instructions, or why there are none).
+   * Run by the replica that won the approval; if that one dies, its lease runs out and the reconciler runs it.
+   * Idempotent: jobs have fixed ids, the sync renders from the store, and the activation stays owed (in the
+   * store's activating index) until the message is sent.
+   */
+  async completeActivation(requestId: string): Promise<void> {
+    await this.d.requests.withActivationLease(requestId, this.d.activationLeaseMs ?? 30_000, () => this.followUpActivation(requestId));
+  }
+
+  private async followUpActivation(requestId: string): Promise<void> {
+    const { requests, jobs, clock, policy, logger } = this.d;
+    const req = await requests.get(requestId);
+    if (!req) return requests.finishActivation(requestId);
+    let current: AccessRequest = req;
+    if (req.state === 'active' && req.expiresAt !== undefined) {
+      const now = clock.now();
+      const expiresAt = req.expiresAt;
+      await jobs.schedule('revoke', requestId, expiresAt, now);
+      const warnAt = expiresAt - policy.defaults.expiryWarning;
+      // Bookkeeping that does not gate access runs beside the sync.
+      const bookkeeping = Promise.all([
+        jobs.cancel('timeout', requestId),
+        // Only grants long enough for the warning to mean something get one (not a 5-minute grant warned at once).
+        expiresAt - now > 2 * policy.defaults.expiryWarning ? jobs.schedule('expiry-warning', requestId, warnAt, now) : undefined,
+      ]).catch((err: unknown) => logger.warn({ err, requestId }, 'could not update jobs after activation'));
+      try {
+        const result = await this.d.sync.sync(req.jumpHost);
+        if (!result.grantIds.includes(req.id) && (await requests.get(req.id))?.state === 'active' && expiresAt > clock.now())
+          throw new Error('grant not rendered (key missing or host no longer in policy)');
+      } catch (err) {
+        logger.error({ err, requestId }, 'activation failed');
+        const failed = await requests.transition(req, 'failed', this.event('failed', req, { detail: String((err as Error).message).slice(0, 200) }), {
+          endedAt: clock.now(),
+        });
+        if (failed.ok) await this.d.sync.sync(req.jumpHost).catch(() => undefined); // take out anything half-installed
       }
-      return;
+      await bookkeeping;
+      current = (await requests.get(requestId)) ?? req;
     }
-    const host = this.d.policy.hosts.find((h) => h.name === req.host)!;
-    await this.d.notifier.sendConnectInstructions(req, connectInstructions(host, this.d.sync.jumpHost(req.jumpHost)));
-    await Promise.all([this.refreshMessages(req.id), bookkeeping]);
+    // A replica that died after sending but before finishing leaves an attempt behind: look before sending again.
+    const attempt = await requests.activationMessageAttempt(requestId);
+    if (attempt === 1 || !(await this.d.notifier.activationMessageSent?.(current))) await this.sendActivationMessage(current);
+    // Sent: finishing must not be lost to a Redis blip, or the reconciler would send it again.
+    await retrying(() => requests.finishActivation(requestId), 30_000);
+    await this.refreshMessages(requestId);
+  }
+
+  private async sendActivationMessage(req: AccessRequest): Promise<void> {
+    const host = this.d.policy.hosts.find((h) => h.name === req.host);
+    if (req.state === 'active' && host) {
+      await this.d.notifier.sendConnectInstructions(req, connectInstructions(host, this.d.sync.jumpHost(req.jumpHost)));
+    } else if (req.state === 'failed') {
+      await this.d.notifier.notifyUser(req.requester, `Access to *${req.host}* (\`${req.id}\`) was approved, but installing your key on the jump server failed. Please try again later.`);
+    } else {
+      await this.d.notifier.notifyUser(req.requester, `Access to *${req.host}* (\`${req.id}\`) was approved, but it is already ${STATE_WORDS[req.state]}: no connect instructions.`);
+    }
   }
 
   /** An owner clicked Deny: may they? (The reason is asked for next, in a modal.) */
@@ -392,5 +427,18 @@ export class AccessService {
 
   private event(type: AuditEvent['type'], req: AccessRequest, extra: Partial<AuditEvent>): AuditEvent {
     return { type, at: this.d.clock.now(), requestId: req.id, requester: req.requester, host: req.host, ...extra };
+  }
+}
+
+/** Retries `op` (a Redis write that must land) every 200 ms for up to `ms`. */
+async function retrying(op: () => Promise<void>, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      return await op();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
   }
 }

@@ -11,6 +11,8 @@ export interface Notifier {
   sendConnectInstructions(request: AccessRequest, instructions: ConnectInstructions): Promise<void>;
   /** A direct message to one person. */
   notifyUser(userId: string, text: string): Promise<void>;
+  /** Whether the activation message of this grant is already in the requester's DM (an earlier attempt died after posting). */
+  activationMessageSent?(request: AccessRequest): Promise<boolean>;
 }
 
 export interface OwnerDirectory {

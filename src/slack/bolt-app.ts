@@ -24,6 +24,8 @@ export interface BoltAppOptions {
   logger: Logger;
   /** checked by GET /healthz */
   health?: () => Promise<boolean>;
+  /** told about work that runs after an ack, so shutdown can wait for it */
+  onAfterWork?: (work: Promise<void>) => void;
 }
 
 const TRY_AGAIN = 'jit-jump could not reach its database just now; nothing was changed. Please try again in a minute.';
@@ -66,7 +68,7 @@ export function createBoltApp(o: BoltAppOptions): App {
 
   const runAfter = (outcome: Outcome, what: string) => {
     if (!outcome.after) return;
-    outcome.after().catch((err: unknown) => log.error({ err }, `${what}: follow-up work failed`));
+    o.onAfterWork?.(outcome.after().catch((err: unknown) => log.error({ err }, `${what}: follow-up work failed`)));
   };
 
   // The workspace allowed in: the policy's, or else the one the bot token belongs to (asked once, kept).

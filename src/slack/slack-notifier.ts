@@ -2,6 +2,7 @@
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
 import type { AuditPoster } from '../audit/audit-forwarder.ts';
+import type { AuditEvent } from '../domain/audit-event.ts';
 import type { ConnectInstructions } from '../domain/connect-instructions.ts';
 import type { AccessRequest, MessageRef } from '../domain/request-state.ts';
 import type { Notifier } from '../service/ports.ts';
@@ -56,6 +57,31 @@ export class SlackNotifier implements Notifier, AuditPoster {
 
   async notifyUser(userId: string, text: string): Promise<void> {
     await this.deps.client.chat.postMessage({ channel: await this.dmChannel(userId), text });
+  }
+
+  /**
+   * Whether a message the broker may have posted before it died is in the channel already: what a replica
+   * taking over an unfinished post checks first. Needs the history scope of the channel (channels:history,
+   * groups:history, im:history); without it the answer is "no" and the post may repeat.
+   */
+  private async inHistory(channel: string, since: number, matches: (m: { text?: string; blocks?: unknown }) => boolean): Promise<boolean> {
+    try {
+      const res = await this.deps.client.conversations.history({ channel, oldest: String(Math.floor(since / 1000) - 1), limit: 1000 });
+      return (res.messages ?? []).some((m) => matches(m as { text?: string; blocks?: unknown }));
+    } catch (err) {
+      this.deps.logger.warn({ err, channel }, 'could not read channel history to avoid a repeated post');
+      return false;
+    }
+  }
+
+  async activationMessageSent(request: AccessRequest): Promise<boolean> {
+    return this.inHistory(await this.dmChannel(request.requester), request.activatedAt ?? request.createdAt, (m) =>
+      /Connect with|was approved, but/.test(m.text ?? '') && JSON.stringify(m).includes(request.id),
+    );
+  }
+
+  async alreadyPosted(text: string, event: AuditEvent): Promise<boolean> {
+    return this.inHistory(this.deps.auditChannel, event.at, (m) => m.text === text);
   }
 
   async postAudit(text: string): Promise<void> {

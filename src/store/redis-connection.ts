@@ -176,11 +176,15 @@ export function describeRedisTarget(target: RedisTarget): string {
   }
 }
 
+// Commands fail fast while Redis is away (no offline queue, a deadline on every command): the Slack user is
+// told to try again at once instead of Slack timing out, and the connection comes back by itself (within
+// 500 ms of Redis, or a promoted replica, being there again). A command in flight when the connection drops is
+// failed, not sent again: Redis may have run it already (a request created twice, an audit event appended
+// twice); callers retry where that is safe. Blocking readers and BullMQ workers wait instead.
+const FAIL_FAST: RedisOptions = { enableOfflineQueue: false, maxRetriesPerRequest: 2, autoResendUnfulfilledCommands: false };
 const ROLE_OPTIONS: Record<RedisRole, RedisOptions> = {
-  // The offline queue holds commands while a reconnect (or a Sentinel failover) is under way; after 2
-  // retries a command fails, so the Slack user is told to try again rather than left waiting.
-  commands: { enableOfflineQueue: true, maxRetriesPerRequest: 2 },
-  producer: { enableOfflineQueue: false, maxRetriesPerRequest: 2 },
+  commands: { ...FAIL_FAST, commandTimeout: 2000 },
+  producer: FAIL_FAST,
   blocking: { maxRetriesPerRequest: null },
 };
 
@@ -189,14 +193,16 @@ export interface RedisClientOptions {
   connectionName?: string;
   /** told when fewer replicas than asked acknowledged a state change in time (Sentinel with waitReplicas) */
   onUnreplicated?: (acknowledged: number, wanted: number) => void;
+  /** options that override the role's (e.g. a one-shot CLI that gives up instead of reconnecting) */
+  overrides?: RedisOptions;
 }
 
 /** One ioredis client for `role`. The caller owns it (and its 'error' events). */
 export function createRedisClient(target: RedisTarget, role: RedisRole, opts: RedisClientOptions = {}): RedisClient {
-  const base: RedisOptions = { connectionName: opts.connectionName ?? `jit-jump:${hostname()}:${process.pid}`, ...ROLE_OPTIONS[role] };
+  const base: RedisOptions = { connectionName: opts.connectionName ?? `jit-jump:${hostname()}:${process.pid}`, ...ROLE_OPTIONS[role], ...opts.overrides };
   // Reconnect at least every 500 ms (ioredis backs off to 2 s): once a replica is promoted, or Redis is back,
   // the broker follows within half a second. (A Cluster client finds moved slots by itself.)
-  const reconnect: RedisOptions = { retryStrategy: (times) => Math.min(times * 50, 500) };
+  const reconnect: RedisOptions = { retryStrategy: opts.overrides?.retryStrategy ?? ((times) => Math.min(times * 50, 500)) };
   const auth = { ...(target.username ? { username: target.username } : {}), ...(target.password ? { password: target.password } : {}) };
   switch (target.kind) {
     case 'server':

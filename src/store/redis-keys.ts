@@ -8,9 +8,27 @@ export function redisKeys(prefix = '{jit}') {
     requestMessages: (id: string) => `${p}:req:${id}:msgs`,
     userRequests: (user: string) => `${p}:user:${user}:reqs`,
     activeGrants: (jumpHost: string) => `${p}:active:${jumpHost}`,
+    /** grants that left `active` (id → when), until a sync of their jump host has taken their line out */
+    endedGrants: (jumpHost: string) => `${p}:ended:${jumpHost}`,
+    /** undecided requests (id → created at): the reconciler times out those past the approval timeout */
+    pendingRequests: `${p}:pending`,
+    /** grants whose follow-up after activation (jobs, connect instructions) is not done yet (id → activated at) */
+    activating: `${p}:activating`,
+    /** lease held by the replica doing a grant's activation follow-up */
+    activationLease: (id: string) => `${p}:req:${id}:lease`,
     userKey: (user: string) => `${p}:key:${user}`,
     keyOwner: (fingerprint: string) => `${p}:keyfp:${fingerprint}`,
     auditStream: `${p}:audit`,
+    /** who is posting an audit entry, then that it was posted (so a replica taking it over does not post it twice) */
+    auditDelivery: (streamId: string) => `${p}:audit:delivery:${streamId}`,
+    /** one sync of a jump server at a time across replicas */
+    syncLock: (jumpHost: string) => `${p}:jh:${jumpHost}:lock`,
+    /** sha256 of every line the broker wrote into the managed block and has not taken out yet */
+    renderedLines: (jumpHost: string) => `${p}:jh:${jumpHost}:rendered`,
+    /** set while a jump server is unreachable (one alert per outage, across replicas) */
+    jumpHostDown: (jumpHost: string) => `${p}:jh:${jumpHost}:down`,
+    /** when the last reconcile finished (ms) */
+    lastReconcile: `${p}:reconcile:last`,
     rateLimit: (kind: string, user: string) => `${p}:rate:${kind}:${user}`,
     rateLimitNotice: (kind: string, user: string) => `${p}:rate:${kind}:${user}:noticed`,
   };

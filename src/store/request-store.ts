@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { AuditEvent } from '../domain/audit-event.ts';
 import { statesLeadingTo, type AccessRequest, type MessageRef, type RequestState } from '../domain/request-state.ts';
 import { redisKeys, type RedisKeys } from './redis-keys.ts';
+import { RedisLock } from './redis-lock.ts';
 import { APPROVE, CREATE_CAPPED, TRANSITION } from './scripts.ts';
 
 export type ApprovalOutcome =
@@ -44,6 +45,7 @@ export class RequestStore {
       .multi()
       .hset(this.keys.request(req.id), toHash(req))
       .zadd(this.keys.userRequests(req.requester), req.createdAt, req.id)
+      .zadd(this.keys.pendingRequests, req.createdAt, req.id)
       .xadd(this.keys.auditStream, 'MAXLEN', '~', '1000000', '*', 'e', JSON.stringify(event), 'from', '')
       .exec();
   }
@@ -56,10 +58,11 @@ export class RequestStore {
     const pairs = Object.entries(toHash(req)).flat();
     const r = (await this.redis.eval(
       CREATE_CAPPED,
-      3,
+      4,
       this.keys.request(req.id),
       this.keys.userRequests(req.requester),
       this.keys.auditStream,
+      this.keys.pendingRequests,
       String(maxPending),
       String(scan),
       this.keys.request(''),
@@ -97,10 +100,12 @@ export class RequestStore {
     const base = { at: now, actor: approver, requestId: req.id, requester: req.requester, host: req.host };
     const result = (await this.redis.eval(
       APPROVE,
-      3,
+      5,
       this.keys.request(req.id),
       this.keys.auditStream,
       this.keys.activeGrants(req.jumpHost),
+      this.keys.pendingRequests,
+      this.keys.activating,
       approver,
       String(now),
       JSON.stringify({ ...base, type: 'approval-recorded' } satisfies AuditEvent),
@@ -130,14 +135,17 @@ export class RequestStore {
     fields: Record<string, string | number> = {},
   ): Promise<TransitionOutcome> {
     const activeOp = to === 'active' ? 'add' : ['expired', 'revoked', 'failed'].includes(to) ? 'rem' : '-';
-    const score = to === 'active' ? String(fields.expiresAt ?? 0) : '0';
+    const score = to === 'active' ? String(fields.expiresAt ?? 0) : String(fields.endedAt ?? event.at);
     const pairs = Object.entries(fields).flatMap(([k, v]) => [k, String(v)]);
     const result = (await this.redis.eval(
       TRANSITION,
-      3,
+      6,
       this.keys.request(req.id),
       this.keys.auditStream,
       this.keys.activeGrants(req.jumpHost),
+      this.keys.endedGrants(req.jumpHost),
+      this.keys.pendingRequests,
+      this.keys.activating,
       statesLeadingTo(to).join(','),
       to,
       JSON.stringify(event),
@@ -162,6 +170,59 @@ export class RequestStore {
   async nextExpiry(jumpHost: string, now: number): Promise<number | undefined> {
     const [, score] = await this.redis.zrangebyscore(this.keys.activeGrants(jumpHost), `(${now}`, '+inf', 'WITHSCORES', 'LIMIT', 0, 1);
     return score === undefined ? undefined : Number(score);
+  }
+
+  /** Ids of requests still undecided that were made at or before `createdBefore`. */
+  async pendingCreatedBefore(createdBefore: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.pendingRequests, '-inf', createdBefore);
+  }
+
+  /** Grants activated at or before `before` whose follow-up (jobs, connect instructions) is still owed. */
+  async activationsOwed(before = Number.POSITIVE_INFINITY): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.activating, '-inf', Number.isFinite(before) ? String(before) : '+inf');
+  }
+
+  /**
+   * Runs `fn` (a grant's activation follow-up) holding its lease, if the follow-up is still owed and nobody
+   * else runs it: true if it ran. The lease is renewed while `fn` runs, so only a holder that died loses it.
+   */
+  async withActivationLease(id: string, leaseMs: number, fn: () => Promise<void>): Promise<boolean> {
+    const ran = await new RedisLock(this.redis, { leaseMs }).tryWith(this.keys.activationLease(id), async () => {
+      // Checked under the lease: the previous holder un-owes it before letting go of the lease.
+      if ((await this.redis.zscore(this.keys.activating, id)) === null) return false;
+      await fn();
+      return true;
+    });
+    return ran === true;
+  }
+
+  /** Counts attempts at sending a grant's activation message: more than 1 means an earlier one may have sent it. */
+  async activationMessageAttempt(id: string): Promise<number> {
+    return this.redis.hincrby(this.keys.request(id), 'activationMessageAttempts', 1);
+  }
+
+  /** The follow-up is done: nobody owes it any more. */
+  async finishActivation(id: string): Promise<void> {
+    await this.redis.zrem(this.keys.activating, id);
+  }
+
+  /** Grants that left `active` on this jump host since its last successful sync (their line may still stand). */
+  async endedGrantIds(jumpHost: string): Promise<string[]> {
+    return this.redis.zrange(this.keys.endedGrants(jumpHost), '0', '-1');
+  }
+
+  /** A sync that read the store at `renderedAt` took out the lines of every grant that had ended by then. */
+  async forgetEndedBefore(jumpHost: string, renderedAt: number): Promise<void> {
+    await this.redis.zremrangebyscore(this.keys.endedGrants(jumpHost), '-inf', renderedAt);
+  }
+
+  async recordReconcile(at: number): Promise<void> {
+    await this.redis.set(this.keys.lastReconcile, String(at));
+  }
+
+  async lastReconcile(): Promise<number | undefined> {
+    const v = await this.redis.get(this.keys.lastReconcile);
+    return v === null ? undefined : Number(v);
   }
 
   /** An audit event that goes with no state change (a refused action, an alert). */

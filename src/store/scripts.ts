@@ -2,9 +2,12 @@
 // Each script appends its audit event(s) to the audit stream in the same atomic step.
 
 /**
- * KEYS: request hash, audit stream, active-grants zset of its jump host
- * ARGV: allowed-from-states (comma list), to-state, audit event JSON, zset op ('add'|'rem'|'-'), zset score,
- *       then field/value pairs to set
+ * KEYS: request hash, audit stream, active-grants zset of its jump host, ended-grants zset of its jump host,
+ *       pending-requests zset, activating zset
+ * ARGV: allowed-from-states (comma list), to-state, audit event JSON, zset op ('add'|'rem'|'-'), zset score
+ *       (expiry for 'add', end time for 'rem'), then field/value pairs to set
+ * Keeps the indexes the reconciler relies on in step: a request leaves the pending index when it is decided,
+ * a grant leaving `active` is remembered as ended until a sync has taken its line out.
  * Returns {'ok', from} | {'conflict', state} | {'missing'}
  */
 export const TRANSITION = `
@@ -16,16 +19,24 @@ if not allowed then return {'conflict', state} end
 redis.call('HSET', KEYS[1], 'state', ARGV[2])
 for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 local id = redis.call('HGET', KEYS[1], 'id')
-if ARGV[4] == 'add' then redis.call('ZADD', KEYS[3], ARGV[5], id)
-elseif ARGV[4] == 'rem' then redis.call('ZREM', KEYS[3], id) end
+if state == 'pending' then redis.call('ZREM', KEYS[5], id) end
+if ARGV[4] == 'add' then
+  redis.call('ZADD', KEYS[3], ARGV[5], id)
+  local t = redis.call('TIME')
+  redis.call('ZADD', KEYS[6], 'NX', t[1] * 1000 + math.floor(t[2] / 1000), id)
+elseif ARGV[4] == 'rem' then
+  redis.call('ZREM', KEYS[3], id)
+  redis.call('ZADD', KEYS[4], ARGV[5], id)
+end
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', '1000000', '*', 'e', ARGV[3], 'from', state)
 return {'ok', state}
 `;
 
 /**
  * Records one owner's approval; the last required approval activates the grant in the same step
- * (the clock starts now, not when the request was made).
- * KEYS: request hash, audit stream, active-grants zset
+ * (the clock starts now, not when the request was made). The new grant enters the activating index: its
+ * follow-up (revoke job, sync, connect instructions) is owed until done, by this replica or the reconciler.
+ * KEYS: request hash, audit stream, active-grants zset, pending-requests zset, activating zset
  * ARGV: approver, now, approval-recorded event JSON, approved event JSON, activated event JSON
  *       (the activated event's expiresAt is filled in here)
  * Returns {'recorded', count} | {'activated', expiresAt} | {'duplicate'} | {'self'} | {'conflict', state} | {'missing'}
@@ -48,7 +59,10 @@ end
 local now = tonumber(ARGV[2])
 local expiresAt = now + tonumber(redis.call('HGET', KEYS[1], 'durationMs'))
 redis.call('HSET', KEYS[1], 'state', 'active', 'approvedAt', ARGV[2], 'activatedAt', ARGV[2], 'expiresAt', tostring(expiresAt))
-redis.call('ZADD', KEYS[3], expiresAt, redis.call('HGET', KEYS[1], 'id'))
+local id = redis.call('HGET', KEYS[1], 'id')
+redis.call('ZADD', KEYS[3], expiresAt, id)
+redis.call('ZREM', KEYS[4], id)
+redis.call('ZADD', KEYS[5], now, id)
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', '1000000', '*', 'e', ARGV[4], 'from', 'pending')
 local activated = cjson.decode(ARGV[5])
 activated['expiresAt'] = expiresAt
@@ -122,7 +136,7 @@ return {'ok', tostring(count + 1)}
 /**
  * Creates a request unless its requester already has `max` requests pending (checked in the same atomic step,
  * so two simultaneous requests cannot both take the last place).
- * KEYS: request hash, requester's request zset, audit stream
+ * KEYS: request hash, requester's request zset, audit stream, index of pending requests
  * ARGV: max pending, how many of the requester's latest requests to look at, request hash key prefix,
  *       createdAt, id, audit event JSON, then field/value pairs of the request
  * Returns {'ok'} | {'capped', pendingCount}
@@ -135,6 +149,22 @@ end
 if pending >= tonumber(ARGV[1]) then return {'capped', tostring(pending)} end
 for i = 7, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5])
+redis.call('ZADD', KEYS[4], ARGV[4], ARGV[5])
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', '1000000', '*', 'e', ARGV[6], 'from', '')
 return {'ok'}
+`;
+
+/**
+ * Releases a lock only if this holder still has it (a lock that expired and was taken by another is left alone).
+ * KEYS: lock; ARGV: token
+ */
+export const RELEASE_LOCK = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
+/** Extends a lock's lease if this holder still has it. KEYS: lock; ARGV: token, lease ms */
+export const RENEW_LOCK = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
 `;

@@ -1,0 +1,147 @@
+// The periodic repair: brings every request that a crash, a lost job or an outage left behind to the state it
+// must be in, then syncs every jump server through the one sync path (orphan lines go, missing lines come
+// back, hand edits are alerted by the sync). Every step is idempotent and atomic in the store, so a reconcile
+// running on two replicas at once, or beside the normal flow, does nothing twice.
+//
+// The rule for stuck requests (no state is one a request cannot leave):
+// - pending past the approval timeout → timed-out (its timeout job may never have been scheduled);
+// - active past its expiry → expired (its revoke job may be late or lost; the line is already gone, since
+//   expired grants are never rendered);
+// - active (or ended) with its activation follow-up still owed after the grace period → the follow-up runs
+//   here: revoke job scheduled, sync, exactly one activation message. `approved` is never stored: the last
+//   approval moves a request from pending to active in one atomic step.
+import type { Logger } from 'pino';
+import type { Policy } from '../config/policy.ts';
+import type { Clock } from '../domain/clock.ts';
+import type { JumpHostSync, SyncResult } from '../jumphost/jump-host-sync.ts';
+import type { RequestStore } from '../store/request-store.ts';
+
+export interface RecoveryActions {
+  expire(requestId: string): Promise<void>;
+  timeOut(requestId: string): Promise<void>;
+  completeActivation(requestId: string): Promise<void>;
+}
+
+export interface JumpHostReport {
+  jumpHost: string;
+  result?: SyncResult;
+  error?: string;
+}
+
+export interface ReconcileReport {
+  at: number;
+  dryRun: boolean;
+  timedOut: string[];
+  expired: string[];
+  activationsOwed: string[];
+  jumpHosts: JumpHostReport[];
+}
+
+export class Reconciler {
+  constructor(
+    private readonly d: {
+      policy: Policy;
+      requests: RequestStore;
+      sync: JumpHostSync;
+      actions: RecoveryActions;
+      clock: Clock;
+      logger: Logger;
+      /** an activation follow-up younger than this is left to the replica that won the approval */
+      activationGraceMs: number;
+    },
+  ) {}
+
+  /** What needs moving on now. */
+  private async stuck(): Promise<Pick<ReconcileReport, 'timedOut' | 'expired' | 'activationsOwed'>> {
+    const { requests, policy, clock } = this.d;
+    const now = clock.now();
+    const [timedOut, activationsOwed, ...overdue] = await Promise.all([
+      requests.pendingCreatedBefore(now - policy.defaults.approvalTimeout),
+      requests.activationsOwed(now - this.d.activationGraceMs),
+      ...policy.jumpHosts.map((j) => requests.overdueGrantIds(j.name, now)),
+    ]);
+    return { timedOut, expired: overdue.flat(), activationsOwed };
+  }
+
+  async run(): Promise<ReconcileReport> {
+    const { actions, sync, logger, clock } = this.d;
+    const at = clock.now();
+    const stuck = await this.stuck();
+    const settle = async (what: string, ids: string[], act: (id: string) => Promise<void>) => {
+      for (const id of ids) await act(id).catch((err: unknown) => logger.warn({ err, requestId: id }, `reconcile: ${what} failed`));
+    };
+    await settle('time-out', stuck.timedOut, (id) => actions.timeOut(id));
+    await settle('expiry', stuck.expired, (id) => actions.expire(id));
+    await settle('activation follow-up', stuck.activationsOwed, (id) => actions.completeActivation(id));
+    const jumpHosts = await Promise.all(
+      this.d.policy.jumpHosts.map(async (j): Promise<JumpHostReport> => {
+        try {
+          return { jumpHost: j.name, result: await sync.sync(j.name) };
+        } catch (err) {
+          return { jumpHost: j.name, error: (err as Error).message };
+        }
+      }),
+    );
+    await this.d.requests.recordReconcile(clock.now());
+    const report = { at, dryRun: false, ...stuck, jumpHosts };
+    const changed = stuck.timedOut.length + stuck.expired.length + stuck.activationsOwed.length + jumpHosts.filter((j) => j.result?.changed || j.error).length;
+    logger[changed ? 'info' : 'debug'](summary(report), 'reconcile done');
+    return report;
+  }
+
+  /** The same, without changing anything (reconcile --dry-run). */
+  async plan(): Promise<ReconcileReport> {
+    const at = this.d.clock.now();
+    const stuck = await this.stuck();
+    const results = await Promise.allSettled(this.d.policy.jumpHosts.map((j) => this.d.sync.preview(j.name)));
+    const jumpHosts = results.map((r, i): JumpHostReport => {
+      const jumpHost = this.d.policy.jumpHosts[i]!.name;
+      return r.status === 'fulfilled' ? { jumpHost, result: r.value } : { jumpHost, error: (r.reason as Error).message };
+    });
+    return { at, dryRun: true, ...stuck, jumpHosts };
+  }
+}
+
+function summary(r: ReconcileReport): Record<string, unknown> {
+  return {
+    timedOut: r.timedOut.length,
+    expired: r.expired.length,
+    activationsOwed: r.activationsOwed.length,
+    jumpHosts: r.jumpHosts.map((j) =>
+      j.error
+        ? { jumpHost: j.jumpHost, error: j.error }
+        : { jumpHost: j.jumpHost, removed: j.result!.removedLines.length, added: j.result!.addedLines.length, handEdited: j.result!.handEditedLines.length },
+    ),
+  };
+}
+
+/** The dry-run report as an operator reads it. */
+export function formatReconcileReport(r: ReconcileReport): string {
+  const out: string[] = [`reconcile ${r.dryRun ? 'dry run' : 'run'} at ${new Date(r.at).toISOString()}`];
+  const ids = (what: string, list: string[]) => out.push(`  ${what}: ${list.length ? list.join(', ') : 'none'}`);
+  out.push('requests:');
+  ids(`pending past the approval timeout (→ timed-out)`, r.timedOut);
+  ids(`active past their expiry (→ expired)`, r.expired);
+  ids(`activation follow-up owed (→ jobs, sync, connect instructions)`, r.activationsOwed);
+  for (const j of r.jumpHosts) {
+    out.push(`jump host ${j.jumpHost}:`);
+    if (j.error) {
+      out.push(`  unreachable: ${j.error}`);
+      continue;
+    }
+    const s = j.result!;
+    const orphans = s.removedLines.filter((l) => !s.handEditedLines.includes(l));
+    if (!s.removedLines.length && !s.addedLines.length && !s.blockDamaged) out.push(`  in line with the active grants (${s.lines} line(s))`);
+    if (s.blockDamaged) out.push('  block markers damaged: the block would be rebuilt');
+    for (const l of orphans) out.push(`  - remove (no active grant): ${lineSummary(l)}`);
+    for (const l of s.handEditedLines) out.push(`  - remove (not written by jit-jump, edited by hand): ${lineSummary(l)}`);
+    for (const l of s.addedLines) out.push(`  + add (active grant missing): ${lineSummary(l)}`);
+  }
+  return out.join('\n');
+}
+
+/** A key line shortened for a terminal: options, key type, the start of the key, the comment. */
+function lineSummary(line: string): string {
+  const m = /^(.*?)\s*((?:ssh-|ecdsa-|sk-)\S+) (\S{0,16})\S*\s*(.*)$/.exec(line);
+  return m ? `${m[1]} ${m[2]} ${m[3]}… ${m[4]}`.trim() : line.slice(0, 120);
+}

@@ -1,0 +1,81 @@
+// A lease-style lock in Redis (SET NX PX, renewed while held, compare-and-delete on release), so that one
+// replica at a time runs a critical section such as rendering and writing one jump server's block.
+// A holder killed with kill -9 blocks the others for at most one lease. Waiters poll: sections are short.
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { RELEASE_LOCK, RENEW_LOCK } from './scripts.ts';
+
+export class LockTimeoutError extends Error {
+  constructor(key: string, waitedMs: number) {
+    super(`could not take lock ${key} within ${waitedMs} ms`);
+    this.name = 'LockTimeoutError';
+  }
+}
+
+export class LockLostError extends Error {
+  constructor(key: string) {
+    super(`lost lock ${key} (lease could not be renewed)`);
+    this.name = 'LockLostError';
+  }
+}
+
+export interface Lease {
+  /** throws LockLostError if the lease could not be renewed: check it right before an irreversible step */
+  check(): void;
+}
+
+export class RedisLock {
+  constructor(
+    private readonly redis: Redis,
+    private readonly o: { leaseMs: number; waitMs?: number; pollMs?: number },
+  ) {}
+
+  /** Runs `fn` holding `key`, waiting up to waitMs for it. */
+  async with<T>(key: string, fn: (lease: Lease) => Promise<T>): Promise<T> {
+    const token = await this.acquire(key, this.o.waitMs ?? 0);
+    if (token === undefined) throw new LockTimeoutError(key, this.o.waitMs ?? 0);
+    return this.holding(key, token, fn);
+  }
+
+  /** Runs `fn` holding `key` if it is free now; undefined (and `fn` not run) if someone holds it. */
+  async tryWith<T>(key: string, fn: (lease: Lease) => Promise<T>): Promise<T | undefined> {
+    const token = await this.acquire(key, 0);
+    return token === undefined ? undefined : this.holding(key, token, fn);
+  }
+
+  private async acquire(key: string, waitMs: number): Promise<string | undefined> {
+    const token = randomBytes(12).toString('hex');
+    const started = Date.now();
+    for (;;) {
+      if ((await this.redis.set(key, token, 'PX', this.o.leaseMs, 'NX')) === 'OK') return token;
+      if (Date.now() - started >= waitMs) return undefined;
+      await new Promise((r) => setTimeout(r, (this.o.pollMs ?? 20) * (0.5 + Math.random())));
+    }
+  }
+
+  private async holding<T>(key: string, token: string, fn: (lease: Lease) => Promise<T>): Promise<T> {
+    let lost = false;
+    let renewedAt = Date.now();
+    const renew = setInterval(() => {
+      this.redis.eval(RENEW_LOCK, 1, key, token, String(this.o.leaseMs)).then(
+        (ok) => {
+          if (ok === 1) renewedAt = Date.now();
+          else lost = true;
+        },
+        () => undefined, // judged by age below
+      );
+    }, Math.max(10, Math.floor(this.o.leaseMs / 3)));
+    const lease: Lease = {
+      check: () => {
+        // Not renewed for most of a lease: another replica may hold it by now.
+        if (lost || Date.now() - renewedAt > (this.o.leaseMs * 2) / 3) throw new LockLostError(key);
+      },
+    };
+    try {
+      return await fn(lease);
+    } finally {
+      clearInterval(renew);
+      await this.redis.eval(RELEASE_LOCK, 1, key, token).catch(() => undefined); // it expires anyway
+    }
+  }
+}

@@ -1,0 +1,51 @@
+// Redis stopped under a running broker: Slack gets a clear "try again" at once instead of a hang, nothing is
+// half-done, and the broker recovers by itself when Redis is back (no restart).
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { findButton } from '../../src/sandbox/slack-sender.ts';
+import { approvalMessage, blockLines, requestAccess, sleep, until } from '../support/flow.ts';
+import { ENGINEER, OWNER, startWorld, type World } from '../support/world.ts';
+
+const TRY_AGAIN = /could not reach its database just now; nothing was changed\. Please try again/;
+
+describe('Redis outage', () => {
+  let world: World;
+  before(async () => {
+    world = await startWorld();
+    await world.sender.command(ENGINEER, `key add ${world.engineerKey.publicKey}`);
+  });
+  after(async () => {
+    await world?.stop();
+  });
+
+  it('answers "try again" at once while Redis is down, and works again by itself when it is back', async () => {
+    const id = await requestAccess(world, ENGINEER, 'request internal-1 20s before the outage');
+    const msg = await until('approval message', () => approvalMessage(world, `D${OWNER}`, id));
+    const approve = findButton(msg.blocks, 'jit_approve');
+    await sleep(1200); // appendfsync everysec: let the request reach the disk before the hard stop
+    await world.redis!.kill9();
+
+    const started = performance.now();
+    const res = await world.sender.command(ENGINEER, 'list');
+    const ms = performance.now() - started;
+    console.log(`reply to /jump list with Redis down: ${ms.toFixed(0)} ms`);
+    assert.equal(res.status, 200);
+    assert.equal(res.json.response_type, 'ephemeral');
+    assert.match(res.json.text, TRY_AGAIN);
+    assert.match((await world.sender.command(ENGINEER, 'request internal-2 5s during the outage')).json.text, TRY_AGAIN);
+
+    // A click on Approve: acked, then the owner is told to try again; nothing changed.
+    const before = world.slack.calls.length;
+    await world.sender.blockAction(OWNER, { ...approve, message: { channel: msg.channel, ts: msg.ts } });
+    const eph = await until('ephemeral', () => world.slack.calls.slice(before).find((c) => c.method === 'chat.postEphemeral' && c.args.user === OWNER));
+    assert.match(eph.args.text, TRY_AGAIN);
+    assert.equal(blockLines(world).length, 0);
+
+    await world.redis!.restart();
+    await until('commands answered again', async () => /`r[a-z0-9]+` \*internal-1\* .*waiting for approval/.test((await world.sender.command(ENGINEER, 'list')).json?.text ?? ''), 30_000, 200);
+    // The same click now activates: the request survived the outage, the broker reconnected on its own.
+    await world.sender.blockAction(OWNER, { ...approve, message: { channel: msg.channel, ts: msg.ts } });
+    await until('key line', () => blockLines(world).some((l) => l.endsWith(`jit:${id}`)));
+    assert.equal((await world.broker.requests.get(id))?.state, 'active');
+  });
+});
