@@ -9,7 +9,7 @@ import type { Clock } from '../domain/clock.ts';
 import { renderableGrants } from '../domain/desired-block.ts';
 import { parseAuthorizedKeys, renderKeyLines, spliceManagedBlock, type ExpiryFormat } from '../domain/managed-block.ts';
 import { lineHash } from '../store/jump-host-state.ts';
-import { HostKeyMismatchError, JumpHostUnavailableError } from './errors.ts';
+import { JumpHostUnavailableError } from './errors.ts';
 import type { JumpHostState } from '../store/jump-host-state.ts';
 import type { KeyStore } from '../store/key-store.ts';
 import type { RedisLock } from '../store/redis-lock.ts';
@@ -126,7 +126,9 @@ export class JumpHostSync {
       } catch (err) {
         if (attempt >= attempts || this.stopped) {
           this.deps.logger.error({ err, jumpHost: name, attempt }, 'jump host sync failed');
-          if (err instanceof JumpHostUnavailableError || err instanceof HostKeyMismatchError)
+          // A host key mismatch is not an outage: the host-key alarm (host-key-alarm.ts) has already raised a
+          // more specific alert with both fingerprints.
+          if (err instanceof JumpHostUnavailableError)
             await this.alertUnreachable(name, err).catch((e: unknown) => this.deps.logger.warn({ err: e }, 'could not raise the jump host alert'));
           throw err;
         }
