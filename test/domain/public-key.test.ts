@@ -218,8 +218,12 @@ describe('checkUserPublicKey: malformed or unwanted text', () => {
         const text = `${pre}${type} ${blob.slice(0, cut)}${mid}${blob.slice(cut)}${post}`;
         const r = checkUserPublicKey(text, rules);
         if (!r.ok) return;
-        assert.equal(r.key.line, ed, JSON.stringify(text));
-        assert.equal(r.key.fingerprint, k('ed').fingerprint);
+        // Noise can spell another valid key ("…XhkFKN wq&L…" ends the blob early): accepting that is right, as
+        // long as what is stored is exactly what the text's first two fields say, never a repaired guess.
+        const fields = text.trim().split(/[\t ]+/).slice(0, 2).join(' ');
+        assert.equal(r.key.line, fields, JSON.stringify(text));
+        if (fields === ed) assert.equal(r.key.fingerprint, k('ed').fingerprint);
+        else assert.notEqual(r.key.fingerprint, k('ed').fingerprint);
       }),
       { numRuns: Math.min(FC_RUNS, 1000) },
     );
