@@ -1,8 +1,8 @@
 // Abuse limits (rate limits, the pending-request cap) and key removal against a real redis-server.
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { startRedis, type RedisProcess } from '../../src/sandbox/redis-process.ts';
+import { useFreshRedis } from '../support/fresh-redis.ts';
 import { KeyStore } from '../../src/store/key-store.ts';
 import { RateLimiter } from '../../src/store/rate-limit.ts';
 import { RequestStore } from '../../src/store/request-store.ts';
@@ -16,22 +16,10 @@ function draft(id: string, overrides: Partial<AccessRequest> = {}): AccessReques
 }
 
 describe('RateLimiter, pending cap and KeyStore.remove', () => {
-  let server: RedisProcess;
-  let redis: Redis;
-  before(async () => {
-    server = await startRedis();
-    redis = new Redis(server.url);
-  });
-  after(async () => {
-    redis?.disconnect();
-    await server?.stop();
-  });
-  beforeEach(async () => {
-    await redis.flushall();
-  });
+  const db = useFreshRedis();
 
   it('allows `limit` actions per window, then refuses with the time until a slot frees', async () => {
-    const rl = new RateLimiter(redis);
+    const rl = new RateLimiter(db.redis);
     for (let i = 1; i <= 3; i++) assert.deepEqual(await rl.take('request', 'U1', 3, HOUR, NOW + i * 1000), { ok: true, count: i });
     const r = await rl.take('request', 'U1', 3, HOUR, NOW + 10_000);
     assert.equal(r.ok, false);
@@ -45,7 +33,7 @@ describe('RateLimiter, pending cap and KeyStore.remove', () => {
   });
 
   it('counts people and kinds apart', async () => {
-    const rl = new RateLimiter(redis);
+    const rl = new RateLimiter(db.redis);
     assert.equal((await rl.take('request', 'U1', 1, HOUR, NOW)).ok, true);
     assert.equal((await rl.take('request', 'U1', 1, HOUR, NOW)).ok, false);
     assert.equal((await rl.take('request', 'U2', 1, HOUR, NOW)).ok, true);
@@ -53,9 +41,9 @@ describe('RateLimiter, pending cap and KeyStore.remove', () => {
   });
 
   it('is atomic: 100 simultaneous takes over two connections grant exactly the limit', async () => {
-    const other = new Redis(server.url);
+    const other = new Redis(db.url);
     try {
-      const a = new RateLimiter(redis);
+      const a = new RateLimiter(db.redis);
       const b = new RateLimiter(other);
       const results = await Promise.all(Array.from({ length: 100 }, (_, i) => (i % 2 ? a : b).take('request', 'U1', 7, HOUR, NOW)));
       assert.equal(results.filter((r) => r.ok).length, 7);
@@ -66,14 +54,14 @@ describe('RateLimiter, pending cap and KeyStore.remove', () => {
   });
 
   it('expires its keys with the window (nothing piles up in Redis)', async () => {
-    const rl = new RateLimiter(redis);
+    const rl = new RateLimiter(db.redis);
     await rl.take('request', 'U1', 5, HOUR, NOW);
-    const ttl = await redis.pttl(rl.keys.rateLimit('request', 'U1'));
+    const ttl = await db.redis.pttl(rl.keys.rateLimit('request', 'U1'));
     assert.ok(ttl > 0 && ttl <= HOUR, String(ttl));
   });
 
   it('removes a key, frees its fingerprint for someone else, and audits it', async () => {
-    const keys = new KeyStore(redis);
+    const keys = new KeyStore(db.redis);
     const key = { line: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA', type: 'ssh-ed25519', bits: 256, fingerprint: 'SHA256:abc' };
     assert.deepEqual(await keys.set('U1', key, NOW), { ok: true, replaced: false });
     assert.deepEqual(await keys.set('U2', key, NOW), { ok: false, reason: 'taken' }, 'the same key for two people is refused');
@@ -81,7 +69,7 @@ describe('RateLimiter, pending cap and KeyStore.remove', () => {
     assert.equal(await keys.get('U1'), undefined);
     assert.deepEqual(await keys.remove('U1', NOW + 2), { removed: false });
     assert.deepEqual(await keys.set('U2', key, NOW + 3), { ok: true, replaced: false }, 'a removed key may be registered again');
-    const events = (await redis.xrange(keys.keys.auditStream, '-', '+')).map(([, f]) => JSON.parse(f[f.indexOf('e') + 1]!) as { type: string; actor: string; detail?: string });
+    const events = (await db.redis.xrange(keys.keys.auditStream, '-', '+')).map(([, f]) => JSON.parse(f[f.indexOf('e') + 1]!) as { type: string; actor: string; detail?: string });
     assert.deepEqual(events.map((e) => `${e.type} ${e.actor} ${e.detail ?? ''}`), [
       'key-registered U1 ssh-ed25519 SHA256:abc',
       'key-removed U1 ssh-ed25519 SHA256:abc',
@@ -90,9 +78,9 @@ describe('RateLimiter, pending cap and KeyStore.remove', () => {
   });
 
   it('caps pending requests atomically: 20 simultaneous creates with a cap of 3 store exactly 3', async () => {
-    const other = new Redis(server.url);
+    const other = new Redis(db.url);
     try {
-      const stores = [new RequestStore(redis), new RequestStore(other)];
+      const stores = [new RequestStore(db.redis), new RequestStore(other)];
       const results = await Promise.all(
         Array.from({ length: 20 }, (_, i) => stores[i % 2]!.createWithinCap(draft(`rcap${i}`), { type: 'requested', at: NOW, requestId: `rcap${i}` }, 3)),
       );
@@ -102,7 +90,7 @@ describe('RateLimiter, pending cap and KeyStore.remove', () => {
       assert.equal(stored.length, 3);
       const created = stored[0]!;
       assert.deepEqual(await stores[0]!.get(created.id), draft(created.id), 'stored exactly like create()');
-      const audit = await redis.xlen(stores[0]!.keys.auditStream);
+      const audit = await db.redis.xlen(stores[0]!.keys.auditStream);
       assert.equal(audit, 3, 'one audit event per stored request, none for refused ones');
     } finally {
       other.disconnect();
@@ -110,7 +98,7 @@ describe('RateLimiter, pending cap and KeyStore.remove', () => {
   });
 
   it('counts only pending requests against the cap, and only the requester’s own', async () => {
-    const store = new RequestStore(redis);
+    const store = new RequestStore(db.redis);
     const ev = { type: 'requested' as const, at: NOW };
     assert.ok((await store.createWithinCap(draft('rdone1', { state: 'active' }), ev, 1)).ok);
     assert.ok((await store.createWithinCap(draft('rdone2', { state: 'denied' }), ev, 1)).ok);

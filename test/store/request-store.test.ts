@@ -1,11 +1,11 @@
 // Atomic transitions against a real redis-server.
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { beforeEach, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import type { AccessRequest } from '../../src/domain/request-state.ts';
 import { KeyStore } from '../../src/store/key-store.ts';
 import { RequestStore } from '../../src/store/request-store.ts';
-import { startRedis, type RedisProcess } from '../../src/sandbox/redis-process.ts';
+import { useFreshRedis } from '../support/fresh-redis.ts';
 
 const NOW = 1_800_000_000_000;
 let counter = 0;
@@ -36,27 +36,17 @@ async function auditTypes(redis: Redis, store: RequestStore, requestId: string):
 }
 
 describe('RequestStore', () => {
-  let server: RedisProcess;
-  let redis: Redis;
+  const db = useFreshRedis();
   let store: RequestStore;
-  before(async () => {
-    server = await startRedis();
-    redis = new Redis(server.url);
-  });
-  after(async () => {
-    redis?.disconnect();
-    await server?.stop();
-  });
-  beforeEach(async () => {
-    await redis.flushall();
-    store = new RequestStore(redis);
+  beforeEach(() => {
+    store = new RequestStore(db.redis);
   });
 
   it('stores and reads back a request', async () => {
     const req = draft({ reason: 'with "quotes" and\nnewline' });
     await store.create(req, { type: 'requested', at: NOW, requestId: req.id });
     assert.deepEqual(await store.get(req.id), req);
-    assert.deepEqual(await auditTypes(redis, store, req.id), ['requested']);
+    assert.deepEqual(await auditTypes(db.redis, store, req.id), ['requested']);
   });
 
   it('needs distinct approvers and activates on the last required approval, starting the clock then', async () => {
@@ -72,7 +62,7 @@ describe('RequestStore', () => {
     assert.equal(stored?.activatedAt, NOW + 10_000);
     assert.deepEqual(await store.activeGrantIds('bastion', NOW + 10_000), [req.id]);
     assert.deepEqual(await store.approve(req, 'UC', NOW + 20_000), { outcome: 'conflict', state: 'active' });
-    assert.deepEqual(await auditTypes(redis, store, req.id), ['requested', 'approval-recorded', 'approved', 'activated']);
+    assert.deepEqual(await auditTypes(db.redis, store, req.id), ['requested', 'approval-recorded', 'approved', 'activated']);
   });
 
   it('lets exactly one of many simultaneous approvals activate', async () => {
@@ -80,12 +70,12 @@ describe('RequestStore', () => {
     await store.create(req, { type: 'requested', at: NOW, requestId: req.id });
     const approvers = Array.from({ length: 25 }, (_, i) => `UOWNER${i}`);
     // Separate connections, so the calls really race on the server.
-    const clients = approvers.map(() => new Redis(server.url));
+    const clients = approvers.map(() => new Redis(db.url));
     const results = await Promise.all(approvers.map((a, i) => new RequestStore(clients[i]!).approve(req, a, NOW)));
     clients.forEach((c) => c.disconnect());
     assert.equal(results.filter((r) => r.outcome === 'activated').length, 1);
     assert.equal(results.filter((r) => r.outcome === 'conflict').length, 24);
-    const types = await auditTypes(redis, store, req.id);
+    const types = await auditTypes(db.redis, store, req.id);
     assert.equal(types.filter((t) => t === 'activated').length, 1);
   });
 
@@ -99,7 +89,7 @@ describe('RequestStore', () => {
     assert.deepEqual(second, { ok: false, state: 'expired' });
     assert.deepEqual(await store.activeGrantIds('bastion', NOW), []);
     assert.equal((await store.get(req.id))?.endedAt, NOW + 5);
-    assert.deepEqual(await auditTypes(redis, store, req.id), ['requested', 'approved', 'activated', 'expired']);
+    assert.deepEqual(await auditTypes(db.redis, store, req.id), ['requested', 'approved', 'activated', 'expired']);
   });
 
   it('refuses transitions the state machine does not allow', async () => {
@@ -123,19 +113,10 @@ describe('RequestStore', () => {
 });
 
 describe('KeyStore', () => {
-  let server: RedisProcess;
-  let redis: Redis;
-  before(async () => {
-    server = await startRedis();
-    redis = new Redis(server.url);
-  });
-  after(async () => {
-    redis?.disconnect();
-    await server?.stop();
-  });
+  const db = useFreshRedis();
 
   it('keeps one key per person and refuses a key registered to someone else', async () => {
-    const keys = new KeyStore(redis);
+    const keys = new KeyStore(db.redis);
     const a = { line: 'ssh-ed25519 AAAAA', type: 'ssh-ed25519', bits: 256, fingerprint: 'SHA256:aaa/+' };
     const b = { line: 'ssh-ed25519 AAAAB', type: 'ssh-ed25519', bits: 256, fingerprint: 'SHA256:bbb' };
     assert.deepEqual(await keys.set('U1', a, NOW), { ok: true, replaced: false });
