@@ -223,7 +223,14 @@ export function createSyncParts(o: {
   const keys = new KeyStore(redis, o.redisPrefix);
   const connections = new JumpHostConnections({ logger: logger.child({ component: 'jumphost' }) });
   const updater =
-    o.hostKeyAlarm === false ? connections : withHostKeyAlarm(connections, { audit: (e) => requests.appendAudit(e), logger: logger.child({ component: 'jumphost' }), clock });
+    o.hostKeyAlarm === false
+      ? connections
+      : withHostKeyAlarm(connections, {
+          audit: (e) => requests.appendAudit(e),
+          logger: logger.child({ component: 'jumphost' }),
+          clock,
+          claim: async (jumpHost, presented, quietMs) => (await redis.set(requests.keys.hostKeyAlert(jumpHost, presented), '1', 'PX', quietMs, 'NX')) === 'OK',
+        });
   const sync = new JumpHostSync({
     policy,
     requests,

@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { EnvError, readEnv, readRedisEnv } from './config/env.ts';
 import { loadPolicy, PolicyError } from './config/policy.ts';
+import { privateKeyLines } from './jumphost/private-key-file.ts';
 import { startBroker } from './broker.ts';
 import { checkConfig } from './check-config.ts';
 import { createLogger } from './logger.ts';
@@ -47,11 +48,11 @@ async function main(): Promise<number> {
     return 2;
   }
   const env = readEnv({ ...process.env, JIT_CONFIG: policyPath });
+  const policy = loadPolicy(env.JIT_CONFIG);
   const logger = createLogger({
     level: env.LOG_LEVEL,
-    secrets: [env.SLACK_BOT_TOKEN, env.SLACK_SIGNING_SECRET, env.SLACK_APP_TOKEN ?? ''],
+    secrets: [env.SLACK_BOT_TOKEN, env.SLACK_SIGNING_SECRET, env.SLACK_APP_TOKEN ?? '', ...policy.jumpHosts.flatMap((jh) => privateKeyLines(jh.privateKeyPath))],
   });
-  const policy = loadPolicy(env.JIT_CONFIG);
   const broker = await startBroker({ env, policy, logger });
   let stopping = false;
   const shutdown = (signal: string) => {
@@ -81,3 +82,4 @@ main().then(
     process.exit(1);
   },
 );
+

@@ -14,6 +14,11 @@ export interface HostKeyAlarmOptions {
   clock: Clock;
   /** one alert per jump host and presented key per this long: sync retries would otherwise flood the channel */
   quietMs?: number;
+  /**
+   * Claims the alert for this jump host and presented key for `quietMs`, across replicas (true: this caller
+   * alerts). Without it, each process keeps its own quiet period.
+   */
+  claim?: (jumpHost: string, presented: string, quietMs: number) => Promise<boolean>;
 }
 
 export function withHostKeyAlarm(updater: AuthorizedKeysUpdater, o: HostKeyAlarmOptions): AuthorizedKeysUpdater {
@@ -31,8 +36,10 @@ export function withHostKeyAlarm(updater: AuthorizedKeysUpdater, o: HostKeyAlarm
             { jumpHost: err.jumpHost, pinned: err.expected, presented: err.actual },
             `jump host ${err.jumpHost} presented host key ${err.actual}, but ${err.expected} is pinned: nothing was written`,
           );
-          if (now - (lastAlert.get(key) ?? -Infinity) >= quietMs) {
-            lastAlert.set(key, now);
+          const quietHere = now - (lastAlert.get(key) ?? -Infinity) < quietMs;
+          if (!quietHere) lastAlert.set(key, now);
+          const claimed = quietHere ? false : o.claim ? await o.claim(err.jumpHost, err.actual, quietMs).catch(() => true) : true;
+          if (claimed) {
             await o
               .audit({
                 type: 'jump-host-alert',

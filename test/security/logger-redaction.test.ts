@@ -1,6 +1,11 @@
 // Secrets never reach a log line: by path, by configured value, and by shape.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { privateKeyLines } from '../../src/jumphost/private-key-file.ts';
 import { createLogger, scrubSecrets } from '../../src/logger.ts';
 
 const BOT = 'xoxb-1111-2222-abcdefabcdef';
@@ -47,5 +52,25 @@ describe('logger redaction', () => {
   it('leaves ordinary text alone', () => {
     const plain = 'request rabc123 for db-prod-1 by U0ENG (SHA256:abc) ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI';
     assert.equal(scrubSecrets(plain, [SIGNING]), plain);
+  });
+
+  it('scrubs any single line of the broker\'s private key files, as npm start configures it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jit-keylines-'));
+    try {
+      for (const type of ['ed25519', 'rsa']) {
+        const path = join(dir, `broker_${type}`);
+        execFileSync('ssh-keygen', ['-q', '-t', type, '-N', '', '-f', path]);
+        const body = readFileSync(path, 'utf8').split('\n').filter((l) => l && !l.startsWith('-----'));
+        assert.ok(body.length >= 3, 'a multi-line key body');
+        const { logger, text } = capture(privateKeyLines(path));
+        // a line from the middle of the key, alone: not shaped like a key, so only the configured secrets catch it
+        for (const line of body.slice(1)) logger.warn({ detail: `stray ${line} text` }, `oops ${line}`);
+        const out = text();
+        for (const line of body.slice(1)) assert.ok(!out.includes(line), `${type} key line leaked`);
+      }
+      assert.deepEqual(privateKeyLines(join(dir, 'missing')), []);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
