@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { EnvError, readEnv } from '../../src/config/env.ts';
+import { EnvError, readEnv, readRedisEnv } from '../../src/config/env.ts';
 import { loadPolicy, PolicyError, policySchema, validatePolicy } from '../../src/config/policy.ts';
 import { parseDuration } from '../../src/domain/duration.ts';
 import type { z } from 'zod';
@@ -398,6 +398,14 @@ describe('environment', () => {
       assert.equal(env.SLACK_BOT_TOKEN, 'xoxb-from-file');
       assert.equal(env.SLACK_SIGNING_SECRET, 's3cret');
       assert.equal(env.SLACK_APP_TOKEN, 'xapp-from-file');
+    });
+
+    it('reads REDIS_URL (it may hold a password) from REDIS_URL_FILE, for the broker and for reconcile --dry-run', () => {
+      writeFileSync(join(dir, 'redis'), 'redis://:s3cret@redis.internal:6380/1\n');
+      assert.equal(readEnv({ ...required, REDIS_URL_FILE: join(dir, 'redis') }).REDIS_URL, 'redis://:s3cret@redis.internal:6380/1');
+      assert.equal(readRedisEnv({ REDIS_URL_FILE: join(dir, 'redis') }).REDIS_URL, 'redis://:s3cret@redis.internal:6380/1');
+      assert.equal(readRedisEnv({}).REDIS_URL, 'redis://127.0.0.1:6379');
+      assert.match(envError({ ...required, REDIS_URL_FILE: join(dir, 'nope') }), /^REDIS_URL_FILE: cannot read .*nope: ENOENT$/);
     });
 
     it('prefers the variable itself over its _FILE', () => {
