@@ -1,10 +1,24 @@
 // `jit-jump check-config`: what an operator runs before deploying a policy.
 import pino from 'pino';
-import { loadPolicy, PolicyError } from './config/policy.ts';
+import { loadPolicy, PolicyError, type JumpHostConfig } from './config/policy.ts';
 import { JumpHostConnections } from './jumphost/jump-host-connections.ts';
 import { expiryFormatFor } from './jumphost/jump-host-sync.ts';
 import { parseAuthorizedKeys } from './domain/managed-block.ts';
 import { checkPrivateKeyFile } from './jumphost/private-key-file.ts';
+import { supportsExpiryTime, type ServerVersion } from './jumphost/server-version.ts';
+
+/** What an operator must know about how this server's keys will expire; undefined when all is well (OpenSSH ≥ 9.1). */
+export function expiryWarning(server: ServerVersion | undefined, jh: JumpHostConfig): string | undefined {
+  if (!server?.openssh)
+    return `server ${JSON.stringify(server?.raw ?? 'unknown')} is not OpenSSH (or hides its version): keys are written with expiry-time="…Z", which sshd understands from OpenSSH 9.1; a server that does not may reject every key line`;
+  const format = expiryFormatFor(server, jh);
+  if (format === 'none')
+    return supportsExpiryTime(server)
+      ? 'sshd is older than OpenSSH 9.1, so keys carry no expiry-time; access ends only when the broker removes the line (set utcExpiryOnOldServers: true if the server runs in UTC)'
+      : 'sshd is older than OpenSSH 7.7, which has no expiry-time; access ends only when the broker removes the line';
+  if (format === 'local') return 'sshd is older than 9.1; expiry-time is written as local time (declared UTC)';
+  return undefined;
+}
 
 export async function checkConfig(policyPath: string, o: { offline: boolean; print: (line: string) => void }): Promise<number> {
   let errors = 0;
@@ -40,10 +54,8 @@ export async function checkConfig(policyPath: string, o: { offline: boolean; pri
       try {
         const server = await connections.serverVersion(jh);
         ok(`jumpHosts ${jh.name}: ${jh.user}@${jh.address}:${jh.port} host key ${jh.hostKey} matches; server ${server?.raw ?? 'unknown'}`);
-        const format = expiryFormatFor(server, jh);
-        if (format === 'none')
-          warn(`jumpHosts ${jh.name}: sshd is older than OpenSSH 9.1, so keys carry no expiry-time; access ends only when the broker removes the line (set utcExpiryOnOldServers: true if the server runs in UTC)`);
-        else if (format === 'local') warn(`jumpHosts ${jh.name}: sshd is older than 9.1; expiry-time is written as local time (declared UTC)`);
+        const expiryProblem = expiryWarning(server, jh);
+        if (expiryProblem) warn(`jumpHosts ${jh.name}: ${expiryProblem}`);
         const result = await connections.updateAuthorizedKeys(jh, (current) => {
           const parsed = parseAuthorizedKeys(current);
           if (parsed.damaged) warn(`jumpHosts ${jh.name}: ${jh.authorizedKeysPath} has broken managed-block markers; the next sync rebuilds the block`);

@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parseRedisUrl, RedisUrlError } from '../store/redis-connection.ts';
 
-const SECRETS = ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN'] as const;
+// REDIS_URL counts: it may carry the Redis password.
+const SECRETS = ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN', 'REDIS_URL'] as const;
 
 const envSchema = z.object({
   SLACK_BOT_TOKEN: z.string({ error: 'is required (the bot token, xoxb-…)' }).min(1, 'is required (the bot token, xoxb-…)'),
@@ -40,9 +41,10 @@ export class EnvError extends Error {
   }
 }
 
-export function readEnv(source: NodeJS.ProcessEnv = process.env): Env {
+/** The variables with each unset secret read from its <NAME>_FILE, and empty values made unset. */
+function withSecretFiles(source: NodeJS.ProcessEnv, names: readonly string[] = SECRETS): Record<string, string | undefined> {
   const values: Record<string, string | undefined> = { ...source };
-  for (const name of SECRETS) {
+  for (const name of names) {
     const file = source[`${name}_FILE`];
     if (file && !source[name]) {
       try {
@@ -53,7 +55,11 @@ export function readEnv(source: NodeJS.ProcessEnv = process.env): Env {
     }
   }
   for (const k of Object.keys(values)) if (values[k] === '') values[k] = undefined;
-  const result = envSchema.safeParse(values);
+  return values;
+}
+
+export function readEnv(source: NodeJS.ProcessEnv = process.env): Env {
+  const result = envSchema.safeParse(withSecretFiles(source));
   if (result.success) return result.data;
   throw new EnvError(
     `environment is invalid:\n${result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`,
@@ -62,7 +68,7 @@ export function readEnv(source: NodeJS.ProcessEnv = process.env): Env {
 
 /** Only what tools that read the store need (reconcile --dry-run): no Slack secrets. */
 export function readRedisEnv(source: NodeJS.ProcessEnv = process.env): Pick<Env, 'REDIS_URL'> {
-  const result = envSchema.pick({ REDIS_URL: true }).safeParse({ REDIS_URL: source.REDIS_URL || undefined });
+  const result = envSchema.pick({ REDIS_URL: true }).safeParse({ REDIS_URL: withSecretFiles(source, ['REDIS_URL']).REDIS_URL });
   if (result.success) return result.data;
   throw new EnvError(`environment is invalid:\n${result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
 }

@@ -10,6 +10,7 @@ import { renderableGrants } from '../domain/desired-block.ts';
 import { parseAuthorizedKeys, renderKeyLines, spliceManagedBlock, type ExpiryFormat } from '../domain/managed-block.ts';
 import { lineHash } from '../store/jump-host-state.ts';
 import { JumpHostUnavailableError } from './errors.ts';
+import { supportsExpiryTime, supportsUtcExpiry } from './server-version.ts';
 import type { JumpHostState } from '../store/jump-host-state.ts';
 import type { KeyStore } from '../store/key-store.ts';
 import type { RedisLock } from '../store/redis-lock.ts';
@@ -46,11 +47,9 @@ export interface SyncResult {
 }
 
 export function expiryFormatFor(server: OpenSshVersionInfo | undefined, jh: JumpHostConfig): ExpiryFormat {
-  const v = server?.openssh;
-  if (!v) return 'utc'; // not OpenSSH or unknown banner: assume a current sshd, check-config warns
-  const at = (major: number, minor: number) => v.major > major || (v.major === major && v.minor >= minor);
-  if (at(9, 1)) return 'utc';
-  if (at(7, 7) && jh.utcExpiryOnOldServers) return 'local';
+  if (!server?.openssh) return 'utc'; // not OpenSSH or unknown banner: assume a current sshd, check-config warns
+  if (supportsUtcExpiry(server)) return 'utc';
+  if (supportsExpiryTime(server) && jh.utcExpiryOnOldServers) return 'local';
   return 'none';
 }
 

@@ -13,12 +13,14 @@ export function parseServerVersion(ident: string): ServerVersion {
   return m ? { raw, software, openssh: { major: Number(m[1]), minor: Number(m[2]) } } : { raw, software };
 }
 
-function atLeast(v: ServerVersion | undefined, major: number, minor: number): boolean {
+type Versioned = Pick<ServerVersion, 'openssh'> | undefined;
+
+function atLeast(v: Versioned, major: number, minor: number): boolean {
   const o = v?.openssh;
   return o !== undefined && (o.major > major || (o.major === major && o.minor >= minor));
 }
 
 /** expiry-time="…Z" (UTC) is understood from OpenSSH 9.1; older sshd rejects the whole line. */
-export const supportsUtcExpiry = (v: ServerVersion | undefined) => atLeast(v, 9, 1);
+export const supportsUtcExpiry = (v: Versioned) => atLeast(v, 9, 1);
 /** expiry-time exists from OpenSSH 7.7. */
-export const supportsExpiryTime = (v: ServerVersion | undefined) => atLeast(v, 7, 7);
+export const supportsExpiryTime = (v: Versioned) => atLeast(v, 7, 7);

@@ -5,7 +5,7 @@
 import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { AccessService, Outcome } from '../service/access-service.ts';
-import { slackClientOptions } from './web-client.ts';
+import { createWebClient, slackClientOptions } from './web-client.ts';
 import { checkRequestTimestamp, isTrustedResponseUrl, responseUrlsOf, teamOf } from './request-checks.ts';
 import { ACTION_APPROVE, ACTION_DENY, DENY_REASON_BLOCK, DENY_REASON_INPUT, denyReasonModal, VIEW_DENY_REASON } from './messages.ts';
 
@@ -38,6 +38,16 @@ function userOf(body: unknown): string {
   return typeof u === 'string' ? u : 'unknown';
 }
 
+/** Runs `load` once and keeps its result; a failure is forgotten, so the next caller tries again. */
+function keptOnceItWorks<T>(load: () => Promise<T>): () => Promise<T> {
+  let kept: Promise<T> | undefined;
+  return () =>
+    (kept ??= load().catch((err: unknown) => {
+      kept = undefined;
+      throw err;
+    }));
+}
+
 function boltLogger(logger: Logger): BoltLogger {
   const child = logger.child({ component: 'bolt' });
   let level = LogLevel.INFO;
@@ -57,8 +67,26 @@ function boltLogger(logger: Logger): BoltLogger {
 export function createBoltApp(o: BoltAppOptions): App {
   const clientOptions = slackClientOptions(o.apiUrl);
   const log = o.logger.child({ component: 'slack' });
+  const identityClient = createWebClient(o.botToken, o.apiUrl);
+  // Bolt given `token` calls auth.test once at start and keeps the promise: if Slack is unreachable or refuses
+  // the token then, the rejection is unhandled (the process dies) and every later request fails until a
+  // restart. So the bot's identity is asked here instead: at start, logged if it fails, and asked again by
+  // the next request until it works. A request that comes meanwhile gets the token alone (the workspace
+  // check below then refuses it with a clear reply).
+  const botIdentity = keptOnceItWorks(() => identityClient.auth.test());
+  botIdentity().then(
+    (r) => log.info({ team: r.team_id, botUserId: r.user_id }, 'Slack confirmed the bot token (auth.test)'),
+    (err: unknown) => log.error({ err }, 'Slack did not confirm the bot token (auth.test) at start: requests are refused until it does'),
+  );
   const app = new App({
-    token: o.botToken,
+    authorize: async () => {
+      try {
+        const r = await botIdentity();
+        return { botToken: o.botToken, botId: r.bot_id, botUserId: r.user_id, teamId: r.team_id };
+      } catch {
+        return { botToken: o.botToken };
+      }
+    },
     logger: boltLogger(o.logger),
     clientOptions,
     ...(o.appToken
@@ -72,18 +100,8 @@ export function createBoltApp(o: BoltAppOptions): App {
   };
 
   // The workspace allowed in: the policy's, or else the one the bot token belongs to (asked once, kept).
-  let tokenTeam: Promise<string | undefined> | undefined;
-  const expectedTeam = (): Promise<string | undefined> => {
-    if (o.teamId) return Promise.resolve(o.teamId);
-    tokenTeam ??= app.client.auth.test().then(
-      (r) => r.team_id,
-      (err: unknown) => {
-        tokenTeam = undefined;
-        throw err;
-      },
-    );
-    return tokenTeam;
-  };
+  const tokenTeam = keptOnceItWorks(async () => (await identityClient.auth.test()).team_id);
+  const expectedTeam = (): Promise<string | undefined> => (o.teamId ? Promise.resolve(o.teamId) : tokenTeam());
 
   app.use(async (args) => {
     const { body, next } = args;

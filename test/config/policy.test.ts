@@ -4,8 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { EnvError, readEnv } from '../../src/config/env.ts';
-import { loadPolicy, PolicyError, validatePolicy } from '../../src/config/policy.ts';
+import { EnvError, readEnv, readRedisEnv } from '../../src/config/env.ts';
+import { loadPolicy, PolicyError, policySchema, validatePolicy } from '../../src/config/policy.ts';
+import { parseDuration } from '../../src/domain/duration.ts';
+import type { z } from 'zod';
 
 describe('policy', () => {
   const FP = 'SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s';
@@ -398,6 +400,14 @@ describe('environment', () => {
       assert.equal(env.SLACK_APP_TOKEN, 'xapp-from-file');
     });
 
+    it('reads REDIS_URL (it may hold a password) from REDIS_URL_FILE, for the broker and for reconcile --dry-run', () => {
+      writeFileSync(join(dir, 'redis'), 'redis://:s3cret@redis.internal:6380/1\n');
+      assert.equal(readEnv({ ...required, REDIS_URL_FILE: join(dir, 'redis') }).REDIS_URL, 'redis://:s3cret@redis.internal:6380/1');
+      assert.equal(readRedisEnv({ REDIS_URL_FILE: join(dir, 'redis') }).REDIS_URL, 'redis://:s3cret@redis.internal:6380/1');
+      assert.equal(readRedisEnv({}).REDIS_URL, 'redis://127.0.0.1:6379');
+      assert.match(envError({ ...required, REDIS_URL_FILE: join(dir, 'nope') }), /^REDIS_URL_FILE: cannot read .*nope: ENOENT$/);
+    });
+
     it('prefers the variable itself over its _FILE', () => {
       const env = readEnv({ ...required, SLACK_BOT_TOKEN_FILE: join(dir, 'does-not-exist') });
       assert.equal(env.SLACK_BOT_TOKEN, 'xoxb-1');
@@ -438,5 +448,67 @@ describe('environment', () => {
       const message = envError({ SLACK_BOT_TOKEN: 'xoxb-TOPSECRET-1', SLACK_SIGNING_SECRET: 'TOPSECRET-2', SLACK_APP_TOKEN: 'xoxp-TOPSECRET-3', PORT: 'x' });
       assert.ok(!message.includes('TOPSECRET'), message);
     });
+  });
+});
+
+// The README's configuration table is the operator's reference: every schema field is in it, every row names a
+// schema field, and a default it states is the one the schema fills in.
+describe('README configuration table', () => {
+  const FP = 'SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s';
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const section = readme.slice(readme.indexOf('### Policy file (`JIT_CONFIG`)'), readme.indexOf('### Slack app setup'));
+  // "| `jumpHosts[].address`, `port` | … | required, `22` |" → [['jumpHosts[].address', 'jumpHosts[].port'], 'required, `22`']
+  const rows = section
+    .split('\n')
+    .filter((l) => l.startsWith('| `'))
+    .map((l) => {
+      const cells = l.split(' | ');
+      const names = [...cells[0]!.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
+      const parent = names[0]!.includes('.') ? names[0]!.slice(0, names[0]!.lastIndexOf('.') + 1) : '';
+      return { fields: names.map((n, i) => (i === 0 || n.includes('.') ? n : parent + n)), defaults: cells[2]!.replace(/ \|$/, '') };
+    });
+
+  function schemaFields(): string[] {
+    const out: string[] = [];
+    const walk = (shape: Record<string, z.ZodType>, prefix: string) => {
+      for (const [k, v] of Object.entries(shape)) {
+        let t: any = v;
+        while (t.def?.innerType || t.def?.in) t = t.def.innerType ?? t.def.in;
+        if (t.def?.type === 'array' && t.def.element?.def?.shape) walk(t.def.element.def.shape, `${prefix}${k}[].`);
+        else if (t.def?.type === 'object') walk(t.def.shape, `${prefix}${k}.`);
+        else out.push(prefix + k);
+      }
+    };
+    walk((policySchema as any).def.in?.def?.shape ?? (policySchema as any).def.shape, '');
+    return out.sort();
+  }
+
+  it('lists exactly the schema’s fields', () => {
+    assert.deepEqual(rows.flatMap((r) => r.fields).sort(), schemaFields());
+  });
+
+  it('states the defaults the schema fills in', () => {
+    const raw = {
+      auditChannel: 'C0AUDIT',
+      jumpHosts: [{ name: 'bastion', address: 'jump.example.com', user: 'jump', hostKey: FP, privateKeyPath: '/k' }],
+      hosts: [{ name: 'db', address: '10.0.0.5', jumpHost: 'bastion', owners: ['U0ALICE'] }],
+    };
+    const filled = validatePolicy(raw) as any;
+    const valueAt = (field: string) => field.split('.').reduce((o, k) => (k.endsWith('[]') ? o[k.slice(0, -2)][0] : o[k]), filled);
+    let checked = 0;
+    for (const { fields, defaults } of rows) {
+      const stated = [...defaults.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
+      // "required, `22`": the first field is required, the literal is the second one's default
+      const withDefault = defaults.startsWith('required, ') ? fields.slice(1) : fields;
+      if (stated.length !== withDefault.length) continue; // "required", "defaults", "the bot token's workspace": no literal
+      withDefault.forEach((field, i) => {
+        const text = stated[i]!;
+        if (valueAt(field) === undefined) return; // the default names another field (publicAddress → address)
+        const expected = parseDuration(text) ?? (text === 'true' ? true : text === 'false' ? false : /^\d+$/.test(text) ? Number(text) : text);
+        assert.deepEqual(valueAt(field), expected, `${field}: README says ${text}`);
+        checked++;
+      });
+    }
+    assert.ok(checked >= 20, `only ${checked} defaults checked`);
   });
 });

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { expiryWarning } from '../../src/check-config.ts';
+import type { JumpHostConfig } from '../../src/config/policy.ts';
+import { expiryFormatFor } from '../../src/jumphost/jump-host-sync.ts';
 import { parseServerVersion, supportsExpiryTime, supportsUtcExpiry } from '../../src/jumphost/server-version.ts';
 
 describe('parseServerVersion', () => {
@@ -47,5 +50,35 @@ describe('version gates', () => {
     assert.equal(supportsUtcExpiry(undefined), false);
     assert.equal(supportsExpiryTime(undefined), false);
     assert.equal(supportsUtcExpiry(v('dropbear_2022.83')), false);
+  });
+});
+
+// DESIGN.md "The key line": expiry-time="…Z" from OpenSSH 9.1; below that none, or local time where the
+// operator declares the server runs in UTC; below 7.7 none at all. check-config says so.
+describe('expiry-time format per jump server, and what check-config warns', () => {
+  const jh = (utcExpiryOnOldServers: boolean) => ({ utcExpiryOnOldServers }) as JumpHostConfig;
+  const v = (s: string) => parseServerVersion(`SSH-2.0-${s}`);
+  it('chooses utc, local or none by version and utcExpiryOnOldServers', () => {
+    const cases: [string, boolean, string][] = [
+      ['OpenSSH_9.2p1 Debian-2+deb12u6', false, 'utc'],
+      ['OpenSSH_9.1p1', false, 'utc'],
+      ['OpenSSH_9.1p1', true, 'utc'],
+      ['OpenSSH_9.0p1', false, 'none'],
+      ['OpenSSH_9.0p1', true, 'local'],
+      ['OpenSSH_7.7p1', true, 'local'],
+      ['OpenSSH_7.6p1', true, 'none'],
+      ['OpenSSH_7.4', false, 'none'],
+      ['dropbear_2022.83', false, 'utc'],
+    ];
+    for (const [server, declared, format] of cases) assert.equal(expiryFormatFor(v(server), jh(declared)), format, `${server} utcExpiryOnOldServers=${declared}`);
+    assert.equal(expiryFormatFor(undefined, jh(false)), 'utc');
+  });
+  it('warns for every server that will not get expiry-time="…Z" as written, and not for a current OpenSSH', () => {
+    assert.equal(expiryWarning(v('OpenSSH_9.2p1'), jh(false)), undefined);
+    assert.match(expiryWarning(v('OpenSSH_9.0p1'), jh(false)) ?? '', /older than OpenSSH 9\.1, so keys carry no expiry-time/);
+    assert.match(expiryWarning(v('OpenSSH_9.0p1'), jh(true)) ?? '', /local time/);
+    assert.match(expiryWarning(v('OpenSSH_7.6p1'), jh(true)) ?? '', /older than OpenSSH 7\.7/);
+    assert.match(expiryWarning(v('dropbear_2022.83'), jh(false)) ?? '', /"SSH-2\.0-dropbear_2022\.83" is not OpenSSH/);
+    assert.match(expiryWarning(undefined, jh(false)) ?? '', /"unknown" is not OpenSSH/);
   });
 });

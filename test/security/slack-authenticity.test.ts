@@ -119,4 +119,22 @@ describe('Slack authenticity (end to end)', () => {
       await unpinned.stop();
     }
   });
+
+  it('keeps running when Slack refuses or misses auth.test at start, and serves requests once Slack answers', async () => {
+    const env = readEnv({ SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: world.slack.apiUrl, REDIS_URL: world.redisUrl, PORT: '0' });
+    const calls = () => world.slack.calls.filter((c) => c.method === 'auth.test').length;
+    const before = calls();
+    world.slack.failNext('auth.test', 'invalid_auth');
+    const broker = await startBroker({ env, policy: world.policy, logger: createLogger({ level: 'silent' }), host: '127.0.0.1', redisPrefix: '{team-test3}' });
+    try {
+      await until('the start-up auth.test', () => calls() > before);
+      await new Promise((r) => setTimeout(r, 200)); // an unhandled rejection would fail this test file here
+      const sender = createSlackSender({ url: `http://127.0.0.1:${broker.port}/slack/events`, signingSecret: SIGNING_SECRET, teamId: TEAM_ID, fake: world.slack });
+      const res = await sender.command(OUTSIDER, 'help');
+      assert.equal(res.status, 200);
+      assert.match(res.json.text, /just-in-time SSH access/);
+    } finally {
+      await broker.stop();
+    }
+  });
 });
