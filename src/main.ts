@@ -31,7 +31,8 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return command || values.help ? 0 : 2;
   }
-  const policyPath = values.config ?? process.env.JIT_CONFIG ?? './jit.config.yaml';
+  // An empty JIT_CONFIG means unset (a compose file that declares the variable without a value).
+  const policyPath = values.config || process.env.JIT_CONFIG || './jit.config.yaml';
   if (command === 'check-config') {
     return checkConfig(policyPath, { offline: values.offline ?? false, print: (l) => console.log(l) });
   }
