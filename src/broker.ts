@@ -222,6 +222,7 @@ export function createSyncParts(o: {
   const requests = new RequestStore(redis, o.redisPrefix);
   const keys = new KeyStore(redis, o.redisPrefix);
   const connections = new JumpHostConnections({ logger: logger.child({ component: 'jumphost' }) });
+  const state = new JumpHostState(redis, o.redisPrefix);
   const updater =
     o.hostKeyAlarm === false
       ? connections
@@ -229,13 +230,13 @@ export function createSyncParts(o: {
           audit: (e) => requests.appendAudit(e),
           logger: logger.child({ component: 'jumphost' }),
           clock,
-          claim: async (jumpHost, presented, quietMs) => (await redis.set(requests.keys.hostKeyAlert(jumpHost, presented), '1', 'PX', quietMs, 'NX')) === 'OK',
+          claim: (jumpHost, presented, quietMs) => state.claimHostKeyAlert(jumpHost, presented, quietMs),
         });
   const sync = new JumpHostSync({
     policy,
     requests,
     keys,
-    state: new JumpHostState(redis, o.redisPrefix),
+    state,
     // The lease must outlive one render + write; it is renewed while held, so only a dead holder lets it run out.
     lock: new RedisLock(redis, { leaseMs: t.syncLockLeaseMs ?? 6000, waitMs: 30_000 }),
     updater,

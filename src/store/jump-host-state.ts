@@ -1,6 +1,6 @@
 // What the broker remembers about each jump server: which lines it wrote into the managed block (so a line it
-// did not write is recognised as a hand edit) and whether the server is currently unreachable (one alert
-// per outage, across replicas).
+// did not write is recognised as a hand edit), whether the server is currently unreachable (one alert
+// per outage, across replicas), and which host key mismatches were alerted lately.
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { redisKeys, type RedisKeys } from './redis-keys.ts';
@@ -36,6 +36,11 @@ export class JumpHostState {
   /** True for the first caller after the server went away. */
   async markDown(jumpHost: string, since: number): Promise<boolean> {
     return (await this.redis.set(this.keys.jumpHostDown(jumpHost), String(since), 'NX')) === 'OK';
+  }
+
+  /** True for the first caller to meet this presented host key within `quietMs` (one alert across replicas). */
+  async claimHostKeyAlert(jumpHost: string, presented: string, quietMs: number): Promise<boolean> {
+    return (await this.redis.set(this.keys.hostKeyAlert(jumpHost, presented), '1', 'PX', quietMs, 'NX')) === 'OK';
   }
 
   /** True if the server had been marked down (the caller announces its return). */

@@ -6,7 +6,7 @@ import type { JumpHostConfig } from '../../src/config/policy.ts';
 import type { AuditEvent } from '../../src/domain/audit-event.ts';
 import { HostKeyMismatchError } from '../../src/jumphost/errors.ts';
 import { withHostKeyAlarm } from '../../src/jumphost/host-key-alarm.ts';
-import { redisKeys } from '../../src/store/redis-keys.ts';
+import { JumpHostState } from '../../src/store/jump-host-state.ts';
 import { useFreshRedis } from '../support/fresh-redis.ts';
 
 const jh = { name: 'bastion' } as JumpHostConfig;
@@ -17,7 +17,7 @@ describe('host key alarm', () => {
   const db = useFreshRedis();
 
   function replicas(count: number, presented: () => string, events: AuditEvent[], now: { t: number }) {
-    const keys = redisKeys();
+    const state = new JumpHostState(db.redis);
     return Array.from({ length: count }, () =>
       withHostKeyAlarm(
         {
@@ -32,7 +32,7 @@ describe('host key alarm', () => {
           logger: pino({ level: 'silent' }),
           clock: { now: () => now.t },
           quietMs: 60_000,
-          claim: async (jumpHost, key, quietMs) => (await db.redis.set(keys.hostKeyAlert(jumpHost, key), '1', 'PX', quietMs, 'NX')) === 'OK',
+          claim: (jumpHost, key, quietMs) => state.claimHostKeyAlert(jumpHost, key, quietMs),
         },
       ),
     );
