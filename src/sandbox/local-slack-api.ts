@@ -16,6 +16,8 @@ export interface FakeMessage {
   text?: string;
   blocks?: any[];
   thread_ts?: string;
+  /** Slack message metadata ({ event_type, event_payload }), as posted */
+  metadata?: { event_type: string; event_payload?: Record<string, unknown> };
   /** when it was posted (ms): the ts above is a counter, not a time */
   postedAt: number;
 }
@@ -82,7 +84,7 @@ export async function startLocalSlackApi(opts: { usergroups?: Record<string, str
         return { ok: true, url: 'https://fake.slack.test/', team: 'Test', team_id: opts.teamId ?? 'T0TEST', user: 'jitjump', user_id: 'UBOT', bot_id: 'BBOT' };
       case 'chat.postMessage': {
         if (!a.channel) return { ok: false, error: 'channel_not_found' };
-        const msg: FakeMessage = { channel: a.channel, ts: nextTs(), text: a.text, blocks: a.blocks, thread_ts: a.thread_ts, postedAt: Date.now() };
+        const msg: FakeMessage = { channel: a.channel, ts: nextTs(), text: a.text, blocks: a.blocks, thread_ts: a.thread_ts, metadata: a.metadata, postedAt: Date.now() };
         messages.push(msg);
         return { ok: true, channel: msg.channel, ts: msg.ts, message: { text: msg.text, blocks: msg.blocks } };
       }
@@ -91,13 +93,16 @@ export async function startLocalSlackApi(opts: { usergroups?: Record<string, str
         if (!msg) return { ok: false, error: 'message_not_found' };
         msg.text = a.text;
         msg.blocks = a.blocks;
+        if (a.metadata) msg.metadata = a.metadata;
         return { ok: true, channel: msg.channel, ts: msg.ts };
       }
       case 'chat.postEphemeral':
         return { ok: true, message_ts: nextTs() };
       case 'conversations.history': {
         const found = messages.filter((m) => m.channel === a.channel).reverse().slice(0, Number(a.limit ?? 100));
-        return { ok: true, messages: found.map((m) => ({ type: 'message', ts: m.ts, text: m.text, blocks: m.blocks })) };
+        // Like Slack, metadata only when asked for (include_all_metadata).
+        const withMetadata = a.include_all_metadata === true || a.include_all_metadata === 'true';
+        return { ok: true, messages: found.map((m) => ({ type: 'message', ts: m.ts, text: m.text, blocks: m.blocks, ...(withMetadata && m.metadata ? { metadata: m.metadata } : {}) })) };
       }
       case 'conversations.open':
         return { ok: true, channel: { id: `D${String(a.users ?? '').split(',')[0]}` } };
