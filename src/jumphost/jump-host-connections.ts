@@ -94,12 +94,7 @@ export class JumpHostConnections {
   }
 
   private async connect(jh: JumpHostConfig): Promise<Connection> {
-    let privateKey: Buffer;
-    try {
-      privateKey = await readFile(jh.privateKeyPath);
-    } catch (err) {
-      throw new Error(`jump host ${jh.name}: cannot read privateKeyPath ${jh.privateKeyPath}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
-    }
+    const privateKey = await readPrivateKey(jh);
     this.connectCount.set(jh.name, (this.connectCount.get(jh.name) ?? 0) + 1);
     const log = this.o.logger.child({ jumpHost: jh.name, address: `${jh.address}:${jh.port}` });
     const started = performance.now();
@@ -145,13 +140,7 @@ export class JumpHostConnections {
           keepaliveInterval: 15_000,
           keepaliveCountMax: 3,
           // Pinned: no trust on first use. ssh2 hands over the raw key blob when hostHash is not set.
-          hostVerifier: (key: Buffer) => {
-            const actual = sha256Fingerprint(key);
-            if (actual === jh.hostKey) return true;
-            mismatch = new HostKeyMismatchError(jh.name, jh.hostKey, actual);
-            log.error({ expected: jh.hostKey, actual }, 'jump host presented an unexpected host key');
-            return false;
-          },
+          hostVerifier: pinnedHostKey(jh, log, (e) => (mismatch = e)),
         });
       } catch (err) {
         // ssh2 throws synchronously for a key it cannot parse (e.g. PKCS#8, encrypted).
@@ -313,4 +302,23 @@ export class JumpHostConnections {
     for (const s of slots) s.current?.client.end();
     await Promise.all(slots.map((s) => s.pending?.then((c) => c.client.end(), () => undefined)));
   }
+}
+
+async function readPrivateKey(jh: JumpHostConfig): Promise<Buffer> {
+  try {
+    return await readFile(jh.privateKeyPath);
+  } catch (err) {
+    throw new Error(`jump host ${jh.name}: cannot read privateKeyPath ${jh.privateKeyPath}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
+  }
+}
+
+/** ssh2's host verifier for the pinned key: any other key is refused and reported through `onMismatch`. */
+function pinnedHostKey(jh: JumpHostConfig, log: Logger, onMismatch: (e: HostKeyMismatchError) => void): (key: Buffer) => boolean {
+  return (key) => {
+    const actual = sha256Fingerprint(key);
+    if (actual === jh.hostKey) return true;
+    onMismatch(new HostKeyMismatchError(jh.name, jh.hostKey, actual));
+    log.error({ expected: jh.hostKey, actual }, 'jump host presented an unexpected host key');
+    return false;
+  };
 }
