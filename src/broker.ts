@@ -75,13 +75,120 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
   }
   const t = o.tuning ?? {};
   const replicaId = `${hostname()}-${process.pid}`;
-  // One server, a Sentinel set or a Cluster (REDIS_URL). Each role's client fails fast or waits as its work
-  // needs: commands fail fast while Redis is away (the user is told to try again at once instead of Slack timing
-  // out) and are never resent after a dropped connection; blocking readers and BullMQ workers wait.
-  const redisTarget = parseRedisUrl(env.REDIS_URL);
+  const conn = await connectRedis(env, logger);
+  await warnAboutRedisSettings(conn.redis, logger);
+
+  const { requests, keys, connections, sync } = createSyncParts({ redis: conn.redis, policy, clock, logger, redisPrefix: o.redisPrefix, tuning: t });
+  const bullPrefix = o.redisPrefix ? `${o.redisPrefix}:bull` : undefined;
+  const jobs = new AccessJobs({ producer: conn.producer, workerConnection: conn.workerConnection, logger: logger.child({ component: 'jobs' }), prefix: bullPrefix });
+  const client = createWebClient(env.SLACK_BOT_TOKEN, env.SLACK_API_URL);
+  const notifier = new SlackNotifier({ client, auditChannel: policy.auditChannel, approvalChannel: policy.approvalChannel, logger });
+  const { service, reconciler } = createAccessFlow(o, { requests, keys, sync, jobs, notifier, client, clock, limits: new RateLimiter(conn.redis, o.redisPrefix) });
+  const reconcileJobs = new ReconcileJobs({ producer: conn.producer, workerConnection: conn.workerConnection, logger: logger.child({ component: 'reconcile' }), everyMs: policy.reconcileInterval, prefix: bullPrefix });
+  const inFlight = new Set<Promise<void>>();
+  const app = createBoltApp({
+    botToken: env.SLACK_BOT_TOKEN,
+    signingSecret: env.SLACK_SIGNING_SECRET,
+    appToken: env.SLACK_APP_TOKEN,
+    apiUrl: env.SLACK_API_URL,
+    teamId: policy.teamId,
+    maxBodyBytes: policy.limits.maxBodyBytes,
+    service,
+    logger,
+    health: async () => (await conn.redis.ping()) === 'PONG',
+    onAfterWork: (work) => {
+      inFlight.add(work);
+      void work.finally(() => inFlight.delete(work));
+    },
+  });
+
+  const audit = await startWorkers({ jobs, reconcileJobs, service, reconciler, notifier, requests, auditRedis: conn.auditRedis, replicaId, logger, tuning: t });
+  const port = await startApp(app, env, o.host);
+  // Bring every jump server in line with the store now: repairs whatever happened while we were down.
+  sync.syncAll().catch((err: unknown) => logger.warn({ err }, 'initial sync failed'));
+  logger.info({ port, redis: describeRedisTarget(conn.target), socketMode: Boolean(env.SLACK_APP_TOKEN), jumpHosts: policy.jumpHosts.length, hosts: policy.hosts.length }, 'jit-jump started');
+
+  const stop = () => stopInOrder({ app, jobs, reconcileJobs, inFlight, sync, audit, connections, conn, logger, deadline: t.stopTimeoutMs ?? 10_000 });
+  return { port, service, sync, requests, keys, reconciler, stop };
+}
+
+/** The access service over its ports, and the reconciler that finishes what it leaves behind. */
+function createAccessFlow(
+  o: BrokerOptions,
+  p: { requests: RequestStore; keys: KeyStore; sync: JumpHostSync; jobs: AccessJobs; notifier: SlackNotifier; client: ReturnType<typeof createWebClient>; clock: Clock; limits: RateLimiter },
+) {
+  const { policy, logger } = o;
+  const leaseMs = o.tuning?.activationLeaseMs;
+  const service = new AccessService({
+    policy,
+    requests: p.requests,
+    keys: p.keys,
+    sync: p.sync,
+    jobs: p.jobs,
+    notifier: p.notifier,
+    owners: new SlackOwnerDirectory({ client: p.client, logger }),
+    clock: p.clock,
+    logger: logger.child({ component: 'access' }),
+    newId: o.newId,
+    limits: p.limits,
+    activationLeaseMs: leaseMs,
+  });
+  const reconciler = new Reconciler({
+    policy,
+    requests: p.requests,
+    sync: p.sync,
+    actions: service,
+    clock: p.clock,
+    logger: logger.child({ component: 'reconcile' }),
+    // the replica that won the approval normally finishes within its lease; after that it is presumed dead
+    activationGraceMs: leaseMs ?? 30_000,
+  });
+  return { service, reconciler };
+}
+
+/** BullMQ workers for the access jobs and the reconcile schedule, and the audit forwarder. */
+async function startWorkers(p: {
+  jobs: AccessJobs;
+  reconcileJobs: ReconcileJobs;
+  service: AccessService;
+  reconciler: Reconciler;
+  notifier: SlackNotifier;
+  requests: RequestStore;
+  auditRedis: Redis;
+  replicaId: string;
+  logger: Logger;
+  tuning: BrokerTuning;
+}): Promise<AuditForwarder> {
+  const { service } = p;
+  p.jobs.startWorker({
+    revoke: (id) => service.expire(id),
+    timeout: (id) => service.timeOut(id),
+    expiryWarning: (id) => service.expiryWarning(id),
+  });
+  const audit = new AuditForwarder({
+    redis: p.auditRedis,
+    stream: p.requests.keys.auditStream,
+    consumer: p.replicaId,
+    poster: p.notifier,
+    logger: p.logger.child({ component: 'audit' }),
+    claimIdleMs: p.tuning.auditClaimIdleMs,
+    deliveryKey: p.requests.keys.auditDelivery,
+  });
+  await audit.start();
+  await p.reconcileJobs.start(() => p.reconciler.run());
+  return audit;
+}
+
+/**
+ * One server, a Sentinel set or a Cluster (REDIS_URL). Each role's client fails fast or waits as its work
+ * needs: commands fail fast while Redis is away (the user is told to try again at once instead of Slack timing
+ * out) and are never resent after a dropped connection; blocking readers and BullMQ workers wait.
+ */
+async function connectRedis(env: Env, logger: Logger) {
+  const target = parseRedisUrl(env.REDIS_URL);
   const connect = (role: RedisRole) =>
     asCommandClient(
-      createRedisClient(redisTarget, role, {
+      createRedisClient(target, role, {
         onUnreplicated: (acked, wanted) => logger.warn({ acked, wanted }, 'Redis replicas did not acknowledge a state change in time: a failover now could lose it'),
       }),
     );
@@ -97,112 +204,46 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
   };
   for (const c of [redis, producer, auditRedis]) c.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   await Promise.all([ready(redis), ready(producer)]);
+  return { target, redis, producer, auditRedis, workerConnection, workerConnections };
+}
 
-  await warnAboutRedisSettings(redis, logger);
-
-  const { requests, keys, connections, sync } = createSyncParts({ redis, policy, clock, logger, redisPrefix: o.redisPrefix, tuning: t });
-  const bullPrefix = o.redisPrefix ? `${o.redisPrefix}:bull` : undefined;
-  const jobs = new AccessJobs({ producer, workerConnection, logger: logger.child({ component: 'jobs' }), prefix: bullPrefix });
-
-  const client = createWebClient(env.SLACK_BOT_TOKEN, env.SLACK_API_URL);
-  const notifier = new SlackNotifier({ client, auditChannel: policy.auditChannel, approvalChannel: policy.approvalChannel, logger });
-  const owners = new SlackOwnerDirectory({ client, logger });
-  const limiter = new RateLimiter(redis, o.redisPrefix);
-  const service = new AccessService({
-    policy,
-    requests,
-    keys,
-    sync,
-    jobs,
-    notifier,
-    owners,
-    clock,
-    logger: logger.child({ component: 'access' }),
-    newId: o.newId,
-    limiter,
-    activationLeaseMs: t.activationLeaseMs,
-  });
-  const reconciler = new Reconciler({
-    policy,
-    requests,
-    sync,
-    actions: service,
-    clock,
-    logger: logger.child({ component: 'reconcile' }),
-    // the replica that won the approval normally finishes within its lease; after that it is presumed dead
-    activationGraceMs: t.activationLeaseMs ?? 30_000,
-  });
-  const reconcileJobs = new ReconcileJobs({ producer, workerConnection, logger: logger.child({ component: 'reconcile' }), everyMs: policy.reconcileInterval, prefix: bullPrefix });
-  const inFlight = new Set<Promise<void>>();
-  const app = createBoltApp({
-    botToken: env.SLACK_BOT_TOKEN,
-    signingSecret: env.SLACK_SIGNING_SECRET,
-    appToken: env.SLACK_APP_TOKEN,
-    apiUrl: env.SLACK_API_URL,
-    teamId: policy.teamId,
-    maxBodyBytes: policy.limits.maxBodyBytes,
-    service,
-    logger,
-    health: async () => (await redis.ping()) === 'PONG',
-    onAfterWork: (work) => {
-      inFlight.add(work);
-      void work.finally(() => inFlight.delete(work));
-    },
-  });
-
-  jobs.startWorker({
-    revoke: (id) => service.expire(id),
-    timeout: (id) => service.timeOut(id),
-    expiryWarning: (id) => service.expiryWarning(id),
-  });
-  const audit = new AuditForwarder({
-    redis: auditRedis,
-    stream: requests.keys.auditStream,
-    consumer: replicaId,
-    poster: notifier,
-    logger: logger.child({ component: 'audit' }),
-    claimIdleMs: t.auditClaimIdleMs,
-    deliveryKey: requests.keys.auditDelivery,
-  });
-  await audit.start();
-  await reconcileJobs.start(() => reconciler.run());
-
-  let port: number | undefined;
+/** Starts Bolt (Socket Mode, or HTTP on env.PORT); the HTTP port actually listened on. */
+async function startApp(app: ReturnType<typeof createBoltApp>, env: Env, host?: string): Promise<number | undefined> {
   if (env.SLACK_APP_TOKEN) {
     await app.start();
-  } else {
-    const server = (await app.start(o.host ? ({ port: env.PORT, host: o.host } as never) : env.PORT)) as unknown as import('node:http').Server;
-    const addr = server.address();
-    port = typeof addr === 'object' && addr ? addr.port : env.PORT;
+    return undefined;
   }
-  // Bring every jump server in line with the store now: repairs whatever happened while we were down.
-  sync.syncAll().catch((err: unknown) => logger.warn({ err }, 'initial sync failed'));
-  logger.info({ port, redis: describeRedisTarget(redisTarget), socketMode: Boolean(env.SLACK_APP_TOKEN), jumpHosts: policy.jumpHosts.length, hosts: policy.hosts.length }, 'jit-jump started');
+  const server = (await app.start(host ? ({ port: env.PORT, host } as never) : env.PORT)) as unknown as import('node:http').Server;
+  const addr = server.address();
+  return typeof addr === 'object' && addr ? addr.port : env.PORT;
+}
 
-  return {
-    port,
-    service,
-    sync,
-    requests,
-    keys,
-    reconciler,
-    async stop() {
-      // 1. Take no new work: Slack requests are refused (a load balancer sends them elsewhere), workers fetch no jobs.
-      await app.stop().catch(() => undefined);
-      // 2. Finish what is in flight, for a bounded time. A job still running after that is handed back:
-      //    its lock lapses and BullMQ gives it to another replica (handlers are idempotent); a follow-up
-      //    still owed is finished by the reconciler.
-      const deadline = t.stopTimeoutMs ?? 10_000;
-      const finished = await withinMs(deadline, Promise.all([jobs.close(), reconcileJobs.close(), ...inFlight]).catch(() => undefined));
-      if (!finished) logger.warn({ deadlineMs: deadline }, 'in-flight work did not finish in time: handed back to the other replicas');
-      await withinMs(deadline, sync.stop());
-      // 3. Close connections: SSH, then Redis.
-      await audit.stop().catch(() => undefined);
-      await connections.close();
-      await Promise.all([redis, producer, ...workerConnections].map((c) => (c.status === 'ready' ? c.quit().catch(() => c.disconnect()) : c.disconnect())));
-      logger.info('jit-jump stopped');
-    },
-  };
+async function stopInOrder(p: {
+  app: ReturnType<typeof createBoltApp>;
+  jobs: AccessJobs;
+  reconcileJobs: ReconcileJobs;
+  inFlight: Set<Promise<void>>;
+  sync: JumpHostSync;
+  audit: AuditForwarder;
+  connections: JumpHostConnections;
+  conn: Awaited<ReturnType<typeof connectRedis>>;
+  logger: Logger;
+  deadline: number;
+}): Promise<void> {
+  // 1. Take no new work: Slack requests are refused (a load balancer sends them elsewhere), workers fetch no jobs.
+  await p.app.stop().catch(() => undefined);
+  // 2. Finish what is in flight, for a bounded time. A job still running after that is handed back:
+  //    its lock lapses and BullMQ gives it to another replica (handlers are idempotent); a follow-up
+  //    still owed is finished by the reconciler.
+  const finished = await withinMs(p.deadline, Promise.all([p.jobs.close(), p.reconcileJobs.close(), ...p.inFlight]).catch(() => undefined));
+  if (!finished) p.logger.warn({ deadlineMs: p.deadline }, 'in-flight work did not finish in time: handed back to the other replicas');
+  await withinMs(p.deadline, p.sync.stop());
+  // 3. Close connections: SSH, then Redis.
+  await p.audit.stop().catch(() => undefined);
+  await p.connections.close();
+  const { redis, producer, workerConnections } = p.conn;
+  await Promise.all([redis, producer, ...workerConnections].map((c) => (c.status === 'ready' ? c.quit().catch(() => c.disconnect()) : c.disconnect())));
+  p.logger.info('jit-jump stopped');
 }
 
 

@@ -10,9 +10,10 @@ import type { AuditEvent } from '../domain/audit-event.ts';
 import { auditLine } from './audit-line.ts';
 
 export interface AuditPoster {
-  postAudit(text: string, event: AuditEvent): Promise<void>;
-  /** Whether this line is in the audit channel already (a replica died after posting it, before marking it). */
-  alreadyPosted?(text: string, event: AuditEvent): Promise<boolean>;
+  /** `auditId`: the stream entry id, unique per event (posted as metadata, so a repeat can be recognised) */
+  postAudit(text: string, event: AuditEvent, auditId: string): Promise<void>;
+  /** Whether this entry is in the audit channel already (a replica died after posting it, before marking it). */
+  alreadyPosted?(text: string, event: AuditEvent, auditId: string): Promise<boolean>;
 }
 
 const GROUP = 'audit-forwarder';
@@ -111,7 +112,7 @@ export class AuditForwarder {
         this.deps.logger.info({ audit: event, streamId: id }, `audit: ${event.type}`);
         try {
           const line = auditLine(event);
-          if (!redelivered || !(await this.deps.poster.alreadyPosted?.(line, event))) await this.deps.poster.postAudit(line, event);
+          if (!redelivered || !(await this.deps.poster.alreadyPosted?.(line, event, id))) await this.deps.poster.postAudit(line, event, id);
           this.postedHere.add(id);
         } catch (err) {
           // Not acknowledged: posted again on a later read.

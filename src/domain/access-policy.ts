@@ -3,6 +3,7 @@ import type { HostConfig, Policy } from '../config/policy.ts';
 import { formatDuration, parseDuration } from './duration.ts';
 import { authorize } from './authorization.ts';
 import type { AccessRequest } from './request-state.ts';
+import { ok, refuse, type Result } from './result.ts';
 import { echo } from './user-text.ts';
 
 /** The default of policy limits.maxReasonLength. */
@@ -15,7 +16,7 @@ export interface RequestDraft {
   requiredApprovals: number;
 }
 
-export type Decision<T> = { ok: true; value: T } | { ok: false; message: string };
+export type Decision<T> = Result<T>;
 
 export function hostRules(policy: Policy, host: HostConfig) {
   return {
@@ -33,38 +34,39 @@ export function evaluateRequest(
   const host = policy.hosts.find((h) => h.name === input.hostName);
   if (!host) {
     const known = policy.hosts.map((h) => `\`${h.name}\``).join(', ');
-    return { ok: false, message: `Unknown host "${echo(input.hostName, 64)}". Hosts you can request: ${known}.` };
+    return refuse('unknown-host', `Unknown host "${echo(input.hostName, 64)}". Hosts you can request: ${known}.`);
   }
   const rules = hostRules(policy, host);
   let durationMs = Math.min(policy.defaults.duration, rules.maxDurationMs);
   if (input.duration !== undefined) {
     const parsed = parseDuration(input.duration);
     if (parsed === undefined)
-      return { ok: false, message: `"${echo(input.duration, 20)}" is not a duration. Use e.g. \`30m\`, \`2h\` or \`1h30m\`.` };
+      return refuse('bad-duration', `"${echo(input.duration, 20)}" is not a duration. Use e.g. \`30m\`, \`2h\` or \`1h30m\`.`);
     durationMs = parsed;
   }
   if (durationMs > rules.maxDurationMs)
-    return {
-      ok: false,
-      message: `${host.name} allows at most ${formatDuration(rules.maxDurationMs)}. Try \`/jump request ${host.name} ${formatDuration(rules.maxDurationMs)} …\`.`,
-    };
+    return refuse(
+      'duration-out-of-range',
+      `${host.name} allows at most ${formatDuration(rules.maxDurationMs)}. Try \`/jump request ${host.name} ${formatDuration(rules.maxDurationMs)} …\`.`,
+    );
   if (durationMs < rules.minDurationMs)
-    return { ok: false, message: `The shortest grant is ${formatDuration(rules.minDurationMs)}. Try \`/jump request ${host.name} ${formatDuration(rules.minDurationMs)} …\`.` };
+    return refuse('duration-out-of-range', `The shortest grant is ${formatDuration(rules.minDurationMs)}. Try \`/jump request ${host.name} ${formatDuration(rules.minDurationMs)} …\`.`);
   const reason = input.reason.trim();
   if (rules.requireReason && reason === '')
-    return { ok: false, message: `A reason is required for ${host.name}: \`/jump request ${host.name} ${formatDuration(durationMs)} <why you need access>\`.` };
+    return refuse('reason-required', `A reason is required for ${host.name}: \`/jump request ${host.name} ${formatDuration(durationMs)} <why you need access>\`.`);
   const maxReason = policy.limits?.maxReasonLength ?? MAX_REASON_LENGTH;
-  if (reason.length > maxReason) return { ok: false, message: `The reason is too long (${reason.length} characters; at most ${maxReason}).` };
+  if (reason.length > maxReason) return refuse('reason-too-long', `The reason is too long (${reason.length} characters; at most ${maxReason}).`);
   if (!input.hasKey)
-    return { ok: false, message: 'Register your public key first: `/jump key add ssh-ed25519 AAAA… you@laptop`, then request again.' };
-  return { ok: true, value: { host, durationMs, reason, requiredApprovals: rules.approvals } };
+    return refuse('no-key', 'Register your public key first: `/jump key add ssh-ed25519 AAAA… you@laptop`, then request again.');
+  return ok({ host, durationMs, reason, requiredApprovals: rules.approvals });
 }
 
 /** Whether `actor` may approve or deny `request`, given the host's owners expanded to user ids. */
 export function checkDecider(request: AccessRequest, actor: string, ownerUserIds: ReadonlySet<string>, action: 'approve' | 'deny'): Decision<null> {
   const allowed = authorize(action, { actor, requester: request.requester, owners: ownerUserIds, host: request.host });
   if (!allowed.ok) return allowed;
-  if (action === 'approve' && request.approvers.includes(actor))
-    return { ok: false, message: `You already approved; ${request.requiredApprovals - request.approvers.length} more approval(s) from other owners are needed.` };
-  return { ok: true, value: null };
+  // Only while approvals are still counted: a late click on a decided request is told its state instead.
+  if (action === 'approve' && request.state === 'pending' && request.approvers.includes(actor))
+    return refuse('already-approved', `You already approved; ${request.requiredApprovals - request.approvers.length} more approval(s) from other owners are needed.`);
+  return ok(null);
 }

@@ -1,5 +1,7 @@
 // One audit event per state change or refused action. Built in the domain, stored atomically with the
 // change (Redis stream), posted to the audit channel and logged by the audit forwarder.
+import type { RefusalCode } from './result.ts';
+
 export type AuditEventType =
   | 'requested'
   | 'approval-recorded'
@@ -28,4 +30,6 @@ export interface AuditEvent {
   expiresAt?: number;
   reason?: string;
   detail?: string;
+  /** why a `refused` event was refused (stable, see RefusalCode) */
+  code?: RefusalCode;
 }

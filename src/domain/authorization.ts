@@ -1,6 +1,7 @@
 // Who may do what, in one table. Every action the broker offers is listed here (a new action does not type-check
 // until it is); the service asks `authorize` before acting, and a refusal is answered ephemerally and audited.
 // Callers from another Slack workspace never get this far (the Slack adapter refuses them first).
+import { ok, refuse, type Result } from './result.ts';
 
 export const ACTIONS = ['help', 'list', 'key-show', 'key-add', 'key-remove', 'request', 'approve', 'deny', 'cancel', 'revoke'] as const;
 export type Action = (typeof ACTIONS)[number];
@@ -51,13 +52,14 @@ export function rolesOf(s: Subject): Set<Role> {
   return roles;
 }
 
-export type Authorization = { ok: true; value: null } | { ok: false; message: string };
+export type Authorization = Result<null>;
 
 export function authorize(action: Action, s: Subject): Authorization {
   const rule = PERMISSIONS[action];
   const roles = rolesOf(s);
-  if (rule.anyOf.some((r) => roles.has(r)) && !rule.noneOf.some((r) => roles.has(r))) return { ok: true, value: null };
-  return { ok: false, message: refusal(action, s, roles) };
+  if (rule.anyOf.some((r) => roles.has(r)) && !rule.noneOf.some((r) => roles.has(r))) return ok(null);
+  const code = action === 'approve' && roles.has('requester') && roles.has('owner') ? 'self-approval' : roles.has('owner') ? 'not-allowed' : 'not-owner';
+  return refuse(code, refusal(action, s, roles));
 }
 
 function refusal(action: Action, s: Subject, roles: Set<Role>): string {

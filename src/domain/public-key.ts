@@ -1,5 +1,6 @@
 // Engineers' public keys: parsed by sshpk as format 'ssh' only and re-serialized, never copied as text.
 import sshpk from 'sshpk';
+import { ok, refuse, type Result } from './result.ts';
 
 export interface UserPublicKey {
   /** "<type> <base64>" as sshpk serializes it, with no comment */
@@ -10,7 +11,13 @@ export interface UserPublicKey {
   fingerprint: string;
 }
 
-export type KeyCheck = { ok: true; key: UserPublicKey } | { ok: false; message: string; privateKeyPasted?: boolean };
+/** A key registered to a person, and when. */
+export interface RegisteredKey extends UserPublicKey {
+  addedAt: number;
+}
+
+/** `private-key-pasted`: the text held a private key (it must never be logged, and the person must rotate it). */
+export type KeyCheck = Result<UserPublicKey, 'bad-key' | 'private-key-pasted'>;
 
 export interface KeyRules {
   minRsaBits: number;
@@ -44,46 +51,42 @@ export function containsPrivateKey(text: string): boolean {
   return PRIVATE_ARMOUR.test(text) || text.includes(OPENSSH_PRIVATE_BODY);
 }
 
+const bad = (message: string) => refuse('bad-key', message);
+
 export function checkUserPublicKey(text: string, rules: KeyRules): KeyCheck {
-  if (containsPrivateKey(text)) return { ok: false, privateKeyPasted: true, message: PRIVATE_KEY_MESSAGE };
-  if (text.length > MAX_KEY_TEXT) return { ok: false, message: `That is too long to be a public key. ${KEY_HELP}` };
+  if (containsPrivateKey(text)) return refuse('private-key-pasted', PRIVATE_KEY_MESSAGE);
+  if (text.length > MAX_KEY_TEXT) return bad(`That is too long to be a public key. ${KEY_HELP}`);
   const trimmed = text.trim();
-  if (trimmed === '') return { ok: false, message: `No key given. ${KEY_HELP}` };
+  if (trimmed === '') return bad(`No key given. ${KEY_HELP}`);
   // One key, one line, no control characters: sshpk's parser is lenient, so the shape is checked first.
-  if (/[\r\n]/.test(trimmed)) return { ok: false, message: `Give exactly one key on one line. ${KEY_HELP}` };
-  if (CONTROL.test(trimmed)) return { ok: false, message: `The key contains control characters. ${KEY_HELP}` };
+  if (/[\r\n]/.test(trimmed)) return bad(`Give exactly one key on one line. ${KEY_HELP}`);
+  if (CONTROL.test(trimmed)) return bad(`The key contains control characters. ${KEY_HELP}`);
   const parts = trimmed.split(/[\t ]+/);
   const [type, blob] = parts;
   // A second key in the comment would be silently dropped: say so rather than store one of two.
-  if (KEY_TYPE_WORD.test(parts.slice(2).join(' '))) return { ok: false, message: `Give exactly one key on one line. ${KEY_HELP}` };
-  if (type === 'ssh-dss') return { ok: false, message: 'DSA keys are too weak and are refused. Make an ed25519 key: `ssh-keygen -t ed25519`.' };
+  if (KEY_TYPE_WORD.test(parts.slice(2).join(' '))) return bad(`Give exactly one key on one line. ${KEY_HELP}`);
+  if (type === 'ssh-dss') return bad('DSA keys are too weak and are refused. Make an ed25519 key: `ssh-keygen -t ed25519`.');
   if (type && /-cert-v0\d@openssh\.com$/.test(type))
-    return { ok: false, message: `Certificates are not accepted; register the plain public key. ${KEY_HELP}` };
+    return bad(`Certificates are not accepted; register the plain public key. ${KEY_HELP}`);
   if (type && /^sk-/.test(type))
-    return { ok: false, message: 'Security-key (sk-…) keys are not supported yet. Register an ed25519 key: `ssh-keygen -t ed25519`.' };
+    return bad('Security-key (sk-…) keys are not supported yet. Register an ed25519 key: `ssh-keygen -t ed25519`.');
   if (!type || !Object.hasOwn(ALLOWED_TYPES, type)) {
-    return {
-      ok: false,
-      message: `A key must start with its type (ssh-ed25519, ecdsa-sha2-nistp256/384/521 or ssh-rsa); nothing may stand before it. ${KEY_HELP}`,
-    };
+    return bad(`A key must start with its type (ssh-ed25519, ecdsa-sha2-nistp256/384/521 or ssh-rsa); nothing may stand before it. ${KEY_HELP}`);
   }
-  if (!blob || !/^[A-Za-z0-9+/]+={0,2}$/.test(blob)) return { ok: false, message: `The key data is not valid base64. ${KEY_HELP}` };
+  if (!blob || !/^[A-Za-z0-9+/]+={0,2}$/.test(blob)) return bad(`The key data is not valid base64. ${KEY_HELP}`);
   let key: sshpk.Key;
   try {
     key = sshpk.parseKey(`${type} ${blob}`, 'ssh');
   } catch {
-    return { ok: false, message: `That is not a valid OpenSSH public key. ${KEY_HELP}` };
+    return bad(`That is not a valid OpenSSH public key. ${KEY_HELP}`);
   }
   const line = key.toString('ssh').split(' ').slice(0, 2).join(' ');
   // Round trip: what we store must be exactly what was sent, or the text held something extra.
-  if (line !== `${type} ${blob}`) return { ok: false, message: `That key does not round-trip cleanly (extra or damaged data). ${KEY_HELP}` };
+  if (line !== `${type} ${blob}`) return bad(`That key does not round-trip cleanly (extra or damaged data). ${KEY_HELP}`);
   const kind = ALLOWED_TYPES[type];
-  if (kind !== key.type) return { ok: false, message: `The key type ${type} does not match its data. ${KEY_HELP}` };
+  if (kind !== key.type) return bad(`The key type ${type} does not match its data. ${KEY_HELP}`);
   if (key.type === 'rsa' && key.size < rules.minRsaBits) {
-    return {
-      ok: false,
-      message: `RSA keys must have at least ${rules.minRsaBits} bits (this one has ${key.size}). Make an ed25519 key: \`ssh-keygen -t ed25519\`.`,
-    };
+    return bad(`RSA keys must have at least ${rules.minRsaBits} bits (this one has ${key.size}). Make an ed25519 key: \`ssh-keygen -t ed25519\`.`);
   }
-  return { ok: true, key: { line, type, bits: key.size, fingerprint: key.fingerprint('sha256').toString() } };
+  return ok({ line, type, bits: key.size, fingerprint: key.fingerprint('sha256').toString() });
 }

@@ -4,6 +4,8 @@
 /** Why something was refused. Grows with the capabilities; codes are stable once published in audit events. */
 export type RefusalCode =
   | 'bad-input'
+  | 'other-workspace'
+  | 'untrusted-origin'
   | 'not-found'
   | 'not-pending'
   | 'not-active'
@@ -14,8 +16,10 @@ export type RefusalCode =
   | 'bad-key'
   | 'private-key-pasted'
   | 'key-taken'
+  | 'bad-duration'
   | 'duration-out-of-range'
   | 'reason-required'
+  | 'reason-too-long'
   | 'unknown-host'
   | 'rate-limited'
   | 'too-many-pending'

@@ -1,17 +1,71 @@
-// What the access service needs from the outside world, as small interfaces (Slack, scheduling).
+// What the use cases need from the outside world, as small interfaces. Adapters (Redis stores, the jump-host
+// sync, BullMQ, Slack) implement them; test/support/in-memory/ implements every one for the unit tests.
+// Only domain and config types appear here, never an adapter's.
+import type { JumpHostConfig, Policy } from '../config/policy.ts';
+import type { AuditEvent } from '../domain/audit-event.ts';
+import type { Clock } from '../domain/clock.ts';
 import type { ConnectInstructions } from '../domain/connect-instructions.ts';
-import type { AccessRequest, MessageRef } from '../domain/request-state.ts';
-import type { AccessJobName } from '../scheduling/access-jobs.ts';
+import type { IdGenerator } from '../domain/ids.ts';
+import type { RegisteredKey, UserPublicKey } from '../domain/public-key.ts';
+import type { AccessRequest, MessageRef, RequestState } from '../domain/request-state.ts';
+import type { ApprovalResult, CreateResult, RemoveKeyResult, SetKeyResult, TransitionResult } from '../domain/store-results.ts';
 
+export type { Clock, IdGenerator };
+
+export interface RequestRepository {
+  get(id: string): Promise<AccessRequest | undefined>;
+  /** the person's latest requests, newest first */
+  recentForUser(user: string, limit: number): Promise<AccessRequest[]>;
+  /** stores the request with its audit event, unless the requester already has `maxPending` pending (atomic) */
+  createWithinCap(req: AccessRequest, event: AuditEvent, maxPending: number): Promise<CreateResult>;
+  /** records one approval; the last required one makes the request active and starts its clock (atomic) */
+  approve(req: AccessRequest, approver: string, now: number): Promise<ApprovalResult>;
+  /** moves the request to `to` if the state machine allows it from its current state, with its audit event (atomic) */
+  transition(req: Pick<AccessRequest, 'id' | 'jumpHost'>, to: RequestState, event: AuditEvent, fields?: Record<string, string | number>): Promise<TransitionResult>;
+  addMessageRefs(id: string, refs: readonly MessageRef[]): Promise<void>;
+  messageRefs(id: string): Promise<MessageRef[]>;
+  /** an audit event that goes with no state change (a refusal) */
+  appendAudit(event: AuditEvent): Promise<void>;
+  /** runs `fn` holding the activation lease of the grant, if its follow-up is still owed: true if it ran */
+  withActivationLease(id: string, leaseMs: number, fn: () => Promise<void>): Promise<boolean>;
+  /** counts attempts at sending the activation message: more than 1 means an earlier one may have sent it */
+  activationMessageAttempt(id: string): Promise<number>;
+  /** the follow-up is done: nobody owes it any more */
+  finishActivation(id: string): Promise<void>;
+}
+
+export interface KeyRepository {
+  get(user: string): Promise<RegisteredKey | undefined>;
+  set(user: string, key: UserPublicKey, now: number): Promise<SetKeyResult>;
+  remove(user: string, now: number): Promise<RemoveKeyResult>;
+}
+
+/** The one path that changes a jump server: renders the block from the store and writes it. */
+export interface BlockSync {
+  /** the ids of the grants the written block holds */
+  sync(jumpHost: string): Promise<{ grantIds: string[] }>;
+  jumpHost(name: string): JumpHostConfig;
+}
+
+/** Domain events the people involved are told about. Each implementation decides how (Slack: DMs, message updates). */
 export interface Notifier {
-  /** Posts the Approve/Deny message to each owner's DM and the approval channel; returns where it landed. */
-  postApprovalRequest(request: AccessRequest, ownerUserIds: readonly string[]): Promise<MessageRef[]>;
-  /** Re-renders every copy of the approval message from the request's current state (buttons gone once decided). */
-  updateApprovalMessages(request: AccessRequest, refs: readonly MessageRef[]): Promise<void>;
-  sendConnectInstructions(request: AccessRequest, instructions: ConnectInstructions): Promise<void>;
-  /** A direct message to one person. */
-  notifyUser(userId: string, text: string): Promise<void>;
-  /** Whether the activation message of this grant is already in the requester's DM (an earlier attempt died after posting). */
+  /** a new request: ask its owners; returns where the approval message landed */
+  requestPending(request: AccessRequest, ownerUserIds: readonly string[]): Promise<MessageRef[]>;
+  /** an approval was recorded and more are needed: every copy of the approval message shows it */
+  approvalRecorded(request: AccessRequest, refs: readonly MessageRef[]): Promise<void>;
+  /** the request left `pending` or its grant ended: every copy of the approval message shows the outcome */
+  requestChanged(request: AccessRequest, refs: readonly MessageRef[]): Promise<void>;
+  /** the grant is active and its line is on the jump server: the requester gets the connect instructions */
+  grantActivated(request: AccessRequest, instructions: ConnectInstructions): Promise<void>;
+  /** approved, but no usable grant came of it (installing failed, or it had already ended): the requester is told */
+  grantNotActivated(request: AccessRequest): Promise<void>;
+  /** denied (by `decidedBy`, with `denyReason`) */
+  requestDenied(request: AccessRequest): Promise<void>;
+  requestTimedOut(request: AccessRequest): Promise<void>;
+  /** the grant ended (expired, or revoked by someone other than the requester) */
+  grantEnded(request: AccessRequest): Promise<void>;
+  expiryWarning(request: AccessRequest, leftMs: number): Promise<void>;
+  /** whether the activation message of this grant was already delivered (an earlier attempt died after posting) */
   activationMessageSent?(request: AccessRequest): Promise<boolean>;
 }
 
@@ -20,7 +74,46 @@ export interface OwnerDirectory {
   expand(owners: readonly string[]): Promise<Set<string>>;
 }
 
+export type JobName = 'revoke' | 'timeout' | 'expiry-warning';
+
 export interface JobScheduler {
-  schedule(name: AccessJobName, requestId: string, at: number, now: number): Promise<void>;
-  cancel(name: AccessJobName, requestId: string): Promise<void>;
+  schedule(name: JobName, requestId: string, at: number, now: number): Promise<void>;
+  cancel(name: JobName, requestId: string): Promise<void>;
+}
+
+export type RateLimitKind = 'request' | 'key-change';
+
+export interface RateLimits {
+  /** takes one slot of `limit` per `windowMs`; `firstRefusal`: the first refusal in this window (audit it once) */
+  take(
+    kind: RateLimitKind,
+    user: string,
+    limit: number,
+    windowMs: number,
+    now: number,
+  ): Promise<{ ok: true } | { ok: false; retryAfterMs: number; firstRefusal: boolean }>;
+}
+
+/** The part of a logger the use cases use (pino's satisfies it). */
+export interface Log {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface ServiceDeps {
+  policy: Policy;
+  requests: RequestRepository;
+  keys: KeyRepository;
+  sync: BlockSync;
+  jobs: JobScheduler;
+  notifier: Notifier;
+  owners: OwnerDirectory;
+  clock: Clock;
+  logger: Log;
+  newId: IdGenerator;
+  /** per-person rate limits (policy limits); without one nothing is rate-limited */
+  limits?: RateLimits;
+  /** how long an activation follow-up may run before another replica may take it over */
+  activationLeaseMs: number;
 }

@@ -4,10 +4,11 @@
 // then do the slow work (SSH, messages) after the ack.
 import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
 import type { Logger } from 'pino';
+import type { RefusalCode } from '../domain/result.ts';
 import type { AccessService, Outcome } from '../service/access-service.ts';
 import { createWebClient, slackClientOptions } from './web-client.ts';
 import { checkRequestTimestamp, isTrustedResponseUrl, responseUrlsOf, teamOf } from './request-checks.ts';
-import { ACTION_APPROVE, ACTION_DENY, DENY_REASON_BLOCK, DENY_REASON_INPUT, denyReasonModal, VIEW_DENY_REASON } from './messages.ts';
+import { ACTION_APPROVE, ACTION_DENY, DENY_REASON_BLOCK, DENY_REASON_INPUT, denyReasonModal, replyText, SLACK_REPLIES, VIEW_DENY_REASON } from './messages.ts';
 
 export interface BoltAppOptions {
   botToken: string;
@@ -28,9 +29,7 @@ export interface BoltAppOptions {
   onAfterWork?: (work: Promise<void>) => void;
 }
 
-const TRY_AGAIN = 'jit-jump could not reach its database just now; nothing was changed. Please try again in a minute.';
-const CANNOT_VERIFY = 'jit-jump could not check which workspace this came from just now; nothing was changed. Please try again in a minute.';
-const OTHER_WORKSPACE = 'This jit-jump installation does not serve your Slack workspace.';
+const { tryAgain: TRY_AGAIN, cannotVerify: CANNOT_VERIFY, otherWorkspace: OTHER_WORKSPACE } = SLACK_REPLIES;
 
 function userOf(body: unknown): string {
   const b = body as { user_id?: unknown; user?: { id?: unknown } };
@@ -93,105 +92,105 @@ export function createBoltApp(o: BoltAppOptions): App {
       ? { socketMode: true, appToken: o.appToken, signingSecret: o.signingSecret, installerOptions: { clientOptions } }
       : { receiver: httpReceiver(o, log) }),
   });
-
-  const runAfter = (outcome: Outcome, what: string) => {
-    if (!outcome.after) return;
-    o.onAfterWork?.(outcome.after().catch((err: unknown) => log.error({ err }, `${what}: follow-up work failed`)));
-  };
-
   // The workspace allowed in: the policy's, or else the one the bot token belongs to (asked once, kept).
   const tokenTeam = keptOnceItWorks(async () => (await identityClient.auth.test()).team_id);
-  const expectedTeam = (): Promise<string | undefined> => (o.teamId ? Promise.resolve(o.teamId) : tokenTeam());
+  app.use(workspaceGuard(o, log, () => (o.teamId ? Promise.resolve(o.teamId) : tokenTeam())));
+  registerListeners(app, o, log);
+  app.error(async (err) => {
+    log.error({ err }, 'unhandled Slack error');
+  });
+  return app;
+}
 
-  app.use(async (args) => {
+type Middleware = Parameters<App['use']>[0];
+
+/** Refuses, before any listener runs, every request from another workspace or with a response_url not Slack's. */
+function workspaceGuard(o: BoltAppOptions, log: Logger, expectedTeam: () => Promise<string | undefined>): Middleware {
+  return async (args) => {
     const { body, next } = args;
     const ack = (args as { ack?: (response?: unknown) => Promise<void> }).ack;
     const isCommand = typeof (body as { command?: unknown }).command === 'string';
-    const refuse = async (detail: string, reply: string) => {
+    const answer = (text: string) => ack?.(isCommand ? { response_type: 'ephemeral', text } : undefined).catch(() => undefined);
+    const refuse = async (code: RefusalCode, detail: string, reply: string) => {
       log.warn({ user: userOf(body), detail }, 'Slack request refused');
-      await ack?.(isCommand ? { response_type: 'ephemeral', text: reply } : undefined).catch(() => undefined);
-      await o.service.refuseCaller(userOf(body), 'slack-request', detail, reply).catch((err: unknown) => log.warn({ err }, 'could not audit a refused request'));
+      await answer(reply);
+      await o.service.refuseCaller(userOf(body), 'slack-request', code, detail).catch((err: unknown) => log.warn({ err }, 'could not audit a refused request'));
     };
     let expected: string | undefined;
     try {
       expected = await expectedTeam();
     } catch (err) {
       log.error({ err }, 'could not learn the bot token’s workspace (auth.test): refusing requests until it works');
-      await ack?.(isCommand ? { response_type: 'ephemeral', text: CANNOT_VERIFY } : undefined).catch(() => undefined);
+      await answer(CANNOT_VERIFY);
       return;
     }
     const team = teamOf(body);
-    if (!expected || team !== expected) return refuse(`request from workspace ${team?.slice(0, 40) ?? '(none)'} refused`, OTHER_WORKSPACE);
+    if (!expected || team !== expected) return refuse('other-workspace', `request from workspace ${team?.slice(0, 40) ?? '(none)'} refused`, OTHER_WORKSPACE);
     if (responseUrlsOf(body).some((u) => !isTrustedResponseUrl(u, o.apiUrl)))
-      return refuse('request with a response_url outside hooks.slack.com refused', 'jit-jump refused this request: it did not come from Slack.');
+      return refuse('untrusted-origin', 'request with a response_url outside hooks.slack.com refused', SLACK_REPLIES.notFromSlack);
     await next();
-  });
+  };
+}
+
+type ButtonAction = import('@slack/bolt').BlockAction<import('@slack/bolt').ButtonAction>;
+
+/** Listeners ack at once with the reply, then run the use case's follow-up work. */
+function registerListeners(app: App, o: BoltAppOptions, log: Logger): void {
+  const runAfter = (outcome: Outcome, what: string) => {
+    if (!outcome.after) return;
+    o.onAfterWork?.(outcome.after().catch((err: unknown) => log.error({ err }, `${what}: follow-up work failed`)));
+  };
+  // A use case that throws (Redis away) has changed nothing: the person is asked to try again.
+  const attempt = async (what: string, run: () => Promise<Outcome>): Promise<Outcome & { text?: string }> => {
+    try {
+      const outcome = await run();
+      return { ...outcome, text: outcome.reply && replyText(outcome.reply) };
+    } catch (err) {
+      log.error({ err }, `${what} failed`);
+      return { text: TRY_AGAIN };
+    }
+  };
+  const ephemeral = (body: ButtonAction, client: App['client'], text: string | undefined) =>
+    text && body.channel?.id
+      ? client.chat.postEphemeral({ channel: body.channel.id, user: body.user.id, text }).catch((err: unknown) => log.warn({ err }, 'ephemeral failed'))
+      : undefined;
 
   app.command('/jump', async ({ command, ack }) => {
-    let outcome: Outcome;
-    try {
-      outcome = await o.service.command(command.user_id, command.text ?? '');
-    } catch (err) {
-      log.error({ err }, '/jump failed');
-      await ack({ response_type: 'ephemeral', text: TRY_AGAIN });
-      return;
-    }
-    await ack(outcome.reply ? { response_type: 'ephemeral', text: outcome.reply } : undefined);
+    const outcome = await attempt('/jump', () => o.service.command(command.user_id, command.text ?? ''));
+    await ack(outcome.text ? { response_type: 'ephemeral', text: outcome.text } : undefined);
     runAfter(outcome, '/jump');
   });
 
-  app.action<import('@slack/bolt').BlockAction<import('@slack/bolt').ButtonAction>>(ACTION_APPROVE, async ({ ack, body, action, client }) => {
+  app.action<ButtonAction>(ACTION_APPROVE, async ({ ack, body, action, client }) => {
     await ack();
-    let outcome: Outcome;
-    try {
-      outcome = await o.service.approve(action.value ?? '', body.user.id);
-    } catch (err) {
-      log.error({ err }, 'approve failed');
-      outcome = { reply: TRY_AGAIN };
-    }
-    if (outcome.reply && body.channel?.id)
-      await client.chat.postEphemeral({ channel: body.channel.id, user: body.user.id, text: outcome.reply }).catch((err: unknown) => log.warn({ err }, 'ephemeral failed'));
+    const outcome = await attempt('approve', () => o.service.approve(action.value ?? '', body.user.id));
+    await ephemeral(body, client, outcome.text);
     runAfter(outcome, 'approve');
   });
 
-  app.action<import('@slack/bolt').BlockAction<import('@slack/bolt').ButtonAction>>(ACTION_DENY, async ({ ack, body, action, client }) => {
+  app.action<ButtonAction>(ACTION_DENY, async ({ ack, body, action, client }) => {
     await ack();
     const requestId = action.value ?? '';
-    let reply: string | undefined;
-    try {
+    const outcome = await attempt('deny', async () => {
       const check = await o.service.prepareDeny(requestId, body.user.id);
-      if (check.ok) await client.views.open({ trigger_id: body.trigger_id, view: denyReasonModal(requestId, check.host) as never });
-      else reply = check.reply;
-    } catch (err) {
-      log.error({ err }, 'deny failed');
-      reply = TRY_AGAIN;
-    }
-    if (reply && body.channel?.id)
-      await client.chat.postEphemeral({ channel: body.channel.id, user: body.user.id, text: reply }).catch((err: unknown) => log.warn({ err }, 'ephemeral failed'));
+      if (!check.ok) return { reply: check.reply };
+      await client.views.open({ trigger_id: body.trigger_id, view: denyReasonModal(requestId, check.host) as never });
+      return {};
+    });
+    await ephemeral(body, client, outcome.text);
   });
 
   app.view(VIEW_DENY_REASON, async ({ ack, body, view }) => {
     const reason = view.state.values[DENY_REASON_BLOCK]?.[DENY_REASON_INPUT]?.value ?? '';
     if (reason.trim() === '') {
-      await ack({ response_action: 'errors', errors: { [DENY_REASON_BLOCK]: 'Say why, so the requester knows what to do instead.' } });
+      await ack({ response_action: 'errors', errors: { [DENY_REASON_BLOCK]: SLACK_REPLIES.denyReasonNeeded } });
       return;
     }
-    let outcome: Outcome;
-    try {
-      outcome = await o.service.deny(view.private_metadata, body.user.id, reason);
-    } catch (err) {
-      log.error({ err }, 'deny failed');
-      outcome = { reply: TRY_AGAIN };
-    }
-    if (outcome.reply) await ack({ response_action: 'errors', errors: { [DENY_REASON_BLOCK]: outcome.reply } });
+    const outcome = await attempt('deny', () => o.service.deny(view.private_metadata, body.user.id, reason));
+    if (outcome.text) await ack({ response_action: 'errors', errors: { [DENY_REASON_BLOCK]: outcome.text } });
     else await ack();
     runAfter(outcome, 'deny');
   });
-
-  app.error(async (err) => {
-    log.error({ err }, 'unhandled Slack error');
-  });
-  return app;
 }
 
 /** The HTTP receiver: Bolt's, with a body limit, and a timestamp check in both directions before Bolt's own. */

@@ -1,7 +1,12 @@
-// Every Block Kit message and Slack text the broker sends, built from domain values. No I/O.
+// Every Block Kit message and Slack text the broker sends, built from domain values: one place to reword.
+// The use cases answer with coded replies and name domain events; this module words them. No I/O.
+// (Refusals of domain rules — policy, key checks, command parsing — arrive already worded by the domain.)
+import { HELP_TEXT } from '../domain/command.ts';
 import type { ConnectInstructions } from '../domain/connect-instructions.ts';
 import { formatDuration } from '../domain/duration.ts';
-import type { AccessRequest } from '../domain/request-state.ts';
+import type { AccessRequest, RequestState } from '../domain/request-state.ts';
+import { echo } from '../domain/user-text.ts';
+import type { Reply } from '../service/replies.ts';
 import { escapeMrkdwn, userMention } from './mrkdwn.ts';
 
 export const ACTION_APPROVE = 'jit_approve';
@@ -121,3 +126,81 @@ export function denyReasonModal(requestId: string, host: string): Block {
     ],
   };
 }
+
+/** A Slack-side refusal or failure, answered before any use case runs. */
+export const SLACK_REPLIES = {
+  tryAgain: 'jit-jump could not reach its database just now; nothing was changed. Please try again in a minute.',
+  cannotVerify: 'jit-jump could not check which workspace this came from just now; nothing was changed. Please try again in a minute.',
+  otherWorkspace: 'This jit-jump installation does not serve your Slack workspace.',
+  notFromSlack: 'jit-jump refused this request: it did not come from Slack.',
+  denyReasonNeeded: 'Say why, so the requester knows what to do instead.',
+} as const;
+
+const STATE_WORDS: Record<RequestState, string> = {
+  pending: 'waiting for approval',
+  approved: 'approved',
+  active: 'active',
+  expired: 'expired',
+  revoked: 'revoked',
+  denied: 'denied',
+  cancelled: 'cancelled',
+  'timed-out': 'timed out',
+  failed: 'failed',
+};
+
+type ReplyOf<K extends Reply['kind']> = Extract<Reply, { kind: K }>;
+const words: { [K in Reply['kind']]: (r: ReplyOf<K>) => string } = {
+  help: () => HELP_TEXT,
+  refused: (r) => r.message,
+  'request-gone': () => 'That request no longer exists.',
+  already: (r) => `This request is already ${STATE_WORDS[r.state]}.`,
+  'self-approval': () => 'You cannot approve your own request.',
+  'already-approved': () => 'You already approved this request.',
+  'approval-recorded': (r) => `Approval recorded (${r.approvals} of ${r.required}).`,
+  'request-sent': (r) =>
+    `Request \`${r.id}\` for *${r.host}* for ${formatDuration(r.durationMs)} sent to its owners${r.requiredApprovals > 1 ? ` (${r.requiredApprovals} approvals needed)` : ''}. You will get a DM when it is decided.`,
+  'too-many-pending': (r) =>
+    `You already have ${r.pending} request(s) waiting for approval (at most ${r.max}). Cancel one with \`/jump revoke <id>\` or wait for a decision.`,
+  'rate-limited': (r) =>
+    `Too many ${r.what === 'request' ? 'requests' : 'key changes'}: at most ${r.limit} per ${formatDuration(r.windowMs)}. Try again in ${formatDuration(Math.ceil(r.retryAfterMs / 1000) * 1000)}.`,
+  key: ({ key }) => `Your registered key: ${key.type} \`${key.fingerprint}\` (added ${new Date(key.addedAt).toISOString()}).`,
+  'no-key': () => 'You have no key registered. Add one: `/jump key add ssh-ed25519 AAAA… you@laptop`.',
+  'key-taken': () => 'That key is already registered to someone else. Each person needs their own key pair.',
+  'key-saved': (r) => (r.replaced ? `Key replaced: ${r.type} \`${r.fingerprint}\`. Your active grants now use this key.` : `Key registered: ${r.type} \`${r.fingerprint}\`.`),
+  'no-key-to-remove': () => 'You have no key registered; nothing to remove.',
+  'key-removed': (r) =>
+    `Key \`${r.fingerprint}\` removed.${r.activeGrants > 0 ? ` Your ${r.activeGrants} active grant(s) no longer work; register a key again to use them.` : ''}`,
+  'not-an-id': (r) => `"${echo(r.text, 30)}" is not a request id. See \`/jump list\`.`,
+  'not-yours': (r) => `No request \`${r.id}\` of yours. See \`/jump list\`.`,
+  cancelled: (r) => `Request \`${r.id}\` cancelled.`,
+  revoked: (r) => `Access \`${r.id}\` to *${r.host}* revoked.`,
+  'nothing-to-revoke': (r) => `Request \`${r.id}\` is ${STATE_WORDS[r.state]}; nothing to revoke.`,
+  list: (r) => (r.open.length === 0 ? 'You have no pending requests or active grants.' : r.open.map(listLine).join('\n')),
+};
+
+function listLine(r: AccessRequest): string {
+  return r.state === 'active'
+    ? `• \`${r.id}\` *${r.host}* active until ${new Date(r.expiresAt!).toISOString()}`
+    : `• \`${r.id}\` *${r.host}* ${formatDuration(r.durationMs)} waiting for approval (${r.approvers.length} of ${r.requiredApprovals})`;
+}
+
+/** The words of a use case's reply (shown ephemerally, or as the modal's error). */
+export function replyText(reply: Reply): string {
+  return (words[reply.kind] as (r: Reply) => string)(reply);
+}
+
+/** DMs to the requester, one per domain event. */
+export const requesterTexts = {
+  grantNotActivated: (r: AccessRequest) =>
+    r.state === 'failed'
+      ? `Access to *${r.host}* (\`${r.id}\`) was approved, but installing your key on the jump server failed. Please try again later.`
+      : `Access to *${r.host}* (\`${r.id}\`) was approved, but it is already ${STATE_WORDS[r.state]}: no connect instructions.`,
+  requestDenied: (r: AccessRequest) =>
+    `Your request \`${r.id}\` for *${r.host}* was denied by ${userMention(r.decidedBy ?? '')}${r.denyReason ? `: ${escapeMrkdwn(r.denyReason)}` : '.'}`,
+  requestTimedOut: (r: AccessRequest) => `Your request \`${r.id}\` for *${r.host}* timed out without a decision.`,
+  grantEnded: (r: AccessRequest) =>
+    r.state === 'revoked'
+      ? `Your access to *${r.host}* (\`${r.id}\`) was revoked by ${userMention(r.decidedBy ?? '')}.`
+      : `Your access to *${r.host}* (\`${r.id}\`) has expired. Request again with \`/jump request ${r.host}\`.`,
+  expiryWarning: (r: AccessRequest, leftMs: number) => `Your access to *${r.host}* (\`${r.id}\`) ends in ${formatDuration(leftMs)}.`,
+};

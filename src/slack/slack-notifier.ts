@@ -1,4 +1,5 @@
-// Posts and updates the broker's Slack messages through the Web API.
+// Tells people about domain events through the Slack Web API: DMs, the approval message and its updates, the
+// audit channel. Every message carries metadata (message-metadata.ts); the words come from messages.ts.
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
 import type { AuditPoster } from '../audit/audit-forwarder.ts';
@@ -6,7 +7,10 @@ import type { AuditEvent } from '../domain/audit-event.ts';
 import type { ConnectInstructions } from '../domain/connect-instructions.ts';
 import type { AccessRequest, MessageRef } from '../domain/request-state.ts';
 import type { Notifier } from '../service/ports.ts';
-import { approvalMessage, connectMessage } from './messages.ts';
+import { auditMetadata, EVENT_TYPES, metadataOf, requestMetadata, type EventType, type MessageMetadata } from './message-metadata.ts';
+import { approvalMessage, connectMessage, requesterTexts } from './messages.ts';
+
+type Posted = { text: string; blocks?: unknown[]; metadata: MessageMetadata };
 
 export class SlackNotifier implements Notifier, AuditPoster {
   constructor(
@@ -20,8 +24,20 @@ export class SlackNotifier implements Notifier, AuditPoster {
     return id;
   }
 
-  async postApprovalRequest(request: AccessRequest, ownerUserIds: readonly string[]): Promise<MessageRef[]> {
-    const { text, blocks } = approvalMessage(request);
+  private async post(channel: string, m: Posted) {
+    return this.deps.client.chat.postMessage({ channel, ...m, blocks: m.blocks as never });
+  }
+
+  private async dm(r: AccessRequest, type: EventType, text: string): Promise<void> {
+    await this.post(await this.dmChannel(r.requester), { text, metadata: requestMetadata(type, r) });
+  }
+
+  private approval(r: AccessRequest): Posted {
+    return { ...approvalMessage(r), metadata: requestMetadata(r.state === 'pending' ? EVENT_TYPES.requestPending : EVENT_TYPES.requestDecided, r) };
+  }
+
+  async requestPending(request: AccessRequest, ownerUserIds: readonly string[]): Promise<MessageRef[]> {
+    const message = this.approval(request);
     const channels: string[] = [];
     if (this.deps.approvalChannel) channels.push(this.deps.approvalChannel);
     // One owner's DM failing (deactivated account) must not stop the others from seeing the request.
@@ -30,7 +46,7 @@ export class SlackNotifier implements Notifier, AuditPoster {
       if (r.status === 'fulfilled') channels.push(r.value);
       else this.deps.logger.warn({ err: r.reason }, 'could not open a DM with an owner');
     }
-    const posted = await Promise.allSettled(channels.map((channel) => this.deps.client.chat.postMessage({ channel, text, blocks })));
+    const posted = await Promise.allSettled(channels.map((channel) => this.post(channel, message)));
     const refs: MessageRef[] = [];
     posted.forEach((p, i) => {
       if (p.status === 'fulfilled' && p.value.ts) refs.push({ channel: p.value.channel ?? channels[i]!, ts: p.value.ts });
@@ -39,35 +55,49 @@ export class SlackNotifier implements Notifier, AuditPoster {
     return refs;
   }
 
-  async updateApprovalMessages(request: AccessRequest, refs: readonly MessageRef[]): Promise<void> {
-    const { text, blocks } = approvalMessage(request);
+  approvalRecorded(request: AccessRequest, refs: readonly MessageRef[]): Promise<void> {
+    return this.updateApprovalMessages(request, refs);
+  }
+
+  requestChanged(request: AccessRequest, refs: readonly MessageRef[]): Promise<void> {
+    return this.updateApprovalMessages(request, refs);
+  }
+
+  /** Re-renders every copy of the approval message from the request's current state (buttons gone once decided). */
+  private async updateApprovalMessages(request: AccessRequest, refs: readonly MessageRef[]): Promise<void> {
+    const message = this.approval(request);
     await Promise.all(
       refs.map((ref) =>
-        this.deps.client.chat.update({ channel: ref.channel, ts: ref.ts, text, blocks }).catch((err: unknown) => {
+        this.deps.client.chat.update({ channel: ref.channel, ts: ref.ts, ...message, blocks: message.blocks as never }).catch((err: unknown) => {
           this.deps.logger.warn({ err, channel: ref.channel }, 'could not update approval message');
         }),
       ),
     );
   }
 
-  async sendConnectInstructions(request: AccessRequest, instructions: ConnectInstructions): Promise<void> {
-    const { text, blocks } = connectMessage(request, instructions);
-    await this.deps.client.chat.postMessage({ channel: await this.dmChannel(request.requester), text, blocks });
+  async grantActivated(request: AccessRequest, instructions: ConnectInstructions): Promise<void> {
+    const message = { ...connectMessage(request, instructions), metadata: requestMetadata(EVENT_TYPES.grantActive, request) };
+    await this.post(await this.dmChannel(request.requester), message);
   }
 
-  async notifyUser(userId: string, text: string): Promise<void> {
-    await this.deps.client.chat.postMessage({ channel: await this.dmChannel(userId), text });
-  }
+  grantNotActivated = (r: AccessRequest) => this.dm(r, EVENT_TYPES.grantFailed, requesterTexts.grantNotActivated(r));
+  requestDenied = (r: AccessRequest) => this.dm(r, EVENT_TYPES.requestClosed, requesterTexts.requestDenied(r));
+  requestTimedOut = (r: AccessRequest) => this.dm(r, EVENT_TYPES.requestClosed, requesterTexts.requestTimedOut(r));
+  grantEnded = (r: AccessRequest) => this.dm(r, EVENT_TYPES.grantEnded, requesterTexts.grantEnded(r));
+  expiryWarning = (r: AccessRequest, leftMs: number) => this.dm(r, EVENT_TYPES.grantWarning, requesterTexts.expiryWarning(r, leftMs));
 
   /**
    * Whether a message the broker may have posted before it died is in the channel already: what a replica
-   * taking over an unfinished post checks first. Needs the history scope of the channel (channels:history,
-   * groups:history, im:history); without it the answer is "no" and the post may repeat.
+   * taking over an unfinished post checks first, by the message's metadata. Needs the history scope of the
+   * channel (channels:history, groups:history, im:history); without it the answer is "no" and the post may repeat.
    */
-  private async inHistory(channel: string, since: number, matches: (m: { text?: string; blocks?: unknown }) => boolean): Promise<boolean> {
+  private async inHistory(channel: string, since: number, matches: (m: MessageMetadata) => boolean): Promise<boolean> {
     try {
-      const res = await this.deps.client.conversations.history({ channel, oldest: String(Math.floor(since / 1000) - 1), limit: 1000 });
-      return (res.messages ?? []).some((m) => matches(m as { text?: string; blocks?: unknown }));
+      const res = await this.deps.client.conversations.history({ channel, oldest: String(Math.floor(since / 1000) - 1), limit: 1000, include_all_metadata: true });
+      return (res.messages ?? []).some((m) => {
+        const meta = metadataOf(m);
+        return meta !== undefined && matches(meta);
+      });
     } catch (err) {
       this.deps.logger.warn({ err, channel }, 'could not read channel history to avoid a repeated post');
       return false;
@@ -75,16 +105,17 @@ export class SlackNotifier implements Notifier, AuditPoster {
   }
 
   async activationMessageSent(request: AccessRequest): Promise<boolean> {
+    const activation: string[] = [EVENT_TYPES.grantActive, EVENT_TYPES.grantFailed];
     return this.inHistory(await this.dmChannel(request.requester), request.activatedAt ?? request.createdAt, (m) =>
-      /Connect with|was approved, but/.test(m.text ?? '') && JSON.stringify(m).includes(request.id),
+      activation.includes(m.event_type) && m.event_payload.request_id === request.id,
     );
   }
 
-  async alreadyPosted(text: string, event: AuditEvent): Promise<boolean> {
-    return this.inHistory(this.deps.auditChannel, event.at, (m) => m.text === text);
+  async alreadyPosted(_text: string, event: AuditEvent, auditId: string): Promise<boolean> {
+    return this.inHistory(this.deps.auditChannel, event.at, (m) => m.event_payload.audit_id === auditId);
   }
 
-  async postAudit(text: string): Promise<void> {
-    await this.deps.client.chat.postMessage({ channel: this.deps.auditChannel, text, unfurl_links: false, unfurl_media: false });
+  async postAudit(text: string, event: AuditEvent, auditId: string): Promise<void> {
+    await this.deps.client.chat.postMessage({ channel: this.deps.auditChannel, text, unfurl_links: false, unfurl_media: false, metadata: auditMetadata(event, auditId) });
   }
 }

@@ -1,13 +1,13 @@
 // One registered public key per person. A key may belong to only one person.
 import type { Redis } from 'ioredis';
 import type { AuditEvent } from '../domain/audit-event.ts';
-import type { UserPublicKey } from '../domain/public-key.ts';
+import type { RegisteredKey, UserPublicKey } from '../domain/public-key.ts';
+import { ok, refuse } from '../domain/result.ts';
+import type { RemoveKeyResult, SetKeyResult } from '../domain/store-results.ts';
 import { redisKeys, type RedisKeys } from './redis-keys.ts';
 import { REMOVE_KEY, SET_KEY } from './scripts.ts';
 
-export interface StoredKey extends UserPublicKey {
-  addedAt: number;
-}
+export type StoredKey = RegisteredKey;
 
 export class KeyStore {
   readonly keys: RedisKeys;
@@ -37,8 +37,8 @@ export class KeyStore {
     return out;
   }
 
-  /** Stores the key; 'taken' when another person registered the same key. */
-  async set(user: string, key: UserPublicKey, now: number): Promise<{ ok: true; replaced: boolean } | { ok: false; reason: 'taken' }> {
+  /** Stores the key; `key-taken` when another person registered the same key. */
+  async set(user: string, key: UserPublicKey, now: number): Promise<SetKeyResult> {
     const event: AuditEvent = { type: 'key-registered', at: now, actor: user, detail: `${key.type} ${key.fingerprint}` };
     const result = (await this.redis.eval(
       SET_KEY,
@@ -54,12 +54,12 @@ export class KeyStore {
       JSON.stringify(event),
       this.keys.keyOwner(''),
     )) as string[];
-    if (result[0] === 'taken') return { ok: false, reason: 'taken' };
-    return { ok: true, replaced: (result[1] ?? '') !== '' };
+    if (result[0] === 'taken') return refuse('key-taken', `${key.fingerprint} belongs to someone else`);
+    return ok({ replaced: (result[1] ?? '') !== '' });
   }
 
-  /** Deletes the person's key and frees its fingerprint; false when there was none. */
-  async remove(user: string, now: number): Promise<{ removed: false } | { removed: true; fingerprint: string }> {
+  /** Deletes the person's key and frees its fingerprint; `no-key` when there was none. */
+  async remove(user: string, now: number): Promise<RemoveKeyResult> {
     const event: AuditEvent = { type: 'key-removed', at: now, actor: user };
     const result = (await this.redis.eval(
       REMOVE_KEY,
@@ -69,6 +69,6 @@ export class KeyStore {
       JSON.stringify(event),
       this.keys.keyOwner(''),
     )) as string[];
-    return result[0] === 'ok' ? { removed: true, fingerprint: result[1]! } : { removed: false };
+    return result[0] === 'ok' ? ok({ fingerprint: result[1]! }) : refuse('no-key', `${user} has no key`);
   }
 }

@@ -2,17 +2,11 @@
 import type { Redis } from 'ioredis';
 import type { AuditEvent } from '../domain/audit-event.ts';
 import { statesLeadingTo, type AccessRequest, type MessageRef, type RequestState } from '../domain/request-state.ts';
+import { ok, ok0, refuse } from '../domain/result.ts';
+import type { ApprovalResult, CreateResult, TransitionResult } from '../domain/store-results.ts';
 import { redisKeys, type RedisKeys } from './redis-keys.ts';
 import { RedisLock } from './redis-lock.ts';
 import { APPROVE, CREATE_CAPPED, TRANSITION } from './scripts.ts';
-
-export type ApprovalOutcome =
-  | { outcome: 'recorded'; approvals: number }
-  | { outcome: 'activated'; expiresAt: number }
-  | { outcome: 'duplicate' | 'self' | 'missing' }
-  | { outcome: 'conflict'; state: RequestState };
-
-export type TransitionOutcome = { ok: true; from: RequestState } | { ok: false; state?: RequestState };
 
 const NUMBER_FIELDS = ['durationMs', 'createdAt', 'requiredApprovals', 'activatedAt', 'expiresAt', 'endedAt'] as const;
 
@@ -32,6 +26,8 @@ function fromHash(hash: Record<string, string>): AccessRequest | undefined {
   delete req.approvedAt;
   return req as unknown as AccessRequest;
 }
+
+const conflict = (id: string, state: RequestState) => ({ ...refuse('conflict', `request ${id} is ${state}`), state });
 
 export class RequestStore {
   readonly keys: RedisKeys;
@@ -54,7 +50,7 @@ export class RequestStore {
    * Creates the request unless its requester already has `maxPending` pending among their latest `scan`
    * requests; the check and the write are one atomic step.
    */
-  async createWithinCap(req: AccessRequest, event: AuditEvent, maxPending: number, scan = 200): Promise<{ ok: true } | { ok: false; pending: number }> {
+  async createWithinCap(req: AccessRequest, event: AuditEvent, maxPending: number, scan = 200): Promise<CreateResult> {
     const pairs = Object.entries(toHash(req)).flat();
     const r = (await this.redis.eval(
       CREATE_CAPPED,
@@ -71,7 +67,8 @@ export class RequestStore {
       JSON.stringify(event),
       ...pairs,
     )) as string[];
-    return r[0] === 'ok' ? { ok: true } : { ok: false, pending: Number(r[1]) };
+    if (r[0] === 'ok') return ok0();
+    return { ...refuse('too-many-pending', `${r[1]} request(s) pending`), pending: Number(r[1]) };
   }
 
   async get(id: string): Promise<AccessRequest | undefined> {
@@ -96,7 +93,7 @@ export class RequestStore {
   }
 
   /** Records an owner's approval; the last required one activates the grant atomically. */
-  async approve(req: AccessRequest, approver: string, now: number): Promise<ApprovalOutcome> {
+  async approve(req: AccessRequest, approver: string, now: number): Promise<ApprovalResult> {
     const base = { at: now, actor: approver, requestId: req.id, requester: req.requester, host: req.host };
     const result = (await this.redis.eval(
       APPROVE,
@@ -114,13 +111,17 @@ export class RequestStore {
     )) as string[];
     switch (result[0]) {
       case 'recorded':
-        return { outcome: 'recorded', approvals: Number(result[1]) };
+        return ok({ activated: false, approvals: Number(result[1]) });
       case 'activated':
-        return { outcome: 'activated', expiresAt: Number(result[1]) };
+        return ok({ activated: true, expiresAt: Number(result[1]) });
       case 'conflict':
-        return { outcome: 'conflict', state: result[1] as RequestState };
+        return conflict(req.id, result[1] as RequestState);
+      case 'self':
+        return refuse('self-approval', `${approver} requested ${req.id}`);
+      case 'duplicate':
+        return refuse('already-approved', `${approver} already approved ${req.id}`);
       default:
-        return { outcome: result[0] as 'duplicate' | 'self' | 'missing' };
+        return refuse('not-found', `no request ${req.id}`);
     }
   }
 
@@ -133,7 +134,7 @@ export class RequestStore {
     to: RequestState,
     event: AuditEvent,
     fields: Record<string, string | number> = {},
-  ): Promise<TransitionOutcome> {
+  ): Promise<TransitionResult> {
     const activeOp = to === 'active' ? 'add' : ['expired', 'revoked', 'failed'].includes(to) ? 'rem' : '-';
     const score = to === 'active' ? String(fields.expiresAt ?? 0) : String(fields.endedAt ?? event.at);
     const pairs = Object.entries(fields).flatMap(([k, v]) => [k, String(v)]);
@@ -153,8 +154,9 @@ export class RequestStore {
       score,
       ...pairs,
     )) as string[];
-    if (result[0] === 'ok') return { ok: true, from: result[1] as RequestState };
-    return { ok: false, state: result[1] as RequestState | undefined };
+    if (result[0] === 'ok') return ok({ from: result[1] as RequestState });
+    if (result[0] === 'conflict') return conflict(req.id, result[1] as RequestState);
+    return refuse('not-found', `no request ${req.id}`);
   }
 
   /** Ids of grants on this jump host that have not expired at `now` (late revoke jobs do not count). */

@@ -80,7 +80,7 @@ describe('sync across replicas', () => {
       const user = `U0RACE${i}`;
       const key = checkUserPublicKey(generateUserKey(dir, `race${i}`).publicKey, { minRsaBits: 3072 });
       assert.ok(key.ok);
-      await keys.set(user, key.key, Date.now());
+      await keys.set(user, key.value, Date.now());
       const id = `rrace${i}`;
       ids.push(id);
       await requests.create({ id, requester: user, host: 'db', jumpHost: 'bastion', durationMs: 600_000, reason: 'race', state: 'pending', createdAt: Date.now(), requiredApprovals: 1, approvers: [] }, { type: 'requested', at: Date.now(), requestId: id });

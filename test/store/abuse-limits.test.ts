@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { useFreshRedis } from '../support/fresh-redis.ts';
+import { codeOf } from '../support/results.ts';
 import { KeyStore } from '../../src/store/key-store.ts';
 import { RateLimiter } from '../../src/store/rate-limit.ts';
 import { RequestStore } from '../../src/store/request-store.ts';
@@ -63,12 +64,12 @@ describe('RateLimiter, pending cap and KeyStore.remove', () => {
   it('removes a key, frees its fingerprint for someone else, and audits it', async () => {
     const keys = new KeyStore(db.redis);
     const key = { line: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA', type: 'ssh-ed25519', bits: 256, fingerprint: 'SHA256:abc' };
-    assert.deepEqual(await keys.set('U1', key, NOW), { ok: true, replaced: false });
-    assert.deepEqual(await keys.set('U2', key, NOW), { ok: false, reason: 'taken' }, 'the same key for two people is refused');
-    assert.deepEqual(await keys.remove('U1', NOW + 1), { removed: true, fingerprint: 'SHA256:abc' });
+    assert.deepEqual(await keys.set('U1', key, NOW), { ok: true, value: { replaced: false } });
+    assert.deepEqual(codeOf(await keys.set('U2', key, NOW)), { ok: false, code: 'key-taken' }, 'the same key for two people is refused');
+    assert.deepEqual(await keys.remove('U1', NOW + 1), { ok: true, value: { fingerprint: 'SHA256:abc' } });
     assert.equal(await keys.get('U1'), undefined);
-    assert.deepEqual(await keys.remove('U1', NOW + 2), { removed: false });
-    assert.deepEqual(await keys.set('U2', key, NOW + 3), { ok: true, replaced: false }, 'a removed key may be registered again');
+    assert.deepEqual(codeOf(await keys.remove('U1', NOW + 2)), { ok: false, code: 'no-key' });
+    assert.deepEqual(await keys.set('U2', key, NOW + 3), { ok: true, value: { replaced: false } }, 'a removed key may be registered again');
     const events = (await db.redis.xrange(keys.keys.auditStream, '-', '+')).map(([, f]) => JSON.parse(f[f.indexOf('e') + 1]!) as { type: string; actor: string; detail?: string });
     assert.deepEqual(events.map((e) => `${e.type} ${e.actor} ${e.detail ?? ''}`), [
       'key-registered U1 ssh-ed25519 SHA256:abc',
@@ -85,7 +86,7 @@ describe('RateLimiter, pending cap and KeyStore.remove', () => {
         Array.from({ length: 20 }, (_, i) => stores[i % 2]!.createWithinCap(draft(`rcap${i}`), { type: 'requested', at: NOW, requestId: `rcap${i}` }, 3)),
       );
       assert.equal(results.filter((r) => r.ok).length, 3);
-      assert.deepEqual(results.find((r) => !r.ok), { ok: false, pending: 3 });
+      assert.deepEqual(codeOf(results.find((r) => !r.ok)!), { ok: false, code: 'too-many-pending', pending: 3 });
       const stored = await stores[0]!.recentForUser('U1', 50);
       assert.equal(stored.length, 3);
       const created = stored[0]!;
@@ -103,7 +104,7 @@ describe('RateLimiter, pending cap and KeyStore.remove', () => {
     assert.ok((await store.createWithinCap(draft('rdone1', { state: 'active' }), ev, 1)).ok);
     assert.ok((await store.createWithinCap(draft('rdone2', { state: 'denied' }), ev, 1)).ok);
     assert.ok((await store.createWithinCap(draft('rpend1'), ev, 1)).ok);
-    assert.deepEqual(await store.createWithinCap(draft('rpend2'), ev, 1), { ok: false, pending: 1 });
+    assert.deepEqual(codeOf(await store.createWithinCap(draft('rpend2'), ev, 1)), { ok: false, code: 'too-many-pending', pending: 1 });
     assert.ok((await store.createWithinCap(draft('rother', { requester: 'U2' }), ev, 1)).ok);
   });
 });

@@ -6,6 +6,7 @@ import type { AccessRequest } from '../../src/domain/request-state.ts';
 import { KeyStore } from '../../src/store/key-store.ts';
 import { RequestStore } from '../../src/store/request-store.ts';
 import { useFreshRedis } from '../support/fresh-redis.ts';
+import { codeOf } from '../support/results.ts';
 
 const NOW = 1_800_000_000_000;
 let counter = 0;
@@ -52,16 +53,16 @@ describe('RequestStore', () => {
   it('needs distinct approvers and activates on the last required approval, starting the clock then', async () => {
     const req = draft({ requiredApprovals: 2 });
     await store.create(req, { type: 'requested', at: NOW, requestId: req.id });
-    assert.deepEqual(await store.approve(req, 'UREQ', NOW + 1), { outcome: 'self' });
-    assert.deepEqual(await store.approve(req, 'UA', NOW + 2), { outcome: 'recorded', approvals: 1 });
-    assert.deepEqual(await store.approve(req, 'UA', NOW + 3), { outcome: 'duplicate' });
-    assert.deepEqual(await store.approve(req, 'UB', NOW + 10_000), { outcome: 'activated', expiresAt: NOW + 10_000 + 3_600_000 });
+    assert.deepEqual(codeOf(await store.approve(req, 'UREQ', NOW + 1)), { ok: false, code: 'self-approval' });
+    assert.deepEqual(codeOf(await store.approve(req, 'UA', NOW + 2)), { ok: true, value: { activated: false, approvals: 1 } });
+    assert.deepEqual(codeOf(await store.approve(req, 'UA', NOW + 3)), { ok: false, code: 'already-approved' });
+    assert.deepEqual(codeOf(await store.approve(req, 'UB', NOW + 10_000)), { ok: true, value: { activated: true, expiresAt: NOW + 10_000 + 3_600_000 } });
     const stored = await store.get(req.id);
     assert.equal(stored?.state, 'active');
     assert.deepEqual(stored?.approvers, ['UA', 'UB']);
     assert.equal(stored?.activatedAt, NOW + 10_000);
     assert.deepEqual(await store.activeGrantIds('bastion', NOW + 10_000), [req.id]);
-    assert.deepEqual(await store.approve(req, 'UC', NOW + 20_000), { outcome: 'conflict', state: 'active' });
+    assert.deepEqual(codeOf(await store.approve(req, 'UC', NOW + 20_000)), { ok: false, code: 'conflict', state: 'active' });
     assert.deepEqual(await auditTypes(db.redis, store, req.id), ['requested', 'approval-recorded', 'approved', 'activated']);
   });
 
@@ -73,8 +74,8 @@ describe('RequestStore', () => {
     const clients = approvers.map(() => new Redis(db.url));
     const results = await Promise.all(approvers.map((a, i) => new RequestStore(clients[i]!).approve(req, a, NOW)));
     clients.forEach((c) => c.disconnect());
-    assert.equal(results.filter((r) => r.outcome === 'activated').length, 1);
-    assert.equal(results.filter((r) => r.outcome === 'conflict').length, 24);
+    assert.equal(results.filter((r) => r.ok && r.value.activated).length, 1);
+    assert.equal(results.filter((r) => !r.ok && r.code === 'conflict').length, 24);
     const types = await auditTypes(db.redis, store, req.id);
     assert.equal(types.filter((t) => t === 'activated').length, 1);
   });
@@ -84,9 +85,9 @@ describe('RequestStore', () => {
     await store.create(req, { type: 'requested', at: NOW, requestId: req.id });
     await store.approve(req, 'UA', NOW);
     const first = await store.transition(req, 'expired', { type: 'expired', at: NOW, requestId: req.id }, { endedAt: NOW + 5 });
-    assert.deepEqual(first, { ok: true, from: 'active' });
+    assert.deepEqual(first, { ok: true, value: { from: 'active' } });
     const second = await store.transition(req, 'revoked', { type: 'revoked', at: NOW, requestId: req.id });
-    assert.deepEqual(second, { ok: false, state: 'expired' });
+    assert.deepEqual(codeOf(second), { ok: false, code: 'conflict', state: 'expired' });
     assert.deepEqual(await store.activeGrantIds('bastion', NOW), []);
     assert.equal((await store.get(req.id))?.endedAt, NOW + 5);
     assert.deepEqual(await auditTypes(db.redis, store, req.id), ['requested', 'approved', 'activated', 'expired']);
@@ -95,10 +96,10 @@ describe('RequestStore', () => {
   it('refuses transitions the state machine does not allow', async () => {
     const req = draft();
     await store.create(req, { type: 'requested', at: NOW, requestId: req.id });
-    assert.deepEqual(await store.transition(req, 'expired', { type: 'expired', at: NOW }), { ok: false, state: 'pending' });
-    assert.deepEqual(await store.transition({ id: 'rmissing', jumpHost: 'bastion' }, 'denied', { type: 'denied', at: NOW }), { ok: false, state: undefined });
+    assert.deepEqual(codeOf(await store.transition(req, 'expired', { type: 'expired', at: NOW })), { ok: false, code: 'conflict', state: 'pending' });
+    assert.deepEqual(codeOf(await store.transition({ id: 'rmissing', jumpHost: 'bastion' }, 'denied', { type: 'denied', at: NOW })), { ok: false, code: 'not-found' });
     assert.equal((await store.transition(req, 'denied', { type: 'denied', at: NOW })).ok, true);
-    assert.deepEqual(await store.approve(req, 'UA', NOW), { outcome: 'conflict', state: 'denied' });
+    assert.deepEqual(codeOf(await store.approve(req, 'UA', NOW)), { ok: false, code: 'conflict', state: 'denied' });
   });
 
   it('never lists a grant past its expiry as active, even before its revoke job ran', async () => {
@@ -119,11 +120,11 @@ describe('KeyStore', () => {
     const keys = new KeyStore(db.redis);
     const a = { line: 'ssh-ed25519 AAAAA', type: 'ssh-ed25519', bits: 256, fingerprint: 'SHA256:aaa/+' };
     const b = { line: 'ssh-ed25519 AAAAB', type: 'ssh-ed25519', bits: 256, fingerprint: 'SHA256:bbb' };
-    assert.deepEqual(await keys.set('U1', a, NOW), { ok: true, replaced: false });
-    assert.deepEqual(await keys.set('U2', a, NOW), { ok: false, reason: 'taken' });
-    assert.deepEqual(await keys.set('U1', b, NOW), { ok: true, replaced: true });
+    assert.deepEqual(await keys.set('U1', a, NOW), { ok: true, value: { replaced: false } });
+    assert.deepEqual(codeOf(await keys.set('U2', a, NOW)), { ok: false, code: 'key-taken' });
+    assert.deepEqual(await keys.set('U1', b, NOW), { ok: true, value: { replaced: true } });
     // U1's old key was released when U1 replaced it.
-    assert.deepEqual(await keys.set('U2', a, NOW), { ok: true, replaced: false });
+    assert.deepEqual(await keys.set('U2', a, NOW), { ok: true, value: { replaced: false } });
     assert.equal((await keys.get('U1'))?.line, b.line);
     assert.deepEqual([...(await keys.linesFor(['U1', 'U2', 'U3']))], [
       ['U1', b.line],

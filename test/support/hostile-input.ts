@@ -242,13 +242,13 @@ export function runScenario(policy: Policy, pool: KeyPool, s: Scenario, stats: S
         continue;
       }
       // what the broker must never store: anything but "<type> <base64>" of an allowed, strong key
-      assertStoredKey(check.key.line, policy);
-      const owner = ownerOf.get(check.key.fingerprint);
+      assertStoredKey(check.value.line, policy);
+      const owner = ownerOf.get(check.value.fingerprint);
       if (owner && owner !== user) continue; // duplicate key across people: refused (KeyStore)
       const previous = keyOf.get(user);
       if (previous) ownerOf.delete(previous.fingerprint);
-      keyOf.set(user, check.key);
-      ownerOf.set(check.key.fingerprint, user);
+      keyOf.set(user, check.value);
+      ownerOf.set(check.value.fingerprint, user);
       stats.keysAccepted++;
     } else if (cmd.kind === 'key-remove') {
       const previous = keyOf.get(user);

@@ -1,0 +1,55 @@
+// `/jump <text>`: parsed, checked against the permission table, and handed to the use case it names.
+import { authorize, type Action } from '../domain/authorization.ts';
+import { parseCommand, type JumpCommand } from '../domain/command.ts';
+import { PRIVATE_KEY_MESSAGE } from '../domain/public-key.ts';
+import { revokeOrCancel } from './end-request.ts';
+import { addKey, removeKey, showKey } from './keys.ts';
+import { listOpen } from './list.ts';
+import type { ServiceDeps } from './ports.ts';
+import type { Outcome } from './replies.ts';
+import { auditCallerRefusal } from './refusals.ts';
+import { requestAccess } from './request-access.ts';
+
+const SELF_SERVICE: Partial<Record<JumpCommand['kind'], Action>> = {
+  help: 'help',
+  list: 'list',
+  'key-show': 'key-show',
+  'key-add': 'key-add',
+  'key-remove': 'key-remove',
+  request: 'request',
+};
+
+export async function routeCommand(d: ServiceDeps, user: string, text: string): Promise<Outcome> {
+  const cmd = parseCommand(text, d.policy.limits.maxCommandLength);
+  // Self-service commands go through the same table as decisions (actions on a request check it with the request).
+  const selfService = SELF_SERVICE[cmd.kind];
+  if (selfService) {
+    const allowed = authorize(selfService, { actor: user });
+    if (!allowed.ok) {
+      await auditCallerRefusal(d, user, selfService, allowed.code, allowed.message);
+      return { reply: { kind: 'refused', code: allowed.code, message: allowed.message } };
+    }
+  }
+  switch (cmd.kind) {
+    case 'private-key':
+      // The text is dropped here: never logged, stored or echoed. The person is told to rotate the key.
+      await auditCallerRefusal(d, user, 'key-add', 'private-key-pasted', 'a private key was pasted (not stored); the person was told to rotate it');
+      return { reply: { kind: 'refused', code: 'private-key-pasted', message: PRIVATE_KEY_MESSAGE } };
+    case 'help':
+      return { reply: { kind: 'help' } };
+    case 'invalid':
+      return { reply: { kind: 'refused', code: 'bad-input', message: cmd.message } };
+    case 'key-show':
+      return showKey(d, user);
+    case 'key-add':
+      return addKey(d, user, cmd.keyText);
+    case 'key-remove':
+      return removeKey(d, user);
+    case 'request':
+      return requestAccess(d, user, cmd);
+    case 'list':
+      return listOpen(d, user);
+    case 'revoke':
+      return revokeOrCancel(d, user, cmd.id);
+  }
+}

@@ -1,0 +1,47 @@
+// `/jump revoke <id>`: the requester ends their grant or cancels their pending request; the host's owners may
+// too. Anyone else is answered as if the request did not exist (ids are not an oracle), and audited.
+import { authorize, type Action } from '../domain/authorization.ts';
+import { REQUEST_ID_PATTERN } from '../domain/ids.ts';
+import type { AccessRequest } from '../domain/request-state.ts';
+import type { ServiceDeps } from './ports.ts';
+import type { Outcome } from './replies.ts';
+import { auditRefusal } from './refusals.ts';
+import { auditEvent, showCurrentState } from './request-events.ts';
+
+export async function revokeOrCancel(d: ServiceDeps, actor: string, id: string): Promise<Outcome> {
+  if (!REQUEST_ID_PATTERN.test(id)) return { reply: { kind: 'not-an-id', text: id } };
+  const req = await d.requests.get(id);
+  if (!req) return { reply: { kind: 'not-yours', id } };
+  const host = d.policy.hosts.find((h) => h.name === req.host);
+  const owners = await d.owners.expand(host?.owners ?? []);
+  const action: Action = req.state === 'pending' ? 'cancel' : 'revoke';
+  const allowed = authorize(action, { actor, requester: req.requester, owners, host: req.host });
+  if (!allowed.ok) {
+    await auditRefusal(d, req, actor, action, allowed.code, allowed.message);
+    return { reply: { kind: 'not-yours', id } };
+  }
+  return req.state === 'pending' ? cancel(d, actor, req) : revoke(d, actor, req);
+}
+
+async function cancel(d: ServiceDeps, actor: string, req: AccessRequest): Promise<Outcome> {
+  const event = auditEvent(d, 'cancelled', req, { actor });
+  const t = await d.requests.transition(req, 'cancelled', event, { decidedBy: actor, endedAt: d.clock.now() });
+  if (!t.ok) return { reply: t.code === 'conflict' ? { kind: 'already', state: t.state } : { kind: 'not-yours', id: req.id } };
+  return { reply: { kind: 'cancelled', id: req.id }, after: () => showCurrentState(d, req.id) };
+}
+
+async function revoke(d: ServiceDeps, actor: string, req: AccessRequest): Promise<Outcome> {
+  const endedAt = d.clock.now();
+  const t = await d.requests.transition(req, 'revoked', auditEvent(d, 'revoked', req, { actor }), { decidedBy: actor, endedAt });
+  if (!t.ok) return { reply: { kind: 'nothing-to-revoke', id: req.id, state: t.code === 'conflict' ? t.state : req.state } };
+  return {
+    reply: { kind: 'revoked', id: req.id, host: req.host },
+    after: async () => {
+      await d.sync.sync(req.jumpHost);
+      await d.jobs.cancel('revoke', req.id);
+      // The requester knows what they did; anyone else's revocation is news to them.
+      if (actor !== req.requester) await d.notifier.grantEnded({ ...req, state: 'revoked', decidedBy: actor, endedAt });
+      await showCurrentState(d, req.id);
+    },
+  };
+}

@@ -1,0 +1,108 @@
+// A grant's life after the last approval: activation follow-up (jobs, sync, one activation message), the
+// expiry warning, expiry, and the time-out of a request nobody decided. BullMQ jobs and the reconciler call
+// these; each is idempotent.
+import { connectInstructions } from '../domain/connect-instructions.ts';
+import type { AccessRequest } from '../domain/request-state.ts';
+import type { ServiceDeps } from './ports.ts';
+import { auditEvent, showCurrentState } from './request-events.ts';
+
+/**
+ * The work owed once a grant is active: its end is scheduled before the key goes on the server, then sync,
+ * then exactly one activation message to the requester (the connect instructions, or why there are none).
+ * Run by the replica that won the approval; if that one dies, its lease runs out and the reconciler runs it.
+ * Idempotent: jobs have fixed ids, the sync renders from the store, and the activation stays owed (in the
+ * store's activating index) until the message is sent.
+ */
+export async function completeActivation(d: ServiceDeps, requestId: string): Promise<void> {
+  await d.requests.withActivationLease(requestId, d.activationLeaseMs, () => followUpActivation(d, requestId));
+}
+
+async function followUpActivation(d: ServiceDeps, requestId: string): Promise<void> {
+  const req = await d.requests.get(requestId);
+  if (!req) return d.requests.finishActivation(requestId);
+  const current = req.state === 'active' && req.expiresAt !== undefined ? await installGrant(d, req, req.expiresAt) : req;
+  // A replica that died after sending but before finishing leaves an attempt behind: look before sending again.
+  const attempt = await d.requests.activationMessageAttempt(requestId);
+  if (attempt === 1 || !(await d.notifier.activationMessageSent?.(current))) await sendActivationMessage(d, current);
+  // Sent: finishing must not be lost to a Redis blip, or the reconciler would send it again.
+  await retrying(() => d.requests.finishActivation(requestId), 30_000);
+  await showCurrentState(d, requestId);
+}
+
+/** Schedules the grant's end and warning, puts its line on the jump server; the request as it then stands. */
+async function installGrant(d: ServiceDeps, req: AccessRequest, expiresAt: number): Promise<AccessRequest> {
+  const { requests, jobs, clock, policy, logger } = d;
+  const now = clock.now();
+  await jobs.schedule('revoke', req.id, expiresAt, now);
+  // Bookkeeping that does not gate access runs beside the sync.
+  const bookkeeping = Promise.all([
+    jobs.cancel('timeout', req.id),
+    // Only grants long enough for the warning to mean something get one (not a 5-minute grant warned at once).
+    expiresAt - now > 2 * policy.defaults.expiryWarning ? jobs.schedule('expiry-warning', req.id, expiresAt - policy.defaults.expiryWarning, now) : undefined,
+  ]).catch((err: unknown) => logger.warn({ err, requestId: req.id }, 'could not update jobs after activation'));
+  try {
+    const result = await d.sync.sync(req.jumpHost);
+    if (!result.grantIds.includes(req.id) && (await requests.get(req.id))?.state === 'active' && expiresAt > clock.now())
+      throw new Error('grant not rendered (key missing or host no longer in policy)');
+  } catch (err) {
+    logger.error({ err, requestId: req.id }, 'activation failed');
+    const detail = String((err as Error).message).slice(0, 200);
+    const failed = await requests.transition(req, 'failed', auditEvent(d, 'failed', req, { detail }), { endedAt: clock.now() });
+    if (failed.ok) await d.sync.sync(req.jumpHost).catch(() => undefined); // take out anything half-installed
+  }
+  await bookkeeping;
+  return (await requests.get(req.id)) ?? req;
+}
+
+async function sendActivationMessage(d: ServiceDeps, req: AccessRequest): Promise<void> {
+  const host = d.policy.hosts.find((h) => h.name === req.host);
+  if (req.state === 'active' && host) await d.notifier.grantActivated(req, connectInstructions(host, d.sync.jumpHost(req.jumpHost)));
+  else await d.notifier.grantNotActivated(req);
+}
+
+/** BullMQ: the grant's time is up. */
+export async function expire(d: ServiceDeps, requestId: string): Promise<void> {
+  const req = await d.requests.get(requestId);
+  if (!req) return;
+  const endedAt = d.clock.now();
+  const t = await d.requests.transition(req, 'expired', auditEvent(d, 'expired', req), { endedAt });
+  if (t.ok) {
+    // Already true on the jump server: an expired grant is never rendered and sshd enforces expiry-time.
+    await d.notifier.grantEnded({ ...req, state: 'expired', endedAt });
+    await showCurrentState(d, req.id);
+  }
+  // Sync even if another path already ended it: this may be a retry after a failed sync; a throw retries the job.
+  await d.sync.sync(req.jumpHost);
+}
+
+/** BullMQ: nobody decided in time. */
+export async function timeOut(d: ServiceDeps, requestId: string): Promise<void> {
+  const req = await d.requests.get(requestId);
+  if (!req) return;
+  const endedAt = d.clock.now();
+  const t = await d.requests.transition(req, 'timed-out', auditEvent(d, 'timed-out', req), { endedAt });
+  if (!t.ok) return;
+  await d.notifier.requestTimedOut({ ...req, state: 'timed-out', endedAt });
+  await showCurrentState(d, req.id);
+}
+
+/** BullMQ: the grant ends soon. Only an active grant with time left is warned. */
+export async function expiryWarning(d: ServiceDeps, requestId: string): Promise<void> {
+  const req = await d.requests.get(requestId);
+  if (!req || req.state !== 'active' || req.expiresAt === undefined) return;
+  const left = req.expiresAt - d.clock.now();
+  if (left > 0) await d.notifier.expiryWarning(req, left);
+}
+
+/** Retries `op` (a Redis write that must land) every 200 ms for up to `ms` (real time: this waits on Redis). */
+async function retrying(op: () => Promise<void>, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      return await op();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}

@@ -1,0 +1,38 @@
+// What a use case answers the person who acted: a coded reply carrying data. The Slack layer words it
+// (src/slack/messages.ts); a refusal the domain already worded (policy, key checks, command parsing) carries
+// that message with its code.
+import type { RegisteredKey } from '../domain/public-key.ts';
+import type { AccessRequest, RequestState } from '../domain/request-state.ts';
+import type { RefusalCode } from '../domain/result.ts';
+import type { RateLimitKind } from './ports.ts';
+
+export type Reply =
+  | { kind: 'help' }
+  /** refused by a domain rule, with the domain's sentence */
+  | { kind: 'refused'; code: RefusalCode; message: string }
+  | { kind: 'request-gone' }
+  | { kind: 'already'; state: RequestState }
+  | { kind: 'self-approval' }
+  | { kind: 'already-approved' }
+  | { kind: 'approval-recorded'; approvals: number; required: number }
+  | { kind: 'request-sent'; id: string; host: string; durationMs: number; requiredApprovals: number }
+  | { kind: 'too-many-pending'; pending: number; max: number }
+  | { kind: 'rate-limited'; what: RateLimitKind; limit: number; windowMs: number; retryAfterMs: number }
+  | { kind: 'key'; key: RegisteredKey }
+  | { kind: 'no-key' }
+  | { kind: 'key-taken' }
+  | { kind: 'key-saved'; type: string; fingerprint: string; replaced: boolean }
+  | { kind: 'no-key-to-remove' }
+  | { kind: 'key-removed'; fingerprint: string; activeGrants: number }
+  | { kind: 'not-an-id'; text: string }
+  | { kind: 'not-yours'; id: string }
+  | { kind: 'cancelled'; id: string }
+  | { kind: 'revoked'; id: string; host: string }
+  | { kind: 'nothing-to-revoke'; id: string; state: RequestState }
+  | { kind: 'list'; open: AccessRequest[] };
+
+/** What the caller sees at once (ephemeral), and work to do after Slack has been answered. */
+export interface Outcome {
+  reply?: Reply;
+  after?: () => Promise<void>;
+}

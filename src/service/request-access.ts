@@ -1,0 +1,49 @@
+// `/jump request <host> [duration] [reason]`: checked against the policy, rate-limited and capped, stored as
+// pending with its time-out scheduled; the owners are asked after Slack has been answered.
+import { evaluateRequest } from '../domain/access-policy.ts';
+import type { AccessRequest } from '../domain/request-state.ts';
+import type { ServiceDeps } from './ports.ts';
+import type { Outcome } from './replies.ts';
+import { takeRateLimit } from './refusals.ts';
+import { auditEvent } from './request-events.ts';
+
+export interface AccessAsked {
+  host: string;
+  duration?: string;
+  reason: string;
+}
+
+export async function requestAccess(d: ServiceDeps, user: string, asked: AccessAsked): Promise<Outcome> {
+  const hasKey = (await d.keys.get(user)) !== undefined;
+  const decision = evaluateRequest(d.policy, { hostName: asked.host, duration: asked.duration, reason: asked.reason, hasKey });
+  if (!decision.ok) return { reply: { kind: 'refused', code: decision.code, message: decision.message } };
+  // Every attempt counts against the rate limit, one refused by the pending cap too.
+  const limited = await takeRateLimit(d, 'request', user);
+  if (limited) return { reply: limited };
+  const { host, durationMs, requiredApprovals, reason } = decision.value;
+  const now = d.clock.now();
+  const req: AccessRequest = {
+    id: d.newId(),
+    requester: user,
+    host: host.name,
+    jumpHost: host.jumpHost,
+    durationMs,
+    reason,
+    state: 'pending',
+    createdAt: now,
+    requiredApprovals,
+    approvers: [],
+  };
+  const max = d.policy.limits.maxPendingRequests;
+  const created = await d.requests.createWithinCap(req, auditEvent(d, 'requested', req, { actor: user, durationMs, reason }), max);
+  if (!created.ok) return { reply: { kind: 'too-many-pending', pending: created.pending, max } };
+  await d.jobs.schedule('timeout', req.id, now + d.policy.defaults.approvalTimeout, now);
+  return {
+    reply: { kind: 'request-sent', id: req.id, host: host.name, durationMs, requiredApprovals },
+    after: async () => {
+      // The requester is never asked to approve their own request, even when they own the host.
+      const owners = [...(await d.owners.expand(host.owners))].filter((o) => o !== user);
+      await d.requests.addMessageRefs(req.id, await d.notifier.requestPending(req, owners));
+    },
+  };
+}

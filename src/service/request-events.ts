@@ -1,0 +1,22 @@
+// What every use case does around a change to a request: the audit event that goes with it, and showing
+// the request's new state on every copy of its approval message.
+import type { AuditEvent } from '../domain/audit-event.ts';
+import type { AccessRequest } from '../domain/request-state.ts';
+import type { ServiceDeps } from './ports.ts';
+
+export function auditEvent(d: Pick<ServiceDeps, 'clock'>, type: AuditEvent['type'], req: AccessRequest, extra: Partial<AuditEvent> = {}): AuditEvent {
+  return { type, at: d.clock.now(), requestId: req.id, requester: req.requester, host: req.host, ...extra };
+}
+
+/** Re-reads the request (another replica may have moved it on) and shows that state on every copy. */
+export async function showCurrentState(d: Pick<ServiceDeps, 'requests' | 'notifier'>, requestId: string): Promise<void> {
+  const [req, refs] = await Promise.all([d.requests.get(requestId), d.requests.messageRefs(requestId)]);
+  if (!req) return;
+  if (req.state === 'pending') await d.notifier.approvalRecorded(req, refs);
+  else await d.notifier.requestChanged(req, refs);
+}
+
+/** The active grants of a person, by jump server (a key change re-renders those blocks). */
+export async function activeGrantsOf(d: Pick<ServiceDeps, 'requests'>, user: string): Promise<AccessRequest[]> {
+  return (await d.requests.recentForUser(user, 200)).filter((r) => r.state === 'active');
+}

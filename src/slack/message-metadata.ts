@@ -1,0 +1,94 @@
+// Slack message metadata on every message the broker posts: a stable `event_type` and a payload with the
+// request's id, host and state, so Slack workflows, other bots, the sandbox, the tests and the broker's own
+// duplicate checks recognise a message by its data, never by its wording. README lists the types.
+import type { AuditEvent, AuditEventType } from '../domain/audit-event.ts';
+import type { AccessRequest } from '../domain/request-state.ts';
+
+export const EVENT_TYPES = {
+  /** the approval message (owners' DMs, approval channel) while the request waits for approval */
+  requestPending: 'jit_request_pending',
+  /** the same message once the request left pending (updated in place) */
+  requestDecided: 'jit_request_decided',
+  /** DM to the requester: denied or timed out */
+  requestClosed: 'jit_request_closed',
+  /** DM to the requester: connect instructions */
+  grantActive: 'jit_grant_active',
+  /** DM to the requester: approved, but no usable grant came of it */
+  grantFailed: 'jit_grant_failed',
+  /** DM to the requester: the grant ends soon */
+  grantWarning: 'jit_grant_warning',
+  /** DM to the requester: the grant expired or was revoked by someone else */
+  grantEnded: 'jit_grant_ended',
+  /** audit channel: one line per audit event (key and jump-host events have their own types below) */
+  audit: 'jit_audit',
+  keyChanged: 'jit_key_changed',
+  jumpHostAlert: 'jit_jump_host_alert',
+} as const;
+
+export type EventType = (typeof EVENT_TYPES)[keyof typeof EVENT_TYPES];
+export type EventPayload = Record<string, string | number>;
+
+export interface MessageMetadata {
+  event_type: EventType;
+  event_payload: EventPayload;
+}
+
+/** The payload of every message about a request. */
+export function requestPayload(r: AccessRequest): EventPayload {
+  const p: EventPayload = {
+    request_id: r.id,
+    host: r.host,
+    state: r.state,
+    requester: r.requester,
+    jump_host: r.jumpHost,
+    approvals: r.approvers.length,
+    required_approvals: r.requiredApprovals,
+  };
+  if (r.expiresAt !== undefined) p.expires_at = r.expiresAt;
+  if (r.decidedBy) p.decided_by = r.decidedBy;
+  return p;
+}
+
+export function requestMetadata(event_type: EventType, r: AccessRequest): MessageMetadata {
+  return { event_type, event_payload: requestPayload(r) };
+}
+
+/** What an audit event leaves behind: the request's state after it, or for events on no request, what happened. */
+const STATE_AFTER: Record<AuditEventType, string> = {
+  requested: 'pending',
+  'approval-recorded': 'pending',
+  approved: 'approved',
+  activated: 'active',
+  denied: 'denied',
+  expired: 'expired',
+  revoked: 'revoked',
+  cancelled: 'cancelled',
+  'timed-out': 'timed-out',
+  failed: 'failed',
+  refused: 'refused',
+  'key-registered': 'registered',
+  'key-replaced': 'replaced',
+  'key-removed': 'removed',
+  'jump-host-alert': 'alert',
+};
+
+/**
+ * An audit channel line's metadata. `audit_id` (the audit stream entry) is unique per event: a replica that
+ * takes over an unacknowledged entry looks for it before posting again. Events on no request carry
+ * `request_id: ''`; a jump-host alert's `host` is the jump server.
+ */
+export function auditMetadata(e: AuditEvent, auditId: string): MessageMetadata {
+  const event_type = e.type === 'jump-host-alert' ? EVENT_TYPES.jumpHostAlert : e.type.startsWith('key-') ? EVENT_TYPES.keyChanged : EVENT_TYPES.audit;
+  const p: EventPayload = { audit_id: auditId, audit_type: e.type, request_id: e.requestId ?? '', host: e.host ?? '', state: STATE_AFTER[e.type], at: e.at };
+  if (e.actor) p.actor = e.actor;
+  if (e.requester) p.requester = e.requester;
+  if (e.code) p.code = e.code;
+  return { event_type, event_payload: p };
+}
+
+/** Reads the metadata of a message as `conversations.history` (with include_all_metadata) or the fake returns it. */
+export function metadataOf(m: unknown): MessageMetadata | undefined {
+  const meta = (m as { metadata?: { event_type?: unknown; event_payload?: unknown } } | undefined)?.metadata;
+  if (!meta || typeof meta.event_type !== 'string' || !meta.event_type.startsWith('jit_')) return undefined;
+  return { event_type: meta.event_type as EventType, event_payload: (meta.event_payload ?? {}) as EventPayload };
+}
