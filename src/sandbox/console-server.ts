@@ -105,7 +105,7 @@ export async function startConsoleServer(env: Environment, opts: ConsoleOptions)
   // as ended once the broker has said that grant expired or was revoked.
   const withSandboxHints = (channel: string, messages: FakeMessage[]) => {
     if (channel !== `D${ENGINEER}`) return messages;
-    const notices = messages.map((m) => readGrantNotice(m.text ?? ''));
+    const notices = messages.map((m) => readGrantNotice(m));
     return messages.map((m, i) => {
       const n = notices[i];
       if (n?.kind !== 'granted') return m;

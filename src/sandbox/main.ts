@@ -125,7 +125,7 @@ async function main(): Promise<void> {
     for (; seen < calls.length; seen++) {
       const c = calls[seen]!;
       if (c.method !== 'chat.postMessage' || c.args.channel !== `D${ENGINEER}`) continue;
-      const notice = readGrantNotice(String(c.args.text ?? ''));
+      const notice = readGrantNotice(c.args);
       if (notice?.kind === 'granted') say(`\nsandbox: access granted to ${notice.host} until ${notice.until}; connect with:\n  ${ssh.command(notice.host)}`);
       if (notice?.kind === 'ended') say(`\nsandbox: ${notice.text} The same ssh command now fails.`);
     }

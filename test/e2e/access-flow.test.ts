@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { BLOCK_BEGIN } from '../../src/domain/managed-block.ts';
-import { approvalMessage, auditTypes, blockLines, posts, requestAccess, sleep, until } from '../support/flow.ts';
+import { approvalMessage, auditTypes, blockLines, posts, postsAbout, requestAccess, sleep, until } from '../support/flow.ts';
 import { findButton } from '../../src/sandbox/slack-sender.ts';
 import { sshHop, sshJumpShell, sshTunnel } from '../support/ssh-client.ts';
 import { generateUserKey } from '../../src/sandbox/sshd-process.ts';
@@ -89,7 +89,7 @@ describe('core access flow', () => {
     assert.equal(world.jump.readAuthorizedKeys().split(BLOCK_BEGIN)[0], outsideBefore, 'lines outside the block untouched');
 
     // Connect instructions by DM.
-    const dmToEngineer = await until('connect instructions', () => posts(world, `D${ENGINEER}`).find((c) => /ssh -J/.test(c.args.text)));
+    const dmToEngineer = await until('connect instructions', () => postsAbout(world, 'jit_grant_active', id, `D${ENGINEER}`)[0]);
     assert.ok(
       dmToEngineer.args.text.includes(`ssh -J ${world.jump.user}@127.0.0.1:${world.jump.port} -p ${world.internal.port} ${world.internal.user}@127.0.0.1`),
       dmToEngineer.args.text,
@@ -120,15 +120,18 @@ describe('core access flow', () => {
     await until('line removed', () => blockLines(world).length === 0 || undefined, 25_000, 50);
     const late = await sshHop({ jump: world.jump, target: world.internal, identityFile: world.engineerKey.privateKeyPath });
     assert.notEqual(late.code, 0);
-    await until('expiry DM', () => posts(world, `D${ENGINEER}`).find((c) => /has expired/.test(c.args.text)));
+    const expiryDm = await until('expiry DM', () => postsAbout(world, 'jit_grant_ended', id, `D${ENGINEER}`)[0]);
+    assert.equal(expiryDm.args.metadata.event_payload.state, 'expired');
     await until('message shows expiry', () => /Expired at/.test(JSON.stringify(approvalMessage(world, `D${OWNER}`, id)?.blocks)));
     assert.equal(world.jump.readAuthorizedKeys().split(BLOCK_BEGIN)[0], outsideBefore);
     await until('audit trail', () => {
       const types = auditTypes(world);
       return ['requested', 'approved', 'activated', 'expired'].every((t) => types.includes(t)) || undefined;
     });
-    const trail = posts(world, AUDIT_CHANNEL).filter((c) => String(c.args.text).includes(id)).map((c) => /\*([a-z-]+)\*/.exec(c.args.text)?.[1]);
-    assert.deepEqual(trail, ['requested', 'refused', 'refused', 'approved', 'activated', 'expired']);
+    assert.deepEqual(auditTypes(world, id), ['requested', 'refused', 'refused', 'approved', 'activated', 'expired']);
+    const refusals = posts(world, AUDIT_CHANNEL).filter((c) => c.args.metadata?.event_payload.request_id === id && c.args.metadata.event_payload.audit_type === 'refused');
+    assert.ok(refusals.every((c) => c.args.metadata.event_type === 'jit_audit' && c.args.metadata.event_payload.host === 'internal-1'));
+    assert.deepEqual(refusals.map((c) => c.args.metadata.event_payload.code), ['not-owner', 'not-owner'], 'the refusal code is audited');
   });
 
   it('an owner cannot approve their own request', async () => {
@@ -150,13 +153,12 @@ describe('core access flow', () => {
     const click = (who: string) =>
       world.sender.blockAction(who, { actionId: approve.actionId, value: id, blockId: approve.blockId, message: { channel: msg.channel, ts: msg.ts } });
     await Promise.all([click(OWNER), click(OWNER2), click(OWNER), click(OWNER2)]);
-    await until('connect DM', () => posts(world, `D${ENGINEER}`).find((c) => JSON.stringify(c.args).includes(id) && /ssh -J/.test(c.args.text)));
+    await until('connect DM', () => postsAbout(world, 'jit_grant_active', id, `D${ENGINEER}`)[0]);
     await sleep(300);
-    assert.equal(posts(world, `D${ENGINEER}`).filter((c) => JSON.stringify(c.args).includes(id) && /ssh -J/.test(c.args.text)).length, 1);
-    await until('audit', () => auditTypes(world).length > 0 && posts(world, AUDIT_CHANNEL).some((c) => c.args.text.includes(id) && /\*activated\*/.test(c.args.text)));
+    assert.equal(postsAbout(world, 'jit_grant_active', id, `D${ENGINEER}`).length, 1);
+    await until('audit', () => auditTypes(world, id).includes('activated'));
     await sleep(300);
-    const activated = posts(world, AUDIT_CHANNEL).filter((c) => c.args.text.includes(id) && /\*activated\*/.test(c.args.text));
-    assert.equal(activated.length, 1);
+    assert.equal(auditTypes(world, id).filter((t) => t === 'activated').length, 1);
     const req = await world.broker.requests.get(id);
     assert.equal(req?.approvers.length, 1);
     await until('expired', async () => (await world.broker.requests.get(id))?.state === 'expired', 15_000, 100);
@@ -205,7 +207,9 @@ describe('core access flow', () => {
       values: { reason: { reason_input: { type: 'plain_text_input', value: 'use the replica <!channel>' } } },
     });
     assert.equal(res.status, 200);
-    await until('denied DM', () => posts(world, `D${ENGINEER}`).find((c) => c.args.text.includes(id) && /denied by <@U0OWNER1>/.test(c.args.text)));
+    const deniedDm = await until('denied DM', () => postsAbout(world, 'jit_request_closed', id, `D${ENGINEER}`)[0]);
+    assert.equal(deniedDm.args.metadata.event_payload.state, 'denied');
+    assert.match(deniedDm.args.text, /denied by <@U0OWNER1>/);
     await until('message shows denial', () => /Denied by <@U0OWNER1>: use the replica &lt;!channel&gt;/.test(JSON.stringify(approvalMessage(world, 'C0APPROVALS', id)?.blocks)));
     assert.equal((await world.broker.requests.get(id))?.state, 'denied');
     // A late approval after the denial changes nothing.
@@ -213,6 +217,19 @@ describe('core access flow', () => {
     await world.sender.blockAction(OWNER2, { actionId: approve.actionId, value: id, blockId: approve.blockId, message: { channel: msg.channel, ts: msg.ts } });
     await until('already denied', () => world.slack.calls.find((c) => c.method === 'chat.postEphemeral' && c.args.user === OWNER2 && /already denied/.test(c.args.text)));
     assert.equal(blockLines(world).length, 0);
+  });
+
+  it('every message the broker posted or updated carries metadata: a jit_ event type, request id, host and state', () => {
+    const sent = world.slack.calls.filter((c) => c.method === 'chat.postMessage' || c.method === 'chat.update');
+    assert.ok(sent.length > 20);
+    for (const c of sent) {
+      const m = c.args.metadata;
+      assert.match(String(m?.event_type), /^jit_[a-z_]+$/, JSON.stringify(c.args).slice(0, 300));
+      for (const field of ['request_id', 'host', 'state']) assert.equal(typeof m.event_payload[field], 'string', `${m.event_type} ${field}`);
+    }
+    const types = new Set(sent.map((c) => c.args.metadata.event_type));
+    for (const t of ['jit_request_pending', 'jit_request_decided', 'jit_request_closed', 'jit_grant_active', 'jit_grant_ended', 'jit_audit', 'jit_key_changed'])
+      assert.ok(types.has(t), t);
   });
 
   it('keeps tokens and the signing secret out of logs and Slack messages', () => {

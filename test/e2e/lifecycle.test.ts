@@ -1,7 +1,7 @@
 // The rest of a request's life: time-outs, expiry warnings, list, early revocation and key replacement.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { blockLines, click, posts, requestAccess, until } from '../support/flow.ts';
+import { blockLines, click, posts, postsAbout, requestAccess, until } from '../support/flow.ts';
 import { sshHop } from '../support/ssh-client.ts';
 import { generateUserKey } from '../../src/sandbox/sshd-process.ts';
 import { ENGINEER, OWNER, startWorld, type World } from '../support/world.ts';
@@ -18,7 +18,8 @@ describe('request lifecycle', () => {
 
   it('times out a request nobody decides, and tells the requester', async () => {
     const id = await requestAccess(world, ENGINEER, 'request internal-2 5s nobody home');
-    await until('time-out DM', () => posts(world, `D${ENGINEER}`).find((c) => c.args.text.includes(id) && /timed out/.test(c.args.text)), 10_000);
+    const timedOut = await until('time-out DM', () => postsAbout(world, 'jit_request_closed', id, `D${ENGINEER}`)[0], 10_000);
+    assert.equal(timedOut.args.metadata.event_payload.state, 'timed-out');
     assert.equal((await world.broker.requests.get(id))?.state, 'timed-out');
     await until('message updated', () => /Timed out/.test(JSON.stringify(world.slack.messages(`D${OWNER}`).find((m) => JSON.stringify(m.blocks).includes(id))?.blocks)));
   });
@@ -29,14 +30,16 @@ describe('request lifecycle', () => {
     await until('key line', () => blockLines(world).some((l) => l.endsWith(`jit:${id}`)));
     const list = await world.sender.command(ENGINEER, 'list');
     assert.match(list.json.text, new RegExp(`\`${id}\` \\*internal-2\\* active until`));
-    await until('warning', () => posts(world, `D${ENGINEER}`).find((c) => c.args.text.includes(id) && /ends in/.test(c.args.text)), 10_000);
+    await until('warning', () => postsAbout(world, 'jit_grant_warning', id, `D${ENGINEER}`)[0], 10_000);
     const other = await world.sender.command(OWNER, `revoke ${id}`);
     assert.match(other.json.text, /revoked/, 'an owner of the host may revoke');
     await until('line removed', () => blockLines(world).length === 0 || undefined);
     const again = await world.sender.command(ENGINEER, `revoke ${id}`);
     assert.match(again.json.text, /is revoked; nothing to revoke/);
     assert.equal((await sshHop({ jump: world.jump, target: world.internal2, identityFile: world.engineerKey.privateKeyPath })).code === 0, false);
-    await until('requester told', () => posts(world, `D${ENGINEER}`).find((c) => c.args.text.includes(id) && /revoked by <@U0OWNER1>/.test(c.args.text)));
+    const told = await until('requester told', () => postsAbout(world, 'jit_grant_ended', id, `D${ENGINEER}`)[0]);
+    assert.deepEqual([told.args.metadata.event_payload.state, told.args.metadata.event_payload.decided_by], ['revoked', 'U0OWNER1']);
+    assert.match(told.args.text, /revoked by <@U0OWNER1>/);
   });
 
   it('cancels a pending request, and refuses to touch someone else’s', async () => {

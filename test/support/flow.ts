@@ -29,8 +29,32 @@ export function posts(world: World, channel?: string): SlackCall[] {
   return world.slack.calls.filter((c) => c.method === 'chat.postMessage' && (channel === undefined || c.args.channel === channel));
 }
 
-export function auditTypes(world: World): string[] {
-  return posts(world, AUDIT_CHANNEL).map((c) => /\*([a-z-]+)\*/.exec(String(c.args.text))?.[1] ?? '?');
+/** The metadata a post carried (every message the broker posts has some). */
+export function metadata(call: SlackCall): { event_type: string; event_payload: Record<string, any> } | undefined {
+  return call.args.metadata;
+}
+
+/** Audit event types posted to the audit channel, in order (read from the posts' metadata). */
+export function auditTypes(world: World, requestId?: string): string[] {
+  return posts(world, AUDIT_CHANNEL)
+    .map((c) => metadata(c)?.event_payload)
+    .filter((p) => requestId === undefined || p?.request_id === requestId)
+    .map((p) => String(p?.audit_type ?? '?'));
+}
+
+/** Posts of one event type about one request (metadata), e.g. the connect instructions: 'jit_grant_active'. */
+export function postsAbout(world: World, eventType: string, requestId: string, channel?: string): SlackCall[] {
+  return posts(world, channel).filter((c) => metadata(c)?.event_type === eventType && metadata(c)?.event_payload.request_id === requestId);
+}
+
+/** Request ids of every approval message posted so far, with their requesters. */
+function pendingRequests(world: World): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const c of posts(world)) {
+    const m = metadata(c);
+    if (m?.event_type === 'jit_request_pending') out.set(String(m.event_payload.request_id), String(m.event_payload.requester));
+  }
+  return out;
 }
 
 /** The approval message for a request, as it looks now, in a given channel. */
@@ -38,12 +62,20 @@ export function approvalMessage(world: World, channel: string, requestId: string
   return world.slack.messages(channel).find((m) => JSON.stringify(m.blocks ?? []).includes(requestId));
 }
 
+/**
+ * Sends `/jump request …` and returns the new request's id, read from the approval message's metadata (the
+ * ephemeral reply carries none). One request at a time per person: two new ones would be ambiguous.
+ */
 export async function requestAccess(world: World, user: string, text: string): Promise<string> {
+  const known = new Set(pendingRequests(world).keys());
   const res = await world.sender.command(user, text);
   assert.equal(res.status, 200);
-  const id = /Request `(r[a-z0-9]+)`/.exec(res.json?.text ?? '')?.[1];
-  assert.ok(id, `no request id in reply: ${res.body}`);
-  return id;
+  const fresh = await until(`approval message for ${user}'s request (reply: ${res.body})`, () => {
+    const ids = [...pendingRequests(world)].filter(([id, requester]) => requester === user && !known.has(id)).map(([id]) => id);
+    return ids.length > 0 && ids;
+  });
+  assert.equal(fresh.length, 1, `one new request expected, got ${fresh.join(', ')}`);
+  return fresh[0]!;
 }
 
 
