@@ -1,0 +1,94 @@
+// Approve and deny, against in-memory ports: who may decide, N-of-M distinct approvers, late and repeated clicks.
+import assert from 'node:assert/strict';
+import { beforeEach, describe, it } from 'node:test';
+import { ALICE, BOB, CAROL, ENG, inMemoryService, MALLORY, MINUTE, type Harness } from '../support/in-memory/service.ts';
+
+describe('decide on a request', () => {
+  let h: Harness;
+  let id: string;
+  beforeEach(async () => {
+    h = inMemoryService();
+    await h.registerKey(ENG);
+    id = await h.request(ENG, 'db-1 30m fix replication'); // two approvals needed, from Alice and Bob
+  });
+
+  const refusedCodes = () => h.audit.filter((e) => e.type === 'refused' && e.requestId === id).map((e) => e.code);
+
+  it('refuses someone who is not an owner, audits the refusal with its code, and changes nothing', async () => {
+    const out = await h.service.approve(id, MALLORY);
+    assert.deepEqual(out.reply, { kind: 'refused', code: 'not-owner', message: 'Only the owners of db-1 can approve this request.' });
+    assert.deepEqual(refusedCodes(), ['not-owner']);
+    assert.deepEqual((await h.requests.get(id))?.approvers, []);
+  });
+
+  it('refuses an owner approving their own request', async () => {
+    await h.registerKey(ALICE);
+    const own = await h.request(ALICE, 'db-1 30m mine');
+    const out = await h.service.approve(own, ALICE);
+    assert.equal(out.reply?.kind === 'refused' && out.reply.code, 'self-approval');
+    assert.equal((await h.requests.get(own))?.state, 'pending');
+    assert.deepEqual(h.audit.filter((e) => e.requestId === own && e.type === 'refused').map((e) => e.code), ['self-approval']);
+  });
+
+  it('needs N approvals from distinct owners; the last one activates', async () => {
+    const first = await h.run(h.service.approve(id, ALICE));
+    assert.deepEqual(first.reply, { kind: 'approval-recorded', approvals: 1, required: 2 });
+    assert.equal(h.notifier.of('approvalRecorded', id).length, 1, 'every copy shows the approval');
+    const again = await h.service.approve(id, ALICE);
+    assert.equal(again.reply?.kind === 'refused' && again.reply.code, 'already-approved');
+    assert.equal((await h.requests.get(id))?.state, 'pending');
+    const last = await h.run(h.service.approve(id, BOB));
+    assert.equal(last.reply, undefined, 'the connect DM is the answer');
+    const req = await h.requests.get(id);
+    assert.equal(req?.state, 'active');
+    assert.deepEqual(req?.approvers, [ALICE, BOB]);
+    assert.equal(req?.expiresAt, h.clock.now() + 30 * MINUTE, 'the clock starts at activation');
+    assert.equal(h.notifier.of('grantActivated', id).length, 1);
+  });
+
+  it('a repeated or late click does nothing twice', async () => {
+    await h.run(h.service.approve(id, ALICE));
+    await h.run(h.service.approve(id, BOB));
+    const late = await h.run(h.service.approve(id, BOB));
+    assert.deepEqual(late.reply, { kind: 'already', state: 'active' });
+    assert.equal(h.notifier.of('grantActivated', id).length, 1);
+    assert.deepEqual(h.requests.auditTypes(id), ['requested', 'approval-recorded', 'approved', 'activated']);
+  });
+
+  it('answers a malformed or unknown id as a request that no longer exists', async () => {
+    for (const bad of ['', 'nope', 'r<!channel>', 'rzzzzzzzz']) {
+      assert.deepEqual((await h.service.approve(bad, ALICE)).reply, { kind: 'request-gone' }, bad);
+      assert.deepEqual((await h.service.prepareDeny(bad, ALICE)), { ok: false, reply: { kind: 'request-gone' } }, bad);
+      assert.deepEqual((await h.service.deny(bad, ALICE, 'no')).reply, { kind: 'request-gone' }, bad);
+    }
+  });
+
+  it('does not approve an ended request', async () => {
+    await h.service.timeOut(id);
+    assert.deepEqual((await h.service.approve(id, ALICE)).reply, { kind: 'already', state: 'timed-out' });
+    assert.deepEqual(await h.service.prepareDeny(id, ALICE), { ok: false, reply: { kind: 'already', state: 'timed-out' } });
+  });
+
+  it('deny: an owner may, the requester is told why, the time-out job goes, every copy shows it', async () => {
+    assert.deepEqual(await h.service.prepareDeny(id, BOB), { ok: true, host: 'db-1' });
+    const out = await h.service.deny(id, BOB, '  use the replica  ');
+    assert.equal(out.reply, undefined);
+    assert.equal((await h.requests.get(id))?.state, 'denied');
+    await out.after?.();
+    assert.equal(h.jobs.scheduled.has(`timeout:${id}`), false);
+    const [told] = h.notifier.of('requestDenied', id);
+    assert.deepEqual([told?.request.state, told?.request.decidedBy, told?.request.denyReason], ['denied', BOB, 'use the replica']);
+    assert.equal(h.notifier.of('requestChanged', id).at(-1)?.request.state, 'denied');
+    assert.deepEqual((await h.service.deny(id, ALICE, 'again')).reply, { kind: 'already', state: 'denied' });
+    assert.equal(h.notifier.of('requestDenied', id).length, 1);
+  });
+
+  it('deny: refused for anyone but an owner (audited), and the reason is clipped to the policy limit', async () => {
+    const refused = await h.service.prepareDeny(id, CAROL);
+    assert.equal(!refused.ok && refused.reply.kind === 'refused' && refused.reply.code, 'not-owner');
+    assert.equal((await h.service.deny(id, ENG, 'no')).reply?.kind, 'refused');
+    assert.deepEqual(refusedCodes(), ['not-owner', 'not-owner']);
+    await h.service.deny(id, ALICE, 'x'.repeat(2000));
+    assert.equal((await h.requests.get(id))?.denyReason?.length, h.policy.limits.maxReasonLength);
+  });
+});

@@ -1,0 +1,123 @@
+// A grant's life after approval, against in-memory ports: activation follow-up exactly once, failures,
+// expiry warning, expiry and time-out. The clock is moved by hand; nothing sleeps.
+import assert from 'node:assert/strict';
+import { beforeEach, describe, it } from 'node:test';
+import { ALICE, ENG, HOUR, inMemoryService, MINUTE, type Harness } from '../support/in-memory/service.ts';
+
+describe('grant lifecycle', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = inMemoryService();
+    await h.registerKey(ENG);
+  });
+
+  /** An approved web-1 grant of `duration`, its follow-up not yet run. */
+  async function approvedGrant(duration = '2h'): Promise<string> {
+    const id = await h.request(ENG, `web-1 ${duration}`);
+    const out = await h.service.approve(id, ALICE);
+    assert.ok(out.after, 'the follow-up is owed');
+    return id;
+  }
+
+  it('activation: revoke job at expiry, warning before it, time-out job gone, line installed, one connect message', async () => {
+    const id = await approvedGrant('2h');
+    const now = h.clock.now();
+    await h.service.completeActivation(id);
+    assert.equal(h.jobs.scheduled.get(`revoke:${id}`), now + 2 * HOUR);
+    assert.equal(h.jobs.scheduled.get(`expiry-warning:${id}`), now + 2 * HOUR - 10 * MINUTE);
+    assert.equal(h.jobs.scheduled.has(`timeout:${id}`), false);
+    assert.deepEqual(h.sync.blocks.get('bastion'), [id]);
+    const [active] = h.notifier.of('grantActivated', id);
+    assert.ok(active && 'instructions' in active && active.instructions.command.includes('-J'), 'connect instructions sent');
+    assert.equal(h.requests.activating.has(id), false, 'nothing owed any more');
+    assert.equal(h.notifier.of('requestChanged', id).at(-1)?.request.state, 'active');
+    await h.service.completeActivation(id);
+    assert.equal(h.notifier.of('grantActivated', id).length, 1, 'a second run (the reconciler) does nothing');
+  });
+
+  it('a grant too short for a meaningful warning gets none', async () => {
+    const id = await approvedGrant('15m');
+    await h.service.completeActivation(id);
+    assert.equal(h.jobs.scheduled.has(`expiry-warning:${id}`), false);
+    assert.ok(h.jobs.scheduled.has(`revoke:${id}`));
+  });
+
+  it('a sync that fails marks the grant failed, takes out anything half-installed and says so once', async () => {
+    const id = await approvedGrant();
+    h.sync.failures = 1;
+    await h.service.completeActivation(id);
+    assert.equal((await h.requests.get(id))?.state, 'failed');
+    assert.deepEqual(h.notifier.of('grantNotActivated', id).map((n) => n.request.state), ['failed']);
+    assert.equal(h.notifier.of('grantActivated', id).length, 0);
+    assert.equal(h.sync.synced.length, 2, 'synced again to take the line out');
+    assert.deepEqual(h.requests.auditTypes(id).slice(-1), ['failed']);
+  });
+
+  it('a grant the sync did not render (the key went meanwhile) fails', async () => {
+    const id = await approvedGrant();
+    await h.keys.remove(ENG, h.clock.now());
+    await h.service.completeActivation(id);
+    assert.equal((await h.requests.get(id))?.state, 'failed');
+  });
+
+  it('a grant that ended before its follow-up ran gets no connect instructions, and is told so', async () => {
+    const id = await approvedGrant();
+    await h.service.command(ENG, `revoke ${id}`);
+    await h.service.completeActivation(id);
+    assert.deepEqual(h.notifier.of('grantNotActivated', id).map((n) => n.request.state), ['revoked']);
+    assert.equal(h.jobs.scheduled.has(`revoke:${id}`), false, 'no revoke job for a grant that is not active');
+  });
+
+  it('a follow-up taken over after a crash does not send the activation message twice', async () => {
+    const id = await approvedGrant();
+    await h.requests.activationMessageAttempt(id); // the dead replica's attempt
+    h.notifier.alreadySent = true;
+    await h.service.completeActivation(id);
+    assert.equal(h.notifier.of('grantActivated', id).length, 0);
+    assert.equal(h.requests.activating.has(id), false);
+    h.notifier.alreadySent = false;
+    const other = await approvedGrant();
+    await h.requests.activationMessageAttempt(other);
+    await h.service.completeActivation(other);
+    assert.equal(h.notifier.of('grantActivated', other).length, 1, 'not found in the history: sent');
+  });
+
+  it('expiry warning: only for an active grant with time left, saying how long', async () => {
+    const id = await approvedGrant('1h');
+    await h.service.completeActivation(id);
+    h.clock.advance(50 * MINUTE);
+    await h.service.expiryWarning(id);
+    assert.deepEqual(h.notifier.of('expiryWarning', id).map((n) => ('leftMs' in n ? n.leftMs : 0)), [10 * MINUTE]);
+    h.clock.advance(10 * MINUTE);
+    await h.service.expiryWarning(id);
+    await h.service.expire(id);
+    await h.service.expiryWarning(id);
+    assert.equal(h.notifier.of('expiryWarning', id).length, 1);
+  });
+
+  it('expiry: ended once, the requester told once, the block synced every time (retries)', async () => {
+    const id = await approvedGrant('1h');
+    await h.service.completeActivation(id);
+    h.clock.advance(HOUR);
+    await h.service.expire(id);
+    await h.service.expire(id);
+    assert.equal((await h.requests.get(id))?.state, 'expired');
+    assert.deepEqual(h.notifier.of('grantEnded', id).map((n) => n.request.state), ['expired']);
+    assert.deepEqual(h.sync.blocks.get('bastion'), []);
+    assert.equal(h.sync.synced.length, 3);
+    assert.equal(h.requests.auditTypes(id).filter((t) => t === 'expired').length, 1);
+  });
+
+  it('time-out: a pending request times out and the requester is told; a decided one is left alone', async () => {
+    const pending = await h.request(ENG, 'web-1 30m');
+    await h.service.timeOut(pending);
+    assert.equal((await h.requests.get(pending))?.state, 'timed-out');
+    assert.deepEqual(h.notifier.of('requestTimedOut', pending).map((n) => n.request.state), ['timed-out']);
+    const active = await approvedGrant();
+    await h.service.timeOut(active);
+    assert.equal((await h.requests.get(active))?.state, 'active');
+    assert.equal(h.notifier.of('requestTimedOut', active).length, 0);
+    await h.service.timeOut('rgone');
+    await h.service.expire('rgone');
+  });
+});

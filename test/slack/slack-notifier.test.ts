@@ -1,0 +1,63 @@
+// The notifier against the local Slack fake: every post carries metadata, and the crash-safe duplicate
+// checks find an earlier post by its metadata, never by its wording.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import pino from 'pino';
+import { connectInstructions } from '../../src/domain/connect-instructions.ts';
+import { startLocalSlackApi, type LocalSlackApi } from '../../src/sandbox/local-slack-api.ts';
+import { SlackNotifier } from '../../src/slack/slack-notifier.ts';
+import { createWebClient } from '../../src/slack/web-client.ts';
+import { request, samplePolicy } from '../domain/fixtures.ts';
+
+describe('SlackNotifier', () => {
+  let slack: LocalSlackApi;
+  let notifier: SlackNotifier;
+  before(async () => {
+    slack = await startLocalSlackApi();
+    const client = createWebClient('xoxb-test', slack.apiUrl);
+    notifier = new SlackNotifier({ client, auditChannel: 'C0AUDIT', approvalChannel: 'C0APPROVALS', logger: pino({ level: 'silent' }) });
+  });
+  after(() => slack?.stop());
+
+  const active = (id: string) => request({ id, requester: 'U0ENG', host: 'web-1', state: 'active', activatedAt: Date.now() - 1000, expiresAt: Date.now() + 60_000 });
+
+  it('finds an activation message already sent by its metadata, for that request only', async () => {
+    const policy = samplePolicy();
+    const r = active('rsent1');
+    await notifier.grantActivated(r, connectInstructions(policy.hosts[1]!, policy.jumpHosts[0]!));
+    const [posted] = slack.messages('DU0ENG');
+    assert.deepEqual(posted?.metadata?.event_type, 'jit_grant_active');
+    assert.deepEqual(posted?.metadata?.event_payload, { request_id: 'rsent1', host: 'web-1', state: 'active', requester: 'U0ENG', jump_host: 'bastion', approvals: 0, required_approvals: 1, expires_at: r.expiresAt });
+    assert.equal(await notifier.activationMessageSent(r), true);
+    assert.equal(await notifier.activationMessageSent(active('rother1')), false);
+  });
+
+  it('does not take prose for a sent message: the same words without metadata do not count', async () => {
+    const r = active('rprose1');
+    const client = createWebClient('xoxb-test', slack.apiUrl);
+    await client.chat.postMessage({ channel: 'DU0ENG', text: `Access to web-1 is active until … Connect with: ssh -J … (request ${r.id})` });
+    assert.equal(await notifier.activationMessageSent(r), false);
+    await notifier.grantNotActivated({ ...r, state: 'failed' });
+    assert.equal(await notifier.activationMessageSent(r), true, 'a failure notice is the activation message too');
+  });
+
+  it('posts audit lines with their audit id and finds a repeat by it', async () => {
+    const event = { type: 'refused' as const, at: Date.now(), actor: 'U0MALLORY', requestId: 'raud1', host: 'web-1', code: 'not-owner' as const };
+    await notifier.postAudit('line', event, '1-1');
+    const [line] = slack.messages('C0AUDIT');
+    assert.equal(line?.metadata?.event_type, 'jit_audit');
+    assert.deepEqual(line?.metadata?.event_payload, { audit_id: '1-1', audit_type: 'refused', request_id: 'raud1', host: 'web-1', state: 'refused', at: event.at, actor: 'U0MALLORY', code: 'not-owner' });
+    assert.equal(await notifier.alreadyPosted('line', event, '1-1'), true);
+    assert.equal(await notifier.alreadyPosted('line', event, '1-2'), false, 'the same text under another entry id was not posted');
+  });
+
+  it('gives jump-host alerts and key changes their own event types', async () => {
+    await notifier.postAudit('alert', { type: 'jump-host-alert', at: Date.now(), host: 'bastion', detail: 'x' }, '2-1');
+    await notifier.postAudit('key', { type: 'key-removed', at: Date.now(), actor: 'U0ENG' }, '2-2');
+    const types = slack.messages('C0AUDIT').slice(-2).map((m) => [m.metadata?.event_type, m.metadata?.event_payload?.host, m.metadata?.event_payload?.state]);
+    assert.deepEqual(types, [
+      ['jit_jump_host_alert', 'bastion', 'alert'],
+      ['jit_key_changed', '', 'removed'],
+    ]);
+  });
+});

@@ -1,0 +1,114 @@
+// In-memory stand-ins for the edges the use cases call out to: the jump-host sync, the notifier, jobs,
+// owners, rate limits and the clock. Each records what it was asked, for the tests to read.
+import type { JumpHostConfig, Policy } from '../../../src/config/policy.ts';
+import type { ConnectInstructions } from '../../../src/domain/connect-instructions.ts';
+import type { AccessRequest, MessageRef } from '../../../src/domain/request-state.ts';
+import type { BlockSync, Clock, JobName, JobScheduler, Notifier, OwnerDirectory, RateLimitKind, RateLimits } from '../../../src/service/ports.ts';
+import type { InMemoryKeys } from './keys.ts';
+import type { InMemoryRequests } from './requests.ts';
+
+export class ManualClock implements Clock {
+  constructor(public t = Date.UTC(2026, 10, 23, 9, 0, 0)) {}
+  now = (): number => this.t;
+  advance(ms: number): void {
+    this.t += ms;
+  }
+}
+
+/** Renders like JumpHostSync: active, unexpired grants of a host in the policy whose requester has a key. */
+export class InMemoryBlockSync implements BlockSync {
+  readonly synced: string[] = [];
+  /** what each jump server's block holds now (grant ids) */
+  readonly blocks = new Map<string, string[]>();
+  failures = 0;
+
+  constructor(private readonly d: { policy: Policy; requests: InMemoryRequests; keys: InMemoryKeys; clock: Clock }) {}
+
+  async sync(jumpHost: string): Promise<{ grantIds: string[] }> {
+    this.synced.push(jumpHost);
+    if (this.failures > 0) {
+      this.failures--;
+      throw new Error(`${jumpHost} unreachable`);
+    }
+    const now = this.d.clock.now();
+    const grantIds = [...this.d.requests.requests.values()]
+      .filter((r) => r.jumpHost === jumpHost && r.state === 'active' && (r.expiresAt ?? 0) > now)
+      .filter((r) => this.d.policy.hosts.some((h) => h.name === r.host) && this.d.keys.keys.has(r.requester))
+      .map((r) => r.id);
+    this.blocks.set(jumpHost, grantIds);
+    return { grantIds };
+  }
+
+  jumpHost(name: string): JumpHostConfig {
+    const jh = this.d.policy.jumpHosts.find((j) => j.name === name);
+    if (!jh) throw new Error(`no jump host named ${name}`);
+    return jh;
+  }
+}
+
+export type Notice =
+  | { event: 'requestPending'; request: AccessRequest; owners: readonly string[] }
+  | { event: 'approvalRecorded' | 'requestChanged'; request: AccessRequest; refs: readonly MessageRef[] }
+  | { event: 'grantActivated'; request: AccessRequest; instructions: ConnectInstructions }
+  | { event: 'grantNotActivated' | 'requestDenied' | 'requestTimedOut' | 'grantEnded'; request: AccessRequest }
+  | { event: 'expiryWarning'; request: AccessRequest; leftMs: number };
+
+export class RecordingNotifier implements Notifier {
+  readonly notices: Notice[] = [];
+  /** what activationMessageSent answers (an earlier attempt's message found in the DM history) */
+  alreadySent = false;
+
+  of(event: Notice['event'], requestId?: string): Notice[] {
+    return this.notices.filter((n) => n.event === event && (requestId === undefined || n.request.id === requestId));
+  }
+
+  async requestPending(request: AccessRequest, owners: readonly string[]): Promise<MessageRef[]> {
+    this.notices.push({ event: 'requestPending', request, owners });
+    return owners.map((o, i) => ({ channel: `D${o}`, ts: `1.${i}` }));
+  }
+  approvalRecorded = async (request: AccessRequest, refs: readonly MessageRef[]) => void this.notices.push({ event: 'approvalRecorded', request, refs });
+  requestChanged = async (request: AccessRequest, refs: readonly MessageRef[]) => void this.notices.push({ event: 'requestChanged', request, refs });
+  grantActivated = async (request: AccessRequest, instructions: ConnectInstructions) => void this.notices.push({ event: 'grantActivated', request, instructions });
+  grantNotActivated = async (request: AccessRequest) => void this.notices.push({ event: 'grantNotActivated', request });
+  requestDenied = async (request: AccessRequest) => void this.notices.push({ event: 'requestDenied', request });
+  requestTimedOut = async (request: AccessRequest) => void this.notices.push({ event: 'requestTimedOut', request });
+  grantEnded = async (request: AccessRequest) => void this.notices.push({ event: 'grantEnded', request });
+  expiryWarning = async (request: AccessRequest, leftMs: number) => void this.notices.push({ event: 'expiryWarning', request, leftMs });
+  activationMessageSent = async () => this.alreadySent;
+}
+
+export class InMemoryJobs implements JobScheduler {
+  /** `${name}:${requestId}` → when it runs (fixed ids: scheduling again replaces) */
+  readonly scheduled = new Map<string, number>();
+  async schedule(name: JobName, requestId: string, at: number): Promise<void> {
+    this.scheduled.set(`${name}:${requestId}`, at);
+  }
+  async cancel(name: JobName, requestId: string): Promise<void> {
+    this.scheduled.delete(`${name}:${requestId}`);
+  }
+}
+
+/** User groups (S…) expand to their members; user ids stand for themselves. */
+export class StaticOwners implements OwnerDirectory {
+  constructor(private readonly groups: Record<string, string[]> = {}) {}
+  async expand(owners: readonly string[]): Promise<Set<string>> {
+    return new Set(owners.flatMap((o) => this.groups[o] ?? (o.startsWith('S') ? [] : [o])));
+  }
+}
+
+/** A sliding window per person and kind, telling the first refusal of a window apart (like the Lua script). */
+export class InMemoryRateLimits implements RateLimits {
+  private readonly taken = new Map<string, number[]>();
+  private readonly told = new Map<string, number>();
+  async take(kind: RateLimitKind, user: string, limit: number, windowMs: number, now: number) {
+    const key = `${kind}:${user}`;
+    const inWindow = (this.taken.get(key) ?? []).filter((t) => t > now - windowMs);
+    if (inWindow.length < limit) {
+      this.taken.set(key, [...inWindow, now]);
+      return { ok: true as const };
+    }
+    const firstRefusal = (this.told.get(key) ?? -Infinity) <= now - windowMs;
+    if (firstRefusal) this.told.set(key, now);
+    return { ok: false as const, retryAfterMs: inWindow[0]! + windowMs - now, firstRefusal };
+  }
+}

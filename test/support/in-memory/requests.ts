@@ -1,0 +1,107 @@
+// An in-memory RequestRepository with the store's rules (scripts.ts): atomic by construction (one thread),
+// the same outcomes, the audit events appended beside every change.
+import type { AuditEvent } from '../../../src/domain/audit-event.ts';
+import { statesLeadingTo, type AccessRequest, type MessageRef, type RequestState } from '../../../src/domain/request-state.ts';
+import { ok, ok0, refuse } from '../../../src/domain/result.ts';
+import type { ApprovalResult, CreateResult, TransitionResult } from '../../../src/domain/store-results.ts';
+import type { RequestRepository } from '../../../src/service/ports.ts';
+
+export class InMemoryRequests implements RequestRepository {
+  readonly requests = new Map<string, AccessRequest>();
+  readonly refs = new Map<string, MessageRef[]>();
+  /** grants whose activation follow-up is owed */
+  readonly activating = new Set<string>();
+  readonly attempts = new Map<string, number>();
+  private readonly leases = new Set<string>();
+
+  constructor(readonly audit: AuditEvent[] = []) {}
+
+  async get(id: string): Promise<AccessRequest | undefined> {
+    const r = this.requests.get(id);
+    return r && structuredClone(r);
+  }
+
+  async recentForUser(user: string, limit: number): Promise<AccessRequest[]> {
+    const mine = [...this.requests.values()].filter((r) => r.requester === user);
+    return structuredClone(mine.reverse().slice(0, limit));
+  }
+
+  async createWithinCap(req: AccessRequest, event: AuditEvent, maxPending: number): Promise<CreateResult> {
+    const pending = (await this.recentForUser(req.requester, 200)).filter((r) => r.state === 'pending').length;
+    if (pending >= maxPending) return { ...refuse('too-many-pending', `${pending} pending`), pending };
+    this.requests.set(req.id, structuredClone(req));
+    this.audit.push(event);
+    return ok0();
+  }
+
+  async approve(req: AccessRequest, approver: string, now: number): Promise<ApprovalResult> {
+    const r = this.requests.get(req.id);
+    if (!r) return refuse('not-found', 'missing');
+    if (r.state !== 'pending') return { ...refuse('conflict', r.state), state: r.state };
+    if (r.requester === approver) return refuse('self-approval', 'self');
+    if (r.approvers.includes(approver)) return refuse('already-approved', 'duplicate');
+    r.approvers.push(approver);
+    const base = { at: now, actor: approver, requestId: r.id, requester: r.requester, host: r.host };
+    if (r.approvers.length < r.requiredApprovals) {
+      this.audit.push({ ...base, type: 'approval-recorded' });
+      return ok({ activated: false, approvals: r.approvers.length });
+    }
+    Object.assign(r, { state: 'active', activatedAt: now, expiresAt: now + r.durationMs });
+    this.activating.add(r.id);
+    this.audit.push({ ...base, type: 'approved' }, { ...base, type: 'activated', durationMs: r.durationMs, expiresAt: r.expiresAt });
+    return ok({ activated: true, expiresAt: r.expiresAt! });
+  }
+
+  async transition(req: Pick<AccessRequest, 'id'>, to: RequestState, event: AuditEvent, fields: Record<string, string | number> = {}): Promise<TransitionResult> {
+    const r = this.requests.get(req.id);
+    if (!r) return refuse('not-found', 'missing');
+    if (!statesLeadingTo(to).includes(r.state)) return { ...refuse('conflict', r.state), state: r.state };
+    const from = r.state;
+    Object.assign(r, fields, { state: to });
+    this.audit.push(event);
+    return ok({ from });
+  }
+
+  async addMessageRefs(id: string, refs: readonly MessageRef[]): Promise<void> {
+    this.refs.set(id, [...(this.refs.get(id) ?? []), ...refs]);
+  }
+
+  async messageRefs(id: string): Promise<MessageRef[]> {
+    return [...(this.refs.get(id) ?? [])];
+  }
+
+  async appendAudit(event: AuditEvent): Promise<void> {
+    this.audit.push(event);
+  }
+
+  async withActivationLease(id: string, _leaseMs: number, fn: () => Promise<void>): Promise<boolean> {
+    if (this.leases.has(id) || !this.activating.has(id)) return false;
+    this.leases.add(id);
+    try {
+      await fn();
+      return true;
+    } finally {
+      this.leases.delete(id);
+    }
+  }
+
+  async activationMessageAttempt(id: string): Promise<number> {
+    const n = (this.attempts.get(id) ?? 0) + 1;
+    this.attempts.set(id, n);
+    return n;
+  }
+
+  async finishActivation(id: string): Promise<void> {
+    this.activating.delete(id);
+  }
+
+  /** Test helper: stores a request as it stands (no audit event). */
+  put(req: AccessRequest): AccessRequest {
+    this.requests.set(req.id, structuredClone(req));
+    return req;
+  }
+
+  auditTypes(requestId?: string): string[] {
+    return this.audit.filter((e) => requestId === undefined || e.requestId === requestId).map((e) => e.type);
+  }
+}
