@@ -14,8 +14,11 @@ import {
   DENY_REASON_INPUT,
   denyReasonModal,
   outcomeText,
+  replyText,
+  requesterTexts,
   VIEW_DENY_REASON,
 } from '../../src/slack/messages.ts';
+import type { Reply } from '../../src/service/replies.ts';
 import { escapeMrkdwn, inlineCode, userMention } from '../../src/slack/mrkdwn.ts';
 import { FC_RUNS, request, samplePolicy } from '../domain/fixtures.ts';
 
@@ -254,5 +257,43 @@ describe('denyReasonModal', () => {
     assert.equal(input.element!.max_length, 500);
     assert.equal(v.blocks[0]!.text!.text, 'Deny request `rabc123` for *db-prod-1*?');
     assert.match((denyReasonModal('r1', '<!channel>') as unknown as { blocks: { text?: { text: string } }[] }).blocks[0]!.text!.text, /\*&lt;!channel&gt;\*/);
+  });
+});
+
+describe('replyText and requester DMs', () => {
+  it('words every coded reply from its data', () => {
+    const key = { line: 'ssh-ed25519 AAAA', type: 'ssh-ed25519', bits: 256, fingerprint: 'SHA256:abc', addedAt: Date.UTC(2026, 0, 1) };
+    const cases: [Reply, string | RegExp][] = [
+      [{ kind: 'request-gone' }, 'That request no longer exists.'],
+      [{ kind: 'already', state: 'timed-out' }, 'This request is already timed out.'],
+      [{ kind: 'approval-recorded', approvals: 1, required: 2 }, 'Approval recorded (1 of 2).'],
+      [{ kind: 'request-sent', id: 'rabc123', host: 'db-1', durationMs: 1_800_000, requiredApprovals: 2 }, 'Request `rabc123` for *db-1* for 30m sent to its owners (2 approvals needed). You will get a DM when it is decided.'],
+      [{ kind: 'request-sent', id: 'rabc123', host: 'db-1', durationMs: 1_800_000, requiredApprovals: 1 }, /sent to its owners\. You will/],
+      [{ kind: 'rate-limited', what: 'key-change', limit: 3, windowMs: 3_600_000, retryAfterMs: 1500 }, 'Too many key changes: at most 3 per 1h. Try again in 2s.'],
+      [{ kind: 'too-many-pending', pending: 3, max: 3 }, /You already have 3 request\(s\) waiting for approval \(at most 3\)/],
+      [{ kind: 'key', key }, 'Your registered key: ssh-ed25519 `SHA256:abc` (added 2026-01-01T00:00:00.000Z).'],
+      [{ kind: 'key-saved', type: 'ssh-ed25519', fingerprint: 'SHA256:abc', replaced: true }, 'Key replaced: ssh-ed25519 `SHA256:abc`. Your active grants now use this key.'],
+      [{ kind: 'key-removed', fingerprint: 'SHA256:abc', activeGrants: 2 }, 'Key `SHA256:abc` removed. Your 2 active grant(s) no longer work; register a key again to use them.'],
+      [{ kind: 'key-removed', fingerprint: 'SHA256:abc', activeGrants: 0 }, 'Key `SHA256:abc` removed.'],
+      [{ kind: 'not-an-id', text: '<!channel>' }, /^"&lt;!channel&gt;" is not a request id/],
+      [{ kind: 'nothing-to-revoke', id: 'rabc123', state: 'expired' }, 'Request `rabc123` is expired; nothing to revoke.'],
+      [{ kind: 'refused', code: 'unknown-host', message: 'Unknown host "x".' }, 'Unknown host "x".'],
+      [{ kind: 'list', open: [] }, 'You have no pending requests or active grants.'],
+      [{ kind: 'list', open: [request({ id: 'rabc123', host: 'db-1', durationMs: 1_800_000, approvers: ['U1'], requiredApprovals: 2 })] }, '• `rabc123` *db-1* 30m waiting for approval (1 of 2)'],
+    ];
+    for (const [reply, expected] of cases) {
+      if (typeof expected === 'string') assert.equal(replyText(reply), expected);
+      else assert.match(replyText(reply), expected);
+    }
+  });
+
+  it('tells the requester who ended or denied, escaping the reason', () => {
+    const r = request({ id: 'rabc123', host: 'db-1' });
+    assert.equal(requesterTexts.requestDenied({ ...r, state: 'denied', decidedBy: 'U0OWN', denyReason: 'no <!here>' }), 'Your request `rabc123` for *db-1* was denied by <@U0OWN>: no &lt;!here&gt;');
+    assert.equal(requesterTexts.grantEnded({ ...r, state: 'revoked', decidedBy: 'U0OWN' }), 'Your access to *db-1* (`rabc123`) was revoked by <@U0OWN>.');
+    assert.match(requesterTexts.grantEnded({ ...r, state: 'expired' }), /has expired\. Request again with `\/jump request db-1`/);
+    assert.match(requesterTexts.grantNotActivated({ ...r, state: 'failed' }), /installing your key on the jump server failed/);
+    assert.match(requesterTexts.grantNotActivated({ ...r, state: 'revoked' }), /already revoked: no connect instructions/);
+    assert.equal(requesterTexts.expiryWarning(r, 600_000), 'Your access to *db-1* (`rabc123`) ends in 10m.');
   });
 });
