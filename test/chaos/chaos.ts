@@ -328,13 +328,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosFigures> {
     const grantsByEnd: Record<string, number> = {};
     for (const g of grants) grantsByEnd[g.state ?? '?'] = (grantsByEnd[g.state ?? '?'] ?? 0) + 1;
     const dmCalls = slack.calls.filter((c) => c.method === 'chat.postMessage' && String(c.args.channel).startsWith('D'));
+    // Recognised by metadata: the connect instructions, or the notice that none came of the approval.
     const isActivationMessage = (c: SlackCall, id: string) =>
-      JSON.stringify(c.args).includes(id) && (/Connect with/.test(String(c.args.text)) || /was approved, but/.test(String(c.args.text)));
+      c.args.metadata?.event_payload?.request_id === id && ['jit_grant_active', 'jit_grant_failed'].includes(c.args.metadata?.event_type);
     let total = 0;
     let grantsWithNone = 0;
     let grantsWithMore = 0;
     const extraKinds: Record<string, number> = {};
-    const kindOf = (c: SlackCall) => (/Connect with/.test(String(c.args.text)) ? 'connect' : /failed/.test(String(c.args.text)) ? 'failed' : 'ended');
+    const kindOf = (c: SlackCall) => (c.args.metadata?.event_type === 'jit_grant_active' ? 'connect' : `not activated: ${c.args.metadata?.event_payload?.state}`);
     for (const g of grants) {
       const mine = dmCalls.filter((c) => c.args.channel === `D${g.requester}` && isActivationMessage(c, g.id));
       total += mine.length;
@@ -351,8 +352,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosFigures> {
     for (const c of posted) {
       const text = String(c.args.text);
       texts.set(text, (texts.get(text) ?? 0) + 1);
-      const type = /\*([a-z-]+)\*/.exec(text)?.[1];
-      const id = /`(r[a-z0-9-]+)`/.exec(text)?.[1];
+      // Recognised by the post's metadata, not its wording.
+      const type = c.args.metadata?.event_payload?.audit_type as string | undefined;
+      const id = (c.args.metadata?.event_payload?.request_id as string | undefined) || undefined;
       if (!type || !id) continue;
       const m = kinds.get(id) ?? new Map<string, number>();
       m.set(type, (m.get(type) ?? 0) + 1);
