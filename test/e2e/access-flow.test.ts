@@ -173,8 +173,9 @@ describe('core access flow', () => {
       const b = findButton(msg.blocks, 'jit_approve');
       await world.sender.blockAction(owner, { actionId: b.actionId, value: id, blockId: b.blockId, message: { channel: msg.channel, ts: msg.ts } });
     };
-    const short = await requestAccess(world, ENGINEER, 'request internal-1 8s short one');
-    const long = await requestAccess(world, ENGINEER, 'request internal-2 16s long one');
+    // Real expiry: the grants are long enough for the hops below to run while they stand on a loaded machine.
+    const short = await requestAccess(world, ENGINEER, 'request internal-1 20s short one');
+    const long = await requestAccess(world, ENGINEER, 'request internal-2 50s long one');
     await approveVia(short, OWNER);
     await approveVia(long, OWNER);
     const merged = await until('merged line', () => blockLines(world).find((l) => l.includes(short) && l.includes(long)));
@@ -190,7 +191,7 @@ describe('core access flow', () => {
     });
     assert.notEqual((await sshHop({ jump: world.jump, target: world.internal, identityFile: key })).code, 0);
     assert.equal((await sshHop({ jump: world.jump, target: world.internal2, identityFile: key })).code, 0);
-    await until('long grant gone', () => blockLines(world).length === 0 || undefined, 20_000, 100);
+    await until('long grant gone', () => blockLines(world).length === 0 || undefined, 90_000, 100);
     assert.notEqual((await sshHop({ jump: world.jump, target: world.internal2, identityFile: key })).code, 0);
   });
 
