@@ -86,4 +86,16 @@ describe('authorization table', () => {
     assert.match((again as { message: string }).message, /You already approved; 1 more approval/);
     assert.equal(checkDecider(req, OWNER, owners, 'deny').ok, true, 'an owner who approved may still deny before the last approval');
   });
+
+  it('every refusal carries a code: self-approval, not-owner, already-approved', () => {
+    const req = request({ requester: REQUESTER, approvers: [OWNER], requiredApprovals: 2 });
+    const code = (r: { ok: boolean }) => (r as { code?: string }).code;
+    assert.equal(code(checkDecider(req, REQUESTER, new Set([OWNER, REQUESTER]), 'approve')), 'self-approval');
+    assert.equal(code(checkDecider(req, REQUESTER, new Set([OWNER]), 'approve')), 'not-owner');
+    assert.equal(code(checkDecider(req, STRANGER, new Set([OWNER]), 'deny')), 'not-owner');
+    assert.equal(code(authorize('revoke', { actor: STRANGER, requester: REQUESTER, owners: new Set([OWNER]) })), 'not-owner');
+    assert.equal(code(checkDecider(req, OWNER, new Set([OWNER]), 'approve')), 'already-approved');
+    // Once decided, an earlier approver's late click is not "already approved, 0 more needed": the store says the state.
+    assert.equal(checkDecider({ ...req, state: 'active', approvers: [OWNER, 'U0OWN2'] }, OWNER, new Set([OWNER]), 'approve').ok, true);
+  });
 });
