@@ -29,7 +29,8 @@ describe('Redis Cluster', () => {
     const res = await world.sender.command(ENGINEER, `key add ${world.engineerKey.publicKey}`);
     assert.match(res.json.text, /Key registered/);
 
-    const id = await requestAccess(world, ENGINEER, 'request internal-1 6s on a cluster');
+    // Long enough for the hop and the key replacement below to happen while it stands, on a loaded machine.
+    const id = await requestAccess(world, ENGINEER, 'request internal-1 30s on a cluster');
     await click(world, id, OWNER);
     const line = await until('key line', () => blockLines(world).find((l) => l.endsWith(`jit:${id}`)));
     const hop = await sshHop({ jump: world.jump, target: world.internal, identityFile: world.engineerKey.privateKeyPath });
@@ -43,7 +44,7 @@ describe('Redis Cluster', () => {
     await until('re-rendered with the new key', () => blockLines(world).find((l) => l.endsWith(`jit:${id}`) && l !== line && l.includes(fresh.publicKey.split(' ')[1]!)));
 
     // The revoke job (BullMQ, delayed) runs and the line leaves.
-    await until('expired', async () => (await world.broker.requests.get(id))?.state === 'expired', 30_000, 100);
+    await until('expired', async () => (await world.broker.requests.get(id))?.state === 'expired', 60_000, 100);
     await until('line removed', () => blockLines(world).length === 0 || undefined, 30_000);
     await until('audit trail', () => ['requested', 'approved', 'activated', 'key-replaced', 'expired'].every((t) => auditTypes(world).includes(t)) || undefined, 30_000);
     assert.equal(auditTypes(world).filter((t) => t === 'activated').length, 1);
