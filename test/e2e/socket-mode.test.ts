@@ -34,6 +34,6 @@ describe('Socket Mode', () => {
       blockActionPayload(world.slack, 'T0TEST', OWNER, { actionId: b.actionId, value: b.value, blockId: b.blockId, message: { channel: msg.channel, ts: msg.ts } }),
     );
     await world.slack.waitFor(() => world.jump.readAuthorizedKeys().includes(`jit:${id}`));
-    await world.slack.waitFor(() => world.slack.calls.find((c) => c.method === 'chat.postMessage' && c.args.channel === `D${ENGINEER}` && /ssh -J/.test(c.args.text)));
+    await world.slack.waitFor(() => world.slack.calls.find((c) => c.method === 'chat.postMessage' && c.args.channel === `D${ENGINEER}` && c.args.metadata?.event_type === 'jit_grant_active'));
   });
 });

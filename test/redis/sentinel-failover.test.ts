@@ -3,9 +3,8 @@
 // (SIGKILL); the sentinels promote the replica, and no grant is lost or left behind.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { AUDIT_CHANNEL } from '../../src/sandbox/environment.ts';
 import { grantsOnJumpServer, withRedisNode as withNode } from '../support/failover.ts';
-import { click, posts, requestAccess, until } from '../support/flow.ts';
+import { auditTypes, click, requestAccess, until } from '../support/flow.ts';
 import { MASTER_NAME, startSentinelSet, type SentinelSet } from '../support/redis-sentinel.ts';
 import { sshHop } from '../support/ssh-client.ts';
 import { ENGINEER, OWNER, startWorld, type World } from '../support/world.ts';
@@ -15,7 +14,7 @@ async function state(world: World, id: string): Promise<string | undefined> {
 }
 
 function activationsAudited(world: World, id: string): number {
-  return posts(world, AUDIT_CHANNEL).filter((c) => String(c.args.text).includes('*activated*') && String(c.args.text).includes(id)).length;
+  return auditTypes(world, id).filter((t) => t === 'activated').length;
 }
 
 describe('Redis Sentinel failover', () => {

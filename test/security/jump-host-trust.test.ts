@@ -58,7 +58,7 @@ describe('jump server trust (end to end)', () => {
     assert.equal(world.jump.readAuthorizedKeys(), before, 'authorized_keys untouched');
     assert.ok(!world.jump.readAuthorizedKeys().includes(key.publicKey.split(' ')[1]!));
 
-    const alert = await until('audit alert', () => posts(world, AUDIT_CHANNEL).find((c) => /\*jump-host-alert\*/.test(c.args.text)));
+    const alert = await until('audit alert', () => posts(world, AUDIT_CHANNEL).find((c) => c.args.metadata?.event_type === 'jit_jump_host_alert'));
     assert.ok(alert.args.text.includes(pinned) && alert.args.text.includes(presented), alert.args.text);
     assert.match(alert.args.text, /nothing was written/);
     const errorLine = logs.find((l) => /"level":50/.test(l) && l.includes(pinned) && l.includes(presented) && /nothing was written/.test(l));
