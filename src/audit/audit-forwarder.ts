@@ -7,13 +7,13 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AuditEvent } from '../domain/audit-event.ts';
-import { auditLine } from './audit-line.ts';
 
+/** Where audit events go (the audit channel); it words them. */
 export interface AuditPoster {
   /** `auditId`: the stream entry id, unique per event (posted as metadata, so a repeat can be recognised) */
-  postAudit(text: string, event: AuditEvent, auditId: string): Promise<void>;
+  postAudit(event: AuditEvent, auditId: string): Promise<void>;
   /** Whether this entry is in the audit channel already (a replica died after posting it, before marking it). */
-  alreadyPosted?(text: string, event: AuditEvent, auditId: string): Promise<boolean>;
+  alreadyPosted?(event: AuditEvent, auditId: string): Promise<boolean>;
 }
 
 const GROUP = 'audit-forwarder';
@@ -111,8 +111,7 @@ export class AuditForwarder {
       if (event) {
         this.deps.logger.info({ audit: event, streamId: id }, `audit: ${event.type}`);
         try {
-          const line = auditLine(event);
-          if (!redelivered || !(await this.deps.poster.alreadyPosted?.(line, event, id))) await this.deps.poster.postAudit(line, event, id);
+          if (!redelivered || !(await this.deps.poster.alreadyPosted?.(event, id))) await this.deps.poster.postAudit(event, id);
           this.postedHere.add(id);
         } catch (err) {
           // Not acknowledged: posted again on a later read.

@@ -1,6 +1,8 @@
-// Every Block Kit message and Slack text the broker sends, built from domain values: one place to reword.
+// Every Block Kit message and Slack text the broker sends (replies, DMs, approval messages, audit lines), built
+// from domain values: one place to reword.
 // The use cases answer with coded replies and name domain events; this module words them. No I/O.
 // (Refusals of domain rules — policy, key checks, command parsing — arrive already worded by the domain.)
+import type { AuditEvent } from '../domain/audit-event.ts';
 import { HELP_TEXT } from '../domain/command.ts';
 import type { ConnectInstructions } from '../domain/connect-instructions.ts';
 import { formatDuration } from '../domain/duration.ts';
@@ -204,3 +206,42 @@ export const requesterTexts = {
       : `Your access to *${r.host}* (\`${r.id}\`) has expired. Request again with \`/jump request ${r.host}\`.`,
   expiryWarning: (r: AccessRequest, leftMs: number) => `Your access to *${r.host}* (\`${r.id}\`) ends in ${formatDuration(leftMs)}.`,
 };
+
+// ---- the audit channel: one line per audit event ----
+
+const VERB: Record<AuditEvent['type'], string> = {
+  requested: 'requested access',
+  'approval-recorded': 'recorded an approval',
+  approved: 'approved',
+  activated: 'access activated',
+  denied: 'denied',
+  expired: 'access expired',
+  revoked: 'revoked access',
+  cancelled: 'cancelled',
+  'timed-out': 'request timed out',
+  failed: 'activation failed',
+  'key-registered': 'registered a key',
+  'key-replaced': 'replaced their key',
+  'key-removed': 'removed their key',
+  refused: 'was refused',
+  'jump-host-alert': 'jump host alert',
+};
+
+/** User text on one line: a reason with line breaks must not be able to imitate further audit lines. */
+function oneLine(t: string): string {
+  return escapeMrkdwn(t.replace(/\s+/g, ' ').trim());
+}
+
+export function auditLine(e: AuditEvent): string {
+  const parts = [`\`${new Date(e.at).toISOString()}\``, `*${e.type}*`];
+  if (e.actor) parts.push(userMention(e.actor));
+  parts.push(VERB[e.type]);
+  if (e.requestId) parts.push(`\`${e.requestId}\``);
+  if (e.requester && e.requester !== e.actor) parts.push(`for ${userMention(e.requester)}`);
+  if (e.host) parts.push(`on \`${oneLine(e.host)}\``);
+  if (e.durationMs) parts.push(`for ${formatDuration(e.durationMs)}`);
+  if (e.expiresAt) parts.push(`until ${new Date(e.expiresAt).toISOString()}`);
+  if (e.reason) parts.push(`reason: “${oneLine(e.reason)}”`);
+  if (e.detail) parts.push(`(${oneLine(e.detail)})`);
+  return parts.join(' ');
+}

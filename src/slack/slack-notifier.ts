@@ -8,7 +8,7 @@ import type { ConnectInstructions } from '../domain/connect-instructions.ts';
 import type { AccessRequest, MessageRef } from '../domain/request-state.ts';
 import type { Notifier } from '../service/ports.ts';
 import { auditMetadata, EVENT_TYPES, metadataOf, requestMetadata, type EventType, type MessageMetadata } from './message-metadata.ts';
-import { approvalMessage, connectMessage, requesterTexts } from './messages.ts';
+import { approvalMessage, auditLine, connectMessage, requesterTexts } from './messages.ts';
 
 type Posted = { text: string; blocks?: unknown[]; metadata: MessageMetadata };
 
@@ -111,11 +111,12 @@ export class SlackNotifier implements Notifier, AuditPoster {
     );
   }
 
-  async alreadyPosted(_text: string, event: AuditEvent, auditId: string): Promise<boolean> {
+  async alreadyPosted(event: AuditEvent, auditId: string): Promise<boolean> {
     return this.inHistory(this.deps.auditChannel, event.at, (m) => m.event_payload.audit_id === auditId);
   }
 
-  async postAudit(text: string, event: AuditEvent, auditId: string): Promise<void> {
+  async postAudit(event: AuditEvent, auditId: string): Promise<void> {
+    const text = auditLine(event);
     await this.deps.client.chat.postMessage({ channel: this.deps.auditChannel, text, unfurl_links: false, unfurl_media: false, metadata: auditMetadata(event, auditId) });
   }
 }

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { auditLine } from '../../src/audit/audit-line.ts';
 import type { AuditEvent, AuditEventType } from '../../src/domain/audit-event.ts';
 import { connectInstructions } from '../../src/domain/connect-instructions.ts';
 import type { AccessRequest } from '../../src/domain/request-state.ts';
@@ -9,6 +8,7 @@ import {
   ACTION_APPROVE,
   ACTION_DENY,
   approvalMessage,
+  auditLine,
   connectMessage,
   DENY_REASON_BLOCK,
   DENY_REASON_INPUT,

@@ -43,17 +43,17 @@ describe('SlackNotifier', () => {
 
   it('posts audit lines with their audit id and finds a repeat by it', async () => {
     const event = { type: 'refused' as const, at: Date.now(), actor: 'U0MALLORY', requestId: 'raud1', host: 'web-1', code: 'not-owner' as const };
-    await notifier.postAudit('line', event, '1-1');
+    await notifier.postAudit(event, '1-1');
     const [line] = slack.messages('C0AUDIT');
     assert.equal(line?.metadata?.event_type, 'jit_audit');
     assert.deepEqual(line?.metadata?.event_payload, { audit_id: '1-1', audit_type: 'refused', request_id: 'raud1', host: 'web-1', state: 'refused', at: event.at, actor: 'U0MALLORY', code: 'not-owner' });
-    assert.equal(await notifier.alreadyPosted('line', event, '1-1'), true);
-    assert.equal(await notifier.alreadyPosted('line', event, '1-2'), false, 'the same text under another entry id was not posted');
+    assert.equal(await notifier.alreadyPosted(event, '1-1'), true);
+    assert.equal(await notifier.alreadyPosted(event, '1-2'), false, 'the same event under another entry id was not posted');
   });
 
   it('gives jump-host alerts and key changes their own event types', async () => {
-    await notifier.postAudit('alert', { type: 'jump-host-alert', at: Date.now(), host: 'bastion', detail: 'x' }, '2-1');
-    await notifier.postAudit('key', { type: 'key-removed', at: Date.now(), actor: 'U0ENG' }, '2-2');
+    await notifier.postAudit({ type: 'jump-host-alert', at: Date.now(), host: 'bastion', detail: 'x' }, '2-1');
+    await notifier.postAudit({ type: 'key-removed', at: Date.now(), actor: 'U0ENG' }, '2-2');
     const types = slack.messages('C0AUDIT').slice(-2).map((m) => [m.metadata?.event_type, m.metadata?.event_payload?.host, m.metadata?.event_payload?.state]);
     assert.deepEqual(types, [
       ['jit_jump_host_alert', 'bastion', 'alert'],
