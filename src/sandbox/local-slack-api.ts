@@ -27,7 +27,15 @@ export interface LocalSlackApi {
   responseUrl(): string;
   messages(channel?: string): FakeMessage[];
   waitFor<T>(predicate: (calls: SlackCall[]) => T | undefined | false, timeoutMs?: number): Promise<T>;
-  failNext(method: string, error: string): void;
+  /** The next call(s) of `method` answer `error` (times: how many, default 1; Infinity: every one, as a missing scope does). */
+  failNext(method: string, error: string, opts?: { times?: number }): void;
+  /**
+   * The next call of `method` whose arguments match is done at once but answered only on release(): a caller
+   * that dies meanwhile never learns that it worked (the crash between Slack's answer and the caller's record).
+   */
+  holdAnswer(method: string, match: (args: Record<string, any>) => boolean): { arrived: Promise<void>; release(): void };
+  /** Socket Mode: cuts the connection from Slack's side (no close frame), as a network drop or a Slack restart does. */
+  dropSocket(): void;
   /** Socket Mode: resolves once a broker has connected to the fake's WebSocket (after apps.connections.open). */
   socketConnected(timeoutMs?: number): Promise<void>;
   /** Socket Mode: sends an envelope (type 'slash_commands' | 'interactive' …) and resolves with the broker's ack. */
@@ -66,7 +74,8 @@ function parseArgs(body: string, contentType: string | undefined): Record<string
 export async function startLocalSlackApi(opts: { usergroups?: Record<string, string[]>; teamId?: string } = {}): Promise<LocalSlackApi> {
   const calls: SlackCall[] = [];
   const messages: FakeMessage[] = [];
-  const failures = new Map<string, string>();
+  const failures = new Map<string, { error: string; left: number }>();
+  const holds: { method: string; match: (args: Record<string, any>) => boolean; used: boolean; arrived: () => void; released: Promise<void>; release: () => void }[] = [];
   let tsCounter = 0;
   let responseCounter = 0;
   const nextTs = () => `1700000000.${String(++tsCounter).padStart(6, '0')}`;
@@ -74,8 +83,8 @@ export async function startLocalSlackApi(opts: { usergroups?: Record<string, str
   const handle = (method: string, a: Record<string, any>): Record<string, unknown> => {
     const failure = failures.get(method);
     if (failure) {
-      failures.delete(method);
-      return { ok: false, error: failure };
+      if (--failure.left <= 0) failures.delete(method);
+      return { ok: false, error: failure.error };
     }
     switch (method) {
       case 'auth.test':
@@ -130,7 +139,15 @@ export async function startLocalSlackApi(opts: { usergroups?: Record<string, str
     }
     const method = url.replace(/^\/api\//, '').split('?')[0]!;
     calls.push({ method, args, at: Date.now(), token });
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(handle(method, args)));
+    const answer = JSON.stringify(handle(method, args));
+    const hold = holds.find((h) => !h.used && h.method === method && h.match(args));
+    if (hold) {
+      hold.used = true;
+      hold.arrived();
+      await hold.released;
+      if (res.destroyed) return; // the caller is gone
+    }
+    res.writeHead(200, { 'content-type': 'application/json' }).end(answer);
   });
   // Socket Mode: the broker dials out to this WebSocket; Slack says hello, then sends envelopes to be acked.
   const wss = new WebSocketServer({ server, path: '/socket' });
@@ -171,7 +188,16 @@ export async function startLocalSlackApi(opts: { usergroups?: Record<string, str
         await new Promise((r) => setTimeout(r, 10));
       }
     },
-    failNext: (method, error) => void failures.set(method, error),
+    failNext: (method, error, o = {}) => void failures.set(method, { error, left: o.times ?? 1 }),
+    holdAnswer(method, match) {
+      let arrived!: () => void;
+      let release!: () => void;
+      const arrival = new Promise<void>((r) => (arrived = r));
+      const released = new Promise<void>((r) => (release = r));
+      holds.push({ method, match, used: false, arrived, released, release });
+      return { arrived: arrival, release };
+    },
+    dropSocket: () => socket?.terminate(),
     socketConnected: (timeoutMs = 10_000) => until(() => socket?.readyState === 1, timeoutMs, 'a Socket Mode connection'),
     async socketSend(type, payload, timeoutMs = 10_000) {
       if (!socket) throw new Error('fake Slack: no Socket Mode connection');
@@ -192,6 +218,7 @@ export async function startLocalSlackApi(opts: { usergroups?: Record<string, str
     },
     stop: () =>
       new Promise<void>((resolve) => {
+        for (const h of holds.splice(0)) h.release();
         for (const c of wss.clients) c.terminate();
         wss.close();
         server.closeAllConnections();
