@@ -98,7 +98,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosFigures> {
     const brokerKey = generateUserKey(dir, 'broker_ed25519');
     const jump: SshdProcess = await startSshd({ name: 'chaos-jump', role: 'jump', authorizedKeysContent: `restrict ${brokerKey.publicKey}\n` });
     stops.push(() => jump.stop());
-    const slack: LocalSlackApi = await startLocalSlackApi({ teamId: TEAM_ID });
+    const slack: LocalSlackApi = await startLocalSlackApi({ botToken: BOT_TOKEN, teamId: TEAM_ID, triggerTtlMs: 60_000 });
     stops.push(() => slack.stop());
     const policyPath = join(dir, 'jit.config.yaml');
     writeFileSync(
