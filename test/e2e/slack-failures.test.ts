@@ -64,10 +64,12 @@ describe('the broker when Slack fails', () => {
     const limited = world.slack.calls.filter((c) => c.status === 429);
     assert.deepEqual(limited.map((c) => c.args.channel), [AUDIT_CHANNEL, `D${ENGINEER}`]);
     // Retried no sooner than Slack said (a lower bound only: a slow machine just waits longer).
-    for (const c of limited) {
+    const gaps = limited.map((c) => {
       const retry = world.slack.calls.find((r) => r.at >= c.at && r !== c && r.method === c.method && r.args.channel === c.args.channel && !r.error);
       assert.ok(retry && retry.at - c.at >= 990, `retried after ${retry ? retry.at - c.at : '(never)'} ms`);
-    }
+      return retry.at - c.at;
+    });
+    console.log(`429 with Retry-After: 1 → retried after ${gaps.join(' and ')} ms`);
   });
 
   it('channel_not_found for the connect DM: the grant works, the log names the channel, the DM comes once Slack takes it', async () => {
