@@ -96,7 +96,14 @@ export async function startEnvironment(opts: EnvironmentOptions = {}): Promise<E
     started.push(internal);
     const internal2 = await startSshd({ name: 'internal2', role: 'internal', authorizedKeysContent: `${engineerKey.publicKey}\n`, ...where });
     started.push(internal2);
-    const slack = await startLocalSlackApi({ usergroups: { [OWNER_GROUP]: [OWNER, OWNER2] }, teamId: TEAM_ID });
+    const slack = await startLocalSlackApi({
+      botToken: BOT_TOKEN,
+      appToken: APP_TOKEN,
+      usergroups: { [OWNER_GROUP]: [OWNER, OWNER2] },
+      teamId: TEAM_ID,
+      // Slack's 3 s would make a test on a loaded machine fail by chance: expiry is tested with the fake's clock.
+      triggerTtlMs: 60_000,
+    });
     started.push(slack);
 
     const policy = validatePolicy({

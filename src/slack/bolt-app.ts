@@ -5,7 +5,7 @@
 import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { AccessService, Outcome } from '../service/access-service.ts';
-import { createWebClient, slackClientOptions } from './web-client.ts';
+import { createWebClient, explainSlackError, slackClientOptions } from './web-client.ts';
 import { checkRequestTimestamp, isTrustedResponseUrl, responseUrlsOf, teamOf } from './request-checks.ts';
 import { ACTION_APPROVE, ACTION_DENY, DENY_REASON_BLOCK, DENY_REASON_INPUT, denyReasonModal, VIEW_DENY_REASON } from './messages.ts';
 
@@ -31,6 +31,7 @@ export interface BoltAppOptions {
 const TRY_AGAIN = 'jit-jump could not reach its database just now; nothing was changed. Please try again in a minute.';
 const CANNOT_VERIFY = 'jit-jump could not check which workspace this came from just now; nothing was changed. Please try again in a minute.';
 const OTHER_WORKSPACE = 'This jit-jump installation does not serve your Slack workspace.';
+const FORM_NOT_OPENED = 'Slack did not open the form for the reason (the click may have taken too long to answer); nothing was changed. Click Deny again.';
 
 function userOf(body: unknown): string {
   const b = body as { user_id?: unknown; user?: { id?: unknown } };
@@ -158,13 +159,23 @@ export function createBoltApp(o: BoltAppOptions): App {
     await ack();
     const requestId = action.value ?? '';
     let reply: string | undefined;
+    let check: Awaited<ReturnType<AccessService['prepareDeny']>> | undefined;
     try {
-      const check = await o.service.prepareDeny(requestId, body.user.id);
-      if (check.ok) await client.views.open({ trigger_id: body.trigger_id, view: denyReasonModal(requestId, check.host) as never });
-      else reply = check.reply;
+      check = await o.service.prepareDeny(requestId, body.user.id);
     } catch (err) {
       log.error({ err }, 'deny failed');
       reply = TRY_AGAIN;
+    }
+    if (check && !check.ok) reply = check.reply;
+    if (check?.ok) {
+      try {
+        // The trigger of this click: Slack opens the form only for it, once, within 3 s.
+        await client.views.open({ trigger_id: body.trigger_id, view: denyReasonModal(requestId, check.host) as never });
+      } catch (err) {
+        explainSlackError(err, 'views.open');
+        log.warn({ err, requestId }, 'Slack did not open the deny form');
+        reply = FORM_NOT_OPENED;
+      }
     }
     if (reply && body.channel?.id)
       await client.chat.postEphemeral({ channel: body.channel.id, user: body.user.id, text: reply }).catch((err: unknown) => log.warn({ err }, 'ephemeral failed'));

@@ -194,7 +194,7 @@ describe('core access flow', () => {
     const msg = await until('approval message', () => approvalMessage(world, `D${OWNER}`, id));
     const deny = findButton(msg.blocks, 'jit_deny');
     await world.sender.blockAction(OWNER, { actionId: deny.actionId, value: id, blockId: deny.blockId, message: { channel: msg.channel, ts: msg.ts } });
-    const opened = await until('modal', () => world.slack.calls.find((c) => c.method === 'views.open' && c.args.view?.private_metadata === id));
+    const opened = await until('modal', () => world.slack.calls.find((c) => c.method === 'views.open' && !c.error && c.args.view?.private_metadata === id));
     assert.equal(opened.args.view.callback_id, 'jit_deny_reason');
     // An empty reason is refused inside the modal.
     const empty = await world.sender.viewSubmission(OWNER, { callbackId: 'jit_deny_reason', privateMetadata: id, values: { reason: { reason_input: { type: 'plain_text_input', value: '  ' } } } });
