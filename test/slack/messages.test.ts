@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { auditLine } from '../../src/audit/audit-line.ts';
+import { auditLine } from '../../src/slack/audit-line.ts';
 import type { AuditEvent, AuditEventType } from '../../src/domain/audit-event.ts';
 import { connectInstructions } from '../../src/domain/connect-instructions.ts';
 import type { AccessRequest } from '../../src/domain/request-state.ts';
