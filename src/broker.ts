@@ -15,6 +15,7 @@ import { AccessJobs } from './scheduling/access-jobs.ts';
 import { ReconcileJobs } from './scheduling/reconcile-jobs.ts';
 import { Reconciler } from './scheduling/reconciler.ts';
 import { AccessService } from './service/access-service.ts';
+import { auditLine } from './slack/audit-line.ts';
 import { createBoltApp } from './slack/bolt-app.ts';
 import { SlackOwnerDirectory } from './slack/owner-directory.ts';
 import { SlackNotifier } from './slack/slack-notifier.ts';
@@ -23,7 +24,8 @@ import { JumpHostState } from './store/jump-host-state.ts';
 import { KeyStore } from './store/key-store.ts';
 import { RateLimiter } from './store/rate-limit.ts';
 import { asCommandClient, createRedisClient, describeRedisTarget, parseRedisUrl, type RedisRole } from './store/redis-connection.ts';
-import { RedisLock } from './store/redis-lock.ts';
+import { auditStreamKeys, queuePrefixFor } from './store/redis-keys.ts';
+import { SyncLocks } from './store/sync-lock.ts';
 import { RequestStore } from './store/request-store.ts';
 
 export interface BrokerOptions {
@@ -101,7 +103,7 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
   await warnAboutRedisSettings(redis, logger);
 
   const { requests, keys, connections, sync } = createSyncParts({ redis, policy, clock, logger, redisPrefix: o.redisPrefix, tuning: t });
-  const bullPrefix = o.redisPrefix ? `${o.redisPrefix}:bull` : undefined;
+  const bullPrefix = queuePrefixFor(o.redisPrefix);
   const jobs = new AccessJobs({ producer, workerConnection, logger: logger.child({ component: 'jobs' }), prefix: bullPrefix });
 
   const client = createWebClient(env.SLACK_BOT_TOKEN, env.SLACK_API_URL);
@@ -157,12 +159,12 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
   });
   const audit = new AuditForwarder({
     redis: auditRedis,
-    stream: requests.keys.auditStream,
+    ...auditStreamKeys(o.redisPrefix),
     consumer: replicaId,
     poster: notifier,
+    line: auditLine,
     logger: logger.child({ component: 'audit' }),
     claimIdleMs: t.auditClaimIdleMs,
-    deliveryKey: requests.keys.auditDelivery,
   });
   await audit.start();
   await reconcileJobs.start(() => reconciler.run());
@@ -238,7 +240,7 @@ export function createSyncParts(o: {
     keys,
     state,
     // The lease must outlive one render + write; it is renewed while held, so only a dead holder lets it run out.
-    lock: new RedisLock(redis, { leaseMs: t.syncLockLeaseMs ?? 6000, waitMs: 30_000 }),
+    lock: new SyncLocks(redis, { leaseMs: t.syncLockLeaseMs ?? 6000, waitMs: 30_000, prefix: o.redisPrefix }),
     updater,
     clock,
     logger: logger.child({ component: 'sync' }),

@@ -7,8 +7,8 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AuditEvent } from '../domain/audit-event.ts';
-import { auditLine } from './audit-line.ts';
 
+/** Where audit lines go (the Slack notifier implements it); declared here so audit depends on no adapter. */
 export interface AuditPoster {
   postAudit(text: string, event: AuditEvent): Promise<void>;
   /** Whether this line is in the audit channel already (a replica died after posting it, before marking it). */
@@ -33,6 +33,8 @@ export class AuditForwarder {
       stream: string;
       consumer: string;
       poster: AuditPoster;
+      /** the line posted for an event (its wording belongs to the poster's side: slack/audit-line.ts) */
+      line: (event: AuditEvent) => string;
       logger: Logger;
       blockMs?: number;
       claimIdleMs?: number;
@@ -113,7 +115,7 @@ export class AuditForwarder {
       if (event) {
         this.deps.logger.info({ audit: event, streamId: id }, `audit: ${event.type}`);
         try {
-          const line = auditLine(event);
+          const line = this.deps.line(event);
           if (!redelivered || !(await this.deps.poster.alreadyPosted?.(line, event))) await this.deps.poster.postAudit(line, event);
           this.postedHere.add(id);
         } catch (err) {

@@ -44,7 +44,6 @@ export interface AccessServiceDeps {
 
 const STATE_WORDS: Record<RequestState, string> = {
   pending: 'waiting for approval',
-  approved: 'approved',
   active: 'active',
   expired: 'expired',
   revoked: 'revoked',

@@ -1,7 +1,6 @@
 // What the access service needs from the outside world, as small interfaces (Slack, scheduling).
 import type { ConnectInstructions } from '../domain/connect-instructions.ts';
 import type { AccessRequest, MessageRef } from '../domain/request-state.ts';
-import type { AccessJobName } from '../scheduling/access-jobs.ts';
 
 export interface Notifier {
   /** Posts the Approve/Deny message to each owner's DM and the approval channel; returns where it landed. */
@@ -19,6 +18,9 @@ export interface OwnerDirectory {
   /** Owner ids from the policy (users and user groups) expanded to user ids. */
   expand(owners: readonly string[]): Promise<Set<string>>;
 }
+
+/** The timed steps of a request's life that the service has scheduled (the scheduling adapter runs them). */
+export type AccessJobName = 'revoke' | 'expiry-warning' | 'timeout';
 
 export interface JobScheduler {
   schedule(name: AccessJobName, requestId: string, at: number, now: number): Promise<void>;

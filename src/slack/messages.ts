@@ -31,9 +31,8 @@ export function outcomeText(r: AccessRequest): string {
       return r.approvers.length > 0
         ? `:hourglass: Approved by ${r.approvers.map(userMention).join(', ')}; ${r.requiredApprovals - r.approvers.length} more approval(s) needed.`
         : ':hourglass: Waiting for approval.';
-    case 'approved':
     case 'active':
-      // The clock starts at activation: an approved request not yet active has no expiry to show.
+      // A grant read back without its expiry (never stored so) must not show a 1970 date.
       if (r.expiresAt === undefined) return `:white_check_mark: Approved by ${r.approvers.map(userMention).join(', ')}. Installing the key…`;
       return `:white_check_mark: Approved by ${r.approvers.map(userMention).join(', ')}. Active until ${when(r.expiresAt ?? 0)}.`;
     case 'expired':

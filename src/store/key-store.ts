@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { AuditEvent } from '../domain/audit-event.ts';
 import type { UserPublicKey } from '../domain/public-key.ts';
 import { redisKeys, type RedisKeys } from './redis-keys.ts';
-import { REMOVE_KEY, SET_KEY } from './scripts.ts';
+import { runScript } from './scripts.ts';
 
 export interface StoredKey extends UserPublicKey {
   addedAt: number;
@@ -40,35 +40,25 @@ export class KeyStore {
   /** Stores the key; 'taken' when another person registered the same key. */
   async set(user: string, key: UserPublicKey, now: number): Promise<{ ok: true; replaced: boolean } | { ok: false; reason: 'taken' }> {
     const event: AuditEvent = { type: 'key-registered', at: now, actor: user, detail: `${key.type} ${key.fingerprint}` };
-    const result = (await this.redis.eval(
-      SET_KEY,
-      3,
-      this.keys.userKey(user),
-      this.keys.keyOwner(key.fingerprint),
-      this.keys.auditStream,
-      user,
-      key.line,
-      key.fingerprint,
-      key.type,
-      String(now),
-      JSON.stringify(event),
-      this.keys.keyOwner(''),
-    )) as string[];
-    if (result[0] === 'taken') return { ok: false, reason: 'taken' };
-    return { ok: true, replaced: (result[1] ?? '') !== '' };
+    const r = await runScript(
+      this.redis,
+      'set-key',
+      { userKey: this.keys.userKey(user), keyOwner: this.keys.keyOwner(key.fingerprint), auditStream: this.keys.auditStream },
+      { user, line: key.line, fingerprint: key.fingerprint, type: key.type, now, event: JSON.stringify(event), keyOwnerPrefix: this.keys.keyOwner('') },
+    );
+    if (r.status === 'taken') return { ok: false, reason: 'taken' };
+    return { ok: true, replaced: r.previousFingerprint !== '' };
   }
 
   /** Deletes the person's key and frees its fingerprint; false when there was none. */
   async remove(user: string, now: number): Promise<{ removed: false } | { removed: true; fingerprint: string }> {
     const event: AuditEvent = { type: 'key-removed', at: now, actor: user };
-    const result = (await this.redis.eval(
-      REMOVE_KEY,
-      2,
-      this.keys.userKey(user),
-      this.keys.auditStream,
-      JSON.stringify(event),
-      this.keys.keyOwner(''),
-    )) as string[];
-    return result[0] === 'ok' ? { removed: true, fingerprint: result[1]! } : { removed: false };
+    const r = await runScript(
+      this.redis,
+      'remove-key',
+      { userKey: this.keys.userKey(user), auditStream: this.keys.auditStream },
+      { event: JSON.stringify(event), keyOwnerPrefix: this.keys.keyOwner('') },
+    );
+    return r.status === 'ok' ? { removed: true, fingerprint: r.fingerprint } : { removed: false };
   }
 }

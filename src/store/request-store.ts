@@ -1,10 +1,19 @@
-// Requests, grants and their transitions in Redis. Transitions are atomic Lua scripts (scripts.ts).
+// Requests, grants and their transitions in Redis. Transitions are atomic Lua scripts (scripts.ts, lua/), whose
+// guards come from the state table (domain/request-state.ts).
 import type { Redis } from 'ioredis';
 import type { AuditEvent } from '../domain/audit-event.ts';
-import { statesLeadingTo, type AccessRequest, type MessageRef, type RequestState } from '../domain/request-state.ts';
+import {
+  ACTIVE_STATE,
+  auditEventsInto,
+  INITIAL_STATE,
+  statesLeadingTo,
+  type AccessRequest,
+  type MessageRef,
+  type RequestState,
+} from '../domain/request-state.ts';
 import { redisKeys, type RedisKeys } from './redis-keys.ts';
 import { RedisLock } from './redis-lock.ts';
-import { APPROVE, CREATE_CAPPED, TRANSITION } from './scripts.ts';
+import { runScript } from './scripts.ts';
 
 export type ApprovalOutcome =
   | { outcome: 'recorded'; approvals: number }
@@ -29,7 +38,7 @@ function fromHash(hash: Record<string, string>): AccessRequest | undefined {
   if (!hash.id) return undefined;
   const req: Record<string, unknown> = { ...hash, approvers: JSON.parse(hash.approvers ?? '[]') };
   for (const f of NUMBER_FIELDS) if (hash[f] !== undefined) req[f] = Number(hash[f]);
-  delete req.approvedAt;
+  delete req.approvedAt; // written by versions that still stored the approval time apart
   return req as unknown as AccessRequest;
 }
 
@@ -41,13 +50,7 @@ export class RequestStore {
   }
 
   async create(req: AccessRequest, event: AuditEvent): Promise<void> {
-    await this.redis
-      .multi()
-      .hset(this.keys.request(req.id), toHash(req))
-      .zadd(this.keys.userRequests(req.requester), req.createdAt, req.id)
-      .zadd(this.keys.pendingRequests, req.createdAt, req.id)
-      .xadd(this.keys.auditStream, 'MAXLEN', '~', '1000000', '*', 'e', JSON.stringify(event), 'from', '')
-      .exec();
+    await this.createScript(req, event, -1, 0);
   }
 
   /**
@@ -55,23 +58,31 @@ export class RequestStore {
    * requests; the check and the write are one atomic step.
    */
   async createWithinCap(req: AccessRequest, event: AuditEvent, maxPending: number, scan = 200): Promise<{ ok: true } | { ok: false; pending: number }> {
-    const pairs = Object.entries(toHash(req)).flat();
-    const r = (await this.redis.eval(
-      CREATE_CAPPED,
-      4,
-      this.keys.request(req.id),
-      this.keys.userRequests(req.requester),
-      this.keys.auditStream,
-      this.keys.pendingRequests,
-      String(maxPending),
-      String(scan),
-      this.keys.request(''),
-      String(req.createdAt),
-      req.id,
-      JSON.stringify(event),
-      ...pairs,
-    )) as string[];
-    return r[0] === 'ok' ? { ok: true } : { ok: false, pending: Number(r[1]) };
+    const r = await this.createScript(req, event, maxPending, scan);
+    return r.status === 'ok' ? { ok: true } : { ok: false, pending: Number(r.pending) };
+  }
+
+  private createScript(req: AccessRequest, event: AuditEvent, maxPending: number, scan: number) {
+    return runScript(
+      this.redis,
+      'create-request',
+      {
+        request: this.keys.request(req.id),
+        userRequests: this.keys.userRequests(req.requester),
+        auditStream: this.keys.auditStream,
+        pendingRequests: this.keys.pendingRequests,
+      },
+      {
+        maxPending,
+        scan,
+        requestKeyPrefix: this.keys.request(''),
+        initialState: INITIAL_STATE,
+        createdAt: req.createdAt,
+        id: req.id,
+        event: JSON.stringify(event),
+      },
+      Object.entries(toHash(req)).flat(),
+    );
   }
 
   async get(id: string): Promise<AccessRequest | undefined> {
@@ -98,35 +109,44 @@ export class RequestStore {
   /** Records an owner's approval; the last required one activates the grant atomically. */
   async approve(req: AccessRequest, approver: string, now: number): Promise<ApprovalOutcome> {
     const base = { at: now, actor: approver, requestId: req.id, requester: req.requester, host: req.host };
-    const result = (await this.redis.eval(
-      APPROVE,
-      5,
-      this.keys.request(req.id),
-      this.keys.auditStream,
-      this.keys.activeGrants(req.jumpHost),
-      this.keys.pendingRequests,
-      this.keys.activating,
-      approver,
-      String(now),
-      JSON.stringify({ ...base, type: 'approval-recorded' } satisfies AuditEvent),
-      JSON.stringify({ ...base, type: 'approved' } satisfies AuditEvent),
-      JSON.stringify({ ...base, type: 'activated', durationMs: req.durationMs } satisfies AuditEvent),
-    )) as string[];
-    switch (result[0]) {
+    // The state table names the events of activation: the decision, then the grant.
+    const [approvedType, activatedType] = auditEventsInto(ACTIVE_STATE) ?? [];
+    if (!approvedType || !activatedType) throw new Error('the state table names no decision and grant events for activation');
+    const r = await runScript(
+      this.redis,
+      'approve',
+      {
+        request: this.keys.request(req.id),
+        auditStream: this.keys.auditStream,
+        activeGrants: this.keys.activeGrants(req.jumpHost),
+        pendingRequests: this.keys.pendingRequests,
+        activating: this.keys.activating,
+      },
+      {
+        approver,
+        now,
+        allowedFrom: statesLeadingTo(ACTIVE_STATE).join(','),
+        activeState: ACTIVE_STATE,
+        recordedEvent: JSON.stringify({ ...base, type: 'approval-recorded' } satisfies AuditEvent),
+        approvedEvent: JSON.stringify({ ...base, type: approvedType } satisfies AuditEvent),
+        activatedEvent: JSON.stringify({ ...base, type: activatedType, durationMs: req.durationMs } satisfies AuditEvent),
+      },
+    );
+    switch (r.status) {
       case 'recorded':
-        return { outcome: 'recorded', approvals: Number(result[1]) };
+        return { outcome: 'recorded', approvals: Number(r.approvals) };
       case 'activated':
-        return { outcome: 'activated', expiresAt: Number(result[1]) };
+        return { outcome: 'activated', expiresAt: Number(r.expiresAt) };
       case 'conflict':
-        return { outcome: 'conflict', state: result[1] as RequestState };
+        return { outcome: 'conflict', state: r.state as RequestState };
       default:
-        return { outcome: result[0] as 'duplicate' | 'self' | 'missing' };
+        return { outcome: r.status };
     }
   }
 
   /**
-   * Moves a request to `to` if its current state allows it (checked atomically), sets `fields`,
-   * keeps the active-grants index in step and appends the audit event.
+   * Moves a request to `to` if its current state allows it (checked atomically against the state table), sets
+   * `fields`, keeps the indexes in step and appends the audit event. Activation goes through approve().
    */
   async transition(
     req: Pick<AccessRequest, 'id' | 'jumpHost'>,
@@ -134,27 +154,32 @@ export class RequestStore {
     event: AuditEvent,
     fields: Record<string, string | number> = {},
   ): Promise<TransitionOutcome> {
-    const activeOp = to === 'active' ? 'add' : ['expired', 'revoked', 'failed'].includes(to) ? 'rem' : '-';
-    const score = to === 'active' ? String(fields.expiresAt ?? 0) : String(fields.endedAt ?? event.at);
-    const pairs = Object.entries(fields).flatMap(([k, v]) => [k, String(v)]);
-    const result = (await this.redis.eval(
-      TRANSITION,
-      6,
-      this.keys.request(req.id),
-      this.keys.auditStream,
-      this.keys.activeGrants(req.jumpHost),
-      this.keys.endedGrants(req.jumpHost),
-      this.keys.pendingRequests,
-      this.keys.activating,
-      statesLeadingTo(to).join(','),
-      to,
-      JSON.stringify(event),
-      activeOp,
-      score,
-      ...pairs,
-    )) as string[];
-    if (result[0] === 'ok') return { ok: true, from: result[1] as RequestState };
-    return { ok: false, state: result[1] as RequestState | undefined };
+    // Programming errors, not user input: the table says what each move records.
+    if (to === ACTIVE_STATE) throw new Error('a grant becomes active only through its last approval (approve())');
+    const audit = auditEventsInto(to);
+    if (audit?.length !== 1 || audit[0] !== event.type) throw new Error(`a move to ${to} records ${audit?.join(' + ') ?? 'nothing'}, not ${event.type}`);
+    const r = await runScript(
+      this.redis,
+      'transition',
+      {
+        request: this.keys.request(req.id),
+        auditStream: this.keys.auditStream,
+        activeGrants: this.keys.activeGrants(req.jumpHost),
+        endedGrants: this.keys.endedGrants(req.jumpHost),
+        pendingRequests: this.keys.pendingRequests,
+      },
+      {
+        allowedFrom: statesLeadingTo(to).join(','),
+        to,
+        initialState: INITIAL_STATE,
+        activeState: ACTIVE_STATE,
+        event: JSON.stringify(event),
+        endedAt: fields.endedAt ?? event.at,
+      },
+      Object.entries(fields).flatMap(([k, v]) => [k, String(v)]),
+    );
+    if (r.status === 'ok') return { ok: true, from: r.from as RequestState };
+    return { ok: false, state: r.status === 'conflict' ? (r.state as RequestState) : undefined };
   }
 
   /** Ids of grants on this jump host that have not expired at `now` (late revoke jobs do not count). */
@@ -227,7 +252,7 @@ export class RequestStore {
 
   /** An audit event that goes with no state change (a refused action, an alert). */
   async appendAudit(event: AuditEvent): Promise<void> {
-    await this.redis.xadd(this.keys.auditStream, 'MAXLEN', '~', '1000000', '*', 'e', JSON.stringify(event), 'from', '');
+    await runScript(this.redis, 'append-audit', { auditStream: this.keys.auditStream }, { event: JSON.stringify(event) });
   }
 
   async recentForUser(user: string, limit = 20): Promise<AccessRequest[]> {

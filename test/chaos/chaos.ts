@@ -300,7 +300,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosFigures> {
       async () => {
         const ids = await allIds();
         const states = await Promise.all(ids.map((id) => db.hget(keys.request(id), 'state')));
-        const open = states.filter((s) => s === 'pending' || s === 'active' || s === 'approved').length;
+        const open = states.filter((s) => s === 'pending' || s === 'active').length;
         return open === 0 && (await db.zcard(keys.activating)) === 0;
       },
       60_000,

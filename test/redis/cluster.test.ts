@@ -29,24 +29,30 @@ describe('Redis Cluster', () => {
     const res = await world.sender.command(ENGINEER, `key add ${world.engineerKey.publicKey}`);
     assert.match(res.json.text, /Key registered/);
 
-    const id = await requestAccess(world, ENGINEER, 'request internal-1 6s on a cluster');
+    // Long enough that it is still active when the key is replaced, however slow the machine.
+    const id = await requestAccess(world, ENGINEER, 'request internal-1 1h on a cluster');
     await click(world, id, OWNER);
     const line = await until('key line', () => blockLines(world).find((l) => l.endsWith(`jit:${id}`)));
     const hop = await sshHop({ jump: world.jump, target: world.internal, identityFile: world.engineerKey.privateKeyPath });
     assert.equal(hop.code, 0, hop.stderr);
 
-    // SET_KEY deletes the previous key's owner entry (a key it builds inside the script): legal on a cluster only
-    // because it carries the same hash tag.
+    // set-key.lua deletes the previous key's owner entry (a key it builds inside the script): legal on a cluster
+    // only because it carries the same hash tag.
     const fresh = generateUserKey(world.dir, 'engineer_cluster');
     const replaced = await world.sender.command(ENGINEER, `key add ${fresh.publicKey}`);
     assert.match(replaced.json.text, /Key replaced/);
     await until('re-rendered with the new key', () => blockLines(world).find((l) => l.endsWith(`jit:${id}`) && l !== line && l.includes(fresh.publicKey.split(' ')[1]!)));
+    const revoked = await world.sender.command(ENGINEER, `revoke ${id}`);
+    assert.match(revoked.json.text, /revoked/);
+    await until('revoked line removed', () => !blockLines(world).some((l) => l.endsWith(`jit:${id}`)) || undefined, 30_000);
 
-    // The revoke job (BullMQ, delayed) runs and the line leaves.
-    await until('expired', async () => (await world.broker.requests.get(id))?.state === 'expired', 30_000, 100);
+    // A short grant: its revoke job (BullMQ, delayed) runs and the grant ends.
+    const short = await requestAccess(world, ENGINEER, 'request internal-1 3s expires on a cluster');
+    await click(world, short, OWNER);
+    await until('expired', async () => (await world.broker.requests.get(short))?.state === 'expired', 30_000, 100);
     await until('line removed', () => blockLines(world).length === 0 || undefined, 30_000);
-    await until('audit trail', () => ['requested', 'approved', 'activated', 'key-replaced', 'expired'].every((t) => auditTypes(world).includes(t)) || undefined, 30_000);
-    assert.equal(auditTypes(world).filter((t) => t === 'activated').length, 1);
+    await until('audit trail', () => ['requested', 'approved', 'activated', 'key-replaced', 'revoked', 'expired'].every((t) => auditTypes(world).includes(t)) || undefined, 30_000);
+    assert.equal(auditTypes(world).filter((t) => t === 'activated').length, 2, 'each grant activated once');
     assert.ok(world.slack.calls.some((c) => c.args.channel === AUDIT_CHANNEL));
 
     // The keys really are spread over a cluster: they sit on one master, which is one of three.

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { BLOCK_BEGIN, BLOCK_END } from '../../src/domain/managed-block.ts';
 import type { AccessRequest } from '../../src/domain/request-state.ts';
 import { Queue } from 'bullmq';
-import { QUEUE_PREFIX } from '../../src/scheduling/access-jobs.ts';
+import { QUEUE_PREFIX } from '../../src/store/redis-keys.ts';
 import { RECONCILE_QUEUE } from '../../src/scheduling/reconcile-jobs.ts';
 import { blockLines, click, posts, requestAccess, sleep, until } from '../support/flow.ts';
 import { writePolicyFile } from '../support/policy-file.ts';

@@ -1,7 +1,7 @@
 // One line per audit event, as it appears in the audit channel.
 import type { AuditEvent } from '../domain/audit-event.ts';
 import { formatDuration } from '../domain/duration.ts';
-import { escapeMrkdwn, userMention } from '../slack/mrkdwn.ts';
+import { escapeMrkdwn, userMention } from './mrkdwn.ts';
 
 const VERB: Record<AuditEvent['type'], string> = {
   requested: 'requested access',
