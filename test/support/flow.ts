@@ -1,8 +1,8 @@
 // Helpers for end-to-end tests: waiting, reading the jump server's block, finding messages, clicking.
 import assert from 'node:assert/strict';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { jobId, QUEUE_NAME, queuePrefix, type AccessJobName } from '../../src/scheduling/access-jobs.ts';
+import { asCommandClient, createRedisClient, parseRedisUrl } from '../../src/store/redis-connection.ts';
 import { BLOCK_BEGIN, BLOCK_END } from '../../src/domain/managed-block.ts';
 import type { SlackCall } from '../../src/sandbox/local-slack-api.ts';
 import { findButton } from '../../src/sandbox/slack-sender.ts';
@@ -64,7 +64,8 @@ export async function click(world: World, id: string, owner: string, actionId = 
  * Waits until the job exists (the broker schedules it after the click or request returns).
  */
 export async function runJobNow(world: World, name: AccessJobName, requestId: string): Promise<void> {
-  const connection = new Redis(world.redisUrl, { maxRetriesPerRequest: null });
+  // The broker's own client factory: a single server, a Sentinel set or a Cluster alike.
+  const connection = asCommandClient(createRedisClient(parseRedisUrl(world.redisUrl), 'blocking', { connectionName: 'jit-jump:test' }));
   const queue = new Queue(QUEUE_NAME, { connection, prefix: queuePrefix(world.redisPrefix ? `${world.redisPrefix}:bull` : undefined) });
   try {
     const job = await until(`the ${name} job of ${requestId}`, async () => (await queue.getJob(jobId(name, requestId))) ?? undefined, 60_000);
