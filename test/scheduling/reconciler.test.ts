@@ -20,7 +20,7 @@ function draft(world: World, id: string, overrides: Partial<AccessRequest> = {})
     requester: ENGINEER,
     host: 'internal-2',
     jumpHost: 'bastion',
-    durationMs: 30_000,
+    durationMs: 600_000, // minutes: outlives any test that does not override it, on a loaded machine too
     reason: 'reconciler test',
     state: 'pending',
     createdAt: Date.now(),
