@@ -12,6 +12,8 @@
 //   request was denied". Other clients say "administratively prohibited" / "open failed".
 //   Caveat: a permitted target that is down gives the SAME client output; only the jump sshd's log tells
 //   ("connect_to 127.0.0.1 port N: failed."), so the helpers read that log and report `unreachable` then.
+//   (They read the log written since the run began: two runs through one jump server at once could read each
+//   other's verdict; the tests run their ssh checks one after another.)
 // - refused-auth: a key line absent, or with an expiry-time that has passed: exit 255, stderr
 //   "<user>@127.0.0.1: Permission denied (publickey)." (sshd logs "Failed publickey" / "Refused by key options").
 // - refused-listen: -R on the hardened jump server: exit 255, "remote port forwarding failed for listen port".
