@@ -25,7 +25,7 @@ describe('Socket Mode', () => {
   it('answers slash commands and button clicks arriving over the socket', async () => {
     const keyAck = await world.slack.socketSend('slash_commands', slashCommandFields(world.slack, 'T0TEST', ENGINEER, `key add ${world.engineerKey.publicKey}`));
     assert.match(keyAck.payload?.text ?? '', /Key registered: ssh-ed25519 `SHA256:/);
-    const reqAck = await world.slack.socketSend('slash_commands', slashCommandFields(world.slack, 'T0TEST', ENGINEER, 'request internal-2 30s socket test'));
+    const reqAck = await world.slack.socketSend('slash_commands', slashCommandFields(world.slack, 'T0TEST', ENGINEER, 'request internal-2 10m socket test'));
     const id = /Request `(r[a-z0-9]+)`/.exec(reqAck.payload?.text ?? '')?.[1];
     assert.ok(id, JSON.stringify(reqAck));
     const msg = await world.slack.waitFor(() => world.slack.messages(`D${OWNER}`).find((m) => JSON.stringify(m.blocks).includes(id)));
