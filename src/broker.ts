@@ -23,7 +23,8 @@ import { JumpHostState } from './store/jump-host-state.ts';
 import { KeyStore } from './store/key-store.ts';
 import { RateLimiter } from './store/rate-limit.ts';
 import { asCommandClient, createRedisClient, describeRedisTarget, parseRedisUrl, type RedisRole } from './store/redis-connection.ts';
-import { RedisLock } from './store/redis-lock.ts';
+import { auditStreamKeys, queuePrefixFor } from './store/redis-keys.ts';
+import { SyncLocks } from './store/sync-lock.ts';
 import { RequestStore } from './store/request-store.ts';
 
 export interface BrokerOptions {
@@ -79,7 +80,7 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
   await warnAboutRedisSettings(conn.redis, logger);
 
   const { requests, keys, connections, sync } = createSyncParts({ redis: conn.redis, policy, clock, logger, redisPrefix: o.redisPrefix, tuning: t });
-  const bullPrefix = o.redisPrefix ? `${o.redisPrefix}:bull` : undefined;
+  const bullPrefix = queuePrefixFor(o.redisPrefix);
   const jobs = new AccessJobs({ producer: conn.producer, workerConnection: conn.workerConnection, logger: logger.child({ component: 'jobs' }), prefix: bullPrefix });
   const client = createWebClient(env.SLACK_BOT_TOKEN, env.SLACK_API_URL);
   const notifier = new SlackNotifier({ client, auditChannel: policy.auditChannel, approvalChannel: policy.approvalChannel, logger });
@@ -102,7 +103,7 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
     },
   });
 
-  const audit = await startWorkers({ jobs, reconcileJobs, service, reconciler, notifier, requests, auditRedis: conn.auditRedis, replicaId, logger, tuning: t });
+  const audit = await startWorkers({ jobs, reconcileJobs, service, reconciler, notifier, auditRedis: conn.auditRedis, redisPrefix: o.redisPrefix, replicaId, logger, tuning: t });
   const port = await startApp(app, env, o.host);
   // Bring every jump server in line with the store now: repairs whatever happened while we were down.
   sync.syncAll().catch((err: unknown) => logger.warn({ err }, 'initial sync failed'));
@@ -153,8 +154,8 @@ async function startWorkers(p: {
   service: AccessService;
   reconciler: Reconciler;
   notifier: SlackNotifier;
-  requests: RequestStore;
   auditRedis: Redis;
+  redisPrefix: string | undefined;
   replicaId: string;
   logger: Logger;
   tuning: BrokerTuning;
@@ -167,12 +168,11 @@ async function startWorkers(p: {
   });
   const audit = new AuditForwarder({
     redis: p.auditRedis,
-    stream: p.requests.keys.auditStream,
+    ...auditStreamKeys(p.redisPrefix),
     consumer: p.replicaId,
     poster: p.notifier,
     logger: p.logger.child({ component: 'audit' }),
     claimIdleMs: p.tuning.auditClaimIdleMs,
-    deliveryKey: p.requests.keys.auditDelivery,
   });
   await audit.start();
   await p.reconcileJobs.start(() => p.reconciler.run());
@@ -279,7 +279,7 @@ export function createSyncParts(o: {
     keys,
     state,
     // The lease must outlive one render + write; it is renewed while held, so only a dead holder lets it run out.
-    lock: new RedisLock(redis, { leaseMs: t.syncLockLeaseMs ?? 6000, waitMs: 30_000 }),
+    lock: new SyncLocks(redis, { leaseMs: t.syncLockLeaseMs ?? 6000, waitMs: 30_000, prefix: o.redisPrefix }),
     updater,
     clock,
     logger: logger.child({ component: 'sync' }),

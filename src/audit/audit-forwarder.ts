@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AuditEvent } from '../domain/audit-event.ts';
 
-/** Where audit events go (the audit channel); it words them. */
+/** Where audit events go (the audit channel); it words them. Declared here so audit depends on no adapter. */
 export interface AuditPoster {
   /** `auditId`: the stream entry id, unique per event (posted as metadata, so a repeat can be recognised) */
   postAudit(event: AuditEvent, auditId: string): Promise<void>;
@@ -17,6 +17,9 @@ export interface AuditPoster {
 }
 
 const GROUP = 'audit-forwarder';
+
+/** A post Slack refused or that did not get through: logged where it happened, the entry stays pending. */
+class PostFailed extends Error {}
 
 export class AuditForwarder {
   private running = false;
@@ -74,7 +77,7 @@ export class AuditForwarder {
         await this.deliver(res?.[0]?.[1] ?? [], false);
       } catch (err) {
         if (!this.running) break;
-        logger.warn({ err }, 'audit forwarder: read failed, retrying');
+        if (!(err instanceof PostFailed)) logger.warn({ err }, 'audit forwarder: read failed, retrying');
         await new Promise((r) => setTimeout(r, 1000));
       }
     }
@@ -116,7 +119,8 @@ export class AuditForwarder {
         } catch (err) {
           // Not acknowledged: posted again on a later read.
           await redis.del(marker);
-          throw err;
+          this.deps.logger.warn({ err, streamId: id, type: event.type }, 'audit: could not post to Slack; the event stays in the stream and is posted on a later try');
+          throw new PostFailed(String(err));
         }
       }
       await done(id);

@@ -4,6 +4,7 @@ import { isIPv6 } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { parseDuration } from '../domain/duration.ts';
+import type { HostPolicy, JumpHostPolicy, Policy } from '../domain/policy.ts';
 
 const duration = z
   .string()
@@ -147,9 +148,14 @@ export const policySchema = z
     });
   });
 
-export type Policy = z.output<typeof policySchema>;
-export type JumpHostConfig = Policy['jumpHosts'][number];
-export type HostConfig = Policy['hosts'][number];
+// The schema parses into exactly the domain's policy types: a field added on one side only fails to compile.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const parsesIntoDomainTypes: Same<z.output<typeof policySchema>, Policy> = true;
+void parsesIntoDomainTypes;
+
+export type { Policy };
+export type JumpHostConfig = JumpHostPolicy;
+export type HostConfig = HostPolicy;
 
 export class PolicyError extends Error {
   constructor(message: string) {

@@ -1,5 +1,5 @@
 // Policy decisions: may this request be made, and may this person decide on it. Pure functions.
-import type { HostConfig, Policy } from '../config/policy.ts';
+import type { HostPolicy, Policy } from './policy.ts';
 import { formatDuration, parseDuration } from './duration.ts';
 import { authorize } from './authorization.ts';
 import type { AccessRequest } from './request-state.ts';
@@ -10,7 +10,7 @@ import { echo } from './user-text.ts';
 export const MAX_REASON_LENGTH = 500;
 
 export interface RequestDraft {
-  host: HostConfig;
+  host: HostPolicy;
   durationMs: number;
   reason: string;
   requiredApprovals: number;
@@ -18,7 +18,7 @@ export interface RequestDraft {
 
 export type Decision<T> = Result<T>;
 
-export function hostRules(policy: Policy, host: HostConfig) {
+export function hostRules(policy: Policy, host: HostPolicy) {
   return {
     maxDurationMs: host.maxDuration ?? policy.defaults.maxDuration,
     minDurationMs: policy.defaults.minDuration,

@@ -1,6 +1,6 @@
 // What the requester types to connect. The target address is exactly the one in permitopen:
 // sshd compares it as a literal string, so any other spelling (a DNS name, another IP) is refused.
-import type { HostConfig, JumpHostConfig } from '../config/policy.ts';
+import type { HostPolicy, JumpHostPolicy } from './policy.ts';
 
 export interface ConnectInstructions {
   command: string;
@@ -18,7 +18,7 @@ function hostPort(user: string, address: string, port: number): string {
   return port === 22 ? `${user}@${host}` : `${user}@${host}:${port}`;
 }
 
-export function connectInstructions(host: HostConfig, jump: JumpHostConfig): ConnectInstructions {
+export function connectInstructions(host: HostPolicy, jump: JumpHostPolicy): ConnectInstructions {
   const jumpAddress = jump.publicAddress ?? jump.address;
   const jumpPort = jump.publicPort ?? jump.port;
   const jumpSpec = hostPort(jump.user, jumpAddress, jumpPort);

@@ -1,5 +1,5 @@
 // Which lines a jump server should hold, from grants, keys and the policy. Pure.
-import type { Policy } from '../config/policy.ts';
+import type { Policy } from './policy.ts';
 import type { RenderableGrant } from './managed-block.ts';
 import type { AccessRequest } from './request-state.ts';
 

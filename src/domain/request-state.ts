@@ -1,40 +1,61 @@
-// The life of an access request. A request becomes a grant when it turns active; the grant id is the request id.
-export const REQUEST_STATES = [
-  'pending',
-  'approved',
-  'active',
-  'expired',
-  'revoked',
-  'denied',
-  'cancelled',
-  'timed-out',
-  'failed',
-] as const;
+// The life of an access request, in one table: which states exist, which moves between them are legal, and
+// which audit events each move appends (in the same atomic step). The store's Lua scripts take their guards
+// from this table (the allowed from-states and the state names are passed in), so nothing else decides it.
+// A request becomes a grant when it turns active; the grant id is the request id.
+//
+// There is no stored `approved` state: the last required approval makes the grant active in one atomic step
+// (its clock starts then), and a key that cannot be installed ends the grant as `failed`. A request that
+// stopped at `approved` would be one nothing moves on. The audit trail still records both halves of that one
+// move: the decision (`approved`) and the grant (`activated`).
+import type { AuditEventType } from './audit-event.ts';
+
+export const REQUEST_STATES = ['pending', 'active', 'expired', 'revoked', 'denied', 'cancelled', 'timed-out', 'failed'] as const;
 export type RequestState = (typeof REQUEST_STATES)[number];
 
-const NEXT: Record<RequestState, readonly RequestState[]> = {
-  pending: ['approved', 'denied', 'cancelled', 'timed-out'],
-  approved: ['active', 'failed', 'cancelled'],
-  active: ['expired', 'revoked', 'failed'],
-  expired: [],
-  revoked: [],
-  denied: [],
-  cancelled: [],
-  'timed-out': [],
-  failed: [],
-};
+/** A request is created undecided (audit event `requested`); the store indexes the undecided ones. */
+export const INITIAL_STATE = 'pending' satisfies RequestState;
+/** The state in which a grant's key line stands on its jump server; the store indexes these grants. */
+export const ACTIVE_STATE = 'active' satisfies RequestState;
+
+export interface Transition {
+  from: RequestState;
+  to: RequestState;
+  /** the audit events the move appends, in this order */
+  audit: readonly AuditEventType[];
+}
+
+/** Every legal move. Nothing else moves a request; a move not listed here is refused atomically by the store. */
+export const TRANSITIONS = [
+  { from: 'pending', to: 'active', audit: ['approved', 'activated'] }, // the last required approval
+  { from: 'pending', to: 'denied', audit: ['denied'] },
+  { from: 'pending', to: 'cancelled', audit: ['cancelled'] }, // by the requester
+  { from: 'pending', to: 'timed-out', audit: ['timed-out'] }, // no decision within the approval timeout
+  { from: 'active', to: 'expired', audit: ['expired'] },
+  { from: 'active', to: 'revoked', audit: ['revoked'] }, // early: the requester, an owner, or a key change
+  { from: 'active', to: 'failed', audit: ['failed'] }, // the key could not be installed on the jump server
+] as const satisfies readonly Transition[];
+
+export function transitionBetween(from: RequestState, to: RequestState): Transition | undefined {
+  return TRANSITIONS.find((t) => t.from === from && t.to === to);
+}
 
 export function canTransition(from: RequestState, to: RequestState): boolean {
-  return NEXT[from].includes(to);
+  return transitionBetween(from, to) !== undefined;
 }
 
 /** The states from which a request may move to `to`: what the store checks atomically. */
 export function statesLeadingTo(to: RequestState): RequestState[] {
-  return REQUEST_STATES.filter((s) => NEXT[s].includes(to));
+  return REQUEST_STATES.filter((s) => canTransition(s, to));
+}
+
+/** The audit events of every move into `to`, if they are the same whatever the state it leaves. */
+export function auditEventsInto(to: RequestState): readonly AuditEventType[] | undefined {
+  const moves = TRANSITIONS.filter((t) => t.to === to).map((t) => t.audit.join(','));
+  return moves.length > 0 && moves.every((m) => m === moves[0]) ? TRANSITIONS.find((t) => t.to === to)!.audit : undefined;
 }
 
 export function isFinal(state: RequestState): boolean {
-  return NEXT[state].length === 0;
+  return !TRANSITIONS.some((t) => t.from === state);
 }
 
 export interface AccessRequest {

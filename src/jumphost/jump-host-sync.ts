@@ -13,8 +13,8 @@ import { JumpHostUnavailableError } from './errors.ts';
 import { supportsExpiryTime, supportsUtcExpiry } from './server-version.ts';
 import type { JumpHostState } from '../store/jump-host-state.ts';
 import type { KeyStore } from '../store/key-store.ts';
-import type { RedisLock } from '../store/redis-lock.ts';
 import type { RequestStore } from '../store/request-store.ts';
+import type { SyncLocks } from '../store/sync-lock.ts';
 
 export interface OpenSshVersionInfo {
   raw?: string;
@@ -69,7 +69,7 @@ export class JumpHostSync {
       requests: RequestStore;
       keys: KeyStore;
       state: JumpHostState;
-      lock: RedisLock;
+      lock: SyncLocks;
       updater: AuthorizedKeysUpdater;
       clock: Clock;
       logger: Logger;
@@ -181,7 +181,7 @@ export class JumpHostSync {
       await this.afterSuccess(name, result);
       return result;
     };
-    return dryRun ? body() : this.deps.lock.with(this.deps.requests.keys.syncLock(name), body);
+    return dryRun ? body() : this.deps.lock.with(name, body);
   }
 
   private async afterSuccess(name: string, r: SyncResult): Promise<void> {

@@ -91,7 +91,7 @@ export async function startConsoleServer(env: Environment, opts: ConsoleOptions)
       const c = calls[scanned]!;
       if (c.method === 'chat.postEphemeral' && known.has(c.args.user))
         ephemerals.push({ id: randomUUID(), user: c.args.user, channel: String(c.args.channel), text: String(c.args.text ?? ''), at: c.at });
-      if (c.method === 'views.open') {
+      if (c.method === 'views.open' && !c.error) {
         const user = triggers.get(String(c.args.trigger_id));
         if (!user) continue;
         triggers.delete(String(c.args.trigger_id));
@@ -167,7 +167,7 @@ export async function startConsoleServer(env: Environment, opts: ConsoleOptions)
     }
     if (url.pathname === '/api/click') {
       if (!channel) return send(res, 400, { error: 'no such channel' });
-      const triggerId = `trigger-${randomUUID()}`;
+      const triggerId = env.slack.issueTriggerId(body.user);
       // Remember who clicked before the broker can answer with views.open (it does so after its ack).
       triggers.set(triggerId, body.user);
       const r = await env.sender.blockAction(body.user, {

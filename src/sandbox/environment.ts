@@ -38,6 +38,8 @@ export interface Environment {
   /** undefined when REDIS_URL named an existing Redis */
   redis?: RedisProcess;
   redisUrl: string;
+  /** the broker's Redis key prefix (set when REDIS_URL named a shared Redis) */
+  redisPrefix?: string;
   jump: SshdProcess;
   internal: SshdProcess;
   internal2: SshdProcess;
@@ -96,7 +98,14 @@ export async function startEnvironment(opts: EnvironmentOptions = {}): Promise<E
     started.push(internal);
     const internal2 = await startSshd({ name: 'internal2', role: 'internal', authorizedKeysContent: `${engineerKey.publicKey}\n`, ...where });
     started.push(internal2);
-    const slack = await startLocalSlackApi({ usergroups: { [OWNER_GROUP]: [OWNER, OWNER2] }, teamId: TEAM_ID });
+    const slack = await startLocalSlackApi({
+      botToken: BOT_TOKEN,
+      appToken: APP_TOKEN,
+      usergroups: { [OWNER_GROUP]: [OWNER, OWNER2] },
+      teamId: TEAM_ID,
+      // Slack's 3 s would make a test on a loaded machine fail by chance: expiry is tested with the fake's clock.
+      triggerTtlMs: 60_000,
+    });
     started.push(slack);
 
     const policy = validatePolicy({
@@ -156,7 +165,7 @@ export async function startEnvironment(opts: EnvironmentOptions = {}): Promise<E
     });
     // A shared Redis (REDIS_URL) gets a prefix of its own so that nothing collides with real data.
     const redisPrefix = opts.redisUrl ? `{jit-sandbox-${process.pid}}` : undefined;
-    const environment = { dir, redis, redisUrl, jump, internal, internal2, slack, policy, engineerKey, logs } as Environment;
+    const environment = { dir, redis, redisUrl, redisPrefix, jump, internal, internal2, slack, policy, engineerKey, logs } as Environment;
     const boot = async () => {
       environment.broker = await startBroker({ env, policy, logger, host: '127.0.0.1', redisPrefix, tuning: opts.tuning });
       environment.sender = createSlackSender({

@@ -1,13 +1,53 @@
-// A local fake of the Slack Web API that records every call, and the response_url targets.
-import { randomUUID } from 'node:crypto';
+// A local fake of the Slack Web API that records every call, and the response_url targets. It is as strict as
+// Slack where the broker could get it wrong: the token, trigger ids (known, unused, not expired), Block Kit
+// and text limits, metadata, well-formed UTF-8 and Unicode. It can also fail the way Slack fails (an error
+// code, missing_scope, HTTP 429 with Retry-After), on demand.
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { checkMessage, checkView, loneSurrogateAt, type Problem } from './slack-checks.ts';
 
 export interface SlackCall {
   method: string;
   args: Record<string, any>;
   at: number;
   token?: string;
+  /** the error code the fake answered with (a refused or injected failure); absent when the call worked */
+  error?: string;
+  /** the HTTP status when not 200 (429: rate limited) */
+  status?: number;
+}
+
+/** A failure to answer with instead of doing the call: an error code (with extra fields, as missing_scope
+ *  has `needed` and `provided`), or HTTP 429 with a Retry-After header in seconds. */
+export type InjectedFailure = string | { error: string; [field: string]: unknown } | { status: 429; retryAfter: number };
+
+export interface FailOptions {
+  /** how many matching calls fail (default 1; Infinity until clearFailures) */
+  times?: number;
+  /** only calls whose arguments match fail (e.g. one channel) */
+  match?: (args: Record<string, any>) => boolean;
+}
+
+/** A modal Slack opened: for whom, from which trigger. */
+export interface FakeView {
+  id: string;
+  user?: string;
+  triggerId: string;
+  view: any;
+}
+
+export interface LocalSlackApiOptions {
+  /** the bot token every Web API call must carry (as Slack knows the app's token) */
+  botToken: string;
+  /** the app-level token, for apps.connections.open (Socket Mode) */
+  appToken?: string;
+  usergroups?: Record<string, string[]>;
+  teamId?: string;
+  /** the fake's clock, for trigger expiry (default Date.now) */
+  now?: () => number;
+  /** how long a trigger id can be exchanged for a modal (Slack: 3 s) */
+  triggerTtlMs?: number;
 }
 
 export interface FakeMessage {
@@ -17,7 +57,7 @@ export interface FakeMessage {
   blocks?: any[];
   thread_ts?: string;
   /** Slack message metadata ({ event_type, event_payload }), as posted */
-  metadata?: { event_type: string; event_payload?: Record<string, unknown> };
+  metadata?: { event_type: string; event_payload: Record<string, unknown> };
   /** when it was posted (ms): the ts above is a counter, not a time */
   postedAt: number;
 }
@@ -29,7 +69,21 @@ export interface LocalSlackApi {
   responseUrl(): string;
   messages(channel?: string): FakeMessage[];
   waitFor<T>(predicate: (calls: SlackCall[]) => T | undefined | false, timeoutMs?: number): Promise<T>;
-  failNext(method: string, error: string): void;
+  /** The next call(s) of `method` fail (see InjectedFailure, FailOptions). */
+  failNext(method: string, failure: InjectedFailure, opts?: FailOptions): void;
+  /** Drops every failure not yet used. */
+  clearFailures(): void;
+  /**
+   * The next call of `method` whose arguments match is done at once but answered only on release(): a caller
+   * that dies meanwhile never learns that it worked (the crash between Slack's answer and the caller's record).
+   */
+  holdAnswer(method: string, match: (args: Record<string, any>) => boolean): { arrived: Promise<void>; release(): void };
+  /** A trigger id as Slack puts in a slash command or click: exchangeable once, for a while, for a modal. */
+  issueTriggerId(user?: string): string;
+  /** The modals opened (views.open that worked), oldest first. */
+  views(): FakeView[];
+  /** Socket Mode: cuts the connection from Slack's side (no close frame), as a network drop or a Slack restart does. */
+  dropSocket(): void;
   /** Socket Mode: resolves once a broker has connected to the fake's WebSocket (after apps.connections.open). */
   socketConnected(timeoutMs?: number): Promise<void>;
   /** Socket Mode: sends an envelope (type 'slash_commands' | 'interactive' …) and resolves with the broker's ack. */
@@ -38,66 +92,148 @@ export interface LocalSlackApi {
   stop(): Promise<void>;
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (c) => (body += c));
-    req.on('end', () => resolve(body));
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
 
-/** Form bodies carry JSON-encoded blocks/view/attachments strings; decode them so tests read objects. */
-function parseArgs(body: string, contentType: string | undefined): Record<string, any> {
-  if (!body) return {};
-  if (contentType?.includes('application/json')) return JSON.parse(body) as Record<string, any>;
-  const args: Record<string, any> = Object.fromEntries(new URLSearchParams(body));
+class BadRequest extends Error {
+  constructor(readonly error: string, message: string) {
+    super(message);
+  }
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A form body, strictly: malformed percent-encoding or UTF-8 is refused, not replaced with U+FFFD. */
+function parseForm(body: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of body.split('&')) {
+    if (!pair) continue;
+    const eq = pair.indexOf('=');
+    const [k, v] = eq === -1 ? [pair, ''] : [pair.slice(0, eq), pair.slice(eq + 1)];
+    try {
+      out[decodeURIComponent(k.replace(/\+/g, ' '))] = decodeURIComponent(v.replace(/\+/g, ' '));
+    } catch {
+      throw new BadRequest('invalid_form_data', `the form field ${JSON.stringify(k.slice(0, 40))} is not valid percent-encoded UTF-8`);
+    }
+  }
+  return out;
+}
+
+/** Form bodies carry JSON-encoded blocks/view/attachments/metadata strings; decode them so tests read objects. */
+function parseArgs(raw: Buffer, contentType: string | undefined): Record<string, any> {
+  if (raw.length === 0) return {};
+  let body: string;
+  try {
+    body = utf8.decode(raw);
+  } catch {
+    throw new BadRequest(contentType?.includes('application/json') ? 'invalid_json' : 'invalid_form_data', 'the request body is not valid UTF-8');
+  }
+  if (contentType?.includes('application/json')) {
+    try {
+      return JSON.parse(body) as Record<string, any>;
+    } catch {
+      throw new BadRequest('invalid_json', 'the request body is not JSON');
+    }
+  }
+  const args: Record<string, any> = parseForm(body);
   for (const k of ['blocks', 'attachments', 'view', 'metadata']) {
-    if (typeof args[k] === 'string') {
-      try {
-        args[k] = JSON.parse(args[k]);
-      } catch {
-        /* leave as text */
-      }
+    if (typeof args[k] !== 'string') continue;
+    try {
+      args[k] = JSON.parse(args[k]);
+    } catch {
+      throw new BadRequest(k === 'blocks' ? 'invalid_blocks_format' : 'invalid_arguments', `${k} is not valid JSON [json-pointer:/${k}]`);
     }
   }
   return args;
 }
 
-export async function startLocalSlackApi(opts: { usergroups?: Record<string, string[]>; teamId?: string } = {}): Promise<LocalSlackApi> {
+/** Web API methods that take the app-level token instead of the bot token. */
+const APP_TOKEN_METHODS = new Set(['apps.connections.open']);
+
+export async function startLocalSlackApi(opts: LocalSlackApiOptions): Promise<LocalSlackApi> {
   const calls: SlackCall[] = [];
   const messages: FakeMessage[] = [];
-  const failures = new Map<string, string>();
+  const opened: FakeView[] = [];
+  const failures: { method: string; failure: InjectedFailure; left: number; match?: (args: Record<string, any>) => boolean }[] = [];
+  const holds: { method: string; match: (args: Record<string, any>) => boolean; used: boolean; arrived: () => void; released: Promise<void>; release: () => void }[] = [];
+  const now = opts.now ?? Date.now;
+  const triggerTtlMs = opts.triggerTtlMs ?? 3000;
+  /** trigger id → when issued, for whom, and whether it was exchanged already */
+  const triggers = new Map<string, { issuedAt: number; user?: string; used: boolean }>();
   let tsCounter = 0;
   let responseCounter = 0;
+  let triggerCounter = 0;
   const nextTs = () => `1700000000.${String(++tsCounter).padStart(6, '0')}`;
+  const refuse = (p: Problem) => ({ ok: false, error: p.error, errors: [p.detail], response_metadata: { messages: [`[ERROR] ${p.detail}`] } });
+
+  /** Slack's token check: none → not_authed, someone else's → invalid_auth, the wrong kind → not_allowed_token_type. */
+  const tokenProblem = (method: string, token: string | undefined): string | undefined => {
+    if (!token) return 'not_authed';
+    const expected = APP_TOKEN_METHODS.has(method) ? opts.appToken : opts.botToken;
+    if (token === expected) return undefined;
+    return token === opts.botToken || token === opts.appToken ? 'not_allowed_token_type' : 'invalid_auth';
+  };
+
+  const injected = (method: string, args: Record<string, any>): InjectedFailure | undefined => {
+    const i = failures.findIndex((f) => f.method === method && (f.match?.(args) ?? true));
+    if (i === -1) return undefined;
+    const f = failures[i]!;
+    if (--f.left <= 0) failures.splice(i, 1);
+    return f.failure;
+  };
+
+  const exchangeTrigger = (triggerId: unknown): { error: string } | { user?: string } => {
+    const t = typeof triggerId === 'string' ? triggers.get(triggerId) : undefined;
+    if (!t) return { error: 'invalid_trigger_id' };
+    if (t.used) return { error: 'exchanged_trigger_id' };
+    if (now() - t.issuedAt > triggerTtlMs) return { error: 'expired_trigger_id' };
+    t.used = true;
+    return { user: t.user };
+  };
 
   const handle = (method: string, a: Record<string, any>): Record<string, unknown> => {
-    const failure = failures.get(method);
-    if (failure) {
-      failures.delete(method);
-      return { ok: false, error: failure };
-    }
     switch (method) {
       case 'auth.test':
         return { ok: true, url: 'https://fake.slack.test/', team: 'Test', team_id: opts.teamId ?? 'T0TEST', user: 'jitjump', user_id: 'UBOT', bot_id: 'BBOT' };
       case 'chat.postMessage': {
         if (!a.channel) return { ok: false, error: 'channel_not_found' };
-        const msg: FakeMessage = { channel: a.channel, ts: nextTs(), text: a.text, blocks: a.blocks, thread_ts: a.thread_ts, metadata: a.metadata, postedAt: Date.now() };
+        const problem = checkMessage(a);
+        if (problem) return refuse(problem);
+        const msg: FakeMessage = {
+          channel: a.channel,
+          ts: nextTs(),
+          text: a.text,
+          blocks: a.blocks,
+          thread_ts: a.thread_ts,
+          ...(a.metadata ? { metadata: a.metadata } : {}),
+          postedAt: Date.now(),
+        };
         messages.push(msg);
-        return { ok: true, channel: msg.channel, ts: msg.ts, message: { text: msg.text, blocks: msg.blocks } };
+        return { ok: true, channel: msg.channel, ts: msg.ts, message: { text: msg.text, blocks: msg.blocks, metadata: msg.metadata } };
       }
       case 'chat.update': {
         const msg = messages.find((m) => m.channel === a.channel && m.ts === a.ts);
         if (!msg) return { ok: false, error: 'message_not_found' };
+        const problem = checkMessage(a);
+        if (problem) return refuse(problem);
         msg.text = a.text;
         msg.blocks = a.blocks;
         if (a.metadata) msg.metadata = a.metadata;
         return { ok: true, channel: msg.channel, ts: msg.ts };
       }
-      case 'chat.postEphemeral':
+      case 'chat.postEphemeral': {
+        if (!a.channel) return { ok: false, error: 'channel_not_found' };
+        if (!a.user) return refuse({ error: 'invalid_arguments', detail: 'missing required field: user' });
+        const problem = checkMessage(a);
+        if (problem) return refuse(problem);
         return { ok: true, message_ts: nextTs() };
+      }
       case 'conversations.history': {
         const found = messages.filter((m) => m.channel === a.channel).reverse().slice(0, Number(a.limit ?? 100));
         // Like Slack, metadata only when asked for (include_all_metadata).
@@ -105,8 +241,10 @@ export async function startLocalSlackApi(opts: { usergroups?: Record<string, str
         return { ok: true, messages: found.map((m) => ({ type: 'message', ts: m.ts, text: m.text, blocks: m.blocks, ...(withMetadata && m.metadata ? { metadata: m.metadata } : {}) })) };
       }
       case 'conversations.open':
-        return { ok: true, channel: { id: `D${String(a.users ?? '').split(',')[0]}` } };
+        if (!a.users) return refuse({ error: 'invalid_arguments', detail: 'missing required field: users' });
+        return { ok: true, channel: { id: `D${String(a.users).split(',')[0]}` } };
       case 'users.info':
+        if (!a.user) return { ok: false, error: 'user_not_found' };
         return { ok: true, user: { id: a.user, name: String(a.user).toLowerCase(), real_name: a.user, tz: 'UTC', is_bot: false, deleted: false } };
       case 'usergroups.users.list': {
         const users = opts.usergroups?.[a.usergroup];
@@ -114,28 +252,69 @@ export async function startLocalSlackApi(opts: { usergroups?: Record<string, str
       }
       case 'apps.connections.open':
         return { ok: true, url: `ws://127.0.0.1:${port}/socket` };
-      case 'views.open':
-        return { ok: true, view: { id: `V${++responseCounter}` } };
+      case 'views.open': {
+        const problem = checkView(a.view);
+        if (problem) return refuse(problem);
+        const exchanged = exchangeTrigger(a.trigger_id);
+        if ('error' in exchanged) return { ok: false, error: exchanged.error };
+        const view: FakeView = { id: `V${++responseCounter}`, user: exchanged.user, triggerId: a.trigger_id, view: a.view };
+        opened.push(view);
+        return { ok: true, view: { id: view.id, ...a.view } };
+      }
       default:
         return { ok: false, error: 'unknown_method' };
     }
   };
 
   const server: Server = createServer(async (req, res) => {
-    const body = await readBody(req);
     const url = req.url ?? '';
-    const args = parseArgs(body, req.headers['content-type']);
+    const reply = (status: number, body: Record<string, unknown>, headers: Record<string, string> = {}) =>
+      res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
+    let args: Record<string, any>;
+    let bad: BadRequest | undefined;
+    try {
+      args = parseArgs(await readBody(req), req.headers['content-type']);
+    } catch (err) {
+      if (!(err instanceof BadRequest)) throw err;
+      args = {};
+      bad = err;
+    }
     // The token travels in the Authorization header or, for some calls, the form body: keep it apart from args.
     const token = req.headers.authorization?.replace(/^Bearer /, '') ?? (args.token as string | undefined);
     delete args.token;
     if (url.startsWith('/response/')) {
-      calls.push({ method: 'response_url', args: { ...args, url }, at: Date.now() });
-      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+      calls.push({ method: 'response_url', args: { ...args, url }, at: Date.now(), ...(bad ? { error: bad.error } : {}) });
+      res.writeHead(bad ? 400 : 200, { 'content-type': 'text/plain' }).end(bad ? bad.message : 'ok');
       return;
     }
     const method = url.replace(/^\/api\//, '').split('?')[0]!;
-    calls.push({ method, args, at: Date.now(), token });
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(handle(method, args)));
+    const call: SlackCall = { method, args, at: Date.now(), token };
+    calls.push(call);
+    const answer = (status: number, body: Record<string, unknown>, headers?: Record<string, string>) => {
+      if (body.ok === false) call.error = String(body.error);
+      if (status !== 200) call.status = status;
+      reply(status, body, headers);
+    };
+    const authProblem = tokenProblem(method, token);
+    if (authProblem) return answer(200, { ok: false, error: authProblem });
+    if (bad) return answer(200, refuse({ error: bad.error, detail: bad.message }));
+    const lone = loneSurrogateAt(args);
+    if (lone) return answer(200, refuse({ error: 'invalid_arguments', detail: `a lone UTF-16 surrogate is not text [json-pointer:${lone}]` }));
+    const failure = injected(method, args);
+    if (failure !== undefined) {
+      if (typeof failure === 'string') return answer(200, { ok: false, error: failure });
+      if ('status' in failure) return answer(429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(failure.retryAfter) });
+      return answer(200, { ...failure, ok: false });
+    }
+    const done = handle(method, args);
+    const hold = holds.find((h) => !h.used && h.method === method && h.match(args));
+    if (hold) {
+      hold.used = true;
+      hold.arrived();
+      await hold.released;
+      if (res.destroyed) return; // the caller is gone
+    }
+    answer(200, done);
   });
   // Socket Mode: the broker dials out to this WebSocket; Slack says hello, then sends envelopes to be acked.
   const wss = new WebSocketServer({ server, path: '/socket' });
@@ -176,7 +355,23 @@ export async function startLocalSlackApi(opts: { usergroups?: Record<string, str
         await new Promise((r) => setTimeout(r, 10));
       }
     },
-    failNext: (method, error) => void failures.set(method, error),
+    failNext: (method, failure, o = {}) => void failures.push({ method, failure, left: o.times ?? 1, match: o.match }),
+    clearFailures: () => void failures.splice(0),
+    holdAnswer(method, match) {
+      let arrived!: () => void;
+      let release!: () => void;
+      const arrival = new Promise<void>((r) => (arrived = r));
+      const released = new Promise<void>((r) => (release = r));
+      holds.push({ method, match, used: false, arrived, released, release });
+      return { arrived: arrival, release };
+    },
+    issueTriggerId(user) {
+      const id = `${Math.floor(now() / 1000)}.${++triggerCounter}.${randomBytes(16).toString('hex')}`;
+      triggers.set(id, { issuedAt: now(), user, used: false });
+      return id;
+    },
+    views: () => structuredClone(opened),
+    dropSocket: () => socket?.terminate(),
     socketConnected: (timeoutMs = 10_000) => until(() => socket?.readyState === 1, timeoutMs, 'a Socket Mode connection'),
     async socketSend(type, payload, timeoutMs = 10_000) {
       if (!socket) throw new Error('fake Slack: no Socket Mode connection');
@@ -194,9 +389,12 @@ export async function startLocalSlackApi(opts: { usergroups?: Record<string, str
     reset() {
       calls.length = 0;
       messages.length = 0;
+      opened.length = 0;
+      failures.length = 0;
     },
     stop: () =>
       new Promise<void>((resolve) => {
+        for (const h of holds.splice(0)) h.release();
         for (const c of wss.clients) c.terminate();
         wss.close();
         server.closeAllConnections();

@@ -1,5 +1,6 @@
-// Sends requests to the broker exactly as Slack does: form-encoded, signed with the signing secret.
-import { createHmac, randomUUID } from 'node:crypto';
+// Sends requests to the broker exactly as Slack does: form-encoded, signed with the signing secret, with trigger
+// ids the local Slack API issued (so views.open works only with the trigger of the interaction it answers).
+import { createHmac } from 'node:crypto';
 import type { LocalSlackApi } from './local-slack-api.ts';
 
 export interface SlackResponse {
@@ -37,7 +38,7 @@ export function slashCommandFields(fake: LocalSlackApi, teamId: string, userId: 
     api_app_id: 'A0JITJUMP',
     is_enterprise_install: 'false',
     response_url: fake.responseUrl(),
-    trigger_id: `trigger-${randomUUID()}`,
+    trigger_id: fake.issueTriggerId(userId),
   };
 }
 
@@ -46,7 +47,7 @@ export interface ButtonClick {
   value: string;
   blockId: string;
   message: { channel: string; ts: string; blocks?: any[] };
-  /** lets the caller find the modal the broker opens in answer (views.open carries the trigger id) */
+  /** a trigger id the caller got from the fake's issueTriggerId (to find the modal opened in answer); default: a new one */
   triggerId?: string;
 }
 
@@ -58,7 +59,7 @@ export function blockActionPayload(fake: LocalSlackApi, teamId: string, userId: 
     api_app_id: 'A0JITJUMP',
     token: 'legacy-verification-token',
     container: { type: 'message', message_ts: a.message.ts, channel_id: a.message.channel, is_ephemeral: false },
-    trigger_id: a.triggerId ?? `trigger-${randomUUID()}`,
+    trigger_id: a.triggerId ?? fake.issueTriggerId(userId),
     team: { id: teamId, domain: 'test' },
     channel: { id: a.message.channel, name: 'directmessage' },
     message: { type: 'message', ts: a.message.ts, text: '', blocks: a.message.blocks ?? [] },
@@ -110,7 +111,7 @@ export function createSlackSender(o: { url: string; signingSecret: string; teamI
           user: user(userId, teamId),
           api_app_id: 'A0JITJUMP',
           token: 'legacy-verification-token',
-          trigger_id: `trigger-${randomUUID()}`,
+          trigger_id: o.fake.issueTriggerId(userId),
           view: {
             id: 'V0VIEW',
             type: 'modal',

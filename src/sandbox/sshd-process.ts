@@ -61,7 +61,15 @@ function opensshVersion(): [number, number] {
 }
 
 export async function startSshd(
-  opts: { name: string; role: 'jump' | 'internal'; authorizedKeysContent?: string } & ServerProcessOptions,
+  opts: {
+    name: string;
+    role: 'jump' | 'internal';
+    authorizedKeysContent?: string;
+    /** another sshd binary (tests: one that announces an older version) */
+    binary?: string;
+    /** lines added to the generated sshd_config */
+    extraConfig?: string[];
+  } & ServerProcessOptions,
 ): Promise<SshdProcess> {
   const dir = mkdtempSync(join(opts.parentDir ?? tmpdir(), `jit-sshd-${opts.name}-`));
   const port = await freePort();
@@ -92,6 +100,7 @@ export async function startSshd(
     ...(opts.role === 'jump'
       ? ['AllowTcpForwarding local', 'PermitListen none', 'AllowStreamLocalForwarding no', 'X11Forwarding no', 'AllowAgentForwarding no', 'PermitTunnel no']
       : []),
+    ...(opts.extraConfig ?? []),
   ].join('\n');
   const configPath = join(dir, 'sshd_config');
   writeFileSync(configPath, `${config}\n`);
@@ -100,7 +109,7 @@ export async function startSshd(
   let child: ChildProcess;
   let log = '';
   const launch = async () => {
-    child = spawnTracked(SSHD, ['-D', '-e', '-f', configPath], { detached: opts.ownProcessGroup });
+    child = spawnTracked(opts.binary ?? SSHD, ['-D', '-e', '-f', configPath], { detached: opts.ownProcessGroup });
     child.stderr?.on('data', (d) => (log += d));
     child.stdout?.on('data', (d) => (log += d));
     try {

@@ -4,9 +4,9 @@
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { hashTagged } from '../store/redis-keys.ts';
+import type { AccessJobName } from '../service/ports.ts';
+import { queuePrefix } from '../store/redis-keys.ts';
 
-export type AccessJobName = 'revoke' | 'expiry-warning' | 'timeout';
 
 export interface AccessJobHandlers {
   revoke(requestId: string): Promise<void>;
@@ -15,13 +15,6 @@ export interface AccessJobHandlers {
 }
 
 export const QUEUE_NAME = 'jit-jump';
-/** Hash-tagged so every BullMQ key of the queue lands in one Redis Cluster slot (BullMQ's advice for Cluster). */
-export const QUEUE_PREFIX = '{jit}:bull';
-
-/** The BullMQ prefix for a given one: a prefix without a hash tag gets braces, so Cluster keeps working. */
-export function queuePrefix(prefix?: string): string {
-  return hashTagged(prefix ?? QUEUE_PREFIX);
-}
 
 const JOB_ID_PREFIX: Record<AccessJobName, string> = { revoke: 'revoke', 'expiry-warning': 'warn', timeout: 'timeout' };
 

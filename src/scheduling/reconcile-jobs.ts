@@ -4,7 +4,7 @@
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { QUEUE_PREFIX } from './access-jobs.ts';
+import { QUEUE_PREFIX } from '../store/redis-keys.ts';
 
 export const RECONCILE_QUEUE = 'jit-jump-reconcile';
 const SCHEDULER_ID = 'reconcile-every-jump-host';

@@ -1,7 +1,7 @@
 // What the use cases need from the outside world, as small interfaces. Adapters (Redis stores, the jump-host
 // sync, BullMQ, Slack) implement them; test/support/in-memory/ implements every one for the unit tests.
-// Only domain and config types appear here, never an adapter's.
-import type { JumpHostConfig, Policy } from '../config/policy.ts';
+// Only domain types appear here, never an adapter's.
+import type { JumpHostPolicy, Policy } from '../domain/policy.ts';
 import type { AuditEvent } from '../domain/audit-event.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { ConnectInstructions } from '../domain/connect-instructions.ts';
@@ -44,7 +44,7 @@ export interface KeyRepository {
 export interface BlockSync {
   /** the ids of the grants the written block holds */
   sync(jumpHost: string): Promise<{ grantIds: string[] }>;
-  jumpHost(name: string): JumpHostConfig;
+  jumpHost(name: string): JumpHostPolicy;
 }
 
 /** Domain events the people involved are told about. Each implementation decides how (Slack: DMs, message updates). */
@@ -74,11 +74,12 @@ export interface OwnerDirectory {
   expand(owners: readonly string[]): Promise<Set<string>>;
 }
 
-export type JobName = 'revoke' | 'timeout' | 'expiry-warning';
+/** The timed steps of a request's life that the service has scheduled (the scheduling adapter runs them). */
+export type AccessJobName = 'revoke' | 'expiry-warning' | 'timeout';
 
 export interface JobScheduler {
-  schedule(name: JobName, requestId: string, at: number, now: number): Promise<void>;
-  cancel(name: JobName, requestId: string): Promise<void>;
+  schedule(name: AccessJobName, requestId: string, at: number, now: number): Promise<void>;
+  cancel(name: AccessJobName, requestId: string): Promise<void>;
 }
 
 export type RateLimitKind = 'request' | 'key-change';

@@ -6,7 +6,7 @@ import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger } from '@slack/b
 import type { Logger } from 'pino';
 import type { RefusalCode } from '../domain/result.ts';
 import type { AccessService, Outcome } from '../service/access-service.ts';
-import { createWebClient, slackClientOptions } from './web-client.ts';
+import { createWebClient, explainSlackError, slackClientOptions } from './web-client.ts';
 import { checkRequestTimestamp, isTrustedResponseUrl, responseUrlsOf, teamOf } from './request-checks.ts';
 import { ACTION_APPROVE, ACTION_DENY, DENY_REASON_BLOCK, DENY_REASON_INPUT, denyReasonModal, replyText, SLACK_REPLIES, VIEW_DENY_REASON } from './messages.ts';
 
@@ -29,7 +29,7 @@ export interface BoltAppOptions {
   onAfterWork?: (work: Promise<void>) => void;
 }
 
-const { tryAgain: TRY_AGAIN, cannotVerify: CANNOT_VERIFY, otherWorkspace: OTHER_WORKSPACE } = SLACK_REPLIES;
+const { tryAgain: TRY_AGAIN, cannotVerify: CANNOT_VERIFY, otherWorkspace: OTHER_WORKSPACE, formNotOpened: FORM_NOT_OPENED } = SLACK_REPLIES;
 
 function userOf(body: unknown): string {
   const b = body as { user_id?: unknown; user?: { id?: unknown } };
@@ -171,13 +171,21 @@ function registerListeners(app: App, o: BoltAppOptions, log: Logger): void {
   app.action<ButtonAction>(ACTION_DENY, async ({ ack, body, action, client }) => {
     await ack();
     const requestId = action.value ?? '';
+    let formNotOpened = false;
     const outcome = await attempt('deny', async () => {
       const check = await o.service.prepareDeny(requestId, body.user.id);
       if (!check.ok) return { reply: check.reply };
-      await client.views.open({ trigger_id: body.trigger_id, view: denyReasonModal(requestId, check.host) as never });
+      try {
+        // The trigger of this click: Slack opens the form only for it, once, within 3 s.
+        await client.views.open({ trigger_id: body.trigger_id, view: denyReasonModal(requestId, check.host) as never });
+      } catch (err) {
+        explainSlackError(err, 'views.open');
+        log.warn({ err, requestId }, 'Slack did not open the deny form');
+        formNotOpened = true;
+      }
       return {};
     });
-    await ephemeral(body, client, outcome.text);
+    await ephemeral(body, client, formNotOpened ? FORM_NOT_OPENED : outcome.text);
   });
 
   app.view(VIEW_DENY_REASON, async ({ ack, body, view }) => {

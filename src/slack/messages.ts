@@ -38,9 +38,8 @@ export function outcomeText(r: AccessRequest): string {
       return r.approvers.length > 0
         ? `:hourglass: Approved by ${r.approvers.map(userMention).join(', ')}; ${r.requiredApprovals - r.approvers.length} more approval(s) needed.`
         : ':hourglass: Waiting for approval.';
-    case 'approved':
     case 'active':
-      // The clock starts at activation: an approved request not yet active has no expiry to show.
+      // A grant read back without its expiry (never stored so) must not show a 1970 date.
       if (r.expiresAt === undefined) return `:white_check_mark: Approved by ${r.approvers.map(userMention).join(', ')}. Installing the key…`;
       return `:white_check_mark: Approved by ${r.approvers.map(userMention).join(', ')}. Active until ${when(r.expiresAt ?? 0)}.`;
     case 'expired':
@@ -136,11 +135,11 @@ export const SLACK_REPLIES = {
   otherWorkspace: 'This jit-jump installation does not serve your Slack workspace.',
   notFromSlack: 'jit-jump refused this request: it did not come from Slack.',
   denyReasonNeeded: 'Say why, so the requester knows what to do instead.',
+  formNotOpened: 'Slack did not open the form for the reason (the click may have taken too long to answer); nothing was changed. Click Deny again.',
 } as const;
 
 const STATE_WORDS: Record<RequestState, string> = {
   pending: 'waiting for approval',
-  approved: 'approved',
   active: 'active',
   expired: 'expired',
   revoked: 'revoked',

@@ -3,11 +3,61 @@ import { WebClient, type WebClientOptions } from '@slack/web-api';
 /**
  * Web API client settings shared by Bolt and the notifier. The default retry policy retries for ~30 minutes;
  * a chat-ops reply that late is useless, so give up after a few seconds and let the caller report it.
+ * A 429 is retried after the Retry-After Slack gives (rejectRateLimitedCalls stays false): each counts as one
+ * of the retries, so two rate-limited answers in a row are waited out and the third try goes through.
  */
 export function slackClientOptions(apiUrl: string | undefined): WebClientOptions {
   return { slackApiUrl: apiUrl, retryConfig: { retries: 2, factor: 2, minTimeout: 200, maxTimeout: 2000 }, timeout: 10_000 };
 }
 
+/** What a refused call aimed at, for the log: a channel, a user, a user group (never a token or a text). */
+function target(options: Record<string, unknown> | undefined): string {
+  for (const key of ['channel', 'users', 'user', 'usergroup'] as const) {
+    const v = options?.[key];
+    if (typeof v === 'string' && v) return ` (${key} ${v.slice(0, 80)})`;
+  }
+  return '';
+}
+
+const MEANING: Record<string, string> = {
+  not_authed: 'no token was sent',
+  invalid_auth: 'Slack refused the bot token',
+  account_inactive: 'the bot token belongs to a deleted app or workspace',
+  token_revoked: 'the bot token was revoked',
+  channel_not_found: 'no such channel, or the app is not in it',
+  not_in_channel: 'the app is not a member of the channel',
+  is_archived: 'the channel is archived',
+};
+
+/**
+ * Slack's own error says only the code ("An API error occurred: channel_not_found"). A log line should say
+ * which call, for which channel, and for missing_scope which scope the app must be given.
+ */
+export function explainSlackError(err: unknown, method: string, options?: Record<string, unknown>): void {
+  const data = (err as { code?: string; data?: { error?: unknown; needed?: unknown; provided?: unknown } }).data;
+  if ((err as { code?: string }).code !== 'slack_webapi_platform_error' || typeof data?.error !== 'string' || !(err instanceof Error)) return;
+  const code = data.error;
+  const why =
+    code === 'missing_scope'
+      ? `missing_scope: the app needs the scope ${String(data.needed ?? '?')} (it has: ${String(data.provided ?? 'none')})`
+      : MEANING[code]
+        ? `${code}: ${MEANING[code]}`
+        : code;
+  err.message = `Slack ${method}${target(options)} failed: ${why}`;
+}
+
+/** The notifier's client: the Web API client whose failures name the call, channel and missing scope. */
+class ExplainingWebClient extends WebClient {
+  override async apiCall(method: string, options?: Record<string, unknown>) {
+    try {
+      return await super.apiCall(method, options);
+    } catch (err) {
+      explainSlackError(err, method, options);
+      throw err;
+    }
+  }
+}
+
 export function createWebClient(token: string, apiUrl: string | undefined): WebClient {
-  return new WebClient(token, slackClientOptions(apiUrl));
+  return new ExplainingWebClient(token, slackClientOptions(apiUrl));
 }

@@ -5,7 +5,7 @@ import type { RegisteredKey, UserPublicKey } from '../domain/public-key.ts';
 import { ok, refuse } from '../domain/result.ts';
 import type { RemoveKeyResult, SetKeyResult } from '../domain/store-results.ts';
 import { redisKeys, type RedisKeys } from './redis-keys.ts';
-import { REMOVE_KEY, SET_KEY } from './scripts.ts';
+import { runScript } from './scripts.ts';
 
 export type StoredKey = RegisteredKey;
 
@@ -40,35 +40,25 @@ export class KeyStore {
   /** Stores the key; `key-taken` when another person registered the same key. */
   async set(user: string, key: UserPublicKey, now: number): Promise<SetKeyResult> {
     const event: AuditEvent = { type: 'key-registered', at: now, actor: user, detail: `${key.type} ${key.fingerprint}` };
-    const result = (await this.redis.eval(
-      SET_KEY,
-      3,
-      this.keys.userKey(user),
-      this.keys.keyOwner(key.fingerprint),
-      this.keys.auditStream,
-      user,
-      key.line,
-      key.fingerprint,
-      key.type,
-      String(now),
-      JSON.stringify(event),
-      this.keys.keyOwner(''),
-    )) as string[];
-    if (result[0] === 'taken') return refuse('key-taken', `${key.fingerprint} belongs to someone else`);
-    return ok({ replaced: (result[1] ?? '') !== '' });
+    const r = await runScript(
+      this.redis,
+      'set-key',
+      { userKey: this.keys.userKey(user), keyOwner: this.keys.keyOwner(key.fingerprint), auditStream: this.keys.auditStream },
+      { user, line: key.line, fingerprint: key.fingerprint, type: key.type, now, event: JSON.stringify(event), keyOwnerPrefix: this.keys.keyOwner('') },
+    );
+    if (r.status === 'taken') return refuse('key-taken', `${key.fingerprint} belongs to someone else`);
+    return ok({ replaced: r.previousFingerprint !== '' });
   }
 
   /** Deletes the person's key and frees its fingerprint; `no-key` when there was none. */
   async remove(user: string, now: number): Promise<RemoveKeyResult> {
     const event: AuditEvent = { type: 'key-removed', at: now, actor: user };
-    const result = (await this.redis.eval(
-      REMOVE_KEY,
-      2,
-      this.keys.userKey(user),
-      this.keys.auditStream,
-      JSON.stringify(event),
-      this.keys.keyOwner(''),
-    )) as string[];
-    return result[0] === 'ok' ? ok({ fingerprint: result[1]! }) : refuse('no-key', `${user} has no key`);
+    const r = await runScript(
+      this.redis,
+      'remove-key',
+      { userKey: this.keys.userKey(user), auditStream: this.keys.auditStream },
+      { event: JSON.stringify(event), keyOwnerPrefix: this.keys.keyOwner('') },
+    );
+    return r.status === 'ok' ? ok({ fingerprint: r.fingerprint }) : refuse('no-key', `${user} has no key`);
   }
 }

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { redisKeys, type RedisKeys } from './redis-keys.ts';
-import { RATE_LIMIT } from './scripts.ts';
+import { runScript } from './scripts.ts';
 
 export type RateLimitKind = 'request' | 'key-change';
 
@@ -22,17 +22,13 @@ export class RateLimiter {
   /** Takes one slot of `limit` per `windowMs` for this person and kind, if one is free. */
   async take(kind: RateLimitKind, user: string, limit: number, windowMs: number, now: number): Promise<RateLimitResult> {
     const member = `${now}-${randomBytes(6).toString('hex')}`;
-    const r = (await this.redis.eval(
-      RATE_LIMIT,
-      2,
-      this.keys.rateLimit(kind, user),
-      this.keys.rateLimitNotice(kind, user),
-      String(now),
-      String(windowMs),
-      String(limit),
-      member,
-    )) as string[];
-    if (r[0] === 'ok') return { ok: true, count: Number(r[1]) };
-    return { ok: false, retryAfterMs: Number(r[1]), firstRefusal: r[2] === '1' };
+    const r = await runScript(
+      this.redis,
+      'rate-limit',
+      { window: this.keys.rateLimit(kind, user), notice: this.keys.rateLimitNotice(kind, user) },
+      { now, windowMs, limit, member },
+    );
+    if (r.status === 'ok') return { ok: true, count: Number(r.count) };
+    return { ok: false, retryAfterMs: Number(r.retryAfterMs), firstRefusal: r.firstRefusal === '1' };
   }
 }

@@ -251,9 +251,10 @@ export function asCommandClient(client: RedisClient): Redis {
 
 /**
  * Replication to the replicas is asynchronous: a primary that dies a moment after a write takes that write
- * with it, and the promoted replica never saw it. The broker's state changes are Lua scripts (EVAL) and one
- * MULTI (a new request); after each, WAIT until `replicas` replicas hold everything this connection wrote,
- * so what the broker then tells Slack or writes to a jump server survives a failover (Sentinel promotes the
+ * with it, and the promoted replica never saw it. The broker's state changes are Lua scripts (scripts.ts,
+ * defined with defineCommand; plain EVAL too) and MULTI blocks; after each, WAIT until `replicas` replicas hold
+ * everything this connection wrote, so what the broker then tells Slack or writes to a jump server survives a
+ * failover (Sentinel promotes the
  * most up-to-date replica). Short of replicas within the timeout, the change stands (it is on the primary) and
  * `onShort` is told: the broker works on, with the loss window of plain asynchronous replication.
  */
@@ -271,6 +272,13 @@ function acknowledgeWrites(client: Redis, replicas: number, timeoutMs: number, o
   type AnyFn = (...args: unknown[]) => unknown;
   const evalScript = client.eval.bind(client) as unknown as (...args: unknown[]) => Promise<unknown>;
   (client as unknown as { eval: AnyFn }).eval = async (...args) => acknowledged(await evalScript(...args));
+  // A script defined on this client (scripts.ts) is a method of its own, named as defined: wrap each one.
+  const defineCommand = client.defineCommand.bind(client);
+  client.defineCommand = (name, definition) => {
+    defineCommand(name, definition);
+    const script = (client as unknown as Record<string, AnyFn>)[name]!.bind(client);
+    (client as unknown as Record<string, AnyFn>)[name] = async (...args) => acknowledged(await script(...args));
+  };
   const multi = client.multi.bind(client) as unknown as (...args: unknown[]) => { exec: (...a: unknown[]) => Promise<unknown> };
   (client as unknown as { multi: AnyFn }).multi = (...args) => {
     const tx = multi(...args);

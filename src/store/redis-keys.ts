@@ -37,6 +37,25 @@ export function redisKeys(prefix = '{jit}') {
 }
 export type RedisKeys = ReturnType<typeof redisKeys>;
 
+/** What the audit forwarder reads: the audit stream, and the delivery marker of each of its entries. */
+export function auditStreamKeys(prefix?: string): { stream: string; deliveryKey: (streamId: string) => string } {
+  const keys = redisKeys(prefix);
+  return { stream: keys.auditStream, deliveryKey: keys.auditDelivery };
+}
+
+/** BullMQ builds its own keys under this prefix; the {jit} tag puts every key of the queues in the same slot. */
+export const QUEUE_PREFIX = '{jit}:bull';
+
+/** The BullMQ prefix for a given one: a prefix without a hash tag gets braces, so Cluster keeps working. */
+export function queuePrefix(prefix?: string): string {
+  return hashTagged(prefix ?? QUEUE_PREFIX);
+}
+
+/** The BullMQ prefix that goes with a broker key prefix (tests run several brokers on one Redis). */
+export function queuePrefixFor(redisPrefix?: string): string | undefined {
+  return redisPrefix ? `${redisPrefix}:bull` : undefined;
+}
+
 /**
  * The prefix itself if it already holds a hash tag (the first `{…}` with something inside, as Redis Cluster
  * reads it), otherwise the prefix wrapped in braces. Keys built on it then all hash by the tag alone.

@@ -3,7 +3,7 @@
 // A holder killed with kill -9 blocks the others for at most one lease. Waiters poll: sections are short.
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { RELEASE_LOCK, RENEW_LOCK } from './scripts.ts';
+import { runScript } from './scripts.ts';
 
 export class LockTimeoutError extends Error {
   constructor(key: string, waitedMs: number) {
@@ -57,9 +57,9 @@ export class RedisLock {
     let lost = false;
     let renewedAt = Date.now();
     const renew = setInterval(() => {
-      this.redis.eval(RENEW_LOCK, 1, key, token, String(this.o.leaseMs)).then(
-        (ok) => {
-          if (ok === 1) renewedAt = Date.now();
+      runScript(this.redis, 'renew-lock', { lock: key }, { token, leaseMs: this.o.leaseMs }).then(
+        (r) => {
+          if (r.status === 'renewed') renewedAt = Date.now();
           else lost = true;
         },
         () => undefined, // judged by age below
@@ -75,7 +75,7 @@ export class RedisLock {
       return await fn(lease);
     } finally {
       clearInterval(renew);
-      await this.redis.eval(RELEASE_LOCK, 1, key, token).catch(() => undefined); // it expires anyway
+      await runScript(this.redis, 'release-lock', { lock: key }, { token }).catch(() => undefined); // it expires anyway
     }
   }
 }

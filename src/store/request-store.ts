@@ -1,12 +1,21 @@
-// Requests, grants and their transitions in Redis. Transitions are atomic Lua scripts (scripts.ts).
+// Requests, grants and their transitions in Redis. Transitions are atomic Lua scripts (scripts.ts, lua/), whose
+// guards come from the state table (domain/request-state.ts).
 import type { Redis } from 'ioredis';
 import type { AuditEvent } from '../domain/audit-event.ts';
-import { statesLeadingTo, type AccessRequest, type MessageRef, type RequestState } from '../domain/request-state.ts';
+import {
+  ACTIVE_STATE,
+  auditEventsInto,
+  INITIAL_STATE,
+  statesLeadingTo,
+  type AccessRequest,
+  type MessageRef,
+  type RequestState,
+} from '../domain/request-state.ts';
 import { ok, ok0, refuse } from '../domain/result.ts';
 import type { ApprovalResult, CreateResult, TransitionResult } from '../domain/store-results.ts';
 import { redisKeys, type RedisKeys } from './redis-keys.ts';
 import { RedisLock } from './redis-lock.ts';
-import { APPROVE, CREATE_CAPPED, TRANSITION } from './scripts.ts';
+import { runScript } from './scripts.ts';
 
 const NUMBER_FIELDS = ['durationMs', 'createdAt', 'requiredApprovals', 'activatedAt', 'expiresAt', 'endedAt'] as const;
 
@@ -23,7 +32,7 @@ function fromHash(hash: Record<string, string>): AccessRequest | undefined {
   if (!hash.id) return undefined;
   const req: Record<string, unknown> = { ...hash, approvers: JSON.parse(hash.approvers ?? '[]') };
   for (const f of NUMBER_FIELDS) if (hash[f] !== undefined) req[f] = Number(hash[f]);
-  delete req.approvedAt;
+  delete req.approvedAt; // written by versions that still stored the approval time apart
   return req as unknown as AccessRequest;
 }
 
@@ -37,13 +46,7 @@ export class RequestStore {
   }
 
   async create(req: AccessRequest, event: AuditEvent): Promise<void> {
-    await this.redis
-      .multi()
-      .hset(this.keys.request(req.id), toHash(req))
-      .zadd(this.keys.userRequests(req.requester), req.createdAt, req.id)
-      .zadd(this.keys.pendingRequests, req.createdAt, req.id)
-      .xadd(this.keys.auditStream, 'MAXLEN', '~', '1000000', '*', 'e', JSON.stringify(event), 'from', '')
-      .exec();
+    await this.createScript(req, event, -1, 0);
   }
 
   /**
@@ -51,24 +54,32 @@ export class RequestStore {
    * requests; the check and the write are one atomic step.
    */
   async createWithinCap(req: AccessRequest, event: AuditEvent, maxPending: number, scan = 200): Promise<CreateResult> {
-    const pairs = Object.entries(toHash(req)).flat();
-    const r = (await this.redis.eval(
-      CREATE_CAPPED,
-      4,
-      this.keys.request(req.id),
-      this.keys.userRequests(req.requester),
-      this.keys.auditStream,
-      this.keys.pendingRequests,
-      String(maxPending),
-      String(scan),
-      this.keys.request(''),
-      String(req.createdAt),
-      req.id,
-      JSON.stringify(event),
-      ...pairs,
-    )) as string[];
-    if (r[0] === 'ok') return ok0();
-    return { ...refuse('too-many-pending', `${r[1]} request(s) pending`), pending: Number(r[1]) };
+    const r = await this.createScript(req, event, maxPending, scan);
+    if (r.status === 'ok') return ok0();
+    return { ...refuse('too-many-pending', `${r.pending} request(s) pending`), pending: Number(r.pending) };
+  }
+
+  private createScript(req: AccessRequest, event: AuditEvent, maxPending: number, scan: number) {
+    return runScript(
+      this.redis,
+      'create-request',
+      {
+        request: this.keys.request(req.id),
+        userRequests: this.keys.userRequests(req.requester),
+        auditStream: this.keys.auditStream,
+        pendingRequests: this.keys.pendingRequests,
+      },
+      {
+        maxPending,
+        scan,
+        requestKeyPrefix: this.keys.request(''),
+        initialState: INITIAL_STATE,
+        createdAt: req.createdAt,
+        id: req.id,
+        event: JSON.stringify(event),
+      },
+      Object.entries(toHash(req)).flat(),
+    );
   }
 
   async get(id: string): Promise<AccessRequest | undefined> {
@@ -95,27 +106,36 @@ export class RequestStore {
   /** Records an owner's approval; the last required one activates the grant atomically. */
   async approve(req: AccessRequest, approver: string, now: number): Promise<ApprovalResult> {
     const base = { at: now, actor: approver, requestId: req.id, requester: req.requester, host: req.host };
-    const result = (await this.redis.eval(
-      APPROVE,
-      5,
-      this.keys.request(req.id),
-      this.keys.auditStream,
-      this.keys.activeGrants(req.jumpHost),
-      this.keys.pendingRequests,
-      this.keys.activating,
-      approver,
-      String(now),
-      JSON.stringify({ ...base, type: 'approval-recorded' } satisfies AuditEvent),
-      JSON.stringify({ ...base, type: 'approved' } satisfies AuditEvent),
-      JSON.stringify({ ...base, type: 'activated', durationMs: req.durationMs } satisfies AuditEvent),
-    )) as string[];
-    switch (result[0]) {
+    // The state table names the events of activation: the decision, then the grant.
+    const [approvedType, activatedType] = auditEventsInto(ACTIVE_STATE) ?? [];
+    if (!approvedType || !activatedType) throw new Error('the state table names no decision and grant events for activation');
+    const r = await runScript(
+      this.redis,
+      'approve',
+      {
+        request: this.keys.request(req.id),
+        auditStream: this.keys.auditStream,
+        activeGrants: this.keys.activeGrants(req.jumpHost),
+        pendingRequests: this.keys.pendingRequests,
+        activating: this.keys.activating,
+      },
+      {
+        approver,
+        now,
+        allowedFrom: statesLeadingTo(ACTIVE_STATE).join(','),
+        activeState: ACTIVE_STATE,
+        recordedEvent: JSON.stringify({ ...base, type: 'approval-recorded' } satisfies AuditEvent),
+        approvedEvent: JSON.stringify({ ...base, type: approvedType } satisfies AuditEvent),
+        activatedEvent: JSON.stringify({ ...base, type: activatedType, durationMs: req.durationMs } satisfies AuditEvent),
+      },
+    );
+    switch (r.status) {
       case 'recorded':
-        return ok({ activated: false, approvals: Number(result[1]) });
+        return ok({ activated: false, approvals: Number(r.approvals) });
       case 'activated':
-        return ok({ activated: true, expiresAt: Number(result[1]) });
+        return ok({ activated: true, expiresAt: Number(r.expiresAt) });
       case 'conflict':
-        return conflict(req.id, result[1] as RequestState);
+        return conflict(req.id, r.state as RequestState);
       case 'self':
         return refuse('self-approval', `${approver} requested ${req.id}`);
       case 'duplicate':
@@ -126,8 +146,8 @@ export class RequestStore {
   }
 
   /**
-   * Moves a request to `to` if its current state allows it (checked atomically), sets `fields`,
-   * keeps the active-grants index in step and appends the audit event.
+   * Moves a request to `to` if its current state allows it (checked atomically against the state table), sets
+   * `fields`, keeps the indexes in step and appends the audit event. Activation goes through approve().
    */
   async transition(
     req: Pick<AccessRequest, 'id' | 'jumpHost'>,
@@ -135,27 +155,32 @@ export class RequestStore {
     event: AuditEvent,
     fields: Record<string, string | number> = {},
   ): Promise<TransitionResult> {
-    const activeOp = to === 'active' ? 'add' : ['expired', 'revoked', 'failed'].includes(to) ? 'rem' : '-';
-    const score = to === 'active' ? String(fields.expiresAt ?? 0) : String(fields.endedAt ?? event.at);
-    const pairs = Object.entries(fields).flatMap(([k, v]) => [k, String(v)]);
-    const result = (await this.redis.eval(
-      TRANSITION,
-      6,
-      this.keys.request(req.id),
-      this.keys.auditStream,
-      this.keys.activeGrants(req.jumpHost),
-      this.keys.endedGrants(req.jumpHost),
-      this.keys.pendingRequests,
-      this.keys.activating,
-      statesLeadingTo(to).join(','),
-      to,
-      JSON.stringify(event),
-      activeOp,
-      score,
-      ...pairs,
-    )) as string[];
-    if (result[0] === 'ok') return ok({ from: result[1] as RequestState });
-    if (result[0] === 'conflict') return conflict(req.id, result[1] as RequestState);
+    // Programming errors, not user input: the table says what each move records.
+    if (to === ACTIVE_STATE) throw new Error('a grant becomes active only through its last approval (approve())');
+    const audit = auditEventsInto(to);
+    if (audit?.length !== 1 || audit[0] !== event.type) throw new Error(`a move to ${to} records ${audit?.join(' + ') ?? 'nothing'}, not ${event.type}`);
+    const r = await runScript(
+      this.redis,
+      'transition',
+      {
+        request: this.keys.request(req.id),
+        auditStream: this.keys.auditStream,
+        activeGrants: this.keys.activeGrants(req.jumpHost),
+        endedGrants: this.keys.endedGrants(req.jumpHost),
+        pendingRequests: this.keys.pendingRequests,
+      },
+      {
+        allowedFrom: statesLeadingTo(to).join(','),
+        to,
+        initialState: INITIAL_STATE,
+        activeState: ACTIVE_STATE,
+        event: JSON.stringify(event),
+        endedAt: fields.endedAt ?? event.at,
+      },
+      Object.entries(fields).flatMap(([k, v]) => [k, String(v)]),
+    );
+    if (r.status === 'ok') return ok({ from: r.from as RequestState });
+    if (r.status === 'conflict') return conflict(req.id, r.state as RequestState);
     return refuse('not-found', `no request ${req.id}`);
   }
 
@@ -229,7 +254,7 @@ export class RequestStore {
 
   /** An audit event that goes with no state change (a refused action, an alert). */
   async appendAudit(event: AuditEvent): Promise<void> {
-    await this.redis.xadd(this.keys.auditStream, 'MAXLEN', '~', '1000000', '*', 'e', JSON.stringify(event), 'from', '');
+    await runScript(this.redis, 'append-audit', { auditStream: this.keys.auditStream }, { event: JSON.stringify(event) });
   }
 
   async recentForUser(user: string, limit = 20): Promise<AccessRequest[]> {

@@ -1,170 +1,132 @@
-// Every multi-key change is one Lua script, so two replicas or two clicks can never interleave.
-// Each script appends its audit event(s) to the audit stream in the same atomic step.
+// The store's Lua scripts (lua/*.lua). Every multi-key change is one script, so two replicas or two clicks can
+// never interleave, and each appends its audit event(s) in the same atomic step (lua/include/audit-append.lua,
+// the one place that writes the audit stream).
+//
+// Each script's header names its KEYS and ARGV; the spec below names the same (checked when the file is read),
+// and the loader binds them as KEY.<name> and ARG.<name> in front of the script, so no script reads a position.
+// A `-- #include <name>` line is replaced by lua/include/<name>.lua. Scripts are defined once per client with
+// ioredis defineCommand: EVAL the first time on each connection, EVALSHA after, EVAL again on NOSCRIPT (a
+// restarted or promoted server). Every script's keys share one hash tag (redis-keys.ts), so it runs on a Cluster.
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
 
-/**
- * KEYS: request hash, audit stream, active-grants zset of its jump host, ended-grants zset of its jump host,
- *       pending-requests zset, activating zset
- * ARGV: allowed-from-states (comma list), to-state, audit event JSON, zset op ('add'|'rem'|'-'), zset score
- *       (expiry for 'add', end time for 'rem'), then field/value pairs to set
- * Keeps the indexes the reconciler relies on in step: a request leaves the pending index when it is decided,
- * a grant leaving `active` is remembered as ended until a sync has taken its line out.
- * Returns {'ok', from} | {'conflict', state} | {'missing'}
- */
-export const TRANSITION = `
-local state = redis.call('HGET', KEYS[1], 'state')
-if not state then return {'missing'} end
-local allowed = false
-for s in string.gmatch(ARGV[1], '[^,]+') do if s == state then allowed = true end end
-if not allowed then return {'conflict', state} end
-redis.call('HSET', KEYS[1], 'state', ARGV[2])
-for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-local id = redis.call('HGET', KEYS[1], 'id')
-if state == 'pending' then redis.call('ZREM', KEYS[5], id) end
-if ARGV[4] == 'add' then
-  redis.call('ZADD', KEYS[3], ARGV[5], id)
-  local t = redis.call('TIME')
-  redis.call('ZADD', KEYS[6], 'NX', t[1] * 1000 + math.floor(t[2] / 1000), id)
-elseif ARGV[4] == 'rem' then
-  redis.call('ZREM', KEYS[3], id)
-  redis.call('ZADD', KEYS[4], ARGV[5], id)
-end
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', '1000000', '*', 'e', ARGV[3], 'from', state)
-return {'ok', state}
-`;
+interface ScriptSpec {
+  readonly keys: readonly string[];
+  readonly args: readonly string[];
+  /** the script takes further field/value pairs after `args` (Lua: ARGV[REST], ARGV[REST + 1], …) */
+  readonly rest?: true;
+  /** each reply status and the names of the values that follow it */
+  readonly replies: Readonly<Record<string, readonly string[]>>;
+}
 
-/**
- * Records one owner's approval; the last required approval activates the grant in the same step
- * (the clock starts now, not when the request was made). The new grant enters the activating index: its
- * follow-up (revoke job, sync, connect instructions) is owed until done, by this replica or the reconciler.
- * KEYS: request hash, audit stream, active-grants zset, pending-requests zset, activating zset
- * ARGV: approver, now, approval-recorded event JSON, approved event JSON, activated event JSON
- *       (the activated event's expiresAt is filled in here)
- * Returns {'recorded', count} | {'activated', expiresAt} | {'duplicate'} | {'self'} | {'conflict', state} | {'missing'}
- */
-export const APPROVE = `
-local state = redis.call('HGET', KEYS[1], 'state')
-if not state then return {'missing'} end
-if state ~= 'pending' then return {'conflict', state} end
-local approver = ARGV[1]
-if redis.call('HGET', KEYS[1], 'requester') == approver then return {'self'} end
-local approvers = cjson.decode(redis.call('HGET', KEYS[1], 'approvers'))
-for _, a in ipairs(approvers) do if a == approver then return {'duplicate'} end end
-table.insert(approvers, approver)
-redis.call('HSET', KEYS[1], 'approvers', cjson.encode(approvers))
-local required = tonumber(redis.call('HGET', KEYS[1], 'requiredApprovals'))
-if #approvers < required then
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', '1000000', '*', 'e', ARGV[3], 'from', state)
-  return {'recorded', tostring(#approvers)}
-end
-local now = tonumber(ARGV[2])
-local expiresAt = now + tonumber(redis.call('HGET', KEYS[1], 'durationMs'))
-redis.call('HSET', KEYS[1], 'state', 'active', 'approvedAt', ARGV[2], 'activatedAt', ARGV[2], 'expiresAt', tostring(expiresAt))
-local id = redis.call('HGET', KEYS[1], 'id')
-redis.call('ZADD', KEYS[3], expiresAt, id)
-redis.call('ZREM', KEYS[4], id)
-redis.call('ZADD', KEYS[5], now, id)
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', '1000000', '*', 'e', ARGV[4], 'from', 'pending')
-local activated = cjson.decode(ARGV[5])
-activated['expiresAt'] = expiresAt
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', '1000000', '*', 'e', cjson.encode(activated), 'from', 'approved')
-return {'activated', tostring(expiresAt)}
-`;
+export const SCRIPTS = {
+  'transition': {
+    keys: ['request', 'auditStream', 'activeGrants', 'endedGrants', 'pendingRequests'],
+    args: ['allowedFrom', 'to', 'initialState', 'activeState', 'event', 'endedAt'],
+    rest: true,
+    replies: { ok: ['from'], conflict: ['state'], missing: [] },
+  },
+  'approve': {
+    keys: ['request', 'auditStream', 'activeGrants', 'pendingRequests', 'activating'],
+    args: ['approver', 'now', 'allowedFrom', 'activeState', 'recordedEvent', 'approvedEvent', 'activatedEvent'],
+    replies: { recorded: ['approvals'], activated: ['expiresAt'], duplicate: [], self: [], conflict: ['state'], missing: [] },
+  },
+  'create-request': {
+    keys: ['request', 'userRequests', 'auditStream', 'pendingRequests'],
+    args: ['maxPending', 'scan', 'requestKeyPrefix', 'initialState', 'createdAt', 'id', 'event'],
+    rest: true,
+    replies: { ok: [], capped: ['pending'] },
+  },
+  'append-audit': { keys: ['auditStream'], args: ['event'], replies: { ok: [] } },
+  'set-key': {
+    keys: ['userKey', 'keyOwner', 'auditStream'],
+    args: ['user', 'line', 'fingerprint', 'type', 'now', 'event', 'keyOwnerPrefix'],
+    replies: { ok: ['previousFingerprint'], taken: [] },
+  },
+  'remove-key': { keys: ['userKey', 'auditStream'], args: ['event', 'keyOwnerPrefix'], replies: { ok: ['fingerprint'], none: [] } },
+  'rate-limit': {
+    keys: ['window', 'notice'],
+    args: ['now', 'windowMs', 'limit', 'member'],
+    replies: { ok: ['count'], limited: ['retryAfterMs', 'firstRefusal'] },
+  },
+  'release-lock': { keys: ['lock'], args: ['token'], replies: { released: [], notHeld: [] } },
+  'renew-lock': { keys: ['lock'], args: ['token', 'leaseMs'], replies: { renewed: [], lost: [] } },
+} as const satisfies Record<string, ScriptSpec>;
 
-/**
- * Registers a person's key; one key per person, and no key may belong to two people.
- * KEYS: user key hash, owner-by-fingerprint key of the new key, audit stream
- * ARGV: user, line, fingerprint, type, now, event JSON (type filled in here: key-registered / key-replaced),
- *       prefix of owner-by-fingerprint keys (to release the previous key)
- * Returns {'ok', previousFingerprint or ''} | {'taken'}
- */
-export const SET_KEY = `
-local owner = redis.call('GET', KEYS[2])
-if owner and owner ~= ARGV[1] then return {'taken'} end
-local previous = redis.call('HGET', KEYS[1], 'fingerprint') or ''
-if previous ~= '' and previous ~= ARGV[3] then
-  redis.call('DEL', ARGV[7] .. previous)
-end
-redis.call('HSET', KEYS[1], 'line', ARGV[2], 'fingerprint', ARGV[3], 'type', ARGV[4], 'addedAt', ARGV[5])
-redis.call('SET', KEYS[2], ARGV[1])
-local event = cjson.decode(ARGV[6])
-if previous == '' then event['type'] = 'key-registered' else event['type'] = 'key-replaced' end
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', '1000000', '*', 'e', cjson.encode(event), 'from', '')
-return {'ok', previous}
-`;
+export type ScriptName = keyof typeof SCRIPTS;
+type Spec<N extends ScriptName> = (typeof SCRIPTS)[N];
+type Replies<N extends ScriptName> = Spec<N>['replies'];
+/** A decoded reply: its status and each value by name. */
+export type ScriptReply<N extends ScriptName> = {
+  [S in keyof Replies<N>]: { status: S } & { [V in Replies<N>[S] extends readonly (infer U extends string)[] ? U : never]: string };
+}[keyof Replies<N>];
 
-/**
- * Removes a person's key and releases its fingerprint.
- * KEYS: user key hash, audit stream
- * ARGV: event JSON (detail filled in here with the removed key's type and fingerprint), prefix of owner-by-fingerprint keys
- * Returns {'ok', fingerprint} | {'none'}
- */
-export const REMOVE_KEY = `
-local fingerprint = redis.call('HGET', KEYS[1], 'fingerprint')
-if not fingerprint then return {'none'} end
-local keyType = redis.call('HGET', KEYS[1], 'type') or ''
-redis.call('DEL', KEYS[1], ARGV[2] .. fingerprint)
-local event = cjson.decode(ARGV[1])
-event['detail'] = keyType .. ' ' .. fingerprint
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', '1000000', '*', 'e', cjson.encode(event), 'from', '')
-return {'ok', fingerprint}
-`;
+const LUA_DIR = new URL('./lua/', import.meta.url);
 
-/**
- * Sliding-window rate limit: one sorted-set entry per allowed action, scored by its time.
- * KEYS: the window's sorted set, the "already told" marker
- * ARGV: now (ms), window (ms), limit, unique member for this action
- * Returns {'ok', count} | {'limited', retryAfterMs, firstRefusalInWindow (1|0)}
- */
-export const RATE_LIMIT = `
-local now = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-local count = redis.call('ZCARD', KEYS[1])
-if count >= tonumber(ARGV[3]) then
-  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  local retry = window
-  if oldest[2] then retry = tonumber(oldest[2]) + window - now end
-  local first = 0
-  if redis.call('SET', KEYS[2], '1', 'NX', 'PX', math.max(1, retry)) then first = 1 end
-  return {'limited', tostring(math.max(1, retry)), tostring(first)}
-end
-redis.call('ZADD', KEYS[1], now, ARGV[4])
-redis.call('PEXPIRE', KEYS[1], window)
-return {'ok', tostring(count + 1)}
-`;
+/** The script's text as Redis runs it: the name bindings, then the file with its includes expanded. */
+export function scriptSource(name: ScriptName): string {
+  const spec: ScriptSpec = SCRIPTS[name];
+  const text = readFileSync(new URL(`${name}.lua`, LUA_DIR), 'utf8');
+  checkHeader(name, text, spec);
+  const body = text.replace(/^-- #include ([a-z-]+)$/gm, (_, include: string) => readFileSync(new URL(`include/${include}.lua`, LUA_DIR), 'utf8'));
+  const bind = (table: string, names: readonly string[], from: string) =>
+    `local ${table} = { ${names.map((n, i) => `${n} = ${from}[${i + 1}]`).join(', ')} }`;
+  return [bind('KEY', spec.keys, 'KEYS'), bind('ARG', spec.args, 'ARGV'), `local REST = ${spec.args.length + 1}`, body].join('\n');
+}
 
-/**
- * Creates a request unless its requester already has `max` requests pending (checked in the same atomic step,
- * so two simultaneous requests cannot both take the last place).
- * KEYS: request hash, requester's request zset, audit stream, index of pending requests
- * ARGV: max pending, how many of the requester's latest requests to look at, request hash key prefix,
- *       createdAt, id, audit event JSON, then field/value pairs of the request
- * Returns {'ok'} | {'capped', pendingCount}
- */
-export const CREATE_CAPPED = `
-local pending = 0
-for _, id in ipairs(redis.call('ZREVRANGE', KEYS[2], 0, tonumber(ARGV[2]) - 1)) do
-  if redis.call('HGET', ARGV[3] .. id, 'state') == 'pending' then pending = pending + 1 end
-end
-if pending >= tonumber(ARGV[1]) then return {'capped', tostring(pending)} end
-for i = 7, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5])
-redis.call('ZADD', KEYS[4], ARGV[4], ARGV[5])
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', '1000000', '*', 'e', ARGV[6], 'from', '')
-return {'ok'}
-`;
+/** The header's `-- KEYS:` and `-- ARGV:` lines must name what the spec names, in its order. */
+function checkHeader(name: string, text: string, spec: ScriptSpec): void {
+  const listed = (label: string) =>
+    new RegExp(`^-- ${label}: (.*)$`, 'm')
+      .exec(text)?.[1]
+      ?.replace(/,?\s*\[.*$/, '') // the trailing "[field, value]..." pairs
+      .split(',')
+      .map((s) => s.trim());
+  const expect = (label: string, names: readonly string[]) => {
+    const got = listed(label);
+    if (got?.join(',') !== names.join(','))
+      throw new Error(`lua/${name}.lua: header "-- ${label}:" lists ${got ? got.join(', ') : 'nothing'}, the spec in scripts.ts ${names.join(', ')}`);
+  };
+  expect('KEYS', spec.keys);
+  expect('ARGV', spec.args);
+  if (/^-- ARGV: .*\[/m.test(text) !== Boolean(spec.rest)) throw new Error(`lua/${name}.lua: header and spec disagree about trailing field/value pairs`);
+}
 
-/**
- * Releases a lock only if this holder still has it (a lock that expired and was taken by another is left alone).
- * KEYS: lock; ARGV: token
- */
-export const RELEASE_LOCK = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`;
+// Read once, at start-up: a missing or mismatched file stops the broker before it serves anyone.
+const SOURCES = new Map((Object.keys(SCRIPTS) as ScriptName[]).map((n) => [n, scriptSource(n)]));
+const defined = new WeakSet<object>();
 
-/** Extends a lock's lease if this holder still has it. KEYS: lock; ARGV: token, lease ms */
-export const RENEW_LOCK = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0
-`;
+const commandName = (name: ScriptName) => `jit_${name.replace(/-/g, '_')}`;
+
+/** Defines every script on this client (once). */
+function ensureDefined(redis: Redis): void {
+  if (defined.has(redis)) return;
+  for (const [name, lua] of SOURCES) redis.defineCommand(commandName(name), { numberOfKeys: SCRIPTS[name].keys.length, lua });
+  defined.add(redis);
+}
+
+/** Runs a script with its keys and arguments by name (`rest`: further field/value pairs) and decodes its reply. */
+export async function runScript<N extends ScriptName>(
+  redis: Redis,
+  name: N,
+  keys: Record<Spec<N>['keys'][number], string>,
+  args: Record<Spec<N>['args'][number], string | number>,
+  rest: readonly (string | number)[] = [],
+): Promise<ScriptReply<N>> {
+  ensureDefined(redis);
+  const spec: ScriptSpec = SCRIPTS[name];
+  const byName = <T>(o: Record<string, T>, names: readonly string[]) => names.map((n) => String(o[n]));
+  const command = (redis as unknown as Record<string, (...a: string[]) => Promise<unknown>>)[commandName(name)]!;
+  const raw = await command.call(redis, ...byName(keys, spec.keys), ...byName(args, spec.args), ...rest.map(String));
+  return decodeReply(name, raw) as ScriptReply<N>;
+}
+
+/** Every script answers {status, value…} with string values: named here, once. */
+export function decodeReply(name: ScriptName, raw: unknown): { status: string; [value: string]: string } {
+  const spec: ScriptSpec = SCRIPTS[name];
+  const [status, ...values] = Array.isArray(raw) ? raw : [];
+  const names = typeof status === 'string' && Object.hasOwn(spec.replies, status) ? spec.replies[status]! : undefined;
+  if (!names || values.length !== names.length || values.some((v) => typeof v !== 'string'))
+    throw new Error(`Lua script ${name} gave an unexpected reply: ${JSON.stringify(raw)}`);
+  return Object.fromEntries([['status', status], ...names.map((n, i) => [n, values[i] as string])]) as { status: string; [value: string]: string };
+}

@@ -98,7 +98,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosFigures> {
     const brokerKey = generateUserKey(dir, 'broker_ed25519');
     const jump: SshdProcess = await startSshd({ name: 'chaos-jump', role: 'jump', authorizedKeysContent: `restrict ${brokerKey.publicKey}\n` });
     stops.push(() => jump.stop());
-    const slack: LocalSlackApi = await startLocalSlackApi({ teamId: TEAM_ID });
+    const slack: LocalSlackApi = await startLocalSlackApi({ botToken: BOT_TOKEN, teamId: TEAM_ID, triggerTtlMs: 60_000 });
     stops.push(() => slack.stop());
     const policyPath = join(dir, 'jit.config.yaml');
     writeFileSync(
@@ -165,13 +165,16 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosFigures> {
     };
 
     // ---- one grant's life, as a person and an owner would drive it ----
-    // Each person's first grant is long (its line must survive everything the chaos does and still stand at the
-    // checkpoint), the others short; the last ones a little longer, so that many grants overlap the end.
+    // Each person's first grant is an anchor: long enough to outlast the chaos on any machine however loaded (its
+    // line must survive everything and still stand at the checkpoint), and revoked after the checkpoint. The others
+    // are short; the last ones a little longer, so that many grants overlap the end.
+    const anchors: { user: string; id: string }[] = [];
     const lifecycle = async (user: string, n: number, last: boolean) => {
       const host = random() < 0.5 ? 'internal-1' : 'internal-2';
-      const seconds = n === 0 ? between(30, 36) : last ? between(10, 13) : between(2, 7);
+      const seconds = n === 0 ? 1800 : last ? between(10, 13) : between(2, 7);
       const reply = await retryCommand(f, user, `request ${host} ${seconds}s chaos ${n}`, /Request `r[a-z0-9]+`/);
       const id = /Request `(r[a-z0-9]+)`/.exec(reply)![1]!;
+      if (n === 0) anchors.push({ user, id });
       // The owner clicks Approve in the DM; if the message never came (its replica died), clicks again from an
       // older copy; a lost click is clicked again. The state in Redis tells whether it took.
       const deadline = Date.now() + 40_000;
@@ -279,6 +282,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosFigures> {
       checkpoint = await checkLines(false);
     }
     log(`chaos: checkpoint ${JSON.stringify(checkpoint)}`);
+    for (const a of anchors) await retryCommand(f, a.user, `revoke ${a.id}`, /revoked|cancelled|nothing to revoke|already/);
 
     // ---- drain: every request decided and ended, every follow-up done, every audit event posted ----
     const allIds = async () => {
@@ -296,7 +300,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosFigures> {
       async () => {
         const ids = await allIds();
         const states = await Promise.all(ids.map((id) => db.hget(keys.request(id), 'state')));
-        const open = states.filter((s) => s === 'pending' || s === 'active' || s === 'approved').length;
+        const open = states.filter((s) => s === 'pending' || s === 'active').length;
         return open === 0 && (await db.zcard(keys.activating)) === 0;
       },
       60_000,

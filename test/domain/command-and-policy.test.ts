@@ -10,7 +10,18 @@ import { checkDecider, type Decision, evaluateRequest, hostRules, MAX_REASON_LEN
 import { HELP_TEXT, type JumpCommand, MAX_COMMAND_TEXT, parseCommand } from '../../src/domain/command.ts';
 import { connectInstructions } from '../../src/domain/connect-instructions.ts';
 import { formatDuration, looksLikeDuration, parseDuration } from '../../src/domain/duration.ts';
-import { canTransition, isFinal, REQUEST_STATES, type RequestState, statesLeadingTo } from '../../src/domain/request-state.ts';
+import {
+  ACTIVE_STATE,
+  auditEventsInto,
+  canTransition,
+  INITIAL_STATE,
+  isFinal,
+  REQUEST_STATES,
+  type RequestState,
+  statesLeadingTo,
+  transitionBetween,
+  TRANSITIONS,
+} from '../../src/domain/request-state.ts';
 import { FC_RUNS, FINGERPRINT, request, samplePolicy } from './fixtures.ts';
 
 describe('duration', () => {
@@ -484,10 +495,9 @@ describe('access-policy', () => {
 });
 
 describe('request-state', () => {
-  // DESIGN.md: pending → approved → active → expired | revoked, plus denied, cancelled, timed-out, failed.
+  // The documented state machine (README, DESIGN.md), written out independently of the table it checks.
   const ALLOWED: Record<RequestState, RequestState[]> = {
-    pending: ['approved', 'denied', 'cancelled', 'timed-out'],
-    approved: ['active', 'failed', 'cancelled'],
+    pending: ['active', 'denied', 'cancelled', 'timed-out'],
     active: ['expired', 'revoked', 'failed'],
     expired: [],
     revoked: [],
@@ -498,8 +508,10 @@ describe('request-state', () => {
   };
 
   describe('request states', () => {
-    it('has exactly the documented states', () => {
-      assert.deepEqual([...REQUEST_STATES].sort(), ['active', 'approved', 'cancelled', 'denied', 'expired', 'failed', 'pending', 'revoked', 'timed-out']);
+    it('has exactly the documented states, and no stored `approved` state', () => {
+      assert.deepEqual([...REQUEST_STATES].sort(), ['active', 'cancelled', 'denied', 'expired', 'failed', 'pending', 'revoked', 'timed-out']);
+      assert.equal(INITIAL_STATE, 'pending');
+      assert.equal(ACTIVE_STATE, 'active');
     });
 
     it('allows exactly the documented transitions (full table)', () => {
@@ -507,26 +519,30 @@ describe('request-state', () => {
         for (const to of REQUEST_STATES) assert.equal(canTransition(from, to), ALLOWED[from].includes(to), `${from} → ${to}`);
     });
 
+    it('lists each transition once, between known states', () => {
+      const seen = TRANSITIONS.map((t) => `${t.from}→${t.to}`);
+      assert.equal(new Set(seen).size, seen.length);
+      for (const t of TRANSITIONS) assert.ok(REQUEST_STATES.includes(t.from) && REQUEST_STATES.includes(t.to), `${t.from} → ${t.to}`);
+    });
+
     it('never allows a state to move to itself (a double click does nothing twice)', () => {
       for (const s of REQUEST_STATES) assert.equal(canTransition(s, s), false, s);
     });
 
-    it('never goes back to pending, and only approved leads to active', () => {
+    it('never goes back to pending, and only a pending request becomes active', () => {
       assert.deepEqual(statesLeadingTo('pending'), []);
-      assert.deepEqual(statesLeadingTo('active'), ['approved']);
-      assert.equal(canTransition('pending', 'active'), false, 'no activation without approval');
-      assert.equal(canTransition('denied', 'approved'), false);
+      assert.deepEqual(statesLeadingTo('active'), ['pending']);
+      assert.equal(canTransition('denied', 'active'), false);
       assert.equal(canTransition('expired', 'active'), false);
     });
 
     it('says which states lead to each state (what the store checks atomically)', () => {
-      assert.deepEqual(statesLeadingTo('approved'), ['pending']);
       assert.deepEqual(statesLeadingTo('expired'), ['active']);
       assert.deepEqual(statesLeadingTo('revoked'), ['active']);
       assert.deepEqual(statesLeadingTo('denied'), ['pending']);
       assert.deepEqual(statesLeadingTo('timed-out'), ['pending']);
-      assert.deepEqual(statesLeadingTo('cancelled'), ['pending', 'approved']);
-      assert.deepEqual(statesLeadingTo('failed'), ['approved', 'active']);
+      assert.deepEqual(statesLeadingTo('cancelled'), ['pending']);
+      assert.deepEqual(statesLeadingTo('failed'), ['active']);
       for (const to of REQUEST_STATES)
         assert.deepEqual(
           statesLeadingTo(to),
@@ -535,9 +551,17 @@ describe('request-state', () => {
         );
     });
 
+    it('names the audit events of each transition: one per end state, the decision and the grant on activation', () => {
+      assert.deepEqual(auditEventsInto('active'), ['approved', 'activated']);
+      for (const to of ['expired', 'revoked', 'denied', 'cancelled', 'timed-out', 'failed'] as const) assert.deepEqual(auditEventsInto(to), [to], to);
+      assert.equal(auditEventsInto('pending'), undefined, 'nothing moves into pending');
+      assert.deepEqual(transitionBetween('active', 'failed')?.audit, ['failed']);
+      assert.equal(transitionBetween('pending', 'expired'), undefined);
+    });
+
     it('marks the end states final and the others not', () => {
       for (const s of ['expired', 'revoked', 'denied', 'cancelled', 'timed-out', 'failed'] as const) assert.equal(isFinal(s), true, s);
-      for (const s of ['pending', 'approved', 'active'] as const) assert.equal(isFinal(s), false, s);
+      for (const s of ['pending', 'active'] as const) assert.equal(isFinal(s), false, s);
     });
 
     it('reaches a final state from every state (no request lives forever)', () => {
@@ -550,6 +574,16 @@ describe('request-state', () => {
         }
         assert.ok([...seen].some(isFinal), start);
       }
+    });
+
+    it('reaches every state from the initial one (no dead state)', () => {
+      const seen = new Set<RequestState>([INITIAL_STATE]);
+      const queue: RequestState[] = [INITIAL_STATE];
+      while (queue.length > 0) {
+        const s = queue.shift()!;
+        for (const next of REQUEST_STATES) if (canTransition(s, next) && !seen.has(next)) seen.add(next), queue.push(next);
+      }
+      assert.deepEqual([...seen].sort(), [...REQUEST_STATES].sort());
     });
   });
 });

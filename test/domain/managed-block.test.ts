@@ -529,7 +529,7 @@ describe('desired-block', () => {
 
     it('leaves out what must not get a line: not active, no expiry, no key, host gone or moved', () => {
       const grants = [
-        ...(['pending', 'approved', 'expired', 'revoked', 'denied', 'cancelled', 'timed-out', 'failed'] as const).map((state, i) => active({ id: `rs${i}`, state })),
+        ...(['pending', 'expired', 'revoked', 'denied', 'cancelled', 'timed-out', 'failed'] as const).map((state, i) => active({ id: `rs${i}`, state })),
         active({ id: 'rnoexp', expiresAt: undefined }),
         active({ id: 'rnokey', requester: 'U0NOKEY' }),
         active({ id: 'rgone', host: 'decommissioned' }),

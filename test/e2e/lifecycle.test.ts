@@ -1,15 +1,17 @@
 // The rest of a request's life: time-outs, expiry warnings, list, early revocation and key replacement.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { blockLines, click, posts, postsAbout, requestAccess, until } from '../support/flow.ts';
-import { sshHop } from '../support/ssh-client.ts';
+import { blockLines, click, postsAbout, requestAccess, runJobNow, until } from '../support/flow.ts';
+import { describeSsh, sshHop } from '../support/ssh-client.ts';
 import { generateUserKey } from '../../src/sandbox/sshd-process.ts';
 import { ENGINEER, OWNER, startWorld, type World } from '../support/world.ts';
 
 describe('request lifecycle', () => {
   let world: World;
   before(async () => {
-    world = await startWorld({ approvalTimeout: '2s', expiryWarning: '2s' });
+    // Real-clock defaults (1h time-out, 10m warning): no request times out or expires under a test by accident.
+    // The tests about a time-out or a warning run that job on cue (runJobNow) instead of waiting for the clock.
+    world = await startWorld();
     await world.sender.command(ENGINEER, `key add ${world.engineerKey.publicKey}`);
   });
   after(async () => {
@@ -17,33 +19,37 @@ describe('request lifecycle', () => {
   });
 
   it('times out a request nobody decides, and tells the requester', async () => {
-    const id = await requestAccess(world, ENGINEER, 'request internal-2 5s nobody home');
-    const timedOut = await until('time-out DM', () => postsAbout(world, 'jit_request_closed', id, `D${ENGINEER}`)[0], 10_000);
+    const id = await requestAccess(world, ENGINEER, 'request internal-2 10m nobody home');
+    await runJobNow(world, 'timeout', id);
+    const timedOut = await until('time-out DM', () => postsAbout(world, 'jit_request_closed', id, `D${ENGINEER}`)[0], 60_000);
     assert.equal(timedOut.args.metadata.event_payload.state, 'timed-out');
     assert.equal((await world.broker.requests.get(id))?.state, 'timed-out');
     await until('message updated', () => /Timed out/.test(JSON.stringify(world.slack.messages(`D${OWNER}`).find((m) => JSON.stringify(m.blocks).includes(id))?.blocks)));
   });
 
   it('warns before expiry, lists the grant, and revokes it early on request', async () => {
-    const id = await requestAccess(world, ENGINEER, 'request internal-2 8s warn me');
+    // Longer than twice the 10m warning, or no warning is scheduled.
+    const id = await requestAccess(world, ENGINEER, 'request internal-2 30m warn me');
     await click(world, id, OWNER);
     await until('key line', () => blockLines(world).some((l) => l.endsWith(`jit:${id}`)));
     const list = await world.sender.command(ENGINEER, 'list');
     assert.match(list.json.text, new RegExp(`\`${id}\` \\*internal-2\\* active until`));
-    await until('warning', () => postsAbout(world, 'jit_grant_warning', id, `D${ENGINEER}`)[0], 10_000);
+    await runJobNow(world, 'expiry-warning', id);
+    await until('warning', () => postsAbout(world, 'jit_grant_warning', id, `D${ENGINEER}`)[0], 60_000);
     const other = await world.sender.command(OWNER, `revoke ${id}`);
     assert.match(other.json.text, /revoked/, 'an owner of the host may revoke');
     await until('line removed', () => blockLines(world).length === 0 || undefined);
     const again = await world.sender.command(ENGINEER, `revoke ${id}`);
     assert.match(again.json.text, /is revoked; nothing to revoke/);
-    assert.equal((await sshHop({ jump: world.jump, target: world.internal2, identityFile: world.engineerKey.privateKeyPath })).code === 0, false);
+    const late = await sshHop({ jump: world.jump, target: world.internal2, identityFile: world.engineerKey.privateKeyPath });
+    assert.equal(late.outcome, 'refused-auth', describeSsh(late));
     const told = await until('requester told', () => postsAbout(world, 'jit_grant_ended', id, `D${ENGINEER}`)[0]);
     assert.deepEqual([told.args.metadata.event_payload.state, told.args.metadata.event_payload.decided_by], ['revoked', 'U0OWNER1']);
     assert.match(told.args.text, /revoked by <@U0OWNER1>/);
   });
 
   it('cancels a pending request, and refuses to touch someone else’s', async () => {
-    const id = await requestAccess(world, ENGINEER, 'request internal-2 5s changed my mind');
+    const id = await requestAccess(world, ENGINEER, 'request internal-2 10m changed my mind');
     const stranger = await world.sender.command('U0STRANGER', `revoke ${id}`);
     assert.match(stranger.json.text, new RegExp(`No request \`${id}\` of yours`));
     const res = await world.sender.command(ENGINEER, `revoke ${id}`);
@@ -52,7 +58,7 @@ describe('request lifecycle', () => {
   });
 
   it('re-renders active grants with a replaced key: the old key stops working at once', async () => {
-    const id = await requestAccess(world, ENGINEER, 'request internal-2 20s rotate');
+    const id = await requestAccess(world, ENGINEER, 'request internal-2 10m rotate');
     await click(world, id, OWNER);
     const oldLine = await until('key line', () => blockLines(world).find((l) => l.endsWith(`jit:${id}`)));
     const fresh = generateUserKey(world.dir, 'engineer_new');
@@ -62,7 +68,14 @@ describe('request lifecycle', () => {
     const newLine = await until('re-rendered', () => blockLines(world).find((l) => l.endsWith(`jit:${id}`) && l !== oldLine));
     assert.ok(newLine.includes(fresh.publicKey.split(' ')[1]!));
     assert.equal(blockLines(world).length, 1);
-    assert.equal((await sshHop({ jump: world.jump, target: world.internal2, identityFile: fresh.privateKeyPath })).code, 0);
-    assert.notEqual((await sshHop({ jump: world.jump, target: world.internal2, identityFile: world.engineerKey.privateKeyPath })).code, 0);
+    const withNew = await sshHop({ jump: world.jump, target: world.internal2, identityFile: fresh.privateKeyPath });
+    assert.equal(withNew.outcome, 'ok', describeSsh(withNew));
+    // internal2 still accepts the old key: a refusal can only come from the jump server.
+    const withOld = await sshHop({ jump: world.jump, target: world.internal2, identityFile: world.engineerKey.privateKeyPath });
+    assert.equal(withOld.outcome, 'refused-auth', describeSsh(withOld));
+    // Leave the engineer as the other tests expect: the original key, no grant.
+    await world.sender.command(ENGINEER, `revoke ${id}`);
+    assert.match((await world.sender.command(ENGINEER, `key add ${world.engineerKey.publicKey}`)).json.text, /Key replaced/);
+    await until('line removed', () => blockLines(world).length === 0 || undefined);
   });
 });

@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { blockActionPayload, findButton, slashCommandFields } from '../../src/sandbox/slack-sender.ts';
-import { APP_TOKEN, ENGINEER, OWNER, startWorld, type World } from '../support/world.ts';
+import { posts, until } from '../support/flow.ts';
+import { APP_TOKEN, AUDIT_CHANNEL, ENGINEER, OUTSIDER, OWNER, startWorld, type World } from '../support/world.ts';
 
 describe('Socket Mode', () => {
   let world: World;
@@ -24,7 +25,7 @@ describe('Socket Mode', () => {
   it('answers slash commands and button clicks arriving over the socket', async () => {
     const keyAck = await world.slack.socketSend('slash_commands', slashCommandFields(world.slack, 'T0TEST', ENGINEER, `key add ${world.engineerKey.publicKey}`));
     assert.match(keyAck.payload?.text ?? '', /Key registered: ssh-ed25519 `SHA256:/);
-    const reqAck = await world.slack.socketSend('slash_commands', slashCommandFields(world.slack, 'T0TEST', ENGINEER, 'request internal-2 30s socket test'));
+    const reqAck = await world.slack.socketSend('slash_commands', slashCommandFields(world.slack, 'T0TEST', ENGINEER, 'request internal-2 10m socket test'));
     const id = /Request `(r[a-z0-9]+)`/.exec(reqAck.payload?.text ?? '')?.[1];
     assert.ok(id, JSON.stringify(reqAck));
     const msg = await world.slack.waitFor(() => world.slack.messages(`D${OWNER}`).find((m) => JSON.stringify(m.blocks).includes(id)));
@@ -35,5 +36,26 @@ describe('Socket Mode', () => {
     );
     await world.slack.waitFor(() => world.jump.readAuthorizedKeys().includes(`jit:${id}`));
     await world.slack.waitFor(() => world.slack.calls.find((c) => c.method === 'chat.postMessage' && c.args.channel === `D${ENGINEER}` && c.args.metadata?.event_type === 'jit_grant_active'));
+  });
+
+  it('refuses a command and a click from another workspace over the socket: refusal, audit event, nothing stored', async () => {
+    const ack = await world.slack.socketSend('slash_commands', slashCommandFields(world.slack, 'T0OTHER', OUTSIDER, `key add ${world.engineerKey.publicKey}`));
+    assert.equal(ack.payload?.text, 'This jit-jump installation does not serve your Slack workspace.');
+    assert.equal(await world.broker.keys.get(OUTSIDER), undefined);
+    await world.slack.socketSend(
+      'interactive',
+      blockActionPayload(world.slack, 'T0OTHER', OWNER, { actionId: 'jit_approve', value: 'r0000000000', blockId: 'approval', message: { channel: `D${OWNER}`, ts: '1700000000.000001' } }),
+    );
+    await until('both refusals audited', () => posts(world, AUDIT_CHANNEL).filter((c) => /\*refused\*/.test(c.args.text) && /workspace T0OTHER/.test(c.args.text)).length === 2);
+  });
+
+  it('reconnects after Slack drops the socket, and the next command works', async () => {
+    const opens = () => world.slack.calls.filter((c) => c.method === 'apps.connections.open').length;
+    const before = opens();
+    world.slack.dropSocket();
+    await until('apps.connections.open again', () => opens() > before, 60_000, 50);
+    await world.slack.socketConnected(60_000);
+    const ack = await world.slack.socketSend('slash_commands', slashCommandFields(world.slack, 'T0TEST', ENGINEER, 'help'), 30_000);
+    assert.match(ack.payload?.text ?? '', /\/jump request <host>/);
   });
 });

@@ -13,7 +13,12 @@ import { HostKeyMismatchError, JumpHostUnavailableError } from '../../src/jumpho
 import { JumpHostConnections } from '../../src/jumphost/jump-host-connections.ts';
 import { SSHD, generateUserKey, startSshd, type SshdProcess } from '../support/sshd.ts';
 
-const TIMEOUT_MS = 1500;
+/**
+ * The adapter's deadlines (its production default). The hang tests wait for them; they are not shortened, since
+ * a shorter one would also cut off a healthy connect on a loaded machine. How long things took is printed, never
+ * asserted: the assertions check what noticed the problem (a deadline, a refused connect) and what came after.
+ */
+const TIMEOUT_MS = 5000;
 
 /** Every process our sshd forked (one per connection, plus privilege separation children). */
 function descendants(pid: number): number[] {
@@ -122,9 +127,9 @@ describe('JumpHostConnections', () => {
   });
 
   it('reuses one connection for many sequential updates', async () => {
+    await connections.updateAuthorizedKeys(jh, (c) => c); // this test's own start: a connection is up
     const connects = connections.connectCount.get('bastion');
     const logins = accepted(sshd);
-    assert.equal(logins, 1);
     for (let i = 0; i < 50; i++) await connections.updateAuthorizedKeys(jh, (c) => c.replace(/added line.*\n/, `added line ${i}\n`));
     assert.match(sshd.readAuthorizedKeys(), /added line 49\n$/);
     assert.equal(connections.connectCount.get('bastion'), connects);
@@ -177,17 +182,19 @@ describe('JumpHostConnections', () => {
   });
 
   it('recovers by itself when the reused connection hangs', async () => {
+    await connections.updateAuthorizedKeys(jh, (c) => c); // a connection to reuse
+    const logins = accepted(sshd);
     const sessions = descendants(sshd.pid);
     assert.ok(sessions.length > 0, 'the broker connection has a session process');
     signal(sessions, 'SIGSTOP'); // the peer goes silent without closing: only a deadline notices
     try {
       const started = Date.now();
       const result = await connections.updateAuthorizedKeys(jh, (c) => `${c}after hang\n`);
-      const ms = Date.now() - started;
+      console.log(`hung reused connection → update done on a fresh one: ${Date.now() - started} ms (deadlines ${TIMEOUT_MS} ms)`);
       assert.equal(result.changed, true);
-      assert.ok(ms >= TIMEOUT_MS - 50 && ms < 2 * TIMEOUT_MS + 1000, `took ${ms} ms`);
       assert.match(sshd.readAuthorizedKeys(), /after hang\n$/);
-      assert.equal(accepted(sshd), 2, 'one fresh connection');
+      assert.equal(accepted(sshd), logins + 1, 'one fresh connection');
+      assert.ok(logLines.some((l) => /timed out/.test(l)), 'the operation deadline noticed the hang');
     } finally {
       signal(sessions, 'SIGCONT');
     }
@@ -198,10 +205,13 @@ describe('JumpHostConnections', () => {
     signal(all, 'SIGSTOP'); // listener too: TCP connects still succeed (backlog), but no banner comes
     try {
       const started = Date.now();
-      await assert.rejects(connections.updateAuthorizedKeys(jh, (c) => `${c}x\n`), JumpHostUnavailableError);
-      const ms = Date.now() - started;
-      // one operation deadline on the old connection, then one connect deadline on a fresh one
-      assert.ok(ms < 2 * TIMEOUT_MS + 1000, `took ${ms} ms`);
+      // one operation deadline on the old connection, then one connect deadline on a fresh one: an error, not a hang
+      await assert.rejects(connections.updateAuthorizedKeys(jh, (c) => `${c}x\n`), (err: unknown) => {
+        assert.ok(err instanceof JumpHostUnavailableError, String(err));
+        assert.match(err.message, /timed out/i);
+        return true;
+      });
+      console.log(`hung jump server reported after ${Date.now() - started} ms (deadlines ${TIMEOUT_MS} ms)`);
     } finally {
       signal(all, 'SIGCONT');
     }
@@ -212,12 +222,18 @@ describe('JumpHostConnections', () => {
   it('reports a stopped jump server quickly and reconnects after its restart', async () => {
     await sshd.kill9();
     const started = Date.now();
-    await assert.rejects(connections.updateAuthorizedKeys(jh, (c) => `${c}x\n`), JumpHostUnavailableError);
-    await assert.rejects(connections.serverVersion(jh), JumpHostUnavailableError);
-    assert.ok(Date.now() - started < TIMEOUT_MS, 'connection refused is reported at once');
+    // Reported as the refused connect it is, not after waiting out a deadline.
+    const refused = (err: unknown) => {
+      assert.ok(err instanceof JumpHostUnavailableError, String(err));
+      assert.match(err.message, /ECONNREFUSED/);
+      return true;
+    };
+    await assert.rejects(connections.updateAuthorizedKeys(jh, (c) => `${c}x\n`), refused);
+    await assert.rejects(connections.serverVersion(jh), refused);
+    console.log(`stopped jump server reported after ${Date.now() - started} ms`);
     await sshd.restart();
     const connects = connections.connectCount.get('bastion') ?? 0;
-    const result = await connections.updateAuthorizedKeys(jh, (c) => c.replace(/added line.*\n/, 'after restart\n'));
+    const result = await connections.updateAuthorizedKeys(jh, (c) => `${c}after restart\n`);
     assert.equal(result.changed, true);
     assert.match(sshd.readAuthorizedKeys(), /after restart/);
     assert.equal(connections.connectCount.get('bastion'), connects + 1);

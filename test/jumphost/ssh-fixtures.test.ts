@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { sshHop, sshJumpShell, sshRemoteForward, sshTunnel } from '../support/ssh-client.ts';
+import { describeSsh, sshHop, sshJumpShell, sshRemoteForward, sshTunnel } from '../support/ssh-client.ts';
 import { generateUserKey, startSshd, type SshdProcess } from '../support/sshd.ts';
 
 const utc = (d: Date) => d.toISOString().replace(/[-:T]/g, '').slice(0, 14) + 'Z'; // YYYYMMDDHHMMSSZ
@@ -42,57 +42,64 @@ describe('ssh test fixtures', () => {
   });
 
   it('hops through the jump server to the permitted host', async () => {
+    jump.writeAuthorizedKeys(keyLine());
     const hop = await sshHop({ jump, target: internal, identityFile: engineer.privateKeyPath });
-    assert.equal(hop.code, 0, hop.stderr);
+    assert.equal(hop.outcome, 'ok', describeSsh(hop));
     assert.equal(hop.stdout, 'hop-ok\n');
     assert.match(jump.log(), /Accepted publickey/);
   });
 
   it('runs no command on the jump server itself', async () => {
+    jump.writeAuthorizedKeys(keyLine());
     const shell = await sshJumpShell({ jump, identityFile: engineer.privateKeyPath });
     // Authentication succeeds; the forced command /bin/false runs instead of ours and exits 1.
-    assert.equal(shell.code, 1, shell.stderr);
+    assert.equal(shell.outcome, 'refused-command', describeSsh(shell));
+    assert.equal(shell.code, 1);
     assert.equal(shell.stdout, '');
   });
 
   it('refuses a tunnel or a hop to anything not in permitopen', async () => {
+    jump.writeAuthorizedKeys(keyLine());
     const granted = await sshTunnel({ jump, identityFile: engineer.privateKeyPath, toHost: '127.0.0.1', toPort: internal.port });
+    assert.equal(granted.outcome, 'ok', describeSsh(granted));
     assert.match(granted.stdout, /^SSH-2\.0-/, 'control: the same tunnel to the permitted port works');
     const tunnel = await sshTunnel({ jump, identityFile: engineer.privateKeyPath, toHost: '127.0.0.1', toPort: other.port });
+    assert.equal(tunnel.outcome, 'refused-forward', describeSsh(tunnel));
     assert.equal(tunnel.code, 255);
     assert.equal(tunnel.stdout, '');
     assert.match(tunnel.stderr, /stdio forwarding failed/);
     assert.match(jump.log(), new RegExp(`to connect to host 127\\.0\\.0\\.1 port ${other.port}, but the request was denied`));
     // permitopen is a literal match: the same host under another name is another host.
     const byName = await sshTunnel({ jump, identityFile: engineer.privateKeyPath, toHost: 'localhost', toPort: internal.port });
-    assert.equal(byName.code, 255);
+    assert.equal(byName.outcome, 'refused-forward', describeSsh(byName));
     const hop = await sshHop({ jump, target: other, identityFile: engineer.privateKeyPath });
-    assert.equal(hop.code, 255);
+    assert.equal(hop.outcome, 'refused-forward', describeSsh(hop));
     assert.doesNotMatch(hop.stdout, /hop-ok/);
   });
 
   it('refuses remote forwarding on the jump server, which the key options alone would allow', async () => {
+    jump.writeAuthorizedKeys(keyLine());
     const control = await sshRemoteForward({ server: internal, identityFile: engineer.privateKeyPath });
-    assert.equal(control.code, 0, `control: an unhardened sshd grants -R (${control.stderr})`);
+    assert.equal(control.outcome, 'ok', `control: an unhardened sshd grants -R (${describeSsh(control)})`);
     const refused = await sshRemoteForward({ server: jump, identityFile: engineer.privateKeyPath });
-    assert.equal(refused.code, 255);
+    assert.equal(refused.outcome, 'refused-listen', describeSsh(refused));
     assert.match(refused.stderr, /remote port forwarding failed/);
   });
 
   it('honours expiry-time: a future instant still works, a past one refuses the key', async () => {
     jump.writeAuthorizedKeys(keyLine(`,expiry-time="${utc(new Date(Date.now() + 3600_000))}"`));
     const ok = await sshHop({ jump, target: internal, identityFile: engineer.privateKeyPath });
-    assert.equal(ok.code, 0, `the UTC form is understood by this sshd: ${ok.stderr}`);
+    assert.equal(ok.outcome, 'ok', `the UTC form is understood by this sshd: ${describeSsh(ok)}`);
     jump.writeAuthorizedKeys(keyLine(`,expiry-time="${utc(new Date(Date.now() - 60_000))}"`));
     const late = await sshHop({ jump, target: internal, identityFile: engineer.privateKeyPath });
-    assert.equal(late.code, 255);
+    assert.equal(late.outcome, 'refused-auth', describeSsh(late));
     assert.doesNotMatch(late.stdout, /hop-ok/);
     assert.match(late.stderr, /Permission denied \(publickey\)/);
     assert.match(jump.log(), /Refused by key options/);
-    jump.writeAuthorizedKeys(keyLine());
   });
 
   it('survives restart and kill -9 with the same port and host key', async () => {
+    jump.writeAuthorizedKeys(keyLine());
     const { port, hostKeyFingerprint } = jump;
     const pid = jump.pid;
     await jump.restart();
@@ -102,6 +109,6 @@ describe('ssh test fixtures', () => {
     assert.equal(jump.port, port);
     assert.equal(jump.hostKeyFingerprint, hostKeyFingerprint);
     const hop = await sshHop({ jump, target: internal, identityFile: engineer.privateKeyPath });
-    assert.equal(hop.code, 0, hop.stderr); // StrictHostKeyChecking yes: the host key really is the same
+    assert.equal(hop.outcome, 'ok', describeSsh(hop)); // StrictHostKeyChecking yes: the host key really is the same
   });
 });

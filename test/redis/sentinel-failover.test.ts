@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { grantsOnJumpServer, withRedisNode as withNode } from '../support/failover.ts';
 import { auditTypes, click, requestAccess, until } from '../support/flow.ts';
 import { MASTER_NAME, startSentinelSet, type SentinelSet } from '../support/redis-sentinel.ts';
-import { sshHop } from '../support/ssh-client.ts';
+import { describeSsh, sshHop } from '../support/ssh-client.ts';
 import { ENGINEER, OWNER, startWorld, type World } from '../support/world.ts';
 
 async function state(world: World, id: string): Promise<string | undefined> {
@@ -112,7 +112,7 @@ describe('Redis Sentinel failover', () => {
     await until('pending1 active on the jump server', () => grantsOnJumpServer(world).includes(pending1), 30_000);
     assert.equal(await state(world, pending1), 'active');
     const hop = await sshHop({ jump: world.jump, target: world.internal, identityFile: world.engineerKey.privateKeyPath });
-    assert.equal(hop.code, 0, hop.stderr);
+    assert.equal(hop.outcome, 'ok', describeSsh(hop));
     await click(world, pending2, OWNER);
     await until('pending2 active on the jump server', () => grantsOnJumpServer(world).includes(pending2), 30_000);
 

@@ -6,9 +6,9 @@ import { after, before, describe, it } from 'node:test';
 import { BLOCK_BEGIN, BLOCK_END } from '../../src/domain/managed-block.ts';
 import type { AccessRequest } from '../../src/domain/request-state.ts';
 import { Queue } from 'bullmq';
-import { QUEUE_PREFIX } from '../../src/scheduling/access-jobs.ts';
+import { QUEUE_PREFIX } from '../../src/store/redis-keys.ts';
 import { RECONCILE_QUEUE } from '../../src/scheduling/reconcile-jobs.ts';
-import { auditTypes, blockLines, click, posts, postsAbout, requestAccess, sleep, until } from '../support/flow.ts';
+import { auditTypes, blockLines, click, posts, postsAbout, requestAccess, until } from '../support/flow.ts';
 import { writePolicyFile } from '../support/policy-file.ts';
 import { AUDIT_CHANNEL, ENGINEER, OWNER, startWorld, type World } from '../support/world.ts';
 
@@ -20,7 +20,7 @@ function draft(world: World, id: string, overrides: Partial<AccessRequest> = {})
     requester: ENGINEER,
     host: 'internal-2',
     jumpHost: 'bastion',
-    durationMs: 30_000,
+    durationMs: 600_000, // minutes: outlives any test that does not override it, on a loaded machine too
     reason: 'reconciler test',
     state: 'pending',
     createdAt: Date.now(),
@@ -62,7 +62,8 @@ describe('reconciler', () => {
   it('removes orphan lines, restores missing ones, alerts on hand edits; the dry run shows the same plan first', async () => {
     // Two grants through the normal flow, then drift: one grant ends in the store without a sync (a broker
     // killed mid-revocation), the other's line is deleted by hand, and a stranger's key is pasted into the block.
-    const kept = await requestAccess(world, ENGINEER, 'request internal-2 40s stays');
+    // Minutes: it must stay active through the dry run (a process of its own) and the repair on a loaded machine.
+    const kept = await requestAccess(world, ENGINEER, 'request internal-2 10m stays');
     await click(world, kept, OWNER);
     await until('kept line', () => blockLines(world).some((l) => l.includes(kept)));
     const line = blockLines(world).find((l) => l.includes(kept))!;
@@ -72,7 +73,8 @@ describe('reconciler', () => {
     // The reconciler is paused while the dry run looks, so that it sees the drift.
     const reconcileQueue = new Queue(RECONCILE_QUEUE, { connection: { url: world.redisUrl }, prefix: QUEUE_PREFIX });
     await reconcileQueue.pause();
-    await sleep(1500); // a reconcile already running finishes
+    // Not a pause of our own: a reconcile already running finishes, and no other starts on a paused queue.
+    await until('no reconcile running', async () => (await reconcileQueue.getActiveCount()) === 0 || undefined, 60_000, 50);
     world.jump.writeAuthorizedKeys(`${outside}${BLOCK_BEGIN}\n${HAND_WRITTEN}\n${BLOCK_END}\n`);
     const plan = dryRun(world);
     assert.equal(blockLines(world)[0], HAND_WRITTEN, 'the dry run changed nothing');
@@ -97,6 +99,9 @@ describe('reconciler', () => {
     // A grant that ended in the store while its line stayed (crash between the transition and the sync).
     await world.broker.requests.transition({ id: kept, jumpHost: 'bastion' }, 'revoked', { type: 'revoked', at: Date.now(), requestId: kept, actor: ENGINEER }, { endedAt: Date.now() });
     await until('orphan removed', () => blockLines(world).length === 0 || undefined);
+    // A wrong alert would come from the reconcile that removed the orphan: let two more finish before counting.
+    const last = (await world.broker.requests.lastReconcile()) ?? 0;
+    await until('two more reconciles', async () => ((await world.broker.requests.lastReconcile()) ?? 0) > last + 1500 || undefined, 60_000, 100);
     assert.equal(alerts(world, /did not write/).length, 1, 'an orphan the broker wrote is removed without a hand-edit alert');
   });
 
@@ -107,12 +112,12 @@ describe('reconciler', () => {
     await store.create(draft(world, id), { type: 'requested', at: Date.now(), requestId: id, requester: ENGINEER, host: 'internal-2' });
     const outcome = await store.approve((await store.get(id))!, OWNER, Date.now());
     assert.ok(outcome.ok && outcome.value.activated);
-    await until('line installed by the reconciler', () => blockLines(world).some((l) => l.includes(id)), 20_000);
+    await until('line installed by the reconciler', () => blockLines(world).some((l) => l.includes(id)), 60_000);
     await until('connect message', () => connectDms(world, id).length === 1 || undefined);
     assert.deepEqual(await store.activationsOwed(), [], 'nothing owed any more');
     // Reconciles keep running: still one message.
     const last = (await store.lastReconcile()) ?? 0;
-    await until('two more reconciles', async () => ((await store.lastReconcile()) ?? 0) > last + 1500 || undefined, 20_000, 100);
+    await until('two more reconciles', async () => ((await store.lastReconcile()) ?? 0) > last + 1500 || undefined, 60_000, 100);
     assert.equal(connectDms(world, id).length, 1);
     await world.sender.command(ENGINEER, `revoke ${id}`);
     await until('line gone', () => !blockLines(world).some((l) => l.includes(id)) || undefined);
@@ -124,13 +129,13 @@ describe('reconciler', () => {
     await store.create(draft(world, id, { durationMs: 2000 }), { type: 'requested', at: Date.now(), requestId: id, requester: ENGINEER, host: 'internal-2' });
     await store.approve((await store.get(id))!, OWNER, Date.now());
     await store.finishActivation(id); // as if the follow-up ran but its revoke job vanished
-    await until('expired by the reconciler', async () => (await store.get(id))?.state === 'expired' || undefined, 20_000, 100);
+    await until('expired by the reconciler', async () => (await store.get(id))?.state === 'expired' || undefined, 60_000, 100);
     await until('expiry DM', () => postsAbout(world, 'jit_grant_ended', id, `D${ENGINEER}`).length > 0 || undefined);
 
     const pending = 'rlosttimeout1';
     // Made two hours ago (the approval timeout is one hour), and its timeout job never scheduled.
     await store.create(draft(world, pending, { createdAt: Date.now() - 2 * 3_600_000 }), { type: 'requested', at: Date.now(), requestId: pending });
-    await until('timed out by the reconciler', async () => (await store.get(pending))?.state === 'timed-out' || undefined, 20_000, 100);
+    await until('timed out by the reconciler', async () => (await store.get(pending))?.state === 'timed-out' || undefined, 60_000, 100);
     await until('audit events posted', () =>
       auditTypes(world, pending).includes('timed-out') && auditTypes(world, id).includes('expired'),
     );
@@ -138,18 +143,18 @@ describe('reconciler', () => {
   });
 
   it('alerts once when the jump server is unreachable, naming the grants, and syncs it when it returns', async () => {
-    const id = await requestAccess(world, ENGINEER, 'request internal-2 40s through an outage');
+    const id = await requestAccess(world, ENGINEER, 'request internal-2 10m through an outage');
     await click(world, id, OWNER);
     await until('line', () => blockLines(world).some((l) => l.includes(id)));
     await world.jump.kill9();
     // While it is down, the grant is revoked: its line cannot be taken out yet.
     const res = await world.sender.command(ENGINEER, `revoke ${id}`);
     assert.match(res.json.text, /revoked/);
-    const alert = await until('unreachable alert', () => alerts(world, /unreachable after retries/)[0], 30_000, 100);
+    const alert = await until('unreachable alert', () => alerts(world, /unreachable after retries/)[0], 60_000, 100);
     assert.match(alert.args.text, /on `bastion`/);
     assert.match(alert.args.text, new RegExp(`line may remain.*${id}`));
     await world.jump.restart();
-    await until('back alert', () => alerts(world, /reachable again/)[0], 30_000, 100);
+    await until('back alert', () => alerts(world, /reachable again/)[0], 60_000, 100);
     assert.equal(blockLines(world).some((l) => l.includes(id)), false, 'the revoked grant’s line went once the server returned');
     assert.equal(alerts(world, /unreachable after retries/).length, 1, 'one alert per outage');
   });

@@ -48,7 +48,7 @@ describe('jump server trust (end to end)', () => {
     const user = 'U0PINNED';
     const key = generateUserKey(world.dir, 'pinned_user');
     assert.match((await sender.command(user, `key add ${key.publicKey}`)).json.text, /Key registered/);
-    const res = await sender.command(user, 'request internal-2 30s host key test');
+    const res = await sender.command(user, 'request internal-2 10m host key test');
     const id = /Request `(r[a-z0-9]+)`/.exec(res.json.text)?.[1];
     assert.ok(id, res.body);
     const msg = await until('approval message', () => world.slack.messages(`D${OWNER}`).find((m) => JSON.stringify(m.blocks).includes(id)));
@@ -63,9 +63,11 @@ describe('jump server trust (end to end)', () => {
     assert.match(alert.args.text, /nothing was written/);
     const errorLine = logs.find((l) => /"level":50/.test(l) && l.includes(pinned) && l.includes(presented) && /nothing was written/.test(l));
     assert.ok(errorLine, 'an error log line names both fingerprints');
-    // retries do not flood the channel: one alert per jump host and presented key per quiet period
-    assert.equal(posts(world, AUDIT_CHANNEL).filter((c) => /\*jump-host-alert\*/.test(c.args.text)).length, 1);
+    // Retries do not flood the channel: one alert per jump host and presented key per quiet period. Counted once
+    // the requester has been told, which comes after every sync attempt of this activation.
     await until('requester told', () => posts(world, `D${user}`).find((c) => c.args.text.includes(id) && /failed/.test(c.args.text)));
+    await until('the failure in the audit trail', () => posts(world, AUDIT_CHANNEL).find((c) => c.args.text.includes(id) && /\*failed\*/.test(c.args.text)));
+    assert.equal(posts(world, AUDIT_CHANNEL).filter((c) => /\*jump-host-alert\*/.test(c.args.text)).length, 1);
   });
 
   it('refuses to start with a private key file that group or others can read', async () => {

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { blockLines, click, requestAccess, until } from '../support/flow.ts';
-import { sshHop } from '../support/ssh-client.ts';
+import { blockLines, click, requestAccess, runJobNow, until } from '../support/flow.ts';
+import { describeSsh, sshHop } from '../support/ssh-client.ts';
 import { APP_TOKEN, BOT_TOKEN, ENGINEER, OWNER, SIGNING_SECRET, startWorld, type World } from '../support/world.ts';
 
 async function dumpRedis(url: string): Promise<{ keys: number; text: string }> {
@@ -66,17 +66,20 @@ describe('secrets never leave the broker (end to end)', () => {
     await say('U0PASTE', `key add ${engineerPrivate}`);
     await say('U0PASTE', `request internal-1 1h ${engineerPrivate.replace(/\n/g, ' ')}`);
     await say(ENGINEER, `key add ${world.engineerKey.publicKey}`);
-    const id = await requestAccess(world, ENGINEER, 'request internal-1 3s secrets run');
+    // Minutes, so that it is still active at the hop on a loaded machine; its expiry job is run after it.
+    const id = await requestAccess(world, ENGINEER, 'request internal-1 10m secrets run');
     world.slack.failNext('chat.update', 'invalid_auth');
     await click(world, id, OWNER);
     await until('key line', () => blockLines(world).some((l) => l.endsWith(`jit:${id}`)));
     assert.equal(statSync(world.jump.authorizedKeysPath).mode & 0o777, 0o600, 'the managed file is written 0600');
-    assert.equal((await sshHop({ jump: world.jump, target: world.internal, identityFile: world.engineerKey.privateKeyPath })).code, 0);
+    const hop = await sshHop({ jump: world.jump, target: world.internal, identityFile: world.engineerKey.privateKeyPath });
+    assert.equal(hop.outcome, 'ok', describeSsh(hop));
     const id2 = await requestAccess(world, ENGINEER, 'request internal-2 1m revoke me');
     await click(world, id2, OWNER);
     await until('second line', () => blockLines(world).some((l) => l.includes(id2)));
     await say(ENGINEER, `revoke ${id2}`);
-    await until('expired', async () => (await world.broker.requests.get(id))?.state === 'expired', 20_000);
+    await runJobNow(world, 'revoke', id);
+    await until('expired', async () => (await world.broker.requests.get(id))?.state === 'expired', 60_000);
     await until('block empty', () => blockLines(world).length === 0 || undefined);
 
     const redis = await dumpRedis(world.redisUrl);

@@ -125,10 +125,15 @@ describe('Slack authenticity (end to end)', () => {
     const calls = () => world.slack.calls.filter((c) => c.method === 'auth.test').length;
     const before = calls();
     world.slack.failNext('auth.test', 'invalid_auth');
-    const broker = await startBroker({ env, policy: world.policy, logger: createLogger({ level: 'silent' }), host: '127.0.0.1', redisPrefix: '{team-test3}' });
+    const logs: string[] = [];
+    const logger = createLogger({ level: 'error', destination: { write: (line: string) => void logs.push(line) } });
+    const broker = await startBroker({ env, policy: world.policy, logger, host: '127.0.0.1', redisPrefix: '{team-test3}' });
     try {
       await until('the start-up auth.test', () => calls() > before);
-      await new Promise((r) => setTimeout(r, 200)); // an unhandled rejection would fail this test file here
+      // Not a pause: the broker's own handler of the refusal has run (it logs), and one more turn of the event loop
+      // lets Node report any rejection left unhandled, which would fail this test file here.
+      await until('the refusal handled', () => logs.some((l) => /did not confirm the bot token \(auth\.test\) at start/.test(l)), 60_000);
+      await new Promise((r) => setImmediate(r));
       const sender = createSlackSender({ url: `http://127.0.0.1:${broker.port}/slack/events`, signingSecret: SIGNING_SECRET, teamId: TEAM_ID, fake: world.slack });
       const res = await sender.command(OUTSIDER, 'help');
       assert.equal(res.status, 200);

@@ -13,7 +13,7 @@ describe('SlackNotifier', () => {
   let slack: LocalSlackApi;
   let notifier: SlackNotifier;
   before(async () => {
-    slack = await startLocalSlackApi();
+    slack = await startLocalSlackApi({ botToken: 'xoxb-test' });
     const client = createWebClient('xoxb-test', slack.apiUrl);
     notifier = new SlackNotifier({ client, auditChannel: 'C0AUDIT', approvalChannel: 'C0APPROVALS', logger: pino({ level: 'silent' }) });
   });

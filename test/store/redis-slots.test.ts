@@ -5,8 +5,8 @@ import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import { QueueKeys } from 'bullmq';
 import fc from 'fast-check';
-import { QUEUE_NAME, QUEUE_PREFIX, queuePrefix } from '../../src/scheduling/access-jobs.ts';
-import { hashTagged, redisKeys, type RedisKeys } from '../../src/store/redis-keys.ts';
+import { QUEUE_NAME } from '../../src/scheduling/access-jobs.ts';
+import { hashTagged, QUEUE_PREFIX, queuePrefix, redisKeys, type RedisKeys } from '../../src/store/redis-keys.ts';
 
 // The CRC16 slot function ioredis itself routes cluster commands with.
 const keySlot = createRequire(import.meta.url)('cluster-key-slot') as (key: string) => number;
@@ -35,12 +35,13 @@ describe('Redis Cluster hash slots', () => {
   it('keeps the keys of each multi-key script, MULTI and pipeline in one slot', () => {
     const k = redisKeys();
     const groups: Record<string, string[]> = {
-      // scripts.ts TRANSITION and APPROVE: request hash, audit stream, active grants of the jump host
-      'TRANSITION/APPROVE': [k.request('r1abc'), k.auditStream, k.activeGrants('bastion-eu')],
-      // SET_KEY: user key, owner of the new fingerprint, audit stream, and the previous fingerprint's owner key
+      // lua/transition.lua and approve.lua: request hash, audit stream, the indexes of the jump host and the store
+      'transition/approve': [k.request('r1abc'), k.auditStream, k.activeGrants('bastion-eu'), k.endedGrants('bastion-eu'), k.pendingRequests, k.activating],
+      // set-key.lua: user key, owner of the new fingerprint, audit stream, and the previous fingerprint's owner key
       // that the script deletes (built from ARGV in the script, so it must carry the same tag)
-      SET_KEY: [k.userKey('U0ALICE'), k.keyOwner('SHA256:new/fp+x='), k.auditStream, `${k.keyOwner('')}SHA256:old/fp+y=`],
-      'create (MULTI)': [k.request('r1abc'), k.userRequests('U0ALICE'), k.auditStream],
+      'set-key': [k.userKey('U0ALICE'), k.keyOwner('SHA256:new/fp+x='), k.auditStream, `${k.keyOwner('')}SHA256:old/fp+y=`],
+      // create-request.lua: and the requester's other requests, read by the pending cap (built from ARGV)
+      'create-request': [k.request('r1abc'), k.userRequests('U0ALICE'), k.auditStream, k.pendingRequests, k.request('r0older')],
       'getMany (pipeline)': [k.request('r1'), k.request('r2'), k.request('r3')],
       'linesFor (pipeline)': [k.userKey('U1'), k.userKey('U2')],
     };

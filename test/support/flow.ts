@@ -1,5 +1,10 @@
 // Helpers for end-to-end tests: waiting, reading the jump server's block, finding messages, clicking.
 import assert from 'node:assert/strict';
+import { Queue } from 'bullmq';
+import { jobId, QUEUE_NAME } from '../../src/scheduling/access-jobs.ts';
+import type { AccessJobName } from '../../src/service/ports.ts';
+import { queuePrefix, queuePrefixFor } from '../../src/store/redis-keys.ts';
+import { asCommandClient, createRedisClient, parseRedisUrl } from '../../src/store/redis-connection.ts';
 import { BLOCK_BEGIN, BLOCK_END } from '../../src/domain/managed-block.ts';
 import type { SlackCall } from '../../src/sandbox/local-slack-api.ts';
 import { findButton } from '../../src/sandbox/slack-sender.ts';
@@ -85,4 +90,23 @@ export async function click(world: World, id: string, owner: string, actionId = 
   const b = findButton(msg.blocks, actionId);
   const res = await world.sender.blockAction(owner, { actionId: b.actionId, value: b.value, blockId: b.blockId, message: { channel: msg.channel, ts: msg.ts } });
   assert.equal(res.status, 200);
+}
+
+/**
+ * Runs a request's delayed job (revoke at expiry, expiry warning, approval time-out) now, through the broker's own
+ * worker and handler: a test about what expiry does, not about the clock, neither waits for it nor races it.
+ * Waits until the job exists (the broker schedules it after the click or request returns).
+ */
+export async function runJobNow(world: World, name: AccessJobName, requestId: string): Promise<void> {
+  // The broker's own client factory: a single server, a Sentinel set or a Cluster alike.
+  const connection = asCommandClient(createRedisClient(parseRedisUrl(world.redisUrl), 'blocking', { connectionName: 'jit-jump:test' }));
+  const queue = new Queue(QUEUE_NAME, { connection, prefix: queuePrefix(queuePrefixFor(world.redisPrefix)) });
+  try {
+    const job = await until(`the ${name} job of ${requestId}`, async () => (await queue.getJob(jobId(name, requestId))) ?? undefined, 60_000);
+    // promote() refuses a job that is no longer delayed: then it is running or done, which is what we want.
+    if (await job.isDelayed()) await job.promote().catch(async (err: unknown) => assert.ok(!(await job.isDelayed()), String(err)));
+  } finally {
+    await queue.close();
+    connection.disconnect();
+  }
 }

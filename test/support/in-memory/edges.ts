@@ -3,7 +3,7 @@
 import type { JumpHostConfig, Policy } from '../../../src/config/policy.ts';
 import type { ConnectInstructions } from '../../../src/domain/connect-instructions.ts';
 import type { AccessRequest, MessageRef } from '../../../src/domain/request-state.ts';
-import type { BlockSync, Clock, JobName, JobScheduler, Notifier, OwnerDirectory, RateLimitKind, RateLimits } from '../../../src/service/ports.ts';
+import type { BlockSync, Clock, AccessJobName, JobScheduler, Notifier, OwnerDirectory, RateLimitKind, RateLimits } from '../../../src/service/ports.ts';
 import type { InMemoryKeys } from './keys.ts';
 import type { InMemoryRequests } from './requests.ts';
 
@@ -80,10 +80,10 @@ export class RecordingNotifier implements Notifier {
 export class InMemoryJobs implements JobScheduler {
   /** `${name}:${requestId}` → when it runs (fixed ids: scheduling again replaces) */
   readonly scheduled = new Map<string, number>();
-  async schedule(name: JobName, requestId: string, at: number): Promise<void> {
+  async schedule(name: AccessJobName, requestId: string, at: number): Promise<void> {
     this.scheduled.set(`${name}:${requestId}`, at);
   }
-  async cancel(name: JobName, requestId: string): Promise<void> {
+  async cancel(name: AccessJobName, requestId: string): Promise<void> {
     this.scheduled.delete(`${name}:${requestId}`);
   }
 }

@@ -1,0 +1,65 @@
+// How src/ is built (issue #10): checked by test/architecture/import-graph.test.ts; for a report, run
+// `npx depcruise src`. Type-only imports count: a type is a dependency too.
+/** Node modules that reach outside the process (files, network, processes, the terminal…). */
+const IO_MODULES = '^(node:)?(fs|fs/promises|net|http|https|http2|child_process|dgram|dns|dns/promises|tls|cluster|worker_threads|readline|os|inspector|vm|module)$';
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'domain-imports-only-domain',
+      comment: 'src/domain/ is the core: it imports no other folder of src/ (adapters depend on it, never the reverse)',
+      severity: 'error',
+      from: { path: '^src/domain/' },
+      to: { path: '^src/', pathNot: '^src/domain/' },
+    },
+    {
+      name: 'domain-does-no-io',
+      comment: 'src/domain/ is pure: no file, network or process I/O (pure libraries such as sshpk are fine)',
+      severity: 'error',
+      from: { path: '^src/domain/' },
+      to: { dependencyTypes: ['core'], path: IO_MODULES },
+    },
+    {
+      name: 'service-imports-only-domain',
+      comment: 'the use cases reach the outside world through ports they declare (src/service/ports.ts)',
+      severity: 'error',
+      from: { path: '^src/service/' },
+      to: { path: '^src/', pathNot: '^src/(domain|service)/' },
+    },
+    {
+      name: 'audit-imports-only-domain',
+      comment: 'the audit forwarder posts through a port it declares (AuditPoster); Slack implements it',
+      severity: 'error',
+      from: { path: '^src/audit/' },
+      to: { path: '^src/', pathNot: '^src/(domain|audit)/' },
+    },
+    {
+      name: 'store-imports-only-domain',
+      comment: 'the store is an adapter below the others: it knows the domain and nothing else of src/',
+      severity: 'error',
+      from: { path: '^src/store/' },
+      to: { path: '^src/', pathNot: '^src/(domain|store)/' },
+    },
+    {
+      name: 'no-folder-cycles',
+      comment: 'folders of src/ form layers: no folder depends on itself through another',
+      severity: 'error',
+      scope: 'folder',
+      from: { path: '^src/' },
+      to: { circular: true },
+    },
+    {
+      name: 'no-circular-imports',
+      comment: 'no file depends on itself through others',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { circular: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(node_modules|test|bench|scripts)/' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+  },
+};

@@ -1,0 +1,113 @@
+// `jit-jump check-config` as an operator runs it (the real CLI in a child process): the version warning for a
+// jump server below OpenSSH 9.1 (a real sshd announcing 8.9), --offline, a broker key others can read, and
+// the exit codes: 0 without errors (warnings allowed), 1 with any error, 2 for a command it does not know.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { stringify } from 'yaml';
+import { freePort } from '../../src/sandbox/processes.ts';
+import { startOldSshd } from '../support/old-sshd.ts';
+import { generateUserKey, type SshdProcess } from '../support/sshd.ts';
+
+/** Runs the CLI to its end (a generous deadline: the machine may be loaded). */
+function jitJump(args: string[]): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
+  });
+}
+
+describe('check-config end to end', () => {
+  let dir: string;
+  let old: SshdProcess;
+  let brokerKey: { privateKeyPath: string; publicKey: string };
+  const policy = (jump: { port: number; hostKey: string; user: string; authorizedKeysPath: string }, extra: Record<string, unknown> = {}) => ({
+    auditChannel: 'C0AUDIT',
+    jumpHosts: [{ name: 'bastion', address: '127.0.0.1', privateKeyPath: brokerKey.privateKeyPath, ...jump, ...extra }],
+    hosts: [{ name: 'db', address: '10.0.0.5', jumpHost: 'bastion', owners: ['U0ALICE'] }],
+  });
+  const oldJump = () => ({ port: old.port, hostKey: old.hostKeyFingerprint, user: old.user, authorizedKeysPath: old.authorizedKeysPath });
+  const write = (name: string, p: unknown) => {
+    const path = join(dir, name);
+    writeFileSync(path, stringify(p));
+    return path;
+  };
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'jit-check-config-'));
+    brokerKey = generateUserKey(dir, 'broker');
+    old = await startOldSshd({ dir, name: 'old-jump', version: '8.9', authorizedKeysContent: `restrict ${brokerKey.publicKey}\n` });
+  });
+  after(async () => {
+    await old?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('warns about a jump server older than OpenSSH 9.1, and exits 0 (a warning is not an error)', async () => {
+    const r = await jitJump(['check-config', '--config', write('old.yaml', policy(oldJump()))]);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /ok {4}jumpHosts bastion: .* host key SHA256:\S+ matches; server SSH-2\.0-OpenSSH_8\.9/);
+    assert.match(r.out, /warn {2}jumpHosts bastion: sshd is older than OpenSSH 9\.1, so keys carry no expiry-time; access ends only when the broker removes the line/);
+    assert.match(r.out, /0 error\(s\), 1 warning\(s\)/);
+  });
+
+  it('says keys carry local time when the operator declares the old server runs in UTC', async () => {
+    const r = await jitJump(['check-config', '--config', write('old-utc.yaml', policy(oldJump(), { utcExpiryOnOldServers: true }))]);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /warn {2}jumpHosts bastion: sshd is older than 9\.1; expiry-time is written as local time \(declared UTC\)/);
+  });
+
+  it('--offline checks the file and keys without connecting; online, an unreachable jump server is an error (exit 1)', async () => {
+    const nobody = { port: await freePort(), hostKey: old.hostKeyFingerprint, user: old.user, authorizedKeysPath: old.authorizedKeysPath };
+    const path = write('unreachable.yaml', policy(nobody));
+    const offline = await jitJump(['check-config', '--offline', '--config', path]);
+    assert.equal(offline.code, 0, offline.out);
+    assert.match(offline.out, /ok {4}jumpHosts bastion: private key /);
+    assert.doesNotMatch(offline.out, /host key|server SSH|127\.0\.0\.1:/, 'no connection attempted');
+    assert.match(offline.out, /0 error\(s\), 0 warning\(s\)/);
+    const online = await jitJump(['check-config', '--config', path]);
+    assert.equal(online.code, 1, online.out);
+    assert.match(online.out, /error jumpHosts bastion: /);
+    assert.match(online.out, /1 error\(s\)/);
+  });
+
+  it('reports a broker private key readable by others, naming the field and the file (exit 1)', async () => {
+    const loose = join(dir, 'loose_key');
+    copyFileSync(brokerKey.privateKeyPath, loose);
+    chmodSync(loose, 0o644);
+    for (const args of [['--offline'], []]) {
+      const r = await jitJump(['check-config', ...args, '--config', write('loose.yaml', policy(oldJump(), { privateKeyPath: loose }))]);
+      assert.equal(r.code, 1, r.out);
+      assert.ok(
+        r.out.includes(`error jumpHosts bastion: privateKeyPath ${loose} is readable by group or others (mode 644): run chmod 600 ${loose}`),
+        r.out,
+      );
+    }
+  });
+
+  it('a wrong policy field is named (exit 1); an unknown command prints the usage (exit 2)', async () => {
+    const bad = policy(oldJump()) as { hosts: Record<string, unknown>[] };
+    bad.hosts[0]!.jumpHost = 'bastoin';
+    const r = await jitJump(['check-config', '--offline', '--config', write('bad.yaml', bad)]);
+    assert.equal(r.code, 1, r.out);
+    assert.match(r.out, /error .*bad\.yaml is invalid:\n\s+hosts\[0\]\.jumpHost: no jump host named "bastoin" in jumpHosts/);
+    const unknown = await jitJump(['frobnicate']);
+    assert.equal(unknown.code, 2, unknown.out);
+    assert.match(unknown.out, /unknown command "frobnicate"/);
+    assert.match(unknown.out, /usage: jit-jump <command>/);
+  });
+});

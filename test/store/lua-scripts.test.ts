@@ -1,0 +1,124 @@
+// The store's Lua scripts as files: each named by its spec, loaded once (EVALSHA, EVAL again after NOSCRIPT),
+// guarded by the state table, and the audit append written in one place only.
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import type { AccessRequest } from '../../src/domain/request-state.ts';
+import { ACTIVE_STATE, canTransition, INITIAL_STATE, REQUEST_STATES, type RequestState } from '../../src/domain/request-state.ts';
+import { RequestStore } from '../../src/store/request-store.ts';
+import { decodeReply, runScript, SCRIPTS, scriptSource, type ScriptName } from '../../src/store/scripts.ts';
+import { useFreshRedis } from '../support/fresh-redis.ts';
+
+const LUA = join(import.meta.dirname, '../../src/store/lua');
+const NOW = 1_800_000_000_000;
+
+function draft(id: string, overrides: Partial<AccessRequest> = {}): AccessRequest {
+  return { id, requester: 'UREQ', host: 'db', jumpHost: 'bastion', durationMs: 3_600_000, reason: 'r', state: 'pending', createdAt: NOW, requiredApprovals: 1, approvers: [], ...overrides };
+}
+
+/** Every file under src/ (and its text), for the "written in one place" checks. */
+function sourceFiles(dir = join(import.meta.dirname, '../../src')): { path: string; text: string }[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const path = join(dir, e.name);
+    return e.isDirectory() ? sourceFiles(path) : [{ path, text: readFileSync(path, 'utf8') }];
+  });
+}
+
+async function commandCalls(redis: Redis, command: string): Promise<number> {
+  return Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(await redis.info('commandstats'))?.[1] ?? 0);
+}
+
+describe('Lua scripts', () => {
+  const db = useFreshRedis();
+
+  it('has one spec per script file and one file per spec, with the header naming the spec’s KEYS and ARGV', () => {
+    const files = readdirSync(LUA).filter((f) => f.endsWith('.lua')).map((f) => f.replace(/\.lua$/, ''));
+    assert.deepEqual(files.sort(), Object.keys(SCRIPTS).sort());
+    for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
+      const source = scriptSource(name);
+      assert.ok(source.startsWith(`local KEY = { ${SCRIPTS[name].keys[0]} = KEYS[1]`), name);
+      assert.doesNotMatch(source, /#include/, `${name}: includes expanded`);
+      assert.doesNotMatch(readFileSync(join(LUA, `${name}.lua`), 'utf8'), /KEYS\[|ARGV\[(?!i)/, `${name} reads KEY.<name> and ARG.<name>, not positions`);
+    }
+  });
+
+  it('writes the audit append (XADD … MAXLEN ~) in one place: the shared include', () => {
+    const writers = sourceFiles()
+      .filter((f) => /\bXADD\b|\.xadd\(|\bMAXLEN\b/.test(f.text))
+      .map((f) => f.path.slice(f.path.indexOf('src/')));
+    assert.deepEqual(writers, ['src/store/lua/include/audit-append.lua']);
+    const users = readdirSync(LUA).filter((f) => f.endsWith('.lua') && readFileSync(join(LUA, f), 'utf8').includes('-- #include audit-append'));
+    assert.deepEqual(users.sort(), ['append-audit.lua', 'approve.lua', 'create-request.lua', 'remove-key.lua', 'set-key.lua', 'transition.lua']);
+  });
+
+  it('names no request state in Lua: the guards come from the state table', () => {
+    for (const f of readdirSync(LUA).filter((n) => n.endsWith('.lua')))
+      for (const state of REQUEST_STATES) assert.ok(!readFileSync(join(LUA, f), 'utf8').includes(`'${state}'`), `${f} names '${state}'`);
+  });
+
+  it('lets the transition script move a request exactly where the state table allows, from every state', async () => {
+    const store = new RequestStore(db.redis);
+    for (const from of REQUEST_STATES)
+      // every target but `active` (approve, below) and `pending` (nothing moves there: refused below)
+      for (const to of REQUEST_STATES.filter((s) => s !== ACTIVE_STATE && s !== INITIAL_STATE)) {
+        const req = draft(`r${from}-${to}`.replace(/[^a-z0-9-]/g, ''));
+        await store.create(req, { type: 'requested', at: NOW, requestId: req.id });
+        await db.redis.hset(store.keys.request(req.id), 'state', from);
+        const r = await store.transition(req, to, { type: to as Exclude<RequestState, 'pending' | 'active'>, at: NOW });
+        assert.deepEqual(r.ok ? r.value : r.ok === false && 'state' in r && { code: r.code, state: r.state }, canTransition(from, to) ? { from } : { code: 'conflict', state: from }, `${from} → ${to}`);
+        assert.equal((await store.get(req.id))?.state, canTransition(from, to) ? to : from);
+      }
+  });
+
+  it('lets the approve script activate exactly the states the table lets become active', async () => {
+    const store = new RequestStore(db.redis);
+    for (const from of REQUEST_STATES) {
+      const req = draft(`rapprove-${from}`);
+      await store.create(req, { type: 'requested', at: NOW, requestId: req.id });
+      await db.redis.hset(store.keys.request(req.id), 'state', from);
+      const r = await store.approve(req, 'UOWNER', NOW);
+      const got = r.ok ? r.value : 'state' in r ? { code: r.code, state: r.state } : r;
+      assert.deepEqual(got, canTransition(from, ACTIVE_STATE) ? { activated: true, expiresAt: NOW + 3_600_000 } : { code: 'conflict', state: from }, from);
+    }
+  });
+
+  it('refuses, before any write, a move the generic script must not make or an event the table does not name', async () => {
+    const store = new RequestStore(db.redis);
+    const req = draft('rguard');
+    await store.create(req, { type: 'requested', at: NOW, requestId: req.id });
+    await assert.rejects(store.transition(req, 'active', { type: 'activated', at: NOW }), /only through its last approval/);
+    await assert.rejects(store.transition(req, 'denied', { type: 'cancelled', at: NOW }), /a move to denied records denied, not cancelled/);
+    await assert.rejects(store.transition(req, 'pending', { type: 'requested', at: NOW }), /a move to pending records nothing/);
+    assert.equal((await store.get(req.id))?.state, 'pending');
+    assert.equal(await db.redis.xlen(store.keys.auditStream), 1, 'only the request event');
+  });
+
+  it('is sent as EVALSHA once loaded, and loaded again after the server forgot it (NOSCRIPT)', async () => {
+    const client = new Redis(db.url);
+    try {
+      const store = new RequestStore(client);
+      await store.appendAudit({ type: 'refused', at: NOW });
+      const before = await commandCalls(db.redis, 'evalsha');
+      await store.appendAudit({ type: 'refused', at: NOW });
+      await store.appendAudit({ type: 'refused', at: NOW });
+      assert.equal((await commandCalls(db.redis, 'evalsha')) - before, 2);
+      await db.redis.script('FLUSH');
+      await store.appendAudit({ type: 'refused', at: NOW });
+      assert.equal(await db.redis.xlen(store.keys.auditStream), 4);
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it('decodes replies by name, and refuses a reply the spec does not name', async () => {
+    assert.deepEqual(decodeReply('transition', ['ok', 'pending']), { status: 'ok', from: 'pending' });
+    assert.deepEqual(decodeReply('approve', ['self']), { status: 'self' });
+    assert.throws(() => decodeReply('transition', ['done']), /transition gave an unexpected reply: \["done"\]/);
+    assert.throws(() => decodeReply('transition', ['ok']), /unexpected reply/);
+    assert.throws(() => decodeReply('rate-limit', 1), /unexpected reply: 1/);
+    const r = await runScript(db.redis, 'rate-limit', { window: '{jit}:w', notice: '{jit}:n' }, { now: NOW, windowMs: 1000, limit: 1, member: 'm' });
+    assert.deepEqual(r, { status: 'ok', count: '1' });
+  });
+});
