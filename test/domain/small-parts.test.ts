@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { authorize } from '../../src/domain/authorization.ts';
 import { systemClock } from '../../src/domain/clock.ts';
+import { REQUEST_ID_PATTERN } from '../../src/domain/ids.ts';
 import { ok, ok0, refuse } from '../../src/domain/result.ts';
 import { echo, escapeMrkdwn } from '../../src/domain/user-text.ts';
 
@@ -44,6 +45,13 @@ describe('user text', () => {
       assert.equal(echo(`a${c}b${c}c`, 10), 'a b c', JSON.stringify(c));
     // printable neighbours of those ranges stay as they are
     for (const c of [' ', '~', '\u00a0', 'é', '\u2027', '\u202a']) assert.equal(echo(`a${c}b`, 10), `a${c}b`, JSON.stringify(c));
+  });
+});
+
+describe('REQUEST_ID_PATTERN', () => {
+  it('matches a whole id only, not an id at the end of other text', () => {
+    assert.match('rabcd', REQUEST_ID_PATTERN);
+    for (const bad of ['xrabcd', 'U0Xrabcd', '<@U0X>rabcd', 'rabcd\nrabcd']) assert.doesNotMatch(bad, REQUEST_ID_PATTERN, bad);
   });
 });
 
