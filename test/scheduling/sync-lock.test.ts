@@ -93,9 +93,11 @@ describe('sync across replicas', () => {
 
   it('never lets the server hold an older rendering than one already written while two replicas race', async () => {
     const logger = pino({ level: 'silent' });
-    const replicas = [0, 1].map(() => createSyncParts({ redis: client(), policy, clock: systemClock, logger }));
+    const redisOf = [client(), client()];
+    const replicas = redisOf.map((redis) => createSyncParts({ redis, policy, clock: systemClock, logger }));
     const { requests, keys } = replicas[0]!;
-    const steps = 40;
+    const lockKey = requests.keys.syncLock('bastion');
+    const steps = 20;
     const users = Array.from({ length: steps }, (_, i) => {
       const key = checkUserPublicKey(generateUserKey(dir, `race${i}`).publicKey, { minRsaBits: 3072 });
       assert.ok(key.ok);
@@ -103,23 +105,55 @@ describe('sync across replicas', () => {
     });
     for (const u of users) await keys.set(u.user, u.key, Date.now());
 
-    // Every write either replica makes, seen as it completes (the write is still under that replica's lock
-    // then): the file must hold at least the newest version written so far, in any replica.
-    let newestWritten = -1;
     const syncs: Promise<unknown>[] = [];
     const errors: unknown[] = [];
+    const waiters = new Set<() => void>();
+    const notify = () => {
+      for (const w of waiters) w();
+    };
+    const until = (probe: () => boolean) => {
+      const w = waiter(() => probe() || errors.length > 0);
+      waiters.add(w.check);
+      w.check();
+      return w.promise.finally(() => waiters.delete(w.check));
+    };
+    const kick = (n: number) =>
+      syncs.push(
+        replicas[n]!.sync.sync('bastion').catch((err: unknown) => {
+          errors.push(err);
+          notify();
+        }),
+      );
+
+    // Seen, not changed: each replica's refusals to take the sync lock (its Redis client's SET NX answered nil)...
+    const refused = [0, 0];
+    for (const [n, redis] of redisOf.entries()) {
+      const set = redis.set.bind(redis) as (...args: unknown[]) => Promise<unknown>;
+      (redis as unknown as { set: typeof set }).set = async (...args) => {
+        const reply = await set(...args);
+        if (args[0] === lockKey && reply === null) {
+          refused[n]!++;
+          notify();
+        }
+        return reply;
+      };
+    }
+    // ...and every call of its updater (its rendering is made by then) and every write, as it completes (still
+    // under that replica's lock): the file must hold at least the newest version written so far, by either.
+    const rendered = [0, 0];
+    let held: { replica: number; entered: boolean; released: Promise<void> } | undefined;
+    let newestWritten = -1;
     const writes: string[] = [];
     const regressions: string[] = [];
-    const waiters = new Set<() => void>();
-    const rendered = [0, 0];
     for (const [n, r] of replicas.entries()) {
       const real = r.connections.updateAuthorizedKeys.bind(r.connections);
       r.connections.updateAuthorizedKeys = async (jh, update) => {
-        rendered[n]!++; // a sync calls the updater with its rendering made
-        for (const w of waiters) w();
-        // A link that is sometimes slow: half the writes set off at once, half after 20-50 ms, so a sync's
-        // rendering may age on its way while the other replica renders a newer one and writes it first.
-        await sleep(Math.random() < 0.5 ? 0 : 20 + Math.random() * 30);
+        rendered[n]!++;
+        notify();
+        if (held?.replica === n && !held.entered) {
+          held.entered = true;
+          await held.released; // a slow link: this rendering ages on its way to the server
+        }
         const result = await real(jh, update);
         if (result.changed) {
           const wrote = versionOf(result.after);
@@ -127,46 +161,44 @@ describe('sync across replicas', () => {
           const onServer = versionOf(jump.readAuthorizedKeys());
           writes.push(`replica ${n} wrote v${wrote}, server holds v${onServer}`);
           if (onServer < newestWritten) regressions.push(`after replica ${n} wrote v${wrote}: server holds v${onServer}, v${newestWritten} was already written`);
-          for (const w of waiters) w();
+          notify();
         }
         return result;
       };
     }
-    const until = (probe: () => boolean) => {
-      const w = waiter(() => probe() || errors.length > 0);
-      waiters.add(w.check);
-      w.check();
-      return w.promise.finally(() => waiters.delete(w.check));
-    };
-
-    const kick = (r: (typeof replicas)[number]) =>
-      syncs.push(
-        r.sync.sync('bastion').catch((err: unknown) => {
-          errors.push(err);
-          for (const w of waiters) w();
-        }),
-      );
 
     // Step i: grant rrace<i> becomes active and rrace<i-2> ends. One replica (in random turns) is asked to sync
-    // and has made its rendering before the change, the other is asked right after it: so their renders straddle
-    // the change. The next step starts once step i has reached the server, while the first may still be writing.
+    // and has made its rendering before the change; its write is held back until the other replica, asked right
+    // after the change, has either overtaken it (written step i: possible only without the lock) or been refused
+    // the lock. No timing decides anything: without the lock the stale rendering lands last in every step.
     // Versions only grow under the lock: a render reads the active ids, then the grants; rrace<i> ends two steps
     // later, and step i+1 waits for a write of step i, which cannot land while another sync holds the lock.
-    for (let i = 0; i < steps; i++) {
-      const id = `rrace${i}`;
-      const u = users[i]!;
-      const early = Math.random() < 0.5 ? 0 : 1;
-      const before = rendered[early]!;
-      kick(replicas[early]!);
-      await until(() => rendered[early]! > before);
-      await requests.create({ id, requester: u.user, host: 'db', jumpHost: 'bastion', durationMs: 600_000, reason: 'race', state: 'pending', createdAt: Date.now(), requiredApprovals: 1, approvers: [] }, { type: 'requested', at: Date.now(), requestId: id });
-      assert.equal((await requests.approve((await requests.get(id))!, 'U0OWNER', Date.now())).outcome, 'activated');
-      if (i >= 2) await requests.transition({ id: `rrace${i - 2}`, jumpHost: 'bastion' }, 'revoked', { type: 'revoked', at: Date.now(), requestId: `rrace${i - 2}` }, { endedAt: Date.now() });
-      kick(replicas[1 - early]!);
-      await until(() => newestWritten >= i);
+    let release = () => {};
+    try {
+      for (let i = 0; i < steps && errors.length === 0; i++) {
+        const id = `rrace${i}`;
+        const u = users[i]!;
+        const early = Math.random() < 0.5 ? 0 : 1;
+        const late = 1 - early;
+        held = { replica: early, entered: false, released: new Promise<void>((r) => (release = r)) };
+        const before = rendered[early]!;
+        kick(early);
+        await until(() => rendered[early]! > before);
+        await requests.create({ id, requester: u.user, host: 'db', jumpHost: 'bastion', durationMs: 600_000, reason: 'race', state: 'pending', createdAt: Date.now(), requiredApprovals: 1, approvers: [] }, { type: 'requested', at: Date.now(), requestId: id });
+        assert.equal((await requests.approve((await requests.get(id))!, 'U0OWNER', Date.now())).outcome, 'activated');
+        if (i >= 2) await requests.transition({ id: `rrace${i - 2}`, jumpHost: 'bastion' }, 'revoked', { type: 'revoked', at: Date.now(), requestId: `rrace${i - 2}` }, { endedAt: Date.now() });
+        const refusedBefore = refused[late]!;
+        kick(late);
+        await until(() => newestWritten >= i || refused[late]! > refusedBefore);
+        release();
+        await until(() => newestWritten >= i);
+      }
+    } finally {
+      held = undefined;
+      release(); // a failed step must not leave a sync waiting
     }
     await Promise.all(syncs);
-    console.log(`${writes.length} writes by two replicas over ${steps} store changes; ${regressions.length} regressions`);
+    console.log(`${writes.length} writes by two replicas over ${steps} store changes; ${regressions.length} older renderings written last`);
     assert.deepEqual(errors, []);
     assert.deepEqual(regressions, [], writes.join('\n'));
     assert.ok([0, 1].every((n) => writes.some((w) => w.startsWith(`replica ${n} `))), 'both replicas wrote');
