@@ -28,6 +28,8 @@ export interface LocalSlackApi {
   messages(channel?: string): FakeMessage[];
   waitFor<T>(predicate: (calls: SlackCall[]) => T | undefined | false, timeoutMs?: number): Promise<T>;
   failNext(method: string, error: string): void;
+  /** Calls of `method` from now on get no answer until the returned function is called (work held in flight). */
+  hold(method: string): () => void;
   /** Socket Mode: resolves once a broker has connected to the fake's WebSocket (after apps.connections.open). */
   socketConnected(timeoutMs?: number): Promise<void>;
   /** Socket Mode: sends an envelope (type 'slash_commands' | 'interactive' …) and resolves with the broker's ack. */
@@ -67,6 +69,7 @@ export async function startLocalSlackApi(opts: { usergroups?: Record<string, str
   const calls: SlackCall[] = [];
   const messages: FakeMessage[] = [];
   const failures = new Map<string, string>();
+  const held = new Map<string, Promise<void>>();
   let tsCounter = 0;
   let responseCounter = 0;
   const nextTs = () => `1700000000.${String(++tsCounter).padStart(6, '0')}`;
@@ -130,6 +133,7 @@ export async function startLocalSlackApi(opts: { usergroups?: Record<string, str
     }
     const method = url.replace(/^\/api\//, '').split('?')[0]!;
     calls.push({ method, args, at: Date.now(), token });
+    await held.get(method);
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(handle(method, args)));
   });
   // Socket Mode: the broker dials out to this WebSocket; Slack says hello, then sends envelopes to be acked.
@@ -172,6 +176,14 @@ export async function startLocalSlackApi(opts: { usergroups?: Record<string, str
       }
     },
     failNext: (method, error) => void failures.set(method, error),
+    hold(method) {
+      let release!: () => void;
+      held.set(method, new Promise<void>((resolve) => (release = resolve)));
+      return () => {
+        held.delete(method);
+        release();
+      };
+    },
     socketConnected: (timeoutMs = 10_000) => until(() => socket?.readyState === 1, timeoutMs, 'a Socket Mode connection'),
     async socketSend(type, payload, timeoutMs = 10_000) {
       if (!socket) throw new Error('fake Slack: no Socket Mode connection');
