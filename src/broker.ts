@@ -51,7 +51,8 @@ export interface BrokerTuning {
   /** sync attempts and the first backoff step (defaults 4 and 250 ms) */
   syncAttempts?: number;
   syncRetryBaseMs?: number;
-  /** how long stop() waits for in-flight jobs and follow-up work before handing them back (default 10 s) */
+  /** how long stop() waits in all for Slack requests, follow-up work, jobs and syncs in flight before handing
+   *  running jobs back to the queue (default 10 s; the forced exit of `jit-jump start` comes at 15 s) */
   stopTimeoutMs?: number;
 }
 
