@@ -203,11 +203,16 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
       const drained = Promise.all([httpClosed, workersClosed, settled(inFlight)]).then(() => sync.stop());
       if (!(await withinMs(left(), drained))) {
         void sync.stop(); // no more retries or expiry timers
-        const handedBack = [...(await jobs.handBack()), ...(await reconcileJobs.handBack())];
         server?.closeAllConnections();
+        const handedBack: string[] = [];
+        // Bounded as well: a silent Redis must not hold the exit. The workers close their own connections once
+        // nothing of theirs is running.
+        await withinMs(CLOSE_MS, (async () => {
+          handedBack.push(...(await jobs.handBack()));
+          handedBack.push(...(await reconcileJobs.handBack()));
+          await workersClosed;
+        })());
         logger.warn({ deadlineMs: budgetMs, handedBack }, 'in-flight work did not finish in time: handed back to the other replicas');
-        // The workers close their own connections once nothing of theirs is running.
-        await withinMs(CLOSE_MS, workersClosed);
       }
       // 3. Close connections, side by side so that the forced exit (15 s) never comes first: SSH (a disconnect
       //    message) and Redis (QUIT; dropped if Redis does not answer in time).
