@@ -53,7 +53,8 @@ export interface BrokerTuning {
   /** sync attempts and the first backoff step (defaults 4 and 250 ms) */
   syncAttempts?: number;
   syncRetryBaseMs?: number;
-  /** how long stop() waits for in-flight jobs and follow-up work before handing them back (default 10 s) */
+  /** how long stop() waits in all for Slack requests, follow-up work, jobs and syncs in flight before handing
+   *  running jobs back to the queue (default 10 s; the forced exit of `jit-jump start` comes at 15 s) */
   stopTimeoutMs?: number;
 }
 
@@ -146,7 +147,7 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
     service,
     logger,
     health: async () => (await redis.ping()) === 'PONG',
-    onAfterWork: (work) => {
+    onWork: (work) => {
       inFlight.add(work);
       void work.finally(() => inFlight.delete(work));
     },
@@ -170,10 +171,11 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
   await reconcileJobs.start(() => reconciler.run());
 
   let port: number | undefined;
+  let server: import('node:http').Server | undefined;
   if (env.SLACK_APP_TOKEN) {
     await app.start();
   } else {
-    const server = (await app.start(o.host ? ({ port: env.PORT, host: o.host } as never) : env.PORT)) as unknown as import('node:http').Server;
+    server = (await app.start(o.host ? ({ port: env.PORT, host: o.host } as never) : env.PORT)) as unknown as import('node:http').Server;
     const addr = server.address();
     port = typeof addr === 'object' && addr ? addr.port : env.PORT;
   }
@@ -189,19 +191,35 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
     keys,
     reconciler,
     async stop() {
-      // 1. Take no new work: Slack requests are refused (a load balancer sends them elsewhere), workers fetch no jobs.
-      await app.stop().catch(() => undefined);
-      // 2. Finish what is in flight, for a bounded time. A job still running after that is handed back:
-      //    its lock lapses and BullMQ gives it to another replica (handlers are idempotent); a follow-up
-      //    still owed is finished by the reconciler.
-      const deadline = t.stopTimeoutMs ?? 10_000;
-      const finished = await withinMs(deadline, Promise.all([jobs.close(), reconcileJobs.close(), ...inFlight]).catch(() => undefined));
-      if (!finished) logger.warn({ deadlineMs: deadline }, 'in-flight work did not finish in time: handed back to the other replicas');
-      await withinMs(deadline, sync.stop());
-      // 3. Close connections: SSH, then Redis.
-      await audit.stop().catch(() => undefined);
-      await connections.close();
-      await Promise.all([redis, producer, ...workerConnections].map((c) => (c.status === 'ready' ? c.quit().catch(() => c.disconnect()) : c.disconnect())));
+      // One budget for the whole drain, so that stop (and the process) ends in bounded time.
+      const budgetMs = t.stopTimeoutMs ?? 10_000;
+      const deadline = Date.now() + budgetMs;
+      const left = () => Math.max(0, deadline - Date.now());
+      // 1. Take no new work: the HTTP port closes (a load balancer sends requests elsewhere; requests already
+      //    received are answered), workers fetch no more jobs.
+      const httpClosed = app.stop().catch(() => undefined);
+      const workersClosed = Promise.all([jobs.close(), reconcileJobs.close()]).catch(() => undefined);
+      // 2. Finish what is in flight (Slack requests and their follow-up work, jobs, syncs) within the budget.
+      //    A job still running then is handed back: moved back to the queue, another replica runs it at once
+      //    (handlers are idempotent); a follow-up still owed is finished by the reconciler.
+      const drained = Promise.all([httpClosed, workersClosed, settled(inFlight)]).then(() => sync.stop());
+      if (!(await withinMs(left(), drained))) {
+        void sync.stop(); // no more retries or expiry timers
+        server?.closeAllConnections();
+        const handedBack: string[] = [];
+        // Bounded as well: a silent Redis must not hold the exit. The workers close their own connections once
+        // nothing of theirs is running.
+        await withinMs(CLOSE_MS, (async () => {
+          handedBack.push(...(await jobs.handBack()));
+          handedBack.push(...(await reconcileJobs.handBack()));
+          await workersClosed;
+        })());
+        logger.warn({ deadlineMs: budgetMs, handedBack }, 'in-flight work did not finish in time: handed back to the other replicas');
+      }
+      // 3. Close connections, side by side so that the forced exit (15 s) never comes first: SSH (a disconnect
+      //    message) and Redis (QUIT; dropped if Redis does not answer in time).
+      const auditStopped = withinMs(CLOSE_MS, audit.stop()).then((ok) => ok || auditRedis.disconnect());
+      await Promise.all([auditStopped, connections.close(), ...[redis, producer, ...workerConnections].map(quitOrDrop)]);
       logger.info('jit-jump stopped');
     },
   };
@@ -260,6 +278,19 @@ async function warnAboutRedisSettings(redis: Redis, logger: Logger): Promise<voi
   } catch (err) {
     logger.debug({ err }, 'could not read Redis settings (CONFIG may be disabled)');
   }
+}
+
+/** How long closing one connection may take before it is dropped instead. */
+const CLOSE_MS = 2000;
+
+/** Resolves once every piece of work in `work` has settled, including work added meanwhile. */
+async function settled(work: Set<Promise<void>>): Promise<void> {
+  while (work.size > 0) await Promise.allSettled([...work]);
+}
+
+/** QUIT, so Redis sees a clean close; a connection that is down or does not answer in time is dropped. */
+async function quitOrDrop(c: Redis): Promise<void> {
+  if (c.status !== 'ready' || !(await withinMs(CLOSE_MS, c.quit()))) c.disconnect();
 }
 
 /** True if `work` settled within `ms`. */

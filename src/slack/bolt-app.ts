@@ -24,8 +24,9 @@ export interface BoltAppOptions {
   logger: Logger;
   /** checked by GET /healthz */
   health?: () => Promise<boolean>;
-  /** told about work that runs after an ack, so shutdown can wait for it */
-  onAfterWork?: (work: Promise<void>) => void;
+  /** told about every piece of work a Slack request starts (its handling, and what runs after the ack), so
+   *  shutdown can wait for it */
+  onWork?: (work: Promise<void>) => void;
 }
 
 const TRY_AGAIN = 'jit-jump could not reach its database just now; nothing was changed. Please try again in a minute.';
@@ -97,12 +98,19 @@ export function createBoltApp(o: BoltAppOptions): App {
 
   const runAfter = (outcome: Outcome, what: string) => {
     if (!outcome.after) return;
-    o.onAfterWork?.(outcome.after().catch((err: unknown) => log.error({ err }, `${what}: follow-up work failed`)));
+    o.onWork?.(outcome.after().catch((err: unknown) => log.error({ err }, `${what}: follow-up work failed`)));
   };
 
   // The workspace allowed in: the policy's, or else the one the bot token belongs to (asked once, kept).
   const tokenTeam = keptOnceItWorks(async () => (await identityClient.auth.test()).team_id);
   const expectedTeam = (): Promise<string | undefined> => (o.teamId ? Promise.resolve(o.teamId) : tokenTeam());
+
+  // First of all: the whole handling of a request is work in flight (an action acks first, then works).
+  app.use(async ({ next }) => {
+    const work = next();
+    o.onWork?.(work.catch(() => undefined));
+    await work;
+  });
 
   app.use(async (args) => {
     const { body, next } = args;
