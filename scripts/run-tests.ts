@@ -1,11 +1,16 @@
-// `npm test`: make sure redis-server and OpenSSH (and Chromium, for *.browser.test.ts) are there, then run every
-// test/**/*.test.ts with Node's test runner, one file at a time (test files start their own servers; the
-// machine has 2 cores).
-import { spawnSync } from 'node:child_process';
+// `npm test [part of a path…]`: make sure redis-server and OpenSSH (and Chromium, for *.browser.test.ts) are
+// there, then run every test/**/*.test.ts with Node's test runner, one file at a time (test files start their
+// own servers; the machine has 2 cores). Each file runs in a process group of its own with a deadline (5 min, or
+// `// test-timeout: 10m` near the top of a slow file; JIT_TEST_TIMEOUT sets the default): a file that hangs is
+// reported by name, stopped with every server it started, and the run goes on. A summary ends the run; the exit
+// code is non-zero if any file failed or timed out.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseDuration } from '../src/domain/duration.ts';
 import { ensureSystemPackages, type SystemNeed } from '../src/system/ensure-system-packages.ts';
+import { DEFAULT_TIMEOUT_MS, declaredTimeoutMs, runTestFile, runningGroup, stopGroup, type FileResult } from './run-test-file.ts';
 
+/** Test files under `dir`; `support` folders hold fixtures and helpers, never tests of their own. */
 function find(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
@@ -14,23 +19,60 @@ function find(dir: string): string[] {
   });
 }
 
-const filter = process.argv.slice(2);
-const files = find('test')
-  .filter((f) => filter.length === 0 || filter.some((x) => f.includes(x)))
-  .sort();
-if (files.length === 0) {
-  console.error('no test files matched');
+function fail(message: string): never {
+  console.error(`npm test: ${message}`);
   process.exit(1);
 }
+
+// JIT_TEST_DIR exists for the runner's own test, which points it at fixtures (test/support/runner-fixtures).
+const root = process.env.JIT_TEST_DIR || 'test';
+const filter = process.argv.slice(2);
+const files = find(root)
+  .filter((f) => filter.length === 0 || filter.some((x) => f.includes(x)))
+  .sort();
+if (files.length === 0) fail('no test files matched');
+const defaultTimeoutMs = process.env.JIT_TEST_TIMEOUT ? parseDuration(process.env.JIT_TEST_TIMEOUT) : DEFAULT_TIMEOUT_MS;
+if (defaultTimeoutMs === undefined) fail(`JIT_TEST_TIMEOUT=${process.env.JIT_TEST_TIMEOUT} is not a duration such as 90s or 10m`);
+let timeouts: number[];
+try {
+  timeouts = files.map((f) => declaredTimeoutMs(f, defaultTimeoutMs));
+} catch (err) {
+  fail((err as Error).message);
+}
+
 // The browser tests drive the sandbox's console in the system's Chromium (playwright-core downloads nothing).
 const needs: SystemNeed[] = ['redis', 'sshd', ...(files.some((f) => f.endsWith('.browser.test.ts')) ? (['chromium'] as const) : [])];
 try {
   await ensureSystemPackages(needs, (line) => console.log(line));
 } catch (err) {
-  console.error(`npm test: ${(err as Error).message}`);
-  process.exit(1);
+  fail((err as Error).message);
 }
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
-  stdio: 'inherit',
-});
-process.exit(result.status ?? 1);
+
+// The files run in groups of their own, which a Ctrl-C in the terminal does not reach: pass it on.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    const group = runningGroup;
+    console.error(`\nnpm test: ${signal}: stopping the running test file`);
+    void (group === undefined ? Promise.resolve() : stopGroup(group)).then(() => process.exit(130));
+  });
+}
+
+const results: FileResult[] = [];
+const started = performance.now();
+for (const [i, file] of files.entries()) {
+  console.log(`\n▶ ${file} (${i + 1}/${files.length})`);
+  results.push(await runTestFile(file, timeouts[i]!));
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+console.log('\nnpm test: summary');
+for (const r of results) {
+  const mark = r.outcome === 'passed' ? '✔' : '✖';
+  const why = r.outcome === 'timed out' ? ` TIMED OUT after ${seconds(r.timeoutMs)} (process group stopped)` : r.outcome === 'failed' ? ` FAILED (exit ${r.exit})` : '';
+  const left = r.leftovers ? ' (left processes running in its group: stopped them)' : '';
+  console.log(`  ${mark} ${r.file}  ${seconds(r.ms)}${why}${left}`);
+}
+const failed = results.filter((r) => r.outcome === 'failed').length;
+const timedOut = results.filter((r) => r.outcome === 'timed out').length;
+console.log(`${results.length} file${results.length === 1 ? '' : 's'}: ${results.length - failed - timedOut} passed, ${failed} failed, ${timedOut} timed out; ${seconds(performance.now() - started)} in all`);
+process.exit(failed + timedOut > 0 ? 1 : 0);

@@ -52,7 +52,8 @@ export interface BrokerTuning {
   /** sync attempts and the first backoff step (defaults 4 and 250 ms) */
   syncAttempts?: number;
   syncRetryBaseMs?: number;
-  /** how long stop() waits for in-flight jobs and follow-up work before handing them back (default 10 s) */
+  /** how long stop() waits in all for Slack requests, follow-up work, jobs and syncs in flight before handing
+   *  running jobs back to the queue (default 10 s; the forced exit of `jit-jump start` comes at 15 s) */
   stopTimeoutMs?: number;
 }
 
@@ -97,19 +98,19 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
     service,
     logger,
     health: async () => (await conn.redis.ping()) === 'PONG',
-    onAfterWork: (work) => {
+    onWork: (work) => {
       inFlight.add(work);
       void work.finally(() => inFlight.delete(work));
     },
   });
 
   const audit = await startWorkers({ jobs, reconcileJobs, service, reconciler, notifier, auditRedis: conn.auditRedis, redisPrefix: o.redisPrefix, replicaId, logger, tuning: t });
-  const port = await startApp(app, env, o.host);
+  const { port, server } = await startApp(app, env, o.host);
   // Bring every jump server in line with the store now: repairs whatever happened while we were down.
   sync.syncAll().catch((err: unknown) => logger.warn({ err }, 'initial sync failed'));
   logger.info({ port, redis: describeRedisTarget(conn.target), socketMode: Boolean(env.SLACK_APP_TOKEN), jumpHosts: policy.jumpHosts.length, hosts: policy.hosts.length }, 'jit-jump started');
 
-  const stop = () => stopInOrder({ app, jobs, reconcileJobs, inFlight, sync, audit, connections, conn, logger, deadline: t.stopTimeoutMs ?? 10_000 });
+  const stop = () => stopInOrder({ app, server, jobs, reconcileJobs, inFlight, sync, audit, connections, conn, logger, budgetMs: t.stopTimeoutMs ?? 10_000 });
   return { port, service, sync, requests, keys, reconciler, stop };
 }
 
@@ -207,19 +208,20 @@ async function connectRedis(env: Env, logger: Logger) {
   return { target, redis, producer, auditRedis, workerConnection, workerConnections };
 }
 
-/** Starts Bolt (Socket Mode, or HTTP on env.PORT); the HTTP port actually listened on. */
-async function startApp(app: ReturnType<typeof createBoltApp>, env: Env, host?: string): Promise<number | undefined> {
+/** Starts Bolt (Socket Mode, or HTTP on env.PORT); the HTTP server and the port actually listened on. */
+async function startApp(app: ReturnType<typeof createBoltApp>, env: Env, host?: string): Promise<{ port?: number; server?: import('node:http').Server }> {
   if (env.SLACK_APP_TOKEN) {
     await app.start();
-    return undefined;
+    return {};
   }
   const server = (await app.start(host ? ({ port: env.PORT, host } as never) : env.PORT)) as unknown as import('node:http').Server;
   const addr = server.address();
-  return typeof addr === 'object' && addr ? addr.port : env.PORT;
+  return { server, port: typeof addr === 'object' && addr ? addr.port : env.PORT };
 }
 
 async function stopInOrder(p: {
   app: ReturnType<typeof createBoltApp>;
+  server?: import('node:http').Server;
   jobs: AccessJobs;
   reconcileJobs: ReconcileJobs;
   inFlight: Set<Promise<void>>;
@@ -228,24 +230,40 @@ async function stopInOrder(p: {
   connections: JumpHostConnections;
   conn: Awaited<ReturnType<typeof connectRedis>>;
   logger: Logger;
-  deadline: number;
+  budgetMs: number;
 }): Promise<void> {
-  // 1. Take no new work: Slack requests are refused (a load balancer sends them elsewhere), workers fetch no jobs.
-  await p.app.stop().catch(() => undefined);
-  // 2. Finish what is in flight, for a bounded time. A job still running after that is handed back:
-  //    its lock lapses and BullMQ gives it to another replica (handlers are idempotent); a follow-up
-  //    still owed is finished by the reconciler.
-  const finished = await withinMs(p.deadline, Promise.all([p.jobs.close(), p.reconcileJobs.close(), ...p.inFlight]).catch(() => undefined));
-  if (!finished) p.logger.warn({ deadlineMs: p.deadline }, 'in-flight work did not finish in time: handed back to the other replicas');
-  await withinMs(p.deadline, p.sync.stop());
-  // 3. Close connections: SSH, then Redis.
-  await p.audit.stop().catch(() => undefined);
-  await p.connections.close();
-  const { redis, producer, workerConnections } = p.conn;
-  await Promise.all([redis, producer, ...workerConnections].map((c) => (c.status === 'ready' ? c.quit().catch(() => c.disconnect()) : c.disconnect())));
-  p.logger.info('jit-jump stopped');
+  const { jobs, reconcileJobs, sync, logger, budgetMs } = p;
+  // One budget for the whole drain, so that stop (and the process) ends in bounded time.
+  const deadline = Date.now() + budgetMs;
+  const left = () => Math.max(0, deadline - Date.now());
+  // 1. Take no new work: the HTTP port closes (a load balancer sends requests elsewhere; requests already
+  //    received are answered), workers fetch no more jobs.
+  const httpClosed = p.app.stop().catch(() => undefined);
+  const workersClosed = Promise.all([jobs.close(), reconcileJobs.close()]).catch(() => undefined);
+  // 2. Finish what is in flight (Slack requests and their follow-up work, jobs, syncs) within the budget.
+  //    A job still running then is handed back: moved back to the queue, another replica runs it at once
+  //    (handlers are idempotent); a follow-up still owed is finished by the reconciler.
+  const drained = Promise.all([httpClosed, workersClosed, settled(p.inFlight)]).then(() => sync.stop());
+  if (!(await withinMs(left(), drained))) {
+    void sync.stop(); // no more retries or expiry timers
+    p.server?.closeAllConnections();
+    const handedBack: string[] = [];
+    // Bounded as well: a silent Redis must not hold the exit. The workers close their own connections once
+    // nothing of theirs is running.
+    await withinMs(CLOSE_MS, (async () => {
+      handedBack.push(...(await jobs.handBack()));
+      handedBack.push(...(await reconcileJobs.handBack()));
+      await workersClosed;
+    })());
+    logger.warn({ deadlineMs: budgetMs, handedBack }, 'in-flight work did not finish in time: handed back to the other replicas');
+  }
+  // 3. Close connections, side by side so that the forced exit (15 s) never comes first: SSH (a disconnect
+  //    message) and Redis (QUIT; dropped if Redis does not answer in time).
+  const { redis, producer, auditRedis, workerConnections } = p.conn;
+  const auditStopped = withinMs(CLOSE_MS, p.audit.stop()).then((ok) => ok || auditRedis.disconnect());
+  await Promise.all([auditStopped, p.connections.close(), ...[redis, producer, ...workerConnections].map(quitOrDrop)]);
+  logger.info('jit-jump stopped');
 }
-
 
 /** The store and the one path that changes jump servers, as the broker and `reconcile --dry-run` both build them. */
 export function createSyncParts(o: {
@@ -299,6 +317,19 @@ async function warnAboutRedisSettings(redis: Redis, logger: Logger): Promise<voi
   } catch (err) {
     logger.debug({ err }, 'could not read Redis settings (CONFIG may be disabled)');
   }
+}
+
+/** How long closing one connection may take before it is dropped instead. */
+const CLOSE_MS = 2000;
+
+/** Resolves once every piece of work in `work` has settled, including work added meanwhile. */
+async function settled(work: Set<Promise<void>>): Promise<void> {
+  while (work.size > 0) await Promise.allSettled([...work]);
+}
+
+/** QUIT, so Redis sees a clean close; a connection that is down or does not answer in time is dropped. */
+async function quitOrDrop(c: Redis): Promise<void> {
+  if (c.status !== 'ready' || !(await withinMs(CLOSE_MS, c.quit()))) c.disconnect();
 }
 
 /** True if `work` settled within `ms`. */

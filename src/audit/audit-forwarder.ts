@@ -127,9 +127,10 @@ export class AuditForwarder {
     }
   }
 
+  /** Ends the loop and QUITs its connection: Redis answers the QUIT once the current blocking read returns. */
   async stop(): Promise<void> {
     this.running = false;
-    this.deps.redis.disconnect();
+    await this.deps.redis.quit().catch(() => this.deps.redis.disconnect());
     await this.loop;
   }
 }

@@ -84,6 +84,8 @@ export interface LocalSlackApi {
   views(): FakeView[];
   /** Socket Mode: cuts the connection from Slack's side (no close frame), as a network drop or a Slack restart does. */
   dropSocket(): void;
+  /** Calls of `method` from now on get no answer until the returned function is called (work held in flight). */
+  hold(method: string): () => void;
   /** Socket Mode: resolves once a broker has connected to the fake's WebSocket (after apps.connections.open). */
   socketConnected(timeoutMs?: number): Promise<void>;
   /** Socket Mode: sends an envelope (type 'slash_commands' | 'interactive' …) and resolves with the broker's ack. */
@@ -166,6 +168,7 @@ export async function startLocalSlackApi(opts: LocalSlackApiOptions): Promise<Lo
   const triggerTtlMs = opts.triggerTtlMs ?? 3000;
   /** trigger id → when issued, for whom, and whether it was exchanged already */
   const triggers = new Map<string, { issuedAt: number; user?: string; used: boolean }>();
+  const held = new Map<string, Promise<void>>();
   let tsCounter = 0;
   let responseCounter = 0;
   let triggerCounter = 0;
@@ -314,6 +317,7 @@ export async function startLocalSlackApi(opts: LocalSlackApiOptions): Promise<Lo
       await hold.released;
       if (res.destroyed) return; // the caller is gone
     }
+    await held.get(method);
     answer(200, done);
   });
   // Socket Mode: the broker dials out to this WebSocket; Slack says hello, then sends envelopes to be acked.
@@ -372,6 +376,14 @@ export async function startLocalSlackApi(opts: LocalSlackApiOptions): Promise<Lo
     },
     views: () => structuredClone(opened),
     dropSocket: () => socket?.terminate(),
+    hold(method) {
+      let release!: () => void;
+      held.set(method, new Promise<void>((resolve) => (release = resolve)));
+      return () => {
+        held.delete(method);
+        release();
+      };
+    },
     socketConnected: (timeoutMs = 10_000) => until(() => socket?.readyState === 1, timeoutMs, 'a Socket Mode connection'),
     async socketSend(type, payload, timeoutMs = 10_000) {
       if (!socket) throw new Error('fake Slack: no Socket Mode connection');

@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AccessJobName } from '../service/ports.ts';
 import { queuePrefix } from '../store/redis-keys.ts';
+import { RunningJobs } from './running-jobs.ts';
 
 
 export interface AccessJobHandlers {
@@ -25,6 +26,7 @@ export function jobId(name: AccessJobName, requestId: string): string {
 export class AccessJobs {
   private readonly queue: Queue;
   private worker?: Worker;
+  private readonly running = new RunningJobs();
 
   constructor(
     private readonly deps: { producer: Redis; workerConnection: () => Redis; logger: Logger; prefix?: string },
@@ -60,7 +62,7 @@ export class AccessJobs {
   startWorker(handlers: AccessJobHandlers, concurrency = 8): void {
     this.worker = new Worker(
       QUEUE_NAME,
-      async (job: Job<{ requestId: string }>) => {
+      this.running.track(async (job: Job<{ requestId: string }>) => {
         const id = job.data.requestId;
         switch (job.name as AccessJobName) {
           case 'revoke':
@@ -72,15 +74,21 @@ export class AccessJobs {
           default:
             this.deps.logger.warn({ job: job.name }, 'unknown job ignored');
         }
-      },
+      }),
       { connection: this.deps.workerConnection(), prefix: queuePrefix(this.deps.prefix), concurrency },
     );
     this.worker.on('failed', (job, err) => this.deps.logger.warn({ err, job: job?.name, jobId: job?.id }, 'job failed'));
     this.worker.on('error', (err) => this.deps.logger.error({ err }, 'job worker error'));
   }
 
+  /** Fetches no more jobs and waits for the running ones (see handBack), then closes the connections it opened. */
   async close(): Promise<void> {
     await this.worker?.close();
     await this.queue.close();
+  }
+
+  /** Shutdown's deadline: jobs still running go back to the queue for another replica; returns their ids. */
+  handBack(): Promise<string[]> {
+    return this.running.handBack();
   }
 }

@@ -5,6 +5,7 @@ import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { QUEUE_PREFIX } from '../store/redis-keys.ts';
+import { RunningJobs } from './running-jobs.ts';
 
 export const RECONCILE_QUEUE = 'jit-jump-reconcile';
 const SCHEDULER_ID = 'reconcile-every-jump-host';
@@ -13,6 +14,7 @@ export class ReconcileJobs {
   private readonly queue: Queue;
   private worker?: Worker;
   private closed = false;
+  private readonly running = new RunningJobs();
 
   constructor(private readonly d: { producer: Redis; workerConnection: () => Redis; logger: Logger; everyMs: number; prefix?: string }) {
     this.queue = new Queue(RECONCILE_QUEUE, { connection: d.producer, prefix: d.prefix ?? QUEUE_PREFIX });
@@ -37,7 +39,7 @@ export class ReconcileJobs {
       }
     };
     void upsert();
-    this.worker = new Worker(RECONCILE_QUEUE, async () => run(), {
+    this.worker = new Worker(RECONCILE_QUEUE, this.running.track(async () => run()), {
       connection: this.d.workerConnection(),
       prefix: this.d.prefix ?? QUEUE_PREFIX,
       concurrency: 1,
@@ -50,5 +52,10 @@ export class ReconcileJobs {
     this.closed = true;
     await this.worker?.close();
     await this.queue.close();
+  }
+
+  /** Shutdown's deadline: a reconcile still running goes back to the queue for another replica. */
+  handBack(): Promise<string[]> {
+    return this.running.handBack();
   }
 }

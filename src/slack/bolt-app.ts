@@ -25,8 +25,9 @@ export interface BoltAppOptions {
   logger: Logger;
   /** checked by GET /healthz */
   health?: () => Promise<boolean>;
-  /** told about work that runs after an ack, so shutdown can wait for it */
-  onAfterWork?: (work: Promise<void>) => void;
+  /** told about every piece of work a Slack request starts (its handling, and what runs after the ack), so
+   *  shutdown can wait for it */
+  onWork?: (work: Promise<void>) => void;
 }
 
 const { tryAgain: TRY_AGAIN, cannotVerify: CANNOT_VERIFY, otherWorkspace: OTHER_WORKSPACE, formNotOpened: FORM_NOT_OPENED } = SLACK_REPLIES;
@@ -94,6 +95,12 @@ export function createBoltApp(o: BoltAppOptions): App {
   });
   // The workspace allowed in: the policy's, or else the one the bot token belongs to (asked once, kept).
   const tokenTeam = keptOnceItWorks(async () => (await identityClient.auth.test()).team_id);
+  // First of all: the whole handling of a request is work in flight (an action acks first, then works).
+  app.use(async ({ next }) => {
+    const work = next();
+    o.onWork?.(work.catch(() => undefined));
+    await work;
+  });
   app.use(workspaceGuard(o, log, () => (o.teamId ? Promise.resolve(o.teamId) : tokenTeam())));
   registerListeners(app, o, log);
   app.error(async (err) => {
@@ -138,7 +145,7 @@ type ButtonAction = import('@slack/bolt').BlockAction<import('@slack/bolt').Butt
 function registerListeners(app: App, o: BoltAppOptions, log: Logger): void {
   const runAfter = (outcome: Outcome, what: string) => {
     if (!outcome.after) return;
-    o.onAfterWork?.(outcome.after().catch((err: unknown) => log.error({ err }, `${what}: follow-up work failed`)));
+    o.onWork?.(outcome.after().catch((err: unknown) => log.error({ err }, `${what}: follow-up work failed`)));
   };
   // A use case that throws (Redis away) has changed nothing: the person is asked to try again.
   const attempt = async (what: string, run: () => Promise<Outcome>): Promise<Outcome & { text?: string }> => {

@@ -1,81 +1,251 @@
-// SIGTERM to a real `jit-jump start` process: it stops taking work, lets in-flight work finish within its
-// bound, closes its SSH connection to the jump server and its Redis connections, and exits 0.
+// SIGTERM to a real `jit-jump start` process: it stops taking work (its HTTP port closes), answers the Slack
+// requests it already has, lets in-flight work finish within its budget and hands back a job still running
+// then (another replica finishes it), closes its SSH connection and QUITs each of its Redis connections, and
+// exits 0.
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
 import { hostname } from 'node:os';
 import { after, before, describe, it } from 'node:test';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { jobId, QUEUE_NAME } from '../../src/scheduling/access-jobs.ts';
+import { queuePrefix } from '../../src/store/redis-keys.ts';
 import { freePort, spawnTracked, stopProcess, waitForPort } from '../../src/sandbox/processes.ts';
 import { createSlackSender, findButton } from '../../src/sandbox/slack-sender.ts';
-import { approvalMessage, blockLines, until } from '../support/flow.ts';
+import { approvalMessage, blockLines, click, requestAccess, until } from '../support/flow.ts';
 import { writePolicyFile } from '../support/policy-file.ts';
 import { BOT_TOKEN, ENGINEER, OWNER, SIGNING_SECRET, TEAM_ID, startWorld, type World } from '../support/world.ts';
 
+interface BrokerProcess {
+  child: ChildProcess;
+  port: number;
+  output(): string;
+  sender: ReturnType<typeof createSlackSender>;
+  exited: Promise<{ code: number | null; signal: string | null }>;
+  /** the addresses (ip:port) of its Redis connections, which carry its name */
+  redisAddrs(): Promise<string[]>;
+}
+
+/** `jit-jump start` in a process of its own, on the world's Redis, jump server and fake Slack. */
+async function startBrokerProcess(world: World, redis: Redis, policyName: string): Promise<BrokerProcess> {
+  const port = await freePort();
+  const child = spawnTracked(process.execPath, ['--import', 'tsx', 'src/main.ts', 'start'], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      SLACK_BOT_TOKEN: BOT_TOKEN,
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_API_URL: world.slack.apiUrl,
+      REDIS_URL: world.redisUrl,
+      JIT_CONFIG: writePolicyFile(world, policyName),
+      PORT: String(port),
+      LOG_LEVEL: 'info',
+    },
+  });
+  let out = '';
+  child.stdout?.on('data', (d) => (out += d));
+  child.stderr?.on('data', (d) => (out += d));
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  await waitForPort(port, undefined, 60_000);
+  await until('started', () => out.includes('jit-jump started'), 30_000);
+  const name = `jit-jump:${hostname()}:${child.pid}`;
+  return {
+    child,
+    port,
+    output: () => out,
+    sender: createSlackSender({ url: `http://127.0.0.1:${port}/slack/events`, signingSecret: SIGNING_SECRET, teamId: TEAM_ID, fake: world.slack }),
+    exited,
+    async redisAddrs() {
+      const lines = String(await redis.client('LIST')).split('\n');
+      return lines.filter((l) => l.includes(` name=${name} `)).map((l) => /\baddr=(\S+)/.exec(l)![1]!);
+    },
+  };
+}
+
+/** Every command Redis runs, with the address of the connection that sent it (MONITOR on its own connection). */
+async function monitorRedis(url: string): Promise<{ commands: { from: string; command: string }[]; stop(): void }> {
+  const conn = new Redis(url);
+  const monitor = await conn.monitor();
+  const commands: { from: string; command: string }[] = [];
+  monitor.on('monitor', (_time: string, args: string[], source: string) => commands.push({ from: source, command: String(args[0]).toLowerCase() }));
+  return {
+    commands,
+    stop: () => {
+      monitor.disconnect();
+      conn.disconnect();
+    },
+  };
+}
+
+/** True if nothing listens on the port any more (the connect is refused). */
+function refused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = connect({ port, host: '127.0.0.1' });
+    sock.once('connect', () => {
+      sock.destroy();
+      resolve(false);
+    });
+    sock.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
+  });
+}
+
+/** A process and everything it forked (sshd forks one process per connection). */
+function withDescendants(pid: number): number[] {
+  let children: number[] = [];
+  try {
+    children = execFileSync('pgrep', ['-P', String(pid)]).toString().trim().split('\n').filter(Boolean).map(Number);
+  } catch {
+    /* none */
+  }
+  return [pid, ...children.flatMap(withDescendants)];
+}
+
+function signal(pids: number[], sig: NodeJS.Signals): void {
+  for (const p of pids)
+    try {
+      process.kill(p, sig);
+    } catch {
+      /* gone */
+    }
+}
+
 describe('shutdown on SIGTERM', () => {
   let world: World;
-  let child: ChildProcess | undefined;
   let redis: Redis;
+  let queue: Queue;
+  let queueRedis: Redis;
+  const children: ChildProcess[] = [];
   before(async () => {
     world = await startWorld();
     redis = new Redis(world.redisUrl);
+    queueRedis = new Redis(world.redisUrl, { maxRetriesPerRequest: null });
+    queue = new Queue(QUEUE_NAME, { connection: queueRedis, prefix: queuePrefix() });
+    await world.sender.command(ENGINEER, `key add ${world.engineerKey.publicKey}`);
   });
   after(async () => {
-    if (child) await stopProcess(child, 'SIGKILL');
+    for (const c of children) await stopProcess(c, 'SIGKILL');
+    await queue?.close();
+    queueRedis?.disconnect();
     redis?.disconnect();
     await world?.stop();
   });
 
   it('stops taking work, closes SSH and Redis connections and exits 0', async () => {
-    const port = await freePort();
-    child = spawnTracked(process.execPath, ['--import', 'tsx', 'src/main.ts', 'start'], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '/tmp',
-        SLACK_BOT_TOKEN: BOT_TOKEN,
-        SLACK_SIGNING_SECRET: SIGNING_SECRET,
-        SLACK_API_URL: world.slack.apiUrl,
-        REDIS_URL: world.redisUrl,
-        JIT_CONFIG: writePolicyFile(world, 'sigterm-policy.yaml'),
-        PORT: String(port),
-        LOG_LEVEL: 'info',
-      },
-    });
-    let out = '';
-    child.stdout?.on('data', (d) => (out += d));
-    child.stderr?.on('data', (d) => (out += d));
-    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child!.once('exit', (code, signal) => resolve({ code, signal })));
-    await waitForPort(port, undefined, 60_000);
-    await until('started', () => out.includes('jit-jump started'), 30_000);
+    const b = await startBrokerProcess(world, redis, 'sigterm-idle.yaml');
+    children.push(b.child);
 
-    // Work through this process: a key, a request, an approval: it now holds an SSH connection to the jump server.
-    const sender = createSlackSender({ url: `http://127.0.0.1:${port}/slack/events`, signingSecret: SIGNING_SECRET, teamId: TEAM_ID, fake: world.slack });
-    await sender.command(ENGINEER, `key add ${world.engineerKey.publicKey}`);
-    const res = await sender.command(ENGINEER, 'request internal-1 30s shutdown test');
+    // Work through this process: a request and an approval: it now holds an SSH connection to the jump server.
+    const res = await b.sender.command(ENGINEER, 'request internal-1 5s shutdown test');
     const id = /Request `(r[a-z0-9]+)`/.exec(res.json.text)![1]!;
     const msg = await until('approval message', () => approvalMessage(world, `D${OWNER}`, id));
-    await sender.blockAction(OWNER, { ...findButton(msg.blocks, 'jit_approve'), message: { channel: msg.channel, ts: msg.ts } });
+    await b.sender.blockAction(OWNER, { ...findButton(msg.blocks, 'jit_approve'), message: { channel: msg.channel, ts: msg.ts } });
     await until('key line', () => blockLines(world).some((l) => l.endsWith(`jit:${id}`)));
-    await until('connected to the jump host', () => out.includes('connected to jump host'));
+    await until('connected to the jump host', () => b.output().includes('connected to jump host'));
 
-    const name = `jit-jump:${hostname()}:${child.pid}`;
-    const ours = async () => String(await redis.client('LIST')).split('\n').filter((l) => l.includes(`name=${name} `)).length;
-    assert.ok((await ours()) >= 4, 'its Redis connections are named after it');
+    const addrs = await b.redisAddrs();
+    assert.ok(addrs.length >= 4, 'its Redis connections are named after it');
     const disconnectsBefore = (world.jump.log().match(/Received disconnect from 127\.0\.0\.1/g) ?? []).length;
-
-    const sent = performance.now();
-    child.kill('SIGTERM');
-    const { code, signal } = await exited;
-    console.log(`SIGTERM → exit: ${(performance.now() - sent).toFixed(0)} ms`);
-    assert.equal(signal, null);
-    assert.equal(code, 0, `clean exit (the forced exit after 15 s would be 1):\n${out.slice(-2000)}`);
-    assert.match(out, /"signal":"SIGTERM".*"msg":"shutting down"/);
-    assert.match(out, /"msg":"jit-jump stopped"/);
-    assert.doesNotMatch(out, /did not finish in time/);
-    // The SSH connection was closed by the broker (an SSH disconnect message), not dropped by the exit.
-    await until('jump sshd saw the disconnect', () => (world.jump.log().match(/Received disconnect from 127\.0\.0\.1/g) ?? []).length > disconnectsBefore, 10_000);
-    assert.equal(await ours(), 0, 'no Redis connection left');
+    const monitor = await monitorRedis(world.redisUrl);
+    try {
+      const sent = performance.now();
+      b.child.kill('SIGTERM');
+      const { code, signal: sig } = await b.exited;
+      console.log(`SIGTERM → exit (idle): ${(performance.now() - sent).toFixed(0)} ms`);
+      const out = b.output();
+      assert.equal(sig, null);
+      assert.equal(code, 0, `clean exit (the forced exit after 15 s would be 1):\n${out.slice(-2000)}`);
+      assert.match(out, /"signal":"SIGTERM".*"msg":"shutting down"/);
+      assert.match(out, /"msg":"jit-jump stopped"/);
+      assert.doesNotMatch(out, /did not finish in time/);
+      // The SSH connection was closed by the broker (an SSH disconnect message), not dropped by the exit.
+      await until('jump sshd saw the disconnect', () => (world.jump.log().match(/Received disconnect from 127\.0\.0\.1/g) ?? []).length > disconnectsBefore, 10_000);
+      // Each Redis connection said QUIT (a dropped socket would look the same once the process is gone).
+      assert.deepEqual(addrs.filter((a) => !monitor.commands.some((c) => c.from === a && c.command === 'quit')), [], 'connections that did not QUIT');
+      assert.deepEqual(await b.redisAddrs(), [], 'no Redis connection left');
+    } finally {
+      monitor.stop();
+    }
     // What it installed stays, for the other replica (the world's broker) to end on time.
     assert.ok(blockLines(world).some((l) => l.endsWith(`jit:${id}`)));
-    child = undefined;
+    await until('the other replica ends the grant', () => !blockLines(world).some((l) => l.endsWith(`jit:${id}`)), 60_000);
+  });
+
+  it('with a Slack request, a job and a sync in flight: answers the request, hands the job back to another replica, QUITs Redis, exits 0', async () => {
+    // The world's broker installs a grant, then stops: the process below is the only replica while it stops.
+    const id = await requestAccess(world, ENGINEER, 'request internal-2 1h shutdown with work in flight');
+    await click(world, id, OWNER);
+    await until('key line', () => blockLines(world).some((l) => l.endsWith(`jit:${id}`)));
+    await world.broker.stop();
+    const b = await startBrokerProcess(world, redis, 'sigterm-busy.yaml');
+    children.push(b.child);
+    await until('connected to the jump host', () => b.output().includes('connected to jump host'));
+
+    const revoke = jobId('revoke', id);
+    const authTests = () => world.slack.calls.filter((c) => c.method === 'auth.test').length;
+    // Its first Slack request asks Slack for the workspace (auth.test): held, that request stays in flight.
+    const releaseSlack = world.slack.hold('auth.test');
+    // The jump sshd and its sessions stop: a sync hangs (SFTP without an answer) until its deadlines.
+    const sshd = withDescendants(world.jump.pid);
+    signal(sshd, 'SIGSTOP');
+    let answer: Promise<Awaited<ReturnType<typeof b.sender.command>>> | undefined;
+    try {
+      // The grant's revocation runs now, on the only replica; its sync hangs on the stopped jump server.
+      await (await queue.getJob(revoke))!.promote();
+      await until('revoke job running', async () => (await queue.getJobState(revoke)) === 'active', 30_000);
+      const asked = authTests();
+      answer = b.sender.command(ENGINEER, 'list');
+      await until('the Slack request in flight', () => authTests() > asked, 30_000);
+
+      const addrs = await b.redisAddrs();
+      assert.ok(addrs.length >= 4, 'its Redis connections are named after it');
+      const monitor = await monitorRedis(world.redisUrl);
+      try {
+        b.child.kill('SIGTERM');
+        let gone = false;
+        void b.exited.then(() => (gone = true));
+        // The port closes while the process still drains its work: no new requests reach it.
+        await until(
+          'its HTTP port closed while it stops',
+          async () => {
+            if (gone) throw new Error(`exited before its HTTP port was seen closed:\n${b.output().slice(-2000)}`);
+            return refused(b.port);
+          },
+          30_000,
+        );
+        assert.equal(gone, false);
+        releaseSlack();
+        // The request it had already received is answered.
+        const res = await answer;
+        assert.equal(res.status, 200);
+        assert.equal(res.json?.response_type, 'ephemeral');
+        assert.match(res.json?.text ?? '', /no pending requests or active grants|internal-2/);
+
+        const { code, signal: sig } = await b.exited;
+        const out = b.output();
+        assert.equal(sig, null);
+        assert.equal(code, 0, `clean exit (the forced exit after 15 s would be 1):\n${out.slice(-2000)}`);
+        const handedBack = out.split('\n').find((l) => l.includes('"msg":"in-flight work did not finish in time: handed back to the other replicas"'));
+        assert.ok(handedBack, `no hand-back logged:\n${out.slice(-2000)}`);
+        assert.ok((JSON.parse(handedBack) as { handedBack: string[] }).handedBack.includes(revoke), handedBack);
+        assert.match(out, /"msg":"jit-jump stopped"/);
+        // Back in the queue for another replica, not failed, not lost, not held by a lock of the dead process.
+        assert.equal(await queue.getJobState(revoke), 'waiting');
+        assert.deepEqual(addrs.filter((a) => !monitor.commands.some((c) => c.from === a && c.command === 'quit')), [], 'connections that did not QUIT');
+        assert.deepEqual(await b.redisAddrs(), [], 'no Redis connection left');
+      } finally {
+        monitor.stop();
+      }
+    } finally {
+      releaseSlack();
+      signal(sshd, 'SIGCONT');
+      await answer?.catch(() => undefined);
+    }
+
+    // Another replica (the world's broker, started again) runs the handed-back job: the grant ends.
+    await world.restartBroker();
+    await until('revoke job completed by the other replica', async () => (await queue.getJobState(revoke)) === 'completed', 90_000, 100);
+    await until('key line removed', () => !blockLines(world).some((l) => l.endsWith(`jit:${id}`)), 30_000);
+    assert.equal((await world.broker.requests.get(id))?.state, 'expired');
   });
 });

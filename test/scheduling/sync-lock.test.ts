@@ -1,22 +1,39 @@
 // Two replicas syncing one jump server: the Redis lock around render + write makes them take turns, a dead
-// holder blocks the other for one lease at most, and the block always ends as the rendering of the latest state.
+// holder's lock is free again once its lease runs out, and the server never holds a rendering older than one
+// already written there, however the replicas' syncs interleave with changes to the store.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { createSyncParts } from '../../src/broker.ts';
 import { validatePolicy, type Policy } from '../../src/config/policy.ts';
 import { systemClock } from '../../src/domain/clock.ts';
+import { parseAuthorizedKeys } from '../../src/domain/managed-block.ts';
 import { checkUserPublicKey } from '../../src/domain/public-key.ts';
-import { BLOCK_BEGIN, BLOCK_END } from '../../src/domain/managed-block.ts';
 import { startRedis, type RedisProcess } from '../../src/sandbox/redis-process.ts';
 import { RedisLock } from '../../src/store/redis-lock.ts';
 import { generateUserKey, startSshd, type SshdProcess } from '../support/sshd.ts';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Grant ids are `rrace<step>`: a rendering's version is the newest step whose grant it holds (-1: none). */
+function versionOf(file: string): number {
+  const ids = (parseAuthorizedKeys(file).block ?? []).flatMap((l) => /jit:(\S+)$/.exec(l)?.[1]?.split(',') ?? []);
+  return Math.max(-1, ...ids.map((id) => Number(/^rrace(\d+)$/.exec(id)?.[1] ?? Number.NaN)));
+}
+
+/** Resolves once `probe` holds; `check` is called after every event that may change it. */
+function waiter(probe: () => boolean): { promise: Promise<void>; check(): void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  const check = () => {
+    if (probe()) resolve();
+  };
+  return { promise, check };
+}
 
 describe('sync across replicas', () => {
   let server: RedisProcess;
@@ -47,59 +64,148 @@ describe('sync across replicas', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('takes turns, keeps a held lease alive, and waits at most one lease for a dead holder', async () => {
-    const lock = new RedisLock(client(), { leaseMs: 300, waitMs: 5000 });
+  it('takes turns, keeps a held lease alive past several leases, and frees a dead holder’s lock when its lease ends', async () => {
+    // The lease is long enough that an event loop stalled by a loaded machine does not lose it by accident.
+    const leaseMs = 1500;
+    const lock = new RedisLock(client(), { leaseMs, waitMs: 60_000 });
     const order: string[] = [];
+    let entered!: () => void;
+    const aIn = new Promise<void>((r) => (entered = r));
     const a = lock.with('{jit}:test-lock', async (lease) => {
       order.push('a-in');
-      await sleep(900); // three leases: renewal must keep it
+      entered();
+      const since = Date.now();
+      while (Date.now() - since < 3 * leaseMs) await sleep(100); // three leases: renewal must keep it
       lease.check();
       order.push('a-out');
     });
-    await sleep(50);
+    await aIn;
     const b = lock.with('{jit}:test-lock', async () => {
       order.push('b-in');
     });
     await Promise.all([a, b]);
     assert.deepEqual(order, ['a-in', 'a-out', 'b-in']);
-    // A holder that died (its lease set, nobody renewing it) holds the others up for one lease only.
-    await client().set('{jit}:test-lock', 'dead-holder', 'PX', 300);
-    const started = Date.now();
+    // A holder that died (its lease set, nobody renewing it) holds the others up until its lease ends.
+    await client().set('{jit}:test-lock', 'dead-holder', 'PX', leaseMs);
     assert.equal(await lock.tryWith('{jit}:test-lock', async () => 'ran'), undefined, 'taken: tryWith does not wait');
-    await lock.with('{jit}:test-lock', async () => undefined);
-    console.log(`waited for a dead holder's lease (300 ms): ${Date.now() - started} ms`);
+    assert.equal(await lock.with('{jit}:test-lock', async () => 'ran'), 'ran');
   });
 
-  it('never leaves an older rendering on the server when two replicas sync one jump server at once', async () => {
+  it('never lets the server hold an older rendering than one already written while two replicas race', async () => {
     const logger = pino({ level: 'silent' });
-    const replicas = [0, 1].map(() => createSyncParts({ redis: client(), policy, clock: systemClock, logger }));
+    const redisOf = [client(), client()];
+    const replicas = redisOf.map((redis) => createSyncParts({ redis, policy, clock: systemClock, logger }));
     const { requests, keys } = replicas[0]!;
-    const rounds = 25;
-    const ids: string[] = [];
-    for (let i = 0; i < rounds; i++) {
-      const user = `U0RACE${i}`;
+    const lockKey = requests.keys.syncLock('bastion');
+    const steps = 20;
+    const users = Array.from({ length: steps }, (_, i) => {
       const key = checkUserPublicKey(generateUserKey(dir, `race${i}`).publicKey, { minRsaBits: 3072 });
       assert.ok(key.ok);
-      await keys.set(user, key.value, Date.now());
-      const id = `rrace${i}`;
-      ids.push(id);
-      await requests.create({ id, requester: user, host: 'db', jumpHost: 'bastion', durationMs: 600_000, reason: 'race', state: 'pending', createdAt: Date.now(), requiredApprovals: 1, approvers: [] }, { type: 'requested', at: Date.now(), requestId: id });
-      await requests.approve((await requests.get(id))!, 'U0OWNER', Date.now());
-      // Every other round a grant ends too, so lines come and go.
-      if (i % 2 === 1) await requests.transition({ id: ids[i - 1]!, jumpHost: 'bastion' }, 'revoked', { type: 'revoked', at: Date.now(), requestId: ids[i - 1] }, { endedAt: Date.now() });
-      // Both replicas sync at once, each after a random head start.
-      void replicas[0]!.sync.sync('bastion').catch(() => undefined);
-      await sleep(Math.random() * 5);
-      void replicas[1]!.sync.sync('bastion').catch(() => undefined);
+      return { user: `U0RACE${i}`, key: key.value };
+    });
+    for (const u of users) await keys.set(u.user, u.key, Date.now());
+
+    const syncs: Promise<unknown>[] = [];
+    const errors: unknown[] = [];
+    const waiters = new Set<() => void>();
+    const notify = () => {
+      for (const w of waiters) w();
+    };
+    const until = (probe: () => boolean) => {
+      const w = waiter(() => probe() || errors.length > 0);
+      waiters.add(w.check);
+      w.check();
+      return w.promise.finally(() => waiters.delete(w.check));
+    };
+    const kick = (n: number) =>
+      syncs.push(
+        replicas[n]!.sync.sync('bastion').catch((err: unknown) => {
+          errors.push(err);
+          notify();
+        }),
+      );
+
+    // Seen, not changed: each replica's refusals to take the sync lock (its Redis client's SET NX answered nil)...
+    const refused = [0, 0];
+    for (const [n, redis] of redisOf.entries()) {
+      const set = redis.set.bind(redis) as (...args: unknown[]) => Promise<unknown>;
+      (redis as unknown as { set: typeof set }).set = async (...args) => {
+        const reply = await set(...args);
+        if (args[0] === lockKey && reply === null) {
+          refused[n]!++;
+          notify();
+        }
+        return reply;
+      };
     }
-    // What each replica wrote last must be the latest state: a sync that started after the last change on each.
-    await Promise.all(replicas.map((r) => r.sync.sync('bastion')));
-    const text = jump.readAuthorizedKeys().split('\n');
-    const block = text.slice(text.indexOf(BLOCK_BEGIN) + 1, text.indexOf(BLOCK_END));
-    const onServer = block.map((l) => /jit:(\S+)$/.exec(l)![1]!).sort();
-    const active = (await requests.activeGrantIds('bastion', Date.now())).sort();
-    assert.deepEqual(onServer, active);
-    assert.equal(active.length, Math.ceil(rounds / 2));
+    // ...and every call of its updater (its rendering is made by then) and every write, as it completes (still
+    // under that replica's lock): the file must hold at least the newest version written so far, by either.
+    const rendered = [0, 0];
+    let held: { replica: number; entered: boolean; released: Promise<void> } | undefined;
+    let newestWritten = -1;
+    const writes: string[] = [];
+    const regressions: string[] = [];
+    for (const [n, r] of replicas.entries()) {
+      const real = r.connections.updateAuthorizedKeys.bind(r.connections);
+      r.connections.updateAuthorizedKeys = async (jh, update) => {
+        rendered[n]!++;
+        notify();
+        if (held?.replica === n && !held.entered) {
+          held.entered = true;
+          await held.released; // a slow link: this rendering ages on its way to the server
+        }
+        const result = await real(jh, update);
+        if (result.changed) {
+          const wrote = versionOf(result.after);
+          newestWritten = Math.max(newestWritten, wrote);
+          const onServer = versionOf(jump.readAuthorizedKeys());
+          writes.push(`replica ${n} wrote v${wrote}, server holds v${onServer}`);
+          if (onServer < newestWritten) regressions.push(`after replica ${n} wrote v${wrote}: server holds v${onServer}, v${newestWritten} was already written`);
+          notify();
+        }
+        return result;
+      };
+    }
+
+    // Step i: grant rrace<i> becomes active and rrace<i-2> ends. One replica (in random turns) is asked to sync
+    // and has made its rendering before the change; its write is held back until the other replica, asked right
+    // after the change, has either overtaken it (written step i: possible only without the lock) or been refused
+    // the lock. No timing decides anything: without the lock the stale rendering lands last in every step.
+    // Versions only grow under the lock: a render reads the active ids, then the grants; rrace<i> ends two steps
+    // later, and step i+1 waits for a write of step i, which cannot land while another sync holds the lock.
+    let release = () => {};
+    try {
+      for (let i = 0; i < steps && errors.length === 0; i++) {
+        const id = `rrace${i}`;
+        const u = users[i]!;
+        const early = Math.random() < 0.5 ? 0 : 1;
+        const late = 1 - early;
+        held = { replica: early, entered: false, released: new Promise<void>((r) => (release = r)) };
+        const before = rendered[early]!;
+        kick(early);
+        await until(() => rendered[early]! > before);
+        await requests.create({ id, requester: u.user, host: 'db', jumpHost: 'bastion', durationMs: 600_000, reason: 'race', state: 'pending', createdAt: Date.now(), requiredApprovals: 1, approvers: [] }, { type: 'requested', at: Date.now(), requestId: id });
+        const approved = await requests.approve((await requests.get(id))!, 'U0OWNER', Date.now());
+        assert.ok(approved.ok && approved.value.activated);
+        if (i >= 2) await requests.transition({ id: `rrace${i - 2}`, jumpHost: 'bastion' }, 'revoked', { type: 'revoked', at: Date.now(), requestId: `rrace${i - 2}` }, { endedAt: Date.now() });
+        const refusedBefore = refused[late]!;
+        kick(late);
+        await until(() => newestWritten >= i || refused[late]! > refusedBefore);
+        release();
+        await until(() => newestWritten >= i);
+      }
+    } finally {
+      held = undefined;
+      release(); // a failed step must not leave a sync waiting
+    }
+    await Promise.all(syncs);
+    console.log(`${writes.length} writes by two replicas over ${steps} store changes; ${regressions.length} older renderings written last`);
+    assert.deepEqual(errors, []);
+    assert.deepEqual(regressions, [], writes.join('\n'));
+    assert.ok([0, 1].every((n) => writes.some((w) => w.startsWith(`replica ${n} `))), 'both replicas wrote');
+    // The syncs asked for after the last change left its rendering on the server: the last two grants.
+    const block = parseAuthorizedKeys(jump.readAuthorizedKeys()).block ?? [];
+    assert.deepEqual(block.map((l) => /jit:(\S+)$/.exec(l)![1]!).sort(), [`rrace${steps - 2}`, `rrace${steps - 1}`].sort());
     await Promise.all(replicas.map(async (r) => {
       await r.sync.stop();
       await r.connections.close();

@@ -116,6 +116,9 @@ describe('REDIS_URL', () => {
       assert.equal(commands.options.connectionName, 'jit-test');
       assert.notEqual(commands.options.failoverDetector, true, 'ends the client when a failover lands mid-reconnect');
       assert.equal(commands.options.maxRetriesPerRequest, 2);
+      assert.equal(commands.options.commandTimeout, 2000, 'every command has a deadline (redis-client-roles.test.ts shows it)');
+      assert.equal(commands.options.autoResendUnfulfilledCommands, false, 'a command in flight is never resent');
+      assert.equal(commands.options.enableOfflineQueue, false);
       assert.equal(commands.options.retryStrategy?.(100), 500, 'reconnects at least every 500 ms, to follow a failover quickly');
       assert.equal(producer.options.enableOfflineQueue, false);
       assert.equal(blocking.options.maxRetriesPerRequest, null);
