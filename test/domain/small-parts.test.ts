@@ -58,6 +58,6 @@ describe('REQUEST_ID_PATTERN', () => {
 describe('authorization refusals without a host name', () => {
   it('say "this host" rather than leaving a gap', () => {
     const r = authorize('deny', { actor: 'U0X', requester: 'U0Y', owners: new Set(['U0Z']) });
-    assert.deepEqual(r, { ok: false, message: 'Only the owners of this host can deny this request.' });
+    assert.deepEqual(r, { ok: false, code: 'not-owner', message: 'Only the owners of this host can deny this request.' });
   });
 });

@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { findButton } from '../../src/sandbox/slack-sender.ts';
 import { redisKeys } from '../../src/store/redis-keys.ts';
 import { startFleet, type Fleet } from '../support/broker-fleet.ts';
-import { approvalMessage, blockLines, posts, until } from '../support/flow.ts';
+import { approvalMessage, blockLines, postsAbout, until } from '../support/flow.ts';
 import { writePolicyFile } from '../support/policy-file.ts';
 import { sshHop } from '../support/ssh-client.ts';
 import { BOT_TOKEN, ENGINEER, OWNER, SIGNING_SECRET, TEAM_ID, startWorld, type World } from '../support/world.ts';
@@ -50,7 +50,7 @@ describe('exactly one activation message across a broker crash', () => {
     await world?.stop();
   });
 
-  const connectPosts = (id: string) => posts(world, `D${ENGINEER}`).filter((c) => JSON.stringify(c.args).includes(id) && /Connect with/.test(c.args.text));
+  const connectPosts = (id: string) => postsAbout(world, 'jit_grant_active', id, `D${ENGINEER}`);
   const historyReads = () => world.slack.calls.filter((c) => c.method === 'conversations.history' && c.args.channel === `D${ENGINEER}`).length;
   const owed = () => redis.zrange(redisKeys().activating, '0', '-1');
 

@@ -46,7 +46,7 @@ describe('Socket Mode', () => {
       'interactive',
       blockActionPayload(world.slack, 'T0OTHER', OWNER, { actionId: 'jit_approve', value: 'r0000000000', blockId: 'approval', message: { channel: `D${OWNER}`, ts: '1700000000.000001' } }),
     );
-    await until('both refusals audited', () => posts(world, AUDIT_CHANNEL).filter((c) => /\*refused\*/.test(c.args.text) && /workspace T0OTHER/.test(c.args.text)).length === 2);
+    await until('both refusals audited', () => posts(world, AUDIT_CHANNEL).filter((c) => c.args.metadata?.event_payload.audit_type === 'refused' && c.args.metadata.event_payload.code === 'other-workspace' && /workspace T0OTHER/.test(c.args.text)).length === 2);
   });
 
   it('reconnects after Slack drops the socket, and the next command works', async () => {

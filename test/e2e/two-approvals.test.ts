@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { findButton } from '../../src/sandbox/slack-sender.ts';
-import { approvalMessage, blockLines, posts, requestAccess, until } from '../support/flow.ts';
+import { approvalMessage, auditTypes, blockLines, postsAbout, requestAccess, until } from '../support/flow.ts';
 import { sshHop } from '../support/ssh-client.ts';
-import { AUDIT_CHANNEL, ENGINEER, OWNER, OWNER2, startWorld, type World } from '../support/world.ts';
+import { ENGINEER, OWNER, OWNER2, startWorld, type World } from '../support/world.ts';
 
 describe('a host with approvals: 2', () => {
   let world: World;
@@ -18,10 +18,8 @@ describe('a host with approvals: 2', () => {
   });
 
   const ephemerals = (user: string, pattern: RegExp) => world.slack.calls.filter((c) => c.method === 'chat.postEphemeral' && c.args.user === user && pattern.test(c.args.text));
-  const trail = (id: string) =>
-    posts(world, AUDIT_CHANNEL)
-      .filter((c) => String(c.args.text).includes(id))
-      .map((c) => /\*([a-z-]+)\*/.exec(c.args.text)?.[1]);
+  // The audit channel's trail of one request, read from the posts' metadata.
+  const trail = (id: string) => auditTypes(world, id);
 
   it('needs two different owners: recorded in place after the first, active after the second', async () => {
     const id = await requestAccess(world, ENGINEER, 'request internal-1 1m two owners please');
@@ -64,7 +62,7 @@ describe('a host with approvals: 2', () => {
     const after = await world.broker.requests.get(id);
     assert.equal(after?.state, 'active');
     assert.deepEqual(after?.approvers, [OWNER, OWNER2]);
-    await until('connect instructions', () => posts(world, `D${ENGINEER}`).find((c) => JSON.stringify(c.args).includes(id) && /ssh -J/.test(c.args.text)));
+    await until('connect instructions', () => postsAbout(world, 'jit_grant_active', id, `D${ENGINEER}`)[0]);
     const hop = await sshHop({ jump: world.jump, target: world.internal, identityFile: world.engineerKey.privateKeyPath });
     assert.equal(hop.code, 0, hop.stderr);
     await until('message shows both approvers', () => {

@@ -76,10 +76,15 @@ describe('Redis Cluster', () => {
     await until('short grant', () => grantsOnJumpServer(world).includes(soon));
 
     const slot = await withCluster((c) => c.cluster('KEYSLOT', world.broker.requests.keys.auditStream));
-    const [master, replica] = await withCluster(async (c) => {
-      const range = (await c.cluster('SLOTS')).find(([from, to]) => slot >= from && slot <= to)!;
-      return [range[2]![1], range[3]![1]];
-    });
+    // The slot's replica appears in CLUSTER SLOTS only once the nodes have gossiped about it: wait for it.
+    const [master, replica] = await until('the slot has a master and a replica', () =>
+      withCluster(async (c) => {
+        const range = (await c.cluster('SLOTS')).find(([from, to]) => slot >= from && slot <= to);
+        return range?.[2] && range[3] ? ([range[2][1], range[3][1]] as const) : undefined;
+      }),
+      60_000,
+      200,
+    );
     // No WAIT on a Cluster (see README): let the replica catch up, so that this test is about the failover and
     // not about asynchronous replication's loss window.
     await until('replica caught up', async () => {
