@@ -132,8 +132,10 @@ export class JumpHostSync {
           throw err;
         }
         // Exponential backoff with full jitter, so replicas and retries do not hammer a struggling server together.
-        const delay = Math.random() * base * 2 ** (attempt - 1);
-        this.deps.logger.warn({ err, jumpHost: name, attempt, delayMs: Math.round(delay) }, 'jump host sync failed, retrying');
+        // maxDelayMs is logged so the growing backoff shows even where the jittered delay happens to shrink.
+        const maxDelay = base * 2 ** (attempt - 1);
+        const delay = Math.random() * maxDelay;
+        this.deps.logger.warn({ err, jumpHost: name, attempt, delayMs: Math.round(delay), maxDelayMs: maxDelay }, 'jump host sync failed, retrying');
         await new Promise((r) => setTimeout(r, delay));
       }
     }

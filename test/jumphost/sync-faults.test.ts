@@ -1,0 +1,220 @@
+// Jump-host sync faults against a real sshd and Redis: hand-damaged BEGIN/END markers are rebuilt and alerted,
+// and a failing write is retried with a growing backoff, then succeeds or gives up with one alert.
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { createSyncParts } from '../../src/broker.ts';
+import { validatePolicy, type Policy } from '../../src/config/policy.ts';
+import { systemClock } from '../../src/domain/clock.ts';
+import { BLOCK_BEGIN, BLOCK_END, parseAuthorizedKeys } from '../../src/domain/managed-block.ts';
+import { checkUserPublicKey, type UserPublicKey } from '../../src/domain/public-key.ts';
+import { JumpHostUnavailableError } from '../../src/jumphost/errors.ts';
+import { startRedis, type RedisProcess } from '../../src/sandbox/redis-process.ts';
+import type { KeyStore } from '../../src/store/key-store.ts';
+import type { RequestStore } from '../../src/store/request-store.ts';
+import { generateUserKey, startSshd, type SshdProcess } from '../support/sshd.ts';
+
+// The product's alert for damaged markers; the audit event has no other field that tells it apart.
+const DAMAGED = 'the managed block markers were edited by hand (unpaired BEGIN/END): the block was rebuilt from the active grants';
+// Someone else's lines: never the broker's, so they must come through as they are.
+const ALICE = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAlicesOwnKeyAlicesOwnKeyAlicesOwnKey01 alice@laptop';
+const BOB = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBobsOwnKeyBobsOwnKeyBobsOwnKeyBobsOwn01 bob@desk';
+const CAROL = '# ops: carol keeps this comment';
+const stale = (id: string) => `restrict,port-forwarding,permitopen="10.0.0.9:22",command="/bin/false" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIStaleStaleStaleStaleStaleStaleStaleSt01 jit:${id}`;
+
+interface LogLine {
+  msg: string;
+  jumpHost?: string;
+  attempt?: number;
+  delayMs?: number;
+  maxDelayMs?: number;
+  err?: { message?: string };
+}
+
+describe('jump-host sync faults', () => {
+  let redisServer: RedisProcess;
+  let redis: Redis;
+  let jump: SshdProcess;
+  let dir: string;
+  let keysDir: string;
+  let brokerLine: string;
+  let policy: Policy;
+  let userKey: UserPublicKey;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'jit-sync-faults-'));
+    // 'spare' writes a file in a directory of its own, so a test can take that directory away.
+    keysDir = join(dir, 'spare-home');
+    mkdirSync(keysDir);
+    redisServer = await startRedis();
+    redis = new Redis(redisServer.url);
+    const brokerKey = generateUserKey(dir, 'broker');
+    brokerLine = `restrict ${brokerKey.publicKey}`;
+    jump = await startSshd({ name: 'faults-jump', role: 'jump', authorizedKeysContent: `${brokerLine}\n` });
+    const jumpHost = (name: string, authorizedKeysPath: string) => ({ name, address: '127.0.0.1', port: jump.port, user: jump.user, hostKey: jump.hostKeyFingerprint, privateKeyPath: brokerKey.privateKeyPath, authorizedKeysPath });
+    policy = validatePolicy({
+      auditChannel: 'C0AUDIT',
+      jumpHosts: [jumpHost('bastion', jump.authorizedKeysPath), jumpHost('spare', join(keysDir, 'authorized_keys'))],
+      hosts: [
+        { name: 'db', address: '10.0.0.5', jumpHost: 'bastion', owners: ['U0OWNER'] },
+        { name: 'cache', address: '10.0.0.6', jumpHost: 'spare', owners: ['U0OWNER'] },
+      ],
+    });
+    const key = checkUserPublicKey(generateUserKey(dir, 'engineer').publicKey, { minRsaBits: 3072 });
+    assert.ok(key.ok);
+    userKey = key.key;
+  });
+  after(async () => {
+    redis?.disconnect();
+    await jump?.stop();
+    await redisServer?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  beforeEach(async () => {
+    await redis.flushdb();
+  });
+
+  /** Sync parts whose log lines are kept in order; `onLog` sees each as it is written, before the sync goes on. */
+  function parts(tuning: { syncAttempts?: number; syncRetryBaseMs?: number } = {}, onLog: (l: LogLine) => void = () => {}) {
+    const logs: LogLine[] = [];
+    // pino calls write() synchronously from the log call: onLog runs before the retry's sleep starts.
+    const logger = pino({ level: 'debug' }, {
+      write(s: string) {
+        const line = JSON.parse(s) as LogLine;
+        logs.push(line);
+        onLog(line);
+      },
+    });
+    const p = createSyncParts({ redis, policy, clock: systemClock, logger, tuning });
+    return { ...p, logs };
+  }
+
+  /** An active grant of the engineer's key to `host`. */
+  async function grant(requests: RequestStore, keys: KeyStore, id: string, host: string, jumpHost: string) {
+    await keys.set('U0ENGINEER', userKey, Date.now());
+    await requests.create({ id, requester: 'U0ENGINEER', host, jumpHost, durationMs: 600_000, reason: 'faults', state: 'pending', createdAt: Date.now(), requiredApprovals: 1, approvers: [] }, { type: 'requested', at: Date.now(), requestId: id });
+    assert.equal((await requests.approve((await requests.get(id))!, 'U0OWNER', Date.now())).outcome, 'activated');
+  }
+
+  async function alerts(requests: RequestStore, host: string): Promise<{ type: string; host?: string; detail?: string }[]> {
+    const entries = await redis.xrange(requests.keys.auditStream, '-', '+');
+    return entries
+      .map(([, f]) => JSON.parse(f[f.indexOf('e') + 1]!) as { type: string; host?: string; detail?: string })
+      .filter((e) => e.type === 'jump-host-alert' && e.host === host)
+      .map(({ type, host, detail }) => ({ type, host, detail }));
+  }
+
+  /** The one key line of grant `id` for `address`, as the broker renders it. */
+  function assertGrantLine(line: string | undefined, id: string, address: string): void {
+    assert.match(line ?? '', new RegExp(`^restrict,port-forwarding,permitopen="${address.replace(/\./g, '\\.')}:22",command="/bin/false",expiry-time="\\d{14}Z" ${userKey.line.replace(/[+/]/g, '\\$&')} jit:${id}$`));
+  }
+
+  /**
+   * Writes `damaged` to the jump server, syncs, and checks the README's promise: one alert, every marker and
+   * every line from a BEGIN to its END (or the end of the file) and every `jit:r…` line dropped, the other
+   * lines kept in order byte for byte, one new block at the end; a second sync changes nothing and is silent.
+   */
+  async function repairs(damaged: string[], kept: string[]): Promise<void> {
+    const p = parts();
+    await grant(p.requests, p.keys, 'rfix1', 'db', 'bastion');
+    jump.writeAuthorizedKeys(`${damaged.join('\n')}\n`);
+    try {
+      const result = await p.sync.sync('bastion');
+      assert.equal(result.blockDamaged, true);
+      assert.equal(result.changed, true);
+      const file = jump.readAuthorizedKeys();
+      const lines = file.replace(/\n$/, '').split('\n');
+      assert.ok(file.endsWith('\n'));
+      assert.deepEqual(lines.slice(0, -3), kept, 'lines outside the block: kept in order, byte for byte');
+      assert.deepEqual([lines.at(-3), lines.at(-1)], [BLOCK_BEGIN, BLOCK_END], 'one new block at the end');
+      assertGrantLine(lines.at(-2), 'rfix1', '10.0.0.5');
+      assert.deepEqual(await alerts(p.requests, 'bastion'), [{ type: 'jump-host-alert', host: 'bastion', detail: DAMAGED }]);
+      assert.equal(p.logs.filter((l) => l.msg === 'managed block markers were damaged' && l.jumpHost === 'bastion').length, 1);
+      // The rebuilt block is well-formed: the next sync leaves it alone and raises nothing.
+      const again = await p.sync.sync('bastion');
+      assert.deepEqual([again.blockDamaged, again.changed], [false, false]);
+      assert.equal(jump.readAuthorizedKeys(), file);
+      assert.equal((await alerts(p.requests, 'bastion')).length, 1);
+    } finally {
+      await p.sync.stop();
+      await p.connections.close();
+      jump.writeAuthorizedKeys(`${brokerLine}\n`);
+    }
+  }
+
+  it('BEGIN without END: alerts once, drops the BEGIN and every line after it, keeps the lines before it, rebuilds the block at the end', async () => {
+    await repairs([brokerLine, ALICE, '', BLOCK_BEGIN, stale('rold1'), BOB], [brokerLine, ALICE, '']);
+  });
+
+  it('END without BEGIN: alerts once, drops the END and the jit:r… lines, keeps every other line in order, rebuilds the block at the end', async () => {
+    await repairs([brokerLine, ALICE, stale('rold1'), BLOCK_END, BOB], [brokerLine, ALICE, BOB]);
+  });
+
+  it('two blocks: alerts once, drops both blocks, keeps the lines around and between them in order, rebuilds one block at the end', async () => {
+    await repairs(
+      [brokerLine, ALICE, BLOCK_BEGIN, stale('rold1'), BLOCK_END, BOB, BLOCK_BEGIN, stale('rold2'), BLOCK_END, CAROL],
+      [brokerLine, ALICE, BOB, CAROL],
+    );
+  });
+
+  it('retries a failing write with a growing backoff and writes the block once the server takes it', async () => {
+    const path = join(keysDir, 'authorized_keys');
+    const away = `${keysDir}.away`;
+    writeFileSync(path, `${ALICE}\n`, { mode: 0o600 });
+    // Root ignores file modes, so the write is made to fail by taking the directory away; it comes back as the
+    // second retry is announced, so the third attempt finds it.
+    renameSync(keysDir, away);
+    const p = parts({ syncAttempts: 4, syncRetryBaseMs: 50 }, (l) => {
+      if (l.msg === 'jump host sync failed, retrying' && l.attempt === 2) renameSync(away, keysDir);
+    });
+    try {
+      await grant(p.requests, p.keys, 'rretry1', 'cache', 'spare');
+      const result = await p.sync.sync('spare');
+      const retries = p.logs.filter((l) => l.msg === 'jump host sync failed, retrying');
+      assert.deepEqual(retries.map((l) => [l.jumpHost, l.attempt, l.maxDelayMs]), [['spare', 1, 50], ['spare', 2, 100]], 'two failed attempts, the backoff cap doubling');
+      for (const l of retries) assert.match(l.err?.message ?? '', /writing .*spare-home\/\.authorized_keys\.jit-[0-9a-f]+\.tmp/, 'it was the write that failed');
+      for (const l of retries) assert.ok(l.delayMs! >= 0 && l.delayMs! <= l.maxDelayMs!, `full jitter within the cap: ${JSON.stringify(l)}`);
+      assert.equal(p.logs.filter((l) => l.msg === 'jump host sync failed').length, 0, 'did not give up');
+      assert.equal(result.changed, true);
+      const file = readFileSync(path, 'utf8');
+      const parsed = parseAuthorizedKeys(file);
+      assert.deepEqual(parsed.before, [ALICE]);
+      assert.equal(parsed.block?.length, 1);
+      assertGrantLine(parsed.block?.[0], 'rretry1', '10.0.0.6');
+      assert.deepEqual(await alerts(p.requests, 'spare'), [], 'a sync that succeeds within its attempts raises no alert');
+    } finally {
+      await p.sync.stop();
+      await p.connections.close();
+    }
+  });
+
+  it('gives up after the last attempt on a killed jump server with exactly one alert per outage', async () => {
+    const p = parts({ syncAttempts: 3, syncRetryBaseMs: 20 });
+    try {
+      await grant(p.requests, p.keys, 'rdown1', 'db', 'bastion');
+      await jump.kill9();
+      await assert.rejects(p.sync.sync('bastion'), JumpHostUnavailableError);
+      const attempts = () => p.logs.filter((l) => l.jumpHost === 'bastion' && l.msg.startsWith('jump host sync failed')).map((l) => [l.msg, l.attempt, l.maxDelayMs]);
+      assert.deepEqual(attempts(), [
+        ['jump host sync failed, retrying', 1, 20],
+        ['jump host sync failed, retrying', 2, 40],
+        ['jump host sync failed', 3, undefined],
+      ]);
+      const down = await alerts(p.requests, 'bastion');
+      assert.equal(down.length, 1);
+      assert.match(down[0]!.detail!, /^unreachable after retries \(/);
+      assert.match(down[0]!.detail!, /Active grants that cannot be installed or changed: rdown1\./);
+      // Still down at the next sync: the same attempts, and no second alert for the same outage.
+      await assert.rejects(p.sync.sync('bastion'), JumpHostUnavailableError);
+      assert.equal(attempts().length, 6);
+      assert.equal((await alerts(p.requests, 'bastion')).length, 1);
+    } finally {
+      await p.sync.stop();
+      await p.connections.close();
+    }
+  });
+});
