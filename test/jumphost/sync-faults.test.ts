@@ -66,7 +66,7 @@ describe('jump-host sync faults', () => {
     });
     const key = checkUserPublicKey(generateUserKey(dir, 'engineer').publicKey, { minRsaBits: 3072 });
     assert.ok(key.ok);
-    userKey = key.key;
+    userKey = key.value;
   });
   after(async () => {
     redis?.disconnect();
@@ -97,7 +97,8 @@ describe('jump-host sync faults', () => {
   async function grant(requests: RequestStore, keys: KeyStore, id: string, host: string, jumpHost: string) {
     await keys.set('U0ENGINEER', userKey, Date.now());
     await requests.create({ id, requester: 'U0ENGINEER', host, jumpHost, durationMs: 600_000, reason: 'faults', state: 'pending', createdAt: Date.now(), requiredApprovals: 1, approvers: [] }, { type: 'requested', at: Date.now(), requestId: id });
-    assert.equal((await requests.approve((await requests.get(id))!, 'U0OWNER', Date.now())).outcome, 'activated');
+    const approved = await requests.approve((await requests.get(id))!, 'U0OWNER', Date.now());
+    assert.ok(approved.ok && approved.value.activated);
   }
 
   async function alerts(requests: RequestStore, host: string): Promise<{ type: string; host?: string; detail?: string }[]> {
