@@ -177,22 +177,7 @@ function registerListeners(app: App, o: BoltAppOptions, log: Logger): void {
 
   app.action<ButtonAction>(ACTION_DENY, async ({ ack, body, action, client }) => {
     await ack();
-    const requestId = action.value ?? '';
-    let formNotOpened = false;
-    const outcome = await attempt('deny', async () => {
-      const check = await o.service.prepareDeny(requestId, body.user.id);
-      if (!check.ok) return { reply: check.reply };
-      try {
-        // The trigger of this click: Slack opens the form only for it, once, within 3 s.
-        await client.views.open({ trigger_id: body.trigger_id, view: denyReasonModal(requestId, check.host) as never });
-      } catch (err) {
-        explainSlackError(err, 'views.open');
-        log.warn({ err, requestId }, 'Slack did not open the deny form');
-        formNotOpened = true;
-      }
-      return {};
-    });
-    await ephemeral(body, client, formNotOpened ? FORM_NOT_OPENED : outcome.text);
+    await ephemeral(body, client, await openDenyForm(o, log, attempt, action.value ?? '', body, client));
   });
 
   app.view(VIEW_DENY_REASON, async ({ ack, body, view }) => {
@@ -206,6 +191,32 @@ function registerListeners(app: App, o: BoltAppOptions, log: Logger): void {
     else await ack();
     runAfter(outcome, 'deny');
   });
+}
+
+/** Deny asks for a reason first: a modal opened with the trigger of this click. Returns the reply to show, if any. */
+async function openDenyForm(
+  o: BoltAppOptions,
+  log: Logger,
+  attempt: (what: string, run: () => Promise<Outcome>) => Promise<{ text?: string }>,
+  requestId: string,
+  body: ButtonAction,
+  client: App['client'],
+): Promise<string | undefined> {
+  let formNotOpened = false;
+  const outcome = await attempt('deny', async () => {
+    const check = await o.service.prepareDeny(requestId, body.user.id);
+    if (!check.ok) return { reply: check.reply };
+    try {
+      // The trigger of this click: Slack opens the form only for it, once, within 3 s.
+      await client.views.open({ trigger_id: body.trigger_id, view: denyReasonModal(requestId, check.host) as never });
+    } catch (err) {
+      explainSlackError(err, 'views.open');
+      log.warn({ err, requestId }, 'Slack did not open the deny form');
+      formNotOpened = true;
+    }
+    return {};
+  });
+  return formNotOpened ? FORM_NOT_OPENED : outcome.text;
 }
 
 /** The HTTP receiver: Bolt's, with a body limit, and a timestamp check in both directions before Bolt's own. */
