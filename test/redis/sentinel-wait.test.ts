@@ -22,7 +22,9 @@ describe('Sentinel: WAIT after each state change', () => {
   let client: Redis;
   const short: number[] = [];
   before(async () => {
-    set = await startSentinelSet({ replicas: 1 });
+    // No failover is wanted here: with the usual 1 s down-after, a primary slow to answer PING on a busy
+    // machine is failed over mid-test, and the WAITs land on a node the test no longer reads.
+    set = await startSentinelSet({ replicas: 1, downAfterMs: 60_000 });
     // A generous WAIT deadline: WAIT returns as soon as the replica has it, so this costs nothing when it does.
     client = createRedisClient(parseRedisUrl(`${set.url}?waitTimeout=30000`), 'commands', { onUnreplicated: (acked) => short.push(acked) }) as Redis;
     client.on('error', () => undefined);
@@ -45,11 +47,11 @@ describe('Sentinel: WAIT after each state change', () => {
     const before = await waitCalls(primary.port);
     await requests.create(req, { type: 'requested', at: NOW, requestId: req.id });
     assert.equal(await onReplica('state'), 'pending');
-    assert.deepEqual(await requests.approve(req, 'UOWNER', NOW), { outcome: 'activated', expiresAt: NOW + 3_600_000 });
+    assert.deepEqual(await requests.approve(req, 'UOWNER', NOW), { ok: true, value: { activated: true, expiresAt: NOW + 3_600_000 } });
     assert.equal(await onReplica('state'), 'active');
-    assert.deepEqual(await requests.transition(req, 'revoked', { type: 'revoked', at: NOW }, { endedAt: NOW }), { ok: true, from: 'active' });
+    assert.deepEqual(await requests.transition(req, 'revoked', { type: 'revoked', at: NOW }, { endedAt: NOW }), { ok: true, value: { from: 'active' } });
     assert.equal(await onReplica('state'), 'revoked');
-    assert.deepEqual(await keys.set('UREQ', KEY, NOW), { ok: true, replaced: false });
+    assert.deepEqual(await keys.set('UREQ', KEY, NOW), { ok: true, value: { replaced: false } });
     await requests.appendAudit({ type: 'refused', at: NOW });
 
     assert.equal((await waitCalls(primary.port)) - before, 5, 'create, approve, transition, set-key, append-audit');
