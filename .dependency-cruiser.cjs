@@ -3,42 +3,29 @@
 /** Node modules that reach outside the process (files, network, processes, the terminal…). */
 const IO_MODULES = '^(node:)?(fs|fs/promises|net|http|https|http2|child_process|dgram|dns|dns/promises|tls|cluster|worker_threads|readline|os|inspector|vm|module)$';
 
+/** folder of src/ → the other folders of src/ it may import, and why */
+const LAYERS = [
+  ['domain', [], 'src/domain/ is the core: it imports no other folder of src/ (adapters depend on it, never the reverse)'],
+  ['service', ['domain'], 'the use cases reach the outside world through ports they declare (src/service/ports.ts)'],
+  ['audit', ['domain'], 'the audit forwarder posts through a port it declares (AuditPoster); Slack implements it'],
+  ['store', ['domain'], 'the store is an adapter below the others: it knows the domain and nothing else of src/'],
+];
+
 module.exports = {
   forbidden: [
-    {
-      name: 'domain-imports-only-domain',
-      comment: 'src/domain/ is the core: it imports no other folder of src/ (adapters depend on it, never the reverse)',
+    ...LAYERS.map(([folder, allowed, why]) => ({
+      name: `${folder}-imports-only-${allowed.join('-and-') || folder}`,
+      comment: why,
       severity: 'error',
-      from: { path: '^src/domain/' },
-      to: { path: '^src/', pathNot: '^src/domain/' },
-    },
+      from: { path: `^src/${folder}/` },
+      to: { path: '^src/', pathNot: `^src/(${[...allowed, folder].join('|')})/` },
+    })),
     {
       name: 'domain-does-no-io',
       comment: 'src/domain/ is pure: no file, network or process I/O (pure libraries such as sshpk are fine)',
       severity: 'error',
       from: { path: '^src/domain/' },
       to: { dependencyTypes: ['core'], path: IO_MODULES },
-    },
-    {
-      name: 'service-imports-only-domain',
-      comment: 'the use cases reach the outside world through ports they declare (src/service/ports.ts)',
-      severity: 'error',
-      from: { path: '^src/service/' },
-      to: { path: '^src/', pathNot: '^src/(domain|service)/' },
-    },
-    {
-      name: 'audit-imports-only-domain',
-      comment: 'the audit forwarder posts through a port it declares (AuditPoster); Slack implements it',
-      severity: 'error',
-      from: { path: '^src/audit/' },
-      to: { path: '^src/', pathNot: '^src/(domain|audit)/' },
-    },
-    {
-      name: 'store-imports-only-domain',
-      comment: 'the store is an adapter below the others: it knows the domain and nothing else of src/',
-      severity: 'error',
-      from: { path: '^src/store/' },
-      to: { path: '^src/', pathNot: '^src/(domain|store)/' },
     },
     {
       name: 'no-folder-cycles',

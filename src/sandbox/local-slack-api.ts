@@ -163,12 +163,21 @@ export async function startLocalSlackApi(opts: LocalSlackApiOptions): Promise<Lo
   const messages: FakeMessage[] = [];
   const opened: FakeView[] = [];
   const failures: { method: string; failure: InjectedFailure; left: number; match?: (args: Record<string, any>) => boolean }[] = [];
-  const holds: { method: string; match: (args: Record<string, any>) => boolean; used: boolean; arrived: () => void; released: Promise<void>; release: () => void }[] = [];
+  /** answers held back until released: `once` holds catch one matching call, the others every call of the method */
+  const holds: { method: string; match: (args: Record<string, any>) => boolean; once: boolean; used: boolean; arrived: () => void; released: Promise<void>; release: () => void }[] = [];
+  const addHold = (method: string, match: (args: Record<string, any>) => boolean, once: boolean) => {
+    let arrived!: () => void;
+    let release!: () => void;
+    const arrival = new Promise<void>((r) => (arrived = r));
+    const released = new Promise<void>((r) => (release = r));
+    const hold = { method, match, once, used: false, arrived, released, release };
+    holds.push(hold);
+    return { arrival, hold };
+  };
   const now = opts.now ?? Date.now;
   const triggerTtlMs = opts.triggerTtlMs ?? 3000;
   /** trigger id → when issued, for whom, and whether it was exchanged already */
   const triggers = new Map<string, { issuedAt: number; user?: string; used: boolean }>();
-  const held = new Map<string, Promise<void>>();
   let tsCounter = 0;
   let responseCounter = 0;
   let triggerCounter = 0;
@@ -312,12 +321,11 @@ export async function startLocalSlackApi(opts: LocalSlackApiOptions): Promise<Lo
     const done = handle(method, args);
     const hold = holds.find((h) => !h.used && h.method === method && h.match(args));
     if (hold) {
-      hold.used = true;
+      hold.used = hold.once;
       hold.arrived();
       await hold.released;
       if (res.destroyed) return; // the caller is gone
     }
-    await held.get(method);
     answer(200, done);
   });
   // Socket Mode: the broker dials out to this WebSocket; Slack says hello, then sends envelopes to be acked.
@@ -362,12 +370,8 @@ export async function startLocalSlackApi(opts: LocalSlackApiOptions): Promise<Lo
     failNext: (method, failure, o = {}) => void failures.push({ method, failure, left: o.times ?? 1, match: o.match }),
     clearFailures: () => void failures.splice(0),
     holdAnswer(method, match) {
-      let arrived!: () => void;
-      let release!: () => void;
-      const arrival = new Promise<void>((r) => (arrived = r));
-      const released = new Promise<void>((r) => (release = r));
-      holds.push({ method, match, used: false, arrived, released, release });
-      return { arrived: arrival, release };
+      const { arrival, hold } = addHold(method, match, true);
+      return { arrived: arrival, release: hold.release };
     },
     issueTriggerId(user) {
       const id = `${Math.floor(now() / 1000)}.${++triggerCounter}.${randomBytes(16).toString('hex')}`;
@@ -377,11 +381,10 @@ export async function startLocalSlackApi(opts: LocalSlackApiOptions): Promise<Lo
     views: () => structuredClone(opened),
     dropSocket: () => socket?.terminate(),
     hold(method) {
-      let release!: () => void;
-      held.set(method, new Promise<void>((resolve) => (release = resolve)));
+      const { hold } = addHold(method, () => true, false);
       return () => {
-        held.delete(method);
-        release();
+        holds.splice(holds.indexOf(hold), 1);
+        hold.release();
       };
     },
     socketConnected: (timeoutMs = 10_000) => until(() => socket?.readyState === 1, timeoutMs, 'a Socket Mode connection'),

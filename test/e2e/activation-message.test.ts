@@ -9,9 +9,9 @@ import { findButton } from '../../src/sandbox/slack-sender.ts';
 import { redisKeys } from '../../src/store/redis-keys.ts';
 import { startFleet, type Fleet } from '../support/broker-fleet.ts';
 import { approvalMessage, blockLines, postsAbout, until } from '../support/flow.ts';
-import { writePolicyFile } from '../support/policy-file.ts';
+import { brokerEnv } from '../support/policy-file.ts';
 import { sshHop } from '../support/ssh-client.ts';
-import { BOT_TOKEN, ENGINEER, OWNER, SIGNING_SECRET, TEAM_ID, startWorld, type World } from '../support/world.ts';
+import { ENGINEER, OWNER, SIGNING_SECRET, TEAM_ID, startWorld, type World } from '../support/world.ts';
 
 describe('exactly one activation message across a broker crash', () => {
   let world: World;
@@ -28,16 +28,7 @@ describe('exactly one activation message across a broker crash', () => {
       slack: world.slack,
       signingSecret: SIGNING_SECRET,
       teamId: TEAM_ID,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '/tmp',
-        SLACK_BOT_TOKEN: BOT_TOKEN,
-        SLACK_SIGNING_SECRET: SIGNING_SECRET,
-        SLACK_API_URL: world.slack.apiUrl,
-        REDIS_URL: world.redisUrl,
-        JIT_CONFIG: writePolicyFile(world, 'crash-policy.yaml', { reconcileInterval: '1s' }),
-        LOG_LEVEL: 'info',
-      },
+      env: brokerEnv(world, 'crash-policy.yaml', { reconcileInterval: '1s' }),
       // A dead holder's follow-up is taken over after 1.5 s instead of 30 s.
       tuning: { activationLeaseMs: 1500 },
     });

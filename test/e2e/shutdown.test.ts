@@ -14,8 +14,8 @@ import { queuePrefix } from '../../src/store/redis-keys.ts';
 import { freePort, spawnTracked, stopProcess, waitForPort } from '../../src/sandbox/processes.ts';
 import { createSlackSender, findButton } from '../../src/sandbox/slack-sender.ts';
 import { approvalMessage, blockLines, click, requestAccess, until } from '../support/flow.ts';
-import { writePolicyFile } from '../support/policy-file.ts';
-import { BOT_TOKEN, ENGINEER, OWNER, SIGNING_SECRET, TEAM_ID, startWorld, type World } from '../support/world.ts';
+import { brokerEnv } from '../support/policy-file.ts';
+import { ENGINEER, OWNER, SIGNING_SECRET, TEAM_ID, startWorld, type World } from '../support/world.ts';
 
 interface BrokerProcess {
   child: ChildProcess;
@@ -31,17 +31,7 @@ interface BrokerProcess {
 async function startBrokerProcess(world: World, redis: Redis, policyName: string): Promise<BrokerProcess> {
   const port = await freePort();
   const child = spawnTracked(process.execPath, ['--import', 'tsx', 'src/main.ts', 'start'], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '/tmp',
-      SLACK_BOT_TOKEN: BOT_TOKEN,
-      SLACK_SIGNING_SECRET: SIGNING_SECRET,
-      SLACK_API_URL: world.slack.apiUrl,
-      REDIS_URL: world.redisUrl,
-      JIT_CONFIG: writePolicyFile(world, policyName),
-      PORT: String(port),
-      LOG_LEVEL: 'info',
-    },
+    env: { ...brokerEnv(world, policyName), PORT: String(port) },
   });
   let out = '';
   child.stdout?.on('data', (d) => (out += d));

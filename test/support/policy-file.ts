@@ -1,7 +1,9 @@
-// Writes a world's policy as an operator's YAML file (durations as text), for broker processes and the CLI.
+// Writes a world's policy as an operator's YAML file (durations as text), for broker processes and the CLI,
+// and the environment such a process starts with.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { BOT_TOKEN, SIGNING_SECRET } from '../../src/sandbox/environment.ts';
 import type { World } from './world.ts';
 
 export function writePolicyFile(world: World, name: string, extra: Record<string, unknown> = {}): string {
@@ -26,4 +28,21 @@ export function writePolicyFile(world: World, name: string, extra: Record<string
     }),
   );
   return path;
+}
+
+/**
+ * The environment of a `jit-jump start` process on the world's Redis, jump server and fake Slack, with the
+ * policy written to `policyName`: what an operator sets, and nothing inherited from the test process.
+ */
+export function brokerEnv(world: World, policyName: string, policyExtra: Record<string, unknown> = {}): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '/tmp',
+    SLACK_BOT_TOKEN: BOT_TOKEN,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: world.slack.apiUrl,
+    REDIS_URL: world.redisUrl,
+    JIT_CONFIG: writePolicyFile(world, policyName, policyExtra),
+    LOG_LEVEL: 'info',
+  };
 }
