@@ -18,17 +18,6 @@ export type JumpCommand =
 
 export const MAX_COMMAND_TEXT = 4_000;
 
-export const HELP_TEXT = [
-  '*jit-jump*: just-in-time SSH access through the jump server.',
-  '`/jump key add <ssh public key>`: register your public key (one per person; replaces the old one)',
-  '`/jump key`: show your registered key',
-  '`/jump key remove`: delete your registered key (any active grant stops working)',
-  '`/jump request <host> [duration] [reason…]`: ask the host’s owners for access, e.g. `/jump request db-prod-1 2h fix replication`',
-  '`/jump list`: your open requests and active grants',
-  '`/jump revoke <id>`: end your own grant (or cancel a pending request) now',
-  '`/jump help`: this text',
-].join('\n');
-
 function invalid<C extends keyof CommandRefusals>(code: C, params: CommandRefusals[C]): JumpCommand {
   return { kind: 'invalid', code, params } as JumpCommand;
 }

@@ -3,7 +3,6 @@
 // The use cases answer with coded replies and name domain events, and domain rules refuse with a code and its
 // data; this module words them all. No I/O.
 import type { AuditEvent } from '../domain/audit-event.ts';
-import { HELP_TEXT } from '../domain/command.ts';
 import type { ConnectInstructions } from '../domain/connect-instructions.ts';
 import { formatDuration } from '../domain/duration.ts';
 import type { AccessRequest, RequestState } from '../domain/request-state.ts';
@@ -138,6 +137,18 @@ export const SLACK_REPLIES = {
   denyReasonNeeded: 'Say why, so the requester knows what to do instead.',
   formNotOpened: 'Slack did not open the form for the reason (the click may have taken too long to answer); nothing was changed. Click Deny again.',
 } as const;
+
+/** `/jump help`: every verb parseCommand understands. */
+export const HELP_TEXT = [
+  '*jit-jump*: just-in-time SSH access through the jump server.',
+  '`/jump key add <ssh public key>`: register your public key (one per person; replaces the old one)',
+  '`/jump key`: show your registered key',
+  '`/jump key remove`: delete your registered key (any active grant stops working)',
+  '`/jump request <host> [duration] [reason…]`: ask the host’s owners for access, e.g. `/jump request db-prod-1 2h fix replication`',
+  '`/jump list`: your open requests and active grants',
+  '`/jump revoke <id>`: end your own grant (or cancel a pending request) now',
+  '`/jump help`: this text',
+].join('\n');
 
 const KEY_HELP = 'Paste the one line from your *.pub file, e.g. `/jump key add ssh-ed25519 AAAAC3Nz… you@laptop`.';
 const MAKE_ED25519 = 'Make an ed25519 key: `ssh-keygen -t ed25519`.';

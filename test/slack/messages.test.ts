@@ -18,6 +18,7 @@ import {
   DENY_REASON_BLOCK,
   DENY_REASON_INPUT,
   denyReasonModal,
+  HELP_TEXT,
   outcomeText,
   PRIVATE_KEY_MESSAGE,
   refusalText,
@@ -268,6 +269,12 @@ describe('denyReasonModal', () => {
 });
 
 describe('replyText and requester DMs', () => {
+  it('help documents every verb the parser understands', () => {
+    for (const verb of ['/jump key add', '/jump key`', '/jump key remove', '/jump request', '/jump list', '/jump revoke', '/jump help']) assert.ok(HELP_TEXT.includes(verb), verb);
+    for (const verb of ['key add x', 'key', 'key remove', 'request h', 'list', 'revoke r1', 'help']) assert.notEqual(parseCommand(verb).kind, 'invalid', verb);
+    assert.equal(replyText({ kind: 'help' }), HELP_TEXT);
+  });
+
   it('words every coded reply from its data', () => {
     const key = { line: 'ssh-ed25519 AAAA', type: 'ssh-ed25519', bits: 256, fingerprint: 'SHA256:abc', addedAt: Date.UTC(2026, 0, 1) };
     const cases: [Reply, string | RegExp][] = [
