@@ -3,7 +3,7 @@ import type { HostPolicy, Policy } from './policy.ts';
 import { formatDuration, parseDuration } from './duration.ts';
 import { authorize } from './authorization.ts';
 import type { AccessRequest } from './request-state.ts';
-import { ok, refuse, type Result } from './result.ts';
+import { ok, refuse, type AuthorizationRefusals, type PolicyRefusals, type Result, type WordedCode } from './result.ts';
 import { echo } from './user-text.ts';
 
 /** The default of policy limits.maxReasonLength. */
@@ -16,7 +16,7 @@ export interface RequestDraft {
   requiredApprovals: number;
 }
 
-export type Decision<T> = Result<T>;
+export type Decision<T, C extends WordedCode = WordedCode> = Result<T, C>;
 
 export function hostRules(policy: Policy, host: HostPolicy) {
   return {
@@ -30,43 +30,42 @@ export function hostRules(policy: Policy, host: HostPolicy) {
 export function evaluateRequest(
   policy: Policy,
   input: { hostName: string; duration?: string; reason: string; hasKey: boolean },
-): Decision<RequestDraft> {
+): Decision<RequestDraft, keyof PolicyRefusals> {
   const host = policy.hosts.find((h) => h.name === input.hostName);
   if (!host) {
-    const known = policy.hosts.map((h) => `\`${h.name}\``).join(', ');
-    return refuse('unknown-host', `Unknown host "${echo(input.hostName, 64)}". Hosts you can request: ${known}.`);
+    const known = policy.hosts.map((h) => h.name);
+    return refuse('unknown-host', `unknown host "${echo(input.hostName, 64)}"`, { host: input.hostName, known });
   }
   const rules = hostRules(policy, host);
   let durationMs = Math.min(policy.defaults.duration, rules.maxDurationMs);
   if (input.duration !== undefined) {
     const parsed = parseDuration(input.duration);
-    if (parsed === undefined)
-      return refuse('bad-duration', `"${echo(input.duration, 20)}" is not a duration. Use e.g. \`30m\`, \`2h\` or \`1h30m\`.`);
+    if (parsed === undefined) return refuse('bad-duration', `not a duration: "${echo(input.duration, 20)}"`, { text: input.duration });
     durationMs = parsed;
   }
+  const over = `duration ${formatDuration(durationMs)} of ${host.name}`;
   if (durationMs > rules.maxDurationMs)
-    return refuse(
-      'duration-out-of-range',
-      `${host.name} allows at most ${formatDuration(rules.maxDurationMs)}. Try \`/jump request ${host.name} ${formatDuration(rules.maxDurationMs)} …\`.`,
-    );
+    return refuse('duration-too-long', `${over} over maxDuration ${formatDuration(rules.maxDurationMs)}`, { host: host.name, maxMs: rules.maxDurationMs });
   if (durationMs < rules.minDurationMs)
-    return refuse('duration-out-of-range', `The shortest grant is ${formatDuration(rules.minDurationMs)}. Try \`/jump request ${host.name} ${formatDuration(rules.minDurationMs)} …\`.`);
+    return refuse('duration-too-short', `${over} under minDuration ${formatDuration(rules.minDurationMs)}`, { host: host.name, minMs: rules.minDurationMs });
   const reason = input.reason.trim();
   if (rules.requireReason && reason === '')
-    return refuse('reason-required', `A reason is required for ${host.name}: \`/jump request ${host.name} ${formatDuration(durationMs)} <why you need access>\`.`);
+    return refuse('reason-required', `${host.name} requires a reason`, { host: host.name, durationMs });
   const maxReason = policy.limits?.maxReasonLength ?? MAX_REASON_LENGTH;
-  if (reason.length > maxReason) return refuse('reason-too-long', `The reason is too long (${reason.length} characters; at most ${maxReason}).`);
-  if (!input.hasKey)
-    return refuse('no-key', 'Register your public key first: `/jump key add ssh-ed25519 AAAA… you@laptop`, then request again.');
+  if (reason.length > maxReason)
+    return refuse('reason-too-long', `reason of ${reason.length} characters over maxReasonLength ${maxReason}`, { length: reason.length, max: maxReason });
+  if (!input.hasKey) return refuse('no-key', 'no registered key', {});
   return ok({ host, durationMs, reason, requiredApprovals: rules.approvals });
 }
 
 /** Whether `actor` may approve or deny `request`, given the host's owners expanded to user ids. */
-export function checkDecider(request: AccessRequest, actor: string, ownerUserIds: ReadonlySet<string>, action: 'approve' | 'deny'): Decision<null> {
+export function checkDecider(request: AccessRequest, actor: string, ownerUserIds: ReadonlySet<string>, action: 'approve' | 'deny'): Decision<null, keyof AuthorizationRefusals | 'already-approved'> {
   const allowed = authorize(action, { actor, requester: request.requester, owners: ownerUserIds, host: request.host });
   if (!allowed.ok) return allowed;
   // Only while approvals are still counted: a late click on a decided request is told its state instead.
-  if (action === 'approve' && request.state === 'pending' && request.approvers.includes(actor))
-    return refuse('already-approved', `You already approved; ${request.requiredApprovals - request.approvers.length} more approval(s) from other owners are needed.`);
+  if (action === 'approve' && request.state === 'pending' && request.approvers.includes(actor)) {
+    const remaining = request.requiredApprovals - request.approvers.length;
+    return refuse('already-approved', `already approved; ${remaining} more needed`, { remaining });
+  }
   return ok(null);
 }

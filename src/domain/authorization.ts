@@ -1,7 +1,7 @@
 // Who may do what, in one table. Every action the broker offers is listed here (a new action does not type-check
 // until it is); the service asks `authorize` before acting, and a refusal is answered ephemerally and audited.
 // Callers from another Slack workspace never get this far (the Slack adapter refuses them first).
-import { ok, refuse, type Result } from './result.ts';
+import { ok, refuse, type AuthorizationRefusals, type Result } from './result.ts';
 
 export const ACTIONS = ['help', 'list', 'key-show', 'key-add', 'key-remove', 'request', 'approve', 'deny', 'cancel', 'revoke'] as const;
 export type Action = (typeof ACTIONS)[number];
@@ -41,7 +41,7 @@ export interface Subject {
   requester?: string;
   /** the host's owners expanded to user ids, for actions on a request */
   owners?: ReadonlySet<string>;
-  /** the host's name, for the refusal message */
+  /** the host's name, for the refusal */
   host?: string;
 }
 
@@ -52,27 +52,23 @@ export function rolesOf(s: Subject): Set<Role> {
   return roles;
 }
 
-export type Authorization = Result<null>;
+export type Authorization = Result<null, keyof AuthorizationRefusals>;
 
 export function authorize(action: Action, s: Subject): Authorization {
   const rule = PERMISSIONS[action];
   const roles = rolesOf(s);
   if (rule.anyOf.some((r) => roles.has(r)) && !rule.noneOf.some((r) => roles.has(r))) return ok(null);
-  const code = action === 'approve' && roles.has('requester') && roles.has('owner') ? 'self-approval' : roles.has('owner') ? 'not-allowed' : 'not-owner';
-  return refuse(code, refusal(action, s, roles));
-}
-
-function refusal(action: Action, s: Subject, roles: Set<Role>): string {
-  const host = s.host ?? 'this host';
+  if (action === 'approve' && roles.has('requester') && roles.has('owner')) return refuse('self-approval', 'own request', {});
+  const host = s.host ?? 'the host';
   switch (action) {
     case 'approve':
-      return roles.has('requester') && roles.has('owner') ? 'You cannot approve your own request.' : `Only the owners of ${host} can approve this request.`;
     case 'deny':
-      return `Only the owners of ${host} can deny this request.`;
+      return refuse('not-owner', `not an owner of ${host}`, { action, host: s.host });
     case 'cancel':
     case 'revoke':
-      return `Only the requester or an owner of ${host} can ${action} this request.`;
+      return refuse('not-owner', `neither the requester nor an owner of ${host}`, { action, host: s.host });
     default:
-      return 'You may not do that.';
+      // Unreachable while every member may use the self-service actions; kept so that a new rule is answered.
+      return refuse('not-allowed', `not allowed as ${[...roles].join(', ')}`, {});
   }
 }

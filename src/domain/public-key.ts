@@ -1,6 +1,6 @@
 // Engineers' public keys: parsed by sshpk as format 'ssh' only and re-serialized, never copied as text.
 import sshpk from 'sshpk';
-import { ok, refuse, type Result } from './result.ts';
+import { ok, refuse, type KeyRefusals, type Result } from './result.ts';
 
 export interface UserPublicKey {
   /** "<type> <base64>" as sshpk serializes it, with no comment */
@@ -16,8 +16,8 @@ export interface RegisteredKey extends UserPublicKey {
   addedAt: number;
 }
 
-/** `private-key-pasted`: the text held a private key (it must never be logged, and the person must rotate it). */
-export type KeyCheck = Result<UserPublicKey, 'bad-key' | 'private-key-pasted'>;
+/** `private-key-pasted`: the text held a private key (never logged; the person must rotate it). */
+export type KeyCheck = Result<UserPublicKey, keyof KeyRefusals>;
 
 export interface KeyRules {
   minRsaBits: number;
@@ -40,53 +40,40 @@ const OPENSSH_PRIVATE_BODY = 'b3BlbnNzaC1rZXktdjEA';
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 const KEY_TYPE_WORD = /(?:^|[\s,])(?:ssh-[a-z0-9]+|ecdsa-sha2-[a-z0-9]+|sk-[a-z0-9@.-]+|[a-z0-9-]+-cert-v0\d@openssh\.com)\s+AAAA/i;
 
-export const KEY_HELP = 'Paste the one line from your *.pub file, e.g. `/jump key add ssh-ed25519 AAAAC3Nz… you@laptop`.';
-
-export const PRIVATE_KEY_MESSAGE =
-  'That was a *private* key. It was not stored or logged, but it has now been sent through Slack: treat it as leaked, ' +
-  'delete it, make a new key pair (`ssh-keygen -t ed25519`) and register the new *public* key (the .pub file).';
-
 /** Whether some text holds (part of) a private key: such text is refused wherever it appears, and never kept. */
 export function containsPrivateKey(text: string): boolean {
   return PRIVATE_ARMOUR.test(text) || text.includes(OPENSSH_PRIVATE_BODY);
 }
 
-const bad = (message: string) => refuse('bad-key', message);
-
 export function checkUserPublicKey(text: string, rules: KeyRules): KeyCheck {
-  if (containsPrivateKey(text)) return refuse('private-key-pasted', PRIVATE_KEY_MESSAGE);
-  if (text.length > MAX_KEY_TEXT) return bad(`That is too long to be a public key. ${KEY_HELP}`);
+  if (containsPrivateKey(text)) return refuse('private-key-pasted', 'a private key (not kept)', {});
+  if (text.length > MAX_KEY_TEXT) return refuse('key-too-long', `${text.length} characters`, {});
   const trimmed = text.trim();
-  if (trimmed === '') return bad(`No key given. ${KEY_HELP}`);
+  if (trimmed === '') return refuse('key-missing', 'empty', {});
   // One key, one line, no control characters: sshpk's parser is lenient, so the shape is checked first.
-  if (/[\r\n]/.test(trimmed)) return bad(`Give exactly one key on one line. ${KEY_HELP}`);
-  if (CONTROL.test(trimmed)) return bad(`The key contains control characters. ${KEY_HELP}`);
+  if (/[\r\n]/.test(trimmed)) return refuse('key-not-one-line', 'several lines', {});
+  if (CONTROL.test(trimmed)) return refuse('key-control-characters', 'control characters', {});
   const parts = trimmed.split(/[\t ]+/);
   const [type, blob] = parts;
   // A second key in the comment would be silently dropped: say so rather than store one of two.
-  if (KEY_TYPE_WORD.test(parts.slice(2).join(' '))) return bad(`Give exactly one key on one line. ${KEY_HELP}`);
-  if (type === 'ssh-dss') return bad('DSA keys are too weak and are refused. Make an ed25519 key: `ssh-keygen -t ed25519`.');
-  if (type && /-cert-v0\d@openssh\.com$/.test(type))
-    return bad(`Certificates are not accepted; register the plain public key. ${KEY_HELP}`);
-  if (type && /^sk-/.test(type))
-    return bad('Security-key (sk-…) keys are not supported yet. Register an ed25519 key: `ssh-keygen -t ed25519`.');
-  if (!type || !Object.hasOwn(ALLOWED_TYPES, type)) {
-    return bad(`A key must start with its type (ssh-ed25519, ecdsa-sha2-nistp256/384/521 or ssh-rsa); nothing may stand before it. ${KEY_HELP}`);
-  }
-  if (!blob || !/^[A-Za-z0-9+/]+={0,2}$/.test(blob)) return bad(`The key data is not valid base64. ${KEY_HELP}`);
+  if (KEY_TYPE_WORD.test(parts.slice(2).join(' '))) return refuse('key-not-one-line', 'a second key in the comment', {});
+  if (type === 'ssh-dss') return refuse('key-dsa', 'ssh-dss', {});
+  if (type && /-cert-v0\d@openssh\.com$/.test(type)) return refuse('key-certificate', 'a certificate', {});
+  if (type && /^sk-/.test(type)) return refuse('key-security-key', 'an sk- key', {});
+  if (!type || !Object.hasOwn(ALLOWED_TYPES, type)) return refuse('key-no-type', 'no allowed key type first', {});
+  if (!blob || !/^[A-Za-z0-9+/]+={0,2}$/.test(blob)) return refuse('key-bad-base64', 'key data not base64', {});
   let key: sshpk.Key;
   try {
     key = sshpk.parseKey(`${type} ${blob}`, 'ssh');
   } catch {
-    return bad(`That is not a valid OpenSSH public key. ${KEY_HELP}`);
+    return refuse('key-unparsable', 'sshpk could not parse it', {});
   }
   const line = key.toString('ssh').split(' ').slice(0, 2).join(' ');
   // Round trip: what we store must be exactly what was sent, or the text held something extra.
-  if (line !== `${type} ${blob}`) return bad(`That key does not round-trip cleanly (extra or damaged data). ${KEY_HELP}`);
+  if (line !== `${type} ${blob}`) return refuse('key-not-round-trip', 're-serialized differently', {});
   const kind = ALLOWED_TYPES[type];
-  if (kind !== key.type) return bad(`The key type ${type} does not match its data. ${KEY_HELP}`);
-  if (key.type === 'rsa' && key.size < rules.minRsaBits) {
-    return bad(`RSA keys must have at least ${rules.minRsaBits} bits (this one has ${key.size}). Make an ed25519 key: \`ssh-keygen -t ed25519\`.`);
-  }
+  if (kind !== key.type) return refuse('key-type-mismatch', `${type} with ${key.type} data`, { type });
+  if (key.type === 'rsa' && key.size < rules.minRsaBits)
+    return refuse('key-rsa-too-small', `RSA ${key.size} bits under minRsaBits ${rules.minRsaBits}`, { minBits: rules.minRsaBits, bits: key.size });
   return ok({ line, type, bits: key.size, fingerprint: key.fingerprint('sha256').toString() });
 }

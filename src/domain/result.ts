@@ -1,36 +1,94 @@
 // One result shape for every refusal in domain, store and service: a stable code (audited in `refused`
-// events, asserted by tests) and the sentence the person is shown.
+// events, asserted by tests) and a short technical `message`.
+//
+// `message` is for logs and audit details only ("duration 3h of db-1 over maxDuration 2h"): never an English
+// sentence for the person, and never more of their text than a clipped quote. What the person is shown is
+// worded in src/slack/messages.ts (refusalText) from the code and `params`, so every user-facing sentence is
+// in one place to reword.
+
+type None = Record<string, never>;
+
+/** Refusals of the access policy (access-policy.ts). */
+export interface PolicyRefusals {
+  'unknown-host': { host: string; known: string[] };
+  'bad-duration': { text: string };
+  'duration-too-long': { host: string; maxMs: number };
+  'duration-too-short': { host: string; minMs: number };
+  'reason-required': { host: string; durationMs: number };
+  'reason-too-long': { length: number; max: number };
+  'no-key': None;
+  'already-approved': { remaining: number };
+}
+
+/** Refusals of the permission table (authorization.ts). not-owner is worded by its action: the code is audited. */
+export interface AuthorizationRefusals {
+  'self-approval': None;
+  'not-owner': { action: 'approve' | 'deny' | 'cancel' | 'revoke'; host?: string };
+  'not-allowed': None;
+}
+
+/** Refusals of a public key text (public-key.ts). */
+export interface KeyRefusals {
+  'private-key-pasted': None;
+  'key-too-long': None;
+  'key-missing': None;
+  'key-not-one-line': None;
+  'key-control-characters': None;
+  'key-dsa': None;
+  'key-certificate': None;
+  'key-security-key': None;
+  'key-no-type': None;
+  'key-bad-base64': None;
+  'key-unparsable': None;
+  'key-not-round-trip': None;
+  'key-type-mismatch': { type: string };
+  'key-rsa-too-small': { minBits: number; bits: number };
+}
+
+/** What the command parser could not read (command.ts). */
+export interface CommandRefusals {
+  'command-too-long': { max: number };
+  'request-needs-host': None;
+  'key-add-needs-key': None;
+  'unknown-key-command': { text: string };
+  'revoke-needs-id': None;
+  'unknown-command': { text: string };
+}
+
+/** The refusals a person is shown as they are, each with the data its sentence needs: one code per sentence. */
+export interface RefusalParams extends PolicyRefusals, AuthorizationRefusals, KeyRefusals, CommandRefusals {}
+
+/** A refusal the person is shown as it is (worded by the Slack layer). */
+export type WordedCode = keyof RefusalParams;
 
 /** Why something was refused. Grows with the capabilities; codes are stable once published in audit events. */
 export type RefusalCode =
-  | 'bad-input'
+  | WordedCode
   | 'other-workspace'
   | 'untrusted-origin'
   | 'not-found'
   | 'not-pending'
   | 'not-active'
-  | 'not-owner'
-  | 'self-approval'
-  | 'already-approved'
-  | 'no-key'
-  | 'bad-key'
-  | 'private-key-pasted'
   | 'key-taken'
-  | 'bad-duration'
-  | 'duration-out-of-range'
-  | 'reason-required'
-  | 'reason-too-long'
-  | 'unknown-host'
   | 'rate-limited'
   | 'too-many-pending'
-  | 'not-allowed'
   | 'conflict'
   | 'unavailable';
 
+/** A code with its data, one member per code, so that a switch over `code` knows its `params`. */
+export type RefusalDetail<C extends WordedCode = WordedCode> = C extends WordedCode ? { code: C; params: RefusalParams[C] } : never;
+
 export type Ok<T> = { ok: true; value: T };
+/** A refusal the service answers with a reply of its own (store results): code and log detail. */
 export type Refusal<C extends string = RefusalCode> = { ok: false; code: C; message: string };
-export type Result<T, C extends string = RefusalCode> = Ok<T> | Refusal<C>;
+/** A refusal to be shown: also the data of its sentence. */
+export type Refused<C extends WordedCode = WordedCode> = C extends WordedCode ? Refusal<C> & { params: RefusalParams[C] } : never;
+export type Result<T, C extends WordedCode = WordedCode> = Ok<T> | Refused<C>;
 
 export const ok = <T>(value: T): Ok<T> => ({ ok: true, value });
 export const ok0 = (): Ok<undefined> => ({ ok: true, value: undefined });
-export const refuse = <C extends string = RefusalCode>(code: C, message: string): Refusal<C> => ({ ok: false, code, message });
+export function refuse<C extends WordedCode>(code: C, message: string, params: RefusalParams[C]): Refused<C>;
+export function refuse<C extends string = RefusalCode>(code: C, message: string): Refusal<C>;
+export function refuse(code: string, message: string, params?: object) {
+  return params === undefined ? { ok: false, code, message } : { ok: false, code, message, params };
+}

@@ -1,12 +1,11 @@
 // `/jump <text>`: parsed, checked against the permission table, and handed to the use case it names.
 import { authorize, type Action } from '../domain/authorization.ts';
 import { parseCommand, type JumpCommand } from '../domain/command.ts';
-import { PRIVATE_KEY_MESSAGE } from '../domain/public-key.ts';
 import { revokeOrCancel } from './end-request.ts';
 import { addKey, removeKey, showKey } from './keys.ts';
 import { listOpen } from './list.ts';
 import type { ServiceDeps } from './ports.ts';
-import type { Outcome } from './replies.ts';
+import { refusedReply, type Outcome } from './replies.ts';
 import { auditCallerRefusal } from './refusals.ts';
 import { requestAccess } from './request-access.ts';
 
@@ -27,18 +26,18 @@ export async function routeCommand(d: ServiceDeps, user: string, text: string): 
     const allowed = authorize(selfService, { actor: user });
     if (!allowed.ok) {
       await auditCallerRefusal(d, user, selfService, allowed.code, allowed.message);
-      return { reply: { kind: 'refused', code: allowed.code, message: allowed.message } };
+      return { reply: refusedReply(allowed) };
     }
   }
   switch (cmd.kind) {
     case 'private-key':
       // The text is dropped here: never logged, stored or echoed. The person is told to rotate the key.
       await auditCallerRefusal(d, user, 'key-add', 'private-key-pasted', 'a private key was pasted (not stored); the person was told to rotate it');
-      return { reply: { kind: 'refused', code: 'private-key-pasted', message: PRIVATE_KEY_MESSAGE } };
+      return { reply: refusedReply({ code: 'private-key-pasted', params: {} }) };
     case 'help':
       return { reply: { kind: 'help' } };
     case 'invalid':
-      return { reply: { kind: 'refused', code: 'bad-input', message: cmd.message } };
+      return { reply: refusedReply(cmd) };
     case 'key-show':
       return showKey(d, user);
     case 'key-add':

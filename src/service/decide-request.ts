@@ -5,7 +5,7 @@ import { REQUEST_ID_PATTERN } from '../domain/ids.ts';
 import type { AccessRequest } from '../domain/request-state.ts';
 import { completeActivation } from './grant-lifecycle.ts';
 import type { ServiceDeps } from './ports.ts';
-import type { Outcome, Reply } from './replies.ts';
+import { refusedReply, type Outcome, type Reply } from './replies.ts';
 import { auditRefusal } from './refusals.ts';
 import { auditEvent, showCurrentState } from './request-events.ts';
 
@@ -24,7 +24,7 @@ async function loadForDecision(d: ServiceDeps, requestId: string, actor: string,
   const allowed = checkDecider(req, actor, await d.owners.expand(host?.owners ?? []), action);
   if (allowed.ok) return { ok: true, req };
   await auditRefusal(d, req, actor, action, allowed.code, allowed.message);
-  return { ok: false, reply: { kind: 'refused', code: allowed.code, message: allowed.message } };
+  return { ok: false, reply: refusedReply(allowed) };
 }
 
 /** An owner clicked Approve. The last required approval activates the grant; its follow-up runs after the ack. */

@@ -2,7 +2,7 @@
 // the blocks holding the person's active grants: the old key loses access at once.
 import { checkUserPublicKey } from '../domain/public-key.ts';
 import type { ServiceDeps } from './ports.ts';
-import type { Outcome } from './replies.ts';
+import { refusedReply, type Outcome } from './replies.ts';
 import { takeRateLimit } from './refusals.ts';
 import { activeGrantsOf } from './request-events.ts';
 
@@ -16,7 +16,7 @@ export async function addKey(d: ServiceDeps, user: string, keyText: string): Pro
   if (!check.ok) {
     // The text is never logged: it may be a private key.
     d.logger.info({ user, privateKeyPasted: check.code === 'private-key-pasted' }, 'key refused');
-    return { reply: { kind: 'refused', code: check.code, message: check.message } };
+    return { reply: refusedReply(check) };
   }
   const limited = await takeRateLimit(d, 'key-change', user);
   if (limited) return { reply: limited };

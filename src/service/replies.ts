@@ -1,15 +1,15 @@
 // What a use case answers the person who acted: a coded reply carrying data. The Slack layer words it
-// (src/slack/messages.ts); a refusal the domain already worded (policy, key checks, command parsing) carries
-// that message with its code.
+// (src/slack/messages.ts), a refusal of a domain rule (policy, permissions, key checks, command parsing) too:
+// it carries the rule's code and data, never a sentence.
 import type { RegisteredKey } from '../domain/public-key.ts';
 import type { AccessRequest, RequestState } from '../domain/request-state.ts';
-import type { RefusalCode } from '../domain/result.ts';
+import type { RefusalDetail } from '../domain/result.ts';
 import type { RateLimitKind } from './ports.ts';
 
 export type Reply =
   | { kind: 'help' }
-  /** refused by a domain rule, with the domain's sentence */
-  | { kind: 'refused'; code: RefusalCode; message: string }
+  /** refused by a domain rule: its code and the data of its sentence */
+  | ({ kind: 'refused' } & RefusalDetail)
   | { kind: 'request-gone' }
   | { kind: 'already'; state: RequestState }
   | { kind: 'self-approval' }
@@ -35,4 +35,10 @@ export type Reply =
 export interface Outcome {
   reply?: Reply;
   after?: () => Promise<void>;
+}
+
+/** The reply to a domain refusal: its code and data only (the technical message stays in logs and audit). */
+export function refusedReply(r: RefusalDetail): Reply {
+  // One object per code: TypeScript cannot follow that code and params stay paired when read apart.
+  return { kind: 'refused', code: r.code, params: r.params } as Reply;
 }

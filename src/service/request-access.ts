@@ -3,7 +3,7 @@
 import { evaluateRequest } from '../domain/access-policy.ts';
 import type { AccessRequest } from '../domain/request-state.ts';
 import type { ServiceDeps } from './ports.ts';
-import type { Outcome } from './replies.ts';
+import { refusedReply, type Outcome } from './replies.ts';
 import { takeRateLimit } from './refusals.ts';
 import { auditEvent } from './request-events.ts';
 
@@ -16,7 +16,7 @@ export interface AccessAsked {
 export async function requestAccess(d: ServiceDeps, user: string, asked: AccessAsked): Promise<Outcome> {
   const hasKey = (await d.keys.get(user)) !== undefined;
   const decision = evaluateRequest(d.policy, { hostName: asked.host, duration: asked.duration, reason: asked.reason, hasKey });
-  if (!decision.ok) return { reply: { kind: 'refused', code: decision.code, message: decision.message } };
+  if (!decision.ok) return { reply: refusedReply(decision) };
   // Every attempt counts against the rate limit, one refused by the pending cap too.
   const limited = await takeRateLimit(d, 'request', user);
   if (limited) return { reply: limited };

@@ -1,12 +1,12 @@
 // Every Block Kit message and Slack text the broker sends (replies, DMs, approval messages, audit lines), built
 // from domain values: one place to reword.
-// The use cases answer with coded replies and name domain events; this module words them. No I/O.
-// (Refusals of domain rules — policy, key checks, command parsing — arrive already worded by the domain.)
+// The use cases answer with coded replies and name domain events, and domain rules refuse with a code and its
+// data; this module words them all. No I/O.
 import type { AuditEvent } from '../domain/audit-event.ts';
-import { HELP_TEXT } from '../domain/command.ts';
 import type { ConnectInstructions } from '../domain/connect-instructions.ts';
 import { formatDuration } from '../domain/duration.ts';
 import type { AccessRequest, RequestState } from '../domain/request-state.ts';
+import type { RefusalDetail } from '../domain/result.ts';
 import { echo } from '../domain/user-text.ts';
 import type { Reply } from '../service/replies.ts';
 import { escapeMrkdwn, userMention } from './mrkdwn.ts';
@@ -138,6 +138,102 @@ export const SLACK_REPLIES = {
   formNotOpened: 'Slack did not open the form for the reason (the click may have taken too long to answer); nothing was changed. Click Deny again.',
 } as const;
 
+/** `/jump help`: every verb parseCommand understands. */
+export const HELP_TEXT = [
+  '*jit-jump*: just-in-time SSH access through the jump server.',
+  '`/jump key add <ssh public key>`: register your public key (one per person; replaces the old one)',
+  '`/jump key`: show your registered key',
+  '`/jump key remove`: delete your registered key (any active grant stops working)',
+  '`/jump request <host> [duration] [reason…]`: ask the host’s owners for access, e.g. `/jump request db-prod-1 2h fix replication`',
+  '`/jump list`: your open requests and active grants',
+  '`/jump revoke <id>`: end your own grant (or cancel a pending request) now',
+  '`/jump help`: this text',
+].join('\n');
+
+const KEY_HELP = 'Paste the one line from your *.pub file, e.g. `/jump key add ssh-ed25519 AAAAC3Nz… you@laptop`.';
+const MAKE_ED25519 = 'Make an ed25519 key: `ssh-keygen -t ed25519`.';
+
+/** Told whenever a private key was pasted, whatever the command: it must be rotated. */
+export const PRIVATE_KEY_MESSAGE =
+  'That was a *private* key. It was not stored or logged, but it has now been sent through Slack: treat it as leaked, ' +
+  'delete it, make a new key pair (`ssh-keygen -t ed25519`) and register the new *public* key (the .pub file).';
+
+/** The sentence of a domain refusal (policy, permissions, key checks, command parsing), from its code and data. */
+export function refusalText(r: RefusalDetail): string {
+  switch (r.code) {
+    case 'unknown-host':
+      return `Unknown host "${echo(r.params.host, 64)}". Hosts you can request: ${r.params.known.map((h) => `\`${h}\``).join(', ')}.`;
+    case 'bad-duration':
+      return `"${echo(r.params.text, 20)}" is not a duration. Use e.g. \`30m\`, \`2h\` or \`1h30m\`.`;
+    case 'duration-too-long': {
+      const { host, maxMs } = r.params;
+      return `${host} allows at most ${formatDuration(maxMs)}. Try \`/jump request ${host} ${formatDuration(maxMs)} …\`.`;
+    }
+    case 'duration-too-short':
+      return `The shortest grant is ${formatDuration(r.params.minMs)}. Try \`/jump request ${r.params.host} ${formatDuration(r.params.minMs)} …\`.`;
+    case 'reason-required': {
+      const { host, durationMs } = r.params;
+      return `A reason is required for ${host}: \`/jump request ${host} ${formatDuration(durationMs)} <why you need access>\`.`;
+    }
+    case 'reason-too-long':
+      return `The reason is too long (${r.params.length} characters; at most ${r.params.max}).`;
+    case 'no-key':
+      return 'Register your public key first: `/jump key add ssh-ed25519 AAAA… you@laptop`, then request again.';
+    case 'already-approved':
+      return `You already approved; ${r.params.remaining} more approval(s) from other owners are needed.`;
+    case 'self-approval':
+      return 'You cannot approve your own request.';
+    case 'not-owner': {
+      const { action, host = 'this host' } = r.params;
+      return action === 'approve' || action === 'deny'
+        ? `Only the owners of ${host} can ${action} this request.`
+        : `Only the requester or an owner of ${host} can ${action} this request.`;
+    }
+    case 'not-allowed':
+      return 'You may not do that.';
+    case 'private-key-pasted':
+      return PRIVATE_KEY_MESSAGE;
+    case 'key-too-long':
+      return `That is too long to be a public key. ${KEY_HELP}`;
+    case 'key-missing':
+      return `No key given. ${KEY_HELP}`;
+    case 'key-not-one-line':
+      return `Give exactly one key on one line. ${KEY_HELP}`;
+    case 'key-control-characters':
+      return `The key contains control characters. ${KEY_HELP}`;
+    case 'key-dsa':
+      return `DSA keys are too weak and are refused. ${MAKE_ED25519}`;
+    case 'key-certificate':
+      return `Certificates are not accepted; register the plain public key. ${KEY_HELP}`;
+    case 'key-security-key':
+      return 'Security-key (sk-…) keys are not supported yet. Register an ed25519 key: `ssh-keygen -t ed25519`.';
+    case 'key-no-type':
+      return `A key must start with its type (ssh-ed25519, ecdsa-sha2-nistp256/384/521 or ssh-rsa); nothing may stand before it. ${KEY_HELP}`;
+    case 'key-bad-base64':
+      return `The key data is not valid base64. ${KEY_HELP}`;
+    case 'key-unparsable':
+      return `That is not a valid OpenSSH public key. ${KEY_HELP}`;
+    case 'key-not-round-trip':
+      return `That key does not round-trip cleanly (extra or damaged data). ${KEY_HELP}`;
+    case 'key-type-mismatch':
+      return `The key type ${r.params.type} does not match its data. ${KEY_HELP}`;
+    case 'key-rsa-too-small':
+      return `RSA keys must have at least ${r.params.minBits} bits (this one has ${r.params.bits}). ${MAKE_ED25519}`;
+    case 'command-too-long':
+      return `That command is too long (over ${r.params.max} characters).`;
+    case 'request-needs-host':
+      return 'Name a host: `/jump request <host> [duration] [reason…]`, e.g. `/jump request db-prod-1 2h fix replication`.';
+    case 'key-add-needs-key':
+      return 'Paste your public key after `key add`, e.g. `/jump key add ssh-ed25519 AAAAC3Nz… you@laptop`.';
+    case 'unknown-key-command':
+      return `Unknown key command "${echo(r.params.text, 40)}". Use \`/jump key add <public key>\`, \`/jump key remove\` or \`/jump key\`.`;
+    case 'revoke-needs-id':
+      return 'Name the request: `/jump revoke <id>` (see `/jump list`).';
+    case 'unknown-command':
+      return `Unknown command "${echo(r.params.text, 40)}". Try \`/jump help\`.`;
+  }
+}
+
 const STATE_WORDS: Record<RequestState, string> = {
   pending: 'waiting for approval',
   active: 'active',
@@ -152,10 +248,10 @@ const STATE_WORDS: Record<RequestState, string> = {
 type ReplyOf<K extends Reply['kind']> = Extract<Reply, { kind: K }>;
 const words: { [K in Reply['kind']]: (r: ReplyOf<K>) => string } = {
   help: () => HELP_TEXT,
-  refused: (r) => r.message,
+  refused: (r) => refusalText(r),
   'request-gone': () => 'That request no longer exists.',
   already: (r) => `This request is already ${STATE_WORDS[r.state]}.`,
-  'self-approval': () => 'You cannot approve your own request.',
+  'self-approval': () => refusalText({ code: 'self-approval', params: {} }),
   'already-approved': () => 'You already approved this request.',
   'approval-recorded': (r) => `Approval recorded (${r.approvals} of ${r.required}).`,
   'request-sent': (r) =>

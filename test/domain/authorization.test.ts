@@ -49,23 +49,25 @@ describe('authorization table', () => {
         const r = authorize(action, { actor: s.actor, requester: REQUESTER, owners: new Set(s.owners), host: 'db-prod-1' });
         assert.equal(r.ok, EXPECTED[action][standing]);
         if (!r.ok) {
-          assert.ok(r.message.length > 10, 'a refusal says why');
+          assert.ok(r.code === 'self-approval' || (r.code === 'not-owner' && r.params.action === action && r.params.host === 'db-prod-1'), JSON.stringify(r));
+          assert.ok(r.message.length > 5, 'the log detail says why');
           assert.doesNotMatch(r.message, /undefined/);
         }
       });
 
-  it('gives the specific reason for each refused decision', () => {
+  it('gives the specific reason for each refused decision: code, data, and a log detail', () => {
     const owners = new Set([OWNER]);
-    const msg = (action: Action, actor: string, o = owners) => {
+    const refusal = (action: Action, actor: string, o = owners) => {
       const r = authorize(action, { actor, requester: REQUESTER, owners: o, host: 'db-prod-1' });
       assert.equal(r.ok, false);
-      return (r as { message: string }).message;
+      return r;
     };
-    assert.equal(msg('approve', STRANGER), 'Only the owners of db-prod-1 can approve this request.');
-    assert.equal(msg('approve', REQUESTER, new Set([OWNER, REQUESTER])), 'You cannot approve your own request.');
-    assert.equal(msg('deny', STRANGER), 'Only the owners of db-prod-1 can deny this request.');
-    assert.equal(msg('revoke', STRANGER), 'Only the requester or an owner of db-prod-1 can revoke this request.');
-    assert.equal(msg('cancel', OWNER + 'X'), 'Only the requester or an owner of db-prod-1 can cancel this request.');
+    const notOwner = (action: Action, message: string) => ({ ok: false, code: 'not-owner', message, params: { action, host: 'db-prod-1' } });
+    assert.deepEqual(refusal('approve', STRANGER), notOwner('approve', 'not an owner of db-prod-1'));
+    assert.deepEqual(refusal('approve', REQUESTER, new Set([OWNER, REQUESTER])), { ok: false, code: 'self-approval', message: 'own request', params: {} });
+    assert.deepEqual(refusal('deny', STRANGER), notOwner('deny', 'not an owner of db-prod-1'));
+    assert.deepEqual(refusal('revoke', STRANGER), notOwner('revoke', 'neither the requester nor an owner of db-prod-1'));
+    assert.deepEqual(refusal('cancel', OWNER + 'X'), notOwner('cancel', 'neither the requester nor an owner of db-prod-1'));
   });
 
   it('derives roles only from exact id matches (no prefix, case or empty-id tricks)', () => {
@@ -83,7 +85,7 @@ describe('authorization table', () => {
     assert.equal(checkDecider(req, REQUESTER, owners, 'approve').ok, false);
     const again = checkDecider(req, OWNER, owners, 'approve');
     assert.equal(again.ok, false);
-    assert.match((again as { message: string }).message, /You already approved; 1 more approval/);
+    assert.deepEqual(again.ok === false && again.params, { remaining: 1 });
     assert.equal(checkDecider(req, OWNER, owners, 'deny').ok, true, 'an owner who approved may still deny before the last approval');
   });
 

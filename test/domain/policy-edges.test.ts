@@ -19,6 +19,6 @@ describe('evaluateRequest with the policy’s own limits', () => {
     const at = evaluateRequest(policy, { hostName: 'a', reason: 'x'.repeat(20), hasKey: true });
     assert.equal(at.ok, true);
     const over = evaluateRequest(policy, { hostName: 'a', reason: 'x'.repeat(21), hasKey: true });
-    assert.deepEqual(over, { ok: false, code: 'reason-too-long', message: 'The reason is too long (21 characters; at most 20).' });
+    assert.deepEqual(over, { ok: false, code: 'reason-too-long', message: 'reason of 21 characters over maxReasonLength 20', params: { length: 21, max: 20 } });
   });
 });

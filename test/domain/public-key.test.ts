@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { checkUserPublicKey, type KeyCheck } from '../../src/domain/public-key.ts';
+import type { RefusalDetail } from '../../src/domain/result.ts';
 import { FC_RUNS, generateKeys, mustGet, type GeneratedKey } from './fixtures.ts';
 
 const rules = { minRsaBits: 3072 };
@@ -29,10 +30,13 @@ before(async () => {
 });
 after(() => cleanup());
 
-function refused(r: KeyCheck, what = ''): string {
+/** The refusal's code and data: the sentence is the Slack layer's (test/slack/messages.test.ts). */
+function detail(r: KeyCheck, what = ''): RefusalDetail {
   assert.equal(r.ok, false, `expected a refusal: ${what}`);
-  return (r as { message: string }).message;
+  const { code, params } = r as RefusalDetail;
+  return { code, params } as RefusalDetail;
 }
+const refused = (r: KeyCheck, what = '') => detail(r, what).code;
 
 describe('checkUserPublicKey: accepted keys', () => {
   for (const [name, type, bits] of [
@@ -75,26 +79,23 @@ describe('checkUserPublicKey: accepted keys', () => {
 
 describe('checkUserPublicKey: weak keys', () => {
   it('refuses RSA 2048 at minRsaBits 3072, naming both sizes, and accepts it at 2048', () => {
-    assert.equal(
-      refused(checkUserPublicKey(k('rsa2048').pub, rules)),
-      'RSA keys must have at least 3072 bits (this one has 2048). Make an ed25519 key: `ssh-keygen -t ed25519`.',
-    );
+    assert.deepEqual(detail(checkUserPublicKey(k('rsa2048').pub, rules)), { code: 'key-rsa-too-small', params: { minBits: 3072, bits: 2048 } });
     const r = checkUserPublicKey(k('rsa2048').pub, { minRsaBits: 2048 });
     assert.ok(r.ok);
     assert.equal(r.value.bits, 2048);
     assert.equal(r.value.fingerprint, k('rsa2048').fingerprint);
     // and RSA 3072 is refused where the bar is higher still
-    assert.match(refused(checkUserPublicKey(k('rsa3072').pub, { minRsaBits: 4096 })), /at least 4096 bits \(this one has 3072\)/);
+    assert.deepEqual(detail(checkUserPublicKey(k('rsa3072').pub, { minRsaBits: 4096 })), { code: 'key-rsa-too-small', params: { minBits: 4096, bits: 3072 } });
   });
 
   it('refuses a real DSA key and a fake ssh-dss line alike', () => {
     for (const text of [k('dsa').pub, 'ssh-dss AAAAB3NzaC1kc3MAAACBAP me@laptop'])
-      assert.equal(refused(checkUserPublicKey(text, rules)), 'DSA keys are too weak and are refused. Make an ed25519 key: `ssh-keygen -t ed25519`.');
+      assert.equal(refused(checkUserPublicKey(text, rules)), 'key-dsa');
   });
 });
 
 describe('checkUserPublicKey: private keys pasted by mistake', () => {
-  it('refuses OpenSSH, PEM and PKCS#8 private keys, says so and asks for rotation', () => {
+  it('refuses OpenSSH, PEM and PKCS#8 private keys as such, echoing none of the text', () => {
     const texts = {
       openssh: k('ed').priv,
       pem: k('pem').priv,
@@ -110,21 +111,16 @@ describe('checkUserPublicKey: private keys pasted by mistake', () => {
     assert.match(texts.pkcs8, /^-----BEGIN PRIVATE KEY-----/);
     for (const [what, text] of Object.entries(texts)) {
       const r = checkUserPublicKey(text, rules);
-      assert.equal(r.ok, false, what);
-      assert.equal((r as { code?: string }).code, 'private-key-pasted', what);
-      const m = refused(r, what);
-      assert.match(m, /That was a \*private\* key/, what);
-      assert.match(m, /treat it as leaked/, what);
-      assert.match(m, /ssh-keygen -t ed25519/, what);
-      assert.ok(!m.includes('PRIVATE KEY-----'), 'the key is not echoed');
+      assert.deepEqual(detail(r, what), { code: 'private-key-pasted', params: {} }, what);
+      assert.ok(!JSON.stringify(r).includes('PRIVATE KEY-----'), 'the key is not echoed, not even in the log detail');
     }
   });
 
   it('does not flag ordinary refusals as private keys', () => {
     for (const text of ['hello', k('dsa').pub, k('rsa2048').pub, '']) {
-      const r = checkUserPublicKey(text, rules);
-      assert.equal(r.ok, false);
-      assert.equal((r as { code?: string }).code, 'bad-key', text);
+      const code = refused(checkUserPublicKey(text, rules), text);
+      assert.notEqual(code, 'private-key-pasted', text);
+      assert.match(code, /^key-/, text);
     }
   });
 });
@@ -133,20 +129,20 @@ describe('checkUserPublicKey: malformed or unwanted text', () => {
   it('refuses option prefixes (from=, command=, restrict) before the type', () => {
     const ed = k('ed').line;
     for (const text of [`from="10.0.0.1" ${ed}`, `command="/bin/sh" ${ed}`, `restrict ${ed}`, `no-pty,permitopen="x:22" ${ed}`, `environment="A=b" ${ed}`])
-      assert.match(refused(checkUserPublicKey(text, rules), text), /A key must start with its type .*nothing may stand before it/);
+      assert.equal(refused(checkUserPublicKey(text, rules), text), 'key-no-type');
   });
 
   it('refuses two keys, on two lines or on one', () => {
     const a = k('ed').line;
     const b = k('ed2').line;
-    assert.match(refused(checkUserPublicKey(`${a}\n${b}`, rules)), /Give exactly one key on one line/);
-    assert.match(refused(checkUserPublicKey(`${a}\r\n${b}`, rules)), /Give exactly one key on one line/);
-    assert.match(refused(checkUserPublicKey(`${a} x\ry`, rules)), /exactly one key on one line/);
+    assert.equal(refused(checkUserPublicKey(`${a}\n${b}`, rules)), 'key-not-one-line');
+    assert.equal(refused(checkUserPublicKey(`${a}\r\n${b}`, rules)), 'key-not-one-line');
+    assert.equal(refused(checkUserPublicKey(`${a} x\ry`, rules)), 'key-not-one-line');
     // a line ending from a Windows paste is only trailing whitespace
     assert.ok(checkUserPublicKey(`${a} me@laptop\r\n`, rules).ok);
     // on one line the second key would be only a comment: refused rather than silently dropped
     for (const text of [`${a} ${b}`, `${a} me@laptop ${b}`, `${a} ${b} me@laptop`, `${a} ${k('ec256').pub}`])
-      assert.match(refused(checkUserPublicKey(text, rules), text), /Give exactly one key on one line/);
+      assert.equal(refused(checkUserPublicKey(text, rules), text), 'key-not-one-line');
     // a comment that merely mentions a key type is fine
     assert.ok(checkUserPublicKey(`${a} my ssh-ed25519 key`, rules).ok);
   });
@@ -160,18 +156,17 @@ describe('checkUserPublicKey: malformed or unwanted text', () => {
       `${type} ${blob}AAAA`, // trailing junk inside the blob
       `${type} ${blob.slice(0, -1)}`,
     ])
-      assert.match(refused(checkUserPublicKey(text, rules), text), /not a valid OpenSSH public key|round-trip|not valid base64/, text);
-    assert.match(refused(checkUserPublicKey(`${type} not*base64!`, rules)), /The key data is not valid base64/);
-    assert.match(refused(checkUserPublicKey(`${type} ${blob.slice(0, 10)}=${blob.slice(10)}`, rules)), /not valid base64/);
-    assert.match(refused(checkUserPublicKey(type, rules)), /not valid base64/);
+      assert.ok(['key-unparsable', 'key-not-round-trip', 'key-bad-base64'].includes(refused(checkUserPublicKey(text, rules), text)), text);
+    assert.equal(refused(checkUserPublicKey(`${type} not*base64!`, rules)), 'key-bad-base64');
+    assert.equal(refused(checkUserPublicKey(`${type} ${blob.slice(0, 10)}=${blob.slice(10)}`, rules)), 'key-bad-base64');
+    assert.equal(refused(checkUserPublicKey(type, rules)), 'key-bad-base64');
   });
 
   it('refuses a type that does not match the key data', () => {
     const [, blob] = k('ed').line.split(' ') as [string, string];
     const [, ecBlob] = k('ec256').line.split(' ') as [string, string];
-    assert.match(refused(checkUserPublicKey(`ssh-rsa ${blob}`, rules)), /not a valid OpenSSH public key|round-trip|does not match/);
-    assert.match(refused(checkUserPublicKey(`ecdsa-sha2-nistp384 ${ecBlob}`, rules)), /not a valid OpenSSH public key|round-trip|does not match/);
-    assert.match(refused(checkUserPublicKey(`ssh-ed25519 ${ecBlob}`, rules)), /not a valid OpenSSH public key|round-trip|does not match/);
+    const mismatch = ['key-unparsable', 'key-not-round-trip', 'key-type-mismatch'];
+    for (const text of [`ssh-rsa ${blob}`, `ecdsa-sha2-nistp384 ${ecBlob}`, `ssh-ed25519 ${ecBlob}`]) assert.ok(mismatch.includes(refused(checkUserPublicKey(text, rules))), text);
   });
 
   it('refuses certificates, real or by type name', () => {
@@ -179,34 +174,34 @@ describe('checkUserPublicKey: malformed or unwanted text', () => {
     execFileSync('ssh-keygen', ['-q', '-s', k('ed2').path, '-I', 'alice', '-n', 'jump', '-V', '+1h', `${k('ed').path}.pub`]);
     const cert = readFileSync(`${k('ed').path}-cert.pub`, 'utf8');
     assert.match(cert, /^ssh-ed25519-cert-v01@openssh\.com AAAA/);
-    assert.match(refused(checkUserPublicKey(cert, rules)), /Certificates are not accepted; register the plain public key/);
+    assert.equal(refused(checkUserPublicKey(cert, rules)), 'key-certificate');
     const [, blob] = k('ed').line.split(' ') as [string, string];
     for (const type of ['ssh-ed25519-cert-v01@openssh.com', 'ssh-rsa-cert-v01@openssh.com', 'ecdsa-sha2-nistp256-cert-v01@openssh.com'])
-      assert.match(refused(checkUserPublicKey(`${type} ${blob}`, rules)), /Certificates are not accepted/);
+      assert.equal(refused(checkUserPublicKey(`${type} ${blob}`, rules)), 'key-certificate');
   });
 
   it('refuses security-key (sk-) types with a pointer to ed25519', () => {
     const [, blob] = k('ed').line.split(' ') as [string, string];
     for (const type of ['sk-ssh-ed25519@openssh.com', 'sk-ecdsa-sha2-nistp256@openssh.com'])
-      assert.match(refused(checkUserPublicKey(`${type} ${blob}`, rules)), /Security-key \(sk-…\) keys are not supported yet/);
+      assert.equal(refused(checkUserPublicKey(`${type} ${blob}`, rules)), 'key-security-key');
   });
 
   it('refuses empty text, garbage and unknown types with the shape of a good key', () => {
     for (const text of ['', '   ', '\n'])
-      assert.equal(refused(checkUserPublicKey(text, rules)), 'No key given. Paste the one line from your *.pub file, e.g. `/jump key add ssh-ed25519 AAAAC3Nz… you@laptop`.');
+      assert.equal(refused(checkUserPublicKey(text, rules)), 'key-missing');
     const [, blob] = k('ed').line.split(' ') as [string, string];
     for (const text of ['hello world', 'AAAAC3NzaC1lZDI1NTE5', blob, `ssh-foo ${blob}`, `SSH-ED25519 ${blob}`, `constructor ${blob}`, `__proto__ ${blob}`, `toString ${blob}`])
-      assert.match(refused(checkUserPublicKey(text, rules), text), /A key must start with its type \(ssh-ed25519, ecdsa-sha2-nistp256\/384\/521 or ssh-rsa\)/, text);
+      assert.equal(refused(checkUserPublicKey(text, rules), text), 'key-no-type', text);
   });
 
   it('refuses control characters', () => {
     const ed = k('ed').line;
     for (const text of [`${ed}\u0007`, `${ed} me\u0000`, `${ed} \u001b[31m`, `${ed}\u007f`])
-      assert.match(refused(checkUserPublicKey(text, rules), JSON.stringify(text)), /control characters/);
+      assert.equal(refused(checkUserPublicKey(text, rules), JSON.stringify(text)), 'key-control-characters');
   });
 
   it('refuses over-long text without parsing it', () => {
-    assert.match(refused(checkUserPublicKey(`${k('ed').line} ${'x'.repeat(20_000)}`, rules)), /too long to be a public key/);
+    assert.equal(refused(checkUserPublicKey(`${k('ed').line} ${'x'.repeat(20_000)}`, rules)), 'key-too-long');
   });
 
   it('only ever accepts text whose first two fields are exactly the re-serialized key (property)', () => {

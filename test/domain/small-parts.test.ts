@@ -56,8 +56,8 @@ describe('REQUEST_ID_PATTERN', () => {
 });
 
 describe('authorization refusals without a host name', () => {
-  it('say "this host" rather than leaving a gap', () => {
+  it('leave the host out of the data (the reply says "this host") and say "the host" in the log detail', () => {
     const r = authorize('deny', { actor: 'U0X', requester: 'U0Y', owners: new Set(['U0Z']) });
-    assert.deepEqual(r, { ok: false, code: 'not-owner', message: 'Only the owners of this host can deny this request.' });
+    assert.deepEqual(r, { ok: false, code: 'not-owner', message: 'not an owner of the host', params: { action: 'deny', host: undefined } });
   });
 });

@@ -5,8 +5,8 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { PRIVATE_KEY_MESSAGE } from '../../src/domain/public-key.ts';
 import { generateUserKey } from '../../src/sandbox/sshd-process.ts';
+import { PRIVATE_KEY_MESSAGE } from '../../src/slack/messages.ts';
 import { blockLines, click, posts, requestAccess, until } from '../support/flow.ts';
 import { describeSsh, sshHop } from '../support/ssh-client.ts';
 import { AUDIT_CHANNEL, ENGINEER, OUTSIDER, OWNER, OWNER2, startWorld, type World } from '../support/world.ts';
@@ -102,7 +102,7 @@ describe('keys and authorization (end to end)', () => {
     const view = await world.sender.viewSubmission(OUTSIDER, { callbackId: 'jit_deny_reason', privateMetadata: id, values: { reason: { reason_input: { type: 'plain_text_input', value: 'mine now' } } } });
     assert.match(JSON.stringify(view.json), /Only the owners of internal-1 can deny/);
     assert.match(await say(OUTSIDER, `revoke ${id}`), new RegExp(`No request \`${id}\` of yours`));
-    for (const detail of ['approve: Only the owners', 'deny: Only the owners', 'cancel: Only the requester']) await audited(new RegExp(`\\*refused\\*.*U0OUTSIDER.*${id}.*${detail}`));
+    for (const detail of ['approve: not an owner of internal-1', 'deny: not an owner of internal-1', 'cancel: neither the requester nor an owner']) await audited(new RegExp(`\\*refused\\*.*U0OUTSIDER.*${id}.*${detail}`));
     const req = await world.broker.requests.get(id);
     assert.equal(req?.state, 'pending');
     assert.deepEqual(req?.approvers, []);
@@ -117,7 +117,7 @@ describe('keys and authorization (end to end)', () => {
     await click(world, id, OWNER);
     await until('active', async () => (await world.broker.requests.get(id))?.state === 'active');
     assert.match(await say(OUTSIDER, `revoke ${id}`), /No request .* of yours/);
-    await audited(new RegExp(`\\*refused\\*.*U0OUTSIDER.*${id}.*revoke: Only the requester`));
+    await audited(new RegExp(`\\*refused\\*.*U0OUTSIDER.*${id}.*revoke: neither the requester nor an owner`));
     assert.equal((await world.broker.requests.get(id))?.state, 'active');
     await say(ENGINEER, `revoke ${id}`);
     await until('line gone', () => blockLines(world).length === 0 || undefined);
@@ -130,7 +130,7 @@ describe('keys and authorization (end to end)', () => {
     // the requester is not sent their own approval request; the other owner's copy has the same buttons
     await clickAs(OWNER, id, 'jit_approve', id, `D${OWNER2}`);
     await ephemeralTo(OWNER, /You cannot approve your own request/);
-    await audited(new RegExp(`\\*refused\\*.*${id}.*cannot approve your own`));
+    await audited(new RegExp(`\\*refused\\*.*${id}.*approve: own request`));
     assert.equal((await world.broker.requests.get(id))?.state, 'pending');
     await say(OWNER, `revoke ${id}`);
   });

@@ -4,13 +4,12 @@ import { describe, it } from 'node:test';
 import { ALICE, BOB, ENG, inMemoryService } from '../support/in-memory/service.ts';
 
 describe('command router', () => {
-  it('answers help, and refuses unknown or overlong commands with the parser’s message', async () => {
+  it('answers help, and refuses unknown or overlong commands with the parser’s code and data', async () => {
     const h = inMemoryService();
     assert.deepEqual((await h.service.command(ENG, '')).reply, { kind: 'help' });
-    const unknown = await h.service.command(ENG, 'frobnicate');
-    assert.equal(unknown.reply?.kind === 'refused' && unknown.reply.code, 'bad-input');
+    assert.deepEqual((await h.service.command(ENG, 'frobnicate')).reply, { kind: 'refused', code: 'unknown-command', params: { text: 'frobnicate' } });
     const long = await h.service.command(ENG, `request web-1 ${'x'.repeat(5000)}`);
-    assert.equal(long.reply?.kind === 'refused' && long.reply.code, 'bad-input');
+    assert.deepEqual(long.reply, { kind: 'refused', code: 'command-too-long', params: { max: 4000 } });
     assert.equal(h.requests.requests.size, 0);
   });
 

@@ -16,8 +16,9 @@ describe('decide on a request', () => {
 
   it('refuses someone who is not an owner, audits the refusal with its code, and changes nothing', async () => {
     const out = await h.service.approve(id, MALLORY);
-    assert.deepEqual(out.reply, { kind: 'refused', code: 'not-owner', message: 'Only the owners of db-1 can approve this request.' });
+    assert.deepEqual(out.reply, { kind: 'refused', code: 'not-owner', params: { action: 'approve', host: 'db-1' } });
     assert.deepEqual(refusedCodes(), ['not-owner']);
+    assert.deepEqual(h.audit.filter((e) => e.type === 'refused').map((e) => e.detail), ['approve: not an owner of db-1'], 'the audit detail is the technical one');
     assert.deepEqual((await h.requests.get(id))?.approvers, []);
   });
 

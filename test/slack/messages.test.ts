@@ -3,7 +3,12 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { AuditEvent, AuditEventType } from '../../src/domain/audit-event.ts';
 import { connectInstructions } from '../../src/domain/connect-instructions.ts';
+import { checkDecider, evaluateRequest } from '../../src/domain/access-policy.ts';
+import { authorize } from '../../src/domain/authorization.ts';
+import { parseCommand } from '../../src/domain/command.ts';
+import { checkUserPublicKey } from '../../src/domain/public-key.ts';
 import type { AccessRequest } from '../../src/domain/request-state.ts';
+import type { RefusalDetail, RefusalParams, WordedCode } from '../../src/domain/result.ts';
 import {
   ACTION_APPROVE,
   ACTION_DENY,
@@ -13,7 +18,10 @@ import {
   DENY_REASON_BLOCK,
   DENY_REASON_INPUT,
   denyReasonModal,
+  HELP_TEXT,
   outcomeText,
+  PRIVATE_KEY_MESSAGE,
+  refusalText,
   replyText,
   requesterTexts,
   VIEW_DENY_REASON,
@@ -261,6 +269,12 @@ describe('denyReasonModal', () => {
 });
 
 describe('replyText and requester DMs', () => {
+  it('help documents every verb the parser understands', () => {
+    for (const verb of ['/jump key add', '/jump key`', '/jump key remove', '/jump request', '/jump list', '/jump revoke', '/jump help']) assert.ok(HELP_TEXT.includes(verb), verb);
+    for (const verb of ['key add x', 'key', 'key remove', 'request h', 'list', 'revoke r1', 'help']) assert.notEqual(parseCommand(verb).kind, 'invalid', verb);
+    assert.equal(replyText({ kind: 'help' }), HELP_TEXT);
+  });
+
   it('words every coded reply from its data', () => {
     const key = { line: 'ssh-ed25519 AAAA', type: 'ssh-ed25519', bits: 256, fingerprint: 'SHA256:abc', addedAt: Date.UTC(2026, 0, 1) };
     const cases: [Reply, string | RegExp][] = [
@@ -277,7 +291,8 @@ describe('replyText and requester DMs', () => {
       [{ kind: 'key-removed', fingerprint: 'SHA256:abc', activeGrants: 0 }, 'Key `SHA256:abc` removed.'],
       [{ kind: 'not-an-id', text: '<!channel>' }, /^"&lt;!channel&gt;" is not a request id/],
       [{ kind: 'nothing-to-revoke', id: 'rabc123', state: 'expired' }, 'Request `rabc123` is expired; nothing to revoke.'],
-      [{ kind: 'refused', code: 'unknown-host', message: 'Unknown host "x".' }, 'Unknown host "x".'],
+      [{ kind: 'refused', code: 'unknown-host', params: { host: 'x', known: ['db-1'] } }, 'Unknown host "x". Hosts you can request: `db-1`.'],
+      [{ kind: 'self-approval' }, 'You cannot approve your own request.'],
       [{ kind: 'list', open: [] }, 'You have no pending requests or active grants.'],
       [{ kind: 'list', open: [request({ id: 'rabc123', host: 'db-1', durationMs: 1_800_000, approvers: ['U1'], requiredApprovals: 2 })] }, '• `rabc123` *db-1* 30m waiting for approval (1 of 2)'],
     ];
@@ -295,5 +310,126 @@ describe('replyText and requester DMs', () => {
     assert.match(requesterTexts.grantNotActivated({ ...r, state: 'failed' }), /installing your key on the jump server failed/);
     assert.match(requesterTexts.grantNotActivated({ ...r, state: 'revoked' }), /already revoked: no connect instructions/);
     assert.equal(requesterTexts.expiryWarning(r, 600_000), 'Your access to *db-1* (`rabc123`) ends in 10m.');
+  });
+});
+
+describe('refusalText: the words of every domain refusal', () => {
+  // One sample per code: a code added to RefusalParams without a sample here (or without words) does not compile.
+  const SAMPLES: { [C in WordedCode]: RefusalParams[C] } = {
+    'unknown-host': { host: 'nope', known: ['db-1', 'web-1'] },
+    'bad-duration': { text: '2x' },
+    'duration-too-long': { host: 'db-1', maxMs: 7_200_000 },
+    'duration-too-short': { host: 'db-1', minMs: 300_000 },
+    'reason-required': { host: 'db-1', durationMs: 3_600_000 },
+    'reason-too-long': { length: 501, max: 500 },
+    'no-key': {},
+    'already-approved': { remaining: 1 },
+    'self-approval': {},
+    'not-owner': { action: 'approve', host: 'db-1' },
+    'not-allowed': {},
+    'private-key-pasted': {},
+    'key-too-long': {},
+    'key-missing': {},
+    'key-not-one-line': {},
+    'key-control-characters': {},
+    'key-dsa': {},
+    'key-certificate': {},
+    'key-security-key': {},
+    'key-no-type': {},
+    'key-bad-base64': {},
+    'key-unparsable': {},
+    'key-not-round-trip': {},
+    'key-type-mismatch': { type: 'ssh-rsa' },
+    'key-rsa-too-small': { minBits: 3072, bits: 2048 },
+    'command-too-long': { max: 4000 },
+    'request-needs-host': {},
+    'key-add-needs-key': {},
+    'unknown-key-command': { text: 'rotate' },
+    'revoke-needs-id': {},
+    'unknown-command': { text: 'frobnicate' },
+  };
+  const detail = <C extends WordedCode>(code: C, params: RefusalParams[C]) => ({ code, params }) as RefusalDetail;
+  const wordsOf = (r: { ok: true } | (RefusalDetail & { ok: false })) => {
+    assert.equal(r.ok, false);
+    return refusalText(r as RefusalDetail);
+  };
+
+  it('words every code: a whole sentence with every value filled in, a different one per code', () => {
+    const texts = Object.entries(SAMPLES).map(([code, params]) => {
+      const t = refusalText(detail(code as WordedCode, params as never));
+      assert.ok(t.length > 10, code);
+      assert.doesNotMatch(t, /undefined|NaN|\[object Object\]|\$\{/, code);
+      assert.match(t, /\.`?$/, `${code}: ends as a sentence`);
+      return t;
+    });
+    assert.equal(new Set(texts).size, texts.length, 'one code per sentence');
+  });
+
+  it('a refused reply reads as its refusal', () => {
+    assert.equal(replyText({ kind: 'refused', code: 'reason-too-long', params: { length: 501, max: 500 } }), 'The reason is too long (501 characters; at most 500).');
+  });
+
+  it('words the access policy’s refusals exactly as before', () => {
+    const policy = samplePolicy(); // db-prod-1: max 2h, 2 approvals; min 5m; reason required
+    const ok = { hostName: 'db-prod-1', duration: '1h', reason: 'fix replication', hasKey: true };
+    const says = (o: Partial<typeof ok>) => wordsOf(evaluateRequest(policy, { ...ok, ...o }));
+    assert.equal(says({ hostName: 'nope' }), 'Unknown host "nope". Hosts you can request: `db-prod-1`, `web-1`, `cache-1`.');
+    assert.equal(says({ duration: '3h' }), 'db-prod-1 allows at most 2h. Try `/jump request db-prod-1 2h …`.');
+    assert.equal(says({ duration: '4m59s' }), 'The shortest grant is 5m. Try `/jump request db-prod-1 5m …`.');
+    assert.equal(says({ duration: '2x' }), '"2x" is not a duration. Use e.g. `30m`, `2h` or `1h30m`.');
+    assert.equal(says({ reason: ' ' }), 'A reason is required for db-prod-1: `/jump request db-prod-1 1h <why you need access>`.');
+    assert.equal(says({ reason: 'x'.repeat(501) }), 'The reason is too long (501 characters; at most 500).');
+    assert.equal(says({ hasKey: false }), 'Register your public key first: `/jump key add ssh-ed25519 AAAA… you@laptop`, then request again.');
+    // user text is quoted clipped and escaped
+    const long = says({ hostName: 'h'.repeat(1000) });
+    assert.ok(long.includes(`"${'h'.repeat(64)}"`) && !long.includes('h'.repeat(65)), long);
+    assert.ok(says({ duration: `${'9'.repeat(50)}q` }).startsWith(`"${'9'.repeat(20)}" is not a duration`));
+    assert.match(says({ hostName: '<!channel>' }), /^Unknown host "&lt;!channel&gt;"/);
+  });
+
+  it('words the permission refusals exactly as before, "this host" when none is named', () => {
+    const pending = request({ requester: 'U0ALICE', requiredApprovals: 2, approvers: ['U0BOB'] });
+    const owners = new Set(['U0ALICE', 'U0BOB']);
+    assert.equal(wordsOf(checkDecider(pending, 'U0MALLORY', owners, 'approve')), 'Only the owners of db-prod-1 can approve this request.');
+    assert.equal(wordsOf(checkDecider(pending, 'U0MALLORY', owners, 'deny')), 'Only the owners of db-prod-1 can deny this request.');
+    assert.equal(wordsOf(checkDecider(pending, 'U0ALICE', owners, 'approve')), 'You cannot approve your own request.');
+    assert.equal(wordsOf(checkDecider(pending, 'U0BOB', owners, 'approve')), 'You already approved; 1 more approval(s) from other owners are needed.');
+    const stranger = { actor: 'U0X', requester: 'U0Y', owners: new Set(['U0Z']), host: 'db-prod-1' };
+    assert.equal(wordsOf(authorize('revoke', stranger)), 'Only the requester or an owner of db-prod-1 can revoke this request.');
+    assert.equal(wordsOf(authorize('cancel', stranger)), 'Only the requester or an owner of db-prod-1 can cancel this request.');
+    assert.equal(wordsOf(authorize('deny', { ...stranger, host: undefined })), 'Only the owners of this host can deny this request.');
+  });
+
+  it('words the key refusals exactly as before', () => {
+    const rules = { minRsaBits: 3072 };
+    const help = 'Paste the one line from your *.pub file, e.g. `/jump key add ssh-ed25519 AAAAC3Nz… you@laptop`.';
+    assert.equal(wordsOf(checkUserPublicKey('', rules)), `No key given. ${help}`);
+    assert.equal(wordsOf(checkUserPublicKey('ssh-dss AAAAB3NzaC1kc3MAAACBAP me@laptop', rules)), 'DSA keys are too weak and are refused. Make an ed25519 key: `ssh-keygen -t ed25519`.');
+    assert.equal(wordsOf(checkUserPublicKey('restrict ssh-ed25519 AAAAC3Nz', rules)), `A key must start with its type (ssh-ed25519, ecdsa-sha2-nistp256/384/521 or ssh-rsa); nothing may stand before it. ${help}`);
+    assert.equal(wordsOf(checkUserPublicKey('ssh-ed25519 AAAA\nssh-ed25519 BBBB', rules)), `Give exactly one key on one line. ${help}`);
+    assert.equal(wordsOf(checkUserPublicKey('sk-ssh-ed25519@openssh.com AAAA', rules)), 'Security-key (sk-…) keys are not supported yet. Register an ed25519 key: `ssh-keygen -t ed25519`.');
+    assert.equal(refusalText(detail('key-rsa-too-small', { minBits: 3072, bits: 2048 })), 'RSA keys must have at least 3072 bits (this one has 2048). Make an ed25519 key: `ssh-keygen -t ed25519`.');
+    const pasted = checkUserPublicKey('-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----', rules);
+    assert.equal(wordsOf(pasted), PRIVATE_KEY_MESSAGE);
+    for (const words of [/That was a \*private\* key/, /treat it as leaked/, /ssh-keygen -t ed25519/]) assert.match(PRIVATE_KEY_MESSAGE, words);
+  });
+
+  it('words what the command parser could not read exactly as before, quoting at most 40 characters', () => {
+    const says = (text: string) => {
+      const c = parseCommand(text);
+      assert.equal(c.kind, 'invalid', text);
+      return refusalText(c as RefusalDetail);
+    };
+    assert.equal(says('frobnicate now'), 'Unknown command "frobnicate". Try `/jump help`.');
+    assert.equal(says('request'), 'Name a host: `/jump request <host> [duration] [reason…]`, e.g. `/jump request db-prod-1 2h fix replication`.');
+    assert.equal(says('key add'), 'Paste your public key after `key add`, e.g. `/jump key add ssh-ed25519 AAAAC3Nz… you@laptop`.');
+    assert.equal(says('key rotate'), 'Unknown key command "rotate". Use `/jump key add <public key>`, `/jump key remove` or `/jump key`.');
+    assert.equal(says('revoke'), 'Name the request: `/jump revoke <id>` (see `/jump list`).');
+    assert.equal(says(`request db ${'x'.repeat(4000)}`), 'That command is too long (over 4000 characters).');
+    for (const text of ['x'.repeat(300), `key ${'x'.repeat(100)}`]) {
+      const m = says(text);
+      assert.ok(m.includes(`"${'x'.repeat(40)}"`) && !m.includes('x'.repeat(41)), m);
+    }
+    assert.match(says('<!channel>'), /^Unknown command "&lt;!channel&gt;"/);
   });
 });

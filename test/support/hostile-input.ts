@@ -237,8 +237,7 @@ export function runScenario(policy: Policy, pool: KeyPool, s: Scenario, stats: S
       stats.keyTextsSeen++;
       const check = checkUserPublicKey(cmd.keyText, { minRsaBits: policy.keys.minRsaBits });
       if (!check.ok) {
-        const why = check.message.split(/[.(:]/)[0]!.slice(0, 40);
-        stats.keysRefused[why] = (stats.keysRefused[why] ?? 0) + 1;
+        stats.keysRefused[check.code] = (stats.keysRefused[check.code] ?? 0) + 1;
         continue;
       }
       // what the broker must never store: anything but "<type> <base64>" of an allowed, strong key
