@@ -9,7 +9,7 @@ export default {
   testRunner: 'tap',
   tap: {
     // Only the unit tests of the mutated code: every extra file costs seconds per mutant (tsx start-up).
-    testFiles: ['test/domain/*.test.ts', 'test/jumphost/server-version.test.ts', 'test/jumphost/host-key-fingerprint.test.ts', 'test/jumphost/errors.test.ts', 'test/store/redis-slots.test.ts'],
+    testFiles: ['test/domain/*.test.ts', 'test/service/*.test.ts', 'test/jumphost/server-version.test.ts', 'test/jumphost/host-key-fingerprint.test.ts', 'test/jumphost/errors.test.ts', 'test/store/redis-slots.test.ts'],
     nodeArgs: ['--import', 'tsx'],
     forceBail: true,
   },
