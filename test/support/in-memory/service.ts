@@ -58,7 +58,7 @@ export function inMemoryService(o: { policy?: Policy; rateLimited?: boolean } = 
     error: (obj, msg) => void logs.push({ level: 'error', obj, msg }),
   };
   let n = 0;
-  const service = new AccessService({
+  const deps = {
     policy,
     requests,
     keys,
@@ -70,7 +70,10 @@ export function inMemoryService(o: { policy?: Policy; rateLimited?: boolean } = 
     logger,
     newId: () => `rtest${++n}`,
     limits: o.rateLimited === false ? undefined : new InMemoryRateLimits(),
-  });
+  };
+  const service = new AccessService(deps);
+  /** The same ports served under another policy: the broker restarted after the policy file changed. */
+  const restartedWith = (changed: Policy) => new AccessService({ ...deps, policy: changed });
   /** Runs a use case and its follow-up work (what the Slack layer does after the ack). */
   const run = async <T extends { after?: () => Promise<void> }>(outcome: Promise<T>): Promise<T> => {
     const o = await outcome;
@@ -87,5 +90,5 @@ export function inMemoryService(o: { policy?: Policy; rateLimited?: boolean } = 
     if (out.reply?.kind !== 'request-sent') throw new Error(`request refused: ${JSON.stringify(out.reply)}`);
     return out.reply.id;
   };
-  return { service, policy, audit, clock, requests, keys, sync, notifier, jobs, logs, run, registerKey, request };
+  return { service, restartedWith, policy, audit, clock, requests, keys, sync, notifier, jobs, logs, run, registerKey, request };
 }
