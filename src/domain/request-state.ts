@@ -83,6 +83,8 @@ export interface AccessRequest {
   keyFingerprint?: string;
   /** `key-changed`: the requester's key changed, which ends their grants and pending requests */
   endReason?: EndReason;
+  /** denied because it asks for longer than the host's maxDuration when approved (ms): the policy changed */
+  policyMaxMs?: number;
 }
 
 /** Where an approval request was posted, so every copy can be updated in place. */

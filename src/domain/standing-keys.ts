@@ -48,9 +48,12 @@ function keyAt(text: string): string | undefined {
   return fingerprintOfKey(type, blob);
 }
 
-/** Fingerprints of every key standing outside the managed block of this authorized_keys text. */
-export function standingFingerprints(content: string): Set<string> {
-  const parsed = parseAuthorizedKeys(content);
+/**
+ * Fingerprints of every key standing outside the managed block of this authorized_keys text (with damaged
+ * markers: the lines the repair keeps; `written` tells the broker's own lines, as for parseAuthorizedKeys).
+ */
+export function standingFingerprints(content: string, written?: (line: string) => boolean): Set<string> {
+  const parsed = parseAuthorizedKeys(content, written);
   const out = new Set<string>();
   for (const line of [...parsed.before, ...parsed.after]) {
     const fp = keyOfAuthorizedKeysLine(line);

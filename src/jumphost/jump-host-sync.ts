@@ -45,6 +45,8 @@ export interface SyncResult {
   blockDamaged: boolean;
   /** active grants not rendered because their key stands outside the block (or is a broker key) */
   skippedStanding: ScreenedGrants['skipped'];
+  /** damaged markers only: lines taken out (written by jit-jump or of its exact shape) and lines kept as they were */
+  repair: { dropped: number; kept: number };
   expiryFormat: ExpiryFormat;
   /** nothing was written (reconcile --dry-run) */
   dryRun: boolean;
@@ -167,6 +169,7 @@ export class JumpHostSync {
       let lines: string[] = [];
       let existing: string[] = [];
       let blockDamaged = false;
+      let repair = { dropped: 0, kept: 0 };
       let format: ExpiryFormat = 'utc';
       let screened: ScreenedGrants = { kept: renderable, skipped: [] };
       let standingInFile = new Set<string>();
@@ -175,20 +178,23 @@ export class JumpHostSync {
         format = expiryFormatFor(server, jh);
         // Rendered at write time with a fresh clock so a grant that expired while we connected is left out.
         // Screened against the file being replaced: a key standing outside the block is never rendered.
-        standingInFile = standingFingerprints(current);
+        // With damaged markers only lines the broker wrote (recorded hash) or of its exact shape are taken out.
+        const ours = (l: string) => written.has(lineHash(l));
+        standingInFile = standingFingerprints(current, ours);
         screened = screenStandingKeys(renderable, new Set([...standingInFile, ...(this.deps.brokerKeys ?? [])]));
         lines = renderKeyLines(screened.kept, clock.now(), format);
-        const parsed = parseAuthorizedKeys(current);
+        const parsed = parseAuthorizedKeys(current, ours);
         existing = parsed.block ?? [];
         blockDamaged = parsed.damaged;
+        if (parsed.damaged) repair = { dropped: parsed.dropped?.length ?? 0, kept: parsed.before.length };
         if (dryRun) return current;
         lease?.check(); // another replica may have taken over: never write a rendering older than its
-        return spliceManagedBlock(current, lines);
+        return spliceManagedBlock(current, lines, ours);
       });
       const removedLines = existing.filter((l) => !lines.includes(l));
       const handEditedLines = removedLines.filter((l) => !written.has(lineHash(l)));
       const addedLines = lines.filter((l) => !existing.includes(l));
-      const result: SyncResult = { jumpHost: name, changed, lines: lines.length, grantIds: screened.kept.map((g) => g.id), removedLines, addedLines, handEditedLines, blockDamaged, skippedStanding: screened.skipped, expiryFormat: format, dryRun };
+      const result: SyncResult = { jumpHost: name, changed, lines: lines.length, grantIds: screened.kept.map((g) => g.id), removedLines, addedLines, handEditedLines, blockDamaged, skippedStanding: screened.skipped, repair, expiryFormat: format, dryRun };
       this.deps.logger.debug({ jumpHost: name, changed, lines: lines.length, ms: Date.now() - started, dryRun }, 'jump host synced');
       if (dryRun) return result;
       if (changed) await state.setWritten(name, lines);
@@ -205,7 +211,7 @@ export class JumpHostSync {
     const orphans = r.removedLines.length - r.handEditedLines.length;
     if (r.blockDamaged) {
       logger.warn({ jumpHost: name }, 'managed block markers were damaged');
-      await requests.appendAudit({ type: 'jump-host-alert', at: clock.now(), host: name, detail: 'the managed block markers were edited by hand (unpaired BEGIN/END): the block was rebuilt from the active grants' });
+      await requests.appendAudit({ type: 'jump-host-alert', at: clock.now(), host: name, detail: `the managed block markers were edited by hand (unpaired BEGIN/END): the block was rebuilt from the active grants; ${r.repair.dropped} line(s) jit-jump wrote removed, ${r.repair.kept} other line(s) kept as they were` });
     }
     if (r.handEditedLines.length) {
       logger.warn({ jumpHost: name, lines: r.handEditedLines.length }, 'managed block was edited by hand');
