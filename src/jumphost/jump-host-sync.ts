@@ -178,11 +178,11 @@ export class JumpHostSync {
         format = expiryFormatFor(server, jh);
         // Rendered at write time with a fresh clock so a grant that expired while we connected is left out.
         // Screened against the file being replaced: a key standing outside the block is never rendered.
-        standingInFile = standingFingerprints(current);
-        screened = screenStandingKeys(renderable, new Set([...standingInFile, ...(this.deps.brokerKeys ?? [])]));
-        lines = renderKeyLines(screened.kept, clock.now(), format);
         // With damaged markers only lines the broker wrote (recorded hash) or of its exact shape are taken out.
         const ours = (l: string) => written.has(lineHash(l));
+        standingInFile = standingFingerprints(current, ours);
+        screened = screenStandingKeys(renderable, new Set([...standingInFile, ...(this.deps.brokerKeys ?? [])]));
+        lines = renderKeyLines(screened.kept, clock.now(), format);
         const parsed = parseAuthorizedKeys(current, ours);
         existing = parsed.block ?? [];
         blockDamaged = parsed.damaged;

@@ -44,14 +44,21 @@ async function installGrant(d: ServiceDeps, req: AccessRequest, expiresAt: numbe
     // Only grants long enough for the warning to mean something get one (not a 5-minute grant warned at once).
     expiresAt - now > 2 * policy.defaults.expiryWarning ? jobs.schedule('expiry-warning', req.id, expiresAt - policy.defaults.expiryWarning, now) : undefined,
   ]).catch((err: unknown) => logger.warn({ err, requestId: req.id }, 'could not update jobs after activation'));
+  let keyChanged = false;
   try {
     const result = await d.sync.sync(req.jumpHost);
-    if (!result.grantIds.includes(req.id) && (await requests.get(req.id))?.state === 'active' && expiresAt > clock.now())
+    if (!result.grantIds.includes(req.id) && (await requests.get(req.id))?.state === 'active' && expiresAt > clock.now()) {
+      // Approved for one key while the person registered another (a race with the key-change path): never installed.
+      const current = await d.keys.get(req.requester);
+      keyChanged = req.keyFingerprint !== undefined && current?.fingerprint !== req.keyFingerprint;
+      if (keyChanged) throw new Error(`the requester’s key changed after the request (approved ${req.keyFingerprint})`);
       throw new Error('grant not rendered (key missing, standing outside the managed block, or host no longer in policy)');
+    }
   } catch (err) {
     logger.error({ err, requestId: req.id }, 'activation failed');
     const detail = String((err as Error).message).slice(0, 200);
-    const failed = await requests.transition(req, 'failed', auditEvent(d, 'failed', req, { detail }), { endedAt: clock.now() });
+    const fields: Record<string, string | number> = { endedAt: clock.now(), ...(keyChanged ? { endReason: 'key-changed' } : {}) };
+    const failed = await requests.transition(req, 'failed', auditEvent(d, 'failed', req, { detail }), fields);
     if (failed.ok) await d.sync.sync(req.jumpHost).catch(() => undefined); // take out anything half-installed
   }
   await bookkeeping;
