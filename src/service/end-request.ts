@@ -3,6 +3,7 @@
 import { authorize, type Action } from '../domain/authorization.ts';
 import { REQUEST_ID_PATTERN } from '../domain/ids.ts';
 import type { AccessRequest } from '../domain/request-state.ts';
+import { ok } from '../domain/result.ts';
 import type { ServiceDeps } from './ports.ts';
 import type { Outcome } from './replies.ts';
 import { auditRefusal } from './refusals.ts';
@@ -13,9 +14,14 @@ export async function revokeOrCancel(d: ServiceDeps, actor: string, id: string):
   const req = await d.requests.get(id);
   if (!req) return { reply: { kind: 'not-yours', id } };
   const host = d.policy.hosts.find((h) => h.name === req.host);
-  const owners = await d.owners.expand(host?.owners ?? []);
   const action: Action = req.state === 'pending' ? 'cancel' : 'revoke';
-  const allowed = authorize(action, { actor, requester: req.requester, owners, host: req.host });
+  // The requester needs no owner list; anyone else is refused while the owners cannot be verified (fail closed).
+  const expanded = actor === req.requester ? ok(new Set<string>()) : await d.owners.expand(host?.owners ?? []);
+  if (!expanded.ok) {
+    await auditRefusal(d, req, actor, action, expanded.code, expanded.message);
+    return { reply: { kind: 'refused', code: 'owners-unavailable', params: { host: req.host } } };
+  }
+  const allowed = authorize(action, { actor, requester: req.requester, owners: expanded.value, host: req.host });
   if (!allowed.ok) {
     await auditRefusal(d, req, actor, action, allowed.code, allowed.message);
     return { reply: { kind: 'not-yours', id } };

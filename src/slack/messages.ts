@@ -201,6 +201,8 @@ export function refusalText(r: RefusalDetail): string {
     }
     case 'not-allowed':
       return 'You may not do that.';
+    case 'owners-unavailable':
+      return `Cannot verify the owners of ${r.params.host} right now (Slack does not list their user group). Try again in a few minutes.`;
     case 'private-key-pasted':
       return PRIVATE_KEY_MESSAGE;
     case 'key-too-long':

@@ -335,6 +335,7 @@ describe('refusalText: the words of every domain refusal', () => {
     'self-approval': {},
     'not-owner': { action: 'approve', host: 'db-1' },
     'not-allowed': {},
+    'owners-unavailable': { host: 'db-1' },
     'private-key-pasted': {},
     'key-too-long': {},
     'key-missing': {},

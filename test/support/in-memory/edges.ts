@@ -3,7 +3,8 @@
 import type { JumpHostConfig, Policy } from '../../../src/config/policy.ts';
 import type { ConnectInstructions } from '../../../src/domain/connect-instructions.ts';
 import type { AccessRequest, MessageRef } from '../../../src/domain/request-state.ts';
-import type { BlockSync, Clock, AccessJobName, JobScheduler, Notifier, OwnerDirectory, RateLimitKind, RateLimits } from '../../../src/service/ports.ts';
+import { ok, refuse } from '../../../src/domain/result.ts';
+import type { BlockSync, Clock, AccessJobName, JobScheduler, Notifier, OwnerDirectory, OwnerSet, RateLimitKind, RateLimits } from '../../../src/service/ports.ts';
 import type { InMemoryKeys } from './keys.ts';
 import type { InMemoryRequests } from './requests.ts';
 
@@ -90,9 +91,12 @@ export class InMemoryJobs implements JobScheduler {
 
 /** User groups (S…) expand to their members; user ids stand for themselves. */
 export class StaticOwners implements OwnerDirectory {
+  /** set to make every expansion that names a group answer owners-unavailable (Slack failing past the grace) */
+  groupsUnavailable = false;
   constructor(private readonly groups: Record<string, string[]> = {}) {}
-  async expand(owners: readonly string[]): Promise<Set<string>> {
-    return new Set(owners.flatMap((o) => this.groups[o] ?? (o.startsWith('S') ? [] : [o])));
+  async expand(owners: readonly string[]): Promise<OwnerSet> {
+    if (this.groupsUnavailable && owners.some((o) => o.startsWith('S'))) return refuse('owners-unavailable', 'groups unavailable');
+    return ok(new Set(owners.flatMap((o) => this.groups[o] ?? (o.startsWith('S') ? [] : [o]))));
   }
 }
 
