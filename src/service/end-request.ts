@@ -31,9 +31,18 @@ export async function revokeOrCancel(d: ServiceDeps, actor: string, id: string):
 
 async function cancel(d: ServiceDeps, actor: string, req: AccessRequest): Promise<Outcome> {
   const event = auditEvent(d, 'cancelled', req, { actor });
-  const t = await d.requests.transition(req, 'cancelled', event, { decidedBy: actor, endedAt: d.clock.now() });
+  const endedAt = d.clock.now();
+  const t = await d.requests.transition(req, 'cancelled', event, { decidedBy: actor, endedAt });
   if (!t.ok) return { reply: t.code === 'conflict' ? { kind: 'already', state: t.state } : { kind: 'not-yours', id: req.id } };
-  return { reply: { kind: 'cancelled', id: req.id }, after: () => showCurrentState(d, req.id) };
+  return {
+    reply: { kind: 'cancelled', id: req.id },
+    after: async () => {
+      await d.jobs.cancel('timeout', req.id);
+      // The requester knows what they did; an owner's cancellation is news to them.
+      if (actor !== req.requester) await d.notifier.requestCancelled({ ...req, state: 'cancelled', decidedBy: actor, endedAt });
+      await showCurrentState(d, req.id);
+    },
+  };
 }
 
 async function revoke(d: ServiceDeps, actor: string, req: AccessRequest): Promise<Outcome> {

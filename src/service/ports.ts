@@ -72,6 +72,8 @@ export interface Notifier {
   /** denied (by `decidedBy`, with `denyReason`) */
   requestDenied(request: AccessRequest): Promise<void>;
   requestTimedOut(request: AccessRequest): Promise<void>;
+  /** cancelled while pending by someone other than the requester (an owner, `decidedBy`) */
+  requestCancelled(request: AccessRequest): Promise<void>;
   /** the grant ended (expired, or revoked by someone other than the requester) */
   grantEnded(request: AccessRequest): Promise<void>;
   expiryWarning(request: AccessRequest, leftMs: number): Promise<void>;

@@ -50,7 +50,10 @@ export function outcomeText(r: AccessRequest): string {
       if (r.policyMaxMs !== undefined) return `:x: Not approved: ${overMaxDuration(r, r.policyMaxMs)} The requester was asked to request again.`;
       return `:x: Denied by ${userMention(r.decidedBy ?? '')}${r.denyReason ? `: ${escapeMrkdwn(r.denyReason)}` : '.'}`;
     case 'cancelled':
-      return ':heavy_minus_sign: Cancelled by the requester.';
+      // An owner may cancel too (`/jump revoke <id>`): say who.
+      return r.decidedBy !== undefined && r.decidedBy !== r.requester
+        ? `:heavy_minus_sign: Cancelled by ${userMention(r.decidedBy)} (an owner).`
+        : ':heavy_minus_sign: Cancelled by the requester.';
     case 'timed-out':
       return ':heavy_minus_sign: Timed out without a decision.';
     case 'failed':
@@ -316,6 +319,7 @@ export const requesterTexts = {
       ? `Your request \`${r.id}\` for *${escapeMrkdwn(r.host)}* could not be approved: ${overMaxDuration(r, r.policyMaxMs)} Request again: \`/jump request ${r.host} ${formatDuration(r.policyMaxMs)} …\``
       : `Your request \`${r.id}\` for *${r.host}* was denied by ${userMention(r.decidedBy ?? '')}${r.denyReason ? `: ${escapeMrkdwn(r.denyReason)}` : '.'}`,
   requestTimedOut: (r: AccessRequest) => `Your request \`${r.id}\` for *${r.host}* timed out without a decision.`,
+  requestCancelled: (r: AccessRequest) => `Your request \`${r.id}\` for *${r.host}* was cancelled by ${userMention(r.decidedBy ?? '')}, an owner of the host.`,
   grantEnded: (r: AccessRequest) =>
     r.state === 'revoked'
       ? `Your access to *${r.host}* (\`${r.id}\`) was revoked by ${userMention(r.decidedBy ?? '')}.`

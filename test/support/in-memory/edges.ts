@@ -51,7 +51,7 @@ export type Notice =
   | { event: 'requestPending'; request: AccessRequest; owners: readonly string[] }
   | { event: 'approvalRecorded' | 'requestChanged'; request: AccessRequest; refs: readonly MessageRef[] }
   | { event: 'grantActivated'; request: AccessRequest; instructions: ConnectInstructions }
-  | { event: 'grantNotActivated' | 'requestDenied' | 'requestTimedOut' | 'grantEnded'; request: AccessRequest }
+  | { event: 'grantNotActivated' | 'requestDenied' | 'requestTimedOut' | 'requestCancelled' | 'grantEnded'; request: AccessRequest }
   | { event: 'expiryWarning'; request: AccessRequest; leftMs: number };
 
 export class RecordingNotifier implements Notifier {
@@ -73,6 +73,7 @@ export class RecordingNotifier implements Notifier {
   grantNotActivated = async (request: AccessRequest) => void this.notices.push({ event: 'grantNotActivated', request });
   requestDenied = async (request: AccessRequest) => void this.notices.push({ event: 'requestDenied', request });
   requestTimedOut = async (request: AccessRequest) => void this.notices.push({ event: 'requestTimedOut', request });
+  requestCancelled = async (request: AccessRequest) => void this.notices.push({ event: 'requestCancelled', request });
   grantEnded = async (request: AccessRequest) => void this.notices.push({ event: 'grantEnded', request });
   expiryWarning = async (request: AccessRequest, leftMs: number) => void this.notices.push({ event: 'expiryWarning', request, leftMs });
   activationMessageSent = async () => this.alreadySent;
