@@ -5,6 +5,7 @@ import { formatDuration } from '../domain/duration.ts';
 import { REQUEST_ID_PATTERN } from '../domain/ids.ts';
 import type { AccessRequest } from '../domain/request-state.ts';
 import type { HostPolicy } from '../domain/policy.ts';
+import { clipCodePoints } from '../domain/user-text.ts';
 import { completeActivation, timeOut } from './grant-lifecycle.ts';
 import type { ServiceDeps } from './ports.ts';
 import { refusedReply, type Outcome, type Reply } from './replies.ts';
@@ -106,7 +107,8 @@ export async function deny(d: ServiceDeps, requestId: string, actor: string, rea
   const loaded = await loadForDecision(d, requestId, actor, 'deny');
   if (!loaded.ok) return { reply: loaded.reply };
   const { req } = loaded;
-  const denyReason = reason.trim().slice(0, d.policy.limits.maxReasonLength);
+  // Cut by code points: a cut between the halves of an emoji would store text Slack refuses to show.
+  const denyReason = clipCodePoints(reason.trim(), d.policy.limits.maxReasonLength);
   const endedAt = d.clock.now();
   const t = await d.requests.transition(req, 'denied', auditEvent(d, 'denied', req, { actor, reason: denyReason }), { decidedBy: actor, denyReason, endedAt });
   if (!t.ok) return { reply: t.code === 'conflict' ? { kind: 'already', state: t.state } : { kind: 'request-gone' } };

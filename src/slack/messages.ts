@@ -7,9 +7,9 @@ import type { ConnectInstructions } from '../domain/connect-instructions.ts';
 import { formatDuration } from '../domain/duration.ts';
 import type { AccessRequest, RequestState } from '../domain/request-state.ts';
 import type { RefusalDetail } from '../domain/result.ts';
-import { echo } from '../domain/user-text.ts';
+import { echo, oneLine } from '../domain/user-text.ts';
 import type { Reply } from '../service/replies.ts';
-import { escapeMrkdwn, userMention } from './mrkdwn.ts';
+import { escapeMrkdwn, placeholder, userMention, userTextForOthers } from './mrkdwn.ts';
 
 export const ACTION_APPROVE = 'jit_approve';
 export const ACTION_DENY = 'jit_deny';
@@ -20,9 +20,14 @@ export const DENY_REASON_INPUT = 'reason_input';
 /** Slack's limits for section text (3000) and field text (2000). */
 const SECTION_LIMIT = 3000;
 const FIELD_LIMIT = 2000;
+/** The most of a deny reason the outcome shows (UTF-16 units, escaped), well inside the section limit. */
+const DENY_REASON_SHOWN = 2000;
 
+/** Clips the bot's own text (policy names): never between the halves of a surrogate pair. */
 function clip(text: string, limit: number): string {
-  return text.length <= limit ? text : `${text.slice(0, limit - 1)}…`;
+  if (text.length <= limit) return text;
+  const cut = text.slice(0, limit - 1);
+  return `${/[\ud800-\udbff]$/.test(cut) ? cut.slice(0, -1) : cut}…`;
 }
 
 type Block = { type: string; [key: string]: unknown };
@@ -48,7 +53,7 @@ export function outcomeText(r: AccessRequest): string {
       return `:lock: Revoked by ${userMention(r.decidedBy ?? '')} at ${when(r.endedAt ?? 0)}.`;
     case 'denied':
       if (r.policyMaxMs !== undefined) return `:x: Not approved: ${overMaxDuration(r, r.policyMaxMs)} The requester was asked to request again.`;
-      return `:x: Denied by ${userMention(r.decidedBy ?? '')}${r.denyReason ? `: ${escapeMrkdwn(r.denyReason)}` : '.'}`;
+      return `:x: Denied by ${userMention(r.decidedBy ?? '')}${r.denyReason ? `: ${userTextForOthers(r.denyReason, DENY_REASON_SHOWN)}` : '.'}`;
     case 'cancelled':
       // An owner may cancel too (`/jump revoke <id>`): say who.
       return r.decidedBy !== undefined && r.decidedBy !== r.requester
@@ -66,6 +71,8 @@ function overMaxDuration(r: { host: string; durationMs: number }, maxMs: number)
   return `it asks for ${formatDuration(r.durationMs)}, but ${escapeMrkdwn(r.host)} now allows at most ${formatDuration(maxMs)}.`;
 }
 
+const REASON_LABEL = '*Reason*\n';
+
 /** The approval request; while pending it carries the buttons, afterwards the outcome replaces them. */
 export function approvalMessage(r: AccessRequest): { text: string; blocks: Block[] } {
   const text = `${userMention(r.requester)} requests access to ${r.host} for ${formatDuration(r.durationMs)}`;
@@ -79,7 +86,9 @@ export function approvalMessage(r: AccessRequest): { text: string; blocks: Block
       fields: [
         { type: 'mrkdwn', text: `*Host*\n${escapeMrkdwn(r.host)}` },
         { type: 'mrkdwn', text: `*Duration*\n${formatDuration(r.durationMs)}` },
-        { type: 'mrkdwn', text: clip(`*Reason*\n${r.reason ? escapeMrkdwn(r.reason) : '_none given_'}`, FIELD_LIMIT) },
+        // The requester's words, shown to the owners: one line, so it cannot draw rows of its own (a forged
+        // "*Approvals*"); verbatim, so Slack makes no links or mentions of it.
+        { type: 'mrkdwn', text: `${REASON_LABEL}${r.reason ? userTextForOthers(r.reason, FIELD_LIMIT - REASON_LABEL.length) : '_none given_'}`, verbatim: true },
         { type: 'mrkdwn', text: `*Approvals*\n${r.approvers.length} of ${r.requiredApprovals}` },
       ],
     },
@@ -96,7 +105,8 @@ export function approvalMessage(r: AccessRequest): { text: string; blocks: Block
     });
     if (r.approvers.length > 0) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: outcomeText(r) }] });
   } else {
-    blocks.push({ type: 'section', block_id: 'outcome', text: { type: 'mrkdwn', text: outcomeText(r) } });
+    // verbatim: the outcome may quote the deny reason, another person's words.
+    blocks.push({ type: 'section', block_id: 'outcome', text: { type: 'mrkdwn', text: outcomeText(r), verbatim: true } });
   }
   return { text: `${text}: ${outcomeText(r).replace(/<!date\^\d+\^[^|]*\|([^>]*)>/g, '$1')}`, blocks };
 }
@@ -147,15 +157,15 @@ export const SLACK_REPLIES = {
   formNotOpened: 'Slack did not open the form for the reason (the click may have taken too long to answer); nothing was changed. Click Deny again.',
 } as const;
 
-/** `/jump help`: every verb parseCommand understands. */
+/** `/jump help`: every verb parseCommand understands. Placeholders are escaped (`&lt;host&gt;`): see placeholder(). */
 export const HELP_TEXT = [
   '*jit-jump*: just-in-time SSH access through the jump server.',
-  '`/jump key add <ssh public key>`: register your public key (one per person; replaces the old one)',
+  `\`/jump key add ${placeholder('ssh public key')}\`: register your public key (one per person; replaces the old one)`,
   '`/jump key`: show your registered key',
   '`/jump key remove`: delete your registered key (any active grant stops working)',
-  '`/jump request <host> [duration] [reason…]`: ask the host’s owners for access, e.g. `/jump request db-prod-1 2h fix replication`',
+  `\`/jump request ${placeholder('host')} [duration] [reason…]\`: ask the host’s owners for access, e.g. \`/jump request db-prod-1 2h fix replication\``,
   '`/jump list`: your open requests and active grants',
-  '`/jump revoke <id>`: end your own grant (or cancel a pending request) now',
+  `\`/jump revoke ${placeholder('id')}\`: end your own grant (or cancel a pending request) now`,
   '`/jump help`: this text',
 ].join('\n');
 
@@ -182,7 +192,7 @@ export function refusalText(r: RefusalDetail): string {
       return `The shortest grant is ${formatDuration(r.params.minMs)}. Try \`/jump request ${r.params.host} ${formatDuration(r.params.minMs)} …\`.`;
     case 'reason-required': {
       const { host, durationMs } = r.params;
-      return `A reason is required for ${host}: \`/jump request ${host} ${formatDuration(durationMs)} <why you need access>\`.`;
+      return `A reason is required for ${host}: \`/jump request ${host} ${formatDuration(durationMs)} ${placeholder('why you need access')}\`.`;
     }
     case 'reason-too-long':
       return `The reason is too long (${r.params.length} characters; at most ${r.params.max}).`;
@@ -244,13 +254,13 @@ export function refusalText(r: RefusalDetail): string {
     case 'command-too-long':
       return `That command is too long (over ${r.params.max} characters).`;
     case 'request-needs-host':
-      return 'Name a host: `/jump request <host> [duration] [reason…]`, e.g. `/jump request db-prod-1 2h fix replication`.';
+      return `Name a host: \`/jump request ${placeholder('host')} [duration] [reason…]\`, e.g. \`/jump request db-prod-1 2h fix replication\`.`;
     case 'key-add-needs-key':
       return 'Paste your public key after `key add`, e.g. `/jump key add ssh-ed25519 AAAAC3Nz… you@laptop`.';
     case 'unknown-key-command':
-      return `Unknown key command "${echo(r.params.text, 40)}". Use \`/jump key add <public key>\`, \`/jump key remove\` or \`/jump key\`.`;
+      return `Unknown key command "${echo(r.params.text, 40)}". Use \`/jump key add ${placeholder('public key')}\`, \`/jump key remove\` or \`/jump key\`.`;
     case 'revoke-needs-id':
-      return 'Name the request: `/jump revoke <id>` (see `/jump list`).';
+      return `Name the request: \`/jump revoke ${placeholder('id')}\` (see \`/jump list\`).`;
     case 'unknown-command':
       return `Unknown command "${echo(r.params.text, 40)}". Try \`/jump help\`.`;
   }
@@ -279,7 +289,7 @@ const words: { [K in Reply['kind']]: (r: ReplyOf<K>) => string } = {
   'request-sent': (r) =>
     `Request \`${r.id}\` for *${r.host}* for ${formatDuration(r.durationMs)} sent to its owners${r.requiredApprovals > 1 ? ` (${r.requiredApprovals} approvals needed)` : ''}. You will get a DM when it is decided.`,
   'too-many-pending': (r) =>
-    `You already have ${r.pending} request(s) waiting for approval (at most ${r.max}). Cancel one with \`/jump revoke <id>\` or wait for a decision.`,
+    `You already have ${r.pending} request(s) waiting for approval (at most ${r.max}). Cancel one with \`/jump revoke ${placeholder('id')}\` or wait for a decision.`,
   'rate-limited': (r) =>
     `Too many ${r.what === 'request' ? 'requests' : 'key changes'}: at most ${r.limit} per ${formatDuration(r.windowMs)}. Try again in ${formatDuration(Math.ceil(r.retryAfterMs / 1000) * 1000)}.`,
   key: ({ key }) => `Your registered key: ${key.type} \`${key.fingerprint}\` (added ${new Date(key.addedAt).toISOString()}).`,
@@ -317,7 +327,7 @@ export const requesterTexts = {
   requestDenied: (r: AccessRequest) =>
     r.policyMaxMs !== undefined
       ? `Your request \`${r.id}\` for *${escapeMrkdwn(r.host)}* could not be approved: ${overMaxDuration(r, r.policyMaxMs)} Request again: \`/jump request ${r.host} ${formatDuration(r.policyMaxMs)} …\``
-      : `Your request \`${r.id}\` for *${r.host}* was denied by ${userMention(r.decidedBy ?? '')}${r.denyReason ? `: ${escapeMrkdwn(r.denyReason)}` : '.'}`,
+      : `Your request \`${r.id}\` for *${r.host}* was denied by ${userMention(r.decidedBy ?? '')}${r.denyReason ? `: ${userTextForOthers(r.denyReason, DENY_REASON_SHOWN)}` : '.'}`,
   requestTimedOut: (r: AccessRequest) => `Your request \`${r.id}\` for *${r.host}* timed out without a decision.`,
   requestCancelled: (r: AccessRequest) => `Your request \`${r.id}\` for *${r.host}* was cancelled by ${userMention(r.decidedBy ?? '')}, an owner of the host.`,
   grantEnded: (r: AccessRequest) =>
@@ -348,8 +358,8 @@ const VERB: Record<AuditEvent['type'], string> = {
 };
 
 /** User text on one line: a reason with line breaks must not be able to imitate further audit lines. */
-function oneLine(t: string): string {
-  return escapeMrkdwn(t.replace(/\s+/g, ' ').trim());
+function auditText(t: string): string {
+  return escapeMrkdwn(oneLine(t));
 }
 
 export function auditLine(e: AuditEvent): string {
@@ -358,10 +368,10 @@ export function auditLine(e: AuditEvent): string {
   parts.push(VERB[e.type]);
   if (e.requestId) parts.push(`\`${e.requestId}\``);
   if (e.requester && e.requester !== e.actor) parts.push(`for ${userMention(e.requester)}`);
-  if (e.host) parts.push(`on \`${oneLine(e.host)}\``);
+  if (e.host) parts.push(`on \`${auditText(e.host)}\``);
   if (e.durationMs) parts.push(`for ${formatDuration(e.durationMs)}`);
   if (e.expiresAt) parts.push(`until ${new Date(e.expiresAt).toISOString()}`);
-  if (e.reason) parts.push(`reason: “${oneLine(e.reason)}”`);
-  if (e.detail) parts.push(`(${oneLine(e.detail)})`);
+  if (e.reason) parts.push(`reason: “${auditText(e.reason)}”`);
+  if (e.detail) parts.push(`(${auditText(e.detail)})`);
   return parts.join(' ');
 }

@@ -27,7 +27,8 @@ describe('core access flow', () => {
     const show = await world.sender.command('U0NEWCOMER', 'key');
     assert.match(show.json.text, /Your registered key: ssh-ed25519 `SHA256:/);
     const help = await world.sender.command(ENGINEER, 'help');
-    assert.match(help.json.text, /\/jump request <host>/);
+    assert.match(help.json.text, /\/jump request &lt;host&gt;/);
+    assert.equal(help.problem, undefined, 'Slack accepts the help text');
   });
 
   it('refuses bad requests with a specific message and creates nothing', async () => {

@@ -154,4 +154,12 @@ describe('decide on a request', () => {
     await h.service.deny(id, ALICE, 'x'.repeat(2000));
     assert.equal((await h.requests.get(id))?.denyReason?.length, h.policy.limits.maxReasonLength);
   });
+
+  it('deny: the reason is clipped by code points, so an emoji at the limit is never cut in half', async () => {
+    // 'x' first puts an emoji across the limit when counted in UTF-16 units.
+    await h.service.deny(id, ALICE, `x${'😀'.repeat(2000)}`);
+    const stored = (await h.requests.get(id))?.denyReason ?? '';
+    assert.doesNotMatch(stored, /\p{Cs}/u, 'no half surrogate pair');
+    assert.equal([...stored].length, h.policy.limits.maxReasonLength);
+  });
 });

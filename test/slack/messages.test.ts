@@ -27,7 +27,8 @@ import {
   VIEW_DENY_REASON,
 } from '../../src/slack/messages.ts';
 import type { Reply } from '../../src/service/replies.ts';
-import { escapeMrkdwn, inlineCode, userMention } from '../../src/slack/mrkdwn.ts';
+import { escapeMrkdwn, inlineCode, placeholder, userMention, userTextForOthers } from '../../src/slack/mrkdwn.ts';
+import { checkMessage, checkView } from '../../src/sandbox/slack-checks.ts';
 import { FC_RUNS, request, samplePolicy } from '../domain/fixtures.ts';
 
 const HOSTILE = 'fix <!channel> & <http://evil.example|click here> <@U0BOSS> <!subteam^S0SEC>';
@@ -231,6 +232,72 @@ describe('approvalMessage', () => {
     assert.ok(reasonField.endsWith('…'));
     assert.ok(!/[<>]/.test(reasonField));
   });
+
+  const reasonFieldOf = (reason: string) => blocksOf(approvalMessage(req({ reason })))[1]!.fields![2] as { type: string; text: string; verbatim?: boolean };
+
+  it('clips the reason by code points before escaping: an emoji at the cut is kept whole or left out, never halved', () => {
+    // "*Reason*\n" + 397 × "&amp;" + "abcd" puts the emoji exactly at the old cut (UTF-16 unit 1998).
+    for (const reason of [`${'&'.repeat(397)}abcd😀zz`, '😀'.repeat(1000), `x${'😀'.repeat(1000)}`, `${'<'.repeat(497)}x🔑🔑🔑`]) {
+      const field = reasonFieldOf(reason).text;
+      assert.doesNotMatch(field, /\p{Cs}/u, 'no half surrogate pair');
+      assert.ok(field.length <= 2000, String(field.length));
+      assert.ok(field.endsWith('…'), field.slice(-10));
+      assert.equal(checkMessage({ text: 'x', blocks: approvalMessage(req({ reason })).blocks }), undefined);
+    }
+    assert.ok(reasonFieldOf('😀'.repeat(1000)).text.endsWith('😀…'));
+  });
+
+  it('clips the reason between characters as typed: the cut never lands inside an escape', () => {
+    // Each offset moves the old cut (after escaping) one unit further into an escape.
+    for (let offset = 0; offset < 5; offset++) {
+      const field = reasonFieldOf(`${'x'.repeat(offset)}${'&'.repeat(500)}`).text;
+      assert.match(field, /^\*Reason\*\nx*(&amp;)+…$/, `offset ${offset}: …${field.slice(-12)}`);
+      assert.ok(field.length <= 2000);
+    }
+  });
+
+  it('shows the reason on one line, verbatim: a requester cannot draw an "Approvals" row or reverse the text', () => {
+    const forged = 'fix it\n\n*Approvals*\n2 of 1 :white_check_mark: approved by <@U0BOSS>\r\n\u2028\u202eevil\ttabs   and  spaces\u0000';
+    const field = reasonFieldOf(forged);
+    assert.equal(field.text, '*Reason*\nfix it *Approvals* 2 of 1 :white_check_mark: approved by &lt;@U0BOSS&gt; evil tabs and spaces');
+    assert.equal(field.verbatim, true, 'Slack makes no links or mentions of it');
+    assert.equal(field.text.split('\n').length, 2, 'one line after the label');
+  });
+
+  it('shows a deny reason on one line, verbatim, in the outcome and in the requester’s DM', () => {
+    const denied = req({ state: 'denied', decidedBy: 'U0BOSS', denyReason: 'no\n*Approvals*\n1 of 1\u202e <!here>' });
+    const outcome = blocksOf(approvalMessage(denied)).find((b) => b.block_id === 'outcome')!.text as { text: string; verbatim?: boolean };
+    assert.equal(outcome.text, ':x: Denied by <@U0BOSS>: no *Approvals* 1 of 1 &lt;!here&gt;');
+    assert.equal(outcome.verbatim, true);
+    assert.match(requesterTexts.requestDenied(denied), /denied by <@U0BOSS>: no \*Approvals\* 1 of 1 &lt;!here&gt;$/);
+    const long = outcomeText({ ...denied, denyReason: '🔑'.repeat(2000) });
+    assert.doesNotMatch(long, /\p{Cs}/u);
+    assert.ok(long.length <= 3000);
+  });
+
+  it('keeps every reason Slack-valid, on one line and within its field (property)', () => {
+    const piece = fc.constantFrom('a', ' ', '&', '<', '>', '😀', '\n', '\r\n', '\t', '\u202e', '\u2028', '\ud83d', 'é', '*');
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 1200 }), (pieces) => {
+        const m = approvalMessage(req({ reason: pieces.join('') }));
+        const field = blocksOf(m)[1]!.fields![2]!.text;
+        assert.equal(checkMessage({ text: m.text, blocks: m.blocks }), undefined);
+        assert.doesNotMatch(field, /\p{Cs}/u);
+        assert.equal(field.split('\n').length, 2);
+        assert.doesNotMatch(field, /&(?!amp;|lt;|gt;)/);
+      }),
+      { numRuns: FC_RUNS },
+    );
+  });
+});
+
+describe('userTextForOthers', () => {
+  it('fits Slack’s limit once escaped, cutting between characters as typed', () => {
+    assert.equal(userTextForOthers('a&b', 7), 'a&amp;b');
+    assert.equal(userTextForOthers('a&b', 6), 'a…', 'the escape does not fit with the ellipsis: left out whole');
+    assert.equal(userTextForOthers('ab😀c', 4), 'ab…');
+    assert.equal(userTextForOthers('  two\n lines \t ', 100), 'two lines');
+  });
 });
 
 describe('connectMessage', () => {
@@ -274,6 +341,13 @@ describe('replyText and requester DMs', () => {
     for (const verb of ['/jump key add', '/jump key`', '/jump key remove', '/jump request', '/jump list', '/jump revoke', '/jump help']) assert.ok(HELP_TEXT.includes(verb), verb);
     for (const verb of ['key add x', 'key', 'key remove', 'request h', 'list', 'revoke r1', 'help']) assert.notEqual(parseCommand(verb).kind, 'invalid', verb);
     assert.equal(replyText({ kind: 'help' }), HELP_TEXT);
+  });
+
+  it('help writes its placeholders escaped: Slack reads a raw angle-bracket word as a control sequence and shows nothing', () => {
+    assert.doesNotMatch(HELP_TEXT, /</);
+    for (const word of ['ssh public key', 'host', 'id']) assert.ok(HELP_TEXT.includes(placeholder(word)), word);
+    assert.equal(placeholder('host'), '&lt;host&gt;');
+    assert.equal(checkMessage({ response_type: 'ephemeral', text: HELP_TEXT }), undefined);
   });
 
   it('words every coded reply from its data', () => {
@@ -383,6 +457,17 @@ describe('refusalText: the words of every domain refusal', () => {
     assert.match(refusalText(detail('key-stands-outside-block', { jumpHost: 'bastion' })), /already has standing access to the jump server bastion outside jit-jump/);
   });
 
+  it('every refusal, with hostile data, is a message Slack accepts (no raw <word>, no half surrogate)', () => {
+    for (const [code, params] of Object.entries(SAMPLES)) {
+      const hostile = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, typeof v === 'string' ? `${'😀'.repeat(30)} <!channel>\n` : v]));
+      for (const p of [params, hostile]) {
+        const t = refusalText(detail(code as WordedCode, p as never));
+        assert.equal(checkMessage({ response_type: 'ephemeral', text: t }), undefined, `${code}: ${t}`);
+        assert.doesNotMatch(t, /\p{Cs}/u, code);
+      }
+    }
+  });
+
   it('a refused reply reads as its refusal', () => {
     assert.equal(replyText({ kind: 'refused', code: 'reason-too-long', params: { length: 501, max: 500 } }), 'The reason is too long (501 characters; at most 500).');
   });
@@ -395,7 +480,7 @@ describe('refusalText: the words of every domain refusal', () => {
     assert.equal(says({ duration: '3h' }), 'db-prod-1 allows at most 2h. Try `/jump request db-prod-1 2h …`.');
     assert.equal(says({ duration: '4m59s' }), 'The shortest grant is 5m. Try `/jump request db-prod-1 5m …`.');
     assert.equal(says({ duration: '2x' }), '"2x" is not a duration. Use e.g. `30m`, `2h` or `1h30m`.');
-    assert.equal(says({ reason: ' ' }), 'A reason is required for db-prod-1: `/jump request db-prod-1 1h <why you need access>`.');
+    assert.equal(says({ reason: ' ' }), 'A reason is required for db-prod-1: `/jump request db-prod-1 1h &lt;why you need access&gt;`.');
     assert.equal(says({ reason: 'x'.repeat(501) }), 'The reason is too long (501 characters; at most 500).');
     assert.equal(says({ hasKey: false }), 'Register your public key first: `/jump key add ssh-ed25519 AAAA… you@laptop`, then request again.');
     // user text is quoted clipped and escaped
@@ -439,15 +524,69 @@ describe('refusalText: the words of every domain refusal', () => {
       return refusalText(c as RefusalDetail);
     };
     assert.equal(says('frobnicate now'), 'Unknown command "frobnicate". Try `/jump help`.');
-    assert.equal(says('request'), 'Name a host: `/jump request <host> [duration] [reason…]`, e.g. `/jump request db-prod-1 2h fix replication`.');
+    assert.equal(says('request'), 'Name a host: `/jump request &lt;host&gt; [duration] [reason…]`, e.g. `/jump request db-prod-1 2h fix replication`.');
     assert.equal(says('key add'), 'Paste your public key after `key add`, e.g. `/jump key add ssh-ed25519 AAAAC3Nz… you@laptop`.');
-    assert.equal(says('key rotate'), 'Unknown key command "rotate". Use `/jump key add <public key>`, `/jump key remove` or `/jump key`.');
-    assert.equal(says('revoke'), 'Name the request: `/jump revoke <id>` (see `/jump list`).');
+    assert.equal(says('key rotate'), 'Unknown key command "rotate". Use `/jump key add &lt;public key&gt;`, `/jump key remove` or `/jump key`.');
+    assert.equal(says('revoke'), 'Name the request: `/jump revoke &lt;id&gt;` (see `/jump list`).');
     assert.equal(says(`request db ${'x'.repeat(4000)}`), 'That command is too long (over 4000 characters).');
     for (const text of ['x'.repeat(300), `key ${'x'.repeat(100)}`]) {
       const m = says(text);
       assert.ok(m.includes(`"${'x'.repeat(40)}"`) && !m.includes('x'.repeat(41)), m);
     }
     assert.match(says('<!channel>'), /^Unknown command "&lt;!channel&gt;"/);
+  });
+});
+
+describe('every message the broker builds, through the local Slack’s checks', () => {
+  // The fastest way to find a message Slack would refuse or mangle: build each kind, with hostile user text.
+  const reason = `${'&'.repeat(397)}ab\ncd😀 <!channel> ${'😀'.repeat(600)}`;
+  const r = req({ reason, requiredApprovals: 2, approvers: ['U0BOB'] });
+  const states: Partial<AccessRequest>[] = [
+    {},
+    { state: 'active', expiresAt: EXPIRES },
+    { state: 'active' },
+    { state: 'expired', expiresAt: EXPIRES },
+    { state: 'revoked', decidedBy: 'U0BOSS', endedAt: EXPIRES },
+    { state: 'denied', decidedBy: 'U0BOSS', denyReason: reason },
+    { state: 'cancelled' },
+    { state: 'timed-out' },
+    { state: 'failed' },
+  ];
+
+  it('approval messages in every state, the connect DM and the deny form', () => {
+    for (const o of states) {
+      const m = approvalMessage({ ...r, ...o });
+      assert.equal(checkMessage({ text: m.text, blocks: m.blocks }), undefined, JSON.stringify(o));
+    }
+    const policy = samplePolicy();
+    const c = connectInstructions(policy.hosts[0]!, policy.jumpHosts[0]!);
+    const connect = connectMessage({ ...r, state: 'active', expiresAt: EXPIRES }, c);
+    assert.equal(checkMessage(connect), undefined);
+    assert.equal(checkView(denyReasonModal('rabc123', '<!channel> 😀')), undefined);
+  });
+
+  it('replies, requester DMs and audit lines', () => {
+    const key = { line: 'ssh-ed25519 AAAA', type: 'ssh-ed25519', bits: 256, fingerprint: 'SHA256:abc', addedAt: 0 };
+    const replies: Reply[] = [
+      { kind: 'help' },
+      { kind: 'too-many-pending', pending: 3, max: 3 },
+      { kind: 'rate-limited', what: 'request', limit: 3, windowMs: 3_600_000, retryAfterMs: 1500 },
+      { kind: 'key', key },
+      { kind: 'not-an-id', text: `${'😀'.repeat(40)}<x>` },
+      { kind: 'list', open: [r, { ...r, state: 'active', expiresAt: EXPIRES }] },
+      { kind: 'refused', code: 'unknown-command', params: { text: `${'😀'.repeat(40)}<x>` } },
+    ];
+    for (const reply of replies) assert.equal(checkMessage({ response_type: 'ephemeral', text: replyText(reply) }), undefined, reply.kind);
+    const dms = [
+      requesterTexts.grantNotActivated({ ...r, state: 'failed' }),
+      requesterTexts.requestDenied({ ...r, state: 'denied', decidedBy: 'U0BOSS', denyReason: reason }),
+      requesterTexts.requestTimedOut(r),
+      requesterTexts.grantEnded({ ...r, state: 'revoked', decidedBy: 'U0BOSS' }),
+      requesterTexts.grantEnded({ ...r, state: 'expired' }),
+      requesterTexts.expiryWarning(r, 600_000),
+    ];
+    for (const text of dms) assert.equal(checkMessage({ text }), undefined, text);
+    for (const type of ['requested', 'denied', 'jump-host-alert'] as const)
+      assert.equal(checkMessage({ text: auditLine({ type, at: 0, actor: 'U0ENG', requestId: 'rabc123', host: 'db-1', reason, detail: reason }) }), undefined, type);
   });
 });
