@@ -40,6 +40,12 @@ export interface KeyRepository {
   remove(user: string, now: number): Promise<RemoveKeyResult>;
 }
 
+/** Keys with access on a jump server outside jit-jump: the broker's own keys, and keys standing outside the block. */
+export interface StandingKeys {
+  /** where this key ("SHA256:…") has such access, if anywhere (outside the block: as the last sync read the file) */
+  find(fingerprint: string): Promise<{ kind: 'broker-key' | 'outside-block'; jumpHost: string } | undefined>;
+}
+
 /** The one path that changes a jump server: renders the block from the store and writes it. */
 export interface BlockSync {
   /** the ids of the grants the written block holds */
@@ -106,6 +112,8 @@ export interface ServiceDeps {
   policy: Policy;
   requests: RequestRepository;
   keys: KeyRepository;
+  /** keys a person may not register: they already have access outside jit-jump */
+  standingKeys: StandingKeys;
   sync: BlockSync;
   jobs: JobScheduler;
   notifier: Notifier;

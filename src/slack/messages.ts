@@ -229,6 +229,13 @@ export function refusalText(r: RefusalDetail): string {
       return `The key type ${r.params.type} does not match its data. ${KEY_HELP}`;
     case 'key-rsa-too-small':
       return `RSA keys must have at least ${r.params.minBits} bits (this one has ${r.params.bits}). ${MAKE_ED25519}`;
+    case 'key-is-broker-key':
+      return `That is the public key jit-jump itself uses to log in to the jump server ${r.params.jumpHost}: it cannot be anyone's personal key. ${MAKE_ED25519}`;
+    case 'key-stands-outside-block':
+      return (
+        `That key already has standing access to the jump server ${r.params.jumpHost} outside jit-jump, so jit-jump cannot grant or end access for it. ` +
+        `Register a key used only through jit-jump (\`ssh-keygen -t ed25519\`), or ask the jump server's operators to remove the standing line.`
+      );
     case 'command-too-long':
       return `That command is too long (over ${r.params.max} characters).`;
     case 'request-needs-host':

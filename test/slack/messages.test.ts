@@ -415,6 +415,8 @@ describe('refusalText: the words of every domain refusal', () => {
     'key-not-round-trip': {},
     'key-type-mismatch': { type: 'ssh-rsa' },
     'key-rsa-too-small': { minBits: 3072, bits: 2048 },
+    'key-is-broker-key': { jumpHost: 'bastion' },
+    'key-stands-outside-block': { jumpHost: 'bastion' },
     'command-too-long': { max: 4000 },
     'request-needs-host': {},
     'key-add-needs-key': {},
@@ -448,6 +450,11 @@ describe('refusalText: the words of every domain refusal', () => {
         assert.doesNotMatch(t, /\p{Cs}/u, code);
       }
     }
+  });
+
+  it('says why a key with access outside jit-jump is refused, naming the jump server', () => {
+    assert.match(refusalText(detail('key-is-broker-key', { jumpHost: 'bastion' })), /public key jit-jump itself uses to log in to the jump server bastion/);
+    assert.match(refusalText(detail('key-stands-outside-block', { jumpHost: 'bastion' })), /already has standing access to the jump server bastion outside jit-jump/);
   });
 
   it('a refused reply reads as its refusal', () => {
