@@ -75,6 +75,8 @@ export interface AccessRequest {
   /** who denied, revoked or cancelled */
   decidedBy?: string;
   denyReason?: string;
+  /** denied because it asks for longer than the host's maxDuration when approved (ms): the policy changed */
+  policyMaxMs?: number;
 }
 
 /** Where an approval request was posted, so every copy can be updated in place. */

@@ -18,6 +18,10 @@ export interface PolicyRefusals {
   'reason-too-long': { length: number; max: number };
   'no-key': None;
   'already-approved': { remaining: number };
+  /** an approval after the approval deadline (the time-out job was late): the request times out instead */
+  'approval-too-late': { host: string; timeoutMs: number };
+  /** the request asks for longer than the host's current maxDuration (the policy changed): it ends, unapproved */
+  'approval-over-max-duration': { host: string; durationMs: number; maxMs: number };
 }
 
 /** Refusals of the permission table (authorization.ts). not-owner is worded by its action: the code is audited. */

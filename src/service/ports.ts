@@ -8,7 +8,7 @@ import type { ConnectInstructions } from '../domain/connect-instructions.ts';
 import type { IdGenerator } from '../domain/ids.ts';
 import type { RegisteredKey, UserPublicKey } from '../domain/public-key.ts';
 import type { AccessRequest, MessageRef, RequestState } from '../domain/request-state.ts';
-import type { ApprovalResult, CreateResult, RemoveKeyResult, SetKeyResult, TransitionResult } from '../domain/store-results.ts';
+import type { ApprovalResult, ApprovalRules, CreateResult, RemoveKeyResult, SetKeyResult, TransitionResult } from '../domain/store-results.ts';
 
 export type { Clock, IdGenerator };
 
@@ -18,8 +18,11 @@ export interface RequestRepository {
   recentForUser(user: string, limit: number): Promise<AccessRequest[]>;
   /** stores the request with its audit event, unless the requester already has `maxPending` pending (atomic) */
   createWithinCap(req: AccessRequest, event: AuditEvent, maxPending: number): Promise<CreateResult>;
-  /** records one approval; the last required one makes the request active and starts its clock (atomic) */
-  approve(req: AccessRequest, approver: string, now: number): Promise<ApprovalResult>;
+  /**
+   * records one approval if the current policy's `rules` allow it (deadline, maxDuration, required approvals);
+   * the last required one makes the request active and starts its clock (atomic)
+   */
+  approve(req: AccessRequest, approver: string, now: number, rules: ApprovalRules): Promise<ApprovalResult>;
   /** moves the request to `to` if the state machine allows it from its current state, with its audit event (atomic) */
   transition(req: Pick<AccessRequest, 'id' | 'jumpHost'>, to: RequestState, event: AuditEvent, fields?: Record<string, string | number>): Promise<TransitionResult>;
   addMessageRefs(id: string, refs: readonly MessageRef[]): Promise<void>;

@@ -17,6 +17,7 @@ import { startRedis, type RedisProcess } from '../../src/sandbox/redis-process.t
 import type { KeyStore } from '../../src/store/key-store.ts';
 import type { RequestStore } from '../../src/store/request-store.ts';
 import { generateUserKey, startSshd, type SshdProcess } from '../support/sshd.ts';
+import { asRequested } from '../support/approval-rules.ts';
 
 // The product's alert for damaged markers; the audit event has no other field that tells it apart.
 const DAMAGED = (dropped: number, kept: number) =>
@@ -98,7 +99,7 @@ describe('jump-host sync faults', () => {
   async function grant(requests: RequestStore, keys: KeyStore, id: string, host: string, jumpHost: string) {
     await keys.set('U0ENGINEER', userKey, Date.now());
     await requests.create({ id, requester: 'U0ENGINEER', host, jumpHost, durationMs: 600_000, reason: 'faults', state: 'pending', createdAt: Date.now(), requiredApprovals: 1, approvers: [] }, { type: 'requested', at: Date.now(), requestId: id });
-    const approved = await requests.approve((await requests.get(id))!, 'U0OWNER', Date.now());
+    const approved = await requests.approve((await requests.get(id))!, 'U0OWNER', Date.now(), asRequested((await requests.get(id))!));
     assert.ok(approved.ok && approved.value.activated);
   }
 
