@@ -75,7 +75,12 @@ export interface AccessRequest {
   /** who denied, revoked or cancelled */
   decidedBy?: string;
   denyReason?: string;
+  /** set when the grant ended for a reason of its own (no `decidedBy`) */
+  endReason?: EndReason;
 }
+
+/** Why a grant ended early other than by someone's hand (stored on the request, shown in its messages). */
+export type EndReason = 'jump-host-retired';
 
 /** Where an approval request was posted, so every copy can be updated in place. */
 export interface MessageRef {

@@ -2,6 +2,7 @@
 // Both go through one prelude: a well-formed id, a request that exists, and an actor allowed to decide on it.
 import { checkDecider } from '../domain/access-policy.ts';
 import { REQUEST_ID_PATTERN } from '../domain/ids.ts';
+import { isRetired } from '../domain/retirement.ts';
 import type { AccessRequest } from '../domain/request-state.ts';
 import { completeActivation } from './grant-lifecycle.ts';
 import type { ServiceDeps } from './ports.ts';
@@ -32,6 +33,11 @@ export async function approve(d: ServiceDeps, requestId: string, actor: string):
   const loaded = await loadForDecision(d, requestId, actor, 'approve');
   if (!loaded.ok) return { reply: loaded.reply };
   const { req } = loaded;
+  // A retired jump server takes no new grants: a request made before it was retired stays undecided and times out.
+  if (req.state === 'pending' && isRetired(d.policy, req.jumpHost)) {
+    await auditRefusal(d, req, actor, 'approve', 'jump-host-retired', `jump server ${req.jumpHost} is retired`);
+    return { reply: refusedReply({ code: 'jump-host-retired', params: { host: req.host, jumpHost: req.jumpHost } }) };
+  }
   const result = await d.requests.approve(req, actor, d.clock.now());
   if (!result.ok) {
     switch (result.code) {

@@ -25,6 +25,8 @@ export function redisKeys(prefix = '{jit}') {
     syncLock: (jumpHost: string) => `${p}:jh:${jumpHost}:lock`,
     /** sha256 of every line the broker wrote into the managed block and has not taken out yet */
     renderedLines: (jumpHost: string) => `${p}:jh:${jumpHost}:rendered`,
+    /** every jump server the broker has written to: name → the identity it wrote with (JSON) */
+    jumpHostRegistry: `${p}:jh-registry`,
     /** set while a jump server is unreachable (one alert per outage, across replicas) */
     jumpHostDown: (jumpHost: string) => `${p}:jh:${jumpHost}:down`,
     /** set for a quiet period once a host key mismatch was alerted (one alert across replicas) */
