@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { AuditForwarder } from './audit/audit-forwarder.ts';
 import type { Env } from './config/env.ts';
 import { PolicyError, type Policy } from './config/policy.ts';
-import { checkPrivateKeyFile } from './jumphost/private-key-file.ts';
+import { brokerKeyFingerprint, checkPrivateKeyFile } from './jumphost/private-key-file.ts';
 import { systemClock, type Clock } from './domain/clock.ts';
 import type { IdGenerator } from './domain/ids.ts';
 import { JumpHostConnections } from './jumphost/jump-host-connections.ts';
@@ -15,6 +15,7 @@ import { AccessJobs } from './scheduling/access-jobs.ts';
 import { ReconcileJobs } from './scheduling/reconcile-jobs.ts';
 import { Reconciler } from './scheduling/reconciler.ts';
 import { AccessService } from './service/access-service.ts';
+import type { StandingKeys } from './service/ports.ts';
 import { createBoltApp } from './slack/bolt-app.ts';
 import { SlackOwnerDirectory } from './slack/owner-directory.ts';
 import { SlackNotifier } from './slack/slack-notifier.ts';
@@ -26,6 +27,7 @@ import { KeyStore } from './store/key-store.ts';
 import { RateLimiter } from './store/rate-limit.ts';
 import { asCommandClient, createRedisClient, describeRedisTarget, parseRedisUrl, type RedisRole } from './store/redis-connection.ts';
 import { auditStreamKeys, queuePrefixFor } from './store/redis-keys.ts';
+import { StandingKeyStore } from './store/standing-key-store.ts';
 import { SyncLocks } from './store/sync-lock.ts';
 import { RequestStore } from './store/request-store.ts';
 
@@ -77,6 +79,9 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
     const problem = checkPrivateKeyFile(jh.privateKeyPath);
     if (problem) throw new PolicyError(`jumpHosts[${jh.name}].privateKeyPath: ${problem}`);
   }
+  // The broker's public keys: never registered by a person, never rendered.
+  const broker = brokerKeyFingerprints(policy);
+  if (broker.problems.length) throw new PolicyError(broker.problems.join('\n'));
   const t = o.tuning ?? {};
   const replicaId = `${hostname()}-${process.pid}`;
   const conn = await connectRedis(env, logger);
@@ -88,12 +93,12 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
     throw err;
   }
 
-  const { requests, keys, connections, sync, registry } = createSyncParts({ redis: conn.redis, policy, clock, logger, redisPrefix: o.redisPrefix, tuning: t });
+  const { requests, keys, connections, sync, registry, standing } = createSyncParts({ redis: conn.redis, policy, clock, logger, redisPrefix: o.redisPrefix, tuning: t });
   const bullPrefix = queuePrefixFor(o.redisPrefix);
   const jobs = new AccessJobs({ producer: conn.producer, workerConnection: conn.workerConnection, logger: logger.child({ component: 'jobs' }), prefix: bullPrefix });
   const client = createWebClient(env.SLACK_BOT_TOKEN, env.SLACK_API_URL);
   const notifier = new SlackNotifier({ client, auditChannel: policy.auditChannel, approvalChannel: policy.approvalChannel, logger });
-  const { service, reconciler } = createAccessFlow(o, { requests, keys, sync, registry, jobs, notifier, client, clock, limits: new RateLimiter(conn.redis, o.redisPrefix) });
+  const { service, reconciler } = createAccessFlow(o, { requests, keys, standingKeys: standingKeyLookup(policy, broker.fingerprints, standing), sync, registry, jobs, notifier, client, clock, limits: new RateLimiter(conn.redis, o.redisPrefix) });
   const reconcileJobs = new ReconcileJobs({ producer: conn.producer, workerConnection: conn.workerConnection, logger: logger.child({ component: 'reconcile' }), everyMs: policy.reconcileInterval, prefix: bullPrefix });
   const inFlight = new Set<Promise<void>>();
   const app = createBoltApp({
@@ -126,7 +131,7 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
 /** The access service over its ports, and the reconciler that finishes what it leaves behind. */
 function createAccessFlow(
   o: BrokerOptions,
-  p: { requests: RequestStore; keys: KeyStore; sync: JumpHostSync; registry: JumpHostRegistry; jobs: AccessJobs; notifier: SlackNotifier; client: ReturnType<typeof createWebClient>; clock: Clock; limits: RateLimiter },
+  p: { requests: RequestStore; keys: KeyStore; standingKeys: StandingKeys; sync: JumpHostSync; registry: JumpHostRegistry; jobs: AccessJobs; notifier: SlackNotifier; client: ReturnType<typeof createWebClient>; clock: Clock; limits: RateLimiter },
 ) {
   const { policy, logger } = o;
   const leaseMs = o.tuning?.activationLeaseMs;
@@ -134,6 +139,7 @@ function createAccessFlow(
     policy,
     requests: p.requests,
     keys: p.keys,
+    standingKeys: p.standingKeys,
     sync: p.sync,
     jobs: p.jobs,
     notifier: p.notifier,
@@ -293,6 +299,7 @@ export function createSyncParts(o: {
   const connections = new JumpHostConnections({ logger: logger.child({ component: 'jumphost' }) });
   const state = new JumpHostState(redis, o.redisPrefix);
   const registry = new JumpHostRegistry(redis, o.redisPrefix);
+  const standing = new StandingKeyStore(redis, o.redisPrefix);
   const updater =
     o.hostKeyAlarm === false
       ? connections
@@ -308,6 +315,8 @@ export function createSyncParts(o: {
     keys,
     state,
     registry,
+    standing,
+    brokerKeys: new Set(brokerKeyFingerprints(policy).fingerprints.values()),
     // The lease must outlive one render + write; it is renewed while held, so only a dead holder lets it run out.
     lock: new SyncLocks(redis, { leaseMs: t.syncLockLeaseMs ?? 6000, waitMs: 30_000, prefix: o.redisPrefix }),
     updater,
@@ -316,7 +325,7 @@ export function createSyncParts(o: {
     attempts: t.syncAttempts,
     retryBaseMs: t.syncRetryBaseMs,
   });
-  return { requests, keys, connections, sync, registry };
+  return { requests, keys, connections, sync, registry, standing };
 }
 
 /**
@@ -328,6 +337,29 @@ export async function checkRecordedJumpHosts(registry: JumpHostRegistry, policy:
   const verdicts = judgeRecordedJumpHosts(policy, await registry.recorded());
   if (verdicts.stop.length) throw new PolicyError(`the policy would abandon jump servers that still hold access:\n${verdicts.stop.map((m) => `  ${m}`).join('\n')}`);
   for (const f of verdicts.forget) if (await registry.forget(f.name)) logger.info({ jumpHost: f.name, why: f.why }, `forgot jump server ${f.name}: ${f.why}`);
+}
+
+/** `key add` refuses what this finds: a broker key (read at start), or a key the last sync saw outside the block. */
+function standingKeyLookup(policy: Policy, brokerKeys: ReadonlyMap<string, string>, standing: StandingKeyStore): StandingKeys {
+  return {
+    async find(fingerprint) {
+      for (const [jumpHost, fp] of brokerKeys) if (fp === fingerprint) return { kind: 'broker-key', jumpHost };
+      const [jumpHost] = await standing.whereStanding(fingerprint, policy.jumpHosts.map((j) => j.name));
+      return jumpHost === undefined ? undefined : { kind: 'outside-block', jumpHost };
+    },
+  };
+}
+
+/** Each jump server's broker key fingerprint (jump server → "SHA256:…"), and the fields that cannot be read. */
+export function brokerKeyFingerprints(policy: Policy): { fingerprints: Map<string, string>; problems: string[] } {
+  const fingerprints = new Map<string, string>();
+  const problems: string[] = [];
+  for (const jh of policy.jumpHosts) {
+    const r = brokerKeyFingerprint(jh.privateKeyPath);
+    if ('fingerprint' in r) fingerprints.set(jh.name, r.fingerprint);
+    else problems.push(`jumpHosts[${jh.name}].privateKeyPath: ${r.problem}`);
+  }
+  return { fingerprints, problems };
 }
 
 /** Grants and jobs live in Redis: without AOF a restart forgets them, and eviction deletes them silently. */

@@ -5,6 +5,7 @@ import { authorize } from './authorization.ts';
 import type { AccessRequest } from './request-state.ts';
 import { ok, refuse, type AuthorizationRefusals, type PolicyRefusals, type Result, type WordedCode } from './result.ts';
 import { isRetired } from './retirement.ts';
+import type { ApprovalRules } from './store-results.ts';
 import { echo } from './user-text.ts';
 
 /** The default of policy limits.maxReasonLength. */
@@ -59,6 +60,12 @@ export function evaluateRequest(
     return refuse('reason-too-long', `reason of ${reason.length} characters over maxReasonLength ${maxReason}`, { length: reason.length, max: maxReason });
   if (!input.hasKey) return refuse('no-key', 'no registered key', {});
   return ok({ host, durationMs, reason, requiredApprovals: rules.approvals });
+}
+
+/** The current policy's rules for approving a request on `host` (checked by the store with the approval). */
+export function approvalRules(policy: Policy, host: HostPolicy): ApprovalRules {
+  const rules = hostRules(policy, host);
+  return { approvalTimeoutMs: policy.defaults.approvalTimeout, maxDurationMs: rules.maxDurationMs, requiredApprovals: rules.approvals };
 }
 
 /** Whether `actor` may approve or deny `request`, given the host's owners expanded to user ids. */

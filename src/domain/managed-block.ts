@@ -75,9 +75,54 @@ export interface ParsedFile {
   after: string[];
   /** markers that do not pair up: the file was edited by hand */
   damaged: boolean;
+  /** damaged only: the lines the repair takes out (the broker's own, by recorded hash or exact rendered shape) */
+  dropped?: string[];
 }
 
-export function parseAuthorizedKeys(content: string): ParsedFile {
+const RENDERED_LINE = /^restrict,port-forwarding((?:,permitopen="[^"]*")+),command="\/bin\/false"(?:,expiry-time="\d{14}Z?")? (\S+) (\S+) jit:[a-z0-9-]{1,40}(?:,[a-z0-9-]{1,40})*$/;
+
+/** True if the base64 blob is an SSH key blob that starts with its own type name (what sshd checks first). */
+function blobOfType(type: string, base64: string): boolean {
+  let bytes: string;
+  try {
+    bytes = atob(base64);
+  } catch {
+    return false;
+  }
+  const n = ((bytes.charCodeAt(0) << 24) | (bytes.charCodeAt(1) << 16) | (bytes.charCodeAt(2) << 8) | bytes.charCodeAt(3)) >>> 0;
+  return n === type.length && bytes.slice(4, 4 + n) === type;
+}
+
+/**
+ * Exactly the shape renderKeyLines produces (whatever the expiry format): its option prefix, a well-formed key,
+ * and a comment of grant ids only. With damaged markers this is how a line the broker wrote is told from anyone
+ * else's, so anything less exact (another option, a user comment that merely contains "jit:") is not it.
+ */
+export function isRenderedKeyLine(line: string): boolean {
+  const m = RENDERED_LINE.exec(line.trim());
+  if (!m) return false;
+  const [, permits, type, blob] = m as unknown as [string, string, string, string];
+  if (!KEY.test(`${type} ${blob}`) || !blobOfType(type, blob)) return false;
+  return permits
+    .slice(1)
+    .split(',')
+    .every((p) => {
+      const t = /^permitopen="(.+):(\d{1,5})"$/.exec(p);
+      if (!t) return false;
+      try {
+        return permitOpenTarget(t[1]!, Number(t[2])) === `${t[1]}:${t[2]}`;
+      } catch {
+        return false;
+      }
+    });
+}
+
+/**
+ * Splits the file at the managed block. `written` says whether the broker recorded writing a line (by hash):
+ * with damaged markers the block's bounds are unknown, so only lines it wrote or that have its exact rendered
+ * shape are dropped, with every marker; every other line stays, in order and byte for byte.
+ */
+export function parseAuthorizedKeys(content: string, written: (line: string) => boolean = () => false): ParsedFile {
   const lines = content === '' ? [] : content.replace(/\n$/, '').split('\n');
   // A marker is recognised with surrounding whitespace too (a file converted to CRLF ends it with "\r"):
   // otherwise the old block would be taken for someone else's lines and its keys would stay valid.
@@ -86,23 +131,26 @@ export function parseAuthorizedKeys(content: string): ParsedFile {
   const end = marks.indexOf(BLOCK_END);
   if (begin === -1 && end === -1) return { before: lines, block: undefined, after: [], damaged: false };
   if (begin === -1 || end === -1 || end < begin || marks.lastIndexOf(BLOCK_BEGIN) !== begin || marks.lastIndexOf(BLOCK_END) !== end) {
-    // Broken markers: drop every marker and everything between any BEGIN and the following END so a
-    // stale key can never survive, and rebuild one block at the end.
+    // Broken markers: a new block is rebuilt at the end. Dropping whole regions would take other people's lines
+    // (the broker's own login among them, after a BEGIN without END) with it.
     const kept: string[] = [];
-    let inside = false;
-    for (const line of lines) {
-      if (line.trim() === BLOCK_BEGIN) inside = true;
-      else if (line.trim() === BLOCK_END) inside = false;
-      else if (!inside && !line.includes(' jit:r')) kept.push(line);
+    const dropped: string[] = [];
+    for (const [i, line] of lines.entries()) {
+      if (marks[i] === BLOCK_BEGIN || marks[i] === BLOCK_END) continue;
+      if (written(line) || written(marks[i]!) || isRenderedKeyLine(line)) dropped.push(line);
+      else kept.push(line);
     }
-    return { before: kept, block: [], after: [], damaged: true };
+    return { before: kept, block: [], after: [], damaged: true, dropped };
   }
   return { before: lines.slice(0, begin), block: lines.slice(begin + 1, end), after: lines.slice(end + 1), damaged: false };
 }
 
-/** Returns the file with the managed block holding exactly `keyLines`; the rest of the file is kept byte for byte. */
-export function spliceManagedBlock(content: string, keyLines: readonly string[]): string {
-  const parsed = parseAuthorizedKeys(content);
+/**
+ * Returns the file with the managed block holding exactly `keyLines`; the rest of the file is kept byte for byte
+ * (callers pass the file decoded one char per byte, latin1, so no byte is lost to decoding).
+ */
+export function spliceManagedBlock(content: string, keyLines: readonly string[], written?: (line: string) => boolean): string {
+  const parsed = parseAuthorizedKeys(content, written);
   if (parsed.block === undefined && keyLines.length === 0) return content;
   const block = [BLOCK_BEGIN, ...keyLines, BLOCK_END];
   if (parsed.block === undefined) {

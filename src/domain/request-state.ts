@@ -77,6 +77,8 @@ export interface AccessRequest {
   denyReason?: string;
   /** set when the grant ended for a reason of its own (no `decidedBy`) */
   endReason?: EndReason;
+  /** denied because it asks for longer than the host's maxDuration when approved (ms): the policy changed */
+  policyMaxMs?: number;
 }
 
 /** Why a grant ended early other than by someone's hand (stored on the request, shown in its messages). */

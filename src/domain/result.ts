@@ -20,6 +20,10 @@ export interface PolicyRefusals {
   'reason-too-long': { length: number; max: number };
   'no-key': None;
   'already-approved': { remaining: number };
+  /** an approval after the approval deadline (the time-out job was late): the request times out instead */
+  'approval-too-late': { host: string; timeoutMs: number };
+  /** the request asks for longer than the host's current maxDuration (the policy changed): it ends, unapproved */
+  'approval-over-max-duration': { host: string; durationMs: number; maxMs: number };
 }
 
 /** Refusals of the permission table (authorization.ts). not-owner is worded by its action: the code is audited. */
@@ -47,6 +51,14 @@ export interface KeyRefusals {
   'key-rsa-too-small': { minBits: number; bits: number };
 }
 
+/** A key that already has access on a jump server outside jit-jump (keys.ts): never registered. */
+export interface StandingKeyRefusals {
+  /** the public key the broker itself logs in to this jump server with */
+  'key-is-broker-key': { jumpHost: string };
+  /** the key stands in the jump account's authorized_keys outside the managed block */
+  'key-stands-outside-block': { jumpHost: string };
+}
+
 /** What the command parser could not read (command.ts). */
 export interface CommandRefusals {
   'command-too-long': { max: number };
@@ -58,7 +70,7 @@ export interface CommandRefusals {
 }
 
 /** The refusals a person is shown as they are, each with the data its sentence needs: one code per sentence. */
-export interface RefusalParams extends PolicyRefusals, AuthorizationRefusals, KeyRefusals, CommandRefusals {}
+export interface RefusalParams extends PolicyRefusals, AuthorizationRefusals, KeyRefusals, StandingKeyRefusals, CommandRefusals {}
 
 /** A refusal the person is shown as it is (worded by the Slack layer). */
 export type WordedCode = keyof RefusalParams;

@@ -8,9 +8,24 @@ export type StateConflict = Refusal<'conflict'> & { state: RequestState };
 
 export type CreateResult = Ok<undefined> | (Refusal<'too-many-pending'> & { pending: number });
 
+/**
+ * What the current policy says about approving a request on its host: the store checks these in the same
+ * atomic step as the approval, so a policy change or a late time-out job never lets through what is refused now.
+ */
+export interface ApprovalRules {
+  /** a request may be approved until createdAt + this (the approval deadline) */
+  approvalTimeoutMs: number;
+  /** a request asking for longer is refused, not clamped */
+  maxDurationMs: number;
+  /** stored on the request: a raised count means more approvals are needed */
+  requiredApprovals: number;
+}
+
 export type ApprovalResult =
-  | Ok<{ activated: false; approvals: number } | { activated: true; expiresAt: number }>
+  | Ok<{ activated: false; approvals: number; required: number } | { activated: true; expiresAt: number }>
   | Refusal<'not-found' | 'self-approval' | 'already-approved'>
+  | (Refusal<'too-late'> & { deadline: number })
+  | (Refusal<'too-long'> & { durationMs: number })
   | StateConflict;
 
 export type TransitionResult = Ok<{ from: RequestState }> | Refusal<'not-found'> | StateConflict;

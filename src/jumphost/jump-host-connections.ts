@@ -222,7 +222,7 @@ export class JumpHostConnections {
   }
 
   /**
-   * Reads the authorized_keys file ('' if absent), lets `update` compute the new content and writes it only if
+   * Reads the authorized_keys file ('' if absent; decoded as latin1, one char per byte), lets `update` compute the new content and writes it only if
    * it differs: temp file in the same directory (mode 0600), then posix-rename over the target, so sshd never
    * reads a half-written file. Relative paths are relative to the login's home (SFTP resolves them so).
    * Updates of one jump server run one at a time. A failure on a reused connection is retried once on a fresh
@@ -261,7 +261,8 @@ export class JumpHostConnections {
         sftp.readFile(path, (err: SftpError | null | undefined, data: Buffer) => {
           if (err?.code === SFTP_NO_SUCH_FILE) done(undefined, '');
           else if (err) done(err);
-          else done(undefined, data.toString('utf8'));
+          // latin1: one char per byte, so lines outside the block come back byte for byte whatever their encoding
+          else done(undefined, data.toString('latin1'));
         }),
       );
     } catch (err) {
@@ -271,9 +272,11 @@ export class JumpHostConnections {
     // The caller's function runs outside the SFTP error handling: its own errors are not the server's fault.
     const after = update(before, conn.server);
     if (after === before) return { changed: false, before, after, server: conn.server };
+    // Everything the broker adds is ASCII; a char above one byte would be silently mangled by the latin1 encoding.
+    if (/[^\x00-\xff]/.test(after)) throw new Error(`refusing to write ${path} on ${jh.name}: the new content is not one byte per char`);
     const tmp = posix.join(posix.dirname(path), `.${posix.basename(path)}.jit-${randomBytes(6).toString('hex')}.tmp`);
     try {
-      await this.sftpCall<void>(jh, conn, `writing ${tmp}`, (done) => sftp.writeFile(tmp, after, { mode: 0o600 }, (err) => done(err)));
+      await this.sftpCall<void>(jh, conn, `writing ${tmp}`, (done) => sftp.writeFile(tmp, Buffer.from(after, 'latin1'), { mode: 0o600 }, (err) => done(err)));
       try {
         // Plain SFTP rename fails when the target exists on OpenSSH; posix-rename replaces it atomically.
         await this.sftpCall<void>(jh, conn, `renaming ${tmp} to ${path}`, (done) => sftp.ext_openssh_rename(tmp, path, (err) => done(err)));

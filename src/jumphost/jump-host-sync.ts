@@ -9,6 +9,7 @@ import type { Clock } from '../domain/clock.ts';
 import { renderableGrants } from '../domain/desired-block.ts';
 import { parseAuthorizedKeys, renderKeyLines, spliceManagedBlock, type ExpiryFormat } from '../domain/managed-block.ts';
 import { identityOf } from '../domain/retirement.ts';
+import { screenStandingKeys, standingFingerprints, type ScreenedGrants } from '../domain/standing-keys.ts';
 import { lineHash } from '../store/jump-host-state.ts';
 import { JumpHostUnavailableError } from './errors.ts';
 import { supportsExpiryTime, supportsUtcExpiry } from './server-version.ts';
@@ -16,6 +17,7 @@ import type { JumpHostState } from '../store/jump-host-state.ts';
 import type { JumpHostRegistry } from '../store/jump-host-registry.ts';
 import type { KeyStore } from '../store/key-store.ts';
 import type { RequestStore } from '../store/request-store.ts';
+import type { StandingKeyStore } from '../store/standing-key-store.ts';
 import type { SyncLocks } from '../store/sync-lock.ts';
 
 export interface OpenSshVersionInfo {
@@ -43,6 +45,10 @@ export interface SyncResult {
   handEditedLines: string[];
   /** the BEGIN/END markers did not pair up (edited by hand): the block was rebuilt, and alerted */
   blockDamaged: boolean;
+  /** active grants not rendered because their key stands outside the block (or is a broker key) */
+  skippedStanding: ScreenedGrants['skipped'];
+  /** damaged markers only: lines taken out (written by jit-jump or of its exact shape) and lines kept as they were */
+  repair: { dropped: number; kept: number };
   expiryFormat: ExpiryFormat;
   /** nothing was written (reconcile --dry-run) */
   dryRun: boolean;
@@ -73,6 +79,10 @@ export class JumpHostSync {
       state: JumpHostState;
       /** remembers every jump server written to, so one that leaves the policy is not forgotten with lines on it */
       registry?: Pick<JumpHostRegistry, 'record'>;
+      /** where keys stand outside the block (recorded at every sync) */
+      standing: StandingKeyStore;
+      /** fingerprints of the broker's own keys (every jump server's): never rendered */
+      brokerKeys?: ReadonlySet<string>;
       lock: SyncLocks;
       updater: AuthorizedKeysUpdater;
       clock: Clock;
@@ -165,26 +175,36 @@ export class JumpHostSync {
       let lines: string[] = [];
       let existing: string[] = [];
       let blockDamaged = false;
+      let repair = { dropped: 0, kept: 0 };
       let format: ExpiryFormat = 'utc';
+      let screened: ScreenedGrants = { kept: renderable, skipped: [] };
+      let standingInFile = new Set<string>();
       const started = Date.now();
       const { changed } = await updater.updateAuthorizedKeys(jh, (current, server) => {
         format = expiryFormatFor(server, jh);
         // Rendered at write time with a fresh clock so a grant that expired while we connected is left out.
-        lines = renderKeyLines(renderable, clock.now(), format);
-        const parsed = parseAuthorizedKeys(current);
+        // Screened against the file being replaced: a key standing outside the block is never rendered.
+        standingInFile = standingFingerprints(current);
+        screened = screenStandingKeys(renderable, new Set([...standingInFile, ...(this.deps.brokerKeys ?? [])]));
+        lines = renderKeyLines(screened.kept, clock.now(), format);
+        // With damaged markers only lines the broker wrote (recorded hash) or of its exact shape are taken out.
+        const ours = (l: string) => written.has(lineHash(l));
+        const parsed = parseAuthorizedKeys(current, ours);
         existing = parsed.block ?? [];
         blockDamaged = parsed.damaged;
+        if (parsed.damaged) repair = { dropped: parsed.dropped?.length ?? 0, kept: parsed.before.length };
         if (dryRun) return current;
         lease?.check(); // another replica may have taken over: never write a rendering older than its
-        return spliceManagedBlock(current, lines);
+        return spliceManagedBlock(current, lines, ours);
       });
       const removedLines = existing.filter((l) => !lines.includes(l));
       const handEditedLines = removedLines.filter((l) => !written.has(lineHash(l)));
       const addedLines = lines.filter((l) => !existing.includes(l));
-      const result: SyncResult = { jumpHost: name, changed, lines: lines.length, grantIds: renderable.map((g) => g.id), removedLines, addedLines, handEditedLines, blockDamaged, expiryFormat: format, dryRun };
+      const result: SyncResult = { jumpHost: name, changed, lines: lines.length, grantIds: screened.kept.map((g) => g.id), removedLines, addedLines, handEditedLines, blockDamaged, skippedStanding: screened.skipped, repair, expiryFormat: format, dryRun };
       this.deps.logger.debug({ jumpHost: name, changed, lines: lines.length, ms: Date.now() - started, dryRun }, 'jump host synced');
       if (dryRun) return result;
       if (changed) await state.setWritten(name, lines);
+      await this.deps.standing.record(name, standingInFile);
       await requests.forgetEndedBefore(name, renderedAt);
       await this.afterSuccess(name, result);
       return result;
@@ -197,7 +217,7 @@ export class JumpHostSync {
     const orphans = r.removedLines.length - r.handEditedLines.length;
     if (r.blockDamaged) {
       logger.warn({ jumpHost: name }, 'managed block markers were damaged');
-      await requests.appendAudit({ type: 'jump-host-alert', at: clock.now(), host: name, detail: 'the managed block markers were edited by hand (unpaired BEGIN/END): the block was rebuilt from the active grants' });
+      await requests.appendAudit({ type: 'jump-host-alert', at: clock.now(), host: name, detail: `the managed block markers were edited by hand (unpaired BEGIN/END): the block was rebuilt from the active grants; ${r.repair.dropped} line(s) jit-jump wrote removed, ${r.repair.kept} other line(s) kept as they were` });
     }
     if (r.handEditedLines.length) {
       logger.warn({ jumpHost: name, lines: r.handEditedLines.length }, 'managed block was edited by hand');
@@ -206,6 +226,16 @@ export class JumpHostSync {
         at: clock.now(),
         host: name,
         detail: `the managed block held ${r.handEditedLines.length} line(s) jit-jump did not write (edited by hand): removed. Keys: ${describeKeys(r.handEditedLines)}`,
+      });
+    }
+    for (const { fingerprint, grantIds } of r.skippedStanding) {
+      if (!(await this.deps.standing.claimAlert(name, fingerprint))) continue;
+      logger.warn({ jumpHost: name, fingerprint, grantIds }, 'key of an active grant stands outside the managed block: not rendered');
+      await requests.appendAudit({
+        type: 'jump-host-alert',
+        at: clock.now(),
+        host: name,
+        detail: `key ${fingerprint} stands in authorized_keys outside the jit-jump block: this key has standing access outside jit-jump. Its grant(s) ${grantIds.join(', ')} were not installed; remove that line or have the person register another key`,
       });
     }
     if (orphans > 0 || r.addedLines.length > 0) logger.info({ jumpHost: name, removed: orphans, added: r.addedLines.length }, 'block brought in line with the active grants');

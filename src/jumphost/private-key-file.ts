@@ -1,6 +1,8 @@
 // The broker's own private key: it opens the bastion, so refuse one that others on the machine can read, and keep
 // its text out of the logs.
 import { readFileSync, statSync } from 'node:fs';
+import ssh2 from 'ssh2';
+import sshpk from 'sshpk';
 
 export function checkPrivateKeyFile(path: string): string | undefined {
   let mode: number;
@@ -27,5 +29,28 @@ export function privateKeyLines(path: string): string[] {
       .filter((l) => l.length >= 16 && !l.startsWith('-----'));
   } catch {
     return [];
+  }
+}
+
+/**
+ * The public half of the broker's private key, as "SHA256:…" (what ssh-keygen -l prints), or why it cannot be
+ * read. A person must never register it: a grant line for it in the block could stand before the broker's own
+ * line and lock the broker out (command="/bin/false" on its SFTP login).
+ */
+export function brokerKeyFingerprint(path: string): { fingerprint: string } | { problem: string } {
+  let text: Buffer;
+  try {
+    text = readFileSync(path);
+  } catch (err) {
+    return { problem: `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` };
+  }
+  const parsed = ssh2.utils.parseKey(text);
+  const key = Array.isArray(parsed) ? parsed[0] : parsed;
+  if (!key || key instanceof Error) return { problem: `cannot read a private key from ${path}: ${key instanceof Error ? key.message : 'no key'}` };
+  if (!key.isPrivateKey()) return { problem: `${path} holds a public key, not the broker's private key` };
+  try {
+    return { fingerprint: sshpk.parseKey(key.getPublicSSH(), 'rfc4253').fingerprint('sha256').toString() };
+  } catch (err) {
+    return { problem: `cannot derive the public key of ${path}: ${(err as Error).message}` };
   }
 }

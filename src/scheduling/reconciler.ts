@@ -163,7 +163,7 @@ export function formatReconcileReport(r: ReconcileReport): string {
     const s = j.result!;
     const orphans = s.removedLines.filter((l) => !s.handEditedLines.includes(l));
     if (!s.removedLines.length && !s.addedLines.length && !s.blockDamaged) out.push(`  in line with the active grants (${s.lines} line(s))`);
-    if (s.blockDamaged) out.push('  block markers damaged: the block would be rebuilt');
+    if (s.blockDamaged) out.push(`  block markers damaged: the block would be rebuilt (${s.repair.dropped} jit-jump line(s) removed, ${s.repair.kept} other line(s) kept)`);
     for (const l of orphans) out.push(`  - remove (no active grant): ${lineSummary(l)}`);
     for (const l of s.handEditedLines) out.push(`  - remove (not written by jit-jump, edited by hand): ${lineSummary(l)}`);
     for (const l of s.addedLines) out.push(`  + add (active grant missing): ${lineSummary(l)}`);

@@ -1,16 +1,18 @@
 // An owner's decision: Approve, or Deny with a reason (asked in a modal between prepareDeny and deny).
 // Both go through one prelude: a well-formed id, a request that exists, and an actor allowed to decide on it.
-import { checkDecider } from '../domain/access-policy.ts';
+import { approvalRules, checkDecider } from '../domain/access-policy.ts';
+import { formatDuration } from '../domain/duration.ts';
 import { REQUEST_ID_PATTERN } from '../domain/ids.ts';
 import { isRetired } from '../domain/retirement.ts';
 import type { AccessRequest } from '../domain/request-state.ts';
-import { completeActivation } from './grant-lifecycle.ts';
+import type { HostPolicy } from '../domain/policy.ts';
+import { completeActivation, timeOut } from './grant-lifecycle.ts';
 import type { ServiceDeps } from './ports.ts';
 import { refusedReply, type Outcome, type Reply } from './replies.ts';
 import { auditRefusal } from './refusals.ts';
 import { auditEvent, showCurrentState } from './request-events.ts';
 
-type Loaded = { ok: true; req: AccessRequest } | { ok: false; reply: Reply };
+type Loaded = { ok: true; req: AccessRequest; host: HostPolicy } | { ok: false; reply: Reply };
 
 const GONE: Loaded = { ok: false, reply: { kind: 'request-gone' } };
 
@@ -23,7 +25,9 @@ async function loadForDecision(d: ServiceDeps, requestId: string, actor: string,
   if (action === 'deny' && req.state !== 'pending') return { ok: false, reply: { kind: 'already', state: req.state } };
   const host = d.policy.hosts.find((h) => h.name === req.host);
   const allowed = checkDecider(req, actor, await d.owners.expand(host?.owners ?? []), action);
-  if (allowed.ok) return { ok: true, req };
+  // A host gone from the policy has no owners: checkDecider refused above.
+  if (allowed.ok && host) return { ok: true, req, host };
+  if (allowed.ok) return GONE;
   await auditRefusal(d, req, actor, action, allowed.code, allowed.message);
   return { ok: false, reply: refusedReply(allowed) };
 }
@@ -32,13 +36,14 @@ async function loadForDecision(d: ServiceDeps, requestId: string, actor: string,
 export async function approve(d: ServiceDeps, requestId: string, actor: string): Promise<Outcome> {
   const loaded = await loadForDecision(d, requestId, actor, 'approve');
   if (!loaded.ok) return { reply: loaded.reply };
-  const { req } = loaded;
+  const { req, host } = loaded;
   // A retired jump server takes no new grants: a request made before it was retired stays undecided and times out.
   if (req.state === 'pending' && isRetired(d.policy, req.jumpHost)) {
     await auditRefusal(d, req, actor, 'approve', 'jump-host-retired', `jump server ${req.jumpHost} is retired`);
     return { reply: refusedReply({ code: 'jump-host-retired', params: { host: req.host, jumpHost: req.jumpHost } }) };
   }
-  const result = await d.requests.approve(req, actor, d.clock.now());
+  const rules = approvalRules(d.policy, host);
+  const result = await d.requests.approve(req, actor, d.clock.now(), rules);
   if (!result.ok) {
     switch (result.code) {
       case 'not-found':
@@ -50,14 +55,45 @@ export async function approve(d: ServiceDeps, requestId: string, actor: string):
         return { reply: { kind: 'already-approved' } };
       case 'conflict':
         return { reply: { kind: 'already', state: result.state } };
+      case 'too-late': {
+        // The time-out job is late or lost: time the request out now, so the requester hears of it.
+        const params = { host: req.host, timeoutMs: rules.approvalTimeoutMs };
+        await auditRefusal(d, req, actor, 'approve', 'approval-too-late', `past the approval deadline ${new Date(result.deadline).toISOString()}`);
+        return { reply: { kind: 'refused', code: 'approval-too-late', params }, after: () => timeOut(d, req.id) };
+      }
+      case 'too-long':
+        return refuseOverMaxDuration(d, req, actor, rules.maxDurationMs);
     }
   }
   if (!result.value.activated)
     return {
-      reply: { kind: 'approval-recorded', approvals: result.value.approvals, required: req.requiredApprovals },
+      reply: { kind: 'approval-recorded', approvals: result.value.approvals, required: result.value.required },
       after: () => showCurrentState(d, req.id),
     };
   return { after: () => completeActivation(d, req.id) };
+}
+
+/**
+ * The request asks for longer than its host allows now (the policy changed since it was made). Clamping would
+ * grant a time nobody asked for; so it ends unapproved (`denied`, with the maximum of the time) and the
+ * requester is told to request again within it.
+ */
+async function refuseOverMaxDuration(d: ServiceDeps, req: AccessRequest, actor: string, maxMs: number): Promise<Outcome> {
+  const params = { host: req.host, durationMs: req.durationMs, maxMs };
+  const detail = `asks for ${formatDuration(req.durationMs)}, maxDuration of ${req.host} is now ${formatDuration(maxMs)}`;
+  await auditRefusal(d, req, actor, 'approve', 'approval-over-max-duration', detail);
+  const endedAt = d.clock.now();
+  const t = await d.requests.transition(req, 'denied', auditEvent(d, 'denied', req, { actor, detail }), { decidedBy: actor, policyMaxMs: maxMs, endedAt });
+  const reply: Reply = { kind: 'refused', code: 'approval-over-max-duration', params };
+  if (!t.ok) return { reply };
+  return {
+    reply,
+    after: async () => {
+      await d.jobs.cancel('timeout', req.id);
+      await d.notifier.requestDenied({ ...req, state: 'denied', decidedBy: actor, policyMaxMs: maxMs, endedAt });
+      await showCurrentState(d, req.id);
+    },
+  };
 }
 
 /** An owner clicked Deny: may they? (The reason is asked for next, in a modal.) */

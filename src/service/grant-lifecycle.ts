@@ -43,7 +43,7 @@ async function installGrant(d: ServiceDeps, req: AccessRequest, expiresAt: numbe
   try {
     const result = await d.sync.sync(req.jumpHost);
     if (!result.grantIds.includes(req.id) && (await requests.get(req.id))?.state === 'active' && expiresAt > clock.now())
-      throw new Error('grant not rendered (key missing or host no longer in policy)');
+      throw new Error('grant not rendered (key missing, standing outside the managed block, or host no longer in policy)');
   } catch (err) {
     logger.error({ err, requestId: req.id }, 'activation failed');
     const detail = String((err as Error).message).slice(0, 200);

@@ -3,7 +3,7 @@
 import { checkUserPublicKey } from '../domain/public-key.ts';
 import type { ServiceDeps } from './ports.ts';
 import { refusedReply, type Outcome } from './replies.ts';
-import { takeRateLimit } from './refusals.ts';
+import { auditCallerRefusal, takeRateLimit } from './refusals.ts';
 import { activeGrantsOf } from './request-events.ts';
 
 export async function showKey(d: ServiceDeps, user: string): Promise<Outcome> {
@@ -17,6 +17,14 @@ export async function addKey(d: ServiceDeps, user: string, keyText: string): Pro
     // The text is never logged: it may be a private key.
     d.logger.info({ user, privateKeyPasted: check.code === 'private-key-pasted' }, 'key refused');
     return { reply: refusedReply(check) };
+  }
+  const standing = await d.standingKeys.find(check.value.fingerprint);
+  if (standing) {
+    // Someone else's key with access outside jit-jump (the broker's own, or an operator's): a grant line for it
+    // could shadow that line (sshd takes the first line of a key) and lock the broker out.
+    const code = standing.kind === 'broker-key' ? 'key-is-broker-key' : 'key-stands-outside-block';
+    await auditCallerRefusal(d, user, 'key-add', code, `${check.value.fingerprint} ${standing.kind === 'broker-key' ? 'is the broker key of' : 'stands outside the block on'} ${standing.jumpHost}`);
+    return { reply: refusedReply({ code, params: { jumpHost: standing.jumpHost } }) };
   }
   const limited = await takeRateLimit(d, 'key-change', user);
   if (limited) return { reply: limited };

@@ -8,7 +8,7 @@ import type { ConnectInstructions } from '../domain/connect-instructions.ts';
 import type { IdGenerator } from '../domain/ids.ts';
 import type { RegisteredKey, UserPublicKey } from '../domain/public-key.ts';
 import type { AccessRequest, MessageRef, RequestState } from '../domain/request-state.ts';
-import type { ApprovalResult, CreateResult, RemoveKeyResult, SetKeyResult, TransitionResult } from '../domain/store-results.ts';
+import type { ApprovalResult, ApprovalRules, CreateResult, RemoveKeyResult, SetKeyResult, TransitionResult } from '../domain/store-results.ts';
 
 export type { Clock, IdGenerator };
 
@@ -18,8 +18,11 @@ export interface RequestRepository {
   recentForUser(user: string, limit: number): Promise<AccessRequest[]>;
   /** stores the request with its audit event, unless the requester already has `maxPending` pending (atomic) */
   createWithinCap(req: AccessRequest, event: AuditEvent, maxPending: number): Promise<CreateResult>;
-  /** records one approval; the last required one makes the request active and starts its clock (atomic) */
-  approve(req: AccessRequest, approver: string, now: number): Promise<ApprovalResult>;
+  /**
+   * records one approval if the current policy's `rules` allow it (deadline, maxDuration, required approvals);
+   * the last required one makes the request active and starts its clock (atomic)
+   */
+  approve(req: AccessRequest, approver: string, now: number, rules: ApprovalRules): Promise<ApprovalResult>;
   /** moves the request to `to` if the state machine allows it from its current state, with its audit event (atomic) */
   transition(req: Pick<AccessRequest, 'id' | 'jumpHost'>, to: RequestState, event: AuditEvent, fields?: Record<string, string | number>): Promise<TransitionResult>;
   addMessageRefs(id: string, refs: readonly MessageRef[]): Promise<void>;
@@ -38,6 +41,12 @@ export interface KeyRepository {
   get(user: string): Promise<RegisteredKey | undefined>;
   set(user: string, key: UserPublicKey, now: number): Promise<SetKeyResult>;
   remove(user: string, now: number): Promise<RemoveKeyResult>;
+}
+
+/** Keys with access on a jump server outside jit-jump: the broker's own keys, and keys standing outside the block. */
+export interface StandingKeys {
+  /** where this key ("SHA256:…") has such access, if anywhere (outside the block: as the last sync read the file) */
+  find(fingerprint: string): Promise<{ kind: 'broker-key' | 'outside-block'; jumpHost: string } | undefined>;
 }
 
 /** The one path that changes a jump server: renders the block from the store and writes it. */
@@ -106,6 +115,8 @@ export interface ServiceDeps {
   policy: Policy;
   requests: RequestRepository;
   keys: KeyRepository;
+  /** keys a person may not register: they already have access outside jit-jump */
+  standingKeys: StandingKeys;
   sync: BlockSync;
   jobs: JobScheduler;
   notifier: Notifier;

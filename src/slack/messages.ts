@@ -48,6 +48,7 @@ export function outcomeText(r: AccessRequest): string {
       if (r.endReason === 'jump-host-retired') return `:lock: Ended at ${when(r.endedAt ?? 0)}: jump server ${escapeMrkdwn(r.jumpHost)} retired.`;
       return `:lock: Revoked by ${userMention(r.decidedBy ?? '')} at ${when(r.endedAt ?? 0)}.`;
     case 'denied':
+      if (r.policyMaxMs !== undefined) return `:x: Not approved: ${overMaxDuration(r, r.policyMaxMs)} The requester was asked to request again.`;
       return `:x: Denied by ${userMention(r.decidedBy ?? '')}${r.denyReason ? `: ${escapeMrkdwn(r.denyReason)}` : '.'}`;
     case 'cancelled':
       return ':heavy_minus_sign: Cancelled by the requester.';
@@ -56,6 +57,11 @@ export function outcomeText(r: AccessRequest): string {
     case 'failed':
       return ':warning: Approved, but installing the key on the jump server failed.';
   }
+}
+
+/** A request that asks for longer than its host allows now (the policy changed after it was made). */
+function overMaxDuration(r: { host: string; durationMs: number }, maxMs: number): string {
+  return `it asks for ${formatDuration(r.durationMs)}, but ${escapeMrkdwn(r.host)} now allows at most ${formatDuration(maxMs)}.`;
 }
 
 /** The approval request; while pending it carries the buttons, afterwards the outcome replaces them. */
@@ -186,6 +192,10 @@ export function refusalText(r: RefusalDetail): string {
       return `You already approved; ${r.params.remaining} more approval(s) from other owners are needed.`;
     case 'self-approval':
       return 'You cannot approve your own request.';
+    case 'approval-too-late':
+      return `Too late: a request for ${r.params.host} must be decided within ${formatDuration(r.params.timeoutMs)}. It has timed out; the requester can request again.`;
+    case 'approval-over-max-duration':
+      return `This request cannot be approved: ${overMaxDuration({ host: r.params.host, durationMs: r.params.durationMs }, r.params.maxMs)} It has ended, and the requester is told to request again within ${formatDuration(r.params.maxMs)}.`;
     case 'not-owner': {
       const { action, host = 'this host' } = r.params;
       return action === 'approve' || action === 'deny'
@@ -222,6 +232,13 @@ export function refusalText(r: RefusalDetail): string {
       return `The key type ${r.params.type} does not match its data. ${KEY_HELP}`;
     case 'key-rsa-too-small':
       return `RSA keys must have at least ${r.params.minBits} bits (this one has ${r.params.bits}). ${MAKE_ED25519}`;
+    case 'key-is-broker-key':
+      return `That is the public key jit-jump itself uses to log in to the jump server ${r.params.jumpHost}: it cannot be anyone's personal key. ${MAKE_ED25519}`;
+    case 'key-stands-outside-block':
+      return (
+        `That key already has standing access to the jump server ${r.params.jumpHost} outside jit-jump, so jit-jump cannot grant or end access for it. ` +
+        `Register a key used only through jit-jump (\`ssh-keygen -t ed25519\`), or ask the jump server's operators to remove the standing line.`
+      );
     case 'command-too-long':
       return `That command is too long (over ${r.params.max} characters).`;
     case 'request-needs-host':
@@ -296,7 +313,9 @@ export const requesterTexts = {
       ? `Access to *${r.host}* (\`${r.id}\`) was approved, but installing your key on the jump server failed. Please try again later.`
       : `Access to *${r.host}* (\`${r.id}\`) was approved, but it is already ${STATE_WORDS[r.state]}: no connect instructions.`,
   requestDenied: (r: AccessRequest) =>
-    `Your request \`${r.id}\` for *${r.host}* was denied by ${userMention(r.decidedBy ?? '')}${r.denyReason ? `: ${escapeMrkdwn(r.denyReason)}` : '.'}`,
+    r.policyMaxMs !== undefined
+      ? `Your request \`${r.id}\` for *${escapeMrkdwn(r.host)}* could not be approved: ${overMaxDuration(r, r.policyMaxMs)} Request again: \`/jump request ${r.host} ${formatDuration(r.policyMaxMs)} …\``
+      : `Your request \`${r.id}\` for *${r.host}* was denied by ${userMention(r.decidedBy ?? '')}${r.denyReason ? `: ${escapeMrkdwn(r.denyReason)}` : '.'}`,
   requestTimedOut: (r: AccessRequest) => `Your request \`${r.id}\` for *${r.host}* timed out without a decision.`,
   grantEnded: (r: AccessRequest) =>
     r.state === 'revoked' && r.endReason === 'jump-host-retired'

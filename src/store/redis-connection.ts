@@ -41,7 +41,8 @@ export type RedisClient = Redis | Cluster;
 
 /**
  * - commands: the broker's own reads and writes; a few retries, then fail so Slack gets "try again".
- * - producer: adds BullMQ jobs; fails at once while Redis is away (no offline queue), as BullMQ advises.
+ * - producer: adds BullMQ jobs; fails at once while Redis is away (no offline queue), as BullMQ advises, and
+ *   on the same deadline as commands.
  * - blocking: BullMQ workers and the audit reader; hold a blocking read and must retry forever.
  */
 export type RedisRole = 'commands' | 'producer' | 'blocking';
@@ -181,9 +182,12 @@ export function describeRedisTarget(target: RedisTarget): string {
 // 500 ms of Redis, or a promoted replica, being there again). A command in flight when the connection drops is
 // failed, not sent again: Redis may have run it already (a request created twice, an audit event appended
 // twice); callers retry where that is safe. Blocking readers and BullMQ workers wait instead.
-const FAIL_FAST: RedisOptions = { enableOfflineQueue: false, maxRetriesPerRequest: 2, autoResendUnfulfilledCommands: false };
+// The deadline is also what fails a command in flight when the connection drops and comes straight back:
+// ioredis sets such a command aside and, not resending it, forgets it on the reconnect, unsettled
+// (redis/ioredis#2193). Without it a BullMQ add across a Redis restart hung an activation follow-up forever.
+const FAIL_FAST: RedisOptions = { enableOfflineQueue: false, maxRetriesPerRequest: 2, autoResendUnfulfilledCommands: false, commandTimeout: 2000 };
 const ROLE_OPTIONS: Record<RedisRole, RedisOptions> = {
-  commands: { ...FAIL_FAST, commandTimeout: 2000 },
+  commands: FAIL_FAST,
   producer: FAIL_FAST,
   blocking: { maxRetriesPerRequest: null },
 };

@@ -27,6 +27,10 @@ export function redisKeys(prefix = '{jit}') {
     renderedLines: (jumpHost: string) => `${p}:jh:${jumpHost}:rendered`,
     /** every jump server the broker has written to: name → the identity it wrote with (JSON) */
     jumpHostRegistry: `${p}:jh-registry`,
+    /** fingerprints of the keys standing in the jump account's authorized_keys outside the block, at the last sync */
+    standingKeys: (jumpHost: string) => `${p}:jh:${jumpHost}:standing`,
+    /** fingerprints of standing keys whose grants were alerted (once per key and jump server while it stands) */
+    standingKeyAlerts: (jumpHost: string) => `${p}:jh:${jumpHost}:standing-alerted`,
     /** set while a jump server is unreachable (one alert per outage, across replicas) */
     jumpHostDown: (jumpHost: string) => `${p}:jh:${jumpHost}:down`,
     /** set for a quiet period once a host key mismatch was alerted (one alert across replicas) */

@@ -12,12 +12,12 @@ import {
   type RequestState,
 } from '../domain/request-state.ts';
 import { ok, ok0, refuse } from '../domain/result.ts';
-import type { ApprovalResult, CreateResult, TransitionResult } from '../domain/store-results.ts';
+import type { ApprovalResult, ApprovalRules, CreateResult, TransitionResult } from '../domain/store-results.ts';
 import { redisKeys, type RedisKeys } from './redis-keys.ts';
 import { RedisLock } from './redis-lock.ts';
 import { runScript } from './scripts.ts';
 
-const NUMBER_FIELDS = ['durationMs', 'createdAt', 'requiredApprovals', 'activatedAt', 'expiresAt', 'endedAt'] as const;
+const NUMBER_FIELDS = ['durationMs', 'createdAt', 'requiredApprovals', 'activatedAt', 'expiresAt', 'endedAt', 'policyMaxMs'] as const;
 
 function toHash(req: AccessRequest): Record<string, string> {
   const hash: Record<string, string> = {};
@@ -103,8 +103,8 @@ export class RequestStore {
     return (await this.redis.lrange(this.keys.requestMessages(id), 0, -1)).map((s) => JSON.parse(s) as MessageRef);
   }
 
-  /** Records an owner's approval; the last required one activates the grant atomically. */
-  async approve(req: AccessRequest, approver: string, now: number): Promise<ApprovalResult> {
+  /** Records an owner's approval if the current `rules` allow it; the last required one activates the grant atomically. */
+  async approve(req: AccessRequest, approver: string, now: number, rules: ApprovalRules): Promise<ApprovalResult> {
     const base = { at: now, actor: approver, requestId: req.id, requester: req.requester, host: req.host };
     // The state table names the events of activation: the decision, then the grant.
     const [approvedType, activatedType] = auditEventsInto(ACTIVE_STATE) ?? [];
@@ -127,11 +127,14 @@ export class RequestStore {
         recordedEvent: JSON.stringify({ ...base, type: 'approval-recorded' } satisfies AuditEvent),
         approvedEvent: JSON.stringify({ ...base, type: approvedType } satisfies AuditEvent),
         activatedEvent: JSON.stringify({ ...base, type: activatedType, durationMs: req.durationMs } satisfies AuditEvent),
+        approvalTimeoutMs: rules.approvalTimeoutMs,
+        maxDurationMs: rules.maxDurationMs,
+        requiredApprovals: rules.requiredApprovals,
       },
     );
     switch (r.status) {
       case 'recorded':
-        return ok({ activated: false, approvals: Number(r.approvals) });
+        return ok({ activated: false, approvals: Number(r.approvals), required: Number(r.required) });
       case 'activated':
         return ok({ activated: true, expiresAt: Number(r.expiresAt) });
       case 'conflict':
@@ -140,6 +143,10 @@ export class RequestStore {
         return refuse('self-approval', `${approver} requested ${req.id}`);
       case 'duplicate':
         return refuse('already-approved', `${approver} already approved ${req.id}`);
+      case 'too-late':
+        return { ...refuse('too-late', `${req.id} is past its approval deadline`), deadline: Number(r.deadline) };
+      case 'too-long':
+        return { ...refuse('too-long', `${req.id} asks for more than ${rules.maxDurationMs} ms`), durationMs: Number(r.durationMs) };
       default:
         return refuse('not-found', `no request ${req.id}`);
     }

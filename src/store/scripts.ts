@@ -28,8 +28,17 @@ export const SCRIPTS = {
   },
   'approve': {
     keys: ['request', 'auditStream', 'activeGrants', 'pendingRequests', 'activating'],
-    args: ['approver', 'now', 'allowedFrom', 'activeState', 'recordedEvent', 'approvedEvent', 'activatedEvent'],
-    replies: { recorded: ['approvals'], activated: ['expiresAt'], duplicate: [], self: [], conflict: ['state'], missing: [] },
+    args: ['approver', 'now', 'allowedFrom', 'activeState', 'recordedEvent', 'approvedEvent', 'activatedEvent', 'approvalTimeoutMs', 'maxDurationMs', 'requiredApprovals'],
+    replies: {
+      recorded: ['approvals', 'required'],
+      activated: ['expiresAt'],
+      duplicate: [],
+      self: [],
+      conflict: ['state'],
+      missing: [],
+      'too-late': ['deadline'],
+      'too-long': ['durationMs'],
+    },
   },
   'create-request': {
     keys: ['request', 'userRequests', 'auditStream', 'pendingRequests'],

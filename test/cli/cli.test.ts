@@ -69,6 +69,18 @@ describe('jit-jump command line', () => {
     assert.match(r.out, /privateKeyPath: .*readable by group or others \(mode 644\): run chmod 600/);
   });
 
+  it('start refuses a broker private key it cannot derive the public key from, naming the field', () => {
+    const junk = join(dir, 'junk_key');
+    writeFileSync(junk, 'not a key\n', { mode: 0o600 });
+    const r = jitJump(['start', '--config', write('junk.yaml', policy(sshd.hostKeyFingerprint, junk))], {
+      SLACK_BOT_TOKEN: 'xoxb-1',
+      SLACK_SIGNING_SECRET: 'secret',
+      REDIS_URL: 'redis://127.0.0.1:1',
+    });
+    assert.equal(r.code, 1);
+    assert.match(r.out, /jumpHosts\[bastion\]\.privateKeyPath: cannot read a private key from .*junk_key/);
+  });
+
   it('check-config reaches the jump server, checks the pinned key and reports the version', () => {
     const r = jitJump(['check-config', '--config', write('ok.yaml', policy(sshd.hostKeyFingerprint))]);
     assert.equal(r.code, 0, r.out);

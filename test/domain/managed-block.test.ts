@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { renderableGrants } from '../../src/domain/desired-block.ts';
 import { randomRequestId, REQUEST_ID_PATTERN } from '../../src/domain/ids.ts';
-import { BLOCK_BEGIN, BLOCK_END, type ExpiryFormat, formatExpiryTime, parseAuthorizedKeys, type RenderableGrant, renderKeyLines, spliceManagedBlock } from '../../src/domain/managed-block.ts';
+import { BLOCK_BEGIN, BLOCK_END, type ExpiryFormat, formatExpiryTime, isRenderedKeyLine, parseAuthorizedKeys, type RenderableGrant, renderKeyLines, spliceManagedBlock } from '../../src/domain/managed-block.ts';
 import { FC_RUNS, generateKeys, request, samplePolicy } from './fixtures.ts';
 
 describe('managed-block', () => {
@@ -368,18 +368,20 @@ describe('managed-block', () => {
     });
 
     describe('damaged markers: one clean block, no stale jit line anywhere', () => {
-      const stale = (id: string) => `restrict,port-forwarding,permitopen="10.0.0.5:22" ssh-ed25519 AAAA${id} jit:${id}`;
-      const cases: [string, string][] = [
-        ['BEGIN without END', `keep\n${BLOCK_BEGIN}\n${stale('rold1')}\n`],
-        ['two BEGINs, one END', `keep\n${BLOCK_BEGIN}\n${stale('rold1')}\n${BLOCK_BEGIN}\n${stale('rold2')}\n${BLOCK_END}\n`],
-        ['END before BEGIN', `keep\n${BLOCK_END}\n${stale('rold1')}\n${BLOCK_BEGIN}\n`],
-        ['END without BEGIN', `keep\n${stale('rold1')}\n${BLOCK_END}\n`],
-        ['two ENDs', `keep\n${BLOCK_BEGIN}\n${stale('rold1')}\n${BLOCK_END}\n${stale('rold2')}\n${BLOCK_END}\n`],
-        ['two complete blocks', `keep\n${BLOCK_BEGIN}\n${stale('rold1')}\n${BLOCK_END}\n${BLOCK_BEGIN}\n${stale('rold2')}\n${BLOCK_END}\n`],
-        ['CRLF BEGIN without END', `keep\r\n${BLOCK_BEGIN}\r\n${stale('rold1')}\r\n`],
+      // A line the broker rendered (exact shape), for a grant that has ended.
+      const stale = (id: string) => renderKeyLines([grant({ id, publicKey: key(1), expiresAt: NOW + HOUR })], NOW, 'utc')[0]!;
+      const cases: [string, () => string][] = [
+        ['BEGIN without END', () => `keep\n${BLOCK_BEGIN}\n${stale('rold1')}\n`],
+        ['two BEGINs, one END', () => `keep\n${BLOCK_BEGIN}\n${stale('rold1')}\n${BLOCK_BEGIN}\n${stale('rold2')}\n${BLOCK_END}\n`],
+        ['END before BEGIN', () => `keep\n${BLOCK_END}\n${stale('rold1')}\n${BLOCK_BEGIN}\n`],
+        ['END without BEGIN', () => `keep\n${stale('rold1')}\n${BLOCK_END}\n`],
+        ['two ENDs', () => `keep\n${BLOCK_BEGIN}\n${stale('rold1')}\n${BLOCK_END}\n${stale('rold2')}\n${BLOCK_END}\n`],
+        ['two complete blocks', () => `keep\n${BLOCK_BEGIN}\n${stale('rold1')}\n${BLOCK_END}\n${BLOCK_BEGIN}\n${stale('rold2')}\n${BLOCK_END}\n`],
+        ['CRLF BEGIN without END', () => `keep\r\n${BLOCK_BEGIN}\r\n${stale('rold1')}\r\n`],
       ];
-      for (const [what, file] of cases)
+      for (const [what, make] of cases)
         it(what, () => {
+          const file = make();
           assert.equal(parseAuthorizedKeys(file).damaged, true);
           const out = spliceManagedBlock(file, ['new']);
           assert.ok(!/jit:rold/.test(out), out);
@@ -400,6 +402,51 @@ describe('managed-block', () => {
       it('keeps the non-jit lines outside the broken markers', () => {
         const file = `broker-key\n# note\n${BLOCK_END}\nother-key\n${stale('rold')}\n${BLOCK_BEGIN}\n`;
         assert.equal(spliceManagedBlock(file, ['new']), `broker-key\n# note\nother-key\n${block('new')}`);
+      });
+
+      it('BEGIN without END: keeps every line after the BEGIN that the broker did not write, its own login among them', () => {
+        const broker = `from="192.0.2.1",restrict ${key(2)} jit-jump-broker`;
+        const bob = `${key(3)} bob@desk`;
+        const file = `alice\n${BLOCK_BEGIN}\n${stale('rold1')}\n${broker}\n\n${bob}\n`;
+        const parsed = parseAuthorizedKeys(file);
+        assert.deepEqual(parsed, { before: ['alice', broker, '', bob], block: [], after: [], damaged: true, dropped: [stale('rold1')] });
+        assert.equal(spliceManagedBlock(file, ['new']), `alice\n${broker}\n\n${bob}\n${block('new')}`);
+      });
+
+      it("keeps someone else's line that merely mentions jit:r…, and every near miss of the rendered shape", () => {
+        const line = stale('rold1');
+        const nearMisses = [
+          `${key(3)} jit:rocket`, // a person's own comment
+          `restrict ${key(3)} jit:r1`,
+          line.replace('restrict,', ''),
+          line.replace(',command="/bin/false"', ''),
+          line.replace('command="/bin/false"', 'command="/bin/sh"'),
+          line.replace(' jit:rold1', ' jit:rold1 extra'),
+          line.replace(' jit:rold1', ' jit:ROLD1'),
+          line.replace('permitopen="10.0.0.5:22"', 'permitopen="*:*"'),
+          line.replace('permitopen="10.0.0.5:22"', 'permitopen="10.0.0.5:99999"'),
+          line.replace(',expiry-time=', ',from="*",expiry-time='),
+          line.replace('ssh-ed25519 ', 'ssh-rsa '), // the blob names another type
+          line.replace(/ AAAA\S+/, ' AAAA!!!!'),
+        ];
+        for (const l of nearMisses) assert.equal(isRenderedKeyLine(l), false, l);
+        const file = `${BLOCK_BEGIN}\n${nearMisses.join('\n')}\n${line}\n`;
+        assert.deepEqual(parseAuthorizedKeys(file).before, nearMisses);
+        assert.deepEqual(parseAuthorizedKeys(file).dropped, [line]);
+      });
+
+      it('recognises every rendered form as the broker’s: each expiry format, several grants, IPv6, CRLF, leading blanks', () => {
+        const gs = [grant({ id: 'r1' }), grant({ id: 'r2', address: 'fd00::5', port: 2222 }), grant({ id: 'r3', address: 'db.internal' })];
+        for (const format of ['utc', 'local', 'none'] as const)
+          for (const l of renderKeyLines(gs, NOW, format)) for (const variant of [l, `${l}\r`, `  ${l}`]) assert.equal(isRenderedKeyLine(variant), true, variant);
+      });
+
+      it('drops a line whose hash the broker recorded, whatever its shape, and keeps the same line when not recorded', () => {
+        const recorded = 'restrict,port-forwarding,permitopen="10.0.0.5:22" ssh-ed25519 AAAAold jit:rold';
+        const file = `${BLOCK_BEGIN}\n${recorded}\nother\n`;
+        assert.deepEqual(parseAuthorizedKeys(file, (l) => l === recorded).before, ['other']);
+        assert.deepEqual(parseAuthorizedKeys(file).before, [recorded, 'other']);
+        assert.equal(spliceManagedBlock(file, ['new'], (l) => l === recorded), `other\n${block('new')}`);
       });
     });
   });
@@ -501,6 +548,30 @@ describe('managed-block', () => {
             }
           },
         ),
+        { numRuns: FC_RUNS },
+      );
+    });
+
+    it('with damaged markers: every line the broker did not render stays, in order; none it rendered does', () => {
+      const tagged = fc.oneof(
+        outsideLine.map((text) => ({ kind: 'other' as const, text })),
+        fc.constantFrom(BLOCK_BEGIN, BLOCK_END, `${BLOCK_BEGIN}\r`, ` ${BLOCK_END}`).map((text) => ({ kind: 'marker' as const, text })),
+        grantsArb.map((gs) => {
+          const lines = renderKeyLines(gs.map((g) => ({ id: g.id, publicKey: key(g.key), address: g.address, port: g.port, expiresAt: NOW + HOUR })), NOW, 'utc');
+          return { kind: 'ours' as const, text: lines[0] ?? '' };
+        }),
+      );
+      fc.assert(
+        fc.property(fc.array(tagged, { maxLength: 12 }), (items) => {
+          const file = items.map((i) => `${i.text}\n`).join('');
+          const parsed = parseAuthorizedKeys(file);
+          if (!parsed.damaged) return;
+          const others = items.filter((i) => i.kind === 'other' || i.text === '').map((i) => i.text);
+          assert.deepEqual(parsed.before, others);
+          const out = spliceManagedBlock(file, []);
+          for (const i of items) if (i.kind === 'ours' && i.text) assert.ok(!out.includes(i.text), i.text);
+          assert.equal(parseAuthorizedKeys(out).damaged, false);
+        }),
         { numRuns: FC_RUNS },
       );
     });

@@ -15,6 +15,7 @@ import { checkUserPublicKey } from '../../src/domain/public-key.ts';
 import { useFreshRedis } from '../support/fresh-redis.ts';
 import { startOldSshd } from '../support/old-sshd.ts';
 import { generateUserKey, type SshdProcess } from '../support/sshd.ts';
+import { asRequested } from '../support/approval-rules.ts';
 
 describe('expiry-time on a jump server older than OpenSSH 9.1', () => {
   const db = useFreshRedis();
@@ -70,7 +71,7 @@ describe('expiry-time on a jump server older than OpenSSH 9.1', () => {
         approvers: [],
       };
       await requests.create(req, { type: 'requested', at: now, requestId: req.id, requester: req.requester, host: req.host });
-      const approved = await requests.approve(req, 'U0OWNER1', now);
+      const approved = await requests.approve(req, 'U0OWNER1', now, asRequested(req));
       assert.ok(approved.ok && approved.value.activated);
       const result = await sync.sync('bastion');
       assert.ok(result.grantIds.includes(req.id), 'the grant was rendered');

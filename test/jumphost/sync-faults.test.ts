@@ -17,9 +17,11 @@ import { startRedis, type RedisProcess } from '../../src/sandbox/redis-process.t
 import type { KeyStore } from '../../src/store/key-store.ts';
 import type { RequestStore } from '../../src/store/request-store.ts';
 import { generateUserKey, startSshd, type SshdProcess } from '../support/sshd.ts';
+import { asRequested } from '../support/approval-rules.ts';
 
 // The product's alert for damaged markers; the audit event has no other field that tells it apart.
-const DAMAGED = 'the managed block markers were edited by hand (unpaired BEGIN/END): the block was rebuilt from the active grants';
+const DAMAGED = (dropped: number, kept: number) =>
+  `the managed block markers were edited by hand (unpaired BEGIN/END): the block was rebuilt from the active grants; ${dropped} line(s) jit-jump wrote removed, ${kept} other line(s) kept as they were`;
 // Someone else's lines: never the broker's, so they must come through as they are.
 const ALICE = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAlicesOwnKeyAlicesOwnKeyAlicesOwnKey01 alice@laptop';
 const BOB = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBobsOwnKeyBobsOwnKeyBobsOwnKeyBobsOwn01 bob@desk';
@@ -97,7 +99,7 @@ describe('jump-host sync faults', () => {
   async function grant(requests: RequestStore, keys: KeyStore, id: string, host: string, jumpHost: string) {
     await keys.set('U0ENGINEER', userKey, Date.now());
     await requests.create({ id, requester: 'U0ENGINEER', host, jumpHost, durationMs: 600_000, reason: 'faults', state: 'pending', createdAt: Date.now(), requiredApprovals: 1, approvers: [] }, { type: 'requested', at: Date.now(), requestId: id });
-    const approved = await requests.approve((await requests.get(id))!, 'U0OWNER', Date.now());
+    const approved = await requests.approve((await requests.get(id))!, 'U0OWNER', Date.now(), asRequested((await requests.get(id))!));
     assert.ok(approved.ok && approved.value.activated);
   }
 
@@ -116,8 +118,8 @@ describe('jump-host sync faults', () => {
 
   /**
    * Writes `damaged` to the jump server, syncs, and checks the README's promise: one alert, every marker and
-   * every line from a BEGIN to its END (or the end of the file) and every `jit:r…` line dropped, the other
-   * lines kept in order byte for byte, one new block at the end; a second sync changes nothing and is silent.
+   * every line of the broker's exact rendered shape dropped, the other lines kept in order byte for byte, one new
+   * block at the end; a second sync changes nothing and is silent.
    */
   async function repairs(damaged: string[], kept: string[]): Promise<void> {
     const p = parts();
@@ -133,7 +135,8 @@ describe('jump-host sync faults', () => {
       assert.deepEqual(lines.slice(0, -3), kept, 'lines outside the block: kept in order, byte for byte');
       assert.deepEqual([lines.at(-3), lines.at(-1)], [BLOCK_BEGIN, BLOCK_END], 'one new block at the end');
       assertGrantLine(lines.at(-2), 'rfix1', '10.0.0.5');
-      assert.deepEqual(await alerts(p.requests, 'bastion'), [{ type: 'jump-host-alert', host: 'bastion', detail: DAMAGED }]);
+      const dropped = damaged.filter((l) => l !== BLOCK_BEGIN && l !== BLOCK_END && !kept.includes(l)).length;
+      assert.deepEqual(await alerts(p.requests, 'bastion'), [{ type: 'jump-host-alert', host: 'bastion', detail: DAMAGED(dropped, kept.length) }]);
       assert.equal(p.logs.filter((l) => l.msg === 'managed block markers were damaged' && l.jumpHost === 'bastion').length, 1);
       // The rebuilt block is well-formed: the next sync leaves it alone and raises nothing.
       const again = await p.sync.sync('bastion');
@@ -147,11 +150,58 @@ describe('jump-host sync faults', () => {
     }
   }
 
-  it('BEGIN without END: alerts once, drops the BEGIN and every line after it, keeps the lines before it, rebuilds the block at the end', async () => {
-    await repairs([brokerLine, ALICE, '', BLOCK_BEGIN, stale('rold1'), BOB], [brokerLine, ALICE, '']);
+  it('BEGIN without END: alerts once, drops the BEGIN and the broker’s lines after it, keeps every other line, rebuilds the block at the end', async () => {
+    await repairs([brokerLine, ALICE, '', BLOCK_BEGIN, stale('rold1'), BOB, `${BOB.replace('bob@desk', 'bob jit:rocket')}`], [brokerLine, ALICE, '', BOB, BOB.replace('bob@desk', 'bob jit:rocket')]);
   });
 
-  it('END without BEGIN: alerts once, drops the END and the jit:r… lines, keeps every other line in order, rebuilds the block at the end', async () => {
+  it('BEGIN without END above the broker’s own login line: the line stays, and the broker logs in afresh and writes again', async () => {
+    const first = parts();
+    await grant(first.requests, first.keys, 'rlock1', 'db', 'bastion');
+    jump.writeAuthorizedKeys(`${[ALICE, BLOCK_BEGIN, stale('rold1'), brokerLine, BOB].join('\n')}\n`);
+    try {
+      assert.equal((await first.sync.sync('bastion')).blockDamaged, true);
+      assert.deepEqual(parseAuthorizedKeys(jump.readAuthorizedKeys()).before, [ALICE, brokerLine, BOB]);
+    } finally {
+      await first.sync.stop();
+      await first.connections.close();
+    }
+    // A fresh connection must authenticate with the broker key through the repaired file.
+    const second = parts({ syncAttempts: 1 });
+    try {
+      await grant(second.requests, second.keys, 'rlock2', 'db', 'bastion');
+      const result = await second.sync.sync('bastion');
+      assert.equal(result.changed, true);
+      const block = parseAuthorizedKeys(jump.readAuthorizedKeys()).block ?? [];
+      assert.equal(block.length, 1);
+      assert.match(block[0]!, / jit:rlock1,rlock2$/);
+    } finally {
+      await second.sync.stop();
+      await second.connections.close();
+      jump.writeAuthorizedKeys(`${brokerLine}\n`);
+    }
+  });
+
+  it('keeps the bytes outside the block byte for byte, invalid UTF-8 included', async () => {
+    const p = parts();
+    const head = Buffer.concat([Buffer.from(`${brokerLine}\n# latin1 caf`), Buffer.from([0xe9, 0x20, 0xff, 0xfe, 0x0a]), Buffer.from('# utf-8 café ☃\n')]);
+    const tail = Buffer.concat([Buffer.from('# after '), Buffer.from([0x80, 0xc3, 0x0a])]);
+    writeFileSync(jump.authorizedKeysPath, Buffer.concat([head, Buffer.from(`${BLOCK_BEGIN}\n${BLOCK_END}\n`), tail]), { mode: 0o600 });
+    try {
+      await grant(p.requests, p.keys, 'rbytes1', 'db', 'bastion');
+      assert.equal((await p.sync.sync('bastion')).changed, true);
+      const file = readFileSync(jump.authorizedKeysPath);
+      assert.deepEqual(file.subarray(0, head.length), head, 'the lines before the block');
+      assert.deepEqual(file.subarray(file.length - tail.length), tail, 'the lines after the block');
+      const block = parseAuthorizedKeys(file.toString('latin1')).block ?? [];
+      assertGrantLine(block[0], 'rbytes1', '10.0.0.5');
+    } finally {
+      await p.sync.stop();
+      await p.connections.close();
+      jump.writeAuthorizedKeys(`${brokerLine}\n`);
+    }
+  });
+
+  it('END without BEGIN: alerts once, drops the END and the broker’s lines, keeps every other line in order, rebuilds the block at the end', async () => {
     await repairs([brokerLine, ALICE, stale('rold1'), BLOCK_END, BOB], [brokerLine, ALICE, BOB]);
   });
 

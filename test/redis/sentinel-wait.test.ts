@@ -9,6 +9,7 @@ import { createRedisClient, parseRedisUrl } from '../../src/store/redis-connecti
 import { RequestStore } from '../../src/store/request-store.ts';
 import { withRedisNode } from '../support/failover.ts';
 import { startSentinelSet, type SentinelSet } from '../support/redis-sentinel.ts';
+import { asRequested } from '../support/approval-rules.ts';
 
 const NOW = 1_800_000_000_000;
 const KEY = { line: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl', fingerprint: 'SHA256:wait-test', type: 'ssh-ed25519', bits: 256 };
@@ -47,7 +48,7 @@ describe('Sentinel: WAIT after each state change', () => {
     const before = await waitCalls(primary.port);
     await requests.create(req, { type: 'requested', at: NOW, requestId: req.id });
     assert.equal(await onReplica('state'), 'pending');
-    assert.deepEqual(await requests.approve(req, 'UOWNER', NOW), { ok: true, value: { activated: true, expiresAt: NOW + 3_600_000 } });
+    assert.deepEqual(await requests.approve(req, 'UOWNER', NOW, asRequested(req)), { ok: true, value: { activated: true, expiresAt: NOW + 3_600_000 } });
     assert.equal(await onReplica('state'), 'active');
     assert.deepEqual(await requests.transition(req, 'revoked', { type: 'revoked', at: NOW }, { endedAt: NOW }), { ok: true, value: { from: 'active' } });
     assert.equal(await onReplica('state'), 'revoked');

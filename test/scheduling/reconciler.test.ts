@@ -11,6 +11,7 @@ import { RECONCILE_QUEUE } from '../../src/scheduling/reconcile-jobs.ts';
 import { auditTypes, blockLines, click, posts, postsAbout, requestAccess, until } from '../support/flow.ts';
 import { writePolicyFile } from '../support/policy-file.ts';
 import { AUDIT_CHANNEL, ENGINEER, OWNER, startWorld, type World } from '../support/world.ts';
+import { asRequested } from '../support/approval-rules.ts';
 
 const HAND_WRITTEN = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHandWrittenKeyHandWrittenKeyHandWrittenKeyX someone@laptop';
 
@@ -110,7 +111,7 @@ describe('reconciler', () => {
     const id = 'rstuckactivation1';
     const store = world.broker.requests;
     await store.create(draft(world, id), { type: 'requested', at: Date.now(), requestId: id, requester: ENGINEER, host: 'internal-2' });
-    const outcome = await store.approve((await store.get(id))!, OWNER, Date.now());
+    const outcome = await store.approve((await store.get(id))!, OWNER, Date.now(), asRequested((await store.get(id))!));
     assert.ok(outcome.ok && outcome.value.activated);
     await until('line installed by the reconciler', () => blockLines(world).some((l) => l.includes(id)), 60_000);
     await until('connect message', () => connectDms(world, id).length === 1 || undefined);
@@ -128,7 +129,7 @@ describe('reconciler', () => {
     const store = world.broker.requests;
     const id = 'rlostrevokejob1';
     await store.create(draft(world, id, { durationMs: 2000 }), { type: 'requested', at: Date.now(), requestId: id, requester: ENGINEER, host: 'internal-2' });
-    await store.approve((await store.get(id))!, OWNER, Date.now());
+    await store.approve((await store.get(id))!, OWNER, Date.now(), asRequested((await store.get(id))!));
     await store.finishActivation(id); // as if the follow-up ran but its revoke job vanished
     await until('expired by the reconciler', async () => (await store.get(id))?.state === 'expired' || undefined, 60_000, 100);
     await until('expiry DM', () => postsAbout(world, 'jit_grant_ended', id, `D${ENGINEER}`).length > 0 || undefined);

@@ -16,6 +16,7 @@ import { checkUserPublicKey } from '../../src/domain/public-key.ts';
 import { startRedis, type RedisProcess } from '../../src/sandbox/redis-process.ts';
 import { RedisLock } from '../../src/store/redis-lock.ts';
 import { generateUserKey, startSshd, type SshdProcess } from '../support/sshd.ts';
+import { asRequested } from '../support/approval-rules.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -185,7 +186,7 @@ describe('sync across replicas', () => {
         kick(early);
         await until(() => rendered[early]! > before);
         await requests.create({ id, requester: u.user, host: 'db', jumpHost: 'bastion', durationMs: 600_000, reason: 'race', state: 'pending', createdAt: Date.now(), requiredApprovals: 1, approvers: [] }, { type: 'requested', at: Date.now(), requestId: id });
-        const approved = await requests.approve((await requests.get(id))!, 'U0OWNER', Date.now());
+        const approved = await requests.approve((await requests.get(id))!, 'U0OWNER', Date.now(), asRequested((await requests.get(id))!));
         assert.ok(approved.ok && approved.value.activated);
         if (i >= 2) await requests.transition({ id: `rrace${i - 2}`, jumpHost: 'bastion' }, 'revoked', { type: 'revoked', at: Date.now(), requestId: `rrace${i - 2}` }, { endedAt: Date.now() });
         const refusedBefore = refused[late]!;

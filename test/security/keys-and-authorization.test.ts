@@ -6,6 +6,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { generateUserKey } from '../../src/sandbox/sshd-process.ts';
+import { BLOCK_BEGIN, BLOCK_END } from '../../src/domain/managed-block.ts';
+import { checkUserPublicKey } from '../../src/domain/public-key.ts';
 import { PRIVATE_KEY_MESSAGE } from '../../src/slack/messages.ts';
 import { blockLines, click, posts, requestAccess, until } from '../support/flow.ts';
 import { describeSsh, sshHop } from '../support/ssh-client.ts';
@@ -175,5 +177,50 @@ describe('keys and authorization (end to end)', () => {
     // Counted only now: a second audit of the request limit would have come before this later one.
     await audited(/\*refused\*.*U0RATE.*rate limit: more than 4 key changes per 1h/);
     assert.equal(posts(world, AUDIT_CHANNEL).filter((p) => /U0RATE.*rate limit: more than 4 requests/.test(p.args.text)).length, 1, 'audited once per window');
+  });
+  it('refuses the broker’s own public key at `key add`, naming the jump server, and audits it', async () => {
+    const brokerPub = readFileSync(`${world.policy.jumpHosts[0]!.privateKeyPath}.pub`, 'utf8').trim();
+    assert.match(await say('U0THIEF', `key add ${brokerPub}`), /^That is the public key jit-jump itself uses to log in to the jump server bastion/);
+    assert.equal(await world.broker.keys.get('U0THIEF'), undefined);
+    await audited(/\*refused\*.*U0THIEF.*key-add: SHA256:\S+ is the broker key of bastion/);
+  });
+
+  it('never renders a key standing outside the block (the broker’s own included): alert once, and the broker keeps writing', async () => {
+    const jhPriv = world.policy.jumpHosts[0]!.privateKeyPath;
+    const brokerPub = readFileSync(`${jhPriv}.pub`, 'utf8').trim();
+    const broker = checkUserPublicKey(brokerPub, { minRsaBits: 3072 });
+    assert.ok(broker.ok);
+    // The block before the broker's line: where a grant line for the broker's key would win (sshd takes the
+    // first line of a key) and give the broker's SFTP login command="/bin/false" for good.
+    const file = world.jump.readAuthorizedKeys();
+    assert.deepEqual(blockLines(world), [], 'no grant active');
+    const outside = file.split('\n').filter((l) => l !== '' && l !== BLOCK_BEGIN && l !== BLOCK_END);
+    // And a key an operator placed by hand, after the block.
+    const hand = generateUserKey(world.dir, 'hand_placed');
+    world.jump.writeAuthorizedKeys([BLOCK_BEGIN, BLOCK_END, ...outside, `${hand.publicKey}`, ''].join('\n'));
+    // A registration made before this check existed (stored straight into Redis): the lock-out of issue #11.
+    assert.ok((await world.broker.keys.set('U0LEGACY', broker.value, Date.now())).ok);
+    const id = await requestAccess(world, 'U0LEGACY', 'request internal-2 10m legacy');
+    await click(world, id, OWNER);
+    await until('activation failed', async () => (await world.broker.requests.get(id))?.state === 'failed');
+    assert.ok(!world.jump.readAuthorizedKeys().includes(`${broker.value.line} jit:`), 'no grant line for the broker key');
+    const alert = await audited(new RegExp(`\\*jump-host-alert\\*.*key ${broker.value.fingerprint.replace(/[+/]/g, '\\$&')} stands in authorized_keys outside the jit-jump block: this key has standing access outside jit-jump.*${id}`));
+    assert.ok(alert);
+
+    // The broker still writes: another person's grant lands and works.
+    const ok = await requestAccess(world, ENGINEER, 'request internal-2 10m still writing');
+    await click(world, ok, OWNER);
+    await until('key line', () => blockLines(world).some((l) => l.endsWith(`jit:${ok}`)));
+    const hop = await sshHop({ jump: world.jump, target: world.internal2, identityFile: world.engineerKey.privateKeyPath });
+    assert.equal(hop.outcome, 'ok', describeSsh(hop));
+    // That sync saw the hand-placed key: registering it is refused.
+    assert.match(await say('U0HAND', `key add ${hand.publicKey}`), /^That key already has standing access to the jump server bastion outside jit-jump/);
+    await say(ENGINEER, `revoke ${ok}`);
+    await until('line gone', () => blockLines(world).length === 0 || undefined);
+    // Alerted once per key and jump server, not at every sync.
+    await world.broker.sync.sync('bastion');
+    const alerts = posts(world, AUDIT_CHANNEL).filter((c) => c.args.text.includes(`key ${broker.value.fingerprint} stands`));
+    assert.equal(alerts.length, 1);
+    await world.broker.keys.remove('U0LEGACY', Date.now());
   });
 });

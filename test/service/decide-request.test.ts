@@ -1,7 +1,11 @@
 // Approve and deny, against in-memory ports: who may decide, N-of-M distinct approvers, late and repeated clicks.
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
-import { ALICE, BOB, CAROL, ENG, inMemoryService, MALLORY, MINUTE, type Harness } from '../support/in-memory/service.ts';
+import { ALICE, BOB, CAROL, ENG, HOUR, inMemoryService, MALLORY, MINUTE, unitPolicy, type Harness } from '../support/in-memory/service.ts';
+
+/** The unit policy with db-1 changed: the policy file as edited before a restart. */
+const withDb1 = (changes: Record<string, unknown>) =>
+  unitPolicy({ hosts: [{ name: 'db-1', address: '10.0.0.5', jumpHost: 'bastion', owners: [ALICE, BOB], maxDuration: '2h', approvals: 2, ...changes }] });
 
 describe('decide on a request', () => {
   let h: Harness;
@@ -68,6 +72,48 @@ describe('decide on a request', () => {
     await h.service.timeOut(id);
     assert.deepEqual((await h.service.approve(id, ALICE)).reply, { kind: 'already', state: 'timed-out' });
     assert.deepEqual(await h.service.prepareDeny(id, ALICE), { ok: false, reply: { kind: 'already', state: 'timed-out' } });
+  });
+
+  it('refuses an approval past the deadline (its time-out job late or lost) and times the request out', async () => {
+    h.clock.advance(HOUR - 1); // the unit policy's approvalTimeout is 1h
+    assert.deepEqual((await h.run(h.service.approve(id, ALICE))).reply, { kind: 'approval-recorded', approvals: 1, required: 2 });
+    h.clock.advance(1);
+    const out = await h.service.approve(id, BOB);
+    assert.deepEqual(out.reply, { kind: 'refused', code: 'approval-too-late', params: { host: 'db-1', timeoutMs: HOUR } });
+    assert.deepEqual((await h.requests.get(id))?.approvers, [ALICE], 'not recorded');
+    await out.after?.();
+    assert.equal((await h.requests.get(id))?.state, 'timed-out');
+    assert.equal(h.notifier.of('requestTimedOut', id).length, 1, 'the requester is told');
+    assert.deepEqual(refusedCodes(), ['approval-too-late']);
+    assert.equal(h.notifier.of('grantActivated', id).length, 0);
+  });
+
+  it('refuses a request longer than its host allows now: it ends unapproved and the requester is asked to request again', async () => {
+    const long = await h.request(ENG, 'db-1 2h long job');
+    const s = h.restartedWith(withDb1({ maxDuration: '1h' }));
+    const out = await s.approve(long, ALICE);
+    assert.deepEqual(out.reply, { kind: 'refused', code: 'approval-over-max-duration', params: { host: 'db-1', durationMs: 2 * HOUR, maxMs: HOUR } });
+    await out.after?.();
+    const req = await h.requests.get(long);
+    assert.deepEqual([req?.state, req?.approvers, req?.policyMaxMs, req?.decidedBy], ['denied', [], HOUR, ALICE]);
+    assert.equal(h.notifier.of('requestDenied', long)[0]?.request.policyMaxMs, HOUR, 'the requester is told the new maximum');
+    assert.equal(h.jobs.scheduled.has(`timeout:${long}`), false);
+    assert.equal(h.notifier.of('requestChanged', long).at(-1)?.request.state, 'denied', 'every copy shows it');
+    assert.deepEqual(h.audit.filter((e) => e.requestId === long).map((e) => e.type === 'refused' ? e.code : e.type), ['requested', 'approval-over-max-duration', 'denied']);
+    assert.deepEqual((await s.approve(long, BOB)).reply, { kind: 'already', state: 'denied' });
+  });
+
+  it('counts the approvals the host requires now: raised means recorded and more needed, lowered means fewer', async () => {
+    const s = h.restartedWith(withDb1({ owners: [ALICE, BOB, CAROL], approvals: 3 }));
+    assert.deepEqual((await h.run(s.approve(id, ALICE))).reply, { kind: 'approval-recorded', approvals: 1, required: 3 });
+    assert.equal(h.notifier.of('approvalRecorded', id).at(-1)?.request.requiredApprovals, 3, 'every copy shows 1 of 3');
+    assert.deepEqual((await h.run(s.approve(id, BOB))).reply, { kind: 'approval-recorded', approvals: 2, required: 3 });
+    await h.run(s.approve(id, CAROL));
+    assert.equal((await h.requests.get(id))?.state, 'active');
+
+    const other = await h.request(ENG, 'db-1 30m again');
+    await h.run(h.restartedWith(withDb1({ approvals: 1 })).approve(other, BOB));
+    assert.equal((await h.requests.get(other))?.state, 'active', 'one approval is enough now');
   });
 
   it('deny: an owner may, the requester is told why, the time-out job goes, every copy shows it', async () => {

@@ -1,6 +1,7 @@
 // `/jump key …` against in-memory ports: one key per person, a key change reaches the active grants at once.
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
+import { checkUserPublicKey } from '../../src/domain/public-key.ts';
 import { ALICE, BOB, ENG, HOUR, inMemoryService, publicKeyLine, type Harness } from '../support/in-memory/service.ts';
 
 describe('keys', () => {
@@ -30,6 +31,29 @@ describe('keys', () => {
     await h.run(h.service.command(ENG, `key add ${line}`));
     assert.deepEqual((await h.service.command(BOB, `key add ${line}`)).reply, { kind: 'key-taken' });
     assert.equal(await h.keys.get(BOB), undefined);
+  });
+
+  it('refuses the broker’s own key and a key standing outside the block, says why, audits it and stores nothing', async () => {
+    const broker = publicKeyLine('broker');
+    const standing = publicKeyLine('ops');
+    const fp = (line: string) => {
+      const c = checkUserPublicKey(line, { minRsaBits: 3072 });
+      assert.ok(c.ok);
+      return c.value.fingerprint;
+    };
+    h.standingKeys.byFingerprint.set(fp(broker), { kind: 'broker-key', jumpHost: 'bastion' });
+    h.standingKeys.byFingerprint.set(fp(standing), { kind: 'outside-block', jumpHost: 'bastion' });
+    assert.deepEqual((await h.run(h.service.command(ENG, `key add ${broker}`))).reply, { kind: 'refused', code: 'key-is-broker-key', params: { jumpHost: 'bastion' } });
+    assert.deepEqual((await h.run(h.service.command(ENG, `key add ${standing}`))).reply, { kind: 'refused', code: 'key-stands-outside-block', params: { jumpHost: 'bastion' } });
+    assert.equal(await h.keys.get(ENG), undefined);
+    assert.deepEqual(
+      h.audit.map((e) => [e.type, e.actor, e.code, e.detail]),
+      [
+        ['refused', ENG, 'key-is-broker-key', `key-add: ${fp(broker)} is the broker key of bastion`],
+        ['refused', ENG, 'key-stands-outside-block', `key-add: ${fp(standing)} stands outside the block on bastion`],
+      ],
+    );
+    assert.equal((await h.run(h.service.command(ENG, `key add ${publicKeyLine()}`))).reply?.kind, 'key-saved', 'any other key is fine');
   });
 
   it('refuses a pasted private key without storing or logging it, and audits the refusal', async () => {

@@ -310,6 +310,12 @@ describe('replyText and requester DMs', () => {
     assert.match(requesterTexts.grantNotActivated({ ...r, state: 'failed' }), /installing your key on the jump server failed/);
     assert.match(requesterTexts.grantNotActivated({ ...r, state: 'revoked' }), /already revoked: no connect instructions/);
     assert.equal(requesterTexts.expiryWarning(r, 600_000), 'Your access to *db-1* (`rabc123`) ends in 10m.');
+    const overMax = { ...r, durationMs: 28_800_000, state: 'denied' as const, decidedBy: 'U0ALICE', policyMaxMs: 7_200_000 };
+    assert.equal(
+      requesterTexts.requestDenied(overMax),
+      'Your request `rabc123` for *db-1* could not be approved: it asks for 8h, but db-1 now allows at most 2h. Request again: `/jump request db-1 2h …`',
+    );
+    assert.match(outcomeText(overMax), /^:x: Not approved: it asks for 8h, but db-1 now allows at most 2h\. The requester was asked to request again\.$/);
   });
 });
 
@@ -325,6 +331,8 @@ describe('refusalText: the words of every domain refusal', () => {
     'reason-too-long': { length: 501, max: 500 },
     'no-key': {},
     'already-approved': { remaining: 1 },
+    'approval-too-late': { host: 'db-1', timeoutMs: 86_400_000 },
+    'approval-over-max-duration': { host: 'db-1', durationMs: 28_800_000, maxMs: 7_200_000 },
     'self-approval': {},
     'not-owner': { action: 'approve', host: 'db-1' },
     'not-allowed': {},
@@ -342,6 +350,8 @@ describe('refusalText: the words of every domain refusal', () => {
     'key-not-round-trip': {},
     'key-type-mismatch': { type: 'ssh-rsa' },
     'key-rsa-too-small': { minBits: 3072, bits: 2048 },
+    'key-is-broker-key': { jumpHost: 'bastion' },
+    'key-stands-outside-block': { jumpHost: 'bastion' },
     'command-too-long': { max: 4000 },
     'request-needs-host': {},
     'key-add-needs-key': {},
@@ -364,6 +374,11 @@ describe('refusalText: the words of every domain refusal', () => {
       return t;
     });
     assert.equal(new Set(texts).size, texts.length, 'one code per sentence');
+  });
+
+  it('says why a key with access outside jit-jump is refused, naming the jump server', () => {
+    assert.match(refusalText(detail('key-is-broker-key', { jumpHost: 'bastion' })), /public key jit-jump itself uses to log in to the jump server bastion/);
+    assert.match(refusalText(detail('key-stands-outside-block', { jumpHost: 'bastion' })), /already has standing access to the jump server bastion outside jit-jump/);
   });
 
   it('a refused reply reads as its refusal', () => {

@@ -10,6 +10,8 @@ import { ACTIVE_STATE, canTransition, INITIAL_STATE, REQUEST_STATES, type Reques
 import { RequestStore } from '../../src/store/request-store.ts';
 import { decodeReply, runScript, SCRIPTS, scriptSource, type ScriptName } from '../../src/store/scripts.ts';
 import { useFreshRedis } from '../support/fresh-redis.ts';
+import { codeOf } from '../support/results.ts';
+import { asRequested } from '../support/approval-rules.ts';
 
 const LUA = join(import.meta.dirname, '../../src/store/lua');
 const NOW = 1_800_000_000_000;
@@ -78,10 +80,57 @@ describe('Lua scripts', () => {
       const req = draft(`rapprove-${from}`);
       await store.create(req, { type: 'requested', at: NOW, requestId: req.id });
       await db.redis.hset(store.keys.request(req.id), 'state', from);
-      const r = await store.approve(req, 'UOWNER', NOW);
+      const r = await store.approve(req, 'UOWNER', NOW, asRequested(req));
       const got = r.ok ? r.value : 'state' in r ? { code: r.code, state: r.state } : r;
       assert.deepEqual(got, canTransition(from, ACTIVE_STATE) ? { activated: true, expiresAt: NOW + 3_600_000 } : { code: 'conflict', state: from }, from);
     }
+  });
+
+  it('approves only what the current policy allows, in the same step: deadline, maxDuration, required approvals', async () => {
+    const store = new RequestStore(db.redis);
+    const HOUR = 3_600_000;
+    const made = async (id: string, overrides: Partial<AccessRequest> = {}) => {
+      const req = draft(id, overrides);
+      await store.create(req, { type: 'requested', at: NOW, requestId: req.id });
+      return req;
+    };
+    const unchanged = async (req: AccessRequest) => {
+      const now = (await store.get(req.id))!;
+      assert.deepEqual([now.state, now.approvers, now.requiredApprovals], ['pending', [], req.requiredApprovals], req.id);
+      assert.equal(await db.redis.zscore(store.keys.activeGrants('bastion'), req.id), null);
+    };
+    const auditLength = () => db.redis.xlen(store.keys.auditStream);
+
+    // The deadline is createdAt + the current approval timeout: the last millisecond before it still counts.
+    const late = await made('rlate');
+    const rules = asRequested(late, { approvalTimeoutMs: HOUR });
+    const before = await auditLength();
+    assert.deepEqual(codeOf(await store.approve(late, 'UOWNER', NOW + HOUR, rules)), { ok: false, code: 'too-late', deadline: NOW + HOUR });
+    assert.deepEqual(codeOf(await store.approve(late, 'UOWNER', NOW + 5 * HOUR, rules)), { ok: false, code: 'too-late', deadline: NOW + HOUR });
+    await unchanged(late);
+    assert.equal(await auditLength(), before, 'a refusal writes nothing');
+    assert.equal((await store.approve(late, 'UOWNER', NOW + HOUR - 1, rules)).ok, true);
+
+    // A request for 8h on a host that now allows 2h: refused, not clamped, whichever approval it would be.
+    const long = await made('rlong', { durationMs: 8 * HOUR, requiredApprovals: 2 });
+    const tighter = asRequested(long, { maxDurationMs: 2 * HOUR });
+    assert.deepEqual(codeOf(await store.approve(long, 'UA', NOW, tighter)), { ok: false, code: 'too-long', durationMs: 8 * HOUR });
+    await unchanged(long);
+    assert.equal((await store.approve(long, 'UA', NOW, asRequested(long))).ok, true, 'recorded under the old limit');
+    assert.deepEqual(codeOf(await store.approve(long, 'UB', NOW, tighter)), { ok: false, code: 'too-long', durationMs: 8 * HOUR });
+    assert.equal((await store.get(long.id))?.state, 'pending', 'the last approval does not activate it either');
+
+    // Approvals raised from 1 to 3: this one is recorded, two more are needed, and the request shows 3.
+    const raised = await made('rraised');
+    const three = asRequested(raised, { requiredApprovals: 3 });
+    assert.deepEqual(codeOf(await store.approve(raised, 'UA', NOW, three)), { ok: true, value: { activated: false, approvals: 1, required: 3 } });
+    assert.equal((await store.get(raised.id))?.requiredApprovals, 3);
+    assert.deepEqual(codeOf(await store.approve(raised, 'UB', NOW, three)), { ok: true, value: { activated: false, approvals: 2, required: 3 } });
+    assert.deepEqual(codeOf(await store.approve(raised, 'UC', NOW, three)), { ok: true, value: { activated: true, expiresAt: NOW + HOUR } });
+
+    // Lowered from 2 to 1: the current policy decides, so the first approval activates.
+    const lowered = await made('rlowered', { requiredApprovals: 2 });
+    assert.deepEqual(codeOf(await store.approve(lowered, 'UA', NOW, asRequested(lowered, { requiredApprovals: 1 }))), { ok: true, value: { activated: true, expiresAt: NOW + HOUR } });
   });
 
   it('refuses, before any write, a move the generic script must not make or an event the table does not name', async () => {
@@ -115,6 +164,7 @@ describe('Lua scripts', () => {
   it('decodes replies by name, and refuses a reply the spec does not name', async () => {
     assert.deepEqual(decodeReply('transition', ['ok', 'pending']), { status: 'ok', from: 'pending' });
     assert.deepEqual(decodeReply('approve', ['self']), { status: 'self' });
+    assert.deepEqual(decodeReply('approve', ['too-late', '5']), { status: 'too-late', deadline: '5' });
     assert.throws(() => decodeReply('transition', ['done']), /transition gave an unexpected reply: \["done"\]/);
     assert.throws(() => decodeReply('transition', ['ok']), /unexpected reply/);
     assert.throws(() => decodeReply('rate-limit', 1), /unexpected reply: 1/);

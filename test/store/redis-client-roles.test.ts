@@ -1,6 +1,7 @@
 // The role clients' failure behaviour against a real redis-server that goes silent (SIGSTOP) or away (kill -9):
 // a 'commands' client gives up on its deadline while Redis is still stopped and never sends a command twice
-// after a dropped connection; 'commands' and 'producer' refuse at once while the connection is down.
+// after a dropped connection; 'commands' and 'producer' refuse at once while the connection is down, and fail a
+// command that was in flight when the connection dropped (never leave it pending).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
@@ -73,6 +74,27 @@ describe('Redis role clients against a stopped or dead redis-server', () => {
     // A command resent on reconnect would have gone out before this one, on the same connection.
     assert.equal(await commands.get('counter'), '1', 'the INCR ran exactly once');
   });
+
+  // ioredis (redis/ioredis#2193) keeps a command in flight when the connection drops aside and, without resending,
+  // forgets it on the reconnect: its promise never settles. A BullMQ add on the producer did that in the chaos run
+  // (Redis restarted mid-add), and the activation follow-up awaiting it held its lease forever.
+  for (const role of ['commands', 'producer'] as const) {
+    it(`'${role}': a command in flight when the connection drops fails even when the reconnect is quick`, async () => {
+      const c = client(role);
+      await ready(c);
+      const closed = new Promise((resolve) => c.once('close', resolve));
+      // On the socket now, its reply never read: the connection drops under it, and Redis is there for the reconnect.
+      const get = c.get('k');
+      c.stream.destroy();
+      await closed;
+      await guarded(ready(c), 60_000, 'the reconnect');
+      await assert.rejects(guarded(get, 30_000, `the GET in flight on the '${role}' connection to settle`), (err: Error) => {
+        assert.doesNotMatch(err.message, /still waiting/, 'failed by the client, not by the guard');
+        return true;
+      });
+      assert.equal(await c.set('k', role), 'OK', 'the connection works again');
+    });
+  }
 
   for (const role of ['commands', 'producer'] as const) {
     it(`'${role}': refuses at once while the connection is down (no offline queue) and works again once Redis is back`, async () => {

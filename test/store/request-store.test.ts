@@ -7,6 +7,7 @@ import { KeyStore } from '../../src/store/key-store.ts';
 import { RequestStore } from '../../src/store/request-store.ts';
 import { useFreshRedis } from '../support/fresh-redis.ts';
 import { codeOf } from '../support/results.ts';
+import { asRequested } from '../support/approval-rules.ts';
 
 const NOW = 1_800_000_000_000;
 let counter = 0;
@@ -53,16 +54,16 @@ describe('RequestStore', () => {
   it('needs distinct approvers and activates on the last required approval, starting the clock then', async () => {
     const req = draft({ requiredApprovals: 2 });
     await store.create(req, { type: 'requested', at: NOW, requestId: req.id });
-    assert.deepEqual(codeOf(await store.approve(req, 'UREQ', NOW + 1)), { ok: false, code: 'self-approval' });
-    assert.deepEqual(codeOf(await store.approve(req, 'UA', NOW + 2)), { ok: true, value: { activated: false, approvals: 1 } });
-    assert.deepEqual(codeOf(await store.approve(req, 'UA', NOW + 3)), { ok: false, code: 'already-approved' });
-    assert.deepEqual(codeOf(await store.approve(req, 'UB', NOW + 10_000)), { ok: true, value: { activated: true, expiresAt: NOW + 10_000 + 3_600_000 } });
+    assert.deepEqual(codeOf(await store.approve(req, 'UREQ', NOW + 1, asRequested(req))), { ok: false, code: 'self-approval' });
+    assert.deepEqual(codeOf(await store.approve(req, 'UA', NOW + 2, asRequested(req))), { ok: true, value: { activated: false, approvals: 1, required: 2 } });
+    assert.deepEqual(codeOf(await store.approve(req, 'UA', NOW + 3, asRequested(req))), { ok: false, code: 'already-approved' });
+    assert.deepEqual(codeOf(await store.approve(req, 'UB', NOW + 10_000, asRequested(req))), { ok: true, value: { activated: true, expiresAt: NOW + 10_000 + 3_600_000 } });
     const stored = await store.get(req.id);
     assert.equal(stored?.state, 'active');
     assert.deepEqual(stored?.approvers, ['UA', 'UB']);
     assert.equal(stored?.activatedAt, NOW + 10_000);
     assert.deepEqual(await store.activeGrantIds('bastion', NOW + 10_000), [req.id]);
-    assert.deepEqual(codeOf(await store.approve(req, 'UC', NOW + 20_000)), { ok: false, code: 'conflict', state: 'active' });
+    assert.deepEqual(codeOf(await store.approve(req, 'UC', NOW + 20_000, asRequested(req))), { ok: false, code: 'conflict', state: 'active' });
     assert.deepEqual(await auditTypes(db.redis, store, req.id), ['requested', 'approval-recorded', 'approved', 'activated']);
   });
 
@@ -72,7 +73,7 @@ describe('RequestStore', () => {
     const approvers = Array.from({ length: 25 }, (_, i) => `UOWNER${i}`);
     // Separate connections, so the calls really race on the server.
     const clients = approvers.map(() => new Redis(db.url));
-    const results = await Promise.all(approvers.map((a, i) => new RequestStore(clients[i]!).approve(req, a, NOW)));
+    const results = await Promise.all(approvers.map((a, i) => new RequestStore(clients[i]!).approve(req, a, NOW, asRequested(req))));
     clients.forEach((c) => c.disconnect());
     assert.equal(results.filter((r) => r.ok && r.value.activated).length, 1);
     assert.equal(results.filter((r) => !r.ok && r.code === 'conflict').length, 24);
@@ -83,7 +84,7 @@ describe('RequestStore', () => {
   it('ends a grant once: expired removes it from the active index, a second end is refused', async () => {
     const req = draft();
     await store.create(req, { type: 'requested', at: NOW, requestId: req.id });
-    await store.approve(req, 'UA', NOW);
+    await store.approve(req, 'UA', NOW, asRequested(req));
     const first = await store.transition(req, 'expired', { type: 'expired', at: NOW, requestId: req.id }, { endedAt: NOW + 5 });
     assert.deepEqual(first, { ok: true, value: { from: 'active' } });
     const second = await store.transition(req, 'revoked', { type: 'revoked', at: NOW, requestId: req.id });
@@ -99,13 +100,13 @@ describe('RequestStore', () => {
     assert.deepEqual(codeOf(await store.transition(req, 'expired', { type: 'expired', at: NOW })), { ok: false, code: 'conflict', state: 'pending' });
     assert.deepEqual(codeOf(await store.transition({ id: 'rmissing', jumpHost: 'bastion' }, 'denied', { type: 'denied', at: NOW })), { ok: false, code: 'not-found' });
     assert.equal((await store.transition(req, 'denied', { type: 'denied', at: NOW })).ok, true);
-    assert.deepEqual(codeOf(await store.approve(req, 'UA', NOW)), { ok: false, code: 'conflict', state: 'denied' });
+    assert.deepEqual(codeOf(await store.approve(req, 'UA', NOW, asRequested(req))), { ok: false, code: 'conflict', state: 'denied' });
   });
 
   it('never lists a grant past its expiry as active, even before its revoke job ran', async () => {
     const req = draft({ durationMs: 1000 });
     await store.create(req, { type: 'requested', at: NOW, requestId: req.id });
-    await store.approve(req, 'UA', NOW);
+    await store.approve(req, 'UA', NOW, asRequested(req));
     assert.deepEqual(await store.activeGrantIds('bastion', NOW + 999), [req.id]);
     assert.deepEqual(await store.activeGrantIds('bastion', NOW + 1000), []);
     assert.deepEqual(await store.overdueGrantIds('bastion', NOW + 1000), [req.id]);

@@ -3,7 +3,7 @@ import type { AuditEvent } from '../../../src/domain/audit-event.ts';
 import type { RegisteredKey, UserPublicKey } from '../../../src/domain/public-key.ts';
 import { ok, refuse } from '../../../src/domain/result.ts';
 import type { RemoveKeyResult, SetKeyResult } from '../../../src/domain/store-results.ts';
-import type { KeyRepository } from '../../../src/service/ports.ts';
+import type { KeyRepository, StandingKeys } from '../../../src/service/ports.ts';
 
 export class InMemoryKeys implements KeyRepository {
   readonly keys = new Map<string, RegisteredKey>();
@@ -29,5 +29,13 @@ export class InMemoryKeys implements KeyRepository {
     this.keys.delete(user);
     this.audit.push({ type: 'key-removed', at: now, actor: user, detail: `${key.type} ${key.fingerprint}` });
     return ok({ fingerprint: key.fingerprint });
+  }
+}
+
+/** Keys with access outside jit-jump, as a test sets them: fingerprint → where and how. */
+export class InMemoryStandingKeys implements StandingKeys {
+  readonly byFingerprint = new Map<string, { kind: 'broker-key' | 'outside-block'; jumpHost: string }>();
+  async find(fingerprint: string) {
+    return this.byFingerprint.get(fingerprint);
   }
 }

@@ -3,7 +3,7 @@
 import type { AuditEvent } from '../../../src/domain/audit-event.ts';
 import { statesLeadingTo, type AccessRequest, type MessageRef, type RequestState } from '../../../src/domain/request-state.ts';
 import { ok, ok0, refuse } from '../../../src/domain/result.ts';
-import type { ApprovalResult, CreateResult, TransitionResult } from '../../../src/domain/store-results.ts';
+import type { ApprovalResult, ApprovalRules, CreateResult, TransitionResult } from '../../../src/domain/store-results.ts';
 import type { RequestRepository } from '../../../src/service/ports.ts';
 
 export class InMemoryRequests implements RequestRepository {
@@ -34,17 +34,21 @@ export class InMemoryRequests implements RequestRepository {
     return ok0();
   }
 
-  async approve(req: AccessRequest, approver: string, now: number): Promise<ApprovalResult> {
+  async approve(req: AccessRequest, approver: string, now: number, rules: ApprovalRules): Promise<ApprovalResult> {
     const r = this.requests.get(req.id);
     if (!r) return refuse('not-found', 'missing');
     if (r.state !== 'pending') return { ...refuse('conflict', r.state), state: r.state };
+    const deadline = r.createdAt + rules.approvalTimeoutMs;
+    if (now >= deadline) return { ...refuse('too-late', 'past the deadline'), deadline };
     if (r.requester === approver) return refuse('self-approval', 'self');
     if (r.approvers.includes(approver)) return refuse('already-approved', 'duplicate');
+    if (r.durationMs > rules.maxDurationMs) return { ...refuse('too-long', 'over maxDuration'), durationMs: r.durationMs };
     r.approvers.push(approver);
+    r.requiredApprovals = rules.requiredApprovals;
     const base = { at: now, actor: approver, requestId: r.id, requester: r.requester, host: r.host };
     if (r.approvers.length < r.requiredApprovals) {
       this.audit.push({ ...base, type: 'approval-recorded' });
-      return ok({ activated: false, approvals: r.approvers.length });
+      return ok({ activated: false, approvals: r.approvers.length, required: r.requiredApprovals });
     }
     Object.assign(r, { state: 'active', activatedAt: now, expiresAt: now + r.durationMs });
     this.activating.add(r.id);

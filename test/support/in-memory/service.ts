@@ -6,7 +6,7 @@ import type { AuditEvent } from '../../../src/domain/audit-event.ts';
 import { AccessService } from '../../../src/service/access-service.ts';
 import type { Log } from '../../../src/service/ports.ts';
 import { InMemoryBlockSync, InMemoryJobs, InMemoryRateLimits, ManualClock, RecordingNotifier, StaticOwners } from './edges.ts';
-import { InMemoryKeys } from './keys.ts';
+import { InMemoryKeys, InMemoryStandingKeys } from './keys.ts';
 import { InMemoryRequests } from './requests.ts';
 
 export const ENG = 'U0ENG';
@@ -48,6 +48,7 @@ export function inMemoryService(o: { policy?: Policy; rateLimited?: boolean } = 
   const clock = new ManualClock();
   const requests = new InMemoryRequests(audit);
   const keys = new InMemoryKeys(audit);
+  const standingKeys = new InMemoryStandingKeys();
   const sync = new InMemoryBlockSync({ policy, requests, keys, clock });
   const notifier = new RecordingNotifier();
   const jobs = new InMemoryJobs();
@@ -58,10 +59,11 @@ export function inMemoryService(o: { policy?: Policy; rateLimited?: boolean } = 
     error: (obj, msg) => void logs.push({ level: 'error', obj, msg }),
   };
   let n = 0;
-  const service = new AccessService({
+  const deps = {
     policy,
     requests,
     keys,
+    standingKeys,
     sync,
     jobs,
     notifier,
@@ -70,7 +72,10 @@ export function inMemoryService(o: { policy?: Policy; rateLimited?: boolean } = 
     logger,
     newId: () => `rtest${++n}`,
     limits: o.rateLimited === false ? undefined : new InMemoryRateLimits(),
-  });
+  };
+  const service = new AccessService(deps);
+  /** The same ports served under another policy: the broker restarted after the policy file changed. */
+  const restartedWith = (changed: Policy) => new AccessService({ ...deps, policy: changed });
   /** Runs a use case and its follow-up work (what the Slack layer does after the ack). */
   const run = async <T extends { after?: () => Promise<void> }>(outcome: Promise<T>): Promise<T> => {
     const o = await outcome;
@@ -87,5 +92,5 @@ export function inMemoryService(o: { policy?: Policy; rateLimited?: boolean } = 
     if (out.reply?.kind !== 'request-sent') throw new Error(`request refused: ${JSON.stringify(out.reply)}`);
     return out.reply.id;
   };
-  return { service, policy, audit, clock, requests, keys, sync, notifier, jobs, logs, run, registerKey, request };
+  return { service, restartedWith, policy, audit, clock, requests, keys, standingKeys, sync, notifier, jobs, logs, run, registerKey, request };
 }

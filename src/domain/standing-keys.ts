@@ -1,0 +1,74 @@
+// Keys that stand in a jump account's authorized_keys outside the managed block: the broker's own line and
+// whatever the operator put there. Such a key has access that jit-jump does not govern, and a grant line for
+// it would either be shadowed or (standing first) shadow that line: sshd uses the first line that matches a
+// key. So such keys are never registered nor rendered. Pure: parsing and fingerprints only.
+import sshpk from 'sshpk';
+import { parseAuthorizedKeys, type RenderableGrant } from './managed-block.ts';
+
+const KEY_TYPE = /^(?:ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9@.-]+|[a-z0-9-]+-cert-v0\d@openssh\.com)$/;
+
+/** "SHA256:…" as ssh-keygen -l prints it, of a "<type> <base64>" text; undefined if it is no key. */
+export function fingerprintOfKey(type: string, blob: string): string | undefined {
+  if (!KEY_TYPE.test(type) || !/^[A-Za-z0-9+/]+={0,2}$/.test(blob)) return undefined;
+  try {
+    return sshpk.parseKey(`${type} ${blob}`, 'ssh').fingerprint('sha256').toString();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The key of one authorized_keys line, read as sshd reads it: a key at the start, or else options first
+ * (up to the first blank outside double quotes, `\"` escaping a quote) and then the key.
+ */
+export function keyOfAuthorizedKeysLine(line: string): string | undefined {
+  const text = line.trim();
+  if (text === '' || text.startsWith('#')) return undefined;
+  const atStart = keyAt(text);
+  if (atStart) return atStart;
+  let quoted = false;
+  let i = 0;
+  for (; i < text.length; i++) {
+    const c = text[i];
+    if (c === '\\' && quoted && text[i + 1] === '"') i++;
+    else if (c === '"') quoted = !quoted;
+    else if (!quoted && (c === ' ' || c === '\t')) break;
+  }
+  return keyAt(text.slice(i).trim());
+}
+
+function keyAt(text: string): string | undefined {
+  const [type = '', blob = ''] = text.split(/[ \t]+/);
+  return fingerprintOfKey(type, blob);
+}
+
+/** Fingerprints of every key standing outside the managed block of this authorized_keys text. */
+export function standingFingerprints(content: string): Set<string> {
+  const parsed = parseAuthorizedKeys(content);
+  const out = new Set<string>();
+  for (const line of [...parsed.before, ...parsed.after]) {
+    const fp = keyOfAuthorizedKeysLine(line);
+    if (fp) out.add(fp);
+  }
+  return out;
+}
+
+export interface ScreenedGrants {
+  /** the grants that may be rendered */
+  kept: RenderableGrant[];
+  /** grants not rendered: their key stands outside the block (or is a broker key); by fingerprint */
+  skipped: { fingerprint: string; grantIds: string[] }[];
+}
+
+/** Leaves out every grant whose key stands in `standing` (fingerprints). */
+export function screenStandingKeys(grants: readonly RenderableGrant[], standing: ReadonlySet<string>): ScreenedGrants {
+  const kept: RenderableGrant[] = [];
+  const skipped = new Map<string, string[]>();
+  for (const g of grants) {
+    const [type = '', blob = ''] = g.publicKey.split(' ');
+    const fp = fingerprintOfKey(type, blob);
+    if (fp && standing.has(fp)) skipped.set(fp, [...(skipped.get(fp) ?? []), g.id]);
+    else kept.push(g);
+  }
+  return { kept, skipped: [...skipped].map(([fingerprint, grantIds]) => ({ fingerprint, grantIds })) };
+}
