@@ -92,6 +92,11 @@ async function checkRecordedInRedis(policy: Policy, redisUrl: string, prefix?: s
   const redis = asCommandClient(createRedisClient(parseRedisUrl(redisUrl), 'commands', { overrides: { maxRetriesPerRequest: 1, commandTimeout: 5000, retryStrategy: () => null } }));
   redis.on('error', () => undefined);
   try {
+    // The commands client queues nothing while it connects: wait for it.
+    await new Promise<void>((resolve, reject) => {
+      redis.once('ready', resolve);
+      redis.once('end', () => reject(new Error('cannot reach Redis (REDIS_URL)')));
+    });
     const verdicts = judgeRecordedJumpHosts(policy, await new JumpHostRegistry(redis, prefix).recorded());
     return {
       ok: [`recorded jump servers: ${verdicts.stop.length} would stop the start`, ...verdicts.forget.map((f) => `jump server ${f.name} ${f.why}: forgotten at the next start`)],

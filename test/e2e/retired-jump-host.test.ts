@@ -6,10 +6,12 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
+import { checkConfig } from '../../src/check-config.ts';
 import { PolicyError, type Policy } from '../../src/config/policy.ts';
 import { JumpHostRegistry } from '../../src/store/jump-host-registry.ts';
 import { RequestStore } from '../../src/store/request-store.ts';
 import { blockLines, click, metadata, posts, postsAbout, requestAccess, until } from '../support/flow.ts';
+import { writePolicyFile } from '../support/policy-file.ts';
 import { AUDIT_CHANNEL, ENGINEER, OWNER, startWorld, type World } from '../support/world.ts';
 
 describe('retiring a jump server (end to end)', () => {
@@ -54,6 +56,15 @@ describe('retiring a jump server (end to end)', () => {
       assert.match(err.message, /Keep the old entry unchanged with `retired: true` and add the new one under a new name/);
       return true;
     });
+    // check-config with REDIS_URL says the same before a deploy.
+    const movedFile = writePolicyFile(world, 'moved.yaml', {
+      jumpHosts: [{ name: 'bastion-new', address: bastion.address, port: bastion.port, user: bastion.user, hostKey: bastion.hostKey, privateKeyPath: bastion.privateKeyPath, authorizedKeysPath: elsewhere }],
+      hosts: original.hosts.map((h) => ({ name: h.name, address: h.address, port: h.port, jumpHost: 'bastion-new', loginUser: h.loginUser, owners: h.owners })),
+    });
+    const printed: string[] = [];
+    const code = await checkConfig(movedFile, { offline: true, print: (l) => printed.push(l), redisUrl: world.redisUrl, redisPrefix: world.redisPrefix });
+    assert.equal(code, 1, printed.join('\n'));
+    assert.ok(printed.some((l) => /^error jump server "bastion" is missing from the policy/.test(l) && /retired: true/.test(l)), printed.join('\n'));
     assert.deepEqual(blockLines(world), [line], 'a refused start changes nothing');
     assert.equal((await requests.get(id))?.state, 'active');
 
