@@ -8,8 +8,8 @@ import { fingerprintOfLine } from './standing-keys.ts';
 /**
  * Joins active grants with their owners' current keys and the policy's host addresses.
  * A grant whose host left the policy, whose owner has no key or whose jump server is retired is not rendered:
- * no line is safer than a wrong one.
- * Nor is a grant whose owner's key is no longer the one it was approved for (its recorded fingerprint).
+ * no line is safer than a wrong one. Nor is a grant whose owner's key is no longer the one it was approved for
+ * (its recorded fingerprint).
  */
 export function renderableGrants(policy: Policy, grants: readonly AccessRequest[], keyLines: ReadonlyMap<string, string>): RenderableGrant[] {
   const out: RenderableGrant[] = [];

@@ -81,8 +81,8 @@ export interface AccessRequest {
   /** "SHA256:…" of the requester's key when they asked: the key the owners approve, and the only key the
    *  grant is rendered with (a request stored before grants were bound to keys has none) */
   keyFingerprint?: string;
-  /** `key-changed`: the requester's key changed, which ends their grants and pending requests;
-   *  `jump-host-retired`: its jump server is retired (policy `retired: true`) */
+  /** set when the grant ended for a reason of its own (no `decidedBy`): `key-changed` (the requester's key
+   *  changed, which ends their grants and pending requests), `jump-host-retired`, … */
   endReason?: EndReason;
   /** denied because it asks for longer than the host's maxDuration when approved (ms): the policy changed */
   policyMaxMs?: number;
