@@ -55,22 +55,13 @@ export async function checkConfig(
     if (problem) fail(`jumpHosts ${jh.name}: privateKeyPath ${problem}`);
     else ok(`jumpHosts ${jh.name}: private key ${jh.privateKeyPath}`);
   }
-  if (o.redisUrl) {
-    const r = await checkRecordedInRedis(policy, o.redisUrl, o.redisPrefix);
-    for (const m of r.ok) ok(m);
-    for (const m of r.warn) warn(m);
-    for (const m of r.fail) fail(m);
-  }
+  if (o.redisUrl) await checkRecordedInRedis(policy, o.redisUrl, o.redisPrefix, { ok, warn, fail });
   if (!o.offline) await checkOnline(policy, { ok, warn, fail });
   o.print(`${errors} error(s), ${warnings} warning(s)`);
   return errors > 0 ? 1 : 0;
 }
 
-interface Report {
-  ok(m: string): void;
-  warn(m: string): void;
-  fail(m: string): void;
-}
+type Report = Record<'ok' | 'warn' | 'fail', (line: string) => void>;
 
 /** Connects to each jump server: pinned host key, sshd version, the authorized_keys file (read, never changed). */
 async function checkOnline(policy: Policy, { ok, warn, fail }: Report): Promise<void> {
@@ -96,7 +87,7 @@ async function checkOnline(policy: Policy, { ok, warn, fail }: Report): Promise<
 }
 
 /** What the broker's start-up check (broker.ts) would say about the jump servers it wrote to, read-only. */
-async function checkRecordedInRedis(policy: Policy, redisUrl: string, prefix?: string): Promise<{ ok: string[]; warn: string[]; fail: string[] }> {
+async function checkRecordedInRedis(policy: Policy, redisUrl: string, prefix: string | undefined, report: Report): Promise<void> {
   // One attempt, no reconnecting: check-config says that Redis is unreachable and goes on.
   const redis = asCommandClient(createRedisClient(parseRedisUrl(redisUrl), 'commands', { overrides: { maxRetriesPerRequest: 1, commandTimeout: 5000, retryStrategy: () => null } }));
   redis.on('error', () => undefined);
@@ -107,13 +98,11 @@ async function checkRecordedInRedis(policy: Policy, redisUrl: string, prefix?: s
       redis.once('end', () => reject(new Error('cannot reach Redis (REDIS_URL)')));
     });
     const verdicts = judgeRecordedJumpHosts(policy, await new JumpHostRegistry(redis, prefix).recorded());
-    return {
-      ok: [`recorded jump servers: ${verdicts.stop.length} would stop the start`, ...verdicts.forget.map((f) => `jump server ${f.name} ${f.why}: forgotten at the next start`)],
-      warn: [],
-      fail: verdicts.stop,
-    };
+    report.ok(`recorded jump servers: ${verdicts.stop.length} would stop the start`);
+    for (const f of verdicts.forget) report.ok(`jump server ${f.name} ${f.why}: forgotten at the next start`);
+    for (const m of verdicts.stop) report.fail(m);
   } catch (err) {
-    return { ok: [], warn: [`could not read the recorded jump servers from Redis: ${(err as Error).message}`], fail: [] };
+    report.warn(`could not read the recorded jump servers from Redis: ${(err as Error).message}`);
   } finally {
     redis.disconnect();
   }

@@ -48,7 +48,8 @@ export function judgeRecordedJumpHosts(policy: Pick<Policy, 'jumpHosts'>, record
       out.forget.push({ name: r.name, why: current ? `${changed.join(', ')} changed; nothing stood on ${was}` : `no longer in the policy; nothing stood on ${was}` });
       continue;
     }
-    const holding = `it holds ${r.lines} key line(s) and ${r.activeGrants} active grant(s) (${was})`;
+    // `lines` counts hashes of lines a write may have put there (every expiry format), not lines seen on the server.
+    const holding = `it still holds access (${r.activeGrants} active grant(s), ${r.endedGrants} ended grant(s) whose line may stand, ${r.lines} line hash(es) recorded as written; ${was})`;
     out.stop.push(
       current
         ? `jump server "${r.name}" changed ${changed.map((f) => `${f} (was ${JSON.stringify(r.identity[f])})`).join(', ')} while ${holding}. ` +

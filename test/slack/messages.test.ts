@@ -402,6 +402,10 @@ describe('replyText and requester DMs', () => {
     assert.equal(requesterTexts.requestDenied({ ...r, state: 'denied', decidedBy: 'U0OWN', denyReason: 'no <!here>' }), 'Your request `rabc123` for *db-1* was denied by <@U0OWN>: no &lt;!here&gt;');
     assert.equal(requesterTexts.grantEnded({ ...r, state: 'revoked', decidedBy: 'U0OWN' }), 'Your access to *db-1* (`rabc123`) was revoked by <@U0OWN>.');
     assert.match(requesterTexts.grantEnded({ ...r, state: 'expired' }), /has expired\. Request again with `\/jump request db-1`/);
+    // Ended by its jump server's retirement: nobody's hand, so the reason instead of a mention.
+    const retired = { ...r, state: 'revoked' as const, endReason: 'jump-host-retired' as const, endedAt: 1_800_000_000_000 };
+    assert.equal(requesterTexts.grantEnded(retired), 'Your access to *db-1* (`rabc123`) has ended: jump server retired (bastion). Ask the owners of db-1 how it is reached now.');
+    assert.match(outcomeText(retired), /^:lock: Ended at <!date\^1800000000\^.*>: jump server bastion retired\.$/);
     assert.match(requesterTexts.grantNotActivated({ ...r, state: 'failed' }), /installing your key on the jump server failed/);
     assert.match(requesterTexts.grantNotActivated({ ...r, state: 'revoked' }), /already revoked: no connect instructions/);
     assert.equal(
