@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // jit-jump command line: `start` runs the broker, `check-config` validates the policy and reaches the jump servers.
 import { parseArgs } from 'node:util';
-import { EnvError, readEnv, readRedisEnv } from './config/env.ts';
+import { EnvError, readEnv, readRedisEnv, secretValues } from './config/env.ts';
 import { loadPolicy, PolicyError } from './config/policy.ts';
 import { privateKeyLines } from './jumphost/private-key-file.ts';
 import { startBroker } from './broker.ts';
@@ -52,7 +52,7 @@ async function main(): Promise<number> {
   const policy = loadPolicy(env.JIT_CONFIG);
   const logger = createLogger({
     level: env.LOG_LEVEL,
-    secrets: [env.SLACK_BOT_TOKEN, env.SLACK_SIGNING_SECRET, env.SLACK_APP_TOKEN ?? '', ...policy.jumpHosts.flatMap((jh) => privateKeyLines(jh.privateKeyPath))],
+    secrets: [...secretValues(env), ...policy.jumpHosts.flatMap((jh) => privateKeyLines(jh.privateKeyPath))],
   });
   const broker = await startBroker({ env, policy, logger });
   let stopping = false;

@@ -29,6 +29,8 @@ export interface AuthorizationRefusals {
   'self-approval': None;
   'not-owner': { action: 'approve' | 'deny' | 'cancel' | 'revoke'; host?: string };
   'not-allowed': None;
+  /** a user group among the host's owners cannot be listed now (Slack's API fails past the cache's grace) */
+  'owners-unavailable': { host: string };
 }
 
 /** Refusals of a public key text (public-key.ts). */

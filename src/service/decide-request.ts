@@ -24,7 +24,12 @@ async function loadForDecision(d: ServiceDeps, requestId: string, actor: string,
   // A decided request cannot be denied; approving one is answered by the store, after the decider check.
   if (action === 'deny' && req.state !== 'pending') return { ok: false, reply: { kind: 'already', state: req.state } };
   const host = d.policy.hosts.find((h) => h.name === req.host);
-  const allowed = checkDecider(req, actor, await d.owners.expand(host?.owners ?? []), action);
+  const owners = await d.owners.expand(host?.owners ?? []);
+  if (!owners.ok) {
+    await auditRefusal(d, req, actor, action, owners.code, owners.message);
+    return { ok: false, reply: { kind: 'refused', code: 'owners-unavailable', params: { host: req.host } } };
+  }
+  const allowed = checkDecider(req, actor, owners.value, action);
   // A host gone from the policy has no owners: checkDecider refused above.
   if (allowed.ok && host) return { ok: true, req, host };
   if (allowed.ok) return GONE;

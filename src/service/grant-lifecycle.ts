@@ -3,7 +3,7 @@
 // these; each is idempotent.
 import { connectInstructions } from '../domain/connect-instructions.ts';
 import type { AccessRequest } from '../domain/request-state.ts';
-import type { ServiceDeps } from './ports.ts';
+import type { ActivationLease, ServiceDeps } from './ports.ts';
 import { auditEvent, showCurrentState } from './request-events.ts';
 
 /**
@@ -14,16 +14,20 @@ import { auditEvent, showCurrentState } from './request-events.ts';
  * store's activating index) until the message is sent.
  */
 export async function completeActivation(d: ServiceDeps, requestId: string): Promise<void> {
-  await d.requests.withActivationLease(requestId, d.activationLeaseMs, () => followUpActivation(d, requestId));
+  await d.requests.withActivationLease(requestId, d.activationLeaseMs, (lease) => followUpActivation(d, requestId, lease));
 }
 
-async function followUpActivation(d: ServiceDeps, requestId: string): Promise<void> {
+async function followUpActivation(d: ServiceDeps, requestId: string, lease: ActivationLease): Promise<void> {
   const req = await d.requests.get(requestId);
   if (!req) return d.requests.finishActivation(requestId);
   const current = req.state === 'active' && req.expiresAt !== undefined ? await installGrant(d, req, req.expiresAt) : req;
   // A replica that died after sending but before finishing leaves an attempt behind: look before sending again.
   const attempt = await d.requests.activationMessageAttempt(requestId);
-  if (attempt === 1 || !(await d.notifier.activationMessageSent?.(current))) await sendActivationMessage(d, current);
+  if (attempt === 1 || !(await d.notifier.activationMessageSent?.(current))) {
+    // A follow-up that outlived its lease (a call hung) may have been taken over: it must not send as well.
+    lease.check();
+    await sendActivationMessage(d, current);
+  }
   // Sent: finishing must not be lost to a Redis blip, or the reconciler would send it again.
   await retrying(() => d.requests.finishActivation(requestId), 30_000);
   await showCurrentState(d, requestId);

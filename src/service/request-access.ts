@@ -44,7 +44,10 @@ export async function requestAccess(d: ServiceDeps, user: string, asked: AccessA
     reply: { kind: 'request-sent', id: req.id, host: host.name, durationMs, requiredApprovals },
     after: async () => {
       // The requester is never asked to approve their own request, even when they own the host.
-      const owners = [...(await d.owners.expand(host.owners))].filter((o) => o !== user);
+      const expanded = await d.owners.expand(host.owners);
+      // Unverifiable groups get no DMs (the approval channel still does); deciding stays refused until they can be listed.
+      if (!expanded.ok) d.logger.warn({ requestId: req.id, host: host.name, detail: expanded.message }, 'owners not DMed: user group unavailable');
+      const owners = [...(expanded.ok ? expanded.value : [])].filter((o) => o !== user);
       await d.requests.addMessageRefs(req.id, await d.notifier.requestPending(req, owners));
     },
   };

@@ -57,7 +57,10 @@ export function outcomeText(r: AccessRequest): string {
       return `:x: Denied by ${userMention(r.decidedBy ?? '')}${r.denyReason ? `: ${userTextForOthers(r.denyReason, DENY_REASON_SHOWN)}` : '.'}`;
     case 'cancelled':
       if (r.endReason === 'key-changed') return ':heavy_minus_sign: Cancelled: the requester’s key changed after the request.';
-      return ':heavy_minus_sign: Cancelled by the requester.';
+      // An owner may cancel too (`/jump revoke <id>`): say who.
+      return r.decidedBy !== undefined && r.decidedBy !== r.requester
+        ? `:heavy_minus_sign: Cancelled by ${userMention(r.decidedBy)} (an owner).`
+        : ':heavy_minus_sign: Cancelled by the requester.';
     case 'timed-out':
       return ':heavy_minus_sign: Timed out without a decision.';
     case 'failed':
@@ -216,6 +219,8 @@ export function refusalText(r: RefusalDetail): string {
     }
     case 'not-allowed':
       return 'You may not do that.';
+    case 'owners-unavailable':
+      return `Cannot verify the owners of ${r.params.host} right now (Slack does not list their user group). Try again in a few minutes.`;
     case 'private-key-pasted':
       return PRIVATE_KEY_MESSAGE;
     case 'key-too-long':
@@ -340,6 +345,7 @@ export const requesterTexts = {
       ? `Your request \`${r.id}\` for *${escapeMrkdwn(r.host)}* could not be approved: ${overMaxDuration(r, r.policyMaxMs)} Request again: \`/jump request ${r.host} ${formatDuration(r.policyMaxMs)} …\``
       : `Your request \`${r.id}\` for *${r.host}* was denied by ${userMention(r.decidedBy ?? '')}${r.denyReason ? `: ${userTextForOthers(r.denyReason, DENY_REASON_SHOWN)}` : '.'}`,
   requestTimedOut: (r: AccessRequest) => `Your request \`${r.id}\` for *${r.host}* timed out without a decision.`,
+  requestCancelled: (r: AccessRequest) => `Your request \`${r.id}\` for *${r.host}* was cancelled by ${userMention(r.decidedBy ?? '')}, an owner of the host.`,
   grantEnded: (r: AccessRequest) =>
     r.state === 'revoked' && r.endReason === 'key-changed'
       ? `Your access to *${r.host}* (\`${r.id}\`) ended because your key changed: a grant is for the key that was approved only. Request again with \`/jump request ${r.host}\`.`

@@ -215,6 +215,7 @@ describe('approvalMessage', () => {
     ['denied with a reason', { state: 'denied', decidedBy: 'U0BOSS', denyReason: 'use <!here> the replica & wait' }, /^:x: Denied by <@U0BOSS>: use &lt;!here&gt; the replica &amp; wait$/],
     ['denied without a reason', { state: 'denied', decidedBy: 'U0BOSS' }, /^:x: Denied by <@U0BOSS>\.$/],
     ['cancelled', { state: 'cancelled', decidedBy: 'U0ENG' }, /^:heavy_minus_sign: Cancelled by the requester\.$/],
+    ['cancelled by an owner', { state: 'cancelled', decidedBy: 'U0BOSS' }, /^:heavy_minus_sign: Cancelled by <@U0BOSS> \(an owner\)\.$/],
     ['timed out', { state: 'timed-out' }, /^:heavy_minus_sign: Timed out without a decision\.$/],
     ['failed', { state: 'failed', approvers: ['U0BOB'] }, /^:warning: Approved, but installing the key on the jump server failed\.$/],
   ];
@@ -409,6 +410,7 @@ describe('replyText and requester DMs', () => {
     );
     assert.match(requesterTexts.grantNotActivated({ ...r, state: 'failed', endReason: 'key-changed' }), /was approved, but your key changed after the request: it was not installed\. Request again/);
     assert.equal(requesterTexts.expiryWarning(r, 600_000), 'Your access to *db-1* (`rabc123`) ends in 10m.');
+    assert.equal(requesterTexts.requestCancelled({ ...r, state: 'cancelled', decidedBy: 'U0OWN' }), 'Your request `rabc123` for *db-1* was cancelled by <@U0OWN>, an owner of the host.');
     const overMax = { ...r, durationMs: 28_800_000, state: 'denied' as const, decidedBy: 'U0ALICE', policyMaxMs: 7_200_000 };
     assert.equal(
       requesterTexts.requestDenied(overMax),
@@ -434,6 +436,7 @@ describe('refusalText: the words of every domain refusal', () => {
     'self-approval': {},
     'not-owner': { action: 'approve', host: 'db-1' },
     'not-allowed': {},
+    'owners-unavailable': { host: 'db-1' },
     'private-key-pasted': {},
     'key-too-long': {},
     'key-missing': {},
