@@ -51,6 +51,7 @@ export function outcomeText(r: AccessRequest): string {
       return `:white_check_mark: Approved by ${r.approvers.map(userMention).join(', ')}. :lock: Expired at ${when(r.expiresAt ?? r.endedAt ?? 0)}.`;
     case 'revoked':
       if (r.endReason === 'key-changed') return `:lock: Ended at ${when(r.endedAt ?? 0)}: the requester’s key changed; access is granted for the approved key only.`;
+      if (r.endReason === 'jump-host-retired') return `:lock: Ended at ${when(r.endedAt ?? 0)}: jump server ${escapeMrkdwn(r.jumpHost)} retired.`;
       return `:lock: Revoked by ${userMention(r.decidedBy ?? '')} at ${when(r.endedAt ?? 0)}.`;
     case 'denied':
       if (r.policyMaxMs !== undefined) return `:x: Not approved: ${overMaxDuration(r, r.policyMaxMs)} The requester was asked to request again.`;
@@ -187,6 +188,8 @@ export function refusalText(r: RefusalDetail): string {
   switch (r.code) {
     case 'unknown-host':
       return `Unknown host "${echo(r.params.host, 64)}". Hosts you can request: ${r.params.known.map((h) => `\`${h}\``).join(', ')}.`;
+    case 'jump-host-retired':
+      return `${r.params.host} is reached through the jump server ${r.params.jumpHost}, which is being retired: it takes no new access. Ask the owners of ${r.params.host} how it is reached now.`;
     case 'bad-duration':
       return `"${echo(r.params.text, 20)}" is not a duration. Use e.g. \`30m\`, \`2h\` or \`1h30m\`.`;
     case 'duration-too-long': {
@@ -349,6 +352,8 @@ export const requesterTexts = {
   grantEnded: (r: AccessRequest) =>
     r.state === 'revoked' && r.endReason === 'key-changed'
       ? `Your access to *${r.host}* (\`${r.id}\`) ended because your key changed: a grant is for the key that was approved only. Request again with \`/jump request ${r.host}\`.`
+      : r.state === 'revoked' && r.endReason === 'jump-host-retired'
+      ? `Your access to *${r.host}* (\`${r.id}\`) has ended: jump server retired (${escapeMrkdwn(r.jumpHost)}). Ask the owners of ${r.host} how it is reached now.`
       : r.state === 'revoked'
       ? `Your access to *${r.host}* (\`${r.id}\`) was revoked by ${userMention(r.decidedBy ?? '')}.`
       : `Your access to *${r.host}* (\`${r.id}\`) has expired. Request again with \`/jump request ${r.host}\`.`,
