@@ -116,6 +116,16 @@ describe('keys', () => {
     assert.deepEqual(h.sync.blocks.get('bastion'), [id]);
   });
 
+  it('a grant whose key stands outside the block (seen at sync) is not installed: it fails naming the key', async () => {
+    await h.registerKey(ENG);
+    const id = await h.request(ENG, 'web-1 1h');
+    const fingerprint = (await h.keys.get(ENG))!.fingerprint;
+    h.sync.standing.add(fingerprint);
+    await h.run(h.service.approve(id, ALICE));
+    assert.equal((await h.requests.get(id))?.state, 'failed');
+    assert.equal(h.audit.find((e) => e.type === 'failed')?.detail, `key ${fingerprint} stands in authorized_keys outside the managed block (access outside jit-jump): not installed`);
+  });
+
   it('a grant approved while its key changed is not installed with the new key: it fails with the reason', async () => {
     await h.registerKey(ENG);
     const id = await h.request(ENG, 'web-1 1h');
