@@ -52,7 +52,9 @@ async function installGrant(d: ServiceDeps, req: AccessRequest, expiresAt: numbe
       const current = await d.keys.get(req.requester);
       keyChanged = req.keyFingerprint !== undefined && current?.fingerprint !== req.keyFingerprint;
       if (keyChanged) throw new Error(`the requester’s key changed after the request (approved ${req.keyFingerprint})`);
-      throw new Error('grant not rendered (key missing, standing outside the managed block, or host no longer in policy)');
+      const standing = result.skippedStanding?.find((s) => s.grantIds.includes(req.id));
+      if (standing) throw new Error(`key ${standing.fingerprint} stands in authorized_keys outside the managed block (access outside jit-jump): not installed`);
+      throw new Error('grant not rendered (key missing or host no longer in policy)');
     }
   } catch (err) {
     logger.error({ err, requestId: req.id }, 'activation failed');

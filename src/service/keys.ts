@@ -36,7 +36,8 @@ export async function addKey(d: ServiceDeps, user: string, keyText: string): Pro
   if (!result.ok) return { reply: { kind: 'key-taken' } };
   const { type, fingerprint } = check.value;
   const { replaced } = result.value;
-  const ended = replaced ? await endWhatTheOldKeyHeld(d, user) : { grants: [], pending: [] };
+  // Registering the same key again changes nothing: only what was asked for with another key ends.
+  const ended = replaced ? await endWhatTheOldKeyHeld(d, user, fingerprint) : { grants: [], pending: [] };
   return {
     reply: { kind: 'key-saved', type, fingerprint, replaced, endedGrants: ended.grants.length, cancelledRequests: ended.pending.length },
     after: () => followUp(d, ended),
@@ -65,9 +66,15 @@ interface Ended {
 
 const KEY_CHANGED = 'key changed';
 
-/** Ends the person's active grants and cancels their pending requests (each atomic, with its audit event). */
-async function endWhatTheOldKeyHeld(d: ServiceDeps, user: string): Promise<Ended> {
-  const open = (await d.requests.recentForUser(user, 200)).filter((r) => r.state === 'active' || r.state === 'pending');
+/**
+ * Ends the person's active grants and cancels their pending requests (each atomic, with its audit event), but
+ * those made with `current` (the key now registered). A request stored before keys were bound has no
+ * fingerprint and ends as well.
+ */
+async function endWhatTheOldKeyHeld(d: ServiceDeps, user: string, current?: string): Promise<Ended> {
+  const open = (await d.requests.recentForUser(user, 200)).filter(
+    (r) => (r.state === 'active' || r.state === 'pending') && (current === undefined || r.keyFingerprint !== current),
+  );
   const ended: Ended = { grants: [], pending: [] };
   for (const req of open) {
     const fields = { decidedBy: user, endedAt: d.clock.now(), endReason: 'key-changed' } as const;

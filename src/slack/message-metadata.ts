@@ -46,6 +46,8 @@ export function requestPayload(r: AccessRequest): EventPayload {
   };
   if (r.expiresAt !== undefined) p.expires_at = r.expiresAt;
   if (r.decidedBy) p.decided_by = r.decidedBy;
+  if (r.keyFingerprint) p.key_fingerprint = r.keyFingerprint;
+  if (r.endReason) p.end_reason = r.endReason;
   return p;
 }
 

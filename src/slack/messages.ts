@@ -166,9 +166,9 @@ export const SLACK_REPLIES = {
 /** `/jump help`: every verb parseCommand understands. Placeholders are escaped (`&lt;host&gt;`): see placeholder(). */
 export const HELP_TEXT = [
   '*jit-jump*: just-in-time SSH access through the jump server.',
-  `\`/jump key add ${placeholder('ssh public key')}\`: register your public key (one per person; replaces the old one)`,
+  `\`/jump key add ${placeholder('ssh public key')}\`: register your public key (one per person; replacing it ends your active grants and pending requests)`,
   '`/jump key`: show your registered key',
-  '`/jump key remove`: delete your registered key (any active grant stops working)',
+  '`/jump key remove`: delete your registered key (ends your active grants and pending requests)',
   `\`/jump request ${placeholder('host')} [duration] [reason…]\`: ask the host’s owners for access, e.g. \`/jump request db-prod-1 2h fix replication\``,
   '`/jump list`: your open requests and active grants',
   `\`/jump revoke ${placeholder('id')}\`: end your own grant (or cancel a pending request) now`,

@@ -74,6 +74,7 @@ describe('request lifecycle', () => {
     assert.deepEqual([req?.state, req?.endReason], ['revoked', 'key-changed']);
     const told = await until('requester told', () => postsAbout(world, 'jit_grant_ended', id, `D${ENGINEER}`)[0]);
     assert.match(told.args.text, /ended because your key changed/);
+    assert.deepEqual([told.args.metadata.event_payload.end_reason, told.args.metadata.event_payload.key_fingerprint], ['key-changed', registered!.fingerprint]);
     await until('audited', () => posts(world, AUDIT_CHANNEL).find((c) => new RegExp(`\\*revoked\\*.*${id}.*\\(key changed\\)`).test(c.args.text)));
     await until('approval message shows it', () => /key changed/.test(JSON.stringify(approvalMessage(world, `D${OWNER}`, id)?.blocks)));
     // internal2 accepts both keys: a refusal can only come from the jump server.

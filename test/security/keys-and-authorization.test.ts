@@ -205,6 +205,7 @@ describe('keys and authorization (end to end)', () => {
     await click(world, id, OWNER);
     await until('activation failed', async () => (await world.broker.requests.get(id))?.state === 'failed');
     assert.ok(!world.jump.readAuthorizedKeys().includes(`${broker.value.line} jit:`), 'no grant line for the broker key');
+    await audited(new RegExp(`\\*failed\\*.*${id}.*stands in authorized_keys outside the managed block \\(access outside jit-jump\\)`));
     const alert = await audited(new RegExp(`\\*jump-host-alert\\*.*key ${broker.value.fingerprint.replace(/[+/]/g, '\\$&')} stands in authorized_keys outside the jit-jump block: this key has standing access outside jit-jump.*${id}`));
     assert.ok(alert);
 
@@ -220,7 +221,7 @@ describe('keys and authorization (end to end)', () => {
     await until('line gone', () => blockLines(world).length === 0 || undefined);
     // Alerted once per key and jump server, not at every sync.
     await world.broker.sync.sync('bastion');
-    const alerts = posts(world, AUDIT_CHANNEL).filter((c) => c.args.text.includes(`key ${broker.value.fingerprint} stands`));
+    const alerts = posts(world, AUDIT_CHANNEL).filter((c) => c.args.metadata?.event_type === 'jit_jump_host_alert' && c.args.text.includes(`key ${broker.value.fingerprint} stands`));
     assert.equal(alerts.length, 1);
     await world.broker.keys.remove('U0LEGACY', Date.now());
   });

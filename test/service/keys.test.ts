@@ -105,6 +105,27 @@ describe('keys', () => {
   it('`key add` ends active grants (revoked, key changed) and cancels pending requests: lines out, person and audit told', () => endsGrantsAndPending('key add'));
   it('`key remove` ends active grants and cancels pending requests the same way', () => endsGrantsAndPending('key remove'));
 
+  it('registering the same key again ends nothing', async () => {
+    const line = publicKeyLine();
+    await h.run(h.service.command(ENG, `key add ${line}`));
+    const id = await h.request(ENG, 'web-1 1h');
+    await h.run(h.service.approve(id, ALICE));
+    const again = await h.run(h.service.command(ENG, `key add ${line}`));
+    assert.deepEqual(again.reply?.kind === 'key-saved' && [again.reply.endedGrants, again.reply.cancelledRequests], [0, 0]);
+    assert.equal((await h.requests.get(id))?.state, 'active');
+    assert.deepEqual(h.sync.blocks.get('bastion'), [id]);
+  });
+
+  it('a grant whose key stands outside the block (seen at sync) is not installed: it fails naming the key', async () => {
+    await h.registerKey(ENG);
+    const id = await h.request(ENG, 'web-1 1h');
+    const fingerprint = (await h.keys.get(ENG))!.fingerprint;
+    h.sync.standing.add(fingerprint);
+    await h.run(h.service.approve(id, ALICE));
+    assert.equal((await h.requests.get(id))?.state, 'failed');
+    assert.equal(h.audit.find((e) => e.type === 'failed')?.detail, `key ${fingerprint} stands in authorized_keys outside the managed block (access outside jit-jump): not installed`);
+  });
+
   it('a grant approved while its key changed is not installed with the new key: it fails with the reason', async () => {
     await h.registerKey(ENG);
     const id = await h.request(ENG, 'web-1 1h');

@@ -354,6 +354,9 @@ describe('replyText and requester DMs', () => {
     for (const verb of ['/jump key add', '/jump key`', '/jump key remove', '/jump request', '/jump list', '/jump revoke', '/jump help']) assert.ok(HELP_TEXT.includes(verb), verb);
     for (const verb of ['key add x', 'key', 'key remove', 'request h', 'list', 'revoke r1', 'help']) assert.notEqual(parseCommand(verb).kind, 'invalid', verb);
     assert.equal(replyText({ kind: 'help' }), HELP_TEXT);
+    // A grant is bound to the approved key: the help says what a key change costs before anyone makes one.
+    assert.match(HELP_TEXT, /key add[^\n]*replacing it ends your active grants and pending requests/);
+    assert.match(HELP_TEXT, /key remove[^\n]*ends your active grants and pending requests/);
   });
 
   it('help writes its placeholders escaped: Slack reads a raw angle-bracket word as a control sequence and shows nothing', () => {

@@ -32,6 +32,14 @@ describe('SlackNotifier', () => {
     assert.equal(await notifier.activationMessageSent(active('rother1')), false);
   });
 
+  it('a grant ended by a key change says so in its metadata, with the key it was approved for', async () => {
+    const r = { ...active('rkey1'), state: 'revoked' as const, decidedBy: 'U0ENG', endReason: 'key-changed' as const, keyFingerprint: 'SHA256:abc' };
+    await notifier.grantEnded(r);
+    const posted = slack.messages('DU0ENG').find((m) => m.metadata?.event_payload?.request_id === 'rkey1');
+    assert.equal(posted?.metadata?.event_type, 'jit_grant_ended');
+    assert.deepEqual([posted?.metadata?.event_payload.end_reason, posted?.metadata?.event_payload.key_fingerprint], ['key-changed', 'SHA256:abc']);
+  });
+
   it('does not take prose for a sent message: the same words without metadata do not count', async () => {
     const r = active('rprose1');
     const client = createWebClient('xoxb-test', slack.apiUrl);

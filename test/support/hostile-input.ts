@@ -273,6 +273,9 @@ export function runScenario(policy: Policy, pool: KeyPool, s: Scenario, stats: S
         createdAt: activatedAt,
         requiredApprovals: 1,
         approvers: step.approve ? ['U0OWNER'] : [],
+        // Bound to the key registered when asked. The model does not end grants on a key change (the service
+        // does): a grant whose owner changed keys since stands for the race, and must get no line at all.
+        keyFingerprint: keyOf.get(user)?.fingerprint,
         ...(step.approve ? { activatedAt, expiresAt: activatedAt + d.value.durationMs } : {}),
       });
     }
@@ -293,7 +296,7 @@ export function runScenario(policy: Policy, pool: KeyPool, s: Scenario, stats: S
   const expected = new Map<string, { targets: Set<string>; ids: Set<string>; earliest: number }>();
   for (const g of grants) {
     const key = keyOf.get(g.requester);
-    if (g.state !== 'active' || !key || g.expiresAt! <= NOW) continue;
+    if (g.state !== 'active' || !key || g.expiresAt! <= NOW || key.fingerprint !== g.keyFingerprint) continue;
     const host = policy.hosts.find((h) => h.name === g.host)!;
     const bare = host.address.replace(/^\[(.*)\]$/, '$1');
     const target = bare.includes(':') ? `[${bare}]:${host.port}` : `${bare}:${host.port}`;

@@ -22,10 +22,12 @@ export class InMemoryBlockSync implements BlockSync {
   /** what each jump server's block holds now (grant ids) */
   readonly blocks = new Map<string, string[]>();
   failures = 0;
+  /** fingerprints of keys standing outside the block: their grants are skipped, as JumpHostSync does */
+  readonly standing = new Set<string>();
 
   constructor(private readonly d: { policy: Policy; requests: InMemoryRequests; keys: InMemoryKeys; clock: Clock }) {}
 
-  async sync(jumpHost: string): Promise<{ grantIds: string[] }> {
+  async sync(jumpHost: string): Promise<{ grantIds: string[]; skippedStanding: { fingerprint: string; grantIds: string[] }[] }> {
     this.synced.push(jumpHost);
     if (this.failures > 0) {
       this.failures--;
@@ -36,10 +38,12 @@ export class InMemoryBlockSync implements BlockSync {
       .filter((r) => r.jumpHost === jumpHost && r.state === 'active' && (r.expiresAt ?? 0) > now)
       .filter((r) => this.d.policy.hosts.some((h) => h.name === r.host) && this.d.keys.keys.has(r.requester))
       // bound to the approved key, as renderableGrants does
-      .filter((r) => r.keyFingerprint === undefined || this.d.keys.keys.get(r.requester)?.fingerprint === r.keyFingerprint)
-      .map((r) => r.id);
-    this.blocks.set(jumpHost, grantIds);
-    return { grantIds };
+      .filter((r) => r.keyFingerprint === undefined || this.d.keys.keys.get(r.requester)?.fingerprint === r.keyFingerprint);
+    const fingerprintOf = (r: { requester: string }) => this.d.keys.keys.get(r.requester)!.fingerprint;
+    const skippedStanding = grantIds.filter((r) => this.standing.has(fingerprintOf(r))).map((r) => ({ fingerprint: fingerprintOf(r), grantIds: [r.id] }));
+    const kept = grantIds.filter((r) => !this.standing.has(fingerprintOf(r))).map((r) => r.id);
+    this.blocks.set(jumpHost, kept);
+    return { grantIds: kept, skippedStanding };
   }
 
   jumpHost(name: string): JumpHostConfig {
