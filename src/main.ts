@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // jit-jump command line: `start` runs the broker, `check-config` validates the policy and reaches the jump servers.
 import { parseArgs } from 'node:util';
-import { EnvError, readEnv, readRedisEnv } from './config/env.ts';
+import { EnvError, readEnv, readRedisEnv, secretValues } from './config/env.ts';
 import { loadPolicy, PolicyError } from './config/policy.ts';
 import { privateKeyLines } from './jumphost/private-key-file.ts';
 import { startBroker } from './broker.ts';
@@ -14,6 +14,7 @@ const USAGE = `usage: jit-jump <command>
 commands:
   start              run the broker (environment and JIT_CONFIG as in the README)
   check-config       validate the policy, the broker's keys and reach every jump server
+                     (with REDIS_URL set: also the jump servers the broker wrote to, as start checks them)
   reconcile --dry-run  print what the next reconcile would change on every jump server (needs REDIS_URL);
                      the brokers reconcile by themselves every reconcileInterval
 options:
@@ -34,7 +35,8 @@ async function main(): Promise<number> {
   // An empty JIT_CONFIG means unset (a compose file that declares the variable without a value).
   const policyPath = values.config || process.env.JIT_CONFIG || './jit.config.yaml';
   if (command === 'check-config') {
-    return checkConfig(policyPath, { offline: values.offline ?? false, print: (l) => console.log(l) });
+    // With REDIS_URL set it also checks the jump servers the broker wrote to, as `start` does.
+    return checkConfig(policyPath, { offline: values.offline ?? false, print: (l) => console.log(l), redisUrl: process.env.REDIS_URL || undefined });
   }
   if (command === 'reconcile') {
     if (!values['dry-run']) {
@@ -52,7 +54,7 @@ async function main(): Promise<number> {
   const policy = loadPolicy(env.JIT_CONFIG);
   const logger = createLogger({
     level: env.LOG_LEVEL,
-    secrets: [env.SLACK_BOT_TOKEN, env.SLACK_SIGNING_SECRET, env.SLACK_APP_TOKEN ?? '', ...policy.jumpHosts.flatMap((jh) => privateKeyLines(jh.privateKeyPath))],
+    secrets: [...secretValues(env), ...policy.jumpHosts.flatMap((jh) => privateKeyLines(jh.privateKeyPath))],
   });
   const broker = await startBroker({ env, policy, logger });
   let stopping = false;

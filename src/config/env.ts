@@ -2,7 +2,7 @@
 // named by the same variable plus _FILE (Docker/Kubernetes secrets).
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { parseRedisUrl, RedisUrlError } from '../store/redis-connection.ts';
+import { parseRedisUrl, redisSecrets, RedisUrlError } from '../store/redis-connection.ts';
 
 // REDIS_URL counts: it may carry the Redis password.
 const SECRETS = ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN', 'REDIS_URL'] as const;
@@ -56,6 +56,11 @@ function withSecretFiles(source: NodeJS.ProcessEnv, names: readonly string[] = S
   }
   for (const k of Object.keys(values)) if (values[k] === '') values[k] = undefined;
   return values;
+}
+
+/** The secret values of the environment, for the logger to scrub wherever they appear: tokens and Redis passwords. */
+export function secretValues(env: Env): string[] {
+  return [env.SLACK_BOT_TOKEN, env.SLACK_SIGNING_SECRET, env.SLACK_APP_TOKEN ?? '', ...redisSecrets(env.REDIS_URL)].filter((s) => s !== '');
 }
 
 export function readEnv(source: NodeJS.ProcessEnv = process.env): Env {

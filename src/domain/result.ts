@@ -11,6 +11,8 @@ type None = Record<string, never>;
 /** Refusals of the access policy (access-policy.ts). */
 export interface PolicyRefusals {
   'unknown-host': { host: string; known: string[] };
+  /** the host's jump server is retired: it takes no new grants */
+  'jump-host-retired': { host: string; jumpHost: string };
   'bad-duration': { text: string };
   'duration-too-long': { host: string; maxMs: number };
   'duration-too-short': { host: string; minMs: number };
@@ -29,6 +31,8 @@ export interface AuthorizationRefusals {
   'self-approval': None;
   'not-owner': { action: 'approve' | 'deny' | 'cancel' | 'revoke'; host?: string };
   'not-allowed': None;
+  /** a user group among the host's owners cannot be listed now (Slack's API fails past the cache's grace) */
+  'owners-unavailable': { host: string };
 }
 
 /** Refusals of a public key text (public-key.ts). */

@@ -8,11 +8,13 @@ import type { JumpHostConfig, Policy } from '../config/policy.ts';
 import type { Clock } from '../domain/clock.ts';
 import { renderableGrants } from '../domain/desired-block.ts';
 import { blockGeneration, parseAuthorizedKeys, renderKeyLines, spliceManagedBlock, splitRenderable, type ExpiryFormat, type UnrenderableGrant } from '../domain/managed-block.ts';
+import { identityOf } from '../domain/retirement.ts';
 import { screenStandingKeys, standingFingerprints, type ScreenedGrants } from '../domain/standing-keys.ts';
 import { lineHash } from '../store/jump-host-state.ts';
 import { JumpHostUnavailableError, StaleBlockError } from './errors.ts';
 import { supportsExpiryTime, supportsUtcExpiry } from './server-version.ts';
 import type { JumpHostState } from '../store/jump-host-state.ts';
+import type { JumpHostRegistry } from '../store/jump-host-registry.ts';
 import type { KeyStore } from '../store/key-store.ts';
 import type { RequestStore } from '../store/request-store.ts';
 import type { StandingKeyStore } from '../store/standing-key-store.ts';
@@ -81,6 +83,8 @@ export class JumpHostSync {
       requests: RequestStore;
       keys: KeyStore;
       state: JumpHostState;
+      /** remembers every jump server written to, so one that leaves the policy is not forgotten with lines on it */
+      registry?: Pick<JumpHostRegistry, 'record'>;
       /** where keys stand outside the block (recorded at every sync) */
       standing: StandingKeyStore;
       /** fingerprints of the broker's own keys (every jump server's): never rendered */
@@ -176,6 +180,8 @@ export class JumpHostSync {
       const { renderable, unrenderable } = splitRenderable(renderableGrants(policy, grants, keyLines), renderedAt);
       const written = await state.writtenLineHashes(name);
       if (!dryRun) {
+        // Before the first write; a retired server only loses lines, and keeps the identity it was recorded with.
+        if (!jh.retired) await this.deps.registry?.record(name, identityOf(jh));
         // Remember every line this write may put in the block before writing it, whatever the server's format.
         const candidates = (['utc', 'local', 'none'] as const).flatMap((f) => renderKeyLines(renderable, renderedAt, f));
         await state.recordWritten(name, candidates);
@@ -187,23 +193,17 @@ export class JumpHostSync {
       let format: ExpiryFormat = 'utc';
       let screened: ScreenedGrants = { kept: renderable, skipped: [] };
       let standingInFile = new Set<string>();
-      // The fencing token of this write, issued by Redis under the lock: the block it writes carries it, and it
-      // never replaces a block that carries one as high (a newer write by a replica that took over).
-      const generation = dryRun ? undefined : await state.nextGeneration(name);
-      const notOlder = (phase: 'read' | 'rename') => (file: string) => {
-        const onServer = blockGeneration(file);
-        if (generation !== undefined && onServer !== undefined && onServer >= generation) throw new StaleBlockError(name, generation, onServer, phase);
-      };
+      const { generation, notOlder } = await this.fence(name, dryRun);
       const started = Date.now();
       const { changed } = await this.fenced(name, () => updater.updateAuthorizedKeys(jh, (current, server) => {
         format = expiryFormatFor(server, jh);
         // Rendered at write time with a fresh clock so a grant that expired while we connected is left out.
         // Screened against the file being replaced: a key standing outside the block is never rendered.
-        standingInFile = standingFingerprints(current);
-        screened = screenStandingKeys(renderable, new Set([...standingInFile, ...(this.deps.brokerKeys ?? [])]));
-        lines = renderKeyLines(screened.kept, clock.now(), format);
         // With damaged markers only lines the broker wrote (recorded hash) or of its exact shape are taken out.
         const ours = (l: string) => written.has(lineHash(l));
+        standingInFile = standingFingerprints(current, ours);
+        screened = screenStandingKeys(renderable, new Set([...standingInFile, ...(this.deps.brokerKeys ?? [])]));
+        lines = renderKeyLines(screened.kept, clock.now(), format);
         const parsed = parseAuthorizedKeys(current, ours);
         existing = parsed.block ?? [];
         blockDamaged = parsed.damaged;
@@ -211,9 +211,7 @@ export class JumpHostSync {
         if (dryRun) return current;
         notOlder('read')(current);
         lease?.check(); // another replica may have taken over: never write a rendering older than its
-        // Unchanged lines keep the block as it is (its generation too): a sync that changes nothing writes nothing.
-        const unchanged = spliceManagedBlock(current, lines, { written: ours, generation: blockGeneration(current) });
-        return unchanged === current ? current : spliceManagedBlock(current, lines, { written: ours, generation });
+        return spliceWithGeneration(current, lines, ours, generation);
       }, { beforeRename: notOlder('rename') }));
       const removedLines = existing.filter((l) => !lines.includes(l));
       const handEditedLines = removedLines.filter((l) => !written.has(lineHash(l)));
@@ -228,6 +226,19 @@ export class JumpHostSync {
       return result;
     };
     return dryRun ? body() : this.deps.lock.with(name, body);
+  }
+
+  /**
+   * The fencing token of this write, issued by Redis under the lock: the block it writes carries it, and it never
+   * replaces a block that carries one as high (a newer write by a replica that took over). None in a dry run.
+   */
+  private async fence(name: string, dryRun: boolean): Promise<{ generation?: number; notOlder: (phase: 'read' | 'rename') => (file: string) => void }> {
+    const generation = dryRun ? undefined : await this.deps.state.nextGeneration(name);
+    const notOlder = (phase: 'read' | 'rename') => (file: string) => {
+      const onServer = blockGeneration(file);
+      if (generation !== undefined && onServer !== undefined && onServer >= generation) throw new StaleBlockError(name, generation, onServer, phase);
+    };
+    return { generation, notOlder };
   }
 
   /** Runs a write; a fencing refusal raises the counter past what the server holds, is logged and alerted. */
@@ -337,6 +348,12 @@ export class JumpHostSync {
     }
     await Promise.all(pending);
   }
+}
+
+/** The file with the block holding `lines`; unchanged lines keep the block (and its generation) as it is, so a sync that changes nothing writes nothing. */
+function spliceWithGeneration(current: string, lines: readonly string[], written: (line: string) => boolean, generation: number | undefined): string {
+  const unchanged = spliceManagedBlock(current, lines, { written, generation: blockGeneration(current) });
+  return unchanged === current ? current : spliceManagedBlock(current, lines, { written, generation });
 }
 
 /** Key types and comments of unknown lines, for the alert: enough to find them, never a whole key. */

@@ -84,6 +84,12 @@ export interface LocalSlackApi {
   views(): FakeView[];
   /** Socket Mode: cuts the connection from Slack's side (no close frame), as a network drop or a Slack restart does. */
   dropSocket(): void;
+  /**
+   * What Slack does with the message an app answers a slash command with (the HTTP response or the Socket Mode
+   * ack): checks it like a posted message, and records it as a call of `method` ('command_response'), refused
+   * with Slack's error code if it fails. Returns the problem, if any.
+   */
+  answered(method: string, message: Record<string, any>): Problem | undefined;
   /** Calls of `method` from now on get no answer until the returned function is called (work held in flight). */
   hold(method: string): () => void;
   /** Socket Mode: resolves once a broker has connected to the fake's WebSocket (after apps.connections.open). */
@@ -157,6 +163,13 @@ function parseArgs(raw: Buffer, contentType: string | undefined): Record<string,
 
 /** Web API methods that take the app-level token instead of the bot token. */
 const APP_TOKEN_METHODS = new Set(['apps.connections.open']);
+
+/** A message the app answers with (response_url, slash command response): Slack checks it as a posted message. */
+function answerProblem(args: Record<string, any>): Problem | undefined {
+  const lone = loneSurrogateAt(args);
+  if (lone) return { error: 'invalid_arguments', detail: `a lone UTF-16 surrogate is not text [json-pointer:${lone}]` };
+  return checkMessage(args);
+}
 
 export async function startLocalSlackApi(opts: LocalSlackApiOptions): Promise<LocalSlackApi> {
   const calls: SlackCall[] = [];
@@ -295,8 +308,10 @@ export async function startLocalSlackApi(opts: LocalSlackApiOptions): Promise<Lo
     const token = req.headers.authorization?.replace(/^Bearer /, '') ?? (args.token as string | undefined);
     delete args.token;
     if (url.startsWith('/response/')) {
-      calls.push({ method: 'response_url', args: { ...args, url }, at: Date.now(), ...(bad ? { error: bad.error } : {}) });
-      res.writeHead(bad ? 400 : 200, { 'content-type': 'text/plain' }).end(bad ? bad.message : 'ok');
+      // A response_url takes a message as chat.postMessage does: the same checks (Slack answers 4xx and a code).
+      const problem = bad ? { error: bad.error, detail: bad.message } : answerProblem(args);
+      calls.push({ method: 'response_url', args: { ...args, url }, at: Date.now(), ...(problem ? { error: problem.error } : {}) });
+      res.writeHead(problem ? 400 : 200, { 'content-type': 'text/plain' }).end(problem ? `${problem.error}: ${problem.detail}` : 'ok');
       return;
     }
     const method = url.replace(/^\/api\//, '').split('?')[0]!;
@@ -351,6 +366,11 @@ export async function startLocalSlackApi(opts: LocalSlackApiOptions): Promise<Lo
     }
   };
   const baseUrl = `http://127.0.0.1:${port}`;
+  const answered = (method: string, message: Record<string, any>): Problem | undefined => {
+    const problem = answerProblem(message);
+    calls.push({ method, args: message, at: Date.now(), ...(problem ? { error: problem.error } : {}) });
+    return problem;
+  };
 
   return {
     apiUrl: `${baseUrl}/api/`,
@@ -379,6 +399,7 @@ export async function startLocalSlackApi(opts: LocalSlackApiOptions): Promise<Lo
       return id;
     },
     views: () => structuredClone(opened),
+    answered,
     dropSocket: () => socket?.terminate(),
     hold(method) {
       const { hold } = addHold(method, () => true, false);
@@ -399,7 +420,10 @@ export async function startLocalSlackApi(opts: LocalSlackApiOptions): Promise<Lo
         });
       });
       socket.send(JSON.stringify({ envelope_id, type, payload, accepts_response_payload: type !== 'events_api', retry_attempt: 0, retry_reason: '' }));
-      return acked;
+      const ack = await acked;
+      // A slash command's answer travels in the ack: Slack shows it, so it is checked like any message.
+      if (type === 'slash_commands' && ack.payload && typeof ack.payload === 'object') answered('command_response', ack.payload);
+      return ack;
     },
     reset() {
       calls.length = 0;

@@ -4,14 +4,40 @@
 // modal title/submit/close 24), message text (40,000), metadata shape, and well-formed Unicode. Only the
 // block and element types the broker uses are known: anything else is refused, as a reminder to add it here.
 // Lengths count UTF-16 code units (JavaScript's length), never fewer than the characters Slack counts.
+// Stricter than Slack by choice: a `<` in mrkdwn (message text, mrkdwn text objects) must start one of Slack's
+// control sequences (mention, channel, special mention, user group, date, link); Slack would otherwise
+// swallow or mangle the text (`<host>` renders as nothing), so a message that needs `&lt;` fails a test.
 import { z } from 'zod';
 
 export const MESSAGE_TEXT_LIMIT = 40_000;
 
+/** What may stand between `<` and `>` in mrkdwn: Slack's control sequences, each with an optional `|label`. */
+const CONTROL_SEQUENCE =
+  /^(?:(?:@[UW][A-Z0-9]+|#C[A-Z0-9]+|!(?:here|channel|everyone)|!subteam\^S[A-Z0-9]+|(?:https?:\/\/|mailto:)[^\s|<>]+)(?:\|[^<>]*)?|!date\^\d+\^[^|<>^]+(?:\^[^|<>^]+)?\|[^<>]+)$/;
+
+/** The first `<…>` in mrkdwn that is not a Slack control sequence (or a `<` that is never closed), described. */
+export function controlSequenceProblem(mrkdwnText: string): string | undefined {
+  for (let at = mrkdwnText.indexOf('<'); at !== -1; at = mrkdwnText.indexOf('<', at + 1)) {
+    const end = mrkdwnText.indexOf('>', at);
+    const inner = end === -1 ? undefined : mrkdwnText.slice(at + 1, end);
+    if (inner === undefined || inner.includes('<') || !CONTROL_SEQUENCE.test(inner)) {
+      const shown = mrkdwnText.slice(at, end === -1 ? at + 20 : Math.min(end + 1, at + 40));
+      return `${JSON.stringify(shown)} is not a Slack control sequence: write &lt; and &gt; for angle brackets`;
+    }
+    at = end;
+  }
+  return undefined;
+}
+
 const text = (max: number) => z.string().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
 const id = text(255);
 const plain = (max: number) => z.strictObject({ type: z.literal('plain_text'), text: text(max), emoji: z.boolean().optional() });
-const mrkdwn = (max: number) => z.strictObject({ type: z.literal('mrkdwn'), text: text(max), verbatim: z.boolean().optional() });
+const mrkdwnText = (max: number) =>
+  text(max).superRefine((s, ctx) => {
+    const problem = controlSequenceProblem(s);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+const mrkdwn = (max: number) => z.strictObject({ type: z.literal('mrkdwn'), text: mrkdwnText(max), verbatim: z.boolean().optional() });
 const textObject = (max: number) => z.discriminatedUnion('type', [plain(max), mrkdwn(max)]);
 
 const confirm = z.strictObject({
@@ -127,17 +153,26 @@ export function loneSurrogateAt(value: unknown, path = ''): string | undefined {
   return undefined;
 }
 
-/** chat.postMessage / chat.update / chat.postEphemeral: text, blocks and metadata as Slack checks them. */
+const isTrue = (v: unknown) => v === true || v === 'true';
+
+/**
+ * chat.postMessage / chat.update / chat.postEphemeral, and the messages an app sends to a response_url or as the
+ * answer to a slash command: text, blocks and metadata as Slack checks them.
+ */
 export function checkMessage(args: Record<string, any>): Problem | undefined {
   if (args.text !== undefined && typeof args.text !== 'string') return { error: 'invalid_arguments', detail: 'text must be a string [json-pointer:/text]' };
   if (typeof args.text === 'string' && args.text.length > MESSAGE_TEXT_LIMIT)
     return { error: 'msg_too_long', detail: `text has ${args.text.length} characters, at most ${MESSAGE_TEXT_LIMIT} [json-pointer:/text]` };
+  // The message text is mrkdwn unless the call says otherwise (mrkdwn: false).
+  const textProblem = typeof args.text === 'string' && args.mrkdwn !== false && args.mrkdwn !== 'false' ? controlSequenceProblem(args.text) : undefined;
+  if (textProblem) return { error: 'invalid_arguments', detail: `${textProblem} [json-pointer:/text]` };
   if (args.blocks !== undefined) {
     if (!Array.isArray(args.blocks)) return { error: 'invalid_blocks_format', detail: 'blocks must be a JSON array [json-pointer:/blocks]' };
     const r = blocks(50).safeParse(args.blocks);
     if (!r.success) return { error: 'invalid_blocks', detail: describe('blocks', r.error.issues) };
   }
-  if (!args.text && !(Array.isArray(args.blocks) && args.blocks.length > 0) && !args.attachments) return { error: 'no_text', detail: 'a message needs text or blocks' };
+  if (!args.text && !(Array.isArray(args.blocks) && args.blocks.length > 0) && !args.attachments && !isTrue(args.delete_original))
+    return { error: 'no_text', detail: 'a message needs text or blocks' };
   if (args.metadata !== undefined) {
     const r = metadata.safeParse(args.metadata);
     if (!r.success) return { error: 'invalid_metadata_format', detail: describe('metadata', r.error.issues) };

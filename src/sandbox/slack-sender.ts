@@ -2,11 +2,14 @@
 // ids the local Slack API issued (so views.open works only with the trigger of the interaction it answers).
 import { createHmac } from 'node:crypto';
 import type { LocalSlackApi } from './local-slack-api.ts';
+import type { Problem } from './slack-checks.ts';
 
 export interface SlackResponse {
   status: number;
   body: string;
   json?: any;
+  /** a slash command's answer that Slack would refuse (the local Slack API's checks), also recorded there */
+  problem?: Problem;
 }
 
 export function signSlackRequest(signingSecret: string, timestamp: number, body: string): string {
@@ -97,8 +100,11 @@ export function createSlackSender(o: { url: string; signingSecret: string; teamI
 
   return {
     raw,
-    command(userId: string, text: string, extra: Record<string, string> = {}): Promise<SlackResponse> {
-      return raw(new URLSearchParams({ ...slashCommandFields(o.fake, teamId, userId, text), ...extra }).toString());
+    async command(userId: string, text: string, extra: Record<string, string> = {}): Promise<SlackResponse> {
+      const res = await raw(new URLSearchParams({ ...slashCommandFields(o.fake, teamId, userId, text), ...extra }).toString());
+      // The answer is a message Slack shows the user: checked as Slack checks it (an empty answer shows nothing).
+      const problem = res.status === 200 && res.json && typeof res.json === 'object' ? o.fake.answered('command_response', res.json) : undefined;
+      return problem ? { ...res, problem } : res;
     },
     blockAction(userId: string, a: ButtonClick): Promise<SlackResponse> {
       return raw(payload(blockActionPayload(o.fake, teamId, userId, a)));

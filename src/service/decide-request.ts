@@ -3,8 +3,10 @@
 import { approvalRules, checkDecider } from '../domain/access-policy.ts';
 import { formatDuration } from '../domain/duration.ts';
 import { REQUEST_ID_PATTERN } from '../domain/ids.ts';
+import { isRetired } from '../domain/retirement.ts';
 import type { AccessRequest } from '../domain/request-state.ts';
 import type { HostPolicy } from '../domain/policy.ts';
+import { clipCodePoints } from '../domain/user-text.ts';
 import { completeActivation, timeOut } from './grant-lifecycle.ts';
 import type { ServiceDeps } from './ports.ts';
 import { refusedReply, type Outcome, type Reply } from './replies.ts';
@@ -23,7 +25,12 @@ async function loadForDecision(d: ServiceDeps, requestId: string, actor: string,
   // A decided request cannot be denied; approving one is answered by the store, after the decider check.
   if (action === 'deny' && req.state !== 'pending') return { ok: false, reply: { kind: 'already', state: req.state } };
   const host = d.policy.hosts.find((h) => h.name === req.host);
-  const allowed = checkDecider(req, actor, await d.owners.expand(host?.owners ?? []), action);
+  const owners = await d.owners.expand(host?.owners ?? []);
+  if (!owners.ok) {
+    await auditRefusal(d, req, actor, action, owners.code, owners.message);
+    return { ok: false, reply: { kind: 'refused', code: 'owners-unavailable', params: { host: req.host } } };
+  }
+  const allowed = checkDecider(req, actor, owners.value, action);
   // A host gone from the policy has no owners: checkDecider refused above.
   if (allowed.ok && host) return { ok: true, req, host };
   if (allowed.ok) return GONE;
@@ -36,6 +43,11 @@ export async function approve(d: ServiceDeps, requestId: string, actor: string):
   const loaded = await loadForDecision(d, requestId, actor, 'approve');
   if (!loaded.ok) return { reply: loaded.reply };
   const { req, host } = loaded;
+  // A retired jump server takes no new grants: a request made before it was retired stays undecided and times out.
+  if (req.state === 'pending' && isRetired(d.policy, req.jumpHost)) {
+    await auditRefusal(d, req, actor, 'approve', 'jump-host-retired', `jump server ${req.jumpHost} is retired`);
+    return { reply: refusedReply({ code: 'jump-host-retired', params: { host: req.host, jumpHost: req.jumpHost } }) };
+  }
   const rules = approvalRules(d.policy, host);
   const result = await d.requests.approve(req, actor, d.clock.now(), rules);
   if (!result.ok) {
@@ -101,7 +113,8 @@ export async function deny(d: ServiceDeps, requestId: string, actor: string, rea
   const loaded = await loadForDecision(d, requestId, actor, 'deny');
   if (!loaded.ok) return { reply: loaded.reply };
   const { req } = loaded;
-  const denyReason = reason.trim().slice(0, d.policy.limits.maxReasonLength);
+  // Cut by code points: a cut between the halves of an emoji would store text Slack refuses to show.
+  const denyReason = clipCodePoints(reason.trim(), d.policy.limits.maxReasonLength);
   const endedAt = d.clock.now();
   const t = await d.requests.transition(req, 'denied', auditEvent(d, 'denied', req, { actor, reason: denyReason }), { decidedBy: actor, denyReason, endedAt });
   if (!t.ok) return { reply: t.code === 'conflict' ? { kind: 'already', state: t.state } : { kind: 'request-gone' } };

@@ -3,6 +3,7 @@
 import { authorize, type Action } from '../domain/authorization.ts';
 import { REQUEST_ID_PATTERN } from '../domain/ids.ts';
 import type { AccessRequest } from '../domain/request-state.ts';
+import { ok } from '../domain/result.ts';
 import type { ServiceDeps } from './ports.ts';
 import type { Outcome } from './replies.ts';
 import { auditRefusal } from './refusals.ts';
@@ -13,9 +14,14 @@ export async function revokeOrCancel(d: ServiceDeps, actor: string, id: string):
   const req = await d.requests.get(id);
   if (!req) return { reply: { kind: 'not-yours', id } };
   const host = d.policy.hosts.find((h) => h.name === req.host);
-  const owners = await d.owners.expand(host?.owners ?? []);
   const action: Action = req.state === 'pending' ? 'cancel' : 'revoke';
-  const allowed = authorize(action, { actor, requester: req.requester, owners, host: req.host });
+  // The requester needs no owner list; anyone else is refused while the owners cannot be verified (fail closed).
+  const expanded = actor === req.requester ? ok(new Set<string>()) : await d.owners.expand(host?.owners ?? []);
+  if (!expanded.ok) {
+    await auditRefusal(d, req, actor, action, expanded.code, expanded.message);
+    return { reply: { kind: 'refused', code: 'owners-unavailable', params: { host: req.host } } };
+  }
+  const allowed = authorize(action, { actor, requester: req.requester, owners: expanded.value, host: req.host });
   if (!allowed.ok) {
     await auditRefusal(d, req, actor, action, allowed.code, allowed.message);
     return { reply: { kind: 'not-yours', id } };
@@ -25,9 +31,18 @@ export async function revokeOrCancel(d: ServiceDeps, actor: string, id: string):
 
 async function cancel(d: ServiceDeps, actor: string, req: AccessRequest): Promise<Outcome> {
   const event = auditEvent(d, 'cancelled', req, { actor });
-  const t = await d.requests.transition(req, 'cancelled', event, { decidedBy: actor, endedAt: d.clock.now() });
+  const endedAt = d.clock.now();
+  const t = await d.requests.transition(req, 'cancelled', event, { decidedBy: actor, endedAt });
   if (!t.ok) return { reply: t.code === 'conflict' ? { kind: 'already', state: t.state } : { kind: 'not-yours', id: req.id } };
-  return { reply: { kind: 'cancelled', id: req.id }, after: () => showCurrentState(d, req.id) };
+  return {
+    reply: { kind: 'cancelled', id: req.id },
+    after: async () => {
+      await d.jobs.cancel('timeout', req.id);
+      // The requester knows what they did; an owner's cancellation is news to them.
+      if (actor !== req.requester) await d.notifier.requestCancelled({ ...req, state: 'cancelled', decidedBy: actor, endedAt });
+      await showCurrentState(d, req.id);
+    },
+  };
 }
 
 async function revoke(d: ServiceDeps, actor: string, req: AccessRequest): Promise<Outcome> {

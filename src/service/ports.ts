@@ -8,6 +8,7 @@ import type { ConnectInstructions } from '../domain/connect-instructions.ts';
 import type { IdGenerator } from '../domain/ids.ts';
 import type { RegisteredKey, UserPublicKey } from '../domain/public-key.ts';
 import type { AccessRequest, MessageRef, RequestState } from '../domain/request-state.ts';
+import type { Ok, Refusal } from '../domain/result.ts';
 import type { ApprovalResult, ApprovalRules, CreateResult, RemoveKeyResult, SetKeyResult, TransitionResult } from '../domain/store-results.ts';
 
 export type { Clock, IdGenerator };
@@ -29,12 +30,21 @@ export interface RequestRepository {
   messageRefs(id: string): Promise<MessageRef[]>;
   /** an audit event that goes with no state change (a refusal) */
   appendAudit(event: AuditEvent): Promise<void>;
-  /** runs `fn` holding the activation lease of the grant, if its follow-up is still owed: true if it ran */
-  withActivationLease(id: string, leaseMs: number, fn: () => Promise<void>): Promise<boolean>;
+  /**
+   * runs `fn` holding the activation lease of the grant, if its follow-up is still owed: true if it ran. Gives
+   * the lease up (rejects) if `fn` runs for several leases; `fn` goes on, so it checks the lease before sending.
+   */
+  withActivationLease(id: string, leaseMs: number, fn: (lease: ActivationLease) => Promise<void>): Promise<boolean>;
   /** counts attempts at sending the activation message: more than 1 means an earlier one may have sent it */
   activationMessageAttempt(id: string): Promise<number>;
   /** the follow-up is done: nobody owes it any more */
   finishActivation(id: string): Promise<void>;
+}
+
+/** The activation follow-up's hold on its grant. */
+export interface ActivationLease {
+  /** throws if the lease is no longer ours (another replica may run the follow-up now) */
+  check(): void;
 }
 
 export interface KeyRepository {
@@ -71,6 +81,8 @@ export interface Notifier {
   /** denied (by `decidedBy`, with `denyReason`) */
   requestDenied(request: AccessRequest): Promise<void>;
   requestTimedOut(request: AccessRequest): Promise<void>;
+  /** cancelled while pending by someone other than the requester (an owner, `decidedBy`) */
+  requestCancelled(request: AccessRequest): Promise<void>;
   /** the grant ended (expired, or revoked by someone other than the requester) */
   grantEnded(request: AccessRequest): Promise<void>;
   expiryWarning(request: AccessRequest, leftMs: number): Promise<void>;
@@ -78,9 +90,12 @@ export interface Notifier {
   activationMessageSent?(request: AccessRequest): Promise<boolean>;
 }
 
+/** The owners as user ids, or `owners-unavailable` when a group's members cannot be verified now (fail closed). */
+export type OwnerSet = Ok<Set<string>> | Refusal<'owners-unavailable'>;
+
 export interface OwnerDirectory {
   /** Owner ids from the policy (users and user groups) expanded to user ids. */
-  expand(owners: readonly string[]): Promise<Set<string>>;
+  expand(owners: readonly string[]): Promise<OwnerSet>;
 }
 
 /** The timed steps of a request's life that the service has scheduled (the scheduling adapter runs them). */

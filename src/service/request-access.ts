@@ -14,8 +14,8 @@ export interface AccessAsked {
 }
 
 export async function requestAccess(d: ServiceDeps, user: string, asked: AccessAsked): Promise<Outcome> {
-  const hasKey = (await d.keys.get(user)) !== undefined;
-  const decision = evaluateRequest(d.policy, { hostName: asked.host, duration: asked.duration, reason: asked.reason, hasKey });
+  const key = await d.keys.get(user);
+  const decision = evaluateRequest(d.policy, { hostName: asked.host, duration: asked.duration, reason: asked.reason, hasKey: key !== undefined });
   if (!decision.ok) return { reply: refusedReply(decision) };
   // Every attempt counts against the rate limit, one refused by the pending cap too.
   const limited = await takeRateLimit(d, 'request', user);
@@ -33,6 +33,8 @@ export async function requestAccess(d: ServiceDeps, user: string, asked: AccessA
     createdAt: now,
     requiredApprovals,
     approvers: [],
+    // The grant is bound to this key: the owners see its fingerprint, and no other key is ever rendered for it.
+    keyFingerprint: key?.fingerprint,
   };
   const max = d.policy.limits.maxPendingRequests;
   const created = await d.requests.createWithinCap(req, auditEvent(d, 'requested', req, { actor: user, durationMs, reason }), max);
@@ -42,7 +44,10 @@ export async function requestAccess(d: ServiceDeps, user: string, asked: AccessA
     reply: { kind: 'request-sent', id: req.id, host: host.name, durationMs, requiredApprovals },
     after: async () => {
       // The requester is never asked to approve their own request, even when they own the host.
-      const owners = [...(await d.owners.expand(host.owners))].filter((o) => o !== user);
+      const expanded = await d.owners.expand(host.owners);
+      // Unverifiable groups get no DMs (the approval channel still does); deciding stays refused until they can be listed.
+      if (!expanded.ok) d.logger.warn({ requestId: req.id, host: host.name, detail: expanded.message }, 'owners not DMed: user group unavailable');
+      const owners = [...(expanded.ok ? expanded.value : [])].filter((o) => o !== user);
       await d.requests.addMessageRefs(req.id, await d.notifier.requestPending(req, owners));
     },
   };

@@ -6,10 +6,10 @@ import type { AuditEvent } from '../domain/audit-event.ts';
 import type { ConnectInstructions } from '../domain/connect-instructions.ts';
 import { formatDuration } from '../domain/duration.ts';
 import type { AccessRequest, RequestState } from '../domain/request-state.ts';
-import type { RefusalDetail } from '../domain/result.ts';
-import { echo } from '../domain/user-text.ts';
+import type { RefusalDetail, RefusalParams, WordedCode } from '../domain/result.ts';
+import { echo, oneLine } from '../domain/user-text.ts';
 import type { Reply } from '../service/replies.ts';
-import { escapeMrkdwn, userMention } from './mrkdwn.ts';
+import { escapeMrkdwn, placeholder, userMention, userTextForOthers } from './mrkdwn.ts';
 
 export const ACTION_APPROVE = 'jit_approve';
 export const ACTION_DENY = 'jit_deny';
@@ -20,9 +20,14 @@ export const DENY_REASON_INPUT = 'reason_input';
 /** Slack's limits for section text (3000) and field text (2000). */
 const SECTION_LIMIT = 3000;
 const FIELD_LIMIT = 2000;
+/** The most of a deny reason the outcome shows (UTF-16 units, escaped), well inside the section limit. */
+const DENY_REASON_SHOWN = 2000;
 
+/** Clips the bot's own text (policy names): never between the halves of a surrogate pair. */
 function clip(text: string, limit: number): string {
-  return text.length <= limit ? text : `${text.slice(0, limit - 1)}…`;
+  if (text.length <= limit) return text;
+  const cut = text.slice(0, limit - 1);
+  return `${/[\ud800-\udbff]$/.test(cut) ? cut.slice(0, -1) : cut}…`;
 }
 
 type Block = { type: string; [key: string]: unknown };
@@ -45,15 +50,22 @@ export function outcomeText(r: AccessRequest): string {
     case 'expired':
       return `:white_check_mark: Approved by ${r.approvers.map(userMention).join(', ')}. :lock: Expired at ${when(r.expiresAt ?? r.endedAt ?? 0)}.`;
     case 'revoked':
+      if (r.endReason === 'key-changed') return `:lock: Ended at ${when(r.endedAt ?? 0)}: the requester’s key changed; access is granted for the approved key only.`;
+      if (r.endReason === 'jump-host-retired') return `:lock: Ended at ${when(r.endedAt ?? 0)}: jump server ${escapeMrkdwn(r.jumpHost)} retired.`;
       return `:lock: Revoked by ${userMention(r.decidedBy ?? '')} at ${when(r.endedAt ?? 0)}.`;
     case 'denied':
       if (r.policyMaxMs !== undefined) return `:x: Not approved: ${overMaxDuration(r, r.policyMaxMs)} The requester was asked to request again.`;
-      return `:x: Denied by ${userMention(r.decidedBy ?? '')}${r.denyReason ? `: ${escapeMrkdwn(r.denyReason)}` : '.'}`;
+      return `:x: Denied by ${userMention(r.decidedBy ?? '')}${r.denyReason ? `: ${userTextForOthers(r.denyReason, DENY_REASON_SHOWN)}` : '.'}`;
     case 'cancelled':
-      return ':heavy_minus_sign: Cancelled by the requester.';
+      if (r.endReason === 'key-changed') return ':heavy_minus_sign: Cancelled: the requester’s key changed after the request.';
+      // An owner may cancel too (`/jump revoke <id>`): say who.
+      return r.decidedBy !== undefined && r.decidedBy !== r.requester
+        ? `:heavy_minus_sign: Cancelled by ${userMention(r.decidedBy)} (an owner).`
+        : ':heavy_minus_sign: Cancelled by the requester.';
     case 'timed-out':
       return ':heavy_minus_sign: Timed out without a decision.';
     case 'failed':
+      if (r.endReason === 'key-changed') return ':warning: Approved, but not installed: the requester’s key changed after the request.';
       return ':warning: Approved, but installing the key on the jump server failed.';
   }
 }
@@ -62,6 +74,8 @@ export function outcomeText(r: AccessRequest): string {
 function overMaxDuration(r: { host: string; durationMs: number }, maxMs: number): string {
   return `it asks for ${formatDuration(r.durationMs)}, but ${escapeMrkdwn(r.host)} now allows at most ${formatDuration(maxMs)}.`;
 }
+
+const REASON_LABEL = '*Reason*\n';
 
 /** The approval request; while pending it carries the buttons, afterwards the outcome replaces them. */
 export function approvalMessage(r: AccessRequest): { text: string; blocks: Block[] } {
@@ -76,8 +90,12 @@ export function approvalMessage(r: AccessRequest): { text: string; blocks: Block
       fields: [
         { type: 'mrkdwn', text: `*Host*\n${escapeMrkdwn(r.host)}` },
         { type: 'mrkdwn', text: `*Duration*\n${formatDuration(r.durationMs)}` },
-        { type: 'mrkdwn', text: clip(`*Reason*\n${r.reason ? escapeMrkdwn(r.reason) : '_none given_'}`, FIELD_LIMIT) },
+        // The requester's words, shown to the owners: one line, so it cannot draw rows of its own (a forged
+        // "*Approvals*"); verbatim, so Slack makes no links or mentions of it.
+        { type: 'mrkdwn', text: `${REASON_LABEL}${r.reason ? userTextForOthers(r.reason, FIELD_LIMIT - REASON_LABEL.length) : '_none given_'}`, verbatim: true },
         { type: 'mrkdwn', text: `*Approvals*\n${r.approvers.length} of ${r.requiredApprovals}` },
+        // The key that will be installed: the grant is bound to it (a key change ends it).
+        ...(r.keyFingerprint ? [{ type: 'mrkdwn', text: `*Key*\n\`${escapeMrkdwn(r.keyFingerprint)}\`` }] : []),
       ],
     },
     { type: 'context', elements: [{ type: 'mrkdwn', text: `Request \`${r.id}\` · jump server ${escapeMrkdwn(r.jumpHost)}` }] },
@@ -93,7 +111,8 @@ export function approvalMessage(r: AccessRequest): { text: string; blocks: Block
     });
     if (r.approvers.length > 0) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: outcomeText(r) }] });
   } else {
-    blocks.push({ type: 'section', block_id: 'outcome', text: { type: 'mrkdwn', text: outcomeText(r) } });
+    // verbatim: the outcome may quote the deny reason, another person's words.
+    blocks.push({ type: 'section', block_id: 'outcome', text: { type: 'mrkdwn', text: outcomeText(r), verbatim: true } });
   }
   return { text: `${text}: ${outcomeText(r).replace(/<!date\^\d+\^[^|]*\|([^>]*)>/g, '$1')}`, blocks };
 }
@@ -144,15 +163,15 @@ export const SLACK_REPLIES = {
   formNotOpened: 'Slack did not open the form for the reason (the click may have taken too long to answer); nothing was changed. Click Deny again.',
 } as const;
 
-/** `/jump help`: every verb parseCommand understands. */
+/** `/jump help`: every verb parseCommand understands. Placeholders are escaped (`&lt;host&gt;`): see placeholder(). */
 export const HELP_TEXT = [
   '*jit-jump*: just-in-time SSH access through the jump server.',
-  '`/jump key add <ssh public key>`: register your public key (one per person; replaces the old one)',
+  `\`/jump key add ${placeholder('ssh public key')}\`: register your public key (one per person; replaces the old one)`,
   '`/jump key`: show your registered key',
   '`/jump key remove`: delete your registered key (any active grant stops working)',
-  '`/jump request <host> [duration] [reason…]`: ask the host’s owners for access, e.g. `/jump request db-prod-1 2h fix replication`',
+  `\`/jump request ${placeholder('host')} [duration] [reason…]\`: ask the host’s owners for access, e.g. \`/jump request db-prod-1 2h fix replication\``,
   '`/jump list`: your open requests and active grants',
-  '`/jump revoke <id>`: end your own grant (or cancel a pending request) now',
+  `\`/jump revoke ${placeholder('id')}\`: end your own grant (or cancel a pending request) now`,
   '`/jump help`: this text',
 ].join('\n');
 
@@ -164,91 +183,96 @@ export const PRIVATE_KEY_MESSAGE =
   'That was a *private* key. It was not stored or logged, but it has now been sent through Slack: treat it as leaked, ' +
   'delete it, make a new key pair (`ssh-keygen -t ed25519`) and register the new *public* key (the .pub file).';
 
+/** The sentence of every refusal, by code (a table, so that a new code without words does not compile). */
+const REFUSAL_TEXT: { [C in WordedCode]: (p: RefusalParams[C]) => string } = {
+  'unknown-host': (p) =>
+    `Unknown host "${echo(p.host, 64)}". Hosts you can request: ${p.known.map((h) => `\`${h}\``).join(', ')}.`,
+  'jump-host-retired': (p) =>
+    `${p.host} is reached through the jump server ${p.jumpHost}, which is being retired: it takes no new access. Ask the owners of ${p.host} how it is reached now.`,
+  'bad-duration': (p) =>
+    `"${echo(p.text, 20)}" is not a duration. Use e.g. \`30m\`, \`2h\` or \`1h30m\`.`,
+  'duration-too-long': (p) => {
+    const { host, maxMs } = p;
+    return `${host} allows at most ${formatDuration(maxMs)}. Try \`/jump request ${host} ${formatDuration(maxMs)} …\`.`;
+  },
+  'duration-too-short': (p) =>
+    `The shortest grant is ${formatDuration(p.minMs)}. Try \`/jump request ${p.host} ${formatDuration(p.minMs)} …\`.`,
+  'reason-required': (p) => {
+    const { host, durationMs } = p;
+    return `A reason is required for ${host}: \`/jump request ${host} ${formatDuration(durationMs)} ${placeholder('why you need access')}\`.`;
+  },
+  'reason-too-long': (p) =>
+    `The reason is too long (${p.length} characters; at most ${p.max}).`,
+  'no-key': () =>
+    'Register your public key first: `/jump key add ssh-ed25519 AAAA… you@laptop`, then request again.',
+  'already-approved': (p) =>
+    `You already approved; ${p.remaining} more approval(s) from other owners are needed.`,
+  'self-approval': () =>
+    'You cannot approve your own request.',
+  'approval-too-late': (p) =>
+    `Too late: a request for ${p.host} must be decided within ${formatDuration(p.timeoutMs)}. It has timed out; the requester can request again.`,
+  'approval-over-max-duration': (p) =>
+    `This request cannot be approved: ${overMaxDuration({ host: p.host, durationMs: p.durationMs }, p.maxMs)} It has ended, and the requester is told to request again within ${formatDuration(p.maxMs)}.`,
+  'not-owner': (p) => {
+    const { action, host = 'this host' } = p;
+    return action === 'approve' || action === 'deny'
+      ? `Only the owners of ${host} can ${action} this request.`
+      : `Only the requester or an owner of ${host} can ${action} this request.`;
+  },
+  'not-allowed': () =>
+    'You may not do that.',
+  'owners-unavailable': (p) =>
+    `Cannot verify the owners of ${p.host} right now (Slack does not list their user group). Try again in a few minutes.`,
+  'private-key-pasted': () =>
+    PRIVATE_KEY_MESSAGE,
+  'key-too-long': () =>
+    `That is too long to be a public key. ${KEY_HELP}`,
+  'key-missing': () =>
+    `No key given. ${KEY_HELP}`,
+  'key-not-one-line': () =>
+    `Give exactly one key on one line. ${KEY_HELP}`,
+  'key-control-characters': () =>
+    `The key contains control characters. ${KEY_HELP}`,
+  'key-dsa': () =>
+    `DSA keys are too weak and are refused. ${MAKE_ED25519}`,
+  'key-certificate': () =>
+    `Certificates are not accepted; register the plain public key. ${KEY_HELP}`,
+  'key-security-key': () =>
+    'Security-key (sk-…) keys are not supported yet. Register an ed25519 key: `ssh-keygen -t ed25519`.',
+  'key-no-type': () =>
+    `A key must start with its type (ssh-ed25519, ecdsa-sha2-nistp256/384/521 or ssh-rsa); nothing may stand before it. ${KEY_HELP}`,
+  'key-bad-base64': () =>
+    `The key data is not valid base64. ${KEY_HELP}`,
+  'key-unparsable': () =>
+    `That is not a valid OpenSSH public key. ${KEY_HELP}`,
+  'key-not-round-trip': () =>
+    `That key does not round-trip cleanly (extra or damaged data). ${KEY_HELP}`,
+  'key-type-mismatch': (p) =>
+    `The key type ${p.type} does not match its data. ${KEY_HELP}`,
+  'key-rsa-too-small': (p) =>
+    `RSA keys must have at least ${p.minBits} bits (this one has ${p.bits}). ${MAKE_ED25519}`,
+  'key-is-broker-key': (p) =>
+    `That is the public key jit-jump itself uses to log in to the jump server ${p.jumpHost}: it cannot be anyone's personal key. ${MAKE_ED25519}`,
+  'key-stands-outside-block': (p) =>
+    `That key already has standing access to the jump server ${p.jumpHost} outside jit-jump, so jit-jump cannot grant or end access for it. ` +
+    `Register a key used only through jit-jump (\`ssh-keygen -t ed25519\`), or ask the jump server's operators to remove the standing line.`,
+  'command-too-long': (p) =>
+    `That command is too long (over ${p.max} characters).`,
+  'request-needs-host': () =>
+    `Name a host: \`/jump request ${placeholder('host')} [duration] [reason…]\`, e.g. \`/jump request db-prod-1 2h fix replication\`.`,
+  'key-add-needs-key': () =>
+    'Paste your public key after `key add`, e.g. `/jump key add ssh-ed25519 AAAAC3Nz… you@laptop`.',
+  'unknown-key-command': (p) =>
+    `Unknown key command "${echo(p.text, 40)}". Use \`/jump key add ${placeholder('public key')}\`, \`/jump key remove\` or \`/jump key\`.`,
+  'revoke-needs-id': () =>
+    `Name the request: \`/jump revoke ${placeholder('id')}\` (see \`/jump list\`).`,
+  'unknown-command': (p) =>
+    `Unknown command "${echo(p.text, 40)}". Try \`/jump help\`.`,
+};
+
 /** The sentence of a domain refusal (policy, permissions, key checks, command parsing), from its code and data. */
 export function refusalText(r: RefusalDetail): string {
-  switch (r.code) {
-    case 'unknown-host':
-      return `Unknown host "${echo(r.params.host, 64)}". Hosts you can request: ${r.params.known.map((h) => `\`${h}\``).join(', ')}.`;
-    case 'bad-duration':
-      return `"${echo(r.params.text, 20)}" is not a duration. Use e.g. \`30m\`, \`2h\` or \`1h30m\`.`;
-    case 'duration-too-long': {
-      const { host, maxMs } = r.params;
-      return `${host} allows at most ${formatDuration(maxMs)}. Try \`/jump request ${host} ${formatDuration(maxMs)} …\`.`;
-    }
-    case 'duration-too-short':
-      return `The shortest grant is ${formatDuration(r.params.minMs)}. Try \`/jump request ${r.params.host} ${formatDuration(r.params.minMs)} …\`.`;
-    case 'reason-required': {
-      const { host, durationMs } = r.params;
-      return `A reason is required for ${host}: \`/jump request ${host} ${formatDuration(durationMs)} <why you need access>\`.`;
-    }
-    case 'reason-too-long':
-      return `The reason is too long (${r.params.length} characters; at most ${r.params.max}).`;
-    case 'no-key':
-      return 'Register your public key first: `/jump key add ssh-ed25519 AAAA… you@laptop`, then request again.';
-    case 'already-approved':
-      return `You already approved; ${r.params.remaining} more approval(s) from other owners are needed.`;
-    case 'self-approval':
-      return 'You cannot approve your own request.';
-    case 'approval-too-late':
-      return `Too late: a request for ${r.params.host} must be decided within ${formatDuration(r.params.timeoutMs)}. It has timed out; the requester can request again.`;
-    case 'approval-over-max-duration':
-      return `This request cannot be approved: ${overMaxDuration({ host: r.params.host, durationMs: r.params.durationMs }, r.params.maxMs)} It has ended, and the requester is told to request again within ${formatDuration(r.params.maxMs)}.`;
-    case 'not-owner': {
-      const { action, host = 'this host' } = r.params;
-      return action === 'approve' || action === 'deny'
-        ? `Only the owners of ${host} can ${action} this request.`
-        : `Only the requester or an owner of ${host} can ${action} this request.`;
-    }
-    case 'not-allowed':
-      return 'You may not do that.';
-    case 'private-key-pasted':
-      return PRIVATE_KEY_MESSAGE;
-    case 'key-too-long':
-      return `That is too long to be a public key. ${KEY_HELP}`;
-    case 'key-missing':
-      return `No key given. ${KEY_HELP}`;
-    case 'key-not-one-line':
-      return `Give exactly one key on one line. ${KEY_HELP}`;
-    case 'key-control-characters':
-      return `The key contains control characters. ${KEY_HELP}`;
-    case 'key-dsa':
-      return `DSA keys are too weak and are refused. ${MAKE_ED25519}`;
-    case 'key-certificate':
-      return `Certificates are not accepted; register the plain public key. ${KEY_HELP}`;
-    case 'key-security-key':
-      return 'Security-key (sk-…) keys are not supported yet. Register an ed25519 key: `ssh-keygen -t ed25519`.';
-    case 'key-no-type':
-      return `A key must start with its type (ssh-ed25519, ecdsa-sha2-nistp256/384/521 or ssh-rsa); nothing may stand before it. ${KEY_HELP}`;
-    case 'key-bad-base64':
-      return `The key data is not valid base64. ${KEY_HELP}`;
-    case 'key-unparsable':
-      return `That is not a valid OpenSSH public key. ${KEY_HELP}`;
-    case 'key-not-round-trip':
-      return `That key does not round-trip cleanly (extra or damaged data). ${KEY_HELP}`;
-    case 'key-type-mismatch':
-      return `The key type ${r.params.type} does not match its data. ${KEY_HELP}`;
-    case 'key-rsa-too-small':
-      return `RSA keys must have at least ${r.params.minBits} bits (this one has ${r.params.bits}). ${MAKE_ED25519}`;
-    case 'key-is-broker-key':
-      return `That is the public key jit-jump itself uses to log in to the jump server ${r.params.jumpHost}: it cannot be anyone's personal key. ${MAKE_ED25519}`;
-    case 'key-stands-outside-block':
-      return (
-        `That key already has standing access to the jump server ${r.params.jumpHost} outside jit-jump, so jit-jump cannot grant or end access for it. ` +
-        `Register a key used only through jit-jump (\`ssh-keygen -t ed25519\`), or ask the jump server's operators to remove the standing line.`
-      );
-    case 'command-too-long':
-      return `That command is too long (over ${r.params.max} characters).`;
-    case 'request-needs-host':
-      return 'Name a host: `/jump request <host> [duration] [reason…]`, e.g. `/jump request db-prod-1 2h fix replication`.';
-    case 'key-add-needs-key':
-      return 'Paste your public key after `key add`, e.g. `/jump key add ssh-ed25519 AAAAC3Nz… you@laptop`.';
-    case 'unknown-key-command':
-      return `Unknown key command "${echo(r.params.text, 40)}". Use \`/jump key add <public key>\`, \`/jump key remove\` or \`/jump key\`.`;
-    case 'revoke-needs-id':
-      return 'Name the request: `/jump revoke <id>` (see `/jump list`).';
-    case 'unknown-command':
-      return `Unknown command "${echo(r.params.text, 40)}". Try \`/jump help\`.`;
-  }
+  return (REFUSAL_TEXT[r.code] as (p: RefusalDetail['params']) => string)(r.params);
 }
 
 const STATE_WORDS: Record<RequestState, string> = {
@@ -274,16 +298,16 @@ const words: { [K in Reply['kind']]: (r: ReplyOf<K>) => string } = {
   'request-sent': (r) =>
     `Request \`${r.id}\` for *${r.host}* for ${formatDuration(r.durationMs)} sent to its owners${r.requiredApprovals > 1 ? ` (${r.requiredApprovals} approvals needed)` : ''}. You will get a DM when it is decided.`,
   'too-many-pending': (r) =>
-    `You already have ${r.pending} request(s) waiting for approval (at most ${r.max}). Cancel one with \`/jump revoke <id>\` or wait for a decision.`,
+    `You already have ${r.pending} request(s) waiting for approval (at most ${r.max}). Cancel one with \`/jump revoke ${placeholder('id')}\` or wait for a decision.`,
   'rate-limited': (r) =>
     `Too many ${r.what === 'request' ? 'requests' : 'key changes'}: at most ${r.limit} per ${formatDuration(r.windowMs)}. Try again in ${formatDuration(Math.ceil(r.retryAfterMs / 1000) * 1000)}.`,
   key: ({ key }) => `Your registered key: ${key.type} \`${key.fingerprint}\` (added ${new Date(key.addedAt).toISOString()}).`,
   'no-key': () => 'You have no key registered. Add one: `/jump key add ssh-ed25519 AAAA… you@laptop`.',
   'key-taken': () => 'That key is already registered to someone else. Each person needs their own key pair.',
-  'key-saved': (r) => (r.replaced ? `Key replaced: ${r.type} \`${r.fingerprint}\`. Your active grants now use this key.` : `Key registered: ${r.type} \`${r.fingerprint}\`.`),
+  'key-saved': (r) =>
+    r.replaced ? `Key replaced: ${r.type} \`${r.fingerprint}\`.${keyChangeEnded(r)}` : `Key registered: ${r.type} \`${r.fingerprint}\`.`,
   'no-key-to-remove': () => 'You have no key registered; nothing to remove.',
-  'key-removed': (r) =>
-    `Key \`${r.fingerprint}\` removed.${r.activeGrants > 0 ? ` Your ${r.activeGrants} active grant(s) no longer work; register a key again to use them.` : ''}`,
+  'key-removed': (r) => `Key \`${r.fingerprint}\` removed.${keyChangeEnded(r)}`,
   'not-an-id': (r) => `"${echo(r.text, 30)}" is not a request id. See \`/jump list\`.`,
   'not-yours': (r) => `No request \`${r.id}\` of yours. See \`/jump list\`.`,
   cancelled: (r) => `Request \`${r.id}\` cancelled.`,
@@ -291,6 +315,15 @@ const words: { [K in Reply['kind']]: (r: ReplyOf<K>) => string } = {
   'nothing-to-revoke': (r) => `Request \`${r.id}\` is ${STATE_WORDS[r.state]}; nothing to revoke.`,
   list: (r) => (r.open.length === 0 ? 'You have no pending requests or active grants.' : r.open.map(listLine).join('\n')),
 };
+
+/** What a key change ended, if anything: a grant is bound to the key that was approved. */
+function keyChangeEnded(r: { endedGrants: number; cancelledRequests: number }): string {
+  const parts = [
+    ...(r.endedGrants > 0 ? [`${r.endedGrants} active grant(s) ended`] : []),
+    ...(r.cancelledRequests > 0 ? [`${r.endedGrants > 0 ? 'your ' : ''}${r.cancelledRequests} pending request(s) were cancelled`] : []),
+  ];
+  return parts.length ? ` Your ${parts.join(' and ')}: access is granted for the key that was approved only. Request again with the new key.` : '';
+}
 
 function listLine(r: AccessRequest): string {
   return r.state === 'active'
@@ -306,16 +339,23 @@ export function replyText(reply: Reply): string {
 /** DMs to the requester, one per domain event. */
 export const requesterTexts = {
   grantNotActivated: (r: AccessRequest) =>
-    r.state === 'failed'
+    r.state === 'failed' && r.endReason === 'key-changed'
+      ? `Access to *${r.host}* (\`${r.id}\`) was approved, but your key changed after the request: it was not installed. Request again with \`/jump request ${r.host}\`.`
+      : r.state === 'failed'
       ? `Access to *${r.host}* (\`${r.id}\`) was approved, but installing your key on the jump server failed. Please try again later.`
       : `Access to *${r.host}* (\`${r.id}\`) was approved, but it is already ${STATE_WORDS[r.state]}: no connect instructions.`,
   requestDenied: (r: AccessRequest) =>
     r.policyMaxMs !== undefined
       ? `Your request \`${r.id}\` for *${escapeMrkdwn(r.host)}* could not be approved: ${overMaxDuration(r, r.policyMaxMs)} Request again: \`/jump request ${r.host} ${formatDuration(r.policyMaxMs)} …\``
-      : `Your request \`${r.id}\` for *${r.host}* was denied by ${userMention(r.decidedBy ?? '')}${r.denyReason ? `: ${escapeMrkdwn(r.denyReason)}` : '.'}`,
+      : `Your request \`${r.id}\` for *${r.host}* was denied by ${userMention(r.decidedBy ?? '')}${r.denyReason ? `: ${userTextForOthers(r.denyReason, DENY_REASON_SHOWN)}` : '.'}`,
   requestTimedOut: (r: AccessRequest) => `Your request \`${r.id}\` for *${r.host}* timed out without a decision.`,
+  requestCancelled: (r: AccessRequest) => `Your request \`${r.id}\` for *${r.host}* was cancelled by ${userMention(r.decidedBy ?? '')}, an owner of the host.`,
   grantEnded: (r: AccessRequest) =>
-    r.state === 'revoked'
+    r.state === 'revoked' && r.endReason === 'key-changed'
+      ? `Your access to *${r.host}* (\`${r.id}\`) ended because your key changed: a grant is for the key that was approved only. Request again with \`/jump request ${r.host}\`.`
+      : r.state === 'revoked' && r.endReason === 'jump-host-retired'
+      ? `Your access to *${r.host}* (\`${r.id}\`) has ended: jump server retired (${escapeMrkdwn(r.jumpHost)}). Ask the owners of ${r.host} how it is reached now.`
+      : r.state === 'revoked'
       ? `Your access to *${r.host}* (\`${r.id}\`) was revoked by ${userMention(r.decidedBy ?? '')}.`
       : `Your access to *${r.host}* (\`${r.id}\`) has expired. Request again with \`/jump request ${r.host}\`.`,
   expiryWarning: (r: AccessRequest, leftMs: number) => `Your access to *${r.host}* (\`${r.id}\`) ends in ${formatDuration(leftMs)}.`,
@@ -342,8 +382,8 @@ const VERB: Record<AuditEvent['type'], string> = {
 };
 
 /** User text on one line: a reason with line breaks must not be able to imitate further audit lines. */
-function oneLine(t: string): string {
-  return escapeMrkdwn(t.replace(/\s+/g, ' ').trim());
+function auditText(t: string): string {
+  return escapeMrkdwn(oneLine(t));
 }
 
 export function auditLine(e: AuditEvent): string {
@@ -352,10 +392,10 @@ export function auditLine(e: AuditEvent): string {
   parts.push(VERB[e.type]);
   if (e.requestId) parts.push(`\`${e.requestId}\``);
   if (e.requester && e.requester !== e.actor) parts.push(`for ${userMention(e.requester)}`);
-  if (e.host) parts.push(`on \`${oneLine(e.host)}\``);
+  if (e.host) parts.push(`on \`${auditText(e.host)}\``);
   if (e.durationMs) parts.push(`for ${formatDuration(e.durationMs)}`);
   if (e.expiresAt) parts.push(`until ${new Date(e.expiresAt).toISOString()}`);
-  if (e.reason) parts.push(`reason: “${oneLine(e.reason)}”`);
-  if (e.detail) parts.push(`(${oneLine(e.detail)})`);
+  if (e.reason) parts.push(`reason: “${auditText(e.reason)}”`);
+  if (e.detail) parts.push(`(${auditText(e.detail)})`);
   return parts.join(' ');
 }

@@ -83,6 +83,7 @@ export class SlackNotifier implements Notifier, AuditPoster {
   grantNotActivated = (r: AccessRequest) => this.dm(r, EVENT_TYPES.grantFailed, requesterTexts.grantNotActivated(r));
   requestDenied = (r: AccessRequest) => this.dm(r, EVENT_TYPES.requestClosed, requesterTexts.requestDenied(r));
   requestTimedOut = (r: AccessRequest) => this.dm(r, EVENT_TYPES.requestClosed, requesterTexts.requestTimedOut(r));
+  requestCancelled = (r: AccessRequest) => this.dm(r, EVENT_TYPES.requestClosed, requesterTexts.requestCancelled(r));
   grantEnded = (r: AccessRequest) => this.dm(r, EVENT_TYPES.grantEnded, requesterTexts.grantEnded(r));
   expiryWarning = (r: AccessRequest, leftMs: number) => this.dm(r, EVENT_TYPES.grantWarning, requesterTexts.expiryWarning(r, leftMs));
 

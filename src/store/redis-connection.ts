@@ -57,6 +57,19 @@ export class RedisUrlError extends Error {
 const FORMS = 'redis://, rediss://, redis+sentinel:// or redis+cluster:// URL';
 const DEFAULT_PORT = { server: 6379, sentinel: 26379, cluster: 6379 } as const;
 
+/**
+ * The passwords REDIS_URL carries (the server's and Sentinel's), decoded and as written in the URL, for the
+ * logger's secret values: a client error or a logged option object must not show them.
+ */
+export function redisSecrets(url: string): string[] {
+  const target = parseRedisUrl(url);
+  const decoded = [target.password, target.kind === 'sentinel' ? target.sentinelPassword : undefined].filter((p): p is string => !!p);
+  const asWritten = /^[a-z+]+:\/\/[^:@/?#]*:([^@/?#]+)@/i.exec(url)?.[1];
+  const sentinelAsWritten = /[?&]sentinelPassword=([^&#]+)/.exec(url)?.[1];
+  const all = [...decoded, ...decoded.map(encodeURIComponent), asWritten, sentinelAsWritten].filter((p): p is string => !!p);
+  return [...new Set(all)];
+}
+
 /** Parses REDIS_URL. Errors say what is wrong and never repeat the URL (it may hold a password). */
 export function parseRedisUrl(url: string): RedisTarget {
   const scheme = /^([a-z+]+):\/\//i.exec(url)?.[1]?.toLowerCase();

@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
+import sshpk from 'sshpk';
 import { renderableGrants } from '../../src/domain/desired-block.ts';
 import { randomRequestId, REQUEST_ID_PATTERN } from '../../src/domain/ids.ts';
 import { BLOCK_BEGIN, BLOCK_END, blockBeginLine, blockGeneration, type ExpiryFormat, formatExpiryTime, isBlockMarker, isRenderedKeyLine, parseAuthorizedKeys, type RenderableGrant, renderKeyLines, spliceManagedBlock, splitRenderable } from '../../src/domain/managed-block.ts';
@@ -661,9 +662,16 @@ describe('desired-block', () => {
       assert.deepEqual(renderableGrants(policy, grants, keyLines), []);
     });
 
-    it('uses the key registered now, so a replaced key takes over the grant', () => {
+    it('a grant that recorded no key fingerprint (made before grants were bound to keys) uses the key registered now', () => {
       const [g] = renderableGrants(policy, [active({ id: 'r1' })], new Map([['U0ENG', KEY_B]]));
       assert.equal(g!.publicKey, KEY_B);
+    });
+
+    it('a grant bound to the approved key’s fingerprint renders with that key only, never with a replacement', () => {
+      const fp = (line: string) => sshpk.parseKey(line, 'ssh').fingerprint('sha256').toString();
+      const bound = active({ id: 'r1', keyFingerprint: fp(KEY_A) });
+      assert.deepEqual(renderableGrants(policy, [bound], keyLines).map((g) => g.publicKey), [KEY_A]);
+      assert.deepEqual(renderableGrants(policy, [bound], new Map([['U0ENG', KEY_B]])), [], 'the key changed: no line');
     });
 
     it('feeds renderKeyLines: one line per person, with every host they were granted', () => {

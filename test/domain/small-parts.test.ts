@@ -40,11 +40,18 @@ describe('user text', () => {
     assert.equal(echo('', 5), '');
   });
 
-  it('echo puts the quote on one line: C0 and C1 controls, DEL and line separators become spaces', () => {
-    for (const c of ['\u0000', '\t', '\n', '\r', '\u001f', '\u007f', '\u0080', '\u009f', '\u2028', '\u2029'])
+  it('echo clips by code points: an emoji at the cut stays whole or goes, never half a surrogate pair', () => {
+    assert.equal(echo('ab🔑cd', 3), 'ab🔑');
+    assert.equal(echo('ab🔑cd', 2), 'ab');
+    assert.equal(echo('🔑'.repeat(50), 40), '🔑'.repeat(40));
+    assert.equal(echo('a\ud83d', 5), 'a\ufffd', 'a lone half typed in becomes U+FFFD');
+  });
+
+  it('echo puts the quote on one line: C0 and C1 controls, DEL, line separators and bidi controls become spaces', () => {
+    for (const c of ['\u0000', '\t', '\n', '\r', '\u001f', '\u007f', '\u0080', '\u009f', '\u2028', '\u2029', '\u202a', '\u202e', '\u2066', '\u2069', '\u200f'])
       assert.equal(echo(`a${c}b${c}c`, 10), 'a b c', JSON.stringify(c));
-    // printable neighbours of those ranges stay as they are
-    for (const c of [' ', '~', '\u00a0', 'é', '\u2027', '\u202a']) assert.equal(echo(`a${c}b`, 10), `a${c}b`, JSON.stringify(c));
+    // printable neighbours of those ranges stay as they are (U+200D joins emoji sequences)
+    for (const c of [' ', '~', '\u00a0', 'é', '\u2027', '\u200d', '\u2065']) assert.equal(echo(`a${c}b`, 10), `a${c}b`, JSON.stringify(c));
   });
 });
 

@@ -27,7 +27,8 @@ describe('core access flow', () => {
     const show = await world.sender.command('U0NEWCOMER', 'key');
     assert.match(show.json.text, /Your registered key: ssh-ed25519 `SHA256:/);
     const help = await world.sender.command(ENGINEER, 'help');
-    assert.match(help.json.text, /\/jump request <host>/);
+    assert.match(help.json.text, /\/jump request &lt;host&gt;/);
+    assert.equal(help.problem, undefined, 'Slack accepts the help text');
   });
 
   it('refuses bad requests with a specific message and creates nothing', async () => {
@@ -53,6 +54,22 @@ describe('core access flow', () => {
     assert.deepEqual(later.map((c) => c.method), [], 'no message posted for refused requests');
     assert.equal(blockLines(world).length, 0);
     assert.match((await world.sender.command(ENGINEER, `revoke ${marker}`)).json.text, /cancelled/);
+  });
+
+  it('shows the owners a reason with an emoji at the clip point and line breaks as one line Slack accepts', async () => {
+    // Escaped, 397 ampersands and "a\nbc" end at UTF-16 unit 1998 of the Reason field: clipping after escaping
+    // cut the emoji in half there, and the local Slack (as Slack may) refused the whole approval message.
+    const reason = `${'&'.repeat(397)}a\nbc😀 *Approvals*\n2 of 1 :white_check_mark: approved by <@${OWNER2}>`;
+    const id = await requestAccess(world, ENGINEER, `request internal-2 ${reason}`);
+    const dm = await until('the approval DM, accepted by Slack', () => approvalMessage(world, `D${OWNER}`, id), 30_000);
+    const field = (dm.blocks![1].fields as { text: string; verbatim?: boolean }[])[2]!;
+    assert.match(field.text, /^\*Reason\*\n(&amp;){397}a bc…$/, 'one line after the label, cut before the emoji');
+    assert.equal(field.verbatim, true);
+    assert.doesNotMatch(field.text, /\p{Cs}/u, 'no half surrogate pair');
+    const about = posts(world).filter((c) => c.args.metadata?.event_payload?.request_id === id);
+    assert.ok(about.length >= 2, 'the owner DM and the approval channel');
+    assert.deepEqual(about.map((c) => c.error), about.map(() => undefined), 'Slack refused none of the posts about it');
+    assert.match((await world.sender.command(ENGINEER, `revoke ${id}`)).json.text, /cancelled/);
   });
 
   it('grants access on approval, proves it with a real ssh hop, and takes it away at expiry', async () => {
@@ -253,6 +270,14 @@ describe('core access flow', () => {
     const types = new Set(sent.map((c) => c.args.metadata.event_type));
     for (const t of ['jit_request_pending', 'jit_request_decided', 'jit_request_closed', 'jit_grant_active', 'jit_grant_ended', 'jit_audit', 'jit_key_changed'])
       assert.ok(types.has(t), t);
+  });
+
+  it('Slack refused nothing the broker sent in this flow: posts, updates, ephemerals, modals, slash command answers', () => {
+    // The local Slack checks each as Slack does (Block Kit limits, lone surrogates, raw <word> in mrkdwn).
+    const sent = world.slack.calls.filter((c) => /^(chat\.|views\.)/.test(c.method) || c.method === 'command_response');
+    assert.ok(sent.some((c) => c.method === 'command_response'), 'slash command answers are checked too');
+    const refused = sent.filter((c) => c.error);
+    assert.deepEqual(refused.map((c) => `${c.method} ${c.error}: ${JSON.stringify(c.args).slice(0, 200)}`), []);
   });
 
   it('keeps tokens and the signing secret out of logs and Slack messages', () => {

@@ -56,6 +56,6 @@ describe('Socket Mode', () => {
     await until('apps.connections.open again', () => opens() > before, 60_000, 50);
     await world.slack.socketConnected(60_000);
     const ack = await world.slack.socketSend('slash_commands', slashCommandFields(world.slack, 'T0TEST', ENGINEER, 'help'), 30_000);
-    assert.match(ack.payload?.text ?? '', /\/jump request <host>/);
+    assert.match(ack.payload?.text ?? '', /\/jump request &lt;host&gt;/);
   });
 });

@@ -147,6 +147,14 @@ describe('local Slack API: strict like Slack', () => {
       ['neither text nor blocks', {}, /no_text/],
       ['metadata without event_type', { text: 'x', metadata: { event_payload: {} } }, /invalid_metadata_format: .*\/metadata\/event_type/],
       ['metadata whose payload is not an object', { text: 'x', metadata: { event_type: 'jit_audit', event_payload: 'r1' } }, /invalid_metadata_format: .*\/metadata\/event_payload/],
+      // Slack would swallow these: `<host>` is read as a control sequence and renders as nothing.
+      ['a raw <word> in section mrkdwn', { blocks: [section('`/jump request <host> [duration]`')] }, /invalid_blocks: "<host>" is not a Slack control sequence.*\/blocks\/0\/text\/text/],
+      ['a raw <word> in a mrkdwn field', { blocks: [{ type: 'section', fields: [{ type: 'mrkdwn', text: 'a <b> c' }] }] }, /invalid_blocks: "<b>" is not .*\/blocks\/0\/fields\/0\/text/],
+      ['a raw <word> in context mrkdwn', { blocks: [{ type: 'context', elements: [{ type: 'mrkdwn', text: 'see <id>' }] }] }, /invalid_blocks: "<id>" is not .*\/blocks\/0\/elements\/0\/text/],
+      ['a < never closed', { blocks: [section('1 < 2')] }, /invalid_blocks: "< 2" is not a Slack control sequence/],
+      ['a mention of a malformed user id', { blocks: [section('<@u0lower>')] }, /invalid_blocks: "<@u0lower>" is not/],
+      ['a link without a scheme Slack knows', { blocks: [section('<javascript:alert(1)|click>')] }, /invalid_blocks: "<javascript:alert\(1\)\|click>" is not/],
+      ['a raw <word> in the message text', { text: 'Use `/jump revoke <id>`.' }, /invalid_arguments: "<id>" is not a Slack control sequence.* \[json-pointer:\/text\]/],
     ];
     for (const [what, args, expected] of messageCases) {
       it(`refuses a message with ${what}, naming the problem, and stores nothing`, async () => {
@@ -154,6 +162,29 @@ describe('local Slack API: strict like Slack', () => {
         assert.deepEqual(fake.messages(), []);
       });
     }
+
+    it('accepts every Slack control sequence in mrkdwn, escaped angle brackets, and any < in plain text', async () => {
+      const sequences = [
+        '<@U0ALICE>',
+        '<@W0ENT|alice>',
+        '<#C0GENERAL>',
+        '<#C0GENERAL|general>',
+        '<!here>',
+        '<!channel>',
+        '<!everyone>',
+        '<!subteam^S0SRE>',
+        '<!subteam^S0SRE|@sre>',
+        '<!date^1700000000^{date_short_pretty} {time_secs}|2023-11-14T22:13:20Z>',
+        '<!date^1700000000^{date}^https://example.com|Nov 14>',
+        '<https://example.com>',
+        '<http://example.com/a?b=c|a link>',
+        '<mailto:sec@example.com|mail us>',
+        '`/jump request &lt;host&gt;` a &gt; b &amp; c',
+      ].join(' ');
+      await slack.chat.postMessage({ channel: 'C1', text: sequences, blocks: [section(sequences), { type: 'context', elements: [{ type: 'plain_text', text: '<host> as typed' }] }] } as never);
+      await slack.chat.postMessage({ channel: 'C1', text: 'plain <host>', mrkdwn: false });
+      assert.equal(fake.messages('C1').length, 2);
+    });
 
     it('checks chat.update and chat.postEphemeral too, and leaves the message as it was', async () => {
       const posted = await slack.chat.postMessage({ channel: 'C1', text: 'first', blocks: [section('first')] } as never);
@@ -216,6 +247,46 @@ describe('local Slack API: strict like Slack', () => {
       assert.match(await detailOf(slack.chat.postMessage({ channel: 'C1', text: 'ok', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: '\udc00' } }] } as never)), /lone UTF-16 surrogate/);
       await slack.chat.postMessage({ channel: 'C1', text: 'key 🔑 ok' });
       assert.deepEqual(fake.messages('C1').map((m) => m.text), ['key 🔑 ok']);
+    });
+  });
+
+  describe('answers: response_url and slash command responses', () => {
+    const respond = (body: unknown) =>
+      fetch(fake.responseUrl(), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, text: await r.text() }));
+
+    it('checks a message sent to a response_url as a posted one: refused with a 400 and Slack’s code, recorded', async () => {
+      assert.deepEqual(await respond({ response_type: 'ephemeral', text: 'Done.' }), { status: 200, text: 'ok' });
+      const raw = await respond({ text: 'Use `/jump revoke <id>`.' });
+      assert.equal(raw.status, 400);
+      assert.match(raw.text, /^invalid_arguments: "<id>" is not a Slack control sequence/);
+      const half = await respond({ text: 'ok', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'half \ud83d' } }] });
+      assert.match(half.text, /lone UTF-16 surrogate .*\/blocks\/0\/text\/text/);
+      assert.match((await respond({ blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'x'.repeat(3001) } }] })).text, /^invalid_blocks/);
+      assert.equal((await respond({ delete_original: true })).status, 200, 'deleting needs no text');
+      assert.deepEqual(
+        fake.calls.map((c) => [c.method, c.error]),
+        [
+          ['response_url', undefined],
+          ['response_url', 'invalid_arguments'],
+          ['response_url', 'invalid_arguments'],
+          ['response_url', 'invalid_blocks'],
+          ['response_url', undefined],
+        ],
+      );
+    });
+
+    it('checks a slash command’s answer (answered), records it, and names the problem', () => {
+      assert.equal(fake.answered('command_response', { response_type: 'ephemeral', text: 'Request `r1` sent.' }), undefined);
+      assert.match(fake.answered('command_response', { response_type: 'ephemeral', text: '`/jump key add <ssh public key>`' })!.detail, /"<ssh public key>" is not a Slack control sequence/);
+      assert.equal(fake.answered('command_response', { text: 'x'.repeat(40_001) })!.error, 'msg_too_long');
+      assert.deepEqual(
+        fake.calls.map((c) => [c.method, c.error]),
+        [
+          ['command_response', undefined],
+          ['command_response', 'invalid_arguments'],
+          ['command_response', 'msg_too_long'],
+        ],
+      );
     });
   });
 

@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { privateKeyLines } from '../../src/jumphost/private-key-file.ts';
+import { readEnv, secretValues } from '../../src/config/env.ts';
 import { createLogger, scrubSecrets } from '../../src/logger.ts';
 
 const BOT = 'xoxb-1111-2222-abcdefabcdef';
@@ -71,6 +72,23 @@ describe('logger redaction', () => {
       assert.deepEqual(privateKeyLines(join(dir, 'missing')), []);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('scrubs the Redis passwords of REDIS_URL (server and Sentinel, decoded and as written), as npm start configures it', () => {
+    const base = { SLACK_BOT_TOKEN: BOT, SLACK_SIGNING_SECRET: SIGNING };
+    for (const [url, passwords] of [
+      ['redis://:s3cret%2Fredis%40pw@127.0.0.1:6390/0', ['s3cret/redis@pw', 's3cret%2Fredis%40pw']],
+      ['redis://broker:plainRedisPassw0rd@10.0.0.9:6379', ['plainRedisPassw0rd']],
+      ['redis+sentinel://:dataNodePassw0rd@10.0.0.1:26379,10.0.0.2/mymaster?sentinelPassword=sentinelPassw0rd', ['dataNodePassw0rd', 'sentinelPassw0rd']],
+      ['redis+cluster://:clusterPassw0rd@10.0.0.1:7000', ['clusterPassw0rd']],
+    ] as const) {
+      const { logger, text } = capture(secretValues(readEnv({ ...base, REDIS_URL: url })));
+      for (const pw of passwords) {
+        logger.error({ err: new Error(`AUTH ${pw} failed`), options: { redisOptions: { pass: pw } } }, `connect to ${url} with ${pw}`);
+        assert.ok(!text().includes(pw), `${url}: ${pw} leaked`);
+      }
+      assert.ok(!text().includes(SIGNING) && !text().includes(BOT));
     }
   });
 });

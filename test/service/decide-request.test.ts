@@ -116,6 +116,22 @@ describe('decide on a request', () => {
     assert.equal((await h.requests.get(other))?.state, 'active', 'one approval is enough now');
   });
 
+  it('fails closed while the owners’ user group cannot be listed: decisions refused and audited, the requester may still cancel', async () => {
+    const cache = await h.request(ENG, 'cache-1 30m warm it'); // owned by the group S0CACHE: Carol
+    h.owners.groupsUnavailable = true;
+    const unavailable = { kind: 'refused', code: 'owners-unavailable', params: { host: 'cache-1' } };
+    assert.deepEqual((await h.service.approve(cache, CAROL)).reply, unavailable);
+    assert.deepEqual(await h.service.prepareDeny(cache, CAROL), { ok: false, reply: unavailable });
+    assert.deepEqual((await h.service.command(CAROL, `revoke ${cache}`)).reply, unavailable);
+    assert.deepEqual(h.audit.filter((e) => e.requestId === cache && e.type === 'refused').map((e) => e.code), ['owners-unavailable', 'owners-unavailable', 'owners-unavailable']);
+    assert.equal((await h.requests.get(cache))?.state, 'pending');
+    assert.equal((await h.service.command(ENG, `revoke ${cache}`)).reply?.kind, 'cancelled');
+    h.owners.groupsUnavailable = false;
+    const again = await h.request(ENG, 'cache-1 30m warm it');
+    await h.run(h.service.approve(again, CAROL));
+    assert.equal((await h.requests.get(again))?.state, 'active', 'decisions work again once the group is listed');
+  });
+
   it('deny: an owner may, the requester is told why, the time-out job goes, every copy shows it', async () => {
     assert.deepEqual(await h.service.prepareDeny(id, BOB), { ok: true, host: 'db-1' });
     const out = await h.service.deny(id, BOB, '  use the replica  ');
@@ -137,5 +153,13 @@ describe('decide on a request', () => {
     assert.deepEqual(refusedCodes(), ['not-owner', 'not-owner']);
     await h.service.deny(id, ALICE, 'x'.repeat(2000));
     assert.equal((await h.requests.get(id))?.denyReason?.length, h.policy.limits.maxReasonLength);
+  });
+
+  it('deny: the reason is clipped by code points, so an emoji at the limit is never cut in half', async () => {
+    // 'x' first puts an emoji across the limit when counted in UTF-16 units.
+    await h.service.deny(id, ALICE, `x${'😀'.repeat(2000)}`);
+    const stored = (await h.requests.get(id))?.denyReason ?? '';
+    assert.doesNotMatch(stored, /\p{Cs}/u, 'no half surrogate pair');
+    assert.equal([...stored].length, h.policy.limits.maxReasonLength);
   });
 });

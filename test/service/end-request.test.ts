@@ -25,6 +25,20 @@ describe('revoke or cancel', () => {
     assert.deepEqual((await h.service.command(ENG, `cancel ${id}`)).reply, { kind: 'nothing-to-revoke', id, state: 'cancelled' });
   });
 
+  it('an owner cancels a pending request: the requester is told by whom, every copy says an owner cancelled it', async () => {
+    const id = await h.request(ENG, 'web-1 1h');
+    const out = await h.run(h.service.command(ALICE, `revoke ${id}`));
+    assert.deepEqual(out.reply, { kind: 'cancelled', id });
+    const [told] = h.notifier.of('requestCancelled', id);
+    assert.deepEqual([told?.request.state, told?.request.decidedBy], ['cancelled', ALICE]);
+    assert.equal(h.notifier.of('requestChanged', id).at(-1)?.request.decidedBy, ALICE);
+    assert.equal(h.jobs.scheduled.has(`timeout:${id}`), false);
+    // The requester cancelling their own is not told about it.
+    const own = await h.request(ENG, 'web-1 1h');
+    await h.run(h.service.command(ENG, `revoke ${own}`));
+    assert.equal(h.notifier.of('requestCancelled', own).length, 0);
+  });
+
   it('the requester revokes their own grant: line gone, revoke job gone, no DM to themselves', async () => {
     const id = await activeGrant();
     const out = await h.run(h.service.command(ENG, `revoke ${id}`));

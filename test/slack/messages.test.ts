@@ -27,7 +27,8 @@ import {
   VIEW_DENY_REASON,
 } from '../../src/slack/messages.ts';
 import type { Reply } from '../../src/service/replies.ts';
-import { escapeMrkdwn, inlineCode, userMention } from '../../src/slack/mrkdwn.ts';
+import { escapeMrkdwn, inlineCode, placeholder, userMention, userTextForOthers } from '../../src/slack/mrkdwn.ts';
+import { checkMessage, checkView } from '../../src/sandbox/slack-checks.ts';
 import { FC_RUNS, request, samplePolicy } from '../domain/fixtures.ts';
 
 const HOSTILE = 'fix <!channel> & <http://evil.example|click here> <@U0BOSS> <!subteam^S0SEC>';
@@ -175,6 +176,19 @@ describe('approvalMessage', () => {
     assert.match(texts(blocksOf(approvalMessage(req({ reason: '' })))).join('\n'), /\*Reason\*\n_none given_/);
   });
 
+  it('shows the fingerprint of the key that will be installed, as ssh-keygen -l prints it', () => {
+    const fp = 'SHA256:gGCC3DhjaW6yn5aiS9W/Sl1qz5g8T+lJPvPgiVMR0y0';
+    assert.match(texts(blocksOf(approvalMessage(req({ keyFingerprint: fp })))).join('\n'), new RegExp(`\\*Key\\*\n\`${fp.replace(/[+/]/g, '\\$&')}\``));
+    assert.doesNotMatch(texts(blocksOf(approvalMessage(req()))).join('\n'), /\*Key\*/, 'a request from before keys were bound shows none');
+  });
+
+  it('says when a key change ended the grant or cancelled the request', () => {
+    const ended = { decidedBy: 'U0ENG', endedAt: Date.UTC(2026, 0, 1), endReason: 'key-changed' } as const;
+    assert.match(outcomeText(req({ state: 'revoked', ...ended })), /^:lock: Ended .*: the requester’s key changed; access is granted for the approved key only\.$/);
+    assert.match(outcomeText(req({ state: 'cancelled', ...ended })), /^:heavy_minus_sign: Cancelled: the requester’s key changed after the request\.$/);
+    assert.match(outcomeText(req({ state: 'failed', ...ended })), /^:warning: Approved, but not installed: the requester’s key changed after the request\.$/);
+  });
+
   it('escapes the reason in the blocks and keeps it out of the notification text', () => {
     const m = approvalMessage(req());
     const json = JSON.stringify(m.blocks);
@@ -201,6 +215,7 @@ describe('approvalMessage', () => {
     ['denied with a reason', { state: 'denied', decidedBy: 'U0BOSS', denyReason: 'use <!here> the replica & wait' }, /^:x: Denied by <@U0BOSS>: use &lt;!here&gt; the replica &amp; wait$/],
     ['denied without a reason', { state: 'denied', decidedBy: 'U0BOSS' }, /^:x: Denied by <@U0BOSS>\.$/],
     ['cancelled', { state: 'cancelled', decidedBy: 'U0ENG' }, /^:heavy_minus_sign: Cancelled by the requester\.$/],
+    ['cancelled by an owner', { state: 'cancelled', decidedBy: 'U0BOSS' }, /^:heavy_minus_sign: Cancelled by <@U0BOSS> \(an owner\)\.$/],
     ['timed out', { state: 'timed-out' }, /^:heavy_minus_sign: Timed out without a decision\.$/],
     ['failed', { state: 'failed', approvers: ['U0BOB'] }, /^:warning: Approved, but installing the key on the jump server failed\.$/],
   ];
@@ -229,6 +244,72 @@ describe('approvalMessage', () => {
     assert.ok(reasonField.length <= 2000, String(reasonField.length));
     assert.ok(reasonField.endsWith('…'));
     assert.ok(!/[<>]/.test(reasonField));
+  });
+
+  const reasonFieldOf = (reason: string) => blocksOf(approvalMessage(req({ reason })))[1]!.fields![2] as { type: string; text: string; verbatim?: boolean };
+
+  it('clips the reason by code points before escaping: an emoji at the cut is kept whole or left out, never halved', () => {
+    // "*Reason*\n" + 397 × "&amp;" + "abcd" puts the emoji exactly at the old cut (UTF-16 unit 1998).
+    for (const reason of [`${'&'.repeat(397)}abcd😀zz`, '😀'.repeat(1000), `x${'😀'.repeat(1000)}`, `${'<'.repeat(497)}x🔑🔑🔑`]) {
+      const field = reasonFieldOf(reason).text;
+      assert.doesNotMatch(field, /\p{Cs}/u, 'no half surrogate pair');
+      assert.ok(field.length <= 2000, String(field.length));
+      assert.ok(field.endsWith('…'), field.slice(-10));
+      assert.equal(checkMessage({ text: 'x', blocks: approvalMessage(req({ reason })).blocks }), undefined);
+    }
+    assert.ok(reasonFieldOf('😀'.repeat(1000)).text.endsWith('😀…'));
+  });
+
+  it('clips the reason between characters as typed: the cut never lands inside an escape', () => {
+    // Each offset moves the old cut (after escaping) one unit further into an escape.
+    for (let offset = 0; offset < 5; offset++) {
+      const field = reasonFieldOf(`${'x'.repeat(offset)}${'&'.repeat(500)}`).text;
+      assert.match(field, /^\*Reason\*\nx*(&amp;)+…$/, `offset ${offset}: …${field.slice(-12)}`);
+      assert.ok(field.length <= 2000);
+    }
+  });
+
+  it('shows the reason on one line, verbatim: a requester cannot draw an "Approvals" row or reverse the text', () => {
+    const forged = 'fix it\n\n*Approvals*\n2 of 1 :white_check_mark: approved by <@U0BOSS>\r\n\u2028\u202eevil\ttabs   and  spaces\u0000';
+    const field = reasonFieldOf(forged);
+    assert.equal(field.text, '*Reason*\nfix it *Approvals* 2 of 1 :white_check_mark: approved by &lt;@U0BOSS&gt; evil tabs and spaces');
+    assert.equal(field.verbatim, true, 'Slack makes no links or mentions of it');
+    assert.equal(field.text.split('\n').length, 2, 'one line after the label');
+  });
+
+  it('shows a deny reason on one line, verbatim, in the outcome and in the requester’s DM', () => {
+    const denied = req({ state: 'denied', decidedBy: 'U0BOSS', denyReason: 'no\n*Approvals*\n1 of 1\u202e <!here>' });
+    const outcome = blocksOf(approvalMessage(denied)).find((b) => b.block_id === 'outcome')!.text as { text: string; verbatim?: boolean };
+    assert.equal(outcome.text, ':x: Denied by <@U0BOSS>: no *Approvals* 1 of 1 &lt;!here&gt;');
+    assert.equal(outcome.verbatim, true);
+    assert.match(requesterTexts.requestDenied(denied), /denied by <@U0BOSS>: no \*Approvals\* 1 of 1 &lt;!here&gt;$/);
+    const long = outcomeText({ ...denied, denyReason: '🔑'.repeat(2000) });
+    assert.doesNotMatch(long, /\p{Cs}/u);
+    assert.ok(long.length <= 3000);
+  });
+
+  it('keeps every reason Slack-valid, on one line and within its field (property)', () => {
+    const piece = fc.constantFrom('a', ' ', '&', '<', '>', '😀', '\n', '\r\n', '\t', '\u202e', '\u2028', '\ud83d', 'é', '*');
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 1200 }), (pieces) => {
+        const m = approvalMessage(req({ reason: pieces.join('') }));
+        const field = blocksOf(m)[1]!.fields![2]!.text;
+        assert.equal(checkMessage({ text: m.text, blocks: m.blocks }), undefined);
+        assert.doesNotMatch(field, /\p{Cs}/u);
+        assert.equal(field.split('\n').length, 2);
+        assert.doesNotMatch(field, /&(?!amp;|lt;|gt;)/);
+      }),
+      { numRuns: FC_RUNS },
+    );
+  });
+});
+
+describe('userTextForOthers', () => {
+  it('fits Slack’s limit once escaped, cutting between characters as typed', () => {
+    assert.equal(userTextForOthers('a&b', 7), 'a&amp;b');
+    assert.equal(userTextForOthers('a&b', 6), 'a…', 'the escape does not fit with the ellipsis: left out whole');
+    assert.equal(userTextForOthers('ab😀c', 4), 'ab…');
+    assert.equal(userTextForOthers('  two\n lines \t ', 100), 'two lines');
   });
 });
 
@@ -275,6 +356,13 @@ describe('replyText and requester DMs', () => {
     assert.equal(replyText({ kind: 'help' }), HELP_TEXT);
   });
 
+  it('help writes its placeholders escaped: Slack reads a raw angle-bracket word as a control sequence and shows nothing', () => {
+    assert.doesNotMatch(HELP_TEXT, /</);
+    for (const word of ['ssh public key', 'host', 'id']) assert.ok(HELP_TEXT.includes(placeholder(word)), word);
+    assert.equal(placeholder('host'), '&lt;host&gt;');
+    assert.equal(checkMessage({ response_type: 'ephemeral', text: HELP_TEXT }), undefined);
+  });
+
   it('words every coded reply from its data', () => {
     const key = { line: 'ssh-ed25519 AAAA', type: 'ssh-ed25519', bits: 256, fingerprint: 'SHA256:abc', addedAt: Date.UTC(2026, 0, 1) };
     const cases: [Reply, string | RegExp][] = [
@@ -286,9 +374,16 @@ describe('replyText and requester DMs', () => {
       [{ kind: 'rate-limited', what: 'key-change', limit: 3, windowMs: 3_600_000, retryAfterMs: 1500 }, 'Too many key changes: at most 3 per 1h. Try again in 2s.'],
       [{ kind: 'too-many-pending', pending: 3, max: 3 }, /You already have 3 request\(s\) waiting for approval \(at most 3\)/],
       [{ kind: 'key', key }, 'Your registered key: ssh-ed25519 `SHA256:abc` (added 2026-01-01T00:00:00.000Z).'],
-      [{ kind: 'key-saved', type: 'ssh-ed25519', fingerprint: 'SHA256:abc', replaced: true }, 'Key replaced: ssh-ed25519 `SHA256:abc`. Your active grants now use this key.'],
-      [{ kind: 'key-removed', fingerprint: 'SHA256:abc', activeGrants: 2 }, 'Key `SHA256:abc` removed. Your 2 active grant(s) no longer work; register a key again to use them.'],
-      [{ kind: 'key-removed', fingerprint: 'SHA256:abc', activeGrants: 0 }, 'Key `SHA256:abc` removed.'],
+      [{ kind: 'key-saved', type: 'ssh-ed25519', fingerprint: 'SHA256:abc', replaced: true, endedGrants: 0, cancelledRequests: 0 }, 'Key replaced: ssh-ed25519 `SHA256:abc`.'],
+      [
+        { kind: 'key-saved', type: 'ssh-ed25519', fingerprint: 'SHA256:abc', replaced: true, endedGrants: 2, cancelledRequests: 1 },
+        'Key replaced: ssh-ed25519 `SHA256:abc`. Your 2 active grant(s) ended and your 1 pending request(s) were cancelled: access is granted for the key that was approved only. Request again with the new key.',
+      ],
+      [
+        { kind: 'key-removed', fingerprint: 'SHA256:abc', endedGrants: 2, cancelledRequests: 0 },
+        'Key `SHA256:abc` removed. Your 2 active grant(s) ended: access is granted for the key that was approved only. Request again with the new key.',
+      ],
+      [{ kind: 'key-removed', fingerprint: 'SHA256:abc', endedGrants: 0, cancelledRequests: 0 }, 'Key `SHA256:abc` removed.'],
       [{ kind: 'not-an-id', text: '<!channel>' }, /^"&lt;!channel&gt;" is not a request id/],
       [{ kind: 'nothing-to-revoke', id: 'rabc123', state: 'expired' }, 'Request `rabc123` is expired; nothing to revoke.'],
       [{ kind: 'refused', code: 'unknown-host', params: { host: 'x', known: ['db-1'] } }, 'Unknown host "x". Hosts you can request: `db-1`.'],
@@ -309,7 +404,13 @@ describe('replyText and requester DMs', () => {
     assert.match(requesterTexts.grantEnded({ ...r, state: 'expired' }), /has expired\. Request again with `\/jump request db-1`/);
     assert.match(requesterTexts.grantNotActivated({ ...r, state: 'failed' }), /installing your key on the jump server failed/);
     assert.match(requesterTexts.grantNotActivated({ ...r, state: 'revoked' }), /already revoked: no connect instructions/);
+    assert.equal(
+      requesterTexts.grantEnded({ ...r, state: 'revoked', decidedBy: 'U0ENG', endReason: 'key-changed' }),
+      'Your access to *db-1* (`rabc123`) ended because your key changed: a grant is for the key that was approved only. Request again with `/jump request db-1`.',
+    );
+    assert.match(requesterTexts.grantNotActivated({ ...r, state: 'failed', endReason: 'key-changed' }), /was approved, but your key changed after the request: it was not installed\. Request again/);
     assert.equal(requesterTexts.expiryWarning(r, 600_000), 'Your access to *db-1* (`rabc123`) ends in 10m.');
+    assert.equal(requesterTexts.requestCancelled({ ...r, state: 'cancelled', decidedBy: 'U0OWN' }), 'Your request `rabc123` for *db-1* was cancelled by <@U0OWN>, an owner of the host.');
     const overMax = { ...r, durationMs: 28_800_000, state: 'denied' as const, decidedBy: 'U0ALICE', policyMaxMs: 7_200_000 };
     assert.equal(
       requesterTexts.requestDenied(overMax),
@@ -323,6 +424,7 @@ describe('refusalText: the words of every domain refusal', () => {
   // One sample per code: a code added to RefusalParams without a sample here (or without words) does not compile.
   const SAMPLES: { [C in WordedCode]: RefusalParams[C] } = {
     'unknown-host': { host: 'nope', known: ['db-1', 'web-1'] },
+    'jump-host-retired': { host: 'db-1', jumpHost: 'bastion-old' },
     'bad-duration': { text: '2x' },
     'duration-too-long': { host: 'db-1', maxMs: 7_200_000 },
     'duration-too-short': { host: 'db-1', minMs: 300_000 },
@@ -335,6 +437,7 @@ describe('refusalText: the words of every domain refusal', () => {
     'self-approval': {},
     'not-owner': { action: 'approve', host: 'db-1' },
     'not-allowed': {},
+    'owners-unavailable': { host: 'db-1' },
     'private-key-pasted': {},
     'key-too-long': {},
     'key-missing': {},
@@ -380,6 +483,17 @@ describe('refusalText: the words of every domain refusal', () => {
     assert.match(refusalText(detail('key-stands-outside-block', { jumpHost: 'bastion' })), /already has standing access to the jump server bastion outside jit-jump/);
   });
 
+  it('every refusal, with hostile data, is a message Slack accepts (no raw <word>, no half surrogate)', () => {
+    for (const [code, params] of Object.entries(SAMPLES)) {
+      const hostile = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, typeof v === 'string' ? `${'😀'.repeat(30)} <!channel>\n` : v]));
+      for (const p of [params, hostile]) {
+        const t = refusalText(detail(code as WordedCode, p as never));
+        assert.equal(checkMessage({ response_type: 'ephemeral', text: t }), undefined, `${code}: ${t}`);
+        assert.doesNotMatch(t, /\p{Cs}/u, code);
+      }
+    }
+  });
+
   it('a refused reply reads as its refusal', () => {
     assert.equal(replyText({ kind: 'refused', code: 'reason-too-long', params: { length: 501, max: 500 } }), 'The reason is too long (501 characters; at most 500).');
   });
@@ -392,7 +506,7 @@ describe('refusalText: the words of every domain refusal', () => {
     assert.equal(says({ duration: '3h' }), 'db-prod-1 allows at most 2h. Try `/jump request db-prod-1 2h …`.');
     assert.equal(says({ duration: '4m59s' }), 'The shortest grant is 5m. Try `/jump request db-prod-1 5m …`.');
     assert.equal(says({ duration: '2x' }), '"2x" is not a duration. Use e.g. `30m`, `2h` or `1h30m`.');
-    assert.equal(says({ reason: ' ' }), 'A reason is required for db-prod-1: `/jump request db-prod-1 1h <why you need access>`.');
+    assert.equal(says({ reason: ' ' }), 'A reason is required for db-prod-1: `/jump request db-prod-1 1h &lt;why you need access&gt;`.');
     assert.equal(says({ reason: 'x'.repeat(501) }), 'The reason is too long (501 characters; at most 500).');
     assert.equal(says({ hasKey: false }), 'Register your public key first: `/jump key add ssh-ed25519 AAAA… you@laptop`, then request again.');
     // user text is quoted clipped and escaped
@@ -436,15 +550,69 @@ describe('refusalText: the words of every domain refusal', () => {
       return refusalText(c as RefusalDetail);
     };
     assert.equal(says('frobnicate now'), 'Unknown command "frobnicate". Try `/jump help`.');
-    assert.equal(says('request'), 'Name a host: `/jump request <host> [duration] [reason…]`, e.g. `/jump request db-prod-1 2h fix replication`.');
+    assert.equal(says('request'), 'Name a host: `/jump request &lt;host&gt; [duration] [reason…]`, e.g. `/jump request db-prod-1 2h fix replication`.');
     assert.equal(says('key add'), 'Paste your public key after `key add`, e.g. `/jump key add ssh-ed25519 AAAAC3Nz… you@laptop`.');
-    assert.equal(says('key rotate'), 'Unknown key command "rotate". Use `/jump key add <public key>`, `/jump key remove` or `/jump key`.');
-    assert.equal(says('revoke'), 'Name the request: `/jump revoke <id>` (see `/jump list`).');
+    assert.equal(says('key rotate'), 'Unknown key command "rotate". Use `/jump key add &lt;public key&gt;`, `/jump key remove` or `/jump key`.');
+    assert.equal(says('revoke'), 'Name the request: `/jump revoke &lt;id&gt;` (see `/jump list`).');
     assert.equal(says(`request db ${'x'.repeat(4000)}`), 'That command is too long (over 4000 characters).');
     for (const text of ['x'.repeat(300), `key ${'x'.repeat(100)}`]) {
       const m = says(text);
       assert.ok(m.includes(`"${'x'.repeat(40)}"`) && !m.includes('x'.repeat(41)), m);
     }
     assert.match(says('<!channel>'), /^Unknown command "&lt;!channel&gt;"/);
+  });
+});
+
+describe('every message the broker builds, through the local Slack’s checks', () => {
+  // The fastest way to find a message Slack would refuse or mangle: build each kind, with hostile user text.
+  const reason = `${'&'.repeat(397)}ab\ncd😀 <!channel> ${'😀'.repeat(600)}`;
+  const r = req({ reason, requiredApprovals: 2, approvers: ['U0BOB'] });
+  const states: Partial<AccessRequest>[] = [
+    {},
+    { state: 'active', expiresAt: EXPIRES },
+    { state: 'active' },
+    { state: 'expired', expiresAt: EXPIRES },
+    { state: 'revoked', decidedBy: 'U0BOSS', endedAt: EXPIRES },
+    { state: 'denied', decidedBy: 'U0BOSS', denyReason: reason },
+    { state: 'cancelled' },
+    { state: 'timed-out' },
+    { state: 'failed' },
+  ];
+
+  it('approval messages in every state, the connect DM and the deny form', () => {
+    for (const o of states) {
+      const m = approvalMessage({ ...r, ...o });
+      assert.equal(checkMessage({ text: m.text, blocks: m.blocks }), undefined, JSON.stringify(o));
+    }
+    const policy = samplePolicy();
+    const c = connectInstructions(policy.hosts[0]!, policy.jumpHosts[0]!);
+    const connect = connectMessage({ ...r, state: 'active', expiresAt: EXPIRES }, c);
+    assert.equal(checkMessage(connect), undefined);
+    assert.equal(checkView(denyReasonModal('rabc123', '<!channel> 😀')), undefined);
+  });
+
+  it('replies, requester DMs and audit lines', () => {
+    const key = { line: 'ssh-ed25519 AAAA', type: 'ssh-ed25519', bits: 256, fingerprint: 'SHA256:abc', addedAt: 0 };
+    const replies: Reply[] = [
+      { kind: 'help' },
+      { kind: 'too-many-pending', pending: 3, max: 3 },
+      { kind: 'rate-limited', what: 'request', limit: 3, windowMs: 3_600_000, retryAfterMs: 1500 },
+      { kind: 'key', key },
+      { kind: 'not-an-id', text: `${'😀'.repeat(40)}<x>` },
+      { kind: 'list', open: [r, { ...r, state: 'active', expiresAt: EXPIRES }] },
+      { kind: 'refused', code: 'unknown-command', params: { text: `${'😀'.repeat(40)}<x>` } },
+    ];
+    for (const reply of replies) assert.equal(checkMessage({ response_type: 'ephemeral', text: replyText(reply) }), undefined, reply.kind);
+    const dms = [
+      requesterTexts.grantNotActivated({ ...r, state: 'failed' }),
+      requesterTexts.requestDenied({ ...r, state: 'denied', decidedBy: 'U0BOSS', denyReason: reason }),
+      requesterTexts.requestTimedOut(r),
+      requesterTexts.grantEnded({ ...r, state: 'revoked', decidedBy: 'U0BOSS' }),
+      requesterTexts.grantEnded({ ...r, state: 'expired' }),
+      requesterTexts.expiryWarning(r, 600_000),
+    ];
+    for (const text of dms) assert.equal(checkMessage({ text }), undefined, text);
+    for (const type of ['requested', 'denied', 'jump-host-alert'] as const)
+      assert.equal(checkMessage({ text: auditLine({ type, at: 0, actor: 'U0ENG', requestId: 'rabc123', host: 'db-1', reason, detail: reason }) }), undefined, type);
   });
 });

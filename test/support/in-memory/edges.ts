@@ -3,7 +3,8 @@
 import type { JumpHostConfig, Policy } from '../../../src/config/policy.ts';
 import type { ConnectInstructions } from '../../../src/domain/connect-instructions.ts';
 import type { AccessRequest, MessageRef } from '../../../src/domain/request-state.ts';
-import type { BlockSync, Clock, AccessJobName, JobScheduler, Notifier, OwnerDirectory, RateLimitKind, RateLimits } from '../../../src/service/ports.ts';
+import { ok, refuse } from '../../../src/domain/result.ts';
+import type { BlockSync, Clock, AccessJobName, JobScheduler, Notifier, OwnerDirectory, OwnerSet, RateLimitKind, RateLimits } from '../../../src/service/ports.ts';
 import type { InMemoryKeys } from './keys.ts';
 import type { InMemoryRequests } from './requests.ts';
 
@@ -15,7 +16,7 @@ export class ManualClock implements Clock {
   }
 }
 
-/** Renders like JumpHostSync: active, unexpired grants of a host in the policy whose requester has a key. */
+/** Renders like JumpHostSync: active, unexpired grants of a host in the policy whose requester has the approved key. */
 export class InMemoryBlockSync implements BlockSync {
   readonly synced: string[] = [];
   /** what each jump server's block holds now (grant ids) */
@@ -34,6 +35,8 @@ export class InMemoryBlockSync implements BlockSync {
     const grantIds = [...this.d.requests.requests.values()]
       .filter((r) => r.jumpHost === jumpHost && r.state === 'active' && (r.expiresAt ?? 0) > now)
       .filter((r) => this.d.policy.hosts.some((h) => h.name === r.host) && this.d.keys.keys.has(r.requester))
+      // bound to the approved key, as renderableGrants does
+      .filter((r) => r.keyFingerprint === undefined || this.d.keys.keys.get(r.requester)?.fingerprint === r.keyFingerprint)
       .map((r) => r.id);
     this.blocks.set(jumpHost, grantIds);
     return { grantIds };
@@ -50,7 +53,7 @@ export type Notice =
   | { event: 'requestPending'; request: AccessRequest; owners: readonly string[] }
   | { event: 'approvalRecorded' | 'requestChanged'; request: AccessRequest; refs: readonly MessageRef[] }
   | { event: 'grantActivated'; request: AccessRequest; instructions: ConnectInstructions }
-  | { event: 'grantNotActivated' | 'requestDenied' | 'requestTimedOut' | 'grantEnded'; request: AccessRequest }
+  | { event: 'grantNotActivated' | 'requestDenied' | 'requestTimedOut' | 'requestCancelled' | 'grantEnded'; request: AccessRequest }
   | { event: 'expiryWarning'; request: AccessRequest; leftMs: number };
 
 export class RecordingNotifier implements Notifier {
@@ -72,6 +75,7 @@ export class RecordingNotifier implements Notifier {
   grantNotActivated = async (request: AccessRequest) => void this.notices.push({ event: 'grantNotActivated', request });
   requestDenied = async (request: AccessRequest) => void this.notices.push({ event: 'requestDenied', request });
   requestTimedOut = async (request: AccessRequest) => void this.notices.push({ event: 'requestTimedOut', request });
+  requestCancelled = async (request: AccessRequest) => void this.notices.push({ event: 'requestCancelled', request });
   grantEnded = async (request: AccessRequest) => void this.notices.push({ event: 'grantEnded', request });
   expiryWarning = async (request: AccessRequest, leftMs: number) => void this.notices.push({ event: 'expiryWarning', request, leftMs });
   activationMessageSent = async () => this.alreadySent;
@@ -90,9 +94,12 @@ export class InMemoryJobs implements JobScheduler {
 
 /** User groups (S…) expand to their members; user ids stand for themselves. */
 export class StaticOwners implements OwnerDirectory {
+  /** set to make every expansion that names a group answer owners-unavailable (Slack failing past the grace) */
+  groupsUnavailable = false;
   constructor(private readonly groups: Record<string, string[]> = {}) {}
-  async expand(owners: readonly string[]): Promise<Set<string>> {
-    return new Set(owners.flatMap((o) => this.groups[o] ?? (o.startsWith('S') ? [] : [o])));
+  async expand(owners: readonly string[]): Promise<OwnerSet> {
+    if (this.groupsUnavailable && owners.some((o) => o.startsWith('S'))) return refuse('owners-unavailable', 'groups unavailable');
+    return ok(new Set(owners.flatMap((o) => this.groups[o] ?? (o.startsWith('S') ? [] : [o]))));
   }
 }
 

@@ -52,6 +52,7 @@ export function inMemoryService(o: { policy?: Policy; rateLimited?: boolean } = 
   const sync = new InMemoryBlockSync({ policy, requests, keys, clock });
   const notifier = new RecordingNotifier();
   const jobs = new InMemoryJobs();
+  const owners = new StaticOwners({ S0CACHE: [CAROL] });
   const logs: { level: string; obj: object; msg: string }[] = [];
   const logger: Log = {
     info: (obj, msg) => void logs.push({ level: 'info', obj, msg }),
@@ -67,7 +68,7 @@ export function inMemoryService(o: { policy?: Policy; rateLimited?: boolean } = 
     sync,
     jobs,
     notifier,
-    owners: new StaticOwners({ S0CACHE: [CAROL] }),
+    owners,
     clock,
     logger,
     newId: () => `rtest${++n}`,
@@ -92,5 +93,5 @@ export function inMemoryService(o: { policy?: Policy; rateLimited?: boolean } = 
     if (out.reply?.kind !== 'request-sent') throw new Error(`request refused: ${JSON.stringify(out.reply)}`);
     return out.reply.id;
   };
-  return { service, restartedWith, policy, audit, clock, requests, keys, standingKeys, sync, notifier, jobs, logs, run, registerKey, request };
+  return { service, restartedWith, owners, policy, audit, clock, requests, keys, standingKeys, sync, notifier, jobs, logs, run, registerKey, request };
 }
