@@ -61,29 +61,38 @@ export async function checkConfig(
     for (const m of r.warn) warn(m);
     for (const m of r.fail) fail(m);
   }
-  if (!o.offline) {
-    const connections = new JumpHostConnections({ logger: pino({ level: 'silent' }) });
-    for (const jh of policy.jumpHosts) {
-      try {
-        const server = await connections.serverVersion(jh);
-        ok(`jumpHosts ${jh.name}: ${jh.user}@${jh.address}:${jh.port} host key ${jh.hostKey} matches; server ${server?.raw ?? 'unknown'}`);
-        const expiryProblem = expiryWarning(server, jh);
-        if (expiryProblem) warn(`jumpHosts ${jh.name}: ${expiryProblem}`);
-        const result = await connections.updateAuthorizedKeys(jh, (current) => {
-          const parsed = parseAuthorizedKeys(current);
-          if (parsed.damaged) warn(`jumpHosts ${jh.name}: ${jh.authorizedKeysPath} has broken managed-block markers; the next sync rebuilds the block`);
-          else ok(`jumpHosts ${jh.name}: ${jh.authorizedKeysPath} readable, managed block ${parsed.block ? `holds ${parsed.block.length} line(s)` : 'not present yet'}`);
-          return current; // unchanged: nothing is written
-        });
-        if (result.changed) fail(`jumpHosts ${jh.name}: check-config changed the file; please report this bug`);
-      } catch (err) {
-        fail(`jumpHosts ${jh.name}: ${(err as Error).message}`);
-      }
-    }
-    await connections.close();
-  }
+  if (!o.offline) await checkOnline(policy, { ok, warn, fail });
   o.print(`${errors} error(s), ${warnings} warning(s)`);
   return errors > 0 ? 1 : 0;
+}
+
+interface Report {
+  ok(m: string): void;
+  warn(m: string): void;
+  fail(m: string): void;
+}
+
+/** Connects to each jump server: pinned host key, sshd version, the authorized_keys file (read, never changed). */
+async function checkOnline(policy: Policy, { ok, warn, fail }: Report): Promise<void> {
+  const connections = new JumpHostConnections({ logger: pino({ level: 'silent' }) });
+  for (const jh of policy.jumpHosts) {
+    try {
+      const server = await connections.serverVersion(jh);
+      ok(`jumpHosts ${jh.name}: ${jh.user}@${jh.address}:${jh.port} host key ${jh.hostKey} matches; server ${server?.raw ?? 'unknown'}`);
+      const expiryProblem = expiryWarning(server, jh);
+      if (expiryProblem) warn(`jumpHosts ${jh.name}: ${expiryProblem}`);
+      const result = await connections.updateAuthorizedKeys(jh, (current) => {
+        const parsed = parseAuthorizedKeys(current);
+        if (parsed.damaged) warn(`jumpHosts ${jh.name}: ${jh.authorizedKeysPath} has broken managed-block markers; the next sync rebuilds the block`);
+        else ok(`jumpHosts ${jh.name}: ${jh.authorizedKeysPath} readable, managed block ${parsed.block ? `holds ${parsed.block.length} line(s)` : 'not present yet'}`);
+        return current; // unchanged: nothing is written
+      });
+      if (result.changed) fail(`jumpHosts ${jh.name}: check-config changed the file; please report this bug`);
+    } catch (err) {
+      fail(`jumpHosts ${jh.name}: ${(err as Error).message}`);
+    }
+  }
+  await connections.close();
 }
 
 /** What the broker's start-up check (broker.ts) would say about the jump servers it wrote to, read-only. */
