@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { AuditForwarder } from './audit/audit-forwarder.ts';
 import type { Env } from './config/env.ts';
-import { PolicyError, type Policy } from './config/policy.ts';
+import { PolicyError, type JumpHostConfig, type Policy } from './config/policy.ts';
 import { brokerKeyFingerprint, checkPrivateKeyFile } from './jumphost/private-key-file.ts';
 import { systemClock, type Clock } from './domain/clock.ts';
 import type { IdGenerator } from './domain/ids.ts';
@@ -291,12 +291,14 @@ export function createSyncParts(o: {
   tuning?: BrokerTuning;
   /** alert the audit channel on a host key mismatch (not in a dry run, which writes nothing) */
   hostKeyAlarm?: boolean;
+  /** fault injection for tests: runs between the temp file's write and the final check + rename */
+  beforeRename?: (jh: JumpHostConfig) => Promise<void>;
 }) {
   const { redis, policy, clock, logger } = o;
   const t = o.tuning ?? {};
   const requests = new RequestStore(redis, o.redisPrefix);
   const keys = new KeyStore(redis, o.redisPrefix);
-  const connections = new JumpHostConnections({ logger: logger.child({ component: 'jumphost' }) });
+  const connections = new JumpHostConnections({ logger: logger.child({ component: 'jumphost' }), beforeRename: o.beforeRename });
   const state = new JumpHostState(redis, o.redisPrefix);
   const registry = new JumpHostRegistry(redis, o.redisPrefix);
   const standing = new StandingKeyStore(redis, o.redisPrefix);

@@ -4,6 +4,41 @@
 export const BLOCK_BEGIN = '# BEGIN jit-jump managed block: do not edit';
 export const BLOCK_END = '# END jit-jump managed block';
 
+// The BEGIN marker carries the fencing token of the write that made the block (a number Redis issued under the
+// sync lock): a write refuses to replace a block of a higher generation. Files from before it still parse.
+const GENERATION_SUFFIX = /^ \(generation (\d{1,15})\)$/;
+
+/** The BEGIN marker line, with the generation of this write when there is one. */
+export function blockBeginLine(generation?: number): string {
+  if (generation === undefined) return BLOCK_BEGIN;
+  if (!Number.isSafeInteger(generation) || generation < 0 || generation >= 1e15) throw new Error(`refusing to render generation ${generation}`);
+  return `${BLOCK_BEGIN} (generation ${generation})`;
+}
+
+/** For a trimmed line: undefined if it is no BEGIN marker, else the generation it carries (null: none). */
+function beginMarker(trimmed: string): number | null | undefined {
+  if (trimmed === BLOCK_BEGIN) return null;
+  if (!trimmed.startsWith(BLOCK_BEGIN)) return undefined;
+  const m = GENERATION_SUFFIX.exec(trimmed.slice(BLOCK_BEGIN.length));
+  return m ? Number(m[1]) : undefined;
+}
+
+/** True for a BEGIN or END marker line, with or without a generation, surrounding whitespace allowed. */
+export function isBlockMarker(line: string): boolean {
+  const t = line.trim();
+  return t === BLOCK_END || beginMarker(t) !== undefined;
+}
+
+/** The highest generation any BEGIN marker in the file carries (undefined: none carries one). */
+export function blockGeneration(content: string): number | undefined {
+  let highest: number | undefined;
+  for (const line of content.split('\n')) {
+    const g = beginMarker(line.trim());
+    if (typeof g === 'number' && (highest === undefined || g > highest)) highest = g;
+  }
+  return highest;
+}
+
 /** An active grant as the renderer needs it; all values were validated before they got here. */
 export interface RenderableGrant {
   id: string;
@@ -151,7 +186,8 @@ export function parseAuthorizedKeys(content: string, written: (line: string) => 
   const lines = content === '' ? [] : content.replace(/\n$/, '').split('\n');
   // A marker is recognised with surrounding whitespace too (a file converted to CRLF ends it with "\r"):
   // otherwise the old block would be taken for someone else's lines and its keys would stay valid.
-  const marks = lines.map((l) => l.trim());
+  // A BEGIN marker with a generation is the same marker: normalise it for the pairing below.
+  const marks = lines.map((l) => (beginMarker(l.trim()) !== undefined ? BLOCK_BEGIN : l.trim()));
   const begin = marks.indexOf(BLOCK_BEGIN);
   const end = marks.indexOf(BLOCK_END);
   if (begin === -1 && end === -1) return { before: lines, block: undefined, after: [], damaged: false };
@@ -174,10 +210,14 @@ export function parseAuthorizedKeys(content: string, written: (line: string) => 
  * Returns the file with the managed block holding exactly `keyLines`; the rest of the file is kept byte for byte
  * (callers pass the file decoded one char per byte, latin1, so no byte is lost to decoding).
  */
-export function spliceManagedBlock(content: string, keyLines: readonly string[], written?: (line: string) => boolean): string {
-  const parsed = parseAuthorizedKeys(content, written);
+export function spliceManagedBlock(
+  content: string,
+  keyLines: readonly string[],
+  o: { written?: (line: string) => boolean; generation?: number } = {},
+): string {
+  const parsed = parseAuthorizedKeys(content, o.written);
   if (parsed.block === undefined && keyLines.length === 0) return content;
-  const block = [BLOCK_BEGIN, ...keyLines, BLOCK_END];
+  const block = [blockBeginLine(o.generation), ...keyLines, BLOCK_END];
   if (parsed.block === undefined) {
     const prefix = content === '' || content.endsWith('\n') ? content : `${content}\n`;
     return `${prefix}${block.join('\n')}\n`;

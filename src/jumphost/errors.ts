@@ -22,3 +22,22 @@ export class JumpHostUnavailableError extends Error {
     this.name = 'JumpHostUnavailableError';
   }
 }
+
+/**
+ * A write refused by its fencing token: the block on the server carries a generation at least as high as this
+ * sync's, so this rendering is older than what stands there (a replica that lost its lock) or the counter in
+ * Redis fell behind the file (Redis restored). `phase` says whether it was seen when reading or right before
+ * the rename, after the temp file was written.
+ */
+export class StaleBlockError extends Error {
+  readonly code = 'STALE_BLOCK';
+  constructor(
+    readonly jumpHost: string,
+    readonly generation: number,
+    readonly onServer: number,
+    readonly phase: 'read' | 'rename',
+  ) {
+    super(`jump host ${jumpHost}: the managed block on the server has generation ${onServer}, not older than this write's ${generation}: not replacing it`);
+    this.name = 'StaleBlockError';
+  }
+}

@@ -25,9 +25,9 @@ export function withHostKeyAlarm(updater: AuthorizedKeysUpdater, o: HostKeyAlarm
   const lastAlert = new Map<string, number>();
   const quietMs = o.quietMs ?? 10 * 60_000;
   return {
-    async updateAuthorizedKeys(jh: JumpHostConfig, update) {
+    async updateAuthorizedKeys(jh: JumpHostConfig, update, guard) {
       try {
-        return await updater.updateAuthorizedKeys(jh, update);
+        return await updater.updateAuthorizedKeys(jh, update, guard);
       } catch (err) {
         if (err instanceof HostKeyMismatchError) {
           const now = o.clock.now();

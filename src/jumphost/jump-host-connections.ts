@@ -30,6 +30,11 @@ interface Slot {
   queue: Promise<unknown>;
 }
 
+/** Checks the file as it stands right before the rename (re-read); throws to refuse replacing it. */
+export interface UpdateGuard {
+  beforeRename?: (current: string) => void;
+}
+
 export interface AuthorizedKeysUpdate {
   changed: boolean;
   before: string;
@@ -58,7 +63,15 @@ export class JumpHostConnections {
   /** connects made so far, per jump host (tests and metrics read it) */
   readonly connectCount = new Map<string, number>();
 
-  constructor(private readonly o: { logger: Logger; connectTimeoutMs?: number; operationTimeoutMs?: number }) {
+  constructor(
+    private readonly o: {
+      logger: Logger;
+      connectTimeoutMs?: number;
+      operationTimeoutMs?: number;
+      /** fault injection for tests: runs after the temp file is written, before the re-read and the rename */
+      beforeRename?: (jh: JumpHostConfig) => Promise<void>;
+    },
+  ) {
     this.connectTimeoutMs = o.connectTimeoutMs ?? 5000;
     this.operationTimeoutMs = o.operationTimeoutMs ?? 5000;
   }
@@ -228,20 +241,20 @@ export class JumpHostConnections {
    * Updates of one jump server run one at a time. A failure on a reused connection is retried once on a fresh
    * one (it may have died quietly since the last call); a failure on a fresh connection is reported at once.
    */
-  updateAuthorizedKeys(jh: JumpHostConfig, update: (current: string, server: ServerVersion | undefined) => string): Promise<AuthorizedKeysUpdate> {
+  updateAuthorizedKeys(jh: JumpHostConfig, update: (current: string, server: ServerVersion | undefined) => string, guard: UpdateGuard = {}): Promise<AuthorizedKeysUpdate> {
     const slot = this.slot(jh.name);
-    const run = slot.queue.then(() => this.updateWithRetry(jh, update));
+    const run = slot.queue.then(() => this.updateWithRetry(jh, update, guard));
     slot.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async updateWithRetry(jh: JumpHostConfig, update: (current: string, server: ServerVersion | undefined) => string): Promise<AuthorizedKeysUpdate> {
+  private async updateWithRetry(jh: JumpHostConfig, update: (current: string, server: ServerVersion | undefined) => string, guard: UpdateGuard): Promise<AuthorizedKeysUpdate> {
     for (let attempt = 1; ; attempt++) {
       const called = performance.now();
       let conn: Connection | undefined;
       try {
         conn = await this.connected(jh);
-        return await this.updateOnce(jh, conn, update);
+        return await this.updateOnce(jh, conn, update, guard);
       } catch (err) {
         const reused = conn !== undefined && conn.readyAt < called;
         if (attempt >= 2 || !conn || !reused || !(err instanceof JumpHostUnavailableError)) throw err;
@@ -251,20 +264,24 @@ export class JumpHostConnections {
     }
   }
 
-  private async updateOnce(jh: JumpHostConfig, conn: Connection, update: (current: string, server: ServerVersion | undefined) => string): Promise<AuthorizedKeysUpdate> {
+  /** The file ('' if absent), decoded as latin1: one char per byte, so lines outside the block come back byte for byte. */
+  private readText(jh: JumpHostConfig, conn: Connection, sftp: SFTPWrapper, path: string): Promise<string> {
+    return this.sftpCall<string>(jh, conn, `reading ${path}`, (done) =>
+      sftp.readFile(path, (err: SftpError | null | undefined, data: Buffer) => {
+        if (err?.code === SFTP_NO_SUCH_FILE) done(undefined, '');
+        else if (err) done(err);
+        else done(undefined, data.toString('latin1'));
+      }),
+    );
+  }
+
+  private async updateOnce(jh: JumpHostConfig, conn: Connection, update: (current: string, server: ServerVersion | undefined) => string, guard: UpdateGuard): Promise<AuthorizedKeysUpdate> {
     const path = jh.authorizedKeysPath;
     let sftp: SFTPWrapper;
     let before: string;
     try {
       sftp = await this.sftp(jh, conn);
-      before = await this.sftpCall<string>(jh, conn, `reading ${path}`, (done) =>
-        sftp.readFile(path, (err: SftpError | null | undefined, data: Buffer) => {
-          if (err?.code === SFTP_NO_SUCH_FILE) done(undefined, '');
-          else if (err) done(err);
-          // latin1: one char per byte, so lines outside the block come back byte for byte whatever their encoding
-          else done(undefined, data.toString('latin1'));
-        }),
-      );
+      before = await this.readText(jh, conn, sftp, path);
     } catch (err) {
       this.resetSftp(conn);
       throw err;
@@ -278,6 +295,10 @@ export class JumpHostConnections {
     try {
       await this.sftpCall<void>(jh, conn, `writing ${tmp}`, (done) => sftp.writeFile(tmp, Buffer.from(after, 'latin1'), { mode: 0o600 }, (err) => done(err)));
       try {
+        await this.o.beforeRename?.(jh);
+        // The write and the rename each take time: look again right before replacing the file, so a newer block
+        // written meanwhile by another replica is never replaced by this one (the guard throws).
+        if (guard.beforeRename) guard.beforeRename(await this.readText(jh, conn, sftp, path));
         // Plain SFTP rename fails when the target exists on OpenSSH; posix-rename replaces it atomically.
         await this.sftpCall<void>(jh, conn, `renaming ${tmp} to ${path}`, (done) => sftp.ext_openssh_rename(tmp, path, (err) => done(err)));
       } catch (err) {
@@ -290,7 +311,8 @@ export class JumpHostConnections {
         throw err;
       }
     } catch (err) {
-      this.resetSftp(conn);
+      // A refusal by the guard says nothing about the channel: keep it.
+      if (err instanceof JumpHostUnavailableError) this.resetSftp(conn);
       throw err;
     }
     conn.log.debug({ path, bytesBefore: before.length, bytesAfter: after.length }, 'authorized_keys written');

@@ -7,11 +7,11 @@ import type { Logger } from 'pino';
 import type { JumpHostConfig, Policy } from '../config/policy.ts';
 import type { Clock } from '../domain/clock.ts';
 import { renderableGrants } from '../domain/desired-block.ts';
-import { parseAuthorizedKeys, renderKeyLines, spliceManagedBlock, splitRenderable, type ExpiryFormat, type UnrenderableGrant } from '../domain/managed-block.ts';
+import { blockGeneration, parseAuthorizedKeys, renderKeyLines, spliceManagedBlock, splitRenderable, type ExpiryFormat, type UnrenderableGrant } from '../domain/managed-block.ts';
 import { identityOf } from '../domain/retirement.ts';
 import { screenStandingKeys, standingFingerprints, type ScreenedGrants } from '../domain/standing-keys.ts';
 import { lineHash } from '../store/jump-host-state.ts';
-import { JumpHostUnavailableError } from './errors.ts';
+import { JumpHostUnavailableError, StaleBlockError } from './errors.ts';
 import { supportsExpiryTime, supportsUtcExpiry } from './server-version.ts';
 import type { JumpHostState } from '../store/jump-host-state.ts';
 import type { JumpHostRegistry } from '../store/jump-host-registry.ts';
@@ -29,6 +29,8 @@ export interface AuthorizedKeysUpdater {
   updateAuthorizedKeys(
     jh: JumpHostConfig,
     update: (current: string, server: OpenSshVersionInfo | undefined) => string,
+    /** `beforeRename` sees the file again right before the rename, and throws to refuse replacing it */
+    guard?: { beforeRename?: (current: string) => void },
   ): Promise<{ changed: boolean; before: string; after: string }>;
 }
 
@@ -135,12 +137,19 @@ export class JumpHostSync {
   private async runWithRetry(name: string): Promise<SyncResult> {
     const attempts = this.deps.attempts ?? 4;
     const base = this.deps.retryBaseMs ?? 250;
+    let staleRefusals = 0;
     for (let attempt = 1; ; attempt++) {
       try {
         const result = await this.runOnce(name, false);
         this.armExpiryTimer(name).catch((err: unknown) => this.deps.logger.warn({ err, jumpHost: name }, 'could not arm the expiry timer'));
         return result;
       } catch (err) {
+        // A write refused by its fencing token rendered from an old view: render again at once (the counter was
+        // raised past the server's generation), without spending an attempt. Bounded, should it keep happening.
+        if (err instanceof StaleBlockError && staleRefusals++ < 3 && !this.stopped) {
+          attempt--;
+          continue;
+        }
         if (attempt >= attempts || this.stopped) {
           this.deps.logger.error({ err, jumpHost: name, attempt }, 'jump host sync failed');
           // A host key mismatch is not an outage: the host-key alarm (host-key-alarm.ts) has already raised a
@@ -184,8 +193,9 @@ export class JumpHostSync {
       let format: ExpiryFormat = 'utc';
       let screened: ScreenedGrants = { kept: renderable, skipped: [] };
       let standingInFile = new Set<string>();
+      const { generation, notOlder } = await this.fence(name, dryRun);
       const started = Date.now();
-      const { changed } = await updater.updateAuthorizedKeys(jh, (current, server) => {
+      const { changed } = await this.fenced(name, () => updater.updateAuthorizedKeys(jh, (current, server) => {
         format = expiryFormatFor(server, jh);
         // Rendered at write time with a fresh clock so a grant that expired while we connected is left out.
         // Screened against the file being replaced: a key standing outside the block is never rendered.
@@ -199,9 +209,10 @@ export class JumpHostSync {
         blockDamaged = parsed.damaged;
         if (parsed.damaged) repair = { dropped: parsed.dropped?.length ?? 0, kept: parsed.before.length };
         if (dryRun) return current;
+        notOlder('read')(current);
         lease?.check(); // another replica may have taken over: never write a rendering older than its
-        return spliceManagedBlock(current, lines, ours);
-      });
+        return spliceWithGeneration(current, lines, ours, generation);
+      }, { beforeRename: notOlder('rename') }));
       const removedLines = existing.filter((l) => !lines.includes(l));
       const handEditedLines = removedLines.filter((l) => !written.has(lineHash(l)));
       const addedLines = lines.filter((l) => !existing.includes(l));
@@ -215,6 +226,41 @@ export class JumpHostSync {
       return result;
     };
     return dryRun ? body() : this.deps.lock.with(name, body);
+  }
+
+  /**
+   * The fencing token of this write, issued by Redis under the lock: the block it writes carries it, and it never
+   * replaces a block that carries one as high (a newer write by a replica that took over). None in a dry run.
+   */
+  private async fence(name: string, dryRun: boolean): Promise<{ generation?: number; notOlder: (phase: 'read' | 'rename') => (file: string) => void }> {
+    const generation = dryRun ? undefined : await this.deps.state.nextGeneration(name);
+    const notOlder = (phase: 'read' | 'rename') => (file: string) => {
+      const onServer = blockGeneration(file);
+      if (generation !== undefined && onServer !== undefined && onServer >= generation) throw new StaleBlockError(name, generation, onServer, phase);
+    };
+    return { generation, notOlder };
+  }
+
+  /** Runs a write; a fencing refusal raises the counter past what the server holds, is logged and alerted. */
+  private async fenced<T>(name: string, write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (err) {
+      if (!(err instanceof StaleBlockError)) throw err;
+      const { state, requests, clock, logger } = this.deps;
+      await state.raiseGeneration(name, err.onServer);
+      logger.warn({ jumpHost: name, generation: err.generation, onServer: err.onServer, phase: err.phase }, 'refused to replace a newer managed block; syncing again');
+      // Seen right before the rename, it was a real race: this replica's write was late. Seen on reading, the
+      // counter in Redis was behind the file (Redis restored or flushed): the log says so, nothing was at risk.
+      if (err.phase === 'rename')
+        await requests.appendAudit({
+          type: 'jump-host-alert',
+          at: clock.now(),
+          host: name,
+          detail: `a late write was refused: the block on the server carries generation ${err.onServer}, this write had ${err.generation} (another replica wrote after this one lost its lock). Synced again from the store`,
+        });
+      throw err;
+    }
   }
 
   private async afterSuccess(name: string, r: SyncResult): Promise<void> {
@@ -302,6 +348,12 @@ export class JumpHostSync {
     }
     await Promise.all(pending);
   }
+}
+
+/** The file with the block holding `lines`; unchanged lines keep the block (and its generation) as it is, so a sync that changes nothing writes nothing. */
+function spliceWithGeneration(current: string, lines: readonly string[], written: (line: string) => boolean, generation: number | undefined): string {
+  const unchanged = spliceManagedBlock(current, lines, { written, generation: blockGeneration(current) });
+  return unchanged === current ? current : spliceManagedBlock(current, lines, { written, generation });
 }
 
 /** Key types and comments of unknown lines, for the alert: enough to find them, never a whole key. */

@@ -48,6 +48,21 @@ export class JumpHostState {
     return (await this.redis.set(this.keys.unrenderableAlert(jumpHost, grantId), '1', 'PX', ttlMs, 'NX')) === 'OK';
   }
 
+  /** The next fencing token for a write of this jump server's block (taken under the sync lock). */
+  async nextGeneration(jumpHost: string): Promise<number> {
+    return this.redis.incr(this.keys.blockGeneration(jumpHost));
+  }
+
+  /**
+   * Moves the counter to at least `seen` (a generation found on the server: Redis was restored or flushed), so
+   * the next token is higher. Not atomic, and needs not be: overshooting leaves a gap, which is harmless.
+   */
+  async raiseGeneration(jumpHost: string, seen: number): Promise<void> {
+    const key = this.keys.blockGeneration(jumpHost);
+    const current = Number((await this.redis.get(key)) ?? 0);
+    if (seen > current) await this.redis.incrby(key, seen - current);
+  }
+
   /** True if the server had been marked down (the caller announces its return). */
   async markUp(jumpHost: string): Promise<boolean> {
     return (await this.redis.del(this.keys.jumpHostDown(jumpHost))) === 1;

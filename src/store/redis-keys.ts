@@ -33,6 +33,8 @@ export function redisKeys(prefix = '{jit}') {
     standingKeyAlerts: (jumpHost: string) => `${p}:jh:${jumpHost}:standing-alerted`,
     /** set while a jump server is unreachable (one alert per outage, across replicas) */
     jumpHostDown: (jumpHost: string) => `${p}:jh:${jumpHost}:down`,
+    /** the fencing token of managed-block writes: INCR under the sync lock, written into the BEGIN marker */
+    blockGeneration: (jumpHost: string) => `${p}:jh:${jumpHost}:generation`,
     /** set once a grant the renderer refuses was alerted (one alert per grant, across replicas and syncs) */
     unrenderableAlert: (jumpHost: string, grantId: string) => `${p}:jh:${jumpHost}:unrenderable-alert:${grantId}`,
     /** set for a quiet period once a host key mismatch was alerted (one alert across replicas) */

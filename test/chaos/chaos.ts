@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
-import { BLOCK_BEGIN, BLOCK_END } from '../../src/domain/managed-block.ts';
+import { parseAuthorizedKeys } from '../../src/domain/managed-block.ts';
 import { startLocalSlackApi, type LocalSlackApi, type SlackCall } from '../../src/sandbox/local-slack-api.ts';
 import { startRedis, type RedisProcess } from '../../src/sandbox/redis-process.ts';
 import { findButton } from '../../src/sandbox/slack-sender.ts';
@@ -258,10 +258,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosFigures> {
       const tolerance = strict ? 0 : 1500; // a grant ending right now is being taken out
       const surelyActive = new Set(await db.zrangebyscore(keys.activeGrants('bastion'), `(${now + tolerance}`, '+inf'));
       const maybeActive = new Set(await db.zrangebyscore(keys.activeGrants('bastion'), `(${now - tolerance}`, '+inf'));
-      const text = jump.readAuthorizedKeys().split('\n');
-      const b = text.indexOf(BLOCK_BEGIN);
-      const e = text.indexOf(BLOCK_END);
-      const lines = b === -1 ? [] : text.slice(b + 1, e);
+      const lines = parseAuthorizedKeys(jump.readAuthorizedKeys()).block ?? [];
       const onLines = new Set<string>();
       let linesWithoutActiveGrant = 0;
       for (const l of lines) {

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import sshpk from 'sshpk';
 import { renderableGrants } from '../../src/domain/desired-block.ts';
 import { randomRequestId, REQUEST_ID_PATTERN } from '../../src/domain/ids.ts';
-import { BLOCK_BEGIN, BLOCK_END, type ExpiryFormat, formatExpiryTime, isRenderedKeyLine, parseAuthorizedKeys, type RenderableGrant, renderKeyLines, spliceManagedBlock, splitRenderable } from '../../src/domain/managed-block.ts';
+import { BLOCK_BEGIN, BLOCK_END, blockBeginLine, blockGeneration, type ExpiryFormat, formatExpiryTime, isBlockMarker, isRenderedKeyLine, parseAuthorizedKeys, type RenderableGrant, renderKeyLines, spliceManagedBlock, splitRenderable } from '../../src/domain/managed-block.ts';
 import { FC_RUNS, generateKeys, request, samplePolicy } from './fixtures.ts';
 
 describe('managed-block', () => {
@@ -321,6 +321,26 @@ describe('managed-block', () => {
       assert.deepEqual(p, { before: ['a\r'], block: ['old jit:rold\r'], after: ['b\r'], damaged: false });
     });
 
+    it('reads a BEGIN marker with a generation (the fencing token) as the same marker; old files without one still parse', () => {
+      const begin = blockBeginLine(42);
+      assert.equal(begin, '# BEGIN jit-jump managed block: do not edit (generation 42)');
+      assert.deepEqual(parseAuthorizedKeys(`a\n${begin}\nk1\n${BLOCK_END}\nb\n`), { before: ['a'], block: ['k1'], after: ['b'], damaged: false });
+      assert.deepEqual(parseAuthorizedKeys(`a\r\n${begin}\r\nk1\r\n${BLOCK_END}\r\n`).block, ['k1\r']);
+      assert.equal(blockGeneration(`a\n${begin}\nk1\n${BLOCK_END}\n`), 42);
+      assert.equal(blockGeneration(`a\n${BLOCK_BEGIN}\nk1\n${BLOCK_END}\n`), undefined);
+      // damaged files: the highest generation any BEGIN carries, so a fenced write never undercuts one
+      assert.equal(blockGeneration(`${blockBeginLine(7)}\n${BLOCK_END}\n${blockBeginLine(9)}\n`), 9);
+      assert.equal(parseAuthorizedKeys(`${blockBeginLine(7)}\n${blockBeginLine(9)}\n${BLOCK_END}\n`).damaged, true);
+      for (const nearMiss of [`${BLOCK_BEGIN} (generation )`, `${BLOCK_BEGIN} (generation -1)`, `${BLOCK_BEGIN} (generation 1) x`, `${BLOCK_BEGIN}(generation 1)`, `${BLOCK_BEGIN} (generation 1e3)`]) {
+        assert.equal(parseAuthorizedKeys(`${nearMiss}\nx\n`).block, undefined, nearMiss);
+        assert.equal(blockGeneration(nearMiss), undefined, nearMiss);
+        assert.equal(isBlockMarker(nearMiss), false, nearMiss);
+      }
+      assert.ok(isBlockMarker(` ${begin}\r`) && isBlockMarker(BLOCK_BEGIN) && isBlockMarker(BLOCK_END));
+      assert.throws(() => blockBeginLine(-1), /refusing to render generation/);
+      assert.throws(() => blockBeginLine(1.5), /refusing to render generation/);
+    });
+
     it('flags markers that do not pair up as damaged', () => {
       for (const broken of [
         `${BLOCK_BEGIN}\nx\n`,
@@ -357,6 +377,14 @@ describe('managed-block', () => {
       const file = `before 1\nbefore 2\n${block('old1', 'old2')}after 1\n\nafter 2\n`;
       assert.equal(spliceManagedBlock(file, ['new']), `before 1\nbefore 2\n${block('new')}after 1\n\nafter 2\n`);
       assert.equal(spliceManagedBlock(file, ['n1', 'n2', 'n3']), `before 1\nbefore 2\n${block('n1', 'n2', 'n3')}after 1\n\nafter 2\n`);
+    });
+
+    it('writes the generation it is given into the BEGIN marker, replacing an older one, and keeps the rest', () => {
+      const file = `before\n${blockBeginLine(3)}\nold\n${BLOCK_END}\nafter\n`;
+      assert.equal(spliceManagedBlock(file, ['new'], { generation: 4 }), `before\n${blockBeginLine(4)}\nnew\n${BLOCK_END}\nafter\n`);
+      assert.equal(spliceManagedBlock('x\n', ['L1'], { generation: 1 }), `x\n${blockBeginLine(1)}\nL1\n${BLOCK_END}\n`);
+      // without one, the plain marker of DESIGN.md
+      assert.equal(spliceManagedBlock(file, ['new']), `before\n${block('new')}after\n`);
     });
 
     it('keeps empty markers when the block becomes empty', () => {
@@ -471,7 +499,7 @@ describe('managed-block', () => {
         const file = `${BLOCK_BEGIN}\n${recorded}\nother\n`;
         assert.deepEqual(parseAuthorizedKeys(file, (l) => l === recorded).before, ['other']);
         assert.deepEqual(parseAuthorizedKeys(file).before, [recorded, 'other']);
-        assert.equal(spliceManagedBlock(file, ['new'], (l) => l === recorded), `other\n${block('new')}`);
+        assert.equal(spliceManagedBlock(file, ['new'], { written: (l) => l === recorded }), `other\n${block('new')}`);
       });
     });
   });

@@ -10,7 +10,7 @@ import pino from 'pino';
 import { createSyncParts } from '../../src/broker.ts';
 import { validatePolicy, type Policy } from '../../src/config/policy.ts';
 import { systemClock } from '../../src/domain/clock.ts';
-import { BLOCK_BEGIN, BLOCK_END, parseAuthorizedKeys } from '../../src/domain/managed-block.ts';
+import { BLOCK_BEGIN, BLOCK_END, blockBeginLine, parseAuthorizedKeys } from '../../src/domain/managed-block.ts';
 import { checkUserPublicKey, type UserPublicKey } from '../../src/domain/public-key.ts';
 import { JumpHostUnavailableError } from '../../src/jumphost/errors.ts';
 import { startRedis, type RedisProcess } from '../../src/sandbox/redis-process.ts';
@@ -22,6 +22,8 @@ import { asRequested } from '../support/approval-rules.ts';
 // The product's alert for damaged markers; the audit event has no other field that tells it apart.
 const DAMAGED = (dropped: number, kept: number) =>
   `the managed block markers were edited by hand (unpaired BEGIN/END): the block was rebuilt from the active grants; ${dropped} line(s) jit-jump wrote removed, ${kept} other line(s) kept as they were`;
+// The BEGIN marker of a block the broker wrote: the DESIGN prefix and the write's fencing token.
+const GENERATION_BEGIN = /^# BEGIN jit-jump managed block: do not edit \(generation \d+\)$/;
 // Someone else's lines: never the broker's, so they must come through as they are.
 const ALICE = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAlicesOwnKeyAlicesOwnKeyAlicesOwnKey01 alice@laptop';
 const BOB = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBobsOwnKeyBobsOwnKeyBobsOwnKeyBobsOwn01 bob@desk';
@@ -85,7 +87,7 @@ describe('jump-host sync faults', () => {
   });
 
   /** Sync parts whose log lines are kept in order; `onLog` sees each as it is written, before the sync goes on. */
-  function parts(tuning: { syncAttempts?: number; syncRetryBaseMs?: number } = {}, onLog: (l: LogLine) => void = () => {}) {
+  function parts(tuning: { syncAttempts?: number; syncRetryBaseMs?: number } = {}, onLog: (l: LogLine) => void = () => {}, beforeRename?: () => Promise<void>) {
     const logs: LogLine[] = [];
     // pino calls write() synchronously from the log call: onLog runs before the retry's sleep starts.
     const logger = pino({ level: 'debug' }, {
@@ -95,7 +97,7 @@ describe('jump-host sync faults', () => {
         onLog(line);
       },
     });
-    const p = createSyncParts({ redis, policy, clock: systemClock, logger, tuning });
+    const p = createSyncParts({ redis, policy, clock: systemClock, logger, tuning, beforeRename });
     return { ...p, logs };
   }
 
@@ -137,7 +139,8 @@ describe('jump-host sync faults', () => {
       const lines = file.replace(/\n$/, '').split('\n');
       assert.ok(file.endsWith('\n'));
       assert.deepEqual(lines.slice(0, -3), kept, 'lines outside the block: kept in order, byte for byte');
-      assert.deepEqual([lines.at(-3), lines.at(-1)], [BLOCK_BEGIN, BLOCK_END], 'one new block at the end');
+      assert.match(lines.at(-3)!, GENERATION_BEGIN, 'one new block at the end');
+      assert.equal(lines.at(-1), BLOCK_END);
       assertGrantLine(lines.at(-2), 'rfix1', '10.0.0.5');
       const dropped = damaged.filter((l) => l !== BLOCK_BEGIN && l !== BLOCK_END && !kept.includes(l)).length;
       assert.deepEqual(await alerts(p.requests, 'bastion'), [{ type: 'jump-host-alert', host: 'bastion', detail: DAMAGED(dropped, kept.length) }]);
@@ -239,6 +242,90 @@ describe('jump-host sync faults', () => {
       await p.sync.sync('bastion');
       assert.equal((await alerted()).length, 1);
       assert.equal((await alerts(p.requests, 'bastion')).length, 1, 'no other alert');
+    } finally {
+      await p.sync.stop();
+      await p.connections.close();
+      jump.writeAuthorizedKeys(`${brokerLine}\n`);
+    }
+  });
+
+  it('a late write is fenced: a sync stalled before its rename does not bring back a line another replica took out', async () => {
+    // Replica A renders and writes its temp file, then stalls (cut off) before the rename; its lock runs out,
+    // replica B takes it and writes a newer block without the revoked line; then A wakes up.
+    let hold: { reached: () => void; released: Promise<void> } | undefined;
+    let release = () => {};
+    const reached = new Promise<void>((resolve) => {
+      hold = { reached: resolve, released: new Promise<void>((r) => (release = r)) };
+    });
+    const a = parts({}, () => {}, async () => {
+      const h = hold;
+      hold = undefined; // only the first write stalls
+      if (h) {
+        h.reached();
+        await h.released;
+      }
+    });
+    const b = parts();
+    try {
+      await grant(a.requests, a.keys, 'rkeep1', 'db', 'bastion');
+      await grant(a.requests, a.keys, 'rlate1', 'db', 'bastion', { user: 'U0OTHER', key: otherKey });
+      const armed = hold;
+      hold = undefined;
+      await a.sync.sync('bastion');
+      hold = armed;
+      const generationOf = () => Number(/\(generation (\d+)\)/.exec(jump.readAuthorizedKeys())?.[1]);
+      const first = generationOf();
+      assert.ok(first > 0, 'the BEGIN marker carries a generation');
+
+      await grant(a.requests, a.keys, 'rnew1', 'db', 'bastion');
+      const late = a.sync.sync('bastion');
+      await Promise.race([reached, new Promise((_, reject) => setTimeout(() => reject(new Error('replica A never reached its rename')), 60_000).unref())]);
+      await a.requests.transition({ id: 'rlate1', jumpHost: 'bastion' }, 'revoked', { type: 'revoked', at: Date.now(), requestId: 'rlate1' }, { endedAt: Date.now() });
+      await redis.del(a.requests.keys.syncLock('bastion')); // A's lease ran out while it was cut off
+      assert.equal((await b.sync.sync('bastion')).changed, true);
+      const newer = generationOf();
+      assert.ok(newer > first + 1, `B wrote a newer generation (${newer} after ${first}, A holding ${first + 1})`);
+      assert.ok(!jump.readAuthorizedKeys().includes('jit:rlate1'));
+
+      release();
+      await late;
+      const file = jump.readAuthorizedKeys();
+      assert.ok(!file.includes('jit:rlate1'), `the revoked line did not come back:\n${file}`);
+      assert.ok(generationOf() >= newer);
+      const block = parseAuthorizedKeys(file).block ?? [];
+      assert.equal(block.length, 1);
+      assert.match(block[0]!, / jit:rkeep1,rnew1$/);
+      assert.deepEqual(
+        a.logs.filter((l) => l.msg === 'refused to replace a newer managed block; syncing again').map((l) => (l as LogLine & { phase?: string }).phase),
+        ['rename'],
+      );
+      const refused = (await alerts(a.requests, 'bastion')).filter((e) => e.detail?.startsWith('a late write was refused'));
+      assert.equal(refused.length, 1);
+    } finally {
+      release();
+      await a.sync.stop();
+      await b.sync.stop();
+      await a.connections.close();
+      await b.connections.close();
+      jump.writeAuthorizedKeys(`${brokerLine}\n`);
+    }
+  });
+
+  it('a file whose generation is ahead of Redis (Redis restored or flushed) is written after raising the counter, without an alert', async () => {
+    const p = parts({ syncAttempts: 1 });
+    jump.writeAuthorizedKeys(`${brokerLine}\n${blockBeginLine(500)}\n${BLOCK_END}\n`);
+    try {
+      await grant(p.requests, p.keys, 'rahead1', 'db', 'bastion');
+      const result = await p.sync.sync('bastion');
+      assert.equal(result.changed, true);
+      const file = jump.readAuthorizedKeys();
+      assert.ok(Number(/\(generation (\d+)\)/.exec(file)?.[1]) > 500, file);
+      assertGrantLine(parseAuthorizedKeys(file).block?.[0], 'rahead1', '10.0.0.5');
+      assert.deepEqual(
+        p.logs.filter((l) => l.msg === 'refused to replace a newer managed block; syncing again').map((l) => (l as LogLine & { phase?: string }).phase),
+        ['read'],
+      );
+      assert.deepEqual(await alerts(p.requests, 'bastion'), []);
     } finally {
       await p.sync.stop();
       await p.connections.close();

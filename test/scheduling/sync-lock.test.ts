@@ -148,14 +148,14 @@ describe('sync across replicas', () => {
     const regressions: string[] = [];
     for (const [n, r] of replicas.entries()) {
       const real = r.connections.updateAuthorizedKeys.bind(r.connections);
-      r.connections.updateAuthorizedKeys = async (jh, update) => {
+      r.connections.updateAuthorizedKeys = async (jh, update, guard) => {
         rendered[n]!++;
         notify();
         if (held?.replica === n && !held.entered) {
           held.entered = true;
           await held.released; // a slow link: this rendering ages on its way to the server
         }
-        const result = await real(jh, update);
+        const result = await real(jh, update, guard);
         if (result.changed) {
           const wrote = versionOf(result.after);
           newestWritten = Math.max(newestWritten, wrote);

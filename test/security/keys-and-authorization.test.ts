@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { generateUserKey } from '../../src/sandbox/sshd-process.ts';
-import { BLOCK_BEGIN, BLOCK_END } from '../../src/domain/managed-block.ts';
+import { BLOCK_BEGIN, BLOCK_END, isBlockMarker } from '../../src/domain/managed-block.ts';
 import { checkUserPublicKey } from '../../src/domain/public-key.ts';
 import { PRIVATE_KEY_MESSAGE } from '../../src/slack/messages.ts';
 import { blockLines, click, posts, requestAccess, until } from '../support/flow.ts';
@@ -195,7 +195,7 @@ describe('keys and authorization (end to end)', () => {
     // first line of a key) and give the broker's SFTP login command="/bin/false" for good.
     const file = world.jump.readAuthorizedKeys();
     assert.deepEqual(blockLines(world), [], 'no grant active');
-    const outside = file.split('\n').filter((l) => l !== '' && l !== BLOCK_BEGIN && l !== BLOCK_END);
+    const outside = file.split('\n').filter((l) => l !== '' && !isBlockMarker(l));
     // And a key an operator placed by hand, after the block.
     const hand = generateUserKey(world.dir, 'hand_placed');
     world.jump.writeAuthorizedKeys([BLOCK_BEGIN, BLOCK_END, ...outside, `${hand.publicKey}`, ''].join('\n'));

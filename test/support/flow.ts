@@ -5,7 +5,7 @@ import { jobId, QUEUE_NAME } from '../../src/scheduling/access-jobs.ts';
 import type { AccessJobName } from '../../src/service/ports.ts';
 import { queuePrefix, queuePrefixFor } from '../../src/store/redis-keys.ts';
 import { asCommandClient, createRedisClient, parseRedisUrl } from '../../src/store/redis-connection.ts';
-import { BLOCK_BEGIN, BLOCK_END } from '../../src/domain/managed-block.ts';
+import { parseAuthorizedKeys } from '../../src/domain/managed-block.ts';
 import type { SlackCall } from '../../src/sandbox/local-slack-api.ts';
 import { findButton } from '../../src/sandbox/slack-sender.ts';
 import { AUDIT_CHANNEL, type World } from './world.ts';
@@ -23,11 +23,8 @@ export async function until<T>(what: string, probe: () => T | undefined | false 
 }
 
 export function blockLines(world: World): string[] {
-  const text = world.jump.readAuthorizedKeys();
-  const lines = text.split('\n');
-  const b = lines.indexOf(BLOCK_BEGIN);
-  const e = lines.indexOf(BLOCK_END);
-  return b === -1 ? [] : lines.slice(b + 1, e);
+  // The BEGIN marker carries the write's generation: find it the way the broker does.
+  return parseAuthorizedKeys(world.jump.readAuthorizedKeys()).block ?? [];
 }
 
 export function posts(world: World, channel?: string): SlackCall[] {
