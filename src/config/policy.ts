@@ -7,6 +7,9 @@ import { z } from 'zod';
 import { parseDuration } from '../domain/duration.ts';
 import type { HostPolicy, JumpHostPolicy, Policy } from '../domain/policy.ts';
 
+/** The longest duration the policy accepts anywhere (30 days). */
+export const MAX_POLICY_DURATION_MS = 30 * 86_400_000;
+
 const duration = z
   .string()
   .describe('a duration such as 30s, 15m, 2h, 1d')
@@ -14,6 +17,11 @@ const duration = z
     const ms = parseDuration(text);
     if (ms === undefined) {
       ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration (use e.g. 30m, 2h, 1d)` });
+      return z.NEVER;
+    }
+    // Past this an expiry can leave what the renderer writes (year 9999), and no access should last longer.
+    if (ms > MAX_POLICY_DURATION_MS) {
+      ctx.addIssue({ code: 'custom', message: `"${text}" is longer than the 30d every duration is capped at` });
       return z.NEVER;
     }
     return ms;

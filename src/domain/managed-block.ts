@@ -69,6 +69,31 @@ export function renderKeyLines(grants: readonly RenderableGrant[], now: number, 
   return lines;
 }
 
+export interface UnrenderableGrant {
+  id: string;
+  /** why the renderer refused it (no user text: the renderer's own message) */
+  reason: string;
+}
+
+/**
+ * Splits grants into those the renderer accepts in every expiry format and those it refuses (a corrupt stored
+ * value, an expiry past year 9999). One refused grant must not stop the others' lines from changing, above all
+ * the removals: it is left out (no line is safer than a wrong one) and reported.
+ */
+export function splitRenderable(grants: readonly RenderableGrant[], now: number): { renderable: RenderableGrant[]; unrenderable: UnrenderableGrant[] } {
+  const renderable: RenderableGrant[] = [];
+  const unrenderable: UnrenderableGrant[] = [];
+  for (const g of grants) {
+    try {
+      for (const format of ['utc', 'local', 'none'] as const) renderKeyLines([g], now, format);
+      renderable.push(g);
+    } catch (err) {
+      unrenderable.push({ id: String(g.id), reason: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  return { renderable, unrenderable };
+}
+
 export interface ParsedFile {
   before: string[];
   block: string[] | undefined;

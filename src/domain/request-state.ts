@@ -58,6 +58,9 @@ export function isFinal(state: RequestState): boolean {
   return !TRANSITIONS.some((t) => t.from === state);
 }
 
+/** Why a request or grant ended, where its state alone does not say it. */
+export type EndReason = 'key-changed';
+
 export interface AccessRequest {
   id: string;
   requester: string;
@@ -75,6 +78,11 @@ export interface AccessRequest {
   /** who denied, revoked or cancelled */
   decidedBy?: string;
   denyReason?: string;
+  /** "SHA256:…" of the requester's key when they asked: the key the owners approve, and the only key the
+   *  grant is rendered with (a request stored before grants were bound to keys has none) */
+  keyFingerprint?: string;
+  /** `key-changed`: the requester's key changed, which ends their grants and pending requests */
+  endReason?: EndReason;
   /** denied because it asks for longer than the host's maxDuration when approved (ms): the policy changed */
   policyMaxMs?: number;
 }

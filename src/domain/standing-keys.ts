@@ -17,6 +17,12 @@ export function fingerprintOfKey(type: string, blob: string): string | undefined
   }
 }
 
+/** The fingerprint of a "<type> <base64>" key as the store and the renderer hold it. */
+export function fingerprintOfLine(keyLine: string): string | undefined {
+  const [type = '', blob = ''] = keyLine.split(' ');
+  return fingerprintOfKey(type, blob);
+}
+
 /**
  * The key of one authorized_keys line, read as sshd reads it: a key at the start, or else options first
  * (up to the first blank outside double quotes, `\"` escaping a quote) and then the key.
@@ -42,9 +48,12 @@ function keyAt(text: string): string | undefined {
   return fingerprintOfKey(type, blob);
 }
 
-/** Fingerprints of every key standing outside the managed block of this authorized_keys text. */
-export function standingFingerprints(content: string): Set<string> {
-  const parsed = parseAuthorizedKeys(content);
+/**
+ * Fingerprints of every key standing outside the managed block of this authorized_keys text (with damaged
+ * markers: the lines the repair keeps; `written` tells the broker's own lines, as for parseAuthorizedKeys).
+ */
+export function standingFingerprints(content: string, written?: (line: string) => boolean): Set<string> {
+  const parsed = parseAuthorizedKeys(content, written);
   const out = new Set<string>();
   for (const line of [...parsed.before, ...parsed.after]) {
     const fp = keyOfAuthorizedKeysLine(line);
@@ -65,8 +74,7 @@ export function screenStandingKeys(grants: readonly RenderableGrant[], standing:
   const kept: RenderableGrant[] = [];
   const skipped = new Map<string, string[]>();
   for (const g of grants) {
-    const [type = '', blob = ''] = g.publicKey.split(' ');
-    const fp = fingerprintOfKey(type, blob);
+    const fp = fingerprintOfLine(g.publicKey);
     if (fp && standing.has(fp)) skipped.set(fp, [...(skipped.get(fp) ?? []), g.id]);
     else kept.push(g);
   }

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { JumpHostConfig, Policy } from '../config/policy.ts';
 import type { Clock } from '../domain/clock.ts';
 import { renderableGrants } from '../domain/desired-block.ts';
-import { parseAuthorizedKeys, renderKeyLines, spliceManagedBlock, type ExpiryFormat } from '../domain/managed-block.ts';
+import { parseAuthorizedKeys, renderKeyLines, spliceManagedBlock, splitRenderable, type ExpiryFormat, type UnrenderableGrant } from '../domain/managed-block.ts';
 import { screenStandingKeys, standingFingerprints, type ScreenedGrants } from '../domain/standing-keys.ts';
 import { lineHash } from '../store/jump-host-state.ts';
 import { JumpHostUnavailableError } from './errors.ts';
@@ -47,6 +47,8 @@ export interface SyncResult {
   skippedStanding: ScreenedGrants['skipped'];
   /** damaged markers only: lines taken out (written by jit-jump or of its exact shape) and lines kept as they were */
   repair: { dropped: number; kept: number };
+  /** active grants the renderer refused (corrupt stored values): left out of the block, alerted once each */
+  unrenderable: UnrenderableGrant[];
   expiryFormat: ExpiryFormat;
   /** nothing was written (reconcile --dry-run) */
   dryRun: boolean;
@@ -58,6 +60,8 @@ export function expiryFormatFor(server: OpenSshVersionInfo | undefined, jh: Jump
   if (supportsExpiryTime(server) && jh.utcExpiryOnOldServers) return 'local';
   return 'none';
 }
+
+const UNRENDERABLE_ALERT_QUIET_MS = 31 * 86_400_000;
 
 interface Slot {
   running?: Promise<SyncResult>;
@@ -159,7 +163,8 @@ export class JumpHostSync {
       const renderedAt = clock.now();
       const grants = await requests.getMany(await requests.activeGrantIds(name, renderedAt));
       const keyLines = await keys.linesFor(grants.map((g) => g.requester));
-      const renderable = renderableGrants(policy, grants, keyLines);
+      // A grant the renderer refuses is left out and alerted: it must not block every other line's change.
+      const { renderable, unrenderable } = splitRenderable(renderableGrants(policy, grants, keyLines), renderedAt);
       const written = await state.writtenLineHashes(name);
       if (!dryRun) {
         // Remember every line this write may put in the block before writing it, whatever the server's format.
@@ -178,11 +183,11 @@ export class JumpHostSync {
         format = expiryFormatFor(server, jh);
         // Rendered at write time with a fresh clock so a grant that expired while we connected is left out.
         // Screened against the file being replaced: a key standing outside the block is never rendered.
-        standingInFile = standingFingerprints(current);
-        screened = screenStandingKeys(renderable, new Set([...standingInFile, ...(this.deps.brokerKeys ?? [])]));
-        lines = renderKeyLines(screened.kept, clock.now(), format);
         // With damaged markers only lines the broker wrote (recorded hash) or of its exact shape are taken out.
         const ours = (l: string) => written.has(lineHash(l));
+        standingInFile = standingFingerprints(current, ours);
+        screened = screenStandingKeys(renderable, new Set([...standingInFile, ...(this.deps.brokerKeys ?? [])]));
+        lines = renderKeyLines(screened.kept, clock.now(), format);
         const parsed = parseAuthorizedKeys(current, ours);
         existing = parsed.block ?? [];
         blockDamaged = parsed.damaged;
@@ -194,7 +199,7 @@ export class JumpHostSync {
       const removedLines = existing.filter((l) => !lines.includes(l));
       const handEditedLines = removedLines.filter((l) => !written.has(lineHash(l)));
       const addedLines = lines.filter((l) => !existing.includes(l));
-      const result: SyncResult = { jumpHost: name, changed, lines: lines.length, grantIds: screened.kept.map((g) => g.id), removedLines, addedLines, handEditedLines, blockDamaged, skippedStanding: screened.skipped, repair, expiryFormat: format, dryRun };
+      const result: SyncResult = { jumpHost: name, changed, lines: lines.length, grantIds: screened.kept.map((g) => g.id), removedLines, addedLines, handEditedLines, blockDamaged, skippedStanding: screened.skipped, repair, unrenderable, expiryFormat: format, dryRun };
       this.deps.logger.debug({ jumpHost: name, changed, lines: lines.length, ms: Date.now() - started, dryRun }, 'jump host synced');
       if (dryRun) return result;
       if (changed) await state.setWritten(name, lines);
@@ -212,6 +217,17 @@ export class JumpHostSync {
     if (r.blockDamaged) {
       logger.warn({ jumpHost: name }, 'managed block markers were damaged');
       await requests.appendAudit({ type: 'jump-host-alert', at: clock.now(), host: name, detail: `the managed block markers were edited by hand (unpaired BEGIN/END): the block was rebuilt from the active grants; ${r.repair.dropped} line(s) jit-jump wrote removed, ${r.repair.kept} other line(s) kept as they were` });
+    }
+    for (const g of r.unrenderable) {
+      logger.error({ jumpHost: name, grantId: g.id, reason: g.reason }, 'active grant cannot be rendered: left out of the block');
+      // Once per grant, not on every sync; the claim outlives any grant the policy allows (30 days).
+      if (await state.claimUnrenderableAlert(name, g.id, UNRENDERABLE_ALERT_QUIET_MS))
+        await requests.appendAudit({
+          type: 'jump-host-alert',
+          at: clock.now(),
+          host: name,
+          detail: `active grant ${JSON.stringify(g.id.slice(0, 60))} cannot be rendered (${g.reason.slice(0, 160)}): it has no line in the block, the other lines were written. Revoke it, or repair its stored values`,
+        });
     }
     if (r.handEditedLines.length) {
       logger.warn({ jumpHost: name, lines: r.handEditedLines.length }, 'managed block was edited by hand');

@@ -3,7 +3,7 @@
 // these; each is idempotent.
 import { connectInstructions } from '../domain/connect-instructions.ts';
 import type { AccessRequest } from '../domain/request-state.ts';
-import type { ServiceDeps } from './ports.ts';
+import type { ActivationLease, ServiceDeps } from './ports.ts';
 import { auditEvent, showCurrentState } from './request-events.ts';
 
 /**
@@ -14,16 +14,20 @@ import { auditEvent, showCurrentState } from './request-events.ts';
  * store's activating index) until the message is sent.
  */
 export async function completeActivation(d: ServiceDeps, requestId: string): Promise<void> {
-  await d.requests.withActivationLease(requestId, d.activationLeaseMs, () => followUpActivation(d, requestId));
+  await d.requests.withActivationLease(requestId, d.activationLeaseMs, (lease) => followUpActivation(d, requestId, lease));
 }
 
-async function followUpActivation(d: ServiceDeps, requestId: string): Promise<void> {
+async function followUpActivation(d: ServiceDeps, requestId: string, lease: ActivationLease): Promise<void> {
   const req = await d.requests.get(requestId);
   if (!req) return d.requests.finishActivation(requestId);
   const current = req.state === 'active' && req.expiresAt !== undefined ? await installGrant(d, req, req.expiresAt) : req;
   // A replica that died after sending but before finishing leaves an attempt behind: look before sending again.
   const attempt = await d.requests.activationMessageAttempt(requestId);
-  if (attempt === 1 || !(await d.notifier.activationMessageSent?.(current))) await sendActivationMessage(d, current);
+  if (attempt === 1 || !(await d.notifier.activationMessageSent?.(current))) {
+    // A follow-up that outlived its lease (a call hung) may have been taken over: it must not send as well.
+    lease.check();
+    await sendActivationMessage(d, current);
+  }
   // Sent: finishing must not be lost to a Redis blip, or the reconciler would send it again.
   await retrying(() => d.requests.finishActivation(requestId), 30_000);
   await showCurrentState(d, requestId);
@@ -40,14 +44,21 @@ async function installGrant(d: ServiceDeps, req: AccessRequest, expiresAt: numbe
     // Only grants long enough for the warning to mean something get one (not a 5-minute grant warned at once).
     expiresAt - now > 2 * policy.defaults.expiryWarning ? jobs.schedule('expiry-warning', req.id, expiresAt - policy.defaults.expiryWarning, now) : undefined,
   ]).catch((err: unknown) => logger.warn({ err, requestId: req.id }, 'could not update jobs after activation'));
+  let keyChanged = false;
   try {
     const result = await d.sync.sync(req.jumpHost);
-    if (!result.grantIds.includes(req.id) && (await requests.get(req.id))?.state === 'active' && expiresAt > clock.now())
+    if (!result.grantIds.includes(req.id) && (await requests.get(req.id))?.state === 'active' && expiresAt > clock.now()) {
+      // Approved for one key while the person registered another (a race with the key-change path): never installed.
+      const current = await d.keys.get(req.requester);
+      keyChanged = req.keyFingerprint !== undefined && current?.fingerprint !== req.keyFingerprint;
+      if (keyChanged) throw new Error(`the requester’s key changed after the request (approved ${req.keyFingerprint})`);
       throw new Error('grant not rendered (key missing, standing outside the managed block, or host no longer in policy)');
+    }
   } catch (err) {
     logger.error({ err, requestId: req.id }, 'activation failed');
     const detail = String((err as Error).message).slice(0, 200);
-    const failed = await requests.transition(req, 'failed', auditEvent(d, 'failed', req, { detail }), { endedAt: clock.now() });
+    const fields: Record<string, string | number> = { endedAt: clock.now(), ...(keyChanged ? { endReason: 'key-changed' } : {}) };
+    const failed = await requests.transition(req, 'failed', auditEvent(d, 'failed', req, { detail }), fields);
     if (failed.ok) await d.sync.sync(req.jumpHost).catch(() => undefined); // take out anything half-installed
   }
   await bookkeeping;

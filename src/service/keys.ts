@@ -1,10 +1,14 @@
-// `/jump key …`: show, register or replace, and remove the person's one public key. A key change re-renders
-// the blocks holding the person's active grants: the old key loses access at once.
+// `/jump key …`: show, register or replace, and remove the person's one public key. A grant is bound to the key
+// that was approved (its fingerprint is recorded at request time and shown to the owners), so a key change ends
+// the person's active grants (revoked, "key changed") and cancels their pending requests: they request again
+// with the new key. The renderer also refuses a grant whose owner's key is not the approved one, so no sync
+// racing with this ever puts the new key on the jump server for an old approval.
 import { checkUserPublicKey } from '../domain/public-key.ts';
+import type { AccessRequest } from '../domain/request-state.ts';
 import type { ServiceDeps } from './ports.ts';
 import { refusedReply, type Outcome } from './replies.ts';
 import { auditCallerRefusal, takeRateLimit } from './refusals.ts';
-import { activeGrantsOf } from './request-events.ts';
+import { auditEvent, showCurrentState } from './request-events.ts';
 
 export async function showKey(d: ServiceDeps, user: string): Promise<Outcome> {
   const key = await d.keys.get(user);
@@ -31,28 +35,61 @@ export async function addKey(d: ServiceDeps, user: string, keyText: string): Pro
   const result = await d.keys.set(user, check.value, d.clock.now());
   if (!result.ok) return { reply: { kind: 'key-taken' } };
   const { type, fingerprint } = check.value;
-  const reply = { kind: 'key-saved', type, fingerprint, replaced: result.value.replaced } as const;
-  if (!result.value.replaced) return { reply };
-  return { reply, after: () => resyncGrantsOf(d, user) };
+  const { replaced } = result.value;
+  const ended = replaced ? await endWhatTheOldKeyHeld(d, user) : { grants: [], pending: [] };
+  return {
+    reply: { kind: 'key-saved', type, fingerprint, replaced, endedGrants: ended.grants.length, cancelledRequests: ended.pending.length },
+    after: () => followUp(d, ended),
+  };
 }
 
-/** `/jump key remove`: the key goes, and with it every line of the person's active grants. */
+/** `/jump key remove`: the key goes, and with it the person's active grants and pending requests. */
 export async function removeKey(d: ServiceDeps, user: string): Promise<Outcome> {
   const limited = await takeRateLimit(d, 'key-change', user);
   if (limited) return { reply: limited };
   const result = await d.keys.remove(user, d.clock.now());
   if (!result.ok) return { reply: { kind: 'no-key-to-remove' } };
-  const active = await activeGrantsOf(d, user);
+  const ended = await endWhatTheOldKeyHeld(d, user);
   return {
-    reply: { kind: 'key-removed', fingerprint: result.value.fingerprint, activeGrants: active.length },
-    after: () => syncJumpHosts(d, active.map((r) => r.jumpHost)),
+    reply: { kind: 'key-removed', fingerprint: result.value.fingerprint, endedGrants: ended.grants.length, cancelledRequests: ended.pending.length },
+    after: () => followUp(d, ended),
   };
 }
 
-async function resyncGrantsOf(d: ServiceDeps, user: string): Promise<void> {
-  await syncJumpHosts(d, (await activeGrantsOf(d, user)).map((r) => r.jumpHost));
+interface Ended {
+  /** active grants now revoked */
+  grants: AccessRequest[];
+  /** pending requests now cancelled */
+  pending: AccessRequest[];
 }
 
-async function syncJumpHosts(d: ServiceDeps, jumpHosts: string[]): Promise<void> {
-  await Promise.all([...new Set(jumpHosts)].map((j) => d.sync.sync(j)));
+const KEY_CHANGED = 'key changed';
+
+/** Ends the person's active grants and cancels their pending requests (each atomic, with its audit event). */
+async function endWhatTheOldKeyHeld(d: ServiceDeps, user: string): Promise<Ended> {
+  const open = (await d.requests.recentForUser(user, 200)).filter((r) => r.state === 'active' || r.state === 'pending');
+  const ended: Ended = { grants: [], pending: [] };
+  for (const req of open) {
+    const fields = { decidedBy: user, endedAt: d.clock.now(), endReason: 'key-changed' } as const;
+    if (req.state === 'pending') {
+      const t = await d.requests.transition(req, 'cancelled', auditEvent(d, 'cancelled', req, { actor: user, detail: KEY_CHANGED }), fields);
+      if (t.ok) {
+        ended.pending.push({ ...req, state: 'cancelled', ...fields });
+        continue;
+      }
+      // Approved in the meantime: it is a grant now, and ends as one.
+      if (t.code !== 'conflict' || t.state !== 'active') continue;
+    }
+    const t = await d.requests.transition(req, 'revoked', auditEvent(d, 'revoked', req, { actor: user, detail: KEY_CHANGED }), fields);
+    if (t.ok) ended.grants.push({ ...req, state: 'revoked', ...fields });
+  }
+  return ended;
+}
+
+/** After the ack: the lines leave (the normal sync path), jobs go, the person and the approval messages are told. */
+async function followUp(d: ServiceDeps, ended: Ended): Promise<void> {
+  await Promise.all([...new Set(ended.grants.map((r) => r.jumpHost))].map((j) => d.sync.sync(j)));
+  await Promise.all([...ended.grants.map((r) => d.jobs.cancel('revoke', r.id)), ...ended.pending.map((r) => d.jobs.cancel('timeout', r.id))]);
+  for (const r of ended.grants) await d.notifier.grantEnded(r);
+  for (const r of [...ended.grants, ...ended.pending]) await showCurrentState(d, r.id);
 }

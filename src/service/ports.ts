@@ -30,12 +30,21 @@ export interface RequestRepository {
   messageRefs(id: string): Promise<MessageRef[]>;
   /** an audit event that goes with no state change (a refusal) */
   appendAudit(event: AuditEvent): Promise<void>;
-  /** runs `fn` holding the activation lease of the grant, if its follow-up is still owed: true if it ran */
-  withActivationLease(id: string, leaseMs: number, fn: () => Promise<void>): Promise<boolean>;
+  /**
+   * runs `fn` holding the activation lease of the grant, if its follow-up is still owed: true if it ran. Gives
+   * the lease up (rejects) if `fn` runs for several leases; `fn` goes on, so it checks the lease before sending.
+   */
+  withActivationLease(id: string, leaseMs: number, fn: (lease: ActivationLease) => Promise<void>): Promise<boolean>;
   /** counts attempts at sending the activation message: more than 1 means an earlier one may have sent it */
   activationMessageAttempt(id: string): Promise<number>;
   /** the follow-up is done: nobody owes it any more */
   finishActivation(id: string): Promise<void>;
+}
+
+/** The activation follow-up's hold on its grant. */
+export interface ActivationLease {
+  /** throws if the lease is no longer ours (another replica may run the follow-up now) */
+  check(): void;
 }
 
 export interface KeyRepository {

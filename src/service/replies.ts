@@ -21,9 +21,10 @@ export type Reply =
   | { kind: 'key'; key: RegisteredKey }
   | { kind: 'no-key' }
   | { kind: 'key-taken' }
-  | { kind: 'key-saved'; type: string; fingerprint: string; replaced: boolean }
+  /** endedGrants / cancelledRequests: what the key change ended (a grant is bound to the key that was approved) */
+  | { kind: 'key-saved'; type: string; fingerprint: string; replaced: boolean; endedGrants: number; cancelledRequests: number }
   | { kind: 'no-key-to-remove' }
-  | { kind: 'key-removed'; fingerprint: string; activeGrants: number }
+  | { kind: 'key-removed'; fingerprint: string; endedGrants: number; cancelledRequests: number }
   | { kind: 'not-an-id'; text: string }
   | { kind: 'not-yours'; id: string }
   | { kind: 'cancelled'; id: string }

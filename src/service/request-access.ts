@@ -14,8 +14,8 @@ export interface AccessAsked {
 }
 
 export async function requestAccess(d: ServiceDeps, user: string, asked: AccessAsked): Promise<Outcome> {
-  const hasKey = (await d.keys.get(user)) !== undefined;
-  const decision = evaluateRequest(d.policy, { hostName: asked.host, duration: asked.duration, reason: asked.reason, hasKey });
+  const key = await d.keys.get(user);
+  const decision = evaluateRequest(d.policy, { hostName: asked.host, duration: asked.duration, reason: asked.reason, hasKey: key !== undefined });
   if (!decision.ok) return { reply: refusedReply(decision) };
   // Every attempt counts against the rate limit, one refused by the pending cap too.
   const limited = await takeRateLimit(d, 'request', user);
@@ -33,6 +33,8 @@ export async function requestAccess(d: ServiceDeps, user: string, asked: AccessA
     createdAt: now,
     requiredApprovals,
     approvers: [],
+    // The grant is bound to this key: the owners see its fingerprint, and no other key is ever rendered for it.
+    keyFingerprint: key?.fingerprint,
   };
   const max = d.policy.limits.maxPendingRequests;
   const created = await d.requests.createWithinCap(req, auditEvent(d, 'requested', req, { actor: user, durationMs, reason }), max);

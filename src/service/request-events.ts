@@ -16,7 +16,3 @@ export async function showCurrentState(d: Pick<ServiceDeps, 'requests' | 'notifi
   else await d.notifier.requestChanged(req, refs);
 }
 
-/** The active grants of a person, by jump server (a key change re-renders those blocks). */
-export async function activeGrantsOf(d: Pick<ServiceDeps, 'requests'>, user: string): Promise<AccessRequest[]> {
-  return (await d.requests.recentForUser(user, 200)).filter((r) => r.state === 'active');
-}

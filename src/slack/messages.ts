@@ -50,11 +50,13 @@ export function outcomeText(r: AccessRequest): string {
     case 'expired':
       return `:white_check_mark: Approved by ${r.approvers.map(userMention).join(', ')}. :lock: Expired at ${when(r.expiresAt ?? r.endedAt ?? 0)}.`;
     case 'revoked':
+      if (r.endReason === 'key-changed') return `:lock: Ended at ${when(r.endedAt ?? 0)}: the requester’s key changed; access is granted for the approved key only.`;
       return `:lock: Revoked by ${userMention(r.decidedBy ?? '')} at ${when(r.endedAt ?? 0)}.`;
     case 'denied':
       if (r.policyMaxMs !== undefined) return `:x: Not approved: ${overMaxDuration(r, r.policyMaxMs)} The requester was asked to request again.`;
       return `:x: Denied by ${userMention(r.decidedBy ?? '')}${r.denyReason ? `: ${userTextForOthers(r.denyReason, DENY_REASON_SHOWN)}` : '.'}`;
     case 'cancelled':
+      if (r.endReason === 'key-changed') return ':heavy_minus_sign: Cancelled: the requester’s key changed after the request.';
       // An owner may cancel too (`/jump revoke <id>`): say who.
       return r.decidedBy !== undefined && r.decidedBy !== r.requester
         ? `:heavy_minus_sign: Cancelled by ${userMention(r.decidedBy)} (an owner).`
@@ -62,6 +64,7 @@ export function outcomeText(r: AccessRequest): string {
     case 'timed-out':
       return ':heavy_minus_sign: Timed out without a decision.';
     case 'failed':
+      if (r.endReason === 'key-changed') return ':warning: Approved, but not installed: the requester’s key changed after the request.';
       return ':warning: Approved, but installing the key on the jump server failed.';
   }
 }
@@ -90,6 +93,8 @@ export function approvalMessage(r: AccessRequest): { text: string; blocks: Block
         // "*Approvals*"); verbatim, so Slack makes no links or mentions of it.
         { type: 'mrkdwn', text: `${REASON_LABEL}${r.reason ? userTextForOthers(r.reason, FIELD_LIMIT - REASON_LABEL.length) : '_none given_'}`, verbatim: true },
         { type: 'mrkdwn', text: `*Approvals*\n${r.approvers.length} of ${r.requiredApprovals}` },
+        // The key that will be installed: the grant is bound to it (a key change ends it).
+        ...(r.keyFingerprint ? [{ type: 'mrkdwn', text: `*Key*\n\`${escapeMrkdwn(r.keyFingerprint)}\`` }] : []),
       ],
     },
     { type: 'context', elements: [{ type: 'mrkdwn', text: `Request \`${r.id}\` · jump server ${escapeMrkdwn(r.jumpHost)}` }] },
@@ -295,10 +300,10 @@ const words: { [K in Reply['kind']]: (r: ReplyOf<K>) => string } = {
   key: ({ key }) => `Your registered key: ${key.type} \`${key.fingerprint}\` (added ${new Date(key.addedAt).toISOString()}).`,
   'no-key': () => 'You have no key registered. Add one: `/jump key add ssh-ed25519 AAAA… you@laptop`.',
   'key-taken': () => 'That key is already registered to someone else. Each person needs their own key pair.',
-  'key-saved': (r) => (r.replaced ? `Key replaced: ${r.type} \`${r.fingerprint}\`. Your active grants now use this key.` : `Key registered: ${r.type} \`${r.fingerprint}\`.`),
+  'key-saved': (r) =>
+    r.replaced ? `Key replaced: ${r.type} \`${r.fingerprint}\`.${keyChangeEnded(r)}` : `Key registered: ${r.type} \`${r.fingerprint}\`.`,
   'no-key-to-remove': () => 'You have no key registered; nothing to remove.',
-  'key-removed': (r) =>
-    `Key \`${r.fingerprint}\` removed.${r.activeGrants > 0 ? ` Your ${r.activeGrants} active grant(s) no longer work; register a key again to use them.` : ''}`,
+  'key-removed': (r) => `Key \`${r.fingerprint}\` removed.${keyChangeEnded(r)}`,
   'not-an-id': (r) => `"${echo(r.text, 30)}" is not a request id. See \`/jump list\`.`,
   'not-yours': (r) => `No request \`${r.id}\` of yours. See \`/jump list\`.`,
   cancelled: (r) => `Request \`${r.id}\` cancelled.`,
@@ -306,6 +311,15 @@ const words: { [K in Reply['kind']]: (r: ReplyOf<K>) => string } = {
   'nothing-to-revoke': (r) => `Request \`${r.id}\` is ${STATE_WORDS[r.state]}; nothing to revoke.`,
   list: (r) => (r.open.length === 0 ? 'You have no pending requests or active grants.' : r.open.map(listLine).join('\n')),
 };
+
+/** What a key change ended, if anything: a grant is bound to the key that was approved. */
+function keyChangeEnded(r: { endedGrants: number; cancelledRequests: number }): string {
+  const parts = [
+    ...(r.endedGrants > 0 ? [`${r.endedGrants} active grant(s) ended`] : []),
+    ...(r.cancelledRequests > 0 ? [`${r.endedGrants > 0 ? 'your ' : ''}${r.cancelledRequests} pending request(s) were cancelled`] : []),
+  ];
+  return parts.length ? ` Your ${parts.join(' and ')}: access is granted for the key that was approved only. Request again with the new key.` : '';
+}
 
 function listLine(r: AccessRequest): string {
   return r.state === 'active'
@@ -321,7 +335,9 @@ export function replyText(reply: Reply): string {
 /** DMs to the requester, one per domain event. */
 export const requesterTexts = {
   grantNotActivated: (r: AccessRequest) =>
-    r.state === 'failed'
+    r.state === 'failed' && r.endReason === 'key-changed'
+      ? `Access to *${r.host}* (\`${r.id}\`) was approved, but your key changed after the request: it was not installed. Request again with \`/jump request ${r.host}\`.`
+      : r.state === 'failed'
       ? `Access to *${r.host}* (\`${r.id}\`) was approved, but installing your key on the jump server failed. Please try again later.`
       : `Access to *${r.host}* (\`${r.id}\`) was approved, but it is already ${STATE_WORDS[r.state]}: no connect instructions.`,
   requestDenied: (r: AccessRequest) =>
@@ -331,7 +347,9 @@ export const requesterTexts = {
   requestTimedOut: (r: AccessRequest) => `Your request \`${r.id}\` for *${r.host}* timed out without a decision.`,
   requestCancelled: (r: AccessRequest) => `Your request \`${r.id}\` for *${r.host}* was cancelled by ${userMention(r.decidedBy ?? '')}, an owner of the host.`,
   grantEnded: (r: AccessRequest) =>
-    r.state === 'revoked'
+    r.state === 'revoked' && r.endReason === 'key-changed'
+      ? `Your access to *${r.host}* (\`${r.id}\`) ended because your key changed: a grant is for the key that was approved only. Request again with \`/jump request ${r.host}\`.`
+      : r.state === 'revoked'
       ? `Your access to *${r.host}* (\`${r.id}\`) was revoked by ${userMention(r.decidedBy ?? '')}.`
       : `Your access to *${r.host}* (\`${r.id}\`) has expired. Request again with \`/jump request ${r.host}\`.`,
   expiryWarning: (r: AccessRequest, leftMs: number) => `Your access to *${r.host}* (\`${r.id}\`) ends in ${formatDuration(leftMs)}.`,

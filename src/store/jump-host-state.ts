@@ -43,6 +43,11 @@ export class JumpHostState {
     return (await this.redis.set(this.keys.hostKeyAlert(jumpHost, presented), '1', 'PX', quietMs, 'NX')) === 'OK';
   }
 
+  /** True for the first caller to meet this unrenderable grant (one alert per grant; forgotten after `ttlMs`). */
+  async claimUnrenderableAlert(jumpHost: string, grantId: string, ttlMs: number): Promise<boolean> {
+    return (await this.redis.set(this.keys.unrenderableAlert(jumpHost, grantId), '1', 'PX', ttlMs, 'NX')) === 'OK';
+  }
+
   /** True if the server had been marked down (the caller announces its return). */
   async markUp(jumpHost: string): Promise<boolean> {
     return (await this.redis.del(this.keys.jumpHostDown(jumpHost))) === 1;

@@ -31,6 +31,8 @@ export function redisKeys(prefix = '{jit}') {
     standingKeyAlerts: (jumpHost: string) => `${p}:jh:${jumpHost}:standing-alerted`,
     /** set while a jump server is unreachable (one alert per outage, across replicas) */
     jumpHostDown: (jumpHost: string) => `${p}:jh:${jumpHost}:down`,
+    /** set once a grant the renderer refuses was alerted (one alert per grant, across replicas and syncs) */
+    unrenderableAlert: (jumpHost: string, grantId: string) => `${p}:jh:${jumpHost}:unrenderable-alert:${grantId}`,
     /** set for a quiet period once a host key mismatch was alerted (one alert across replicas) */
     hostKeyAlert: (jumpHost: string, presented: string) => `${p}:jh:${jumpHost}:hostkey-alert:${presented}`,
     /** when the last reconcile finished (ms) */

@@ -1,6 +1,7 @@
 // A lease-style lock in Redis (SET NX PX, renewed while held, compare-and-delete on release), so that one
 // replica at a time runs a critical section such as rendering and writing one jump server's block.
-// A holder killed with kill -9 blocks the others for at most one lease. Waiters poll: sections are short.
+// A holder killed with kill -9 blocks the others for at most one lease; one whose work hangs, for at most
+// maxHoldMs when that is set. Waiters poll: sections are short.
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { runScript } from './scripts.ts';
@@ -19,6 +20,13 @@ export class LockLostError extends Error {
   }
 }
 
+export class LockHeldTooLongError extends Error {
+  constructor(key: string, maxHoldMs: number) {
+    super(`gave up lock ${key} after holding it ${maxHoldMs} ms (the work under it did not finish)`);
+    this.name = 'LockHeldTooLongError';
+  }
+}
+
 export interface Lease {
   /** throws LockLostError if the lease could not be renewed: check it right before an irreversible step */
   check(): void;
@@ -27,7 +35,17 @@ export interface Lease {
 export class RedisLock {
   constructor(
     private readonly redis: Redis,
-    private readonly o: { leaseMs: number; waitMs?: number; pollMs?: number },
+    private readonly o: {
+      leaseMs: number;
+      waitMs?: number;
+      pollMs?: number;
+      /**
+       * Held no longer than this: then renewal stops, the lease is released, check() throws, and with/tryWith
+       * reject with LockHeldTooLongError. `fn` is abandoned, not stopped: it must check() before an
+       * irreversible step. Without it a call that never settles would keep the lock from everyone for ever.
+       */
+      maxHoldMs?: number;
+    },
   ) {}
 
   /** Runs `fn` holding `key`, waiting up to waitMs for it. */
@@ -71,9 +89,26 @@ export class RedisLock {
         if (lost || Date.now() - renewedAt > (this.o.leaseMs * 2) / 3) throw new LockLostError(key);
       },
     };
+    const work = (async () => fn(lease))(); // a synchronous throw too becomes this rejection
+    let cap: NodeJS.Timeout | undefined;
+    const { maxHoldMs } = this.o;
+    if (maxHoldMs !== undefined) work.catch(() => undefined); // if abandoned at the cap, its late failure is nobody's
+    const capped =
+      maxHoldMs === undefined
+        ? work
+        : Promise.race([
+            work,
+            new Promise<never>((_, reject) => {
+              cap = setTimeout(() => {
+                lost = true;
+                reject(new LockHeldTooLongError(key, maxHoldMs));
+              }, maxHoldMs);
+            }),
+          ]);
     try {
-      return await fn(lease);
+      return await capped;
     } finally {
+      clearTimeout(cap);
       clearInterval(renew);
       await runScript(this.redis, 'release-lock', { lock: key }, { token }).catch(() => undefined); // it expires anyway
     }

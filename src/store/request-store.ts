@@ -14,8 +14,14 @@ import {
 import { ok, ok0, refuse } from '../domain/result.ts';
 import type { ApprovalResult, ApprovalRules, CreateResult, TransitionResult } from '../domain/store-results.ts';
 import { redisKeys, type RedisKeys } from './redis-keys.ts';
-import { RedisLock } from './redis-lock.ts';
+import { RedisLock, type Lease } from './redis-lock.ts';
 import { runScript } from './scripts.ts';
+
+/**
+ * An activation follow-up (jobs, sync with its retries, one Slack message) takes seconds; one still running
+ * after this many leases waits on something that will not answer, and gives its lease up.
+ */
+export const ACTIVATION_HOLD_LEASES = 5;
 
 const NUMBER_FIELDS = ['durationMs', 'createdAt', 'requiredApprovals', 'activatedAt', 'expiresAt', 'endedAt', 'policyMaxMs'] as const;
 
@@ -218,13 +224,16 @@ export class RequestStore {
 
   /**
    * Runs `fn` (a grant's activation follow-up) holding its lease, if the follow-up is still owed and nobody
-   * else runs it: true if it ran. The lease is renewed while `fn` runs, so only a holder that died loses it.
+   * else runs it: true if it ran. The lease is renewed while `fn` runs, so a holder that died loses it, and
+   * so does one whose `fn` has run for ACTIVATION_HOLD_LEASES leases: this then rejects (LockHeldTooLongError),
+   * the follow-up stays owed for the reconciler, and `fn`'s lease.check() throws from then on.
    */
-  async withActivationLease(id: string, leaseMs: number, fn: () => Promise<void>): Promise<boolean> {
-    const ran = await new RedisLock(this.redis, { leaseMs }).tryWith(this.keys.activationLease(id), async () => {
+  async withActivationLease(id: string, leaseMs: number, fn: (lease: Lease) => Promise<void>): Promise<boolean> {
+    const lock = new RedisLock(this.redis, { leaseMs, maxHoldMs: ACTIVATION_HOLD_LEASES * leaseMs });
+    const ran = await lock.tryWith(this.keys.activationLease(id), async (lease) => {
       // Checked under the lease: the previous holder un-owes it before letting go of the lease.
       if ((await this.redis.zscore(this.keys.activating, id)) === null) return false;
-      await fn();
+      await fn(lease);
       return true;
     });
     return ran === true;

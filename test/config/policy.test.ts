@@ -204,6 +204,20 @@ hosts:
       assert.deepEqual(issues({ ...minimal(), defaults: { approvalTimeout: 3600 } }).map((l) => l.split(':')[0]), ['defaults.approvalTimeout']);
     });
 
+    it('durations over 30 days, wherever they stand (an expiry past year 9999 would make the block unrenderable)', () => {
+      const over = (v: string) => `"${v}" is longer than the 30d every duration is capped at`;
+      assert.deepEqual(issues({ ...minimal(), defaults: { maxDuration: '3000000d' } }), [`defaults.maxDuration: ${over('3000000d')}`]);
+      assert.deepEqual(issues({ ...minimal(), defaults: { duration: '31d', maxDuration: '30d' } }), [`defaults.duration: ${over('31d')}`]);
+      const raw = minimal();
+      raw.hosts[0]!.maxDuration = '720h1s';
+      assert.deepEqual(issues(raw), [`hosts[0].maxDuration: ${over('720h1s')}`]);
+      assert.deepEqual(issues({ ...minimal(), defaults: { approvalTimeout: '40d' } }), [`defaults.approvalTimeout: ${over('40d')}`]);
+      // 30 days itself is allowed
+      const ok = minimal();
+      ok.hosts[0]!.maxDuration = '30d';
+      assert.equal(validatePolicy({ ...ok, defaults: { maxDuration: '720h' } }).hosts[0]!.maxDuration, 30 * 24 * H);
+    });
+
     it('unknown extra fields, at the top level and nested', () => {
       assert.deepEqual(issues({ ...minimal(), colour: 'blue' }), ['colour: unknown field (a typo?)']);
       const raw = minimal();

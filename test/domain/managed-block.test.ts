@@ -4,9 +4,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
+import sshpk from 'sshpk';
 import { renderableGrants } from '../../src/domain/desired-block.ts';
 import { randomRequestId, REQUEST_ID_PATTERN } from '../../src/domain/ids.ts';
-import { BLOCK_BEGIN, BLOCK_END, type ExpiryFormat, formatExpiryTime, isRenderedKeyLine, parseAuthorizedKeys, type RenderableGrant, renderKeyLines, spliceManagedBlock } from '../../src/domain/managed-block.ts';
+import { BLOCK_BEGIN, BLOCK_END, type ExpiryFormat, formatExpiryTime, isRenderedKeyLine, parseAuthorizedKeys, type RenderableGrant, renderKeyLines, spliceManagedBlock, splitRenderable } from '../../src/domain/managed-block.ts';
 import { FC_RUNS, generateKeys, request, samplePolicy } from './fixtures.ts';
 
 describe('managed-block', () => {
@@ -264,6 +265,30 @@ describe('managed-block', () => {
         assert.match(lines[0]!, /permitopen="host-1\.example\.com:65535"/);
         assert.match(lines[0]!, /permitopen="\[::1\]:22"/);
       });
+    });
+  });
+
+  describe('splitRenderable', () => {
+    it('leaves out only the grants the renderer refuses, naming each with the reason, so the others still render', () => {
+      const good = [grant({ id: 'r1' }), grant({ id: 'r2', publicKey: key(1) })];
+      const bad = [
+        grant({ id: 'rfar', expiresAt: Date.UTC(10000, 0, 1) }), // from a 3000000d maximum
+        grant({ id: 'rnan', expiresAt: Number.NaN }),
+        grant({ id: 'rkey', publicKey: 'ssh-ed25519 AAAA"' }),
+        grant({ id: 'R bad' }),
+      ];
+      assert.throws(() => renderKeyLines([...good, ...bad], NOW, 'utc'), /refusing to render/);
+      const { renderable, unrenderable } = splitRenderable([bad[0]!, good[0]!, ...bad.slice(1), good[1]!], NOW);
+      assert.deepEqual(renderable, good);
+      assert.deepEqual(unrenderable.map((u) => u.id), ['rfar', 'rnan', 'rkey', 'R bad']);
+      for (const u of unrenderable) assert.match(u.reason, /refusing to render/);
+      assert.equal(renderKeyLines(renderable, NOW, 'utc').length, 2);
+    });
+
+    it('checks every expiry format: a grant that renders only without expiry-time is still refused', () => {
+      const { unrenderable } = splitRenderable([grant({ id: 'rfar', expiresAt: Date.UTC(10000, 0, 1) })], NOW);
+      assert.equal(renderKeyLines([grant({ id: 'rfar', expiresAt: Date.UTC(10000, 0, 1) })], NOW, 'none').length, 1);
+      assert.deepEqual(unrenderable.map((u) => u.id), ['rfar']);
     });
   });
 
@@ -609,9 +634,16 @@ describe('desired-block', () => {
       assert.deepEqual(renderableGrants(policy, grants, keyLines), []);
     });
 
-    it('uses the key registered now, so a replaced key takes over the grant', () => {
+    it('a grant that recorded no key fingerprint (made before grants were bound to keys) uses the key registered now', () => {
       const [g] = renderableGrants(policy, [active({ id: 'r1' })], new Map([['U0ENG', KEY_B]]));
       assert.equal(g!.publicKey, KEY_B);
+    });
+
+    it('a grant bound to the approved key’s fingerprint renders with that key only, never with a replacement', () => {
+      const fp = (line: string) => sshpk.parseKey(line, 'ssh').fingerprint('sha256').toString();
+      const bound = active({ id: 'r1', keyFingerprint: fp(KEY_A) });
+      assert.deepEqual(renderableGrants(policy, [bound], keyLines).map((g) => g.publicKey), [KEY_A]);
+      assert.deepEqual(renderableGrants(policy, [bound], new Map([['U0ENG', KEY_B]])), [], 'the key changed: no line');
     });
 
     it('feeds renderKeyLines: one line per person, with every host they were granted', () => {

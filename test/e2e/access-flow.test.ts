@@ -56,6 +56,22 @@ describe('core access flow', () => {
     assert.match((await world.sender.command(ENGINEER, `revoke ${marker}`)).json.text, /cancelled/);
   });
 
+  it('shows the owners a reason with an emoji at the clip point and line breaks as one line Slack accepts', async () => {
+    // Escaped, 397 ampersands and "a\nbc" end at UTF-16 unit 1998 of the Reason field: clipping after escaping
+    // cut the emoji in half there, and the local Slack (as Slack may) refused the whole approval message.
+    const reason = `${'&'.repeat(397)}a\nbc😀 *Approvals*\n2 of 1 :white_check_mark: approved by <@${OWNER2}>`;
+    const id = await requestAccess(world, ENGINEER, `request internal-2 ${reason}`);
+    const dm = await until('the approval DM, accepted by Slack', () => approvalMessage(world, `D${OWNER}`, id), 30_000);
+    const field = (dm.blocks![1].fields as { text: string; verbatim?: boolean }[])[2]!;
+    assert.match(field.text, /^\*Reason\*\n(&amp;){397}a bc…$/, 'one line after the label, cut before the emoji');
+    assert.equal(field.verbatim, true);
+    assert.doesNotMatch(field.text, /\p{Cs}/u, 'no half surrogate pair');
+    const about = posts(world).filter((c) => c.args.metadata?.event_payload?.request_id === id);
+    assert.ok(about.length >= 2, 'the owner DM and the approval channel');
+    assert.deepEqual(about.map((c) => c.error), about.map(() => undefined), 'Slack refused none of the posts about it');
+    assert.match((await world.sender.command(ENGINEER, `revoke ${id}`)).json.text, /cancelled/);
+  });
+
   it('grants access on approval, proves it with a real ssh hop, and takes it away at expiry', async () => {
     const outsideBefore = world.jump.readAuthorizedKeys().split(BLOCK_BEGIN)[0];
     // Minutes, so that the grant outlives the ssh checks on any machine; its expiry job is then run at once.

@@ -1,10 +1,10 @@
-// The rest of a request's life: time-outs, expiry warnings, list, early revocation and key replacement.
+// The rest of a request's life: time-outs, expiry warnings, list, early revocation, and a key change ending grants.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { blockLines, click, postsAbout, requestAccess, runJobNow, until } from '../support/flow.ts';
+import { approvalMessage, blockLines, click, posts, postsAbout, requestAccess, runJobNow, until } from '../support/flow.ts';
 import { describeSsh, sshHop } from '../support/ssh-client.ts';
 import { generateUserKey } from '../../src/sandbox/sshd-process.ts';
-import { ENGINEER, OWNER, startWorld, type World } from '../support/world.ts';
+import { AUDIT_CHANNEL, ENGINEER, OWNER, startWorld, type World } from '../support/world.ts';
 
 describe('request lifecycle', () => {
   let world: World;
@@ -57,25 +57,31 @@ describe('request lifecycle', () => {
     assert.equal((await world.broker.requests.get(id))?.state, 'cancelled');
   });
 
-  it('re-renders active grants with a replaced key: the old key stops working at once', async () => {
+  it('ends active grants when the key is replaced: the new key gets no access without a new approval', async () => {
     const id = await requestAccess(world, ENGINEER, 'request internal-2 10m rotate');
+    // The owner approves the key they see: its fingerprint stands in the approval message.
+    const registered = await world.broker.keys.get(ENGINEER);
+    const shown = await until('approval message', () => approvalMessage(world, `D${OWNER}`, id));
+    assert.ok(JSON.stringify(shown.blocks).includes(registered!.fingerprint), JSON.stringify(shown.blocks));
     await click(world, id, OWNER);
-    const oldLine = await until('key line', () => blockLines(world).find((l) => l.endsWith(`jit:${id}`)));
+    await until('key line', () => blockLines(world).find((l) => l.endsWith(`jit:${id}`)));
     const fresh = generateUserKey(world.dir, 'engineer_new');
     world.internal2.writeAuthorizedKeys(`${world.engineerKey.publicKey}\n${fresh.publicKey}\n`);
     const res = await world.sender.command(ENGINEER, `key add ${fresh.publicKey}`);
-    assert.match(res.json.text, /Key replaced: .* Your active grants now use this key/);
-    const newLine = await until('re-rendered', () => blockLines(world).find((l) => l.endsWith(`jit:${id}`) && l !== oldLine));
-    assert.ok(newLine.includes(fresh.publicKey.split(' ')[1]!));
-    assert.equal(blockLines(world).length, 1);
-    const withNew = await sshHop({ jump: world.jump, target: world.internal2, identityFile: fresh.privateKeyPath });
-    assert.equal(withNew.outcome, 'ok', describeSsh(withNew));
-    // internal2 still accepts the old key: a refusal can only come from the jump server.
-    const withOld = await sshHop({ jump: world.jump, target: world.internal2, identityFile: world.engineerKey.privateKeyPath });
-    assert.equal(withOld.outcome, 'refused-auth', describeSsh(withOld));
-    // Leave the engineer as the other tests expect: the original key, no grant.
-    await world.sender.command(ENGINEER, `revoke ${id}`);
-    assert.match((await world.sender.command(ENGINEER, `key add ${world.engineerKey.publicKey}`)).json.text, /Key replaced/);
+    assert.match(res.json.text, /^Key replaced: .* Your 1 active grant\(s\) ended: access is granted for the key that was approved only/);
     await until('line removed', () => blockLines(world).length === 0 || undefined);
+    const req = await world.broker.requests.get(id);
+    assert.deepEqual([req?.state, req?.endReason], ['revoked', 'key-changed']);
+    const told = await until('requester told', () => postsAbout(world, 'jit_grant_ended', id, `D${ENGINEER}`)[0]);
+    assert.match(told.args.text, /ended because your key changed/);
+    await until('audited', () => posts(world, AUDIT_CHANNEL).find((c) => new RegExp(`\\*revoked\\*.*${id}.*\\(key changed\\)`).test(c.args.text)));
+    await until('approval message shows it', () => /key changed/.test(JSON.stringify(approvalMessage(world, `D${OWNER}`, id)?.blocks)));
+    // internal2 accepts both keys: a refusal can only come from the jump server.
+    for (const identityFile of [fresh.privateKeyPath, world.engineerKey.privateKeyPath]) {
+      const hop = await sshHop({ jump: world.jump, target: world.internal2, identityFile });
+      assert.equal(hop.outcome, 'refused-auth', describeSsh(hop));
+    }
+    // Leave the engineer as the other tests expect: the original key, no grant.
+    assert.match((await world.sender.command(ENGINEER, `key add ${world.engineerKey.publicKey}`)).json.text, /^Key replaced: [^.]*\.$/);
   });
 });

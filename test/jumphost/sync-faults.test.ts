@@ -46,6 +46,7 @@ describe('jump-host sync faults', () => {
   let brokerLine: string;
   let policy: Policy;
   let userKey: UserPublicKey;
+  let otherKey: UserPublicKey;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'jit-sync-faults-'));
@@ -69,6 +70,9 @@ describe('jump-host sync faults', () => {
     const key = checkUserPublicKey(generateUserKey(dir, 'engineer').publicKey, { minRsaBits: 3072 });
     assert.ok(key.ok);
     userKey = key.value;
+    const other = checkUserPublicKey(generateUserKey(dir, 'other').publicKey, { minRsaBits: 3072 });
+    assert.ok(other.ok);
+    otherKey = other.value;
   });
   after(async () => {
     redis?.disconnect();
@@ -96,9 +100,9 @@ describe('jump-host sync faults', () => {
   }
 
   /** An active grant of the engineer's key to `host`. */
-  async function grant(requests: RequestStore, keys: KeyStore, id: string, host: string, jumpHost: string) {
-    await keys.set('U0ENGINEER', userKey, Date.now());
-    await requests.create({ id, requester: 'U0ENGINEER', host, jumpHost, durationMs: 600_000, reason: 'faults', state: 'pending', createdAt: Date.now(), requiredApprovals: 1, approvers: [] }, { type: 'requested', at: Date.now(), requestId: id });
+  async function grant(requests: RequestStore, keys: KeyStore, id: string, host: string, jumpHost: string, who = { user: 'U0ENGINEER', key: userKey }) {
+    await keys.set(who.user, who.key, Date.now());
+    await requests.create({ id, requester: who.user, host, jumpHost, durationMs: 600_000, reason: 'faults', state: 'pending', createdAt: Date.now(), requiredApprovals: 1, approvers: [] }, { type: 'requested', at: Date.now(), requestId: id });
     const approved = await requests.approve((await requests.get(id))!, 'U0OWNER', Date.now(), asRequested((await requests.get(id))!));
     assert.ok(approved.ok && approved.value.activated);
   }
@@ -210,6 +214,36 @@ describe('jump-host sync faults', () => {
       [brokerLine, ALICE, BLOCK_BEGIN, stale('rold1'), BLOCK_END, BOB, BLOCK_BEGIN, stale('rold2'), BLOCK_END, CAROL],
       [brokerLine, ALICE, BOB, CAROL],
     );
+  });
+
+  it('one unrenderable grant does not block the others: it is left out, alerted once, and a revoked line still goes', async () => {
+    const p = parts();
+    try {
+      for (const id of ['rgood1', 'rgone1']) await grant(p.requests, p.keys, id, 'db', 'bastion');
+      await grant(p.requests, p.keys, 'rbad1', 'db', 'bastion', { user: 'U0OTHER', key: otherKey });
+      await p.sync.sync('bastion');
+      assert.equal(parseAuthorizedKeys(jump.readAuthorizedKeys()).block?.length, 2);
+      // A corrupt stored value (an expiry past year 9999, as a 3000000d maximum once allowed), then a revocation.
+      await redis.hset(p.requests.keys.request('rbad1'), 'expiresAt', String(Date.UTC(10000, 0, 1)));
+      await p.requests.transition({ id: 'rgone1', jumpHost: 'bastion' }, 'revoked', { type: 'revoked', at: Date.now(), requestId: 'rgone1' }, { endedAt: Date.now() });
+      const result = await p.sync.sync('bastion');
+      assert.deepEqual(result.unrenderable.map((u) => u.id), ['rbad1']);
+      assert.deepEqual(result.grantIds, ['rgood1']);
+      const block = parseAuthorizedKeys(jump.readAuthorizedKeys()).block ?? [];
+      assert.equal(block.length, 1);
+      assertGrantLine(block[0], 'rgood1', '10.0.0.5');
+      const alerted = () => alerts(p.requests, 'bastion').then((a) => a.filter((e) => e.detail?.includes('"rbad1" cannot be rendered')));
+      assert.equal((await alerted()).length, 1);
+      // The next syncs say nothing more about it.
+      await p.sync.sync('bastion');
+      await p.sync.sync('bastion');
+      assert.equal((await alerted()).length, 1);
+      assert.equal((await alerts(p.requests, 'bastion')).length, 1, 'no other alert');
+    } finally {
+      await p.sync.stop();
+      await p.connections.close();
+      jump.writeAuthorizedKeys(`${brokerLine}\n`);
+    }
   });
 
   it('retries a failing write with a growing backoff and writes the block once the server takes it', async () => {

@@ -80,16 +80,17 @@ describe('keys and authorization (end to end)', () => {
     await until('key line', () => blockLines(world).some((l) => l.endsWith(`jit:${id}`)));
     const before = await sshHop({ jump: world.jump, target: world.internal2, identityFile: world.engineerKey.privateKeyPath });
     assert.equal(before.outcome, 'ok', describeSsh(before));
-    assert.match(await say(ENGINEER, 'key remove'), /^Key `SHA256:[^`]+` removed\. Your 1 active grant\(s\) no longer work/);
+    assert.match(await say(ENGINEER, 'key remove'), /^Key `SHA256:[^`]+` removed\. Your 1 active grant\(s\) ended/);
     await until('line gone', () => blockLines(world).length === 0 || undefined);
     const after = await sshHop({ jump: world.jump, target: world.internal2, identityFile: world.engineerKey.privateKeyPath });
     assert.equal(after.outcome, 'refused-auth', describeSsh(after));
     assert.match(await say(ENGINEER, 'key'), /no key registered/);
     assert.match(await say(ENGINEER, 'key remove'), /nothing to remove/);
     await audited(/\*key-removed\*.*U0ENGINEER/);
-    // the grant comes back with the key (it is still active in the store)
+    // The grant ended with the key (bound to the key that was approved): registering a key does not bring it back.
+    assert.equal((await world.broker.requests.get(id))?.state, 'revoked');
     assert.match(await say(ENGINEER, `key add ${world.engineerKey.publicKey}`), /Key registered/);
-    await say(ENGINEER, `revoke ${id}`);
+    assert.match(await say(ENGINEER, `revoke ${id}`), /is revoked; nothing to revoke/);
   });
 
   it('refuses every decision by someone not allowed to make it: ephemeral refusal and a refused audit event', async () => {

@@ -82,6 +82,17 @@ describe('grant lifecycle', () => {
     assert.equal(h.notifier.of('grantActivated', other).length, 1, 'not found in the history: sent');
   });
 
+  it('a follow-up that outlived its lease (a call hung; another replica may have it now) sends nothing and stays owed', async () => {
+    const id = await approvedGrant();
+    h.requests.lostLeases.add(id);
+    await assert.rejects(h.service.completeActivation(id), /lost the activation lease/);
+    assert.equal(h.notifier.of('grantActivated', id).length + h.notifier.of('grantNotActivated', id).length, 0, 'no message');
+    assert.equal(h.requests.activating.has(id), true, 'still owed, for the replica that took it over');
+    h.requests.lostLeases.delete(id);
+    await h.service.completeActivation(id);
+    assert.equal(h.notifier.of('grantActivated', id).length, 1, 'sent once by the next run');
+  });
+
   it('expiry warning: only for an active grant with time left, saying how long', async () => {
     const id = await approvedGrant('1h');
     await h.service.completeActivation(id);

@@ -1,4 +1,5 @@
-// `/jump key …` against in-memory ports: one key per person, a key change reaches the active grants at once.
+// `/jump key …` against in-memory ports: one key per person; a grant is bound to the key that was approved, so a
+// key change ends the person's grants and pending requests.
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import { checkUserPublicKey } from '../../src/domain/public-key.ts';
@@ -10,19 +11,15 @@ describe('keys', () => {
     h = inMemoryService();
   });
 
-  it('registers, shows and replaces a key; a replacement re-renders the blocks of the active grants', async () => {
+  it('registers, shows and replaces a key', async () => {
     assert.deepEqual((await h.service.command(ENG, 'key')).reply, { kind: 'no-key' });
     const line = publicKeyLine();
     const added = await h.run(h.service.command(ENG, `key add ${line}`));
     assert.equal(added.reply?.kind === 'key-saved' && added.reply.replaced, false);
     const shown = await h.service.command(ENG, 'key');
     assert.equal(shown.reply?.kind === 'key' && shown.reply.key.line, line.split(' ').slice(0, 2).join(' '), 'stored without the comment');
-    const id = await h.request(ENG, 'web-1 1h');
-    await h.run(h.service.approve(id, ALICE));
-    const syncs = h.sync.synced.length;
     const replaced = await h.run(h.service.command(ENG, `key add ${publicKeyLine()}`));
-    assert.equal(replaced.reply?.kind === 'key-saved' && replaced.reply.replaced, true);
-    assert.equal(h.sync.synced.length, syncs + 1, 'the active grant now renders with the new key');
+    assert.deepEqual(replaced.reply && { ...replaced.reply, fingerprint: '' }, { kind: 'key-saved', type: 'ssh-ed25519', fingerprint: '', replaced: true, endedGrants: 0, cancelledRequests: 0 });
     assert.deepEqual(h.audit.filter((e) => e.actor === ENG && e.type.startsWith('key-')).map((e) => e.type), ['key-registered', 'key-replaced']);
   });
 
@@ -71,15 +68,56 @@ describe('keys', () => {
     assert.equal(h.keys.keys.size, 0);
   });
 
-  it('removing the key ends every active grant’s line at once', async () => {
-    assert.deepEqual((await h.service.command(ENG, 'key remove')).reply, { kind: 'no-key-to-remove' });
+  it('records the fingerprint of the key at request time: the key the owners approve', async () => {
     await h.registerKey(ENG);
     const id = await h.request(ENG, 'web-1 1h');
+    assert.equal((await h.requests.get(id))?.keyFingerprint, (await h.keys.get(ENG))?.fingerprint);
+    assert.equal(h.notifier.of('requestPending', id)[0]?.request.keyFingerprint, (await h.keys.get(ENG))?.fingerprint);
+  });
+
+  const endsGrantsAndPending = async (change: 'key add' | 'key remove') => {
+    await h.registerKey(ENG);
+    const active = await h.request(ENG, 'web-1 1h');
+    await h.run(h.service.approve(active, ALICE));
+    const pending = await h.request(ENG, 'web-1 1h');
+    assert.deepEqual(h.sync.blocks.get('bastion'), [active]);
+    const out = await h.run(h.service.command(ENG, change === 'key add' ? `key add ${publicKeyLine()}` : 'key remove'));
+    const reply = out.reply as { endedGrants?: number; cancelledRequests?: number };
+    assert.deepEqual([out.reply?.kind, reply.endedGrants, reply.cancelledRequests], [change === 'key add' ? 'key-saved' : 'key-removed', 1, 1]);
+    const [a, p] = [await h.requests.get(active), await h.requests.get(pending)];
+    assert.deepEqual([a?.state, a?.endReason, a?.decidedBy], ['revoked', 'key-changed', ENG]);
+    assert.deepEqual([p?.state, p?.endReason], ['cancelled', 'key-changed']);
+    assert.deepEqual(h.sync.blocks.get('bastion'), [], 'the line is gone (the normal sync path)');
+    assert.equal(h.jobs.scheduled.has(`revoke:${active}`), false);
+    assert.equal(h.notifier.of('grantEnded', active)[0]?.request.endReason, 'key-changed', 'the person is told (DM)');
+    assert.ok(h.notifier.of('requestChanged', active).length > 0 && h.notifier.of('requestChanged', pending).length > 0, 'approval messages updated');
+    assert.deepEqual(
+      h.audit
+        .filter((e) => e.type === 'revoked' || e.type === 'cancelled')
+        .map((e) => [e.type, e.requestId, e.actor, e.detail])
+        .sort(),
+      [
+        ['cancelled', pending, ENG, 'key changed'],
+        ['revoked', active, ENG, 'key changed'],
+      ],
+    );
+  };
+  it('`key add` ends active grants (revoked, key changed) and cancels pending requests: lines out, person and audit told', () => endsGrantsAndPending('key add'));
+  it('`key remove` ends active grants and cancels pending requests the same way', () => endsGrantsAndPending('key remove'));
+
+  it('a grant approved while its key changed is not installed with the new key: it fails with the reason', async () => {
+    await h.registerKey(ENG);
+    const id = await h.request(ENG, 'web-1 1h');
+    // The key changes between the request and the approval without the key-change path running (a race).
+    const other = checkUserPublicKey(publicKeyLine(), { minRsaBits: 3072 });
+    assert.ok(other.ok);
+    await h.keys.set(ENG, other.value, h.clock.now());
     await h.run(h.service.approve(id, ALICE));
-    assert.deepEqual(h.sync.blocks.get('bastion'), [id]);
-    const out = await h.run(h.service.command(ENG, 'key remove'));
-    assert.equal(out.reply?.kind === 'key-removed' && out.reply.activeGrants, 1);
-    assert.deepEqual(h.sync.blocks.get('bastion'), [], 'the line is gone');
+    const req = await h.requests.get(id);
+    assert.deepEqual([req?.state, req?.endReason], ['failed', 'key-changed']);
+    assert.deepEqual(h.sync.blocks.get('bastion'), []);
+    assert.match(h.audit.find((e) => e.type === 'failed')?.detail ?? '', /the requester’s key changed after the request \(approved SHA256:/);
+    assert.equal(h.notifier.of('grantNotActivated', id)[0]?.request.endReason, 'key-changed');
   });
 
   it('rate-limits key changes per person', async () => {

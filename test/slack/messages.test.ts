@@ -176,6 +176,19 @@ describe('approvalMessage', () => {
     assert.match(texts(blocksOf(approvalMessage(req({ reason: '' })))).join('\n'), /\*Reason\*\n_none given_/);
   });
 
+  it('shows the fingerprint of the key that will be installed, as ssh-keygen -l prints it', () => {
+    const fp = 'SHA256:gGCC3DhjaW6yn5aiS9W/Sl1qz5g8T+lJPvPgiVMR0y0';
+    assert.match(texts(blocksOf(approvalMessage(req({ keyFingerprint: fp })))).join('\n'), new RegExp(`\\*Key\\*\n\`${fp.replace(/[+/]/g, '\\$&')}\``));
+    assert.doesNotMatch(texts(blocksOf(approvalMessage(req()))).join('\n'), /\*Key\*/, 'a request from before keys were bound shows none');
+  });
+
+  it('says when a key change ended the grant or cancelled the request', () => {
+    const ended = { decidedBy: 'U0ENG', endedAt: Date.UTC(2026, 0, 1), endReason: 'key-changed' } as const;
+    assert.match(outcomeText(req({ state: 'revoked', ...ended })), /^:lock: Ended .*: the requester’s key changed; access is granted for the approved key only\.$/);
+    assert.match(outcomeText(req({ state: 'cancelled', ...ended })), /^:heavy_minus_sign: Cancelled: the requester’s key changed after the request\.$/);
+    assert.match(outcomeText(req({ state: 'failed', ...ended })), /^:warning: Approved, but not installed: the requester’s key changed after the request\.$/);
+  });
+
   it('escapes the reason in the blocks and keeps it out of the notification text', () => {
     const m = approvalMessage(req());
     const json = JSON.stringify(m.blocks);
@@ -361,9 +374,16 @@ describe('replyText and requester DMs', () => {
       [{ kind: 'rate-limited', what: 'key-change', limit: 3, windowMs: 3_600_000, retryAfterMs: 1500 }, 'Too many key changes: at most 3 per 1h. Try again in 2s.'],
       [{ kind: 'too-many-pending', pending: 3, max: 3 }, /You already have 3 request\(s\) waiting for approval \(at most 3\)/],
       [{ kind: 'key', key }, 'Your registered key: ssh-ed25519 `SHA256:abc` (added 2026-01-01T00:00:00.000Z).'],
-      [{ kind: 'key-saved', type: 'ssh-ed25519', fingerprint: 'SHA256:abc', replaced: true }, 'Key replaced: ssh-ed25519 `SHA256:abc`. Your active grants now use this key.'],
-      [{ kind: 'key-removed', fingerprint: 'SHA256:abc', activeGrants: 2 }, 'Key `SHA256:abc` removed. Your 2 active grant(s) no longer work; register a key again to use them.'],
-      [{ kind: 'key-removed', fingerprint: 'SHA256:abc', activeGrants: 0 }, 'Key `SHA256:abc` removed.'],
+      [{ kind: 'key-saved', type: 'ssh-ed25519', fingerprint: 'SHA256:abc', replaced: true, endedGrants: 0, cancelledRequests: 0 }, 'Key replaced: ssh-ed25519 `SHA256:abc`.'],
+      [
+        { kind: 'key-saved', type: 'ssh-ed25519', fingerprint: 'SHA256:abc', replaced: true, endedGrants: 2, cancelledRequests: 1 },
+        'Key replaced: ssh-ed25519 `SHA256:abc`. Your 2 active grant(s) ended and your 1 pending request(s) were cancelled: access is granted for the key that was approved only. Request again with the new key.',
+      ],
+      [
+        { kind: 'key-removed', fingerprint: 'SHA256:abc', endedGrants: 2, cancelledRequests: 0 },
+        'Key `SHA256:abc` removed. Your 2 active grant(s) ended: access is granted for the key that was approved only. Request again with the new key.',
+      ],
+      [{ kind: 'key-removed', fingerprint: 'SHA256:abc', endedGrants: 0, cancelledRequests: 0 }, 'Key `SHA256:abc` removed.'],
       [{ kind: 'not-an-id', text: '<!channel>' }, /^"&lt;!channel&gt;" is not a request id/],
       [{ kind: 'nothing-to-revoke', id: 'rabc123', state: 'expired' }, 'Request `rabc123` is expired; nothing to revoke.'],
       [{ kind: 'refused', code: 'unknown-host', params: { host: 'x', known: ['db-1'] } }, 'Unknown host "x". Hosts you can request: `db-1`.'],
@@ -384,6 +404,11 @@ describe('replyText and requester DMs', () => {
     assert.match(requesterTexts.grantEnded({ ...r, state: 'expired' }), /has expired\. Request again with `\/jump request db-1`/);
     assert.match(requesterTexts.grantNotActivated({ ...r, state: 'failed' }), /installing your key on the jump server failed/);
     assert.match(requesterTexts.grantNotActivated({ ...r, state: 'revoked' }), /already revoked: no connect instructions/);
+    assert.equal(
+      requesterTexts.grantEnded({ ...r, state: 'revoked', decidedBy: 'U0ENG', endReason: 'key-changed' }),
+      'Your access to *db-1* (`rabc123`) ended because your key changed: a grant is for the key that was approved only. Request again with `/jump request db-1`.',
+    );
+    assert.match(requesterTexts.grantNotActivated({ ...r, state: 'failed', endReason: 'key-changed' }), /was approved, but your key changed after the request: it was not installed\. Request again/);
     assert.equal(requesterTexts.expiryWarning(r, 600_000), 'Your access to *db-1* (`rabc123`) ends in 10m.');
     assert.equal(requesterTexts.requestCancelled({ ...r, state: 'cancelled', decidedBy: 'U0OWN' }), 'Your request `rabc123` for *db-1* was cancelled by <@U0OWN>, an owner of the host.');
     const overMax = { ...r, durationMs: 28_800_000, state: 'denied' as const, decidedBy: 'U0ALICE', policyMaxMs: 7_200_000 };

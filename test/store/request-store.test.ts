@@ -4,7 +4,9 @@ import { beforeEach, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import type { AccessRequest } from '../../src/domain/request-state.ts';
 import { KeyStore } from '../../src/store/key-store.ts';
-import { RequestStore } from '../../src/store/request-store.ts';
+import type { ActivationLease } from '../../src/service/ports.ts';
+import { LockHeldTooLongError, LockLostError } from '../../src/store/redis-lock.ts';
+import { ACTIVATION_HOLD_LEASES, RequestStore } from '../../src/store/request-store.ts';
 import { useFreshRedis } from '../support/fresh-redis.ts';
 import { codeOf } from '../support/results.ts';
 import { asRequested } from '../support/approval-rules.ts';
@@ -112,7 +114,51 @@ describe('RequestStore', () => {
     assert.deepEqual(await store.overdueGrantIds('bastion', NOW + 1000), [req.id]);
     assert.equal(await store.nextExpiry('bastion', NOW), NOW + 1000);
   });
+
+  it('gives up an activation lease whose follow-up never settles: the call fails, the follow-up stays owed, another replica runs it', async () => {
+    const req = draft();
+    await store.create(req, { type: 'requested', at: NOW, requestId: req.id });
+    await store.approve(req, 'UA', NOW, asRequested(req));
+    // Long enough that an event loop stalled by a loaded machine does not lose the lease by accident.
+    const leaseMs = 1500;
+    const otherRedis = new Redis(db.url);
+    try {
+      const other = new RequestStore(otherRedis); // another replica
+      let held: ActivationLease | undefined;
+      let entered!: () => void;
+      const inside = new Promise<void>((r) => (entered = r));
+      // A follow-up stuck on a call that never answers (as a BullMQ add across a Redis restart once did).
+      const stuck = store.withActivationLease(req.id, leaseMs, async (lease) => {
+        held = lease;
+        entered();
+        await new Promise<never>(() => undefined);
+      });
+      await inside;
+      assert.equal(await other.withActivationLease(req.id, leaseMs, async () => assert.fail('ran beside the holder')), false, 'held while it runs');
+      await assert.rejects(guarded(stuck, 60_000 + ACTIVATION_HOLD_LEASES * leaseMs, 'the stuck follow-up to give its lease up'), LockHeldTooLongError);
+      assert.throws(() => held!.check(), LockLostError, 'the abandoned follow-up can no longer pass its lease check');
+      assert.deepEqual(await store.activationsOwed(), [req.id], 'still owed');
+      let ran = false;
+      const took = await other.withActivationLease(req.id, leaseMs, async () => {
+        ran = true;
+        await other.finishActivation(req.id);
+      });
+      assert.equal(took && ran, true, 'another replica ran the follow-up at once');
+      assert.deepEqual(await store.activationsOwed(), []);
+    } finally {
+      otherRedis.disconnect();
+    }
+  });
 });
+
+/** Settles like `p`, or rejects after `ms`: a hang fails the test instead of stalling the file. */
+function guarded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`still waiting after ${ms} ms: ${what}`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
 
 describe('KeyStore', () => {
   const db = useFreshRedis();

@@ -16,7 +16,7 @@ export class ManualClock implements Clock {
   }
 }
 
-/** Renders like JumpHostSync: active, unexpired grants of a host in the policy whose requester has a key. */
+/** Renders like JumpHostSync: active, unexpired grants of a host in the policy whose requester has the approved key. */
 export class InMemoryBlockSync implements BlockSync {
   readonly synced: string[] = [];
   /** what each jump server's block holds now (grant ids) */
@@ -35,6 +35,8 @@ export class InMemoryBlockSync implements BlockSync {
     const grantIds = [...this.d.requests.requests.values()]
       .filter((r) => r.jumpHost === jumpHost && r.state === 'active' && (r.expiresAt ?? 0) > now)
       .filter((r) => this.d.policy.hosts.some((h) => h.name === r.host) && this.d.keys.keys.has(r.requester))
+      // bound to the approved key, as renderableGrants does
+      .filter((r) => r.keyFingerprint === undefined || this.d.keys.keys.get(r.requester)?.fingerprint === r.keyFingerprint)
       .map((r) => r.id);
     this.blocks.set(jumpHost, grantIds);
     return { grantIds };

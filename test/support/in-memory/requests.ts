@@ -4,7 +4,7 @@ import type { AuditEvent } from '../../../src/domain/audit-event.ts';
 import { statesLeadingTo, type AccessRequest, type MessageRef, type RequestState } from '../../../src/domain/request-state.ts';
 import { ok, ok0, refuse } from '../../../src/domain/result.ts';
 import type { ApprovalResult, ApprovalRules, CreateResult, TransitionResult } from '../../../src/domain/store-results.ts';
-import type { RequestRepository } from '../../../src/service/ports.ts';
+import type { ActivationLease, RequestRepository } from '../../../src/service/ports.ts';
 
 export class InMemoryRequests implements RequestRepository {
   readonly requests = new Map<string, AccessRequest>();
@@ -13,6 +13,8 @@ export class InMemoryRequests implements RequestRepository {
   readonly activating = new Set<string>();
   readonly attempts = new Map<string, number>();
   private readonly leases = new Set<string>();
+  /** Test hook: activation leases reported lost from now on (a follow-up that outlived its lease) */
+  readonly lostLeases = new Set<string>();
 
   constructor(readonly audit: AuditEvent[] = []) {}
 
@@ -78,15 +80,19 @@ export class InMemoryRequests implements RequestRepository {
     this.audit.push(event);
   }
 
-  async withActivationLease(id: string, _leaseMs: number, fn: () => Promise<void>): Promise<boolean> {
+  async withActivationLease(id: string, _leaseMs: number, fn: (lease: ActivationLease) => Promise<void>): Promise<boolean> {
     if (this.leases.has(id) || !this.activating.has(id)) return false;
     this.leases.add(id);
     try {
-      await fn();
+      await fn({ check: () => this.leaseCheck(id) });
       return true;
     } finally {
       this.leases.delete(id);
     }
+  }
+
+  private leaseCheck(id: string): void {
+    if (this.lostLeases.has(id)) throw new Error(`lost the activation lease of ${id}`);
   }
 
   async activationMessageAttempt(id: string): Promise<number> {
