@@ -20,6 +20,8 @@ import { createBoltApp } from './slack/bolt-app.ts';
 import { SlackOwnerDirectory } from './slack/owner-directory.ts';
 import { SlackNotifier } from './slack/slack-notifier.ts';
 import { createWebClient } from './slack/web-client.ts';
+import { judgeRecordedJumpHosts } from './domain/retirement.ts';
+import { JumpHostRegistry } from './store/jump-host-registry.ts';
 import { JumpHostState } from './store/jump-host-state.ts';
 import { KeyStore } from './store/key-store.ts';
 import { RateLimiter } from './store/rate-limit.ts';
@@ -84,13 +86,19 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
   const replicaId = `${hostname()}-${process.pid}`;
   const conn = await connectRedis(env, logger);
   await warnAboutRedisSettings(conn.redis, logger);
+  try {
+    await checkRecordedJumpHosts(new JumpHostRegistry(conn.redis, o.redisPrefix), policy, logger);
+  } catch (err) {
+    for (const c of [conn.redis, conn.producer, conn.auditRedis]) c.disconnect();
+    throw err;
+  }
 
-  const { requests, keys, connections, sync, standing } = createSyncParts({ redis: conn.redis, policy, clock, logger, redisPrefix: o.redisPrefix, tuning: t });
+  const { requests, keys, connections, sync, registry, standing } = createSyncParts({ redis: conn.redis, policy, clock, logger, redisPrefix: o.redisPrefix, tuning: t });
   const bullPrefix = queuePrefixFor(o.redisPrefix);
   const jobs = new AccessJobs({ producer: conn.producer, workerConnection: conn.workerConnection, logger: logger.child({ component: 'jobs' }), prefix: bullPrefix });
   const client = createWebClient(env.SLACK_BOT_TOKEN, env.SLACK_API_URL);
   const notifier = new SlackNotifier({ client, auditChannel: policy.auditChannel, approvalChannel: policy.approvalChannel, logger });
-  const { service, reconciler } = createAccessFlow(o, { requests, keys, standingKeys: standingKeyLookup(policy, broker.fingerprints, standing), sync, jobs, notifier, client, clock, limits: new RateLimiter(conn.redis, o.redisPrefix) });
+  const { service, reconciler } = createAccessFlow(o, { requests, keys, standingKeys: standingKeyLookup(policy, broker.fingerprints, standing), sync, registry, jobs, notifier, client, clock, limits: new RateLimiter(conn.redis, o.redisPrefix) });
   const reconcileJobs = new ReconcileJobs({ producer: conn.producer, workerConnection: conn.workerConnection, logger: logger.child({ component: 'reconcile' }), everyMs: policy.reconcileInterval, prefix: bullPrefix });
   const inFlight = new Set<Promise<void>>();
   const app = createBoltApp({
@@ -111,8 +119,9 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
 
   const audit = await startWorkers({ jobs, reconcileJobs, service, reconciler, notifier, auditRedis: conn.auditRedis, redisPrefix: o.redisPrefix, replicaId, logger, tuning: t });
   const { port, server } = await startApp(app, env, o.host);
-  // Bring every jump server in line with the store now: repairs whatever happened while we were down.
-  sync.syncAll().catch((err: unknown) => logger.warn({ err }, 'initial sync failed'));
+  // Bring every jump server in line with the store now: repairs whatever happened while we were down. A
+  // retired jump server's grants end now too, not at the first scheduled reconcile.
+  (policy.jumpHosts.some((j) => j.retired) ? reconciler.run() : sync.syncAll()).catch((err: unknown) => logger.warn({ err }, 'initial sync failed'));
   logger.info({ port, redis: describeRedisTarget(conn.target), socketMode: Boolean(env.SLACK_APP_TOKEN), jumpHosts: policy.jumpHosts.length, hosts: policy.hosts.length }, 'jit-jump started');
 
   const stop = () => stopInOrder({ app, server, jobs, reconcileJobs, inFlight, sync, audit, connections, conn, logger, budgetMs: t.stopTimeoutMs ?? 10_000 });
@@ -122,7 +131,7 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
 /** The access service over its ports, and the reconciler that finishes what it leaves behind. */
 function createAccessFlow(
   o: BrokerOptions,
-  p: { requests: RequestStore; keys: KeyStore; standingKeys: StandingKeys; sync: JumpHostSync; jobs: AccessJobs; notifier: SlackNotifier; client: ReturnType<typeof createWebClient>; clock: Clock; limits: RateLimiter },
+  p: { requests: RequestStore; keys: KeyStore; standingKeys: StandingKeys; sync: JumpHostSync; registry: JumpHostRegistry; jobs: AccessJobs; notifier: SlackNotifier; client: ReturnType<typeof createWebClient>; clock: Clock; limits: RateLimiter },
 ) {
   const { policy, logger } = o;
   const leaseMs = o.tuning?.activationLeaseMs;
@@ -145,6 +154,7 @@ function createAccessFlow(
     policy,
     requests: p.requests,
     sync: p.sync,
+    registry: p.registry,
     actions: service,
     clock: p.clock,
     logger: logger.child({ component: 'reconcile' }),
@@ -288,6 +298,7 @@ export function createSyncParts(o: {
   const keys = new KeyStore(redis, o.redisPrefix);
   const connections = new JumpHostConnections({ logger: logger.child({ component: 'jumphost' }) });
   const state = new JumpHostState(redis, o.redisPrefix);
+  const registry = new JumpHostRegistry(redis, o.redisPrefix);
   const standing = new StandingKeyStore(redis, o.redisPrefix);
   const updater =
     o.hostKeyAlarm === false
@@ -303,6 +314,7 @@ export function createSyncParts(o: {
     requests,
     keys,
     state,
+    registry,
     standing,
     brokerKeys: new Set(brokerKeyFingerprints(policy).fingerprints.values()),
     // The lease must outlive one render + write; it is renewed while held, so only a dead holder lets it run out.
@@ -313,7 +325,18 @@ export function createSyncParts(o: {
     attempts: t.syncAttempts,
     retryBaseMs: t.syncRetryBaseMs,
   });
-  return { requests, keys, connections, sync, standing };
+  return { requests, keys, connections, sync, registry, standing };
+}
+
+/**
+ * A jump server the broker wrote to that left the policy, or whose address, port, user or authorizedKeysPath
+ * changed, while it still holds lines or grants: the broker would never visit it again and its lines would stay
+ * forever, so the start stops, naming it and the way out. One that holds nothing is forgotten.
+ */
+export async function checkRecordedJumpHosts(registry: JumpHostRegistry, policy: Policy, logger: Logger): Promise<void> {
+  const verdicts = judgeRecordedJumpHosts(policy, await registry.recorded());
+  if (verdicts.stop.length) throw new PolicyError(`the policy would abandon jump servers that still hold access:\n${verdicts.stop.map((m) => `  ${m}`).join('\n')}`);
+  for (const f of verdicts.forget) if (await registry.forget(f.name)) logger.info({ jumpHost: f.name, why: f.why }, `forgot jump server ${f.name}: ${f.why}`);
 }
 
 /** `key add` refuses what this finds: a broker key (read at start), or a key the last sync saw outside the block. */

@@ -7,6 +7,10 @@ import { parseAuthorizedKeys } from './domain/managed-block.ts';
 import { checkPrivateKeyFile } from './jumphost/private-key-file.ts';
 import { checkForwardingHardening, FORWARDING_HARDENING } from './jumphost/sshd-hardening.ts';
 import { supportsExpiryTime, type ServerVersion } from './jumphost/server-version.ts';
+import { judgeRecordedJumpHosts } from './domain/retirement.ts';
+import type { Policy } from './config/policy.ts';
+import { JumpHostRegistry } from './store/jump-host-registry.ts';
+import { asCommandClient, createRedisClient, parseRedisUrl } from './store/redis-connection.ts';
 
 /** What an operator must know about how this server's keys will expire; undefined when all is well (OpenSSH ≥ 9.1). */
 export function expiryWarning(server: ServerVersion | undefined, jh: JumpHostConfig): string | undefined {
@@ -24,7 +28,10 @@ export function expiryWarning(server: ServerVersion | undefined, jh: JumpHostCon
 /** Where check-config looks for the jump server's sshd configuration unless told otherwise (--sshd-config). */
 export const SSHD_CONFIG_PATH = '/etc/ssh/sshd_config';
 
-export async function checkConfig(policyPath: string, o: { offline: boolean; print: (line: string) => void; sshdConfigPath?: string }): Promise<number> {
+export async function checkConfig(
+  policyPath: string,
+  o: { offline: boolean; print: (line: string) => void; /** with it, the jump servers the broker wrote to are checked too */ redisUrl?: string; redisPrefix?: string; sshdConfigPath?: string },
+): Promise<number> {
   let errors = 0;
   let warnings = 0;
   const ok = (m: string) => o.print(`ok    ${m}`);
@@ -51,6 +58,12 @@ export async function checkConfig(policyPath: string, o: { offline: boolean; pri
     const problem = checkPrivateKeyFile(jh.privateKeyPath);
     if (problem) fail(`jumpHosts ${jh.name}: privateKeyPath ${problem}`);
     else ok(`jumpHosts ${jh.name}: private key ${jh.privateKeyPath}`);
+  }
+  if (o.redisUrl) {
+    const r = await checkRecordedInRedis(policy, o.redisUrl, o.redisPrefix);
+    for (const m of r.ok) ok(m);
+    for (const m of r.warn) warn(m);
+    for (const m of r.fail) fail(m);
   }
   if (!o.offline) {
     const connections = new JumpHostConnections({ logger: pino({ level: 'silent' }) });
@@ -104,4 +117,28 @@ async function checkHardening(
     warn(`jumpHosts ${jh.name}: ${u.keyword} ${u.value} is set under "${u.match}", which check-config cannot evaluate; make sure it does not apply to ${jh.user}`);
   if (wrong.length === 0)
     ok(`jumpHosts ${jh.name}: sshd forwarding hardening for ${jh.user}: ${wanted} (read ${report.files.join(', ')})`);
+}
+
+/** What the broker's start-up check (broker.ts) would say about the jump servers it wrote to, read-only. */
+async function checkRecordedInRedis(policy: Policy, redisUrl: string, prefix?: string): Promise<{ ok: string[]; warn: string[]; fail: string[] }> {
+  // One attempt, no reconnecting: check-config says that Redis is unreachable and goes on.
+  const redis = asCommandClient(createRedisClient(parseRedisUrl(redisUrl), 'commands', { overrides: { maxRetriesPerRequest: 1, commandTimeout: 5000, retryStrategy: () => null } }));
+  redis.on('error', () => undefined);
+  try {
+    // The commands client queues nothing while it connects: wait for it.
+    await new Promise<void>((resolve, reject) => {
+      redis.once('ready', resolve);
+      redis.once('end', () => reject(new Error('cannot reach Redis (REDIS_URL)')));
+    });
+    const verdicts = judgeRecordedJumpHosts(policy, await new JumpHostRegistry(redis, prefix).recorded());
+    return {
+      ok: [`recorded jump servers: ${verdicts.stop.length} would stop the start`, ...verdicts.forget.map((f) => `jump server ${f.name} ${f.why}: forgotten at the next start`)],
+      warn: [],
+      fail: verdicts.stop,
+    };
+  } catch (err) {
+    return { ok: [], warn: [`could not read the recorded jump servers from Redis: ${(err as Error).message}`], fail: [] };
+  } finally {
+    redis.disconnect();
+  }
 }

@@ -14,6 +14,7 @@ const USAGE = `usage: jit-jump <command>
 commands:
   start              run the broker (environment and JIT_CONFIG as in the README)
   check-config       validate the policy, the broker's keys and reach every jump server
+                     (with REDIS_URL set: also the jump servers the broker wrote to, as start checks them)
   reconcile --dry-run  print what the next reconcile would change on every jump server (needs REDIS_URL);
                      the brokers reconcile by themselves every reconcileInterval
 options:
@@ -35,7 +36,13 @@ async function main(): Promise<number> {
   // An empty JIT_CONFIG means unset (a compose file that declares the variable without a value).
   const policyPath = values.config || process.env.JIT_CONFIG || './jit.config.yaml';
   if (command === 'check-config') {
-    return checkConfig(policyPath, { offline: values.offline ?? false, print: (l) => console.log(l), sshdConfigPath: values['sshd-config'] });
+    // With REDIS_URL set it also checks the jump servers the broker wrote to, as `start` does.
+    return checkConfig(policyPath, {
+      offline: values.offline ?? false,
+      print: (l) => console.log(l),
+      redisUrl: process.env.REDIS_URL || undefined,
+      sshdConfigPath: values['sshd-config'],
+    });
   }
   if (command === 'reconcile') {
     if (!values['dry-run']) {

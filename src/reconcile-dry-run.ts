@@ -24,7 +24,7 @@ export async function reconcileDryRun(o: { redisUrl: string; policy: Policy; pri
       policy: o.policy,
       requests,
       sync,
-      actions: { expire: refuse, timeOut: refuse, completeActivation: refuse },
+      actions: { expire: refuse, timeOut: refuse, completeActivation: refuse, endForRetiredJumpHost: refuse },
       clock: systemClock,
       logger,
       activationGraceMs: 30_000,

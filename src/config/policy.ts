@@ -132,6 +132,10 @@ export const jumpHostSchema = z
       .boolean()
       .default(false)
       .describe('the jump server runs in UTC: below OpenSSH 9.1 write expiry-time as local time'),
+    retired: z
+      .boolean()
+      .default(false)
+      .describe('take no new grants, end the active ones, empty the block; then the entry may be removed'),
   })
   .strict();
 

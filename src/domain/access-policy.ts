@@ -4,6 +4,7 @@ import { formatDuration, parseDuration } from './duration.ts';
 import { authorize } from './authorization.ts';
 import type { AccessRequest } from './request-state.ts';
 import { ok, refuse, type AuthorizationRefusals, type PolicyRefusals, type Result, type WordedCode } from './result.ts';
+import { isRetired } from './retirement.ts';
 import type { ApprovalRules } from './store-results.ts';
 import { echo } from './user-text.ts';
 
@@ -37,6 +38,8 @@ export function evaluateRequest(
     const known = policy.hosts.map((h) => h.name);
     return refuse('unknown-host', `unknown host "${echo(input.hostName, 64)}"`, { host: input.hostName, known });
   }
+  if (isRetired(policy, host.jumpHost))
+    return refuse('jump-host-retired', `${host.name} is behind retired jump server ${host.jumpHost}`, { host: host.name, jumpHost: host.jumpHost });
   const rules = hostRules(policy, host);
   let durationMs = Math.min(policy.defaults.duration, rules.maxDurationMs);
   if (input.duration !== undefined) {

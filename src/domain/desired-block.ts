@@ -2,19 +2,21 @@
 import type { Policy } from './policy.ts';
 import type { RenderableGrant } from './managed-block.ts';
 import type { AccessRequest } from './request-state.ts';
+import { isRetired } from './retirement.ts';
 import { fingerprintOfLine } from './standing-keys.ts';
 
 /**
  * Joins active grants with their owners' current keys and the policy's host addresses.
- * A grant whose host left the policy or whose owner has no key is not rendered: no line is safer than a wrong one.
- * Nor is a grant whose owner's key is no longer the one it was approved for (its recorded fingerprint).
+ * A grant whose host left the policy, whose owner has no key or whose jump server is retired is not rendered:
+ * no line is safer than a wrong one. Nor is a grant whose owner's key is no longer the one it was approved for
+ * (its recorded fingerprint).
  */
 export function renderableGrants(policy: Policy, grants: readonly AccessRequest[], keyLines: ReadonlyMap<string, string>): RenderableGrant[] {
   const out: RenderableGrant[] = [];
   for (const g of grants) {
     const host = policy.hosts.find((h) => h.name === g.host && h.jumpHost === g.jumpHost);
     const key = keyLines.get(g.requester);
-    if (!host || !key || g.state !== 'active' || g.expiresAt === undefined) continue;
+    if (!host || !key || g.state !== 'active' || g.expiresAt === undefined || isRetired(policy, g.jumpHost)) continue;
     if (g.keyFingerprint !== undefined && fingerprintOfLine(key) !== g.keyFingerprint) continue;
     out.push({ id: g.id, publicKey: key, address: host.address, port: host.port, expiresAt: g.expiresAt });
   }

@@ -48,6 +48,8 @@ export interface JumpHostPolicy {
   publicPort?: number;
   /** the jump server runs in UTC: below OpenSSH 9.1 write expiry-time as local time */
   utcExpiryOnOldServers: boolean;
+  /** takes no new grants; its active grants end and its block is emptied (then the entry may be removed) */
+  retired: boolean;
 }
 
 /** A host engineers may reach through a jump server. */

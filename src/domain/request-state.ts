@@ -59,7 +59,7 @@ export function isFinal(state: RequestState): boolean {
 }
 
 /** Why a request or grant ended, where its state alone does not say it. */
-export type EndReason = 'key-changed';
+export type EndReason = 'key-changed' | 'jump-host-retired';
 
 export interface AccessRequest {
   id: string;
@@ -81,7 +81,8 @@ export interface AccessRequest {
   /** "SHA256:…" of the requester's key when they asked: the key the owners approve, and the only key the
    *  grant is rendered with (a request stored before grants were bound to keys has none) */
   keyFingerprint?: string;
-  /** `key-changed`: the requester's key changed, which ends their grants and pending requests */
+  /** set when the grant ended for a reason of its own (no `decidedBy`): `key-changed` (the requester's key
+   *  changed, which ends their grants and pending requests), `jump-host-retired`, … */
   endReason?: EndReason;
   /** denied because it asks for longer than the host's maxDuration when approved (ms): the policy changed */
   policyMaxMs?: number;

@@ -11,6 +11,8 @@ type None = Record<string, never>;
 /** Refusals of the access policy (access-policy.ts). */
 export interface PolicyRefusals {
   'unknown-host': { host: string; known: string[] };
+  /** the host's jump server is retired: it takes no new grants */
+  'jump-host-retired': { host: string; jumpHost: string };
   'bad-duration': { text: string };
   'duration-too-long': { host: string; maxMs: number };
   'duration-too-short': { host: string; minMs: number };

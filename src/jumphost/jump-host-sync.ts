@@ -8,11 +8,13 @@ import type { JumpHostConfig, Policy } from '../config/policy.ts';
 import type { Clock } from '../domain/clock.ts';
 import { renderableGrants } from '../domain/desired-block.ts';
 import { parseAuthorizedKeys, renderKeyLines, spliceManagedBlock, splitRenderable, type ExpiryFormat, type UnrenderableGrant } from '../domain/managed-block.ts';
+import { identityOf } from '../domain/retirement.ts';
 import { screenStandingKeys, standingFingerprints, type ScreenedGrants } from '../domain/standing-keys.ts';
 import { lineHash } from '../store/jump-host-state.ts';
 import { JumpHostUnavailableError } from './errors.ts';
 import { supportsExpiryTime, supportsUtcExpiry } from './server-version.ts';
 import type { JumpHostState } from '../store/jump-host-state.ts';
+import type { JumpHostRegistry } from '../store/jump-host-registry.ts';
 import type { KeyStore } from '../store/key-store.ts';
 import type { RequestStore } from '../store/request-store.ts';
 import type { StandingKeyStore } from '../store/standing-key-store.ts';
@@ -79,6 +81,8 @@ export class JumpHostSync {
       requests: RequestStore;
       keys: KeyStore;
       state: JumpHostState;
+      /** remembers every jump server written to, so one that leaves the policy is not forgotten with lines on it */
+      registry?: Pick<JumpHostRegistry, 'record'>;
       /** where keys stand outside the block (recorded at every sync) */
       standing: StandingKeyStore;
       /** fingerprints of the broker's own keys (every jump server's): never rendered */
@@ -167,6 +171,8 @@ export class JumpHostSync {
       const { renderable, unrenderable } = splitRenderable(renderableGrants(policy, grants, keyLines), renderedAt);
       const written = await state.writtenLineHashes(name);
       if (!dryRun) {
+        // Before the first write; a retired server only loses lines, and keeps the identity it was recorded with.
+        if (!jh.retired) await this.deps.registry?.record(name, identityOf(jh));
         // Remember every line this write may put in the block before writing it, whatever the server's format.
         const candidates = (['utc', 'local', 'none'] as const).flatMap((f) => renderKeyLines(renderable, renderedAt, f));
         await state.recordWritten(name, candidates);

@@ -49,7 +49,8 @@ export interface Environment {
   sender: ReturnType<typeof createSlackSender>;
   engineerKey: { privateKeyPath: string; publicKey: string };
   logs: string[];
-  restartBroker(): Promise<void>;
+  /** stops the broker and starts a new one, with `policy` if given (a start that throws leaves no broker) */
+  restartBroker(policy?: Policy): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -167,7 +168,7 @@ export async function startEnvironment(opts: EnvironmentOptions = {}): Promise<E
     const redisPrefix = opts.redisUrl ? `{jit-sandbox-${process.pid}}` : undefined;
     const environment = { dir, redis, redisUrl, redisPrefix, jump, internal, internal2, slack, policy, engineerKey, logs } as Environment;
     const boot = async () => {
-      environment.broker = await startBroker({ env, policy, logger, host: '127.0.0.1', redisPrefix, tuning: opts.tuning });
+      environment.broker = await startBroker({ env, policy: environment.policy, logger, host: '127.0.0.1', redisPrefix, tuning: opts.tuning });
       environment.sender = createSlackSender({
         url: `http://127.0.0.1:${environment.broker.port}/slack/events`,
         signingSecret: SIGNING_SECRET,
@@ -176,8 +177,10 @@ export async function startEnvironment(opts: EnvironmentOptions = {}): Promise<E
       });
     };
     await boot();
-    environment.restartBroker = async () => {
-      await environment.broker.stop();
+    environment.restartBroker = async (next?: Policy) => {
+      await environment.broker?.stop();
+      environment.broker = undefined as unknown as Broker;
+      if (next) environment.policy = next;
       await boot();
     };
     environment.stop = async () => {

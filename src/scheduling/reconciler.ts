@@ -9,17 +9,22 @@
 //   expired grants are never rendered);
 // - active (or ended) with its activation follow-up still owed after the grace period → the follow-up runs
 //   here: revoke job scheduled, sync, exactly one activation message. `approved` is never stored: the last
-//   approval moves a request from pending to active in one atomic step.
+//   approval moves a request from pending to active in one atomic step;
+// - active on a retired jump server → revoked (reason "jump server retired"); once that server's block is empty
+//   and no grant is active on it, its record is dropped and the audit channel is told the entry may go.
 import type { Logger } from 'pino';
 import type { Policy } from '../config/policy.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { JumpHostSync, SyncResult } from '../jumphost/jump-host-sync.ts';
+import type { JumpHostRegistry } from '../store/jump-host-registry.ts';
 import type { RequestStore } from '../store/request-store.ts';
 
 export interface RecoveryActions {
   expire(requestId: string): Promise<void>;
   timeOut(requestId: string): Promise<void>;
   completeActivation(requestId: string): Promise<void>;
+  /** true if this call ended the grant */
+  endForRetiredJumpHost(requestId: string): Promise<boolean>;
 }
 
 export interface JumpHostReport {
@@ -34,6 +39,8 @@ export interface ReconcileReport {
   timedOut: string[];
   expired: string[];
   activationsOwed: string[];
+  /** active grants on retired jump servers (→ revoked) */
+  retired: string[];
   jumpHosts: JumpHostReport[];
 }
 
@@ -44,6 +51,8 @@ export class Reconciler {
       requests: RequestStore;
       sync: JumpHostSync;
       actions: RecoveryActions;
+      /** the jump servers written to: a retired one is forgotten once emptied */
+      registry?: Pick<JumpHostRegistry, 'forget'>;
       clock: Clock;
       logger: Logger;
       /** an activation follow-up younger than this is left to the replica that won the approval */
@@ -52,7 +61,7 @@ export class Reconciler {
   ) {}
 
   /** What needs moving on now. */
-  private async stuck(): Promise<Pick<ReconcileReport, 'timedOut' | 'expired' | 'activationsOwed'>> {
+  private async stuck(): Promise<Pick<ReconcileReport, 'timedOut' | 'expired' | 'activationsOwed' | 'retired'>> {
     const { requests, policy, clock } = this.d;
     const now = clock.now();
     const [timedOut, activationsOwed, ...overdue] = await Promise.all([
@@ -60,7 +69,8 @@ export class Reconciler {
       requests.activationsOwed(now - this.d.activationGraceMs),
       ...policy.jumpHosts.map((j) => requests.overdueGrantIds(j.name, now)),
     ]);
-    return { timedOut, expired: overdue.flat(), activationsOwed };
+    const retired = await Promise.all(policy.jumpHosts.filter((j) => j.retired).map((j) => requests.activeGrantIds(j.name, now)));
+    return { timedOut, expired: overdue.flat(), activationsOwed, retired: retired.flat() };
   }
 
   async run(): Promise<ReconcileReport> {
@@ -73,6 +83,7 @@ export class Reconciler {
     await settle('time-out', stuck.timedOut, (id) => actions.timeOut(id));
     await settle('expiry', stuck.expired, (id) => actions.expire(id));
     await settle('activation follow-up', stuck.activationsOwed, (id) => actions.completeActivation(id));
+    await settle('retirement', stuck.retired, async (id) => void (await actions.endForRetiredJumpHost(id)));
     const jumpHosts = await Promise.all(
       this.d.policy.jumpHosts.map(async (j): Promise<JumpHostReport> => {
         try {
@@ -82,11 +93,29 @@ export class Reconciler {
         }
       }),
     );
+    await this.forgetEmptiedRetired(jumpHosts);
     await this.d.requests.recordReconcile(clock.now());
     const report = { at, dryRun: false, ...stuck, jumpHosts };
-    const changed = stuck.timedOut.length + stuck.expired.length + stuck.activationsOwed.length + jumpHosts.filter((j) => j.result?.changed || j.error).length;
+    const changed =
+      stuck.timedOut.length + stuck.expired.length + stuck.activationsOwed.length + stuck.retired.length + jumpHosts.filter((j) => j.result?.changed || j.error).length;
     logger[changed ? 'info' : 'debug'](summary(report), 'reconcile done');
     return report;
+  }
+
+  /**
+   * A retired jump server whose block a sync has just emptied, with no grant active on it, is forgotten: one
+   * log and audit line (across replicas) says its entry may now be removed from the policy.
+   */
+  private async forgetEmptiedRetired(reports: readonly JumpHostReport[]): Promise<void> {
+    const { policy, requests, registry, clock, logger } = this.d;
+    for (const r of reports) {
+      if (!policy.jumpHosts.some((j) => j.name === r.jumpHost && j.retired) || !r.result || r.result.lines > 0) continue;
+      if ((await requests.activeGrantIds(r.jumpHost, clock.now())).length > 0) continue;
+      if (!(await registry?.forget(r.jumpHost))) continue;
+      const detail = 'retired: its managed block is empty and no grant is active on it; the entry may now be removed from the policy';
+      logger.info({ jumpHost: r.jumpHost }, `jump server ${r.jumpHost} ${detail}`);
+      await requests.appendAudit({ type: 'jump-host-alert', at: clock.now(), host: r.jumpHost, detail });
+    }
   }
 
   /** The same, without changing anything (reconcile --dry-run). */
@@ -107,6 +136,7 @@ function summary(r: ReconcileReport): Record<string, unknown> {
     timedOut: r.timedOut.length,
     expired: r.expired.length,
     activationsOwed: r.activationsOwed.length,
+    retired: r.retired.length,
     jumpHosts: r.jumpHosts.map((j) =>
       j.error
         ? { jumpHost: j.jumpHost, error: j.error }
@@ -123,6 +153,7 @@ export function formatReconcileReport(r: ReconcileReport): string {
   ids(`pending past the approval timeout (→ timed-out)`, r.timedOut);
   ids(`active past their expiry (→ expired)`, r.expired);
   ids(`activation follow-up owed (→ jobs, sync, connect instructions)`, r.activationsOwed);
+  ids(`active on a retired jump server (→ revoked)`, r.retired);
   for (const j of r.jumpHosts) {
     out.push(`jump host ${j.jumpHost}:`);
     if (j.error) {

@@ -5,7 +5,7 @@ import type { Action } from '../domain/authorization.ts';
 import type { RefusalCode } from '../domain/result.ts';
 import { routeCommand } from './command-router.ts';
 import { approve, deny, prepareDeny } from './decide-request.ts';
-import { completeActivation, expire, expiryWarning, timeOut } from './grant-lifecycle.ts';
+import { completeActivation, endForRetiredJumpHost, expire, expiryWarning, timeOut } from './grant-lifecycle.ts';
 import type { ServiceDeps } from './ports.ts';
 import { auditCallerRefusal } from './refusals.ts';
 import type { Outcome, Reply } from './replies.ts';
@@ -30,6 +30,8 @@ export class AccessService {
   expire = (requestId: string): Promise<void> => expire(this.d, requestId);
   timeOut = (requestId: string): Promise<void> => timeOut(this.d, requestId);
   expiryWarning = (requestId: string): Promise<void> => expiryWarning(this.d, requestId);
+  /** the grant's jump server is retired: true if this call ended it */
+  endForRetiredJumpHost = (requestId: string): Promise<boolean> => endForRetiredJumpHost(this.d, requestId);
 
   /** A caller refused before any use case ran (another workspace, a forged response_url): audited with `detail`. */
   refuseCaller = (actor: string, action: Action | 'slack-request', code: RefusalCode, detail: string): Promise<void> =>

@@ -3,6 +3,7 @@
 import { approvalRules, checkDecider } from '../domain/access-policy.ts';
 import { formatDuration } from '../domain/duration.ts';
 import { REQUEST_ID_PATTERN } from '../domain/ids.ts';
+import { isRetired } from '../domain/retirement.ts';
 import type { AccessRequest } from '../domain/request-state.ts';
 import type { HostPolicy } from '../domain/policy.ts';
 import { clipCodePoints } from '../domain/user-text.ts';
@@ -42,6 +43,11 @@ export async function approve(d: ServiceDeps, requestId: string, actor: string):
   const loaded = await loadForDecision(d, requestId, actor, 'approve');
   if (!loaded.ok) return { reply: loaded.reply };
   const { req, host } = loaded;
+  // A retired jump server takes no new grants: a request made before it was retired stays undecided and times out.
+  if (req.state === 'pending' && isRetired(d.policy, req.jumpHost)) {
+    await auditRefusal(d, req, actor, 'approve', 'jump-host-retired', `jump server ${req.jumpHost} is retired`);
+    return { reply: refusedReply({ code: 'jump-host-retired', params: { host: req.host, jumpHost: req.jumpHost } }) };
+  }
   const rules = approvalRules(d.policy, host);
   const result = await d.requests.approve(req, actor, d.clock.now(), rules);
   if (!result.ok) {

@@ -86,6 +86,26 @@ export async function expire(d: ServiceDeps, requestId: string): Promise<void> {
   await d.sync.sync(req.jumpHost);
 }
 
+/**
+ * The grant's jump server is retired (reconciler): the grant ends as `revoked` with its reason, the requester
+ * and the audit channel are told, and its line goes with the next sync. Idempotent: only the move that wins tells.
+ */
+export async function endForRetiredJumpHost(d: ServiceDeps, requestId: string): Promise<boolean> {
+  const req = await d.requests.get(requestId);
+  if (!req) return false;
+  const endedAt = d.clock.now();
+  const endReason = 'jump-host-retired' as const;
+  const t = await d.requests.transition(req, 'revoked', auditEvent(d, 'revoked', req, { reason: RETIRED_REASON, detail: `jump server ${req.jumpHost}` }), { endedAt, endReason });
+  if (!t.ok) return false;
+  await d.jobs.cancel('revoke', req.id).catch((err: unknown) => d.logger.warn({ err, requestId }, 'could not cancel the revoke job'));
+  await d.notifier.grantEnded({ ...req, state: 'revoked', endedAt, endReason });
+  await showCurrentState(d, req.id);
+  return true;
+}
+
+/** The audited reason of a grant ended by its jump server's retirement. */
+export const RETIRED_REASON = 'jump server retired';
+
 /** BullMQ: nobody decided in time. */
 export async function timeOut(d: ServiceDeps, requestId: string): Promise<void> {
   const req = await d.requests.get(requestId);

@@ -6,7 +6,7 @@ import type { AuditEvent } from '../domain/audit-event.ts';
 import type { ConnectInstructions } from '../domain/connect-instructions.ts';
 import { formatDuration } from '../domain/duration.ts';
 import type { AccessRequest, RequestState } from '../domain/request-state.ts';
-import type { RefusalDetail } from '../domain/result.ts';
+import type { RefusalDetail, RefusalParams, WordedCode } from '../domain/result.ts';
 import { echo, oneLine } from '../domain/user-text.ts';
 import type { Reply } from '../service/replies.ts';
 import { escapeMrkdwn, placeholder, userMention, userTextForOthers } from './mrkdwn.ts';
@@ -51,6 +51,7 @@ export function outcomeText(r: AccessRequest): string {
       return `:white_check_mark: Approved by ${r.approvers.map(userMention).join(', ')}. :lock: Expired at ${when(r.expiresAt ?? r.endedAt ?? 0)}.`;
     case 'revoked':
       if (r.endReason === 'key-changed') return `:lock: Ended at ${when(r.endedAt ?? 0)}: the requester’s key changed; access is granted for the approved key only.`;
+      if (r.endReason === 'jump-host-retired') return `:lock: Ended at ${when(r.endedAt ?? 0)}: jump server ${escapeMrkdwn(r.jumpHost)} retired.`;
       return `:lock: Revoked by ${userMention(r.decidedBy ?? '')} at ${when(r.endedAt ?? 0)}.`;
     case 'denied':
       if (r.policyMaxMs !== undefined) return `:x: Not approved: ${overMaxDuration(r, r.policyMaxMs)} The requester was asked to request again.`;
@@ -182,93 +183,96 @@ export const PRIVATE_KEY_MESSAGE =
   'That was a *private* key. It was not stored or logged, but it has now been sent through Slack: treat it as leaked, ' +
   'delete it, make a new key pair (`ssh-keygen -t ed25519`) and register the new *public* key (the .pub file).';
 
+/** The sentence of every refusal, by code (a table, so that a new code without words does not compile). */
+const REFUSAL_TEXT: { [C in WordedCode]: (p: RefusalParams[C]) => string } = {
+  'unknown-host': (p) =>
+    `Unknown host "${echo(p.host, 64)}". Hosts you can request: ${p.known.map((h) => `\`${h}\``).join(', ')}.`,
+  'jump-host-retired': (p) =>
+    `${p.host} is reached through the jump server ${p.jumpHost}, which is being retired: it takes no new access. Ask the owners of ${p.host} how it is reached now.`,
+  'bad-duration': (p) =>
+    `"${echo(p.text, 20)}" is not a duration. Use e.g. \`30m\`, \`2h\` or \`1h30m\`.`,
+  'duration-too-long': (p) => {
+    const { host, maxMs } = p;
+    return `${host} allows at most ${formatDuration(maxMs)}. Try \`/jump request ${host} ${formatDuration(maxMs)} …\`.`;
+  },
+  'duration-too-short': (p) =>
+    `The shortest grant is ${formatDuration(p.minMs)}. Try \`/jump request ${p.host} ${formatDuration(p.minMs)} …\`.`,
+  'reason-required': (p) => {
+    const { host, durationMs } = p;
+    return `A reason is required for ${host}: \`/jump request ${host} ${formatDuration(durationMs)} ${placeholder('why you need access')}\`.`;
+  },
+  'reason-too-long': (p) =>
+    `The reason is too long (${p.length} characters; at most ${p.max}).`,
+  'no-key': () =>
+    'Register your public key first: `/jump key add ssh-ed25519 AAAA… you@laptop`, then request again.',
+  'already-approved': (p) =>
+    `You already approved; ${p.remaining} more approval(s) from other owners are needed.`,
+  'self-approval': () =>
+    'You cannot approve your own request.',
+  'approval-too-late': (p) =>
+    `Too late: a request for ${p.host} must be decided within ${formatDuration(p.timeoutMs)}. It has timed out; the requester can request again.`,
+  'approval-over-max-duration': (p) =>
+    `This request cannot be approved: ${overMaxDuration({ host: p.host, durationMs: p.durationMs }, p.maxMs)} It has ended, and the requester is told to request again within ${formatDuration(p.maxMs)}.`,
+  'not-owner': (p) => {
+    const { action, host = 'this host' } = p;
+    return action === 'approve' || action === 'deny'
+      ? `Only the owners of ${host} can ${action} this request.`
+      : `Only the requester or an owner of ${host} can ${action} this request.`;
+  },
+  'not-allowed': () =>
+    'You may not do that.',
+  'owners-unavailable': (p) =>
+    `Cannot verify the owners of ${p.host} right now (Slack does not list their user group). Try again in a few minutes.`,
+  'private-key-pasted': () =>
+    PRIVATE_KEY_MESSAGE,
+  'key-too-long': () =>
+    `That is too long to be a public key. ${KEY_HELP}`,
+  'key-missing': () =>
+    `No key given. ${KEY_HELP}`,
+  'key-not-one-line': () =>
+    `Give exactly one key on one line. ${KEY_HELP}`,
+  'key-control-characters': () =>
+    `The key contains control characters. ${KEY_HELP}`,
+  'key-dsa': () =>
+    `DSA keys are too weak and are refused. ${MAKE_ED25519}`,
+  'key-certificate': () =>
+    `Certificates are not accepted; register the plain public key. ${KEY_HELP}`,
+  'key-security-key': () =>
+    'Security-key (sk-…) keys are not supported yet. Register an ed25519 key: `ssh-keygen -t ed25519`.',
+  'key-no-type': () =>
+    `A key must start with its type (ssh-ed25519, ecdsa-sha2-nistp256/384/521 or ssh-rsa); nothing may stand before it. ${KEY_HELP}`,
+  'key-bad-base64': () =>
+    `The key data is not valid base64. ${KEY_HELP}`,
+  'key-unparsable': () =>
+    `That is not a valid OpenSSH public key. ${KEY_HELP}`,
+  'key-not-round-trip': () =>
+    `That key does not round-trip cleanly (extra or damaged data). ${KEY_HELP}`,
+  'key-type-mismatch': (p) =>
+    `The key type ${p.type} does not match its data. ${KEY_HELP}`,
+  'key-rsa-too-small': (p) =>
+    `RSA keys must have at least ${p.minBits} bits (this one has ${p.bits}). ${MAKE_ED25519}`,
+  'key-is-broker-key': (p) =>
+    `That is the public key jit-jump itself uses to log in to the jump server ${p.jumpHost}: it cannot be anyone's personal key. ${MAKE_ED25519}`,
+  'key-stands-outside-block': (p) =>
+    `That key already has standing access to the jump server ${p.jumpHost} outside jit-jump, so jit-jump cannot grant or end access for it. ` +
+    `Register a key used only through jit-jump (\`ssh-keygen -t ed25519\`), or ask the jump server's operators to remove the standing line.`,
+  'command-too-long': (p) =>
+    `That command is too long (over ${p.max} characters).`,
+  'request-needs-host': () =>
+    `Name a host: \`/jump request ${placeholder('host')} [duration] [reason…]\`, e.g. \`/jump request db-prod-1 2h fix replication\`.`,
+  'key-add-needs-key': () =>
+    'Paste your public key after `key add`, e.g. `/jump key add ssh-ed25519 AAAAC3Nz… you@laptop`.',
+  'unknown-key-command': (p) =>
+    `Unknown key command "${echo(p.text, 40)}". Use \`/jump key add ${placeholder('public key')}\`, \`/jump key remove\` or \`/jump key\`.`,
+  'revoke-needs-id': () =>
+    `Name the request: \`/jump revoke ${placeholder('id')}\` (see \`/jump list\`).`,
+  'unknown-command': (p) =>
+    `Unknown command "${echo(p.text, 40)}". Try \`/jump help\`.`,
+};
+
 /** The sentence of a domain refusal (policy, permissions, key checks, command parsing), from its code and data. */
 export function refusalText(r: RefusalDetail): string {
-  switch (r.code) {
-    case 'unknown-host':
-      return `Unknown host "${echo(r.params.host, 64)}". Hosts you can request: ${r.params.known.map((h) => `\`${h}\``).join(', ')}.`;
-    case 'bad-duration':
-      return `"${echo(r.params.text, 20)}" is not a duration. Use e.g. \`30m\`, \`2h\` or \`1h30m\`.`;
-    case 'duration-too-long': {
-      const { host, maxMs } = r.params;
-      return `${host} allows at most ${formatDuration(maxMs)}. Try \`/jump request ${host} ${formatDuration(maxMs)} …\`.`;
-    }
-    case 'duration-too-short':
-      return `The shortest grant is ${formatDuration(r.params.minMs)}. Try \`/jump request ${r.params.host} ${formatDuration(r.params.minMs)} …\`.`;
-    case 'reason-required': {
-      const { host, durationMs } = r.params;
-      return `A reason is required for ${host}: \`/jump request ${host} ${formatDuration(durationMs)} ${placeholder('why you need access')}\`.`;
-    }
-    case 'reason-too-long':
-      return `The reason is too long (${r.params.length} characters; at most ${r.params.max}).`;
-    case 'no-key':
-      return 'Register your public key first: `/jump key add ssh-ed25519 AAAA… you@laptop`, then request again.';
-    case 'already-approved':
-      return `You already approved; ${r.params.remaining} more approval(s) from other owners are needed.`;
-    case 'self-approval':
-      return 'You cannot approve your own request.';
-    case 'approval-too-late':
-      return `Too late: a request for ${r.params.host} must be decided within ${formatDuration(r.params.timeoutMs)}. It has timed out; the requester can request again.`;
-    case 'approval-over-max-duration':
-      return `This request cannot be approved: ${overMaxDuration({ host: r.params.host, durationMs: r.params.durationMs }, r.params.maxMs)} It has ended, and the requester is told to request again within ${formatDuration(r.params.maxMs)}.`;
-    case 'not-owner': {
-      const { action, host = 'this host' } = r.params;
-      return action === 'approve' || action === 'deny'
-        ? `Only the owners of ${host} can ${action} this request.`
-        : `Only the requester or an owner of ${host} can ${action} this request.`;
-    }
-    case 'not-allowed':
-      return 'You may not do that.';
-    case 'owners-unavailable':
-      return `Cannot verify the owners of ${r.params.host} right now (Slack does not list their user group). Try again in a few minutes.`;
-    case 'private-key-pasted':
-      return PRIVATE_KEY_MESSAGE;
-    case 'key-too-long':
-      return `That is too long to be a public key. ${KEY_HELP}`;
-    case 'key-missing':
-      return `No key given. ${KEY_HELP}`;
-    case 'key-not-one-line':
-      return `Give exactly one key on one line. ${KEY_HELP}`;
-    case 'key-control-characters':
-      return `The key contains control characters. ${KEY_HELP}`;
-    case 'key-dsa':
-      return `DSA keys are too weak and are refused. ${MAKE_ED25519}`;
-    case 'key-certificate':
-      return `Certificates are not accepted; register the plain public key. ${KEY_HELP}`;
-    case 'key-security-key':
-      return 'Security-key (sk-…) keys are not supported yet. Register an ed25519 key: `ssh-keygen -t ed25519`.';
-    case 'key-no-type':
-      return `A key must start with its type (ssh-ed25519, ecdsa-sha2-nistp256/384/521 or ssh-rsa); nothing may stand before it. ${KEY_HELP}`;
-    case 'key-bad-base64':
-      return `The key data is not valid base64. ${KEY_HELP}`;
-    case 'key-unparsable':
-      return `That is not a valid OpenSSH public key. ${KEY_HELP}`;
-    case 'key-not-round-trip':
-      return `That key does not round-trip cleanly (extra or damaged data). ${KEY_HELP}`;
-    case 'key-type-mismatch':
-      return `The key type ${r.params.type} does not match its data. ${KEY_HELP}`;
-    case 'key-rsa-too-small':
-      return `RSA keys must have at least ${r.params.minBits} bits (this one has ${r.params.bits}). ${MAKE_ED25519}`;
-    case 'key-is-broker-key':
-      return `That is the public key jit-jump itself uses to log in to the jump server ${r.params.jumpHost}: it cannot be anyone's personal key. ${MAKE_ED25519}`;
-    case 'key-stands-outside-block':
-      return (
-        `That key already has standing access to the jump server ${r.params.jumpHost} outside jit-jump, so jit-jump cannot grant or end access for it. ` +
-        `Register a key used only through jit-jump (\`ssh-keygen -t ed25519\`), or ask the jump server's operators to remove the standing line.`
-      );
-    case 'command-too-long':
-      return `That command is too long (over ${r.params.max} characters).`;
-    case 'request-needs-host':
-      return `Name a host: \`/jump request ${placeholder('host')} [duration] [reason…]\`, e.g. \`/jump request db-prod-1 2h fix replication\`.`;
-    case 'key-add-needs-key':
-      return 'Paste your public key after `key add`, e.g. `/jump key add ssh-ed25519 AAAAC3Nz… you@laptop`.';
-    case 'unknown-key-command':
-      return `Unknown key command "${echo(r.params.text, 40)}". Use \`/jump key add ${placeholder('public key')}\`, \`/jump key remove\` or \`/jump key\`.`;
-    case 'revoke-needs-id':
-      return `Name the request: \`/jump revoke ${placeholder('id')}\` (see \`/jump list\`).`;
-    case 'unknown-command':
-      return `Unknown command "${echo(r.params.text, 40)}". Try \`/jump help\`.`;
-  }
+  return (REFUSAL_TEXT[r.code] as (p: RefusalDetail['params']) => string)(r.params);
 }
 
 const STATE_WORDS: Record<RequestState, string> = {
@@ -349,6 +353,8 @@ export const requesterTexts = {
   grantEnded: (r: AccessRequest) =>
     r.state === 'revoked' && r.endReason === 'key-changed'
       ? `Your access to *${r.host}* (\`${r.id}\`) ended because your key changed: a grant is for the key that was approved only. Request again with \`/jump request ${r.host}\`.`
+      : r.state === 'revoked' && r.endReason === 'jump-host-retired'
+      ? `Your access to *${r.host}* (\`${r.id}\`) has ended: jump server retired (${escapeMrkdwn(r.jumpHost)}). Ask the owners of ${r.host} how it is reached now.`
       : r.state === 'revoked'
       ? `Your access to *${r.host}* (\`${r.id}\`) was revoked by ${userMention(r.decidedBy ?? '')}.`
       : `Your access to *${r.host}* (\`${r.id}\`) has expired. Request again with \`/jump request ${r.host}\`.`,

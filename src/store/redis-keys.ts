@@ -25,6 +25,8 @@ export function redisKeys(prefix = '{jit}') {
     syncLock: (jumpHost: string) => `${p}:jh:${jumpHost}:lock`,
     /** sha256 of every line the broker wrote into the managed block and has not taken out yet */
     renderedLines: (jumpHost: string) => `${p}:jh:${jumpHost}:rendered`,
+    /** every jump server the broker has written to: name → the identity it wrote with (JSON) */
+    jumpHostRegistry: `${p}:jh-registry`,
     /** fingerprints of the keys standing in the jump account's authorized_keys outside the block, at the last sync */
     standingKeys: (jumpHost: string) => `${p}:jh:${jumpHost}:standing`,
     /** fingerprints of standing keys whose grants were alerted (once per key and jump server while it stands) */

@@ -94,6 +94,7 @@ hosts:
         publicAddress: 'bastion.example.com',
         publicPort: 22,
         utcExpiryOnOldServers: false,
+        retired: false,
       });
       assert.deepEqual(p.hosts[0], {
         name: 'db-prod-1',

@@ -272,6 +272,14 @@ describe('core access flow', () => {
       assert.ok(types.has(t), t);
   });
 
+  it('Slack refused nothing the broker sent in this flow: posts, updates, ephemerals, modals, slash command answers', () => {
+    // The local Slack checks each as Slack does (Block Kit limits, lone surrogates, raw <word> in mrkdwn).
+    const sent = world.slack.calls.filter((c) => /^(chat\.|views\.)/.test(c.method) || c.method === 'command_response');
+    assert.ok(sent.some((c) => c.method === 'command_response'), 'slash command answers are checked too');
+    const refused = sent.filter((c) => c.error);
+    assert.deepEqual(refused.map((c) => `${c.method} ${c.error}: ${JSON.stringify(c.args).slice(0, 200)}`), []);
+  });
+
   it('keeps tokens and the signing secret out of logs and Slack messages', () => {
     const everything = world.logs.join('\n') + JSON.stringify(world.slack.calls.map((c) => c.args));
     assert.ok(world.logs.length > 10);

@@ -84,6 +84,7 @@ describe('JumpHostConnections', () => {
       privateKeyPath: key.privateKeyPath,
       authorizedKeysPath: sshd.authorizedKeysPath,
       utcExpiryOnOldServers: false,
+      retired: false,
     };
     // Debug level, captured: the logs are checked for key material at the end.
     const sink = new Writable({ write: (chunk, _enc, cb) => (logLines.push(String(chunk)), cb()) });

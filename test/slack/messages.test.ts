@@ -424,6 +424,7 @@ describe('refusalText: the words of every domain refusal', () => {
   // One sample per code: a code added to RefusalParams without a sample here (or without words) does not compile.
   const SAMPLES: { [C in WordedCode]: RefusalParams[C] } = {
     'unknown-host': { host: 'nope', known: ['db-1', 'web-1'] },
+    'jump-host-retired': { host: 'db-1', jumpHost: 'bastion-old' },
     'bad-duration': { text: '2x' },
     'duration-too-long': { host: 'db-1', maxMs: 7_200_000 },
     'duration-too-short': { host: 'db-1', minMs: 300_000 },
