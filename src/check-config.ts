@@ -5,6 +5,7 @@ import { JumpHostConnections } from './jumphost/jump-host-connections.ts';
 import { expiryFormatFor } from './jumphost/jump-host-sync.ts';
 import { parseAuthorizedKeys } from './domain/managed-block.ts';
 import { checkPrivateKeyFile } from './jumphost/private-key-file.ts';
+import { checkForwardingHardening, FORWARDING_HARDENING } from './jumphost/sshd-hardening.ts';
 import { supportsExpiryTime, type ServerVersion } from './jumphost/server-version.ts';
 import { judgeRecordedJumpHosts } from './domain/retirement.ts';
 import type { Policy } from './config/policy.ts';
@@ -24,9 +25,12 @@ export function expiryWarning(server: ServerVersion | undefined, jh: JumpHostCon
   return undefined;
 }
 
+/** Where check-config looks for the jump server's sshd configuration unless told otherwise (--sshd-config). */
+export const SSHD_CONFIG_PATH = '/etc/ssh/sshd_config';
+
 export async function checkConfig(
   policyPath: string,
-  o: { offline: boolean; print: (line: string) => void; /** with it, the jump servers the broker wrote to are checked too */ redisUrl?: string; redisPrefix?: string },
+  o: { offline: boolean; print: (line: string) => void; /** with it, the jump servers the broker wrote to are checked too */ redisUrl?: string; redisPrefix?: string; sshdConfigPath?: string },
 ): Promise<number> {
   let errors = 0;
   let warnings = 0;
@@ -56,15 +60,15 @@ export async function checkConfig(
     else ok(`jumpHosts ${jh.name}: private key ${jh.privateKeyPath}`);
   }
   if (o.redisUrl) await checkRecordedInRedis(policy, o.redisUrl, o.redisPrefix, { ok, warn, fail });
-  if (!o.offline) await checkOnline(policy, { ok, warn, fail });
+  if (!o.offline) await checkOnline(policy, o.sshdConfigPath ?? SSHD_CONFIG_PATH, { ok, warn, fail });
   o.print(`${errors} error(s), ${warnings} warning(s)`);
   return errors > 0 ? 1 : 0;
 }
 
 type Report = Record<'ok' | 'warn' | 'fail', (line: string) => void>;
 
-/** Connects to each jump server: pinned host key, sshd version, the authorized_keys file (read, never changed). */
-async function checkOnline(policy: Policy, { ok, warn, fail }: Report): Promise<void> {
+/** Connects to each jump server: pinned host key, sshd version, the authorized_keys file and sshd's hardening (read only). */
+async function checkOnline(policy: Policy, sshdConfigPath: string, { ok, warn, fail }: Report): Promise<void> {
   const connections = new JumpHostConnections({ logger: pino({ level: 'silent' }) });
   for (const jh of policy.jumpHosts) {
     try {
@@ -72,18 +76,47 @@ async function checkOnline(policy: Policy, { ok, warn, fail }: Report): Promise<
       ok(`jumpHosts ${jh.name}: ${jh.user}@${jh.address}:${jh.port} host key ${jh.hostKey} matches; server ${server?.raw ?? 'unknown'}`);
       const expiryProblem = expiryWarning(server, jh);
       if (expiryProblem) warn(`jumpHosts ${jh.name}: ${expiryProblem}`);
-      const result = await connections.updateAuthorizedKeys(jh, (current) => {
-        const parsed = parseAuthorizedKeys(current);
-        if (parsed.damaged) warn(`jumpHosts ${jh.name}: ${jh.authorizedKeysPath} has broken managed-block markers; the next sync rebuilds the block`);
-        else ok(`jumpHosts ${jh.name}: ${jh.authorizedKeysPath} readable, managed block ${parsed.block ? `holds ${parsed.block.length} line(s)` : 'not present yet'}`);
-        return current; // unchanged: nothing is written
-      });
-      if (result.changed) fail(`jumpHosts ${jh.name}: check-config changed the file; please report this bug`);
+      // Read only: check-config never writes. A missing file would be created by the first grant; say so, since a
+      // wrong path (a typo, another account's home) looks just like that.
+      const current = await connections.readRemoteFile(jh, jh.authorizedKeysPath);
+      const parsed = current === undefined ? undefined : parseAuthorizedKeys(current);
+      if (!parsed)
+        warn(`jumpHosts ${jh.name}: ${jh.authorizedKeysPath} does not exist for ${jh.user}; the first grant would create it (mode 0600): check the path if sshd reads another file`);
+      else if (parsed.damaged) warn(`jumpHosts ${jh.name}: ${jh.authorizedKeysPath} has broken managed-block markers; the next sync rebuilds the block`);
+      else ok(`jumpHosts ${jh.name}: ${jh.authorizedKeysPath} readable, managed block ${parsed.block ? `holds ${parsed.block.length} line(s)` : 'not present yet'}`);
+      await checkHardening(connections, jh, sshdConfigPath, ok, warn);
     } catch (err) {
       fail(`jumpHosts ${jh.name}: ${(err as Error).message}`);
     }
   }
   await connections.close();
+}
+
+/** The jump account's forwarding hardening, as far as its sshd configuration can be read over SFTP. */
+async function checkHardening(
+  connections: JumpHostConnections,
+  jh: JumpHostConfig,
+  path: string,
+  ok: (m: string) => void,
+  warn: (m: string) => void,
+): Promise<void> {
+  const wanted = FORWARDING_HARDENING.map((h) => `${h.keyword} ${h.wanted}`).join(', ');
+  const report = await checkForwardingHardening(
+    { read: (p) => connections.readRemoteFile(jh, p), list: (d) => connections.listRemoteDir(jh, d) },
+    path,
+    jh.user,
+  );
+  if (!report.readable) {
+    warn(`jumpHosts ${jh.name}: could not check sshd's forwarding hardening: ${report.why}; make sure ${jh.user} has ${wanted}`);
+    return;
+  }
+  const wrong = report.settings.filter((s) => s.value.toLowerCase() !== s.wanted);
+  for (const s of wrong)
+    warn(`jumpHosts ${jh.name}: sshd gives ${jh.user} ${s.keyword} ${s.value} (from ${s.from}); set ${s.keyword} ${s.wanted}: the key line's port-forwarding cannot forbid it`);
+  for (const u of report.undecided.filter((u) => u.value.toLowerCase() !== FORWARDING_HARDENING.find((h) => h.keyword === u.keyword)?.wanted))
+    warn(`jumpHosts ${jh.name}: ${u.keyword} ${u.value} is set under "${u.match}", which check-config cannot evaluate; make sure it does not apply to ${jh.user}`);
+  if (wrong.length === 0)
+    ok(`jumpHosts ${jh.name}: sshd forwarding hardening for ${jh.user}: ${wanted} (read ${report.files.join(', ')})`);
 }
 
 /** What the broker's start-up check (broker.ts) would say about the jump servers it wrote to, read-only. */

@@ -20,12 +20,13 @@ commands:
 options:
   --config PATH   policy file (default: $JIT_CONFIG or ./jit.config.yaml)
   --offline       check-config without connecting to the jump servers
+  --sshd-config PATH  check-config: the jump server's sshd configuration to read over SFTP (default /etc/ssh/sshd_config)
   --dry-run       reconcile: change nothing, print the plan`;
 
 async function main(): Promise<number> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
-    options: { config: { type: 'string' }, offline: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: { config: { type: 'string' }, offline: { type: 'boolean' }, 'sshd-config': { type: 'string' }, 'dry-run': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
   });
   const command = positionals[0];
   if (values.help || !command) {
@@ -36,7 +37,12 @@ async function main(): Promise<number> {
   const policyPath = values.config || process.env.JIT_CONFIG || './jit.config.yaml';
   if (command === 'check-config') {
     // With REDIS_URL set it also checks the jump servers the broker wrote to, as `start` does.
-    return checkConfig(policyPath, { offline: values.offline ?? false, print: (l) => console.log(l), redisUrl: process.env.REDIS_URL || undefined });
+    return checkConfig(policyPath, {
+      offline: values.offline ?? false,
+      print: (l) => console.log(l),
+      redisUrl: process.env.REDIS_URL || undefined,
+      sshdConfigPath: values['sshd-config'],
+    });
   }
   if (command === 'reconcile') {
     if (!values['dry-run']) {

@@ -1,6 +1,7 @@
 // The YAML policy: one schema, validated once at start-up, defaults filled in.
 import { readFileSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
+import { posix } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { parseDuration } from '../domain/duration.ts';
@@ -35,13 +36,44 @@ const name = z
 // must be a real IPv6 address (bare or bracketed): "10.0.0.5:22" is a port typed into the address.
 // Lower-cased: the ssh client lower-cases a host name before asking the jump server for it, and sshd
 // compares permitopen case-sensitively, so "DB-1.internal" in permitopen would never match.
+const HOSTNAME = /^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$/;
+const DOTTED_QUAD = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+// The resolver (inet_aton) reads "2130706433", "0x7f000001", "0177.1" or "127.1" as 127.0.0.1: a name whose
+// last label is a number is an IPv4 address in disguise, allowed only as a plain dotted quad (no leading zeros:
+// "010.0.0.1" is octal). A trailing dot is refused too: permitopen would never match what engineers type.
+const numericLooking = (a: string) => /(?:^|\.)(?:\d+|0x[0-9a-f]*)\.?$/i.test(a) || a.endsWith('.');
 const address = z
   .string()
   .refine(
-    (a) => /^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$/.test(a) || (/^(?:\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:.]+)$/.test(a) && isIPv6(a.replace(/^\[(.*)\]$/, '$1'))),
+    (a) => HOSTNAME.test(a) || (/^(?:\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:.]+)$/.test(a) && isIPv6(a.replace(/^\[(.*)\]$/, '$1'))),
     'must be a hostname or IP address',
   )
+  .refine(
+    (a) => !HOSTNAME.test(a) || !numericLooking(a) || DOTTED_QUAD.test(a),
+    'must write IPv4 as a dotted quad such as 10.0.0.5 (numeric, hex, octal and short forms resolve to other addresses: 2130706433 is 127.0.0.1) and a hostname without a trailing dot',
+  )
   .transform((a) => a.toLowerCase());
+
+// The managed file's path, used as given over SFTP: no "~" (SFTP does not expand it), no "..", no control
+// characters (a YAML block scalar leaves a trailing newline), and normalised, so what the operator reads is
+// the file that is written.
+const authorizedKeysPath = z.string().superRefine((p, ctx) => {
+  const problem =
+    p === ''
+      ? 'must not be empty'
+      : /[\u0000-\u001f\u007f]/.test(p)
+        ? 'must not contain control characters or line breaks'
+        : p !== p.trim()
+          ? 'must not start or end with spaces'
+          : p.startsWith('~')
+            ? 'must not start with "~": SFTP does not expand it; write it relative to the jump account\'s home (.ssh/authorized_keys) or absolute'
+            : p.split('/').includes('..')
+              ? 'must not contain ".." (it could leave the jump account\'s files)'
+              : posix.normalize(p) !== p || (p.length > 1 && p.endsWith('/'))
+                ? `must be a normalised path (${JSON.stringify(posix.normalize(p).replace(/(.)\/$/, '$1'))})`
+                : undefined;
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 const port = z.number().int().min(1).max(65535);
 const loginUser = z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/i, 'must be a POSIX user name');
 
@@ -93,7 +125,7 @@ export const jumpHostSchema = z
       .regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'must be an OpenSSH SHA256 fingerprint such as "SHA256:abc…" (ssh-keygen -lf)')
       .describe('the pinned host key fingerprint; any other key is refused'),
     privateKeyPath: z.string().min(1).describe("the broker's own private key (OpenSSH format)"),
-    authorizedKeysPath: z.string().min(1).default('.ssh/authorized_keys').describe("absolute, or relative to the jump account's home"),
+    authorizedKeysPath: authorizedKeysPath.default('.ssh/authorized_keys').describe("absolute, or relative to the jump account's home"),
     publicAddress: address.optional().describe('what engineers type after -J (defaults to address)'),
     publicPort: port.optional().describe('the port engineers use (defaults to port)'),
     utcExpiryOnOldServers: z

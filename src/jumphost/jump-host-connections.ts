@@ -319,6 +319,26 @@ export class JumpHostConnections {
     return { changed: true, before, after, server: conn.server };
   }
 
+  /** A file as the jump account reads it over SFTP (latin1), or undefined if it does not exist (check-config). */
+  async readRemoteFile(jh: JumpHostConfig, path: string): Promise<string | undefined> {
+    const conn = await this.connected(jh);
+    const sftp = await this.sftp(jh, conn);
+    return this.sftpCall<string | undefined>(jh, conn, `reading ${path}`, (done) =>
+      sftp.readFile(path, (err: SftpError | null | undefined, data: Buffer) => {
+        if (err?.code === SFTP_NO_SUCH_FILE) done(undefined, undefined);
+        else if (err) done(err);
+        else done(undefined, data.toString('latin1'));
+      }),
+    );
+  }
+
+  /** The names in a directory as the jump account lists it over SFTP (check-config: sshd_config Include globs). */
+  async listRemoteDir(jh: JumpHostConfig, path: string): Promise<string[]> {
+    const conn = await this.connected(jh);
+    const sftp = await this.sftp(jh, conn);
+    return this.sftpCall<string[]>(jh, conn, `listing ${path}`, (done) => sftp.readdir(path, (err, list) => (err ? done(err) : done(undefined, list.map((e) => e.filename)))));
+  }
+
   /** Ends every connection; later calls fail with JumpHostUnavailableError. */
   async close(): Promise<void> {
     this.closed = true;

@@ -3,7 +3,7 @@
 // the exit codes: 0 without errors (warnings allowed), 1 with any error, 2 for a command it does not know.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -58,11 +58,61 @@ describe('check-config end to end', () => {
   });
 
   it('warns about a jump server older than OpenSSH 9.1, and exits 0 (a warning is not an error)', async () => {
-    const r = await jitJump(['check-config', '--config', write('old.yaml', policy(oldJump()))]);
+    // The fixture's own sshd_config carries the forwarding hardening DESIGN.md asks for.
+    const r = await jitJump(['check-config', '--sshd-config', join(old.dir, 'sshd_config'), '--config', write('old.yaml', policy(oldJump()))]);
     assert.equal(r.code, 0, r.out);
     assert.match(r.out, /ok {4}jumpHosts bastion: .* host key SHA256:\S+ matches; server SSH-2\.0-OpenSSH_8\.9/);
+    assert.ok(
+      r.out.includes(`ok    jumpHosts bastion: sshd forwarding hardening for ${old.user}: AllowTcpForwarding local, PermitListen none, AllowStreamLocalForwarding no (read ${join(old.dir, 'sshd_config')})`),
+      r.out,
+    );
     assert.match(r.out, /warn {2}jumpHosts bastion: sshd is older than OpenSSH 9\.1, so keys carry no expiry-time; access ends only when the broker removes the line/);
     assert.match(r.out, /0 error\(s\), 1 warning\(s\)/);
+  });
+
+  it('warns when the authorized_keys file is missing, and reads the forwarding hardening from sshd_config, its Include files and Match blocks', async () => {
+    // What sshd would give the jump account: the first value wins, a matching Match block overrides it.
+    mkdirSync(join(dir, 'conf.d'), { recursive: true });
+    writeFileSync(join(dir, 'conf.d', '10-stream.conf'), 'AllowStreamLocalForwarding yes\n');
+    writeFileSync(join(dir, 'conf.d', 'ignored.txt'), 'PermitListen any\n');
+    const weak = join(dir, 'weak_sshd_config');
+    writeFileSync(
+      weak,
+      [
+        '# a jump server whose hardening has holes',
+        'Include conf.d/*.conf',
+        'AllowTcpForwarding local',
+        'PermitListen none',
+        'AllowStreamLocalForwarding no',
+        'Match User someone-else',
+        '  AllowTcpForwarding yes',
+        `Match User ${old.user},other`,
+        '  PermitListen any',
+        'Match Group wheel',
+        '  AllowTcpForwarding yes',
+        '',
+      ].join('\n'),
+    );
+    const missingKeys = { ...oldJump(), authorizedKeysPath: join(dir, 'nope', 'authorized_keys') };
+    const r = await jitJump(['check-config', '--sshd-config', weak, '--config', write('weak.yaml', policy(missingKeys, { utcExpiryOnOldServers: true }))]);
+    assert.equal(r.code, 0, `warnings only: ${r.out}`);
+    const warns = r.out.split('\n').filter((l) => l.startsWith('warn  ') && !l.includes('expiry-time'));
+    assert.deepEqual(warns, [
+      `warn  jumpHosts bastion: ${join(dir, 'nope', 'authorized_keys')} does not exist for ${old.user}; the first grant would create it (mode 0600): check the path if sshd reads another file`,
+      `warn  jumpHosts bastion: sshd gives ${old.user} PermitListen any (from ${weak} (Match User ${old.user},other)); set PermitListen none: the key line's port-forwarding cannot forbid it`,
+      `warn  jumpHosts bastion: sshd gives ${old.user} AllowStreamLocalForwarding yes (from ${join(dir, 'conf.d', '10-stream.conf')}); set AllowStreamLocalForwarding no: the key line's port-forwarding cannot forbid it`,
+      `warn  jumpHosts bastion: AllowTcpForwarding yes is set under "Match Group wheel", which check-config cannot evaluate; make sure it does not apply to ${old.user}`,
+    ]);
+    assert.match(r.out, /0 error\(s\), 5 warning\(s\)/, 'the four and the declared-UTC expiry note');
+
+    const unreadable = await jitJump(['check-config', '--sshd-config', join(dir, 'no_sshd_config'), '--config', write('unreadable.yaml', policy(oldJump(), { utcExpiryOnOldServers: true }))]);
+    assert.equal(unreadable.code, 0, unreadable.out);
+    assert.ok(
+      unreadable.out.includes(
+        `warn  jumpHosts bastion: could not check sshd's forwarding hardening: ${join(dir, 'no_sshd_config')} does not exist; make sure ${old.user} has AllowTcpForwarding local, PermitListen none, AllowStreamLocalForwarding no`,
+      ),
+      unreadable.out,
+    );
   });
 
   it('says keys carry local time when the operator declares the old server runs in UTC', async () => {

@@ -239,6 +239,52 @@ hosts:
       assert.deepEqual(issues(raw), ['jumpHosts[0].publicAddress: must be a hostname or IP address']);
     });
 
+    it('IPv4 only as a dotted quad: numeric, hex, octal and short forms the resolver reads as another address', () => {
+      const message = 'must write IPv4 as a dotted quad such as 10.0.0.5 (numeric, hex, octal and short forms resolve to other addresses: 2130706433 is 127.0.0.1) and a hostname without a trailing dot';
+      for (const bad of ['2130706433', '0x7f000001', '0x7F.1', '0177.0.0.1', '127.1', '10.0.1', '010.0.0.5', '10.0.0.256', '10.0.0.5.', 'db.internal.', 'db.0x10', '1.2.3.4.5']) {
+        for (const field of ['address', 'publicAddress'] as const) {
+          const raw = minimal();
+          raw.jumpHosts[0]![field] = bad;
+          assert.deepEqual(issues(raw), [`jumpHosts[0].${field}: ${message}`], `${field} ${bad}`);
+        }
+        const raw = minimal();
+        raw.hosts[0]!.address = bad;
+        assert.deepEqual(issues(raw), [`hosts[0].address: ${message}`], bad);
+      }
+      for (const good of ['127.0.0.1', '10.0.0.5', '255.255.255.255', '0.0.0.0', '1e100.net', 'db-1.internal', '10-0-0-5.internal', 'a1']) {
+        const raw = minimal();
+        raw.hosts[0]!.address = good;
+        raw.jumpHosts[0]!.address = good;
+        assert.equal(validatePolicy(raw).hosts[0]!.address, good);
+      }
+    });
+
+    it('authorizedKeysPath: normalised, no "..", no "~", no control characters or trailing newline', () => {
+      const cases: [string, string][] = [
+        ['../../root/.ssh/authorized_keys', 'must not contain ".." (it could leave the jump account\'s files)'],
+        ['/home/jump/../root/.ssh/authorized_keys', 'must not contain ".." (it could leave the jump account\'s files)'],
+        ['~/.ssh/authorized_keys', 'must not start with "~": SFTP does not expand it; write it relative to the jump account\'s home (.ssh/authorized_keys) or absolute'],
+        ['~jump/.ssh/authorized_keys', 'must not start with "~": SFTP does not expand it; write it relative to the jump account\'s home (.ssh/authorized_keys) or absolute'],
+        ['.ssh/authorized_keys\n', 'must not contain control characters or line breaks'],
+        ['.ssh/author\tized_keys', 'must not contain control characters or line breaks'],
+        [' .ssh/authorized_keys', 'must not start or end with spaces'],
+        ['.ssh//authorized_keys', 'must be a normalised path (".ssh/authorized_keys")'],
+        ['./.ssh/authorized_keys', 'must be a normalised path (".ssh/authorized_keys")'],
+        ['/home/jump/.ssh/', 'must be a normalised path ("/home/jump/.ssh")'],
+        ['', 'must not be empty'],
+      ];
+      for (const [path, message] of cases) {
+        const raw = minimal();
+        raw.jumpHosts[0]!.authorizedKeysPath = path;
+        assert.deepEqual(issues(raw), [`jumpHosts[0].authorizedKeysPath: ${message}`], JSON.stringify(path));
+      }
+      for (const path of ['.ssh/authorized_keys', '/home/jump/.ssh/authorized_keys', '/etc/ssh/authorized_keys.d/jump', 'keys..old']) {
+        const raw = minimal();
+        raw.jumpHosts[0]!.authorizedKeysPath = path;
+        assert.equal(validatePolicy(raw).jumpHosts[0]!.authorizedKeysPath, path);
+      }
+    });
+
     it('ports, user names, owners and approvals', () => {
       const cases: [(r: Raw) => void, string][] = [
         [(r) => (r.hosts[0]!.port = 0), 'hosts[0].port'],
