@@ -59,6 +59,8 @@ export interface BrokerTuning {
   /** how long stop() waits in all for Slack requests, follow-up work, jobs and syncs in flight before handing
    *  running jobs back to the queue (default 10 s; the forced exit of `jit-jump start` comes at 15 s) */
   stopTimeoutMs?: number;
+  /** a slash command not answered this long after it arrived is acked with "working", answered later (default 2 s) */
+  slackAckDeadlineMs?: number;
 }
 
 export interface Broker {
@@ -108,6 +110,7 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
     apiUrl: env.SLACK_API_URL,
     teamId: policy.teamId,
     maxBodyBytes: policy.limits.maxBodyBytes,
+    ackDeadlineMs: t.slackAckDeadlineMs,
     service,
     logger,
     health: async () => (await conn.redis.ping()) === 'PONG',

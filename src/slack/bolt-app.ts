@@ -1,7 +1,8 @@
 // Bolt wiring: HTTP receiver at POST /slack/events (signature verified by Bolt, timestamp both ways and body
 // size by us), or Socket Mode when an app token is given. Every request from another workspace, or carrying a
 // response_url that is not Slack's, is refused before any listener runs. Listeners ack at once with the reply,
-// then do the slow work (SSH, messages) after the ack.
+// then do the slow work (SSH, messages) after the ack; a /jump whose reply is late (slow store) is acked with
+// "working" and answered on its response_url.
 import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { RefusalCode } from '../domain/result.ts';
@@ -28,6 +29,9 @@ export interface BoltAppOptions {
   /** told about every piece of work a Slack request starts (its handling, and what runs after the ack), so
    *  shutdown can wait for it */
   onWork?: (work: Promise<void>) => void;
+  /** a slash command whose outcome is not ready this long after it arrived is acked with a "working" reply
+   *  and answered on its response_url when ready (Slack drops a command not acked within 3 s; default 2 s) */
+  ackDeadlineMs?: number;
 }
 
 const { tryAgain: TRY_AGAIN, cannotVerify: CANNOT_VERIFY, otherWorkspace: OTHER_WORKSPACE, formNotOpened: FORM_NOT_OPENED } = SLACK_REPLIES;
@@ -36,6 +40,13 @@ function userOf(body: unknown): string {
   const b = body as { user_id?: unknown; user?: { id?: unknown } };
   const u = b?.user_id ?? b?.user?.id;
   return typeof u === 'string' ? u : 'unknown';
+}
+
+/** The promise's value if it settles within `ms`, else undefined (the promise goes on). */
+function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((r) => (timer = setTimeout(r, ms, undefined)));
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 /** Runs `load` once and keeps its result; a failure is forgotten, so the next caller tries again. */
@@ -145,7 +156,9 @@ type ButtonAction = import('@slack/bolt').BlockAction<import('@slack/bolt').Butt
 function registerListeners(app: App, o: BoltAppOptions, log: Logger): void {
   const runAfter = (outcome: Outcome, what: string) => {
     if (!outcome.after) return;
-    o.onWork?.(outcome.after().catch((err: unknown) => log.error({ err }, `${what}: follow-up work failed`)));
+    // Started whether or not anyone is told (`o.onWork?.(run())` would not run it without onWork).
+    const work = outcome.after().catch((err: unknown) => log.error({ err }, `${what}: follow-up work failed`));
+    o.onWork?.(work);
   };
   // A use case that throws (Redis away) has changed nothing: the person is asked to try again.
   const attempt = async (what: string, run: () => Promise<Outcome>): Promise<Outcome & { text?: string }> => {
@@ -162,9 +175,23 @@ function registerListeners(app: App, o: BoltAppOptions, log: Logger): void {
       ? client.chat.postEphemeral({ channel: body.channel.id, user: body.user.id, text }).catch((err: unknown) => log.warn({ err }, 'ephemeral failed'))
       : undefined;
 
-  app.command('/jump', async ({ command, ack }) => {
-    const outcome = await attempt('/jump', () => o.service.command(command.user_id, command.text ?? ''));
-    await ack(outcome.text ? { response_type: 'ephemeral', text: outcome.text } : undefined);
+  const ackDeadlineMs = o.ackDeadlineMs ?? 2000;
+  app.command('/jump', async ({ command, ack, respond }) => {
+    const pending = attempt('/jump', () => o.service.command(command.user_id, command.text ?? ''));
+    // Slack forgets a command not acked within 3 s (the user sees operation_timeout, the request may exist or
+    // not): a slow store (Redis WAITing for a replica, a failover) gets a "working" ack, the outcome follows
+    // on the response_url, replacing it. Either way it is answered once.
+    const early = await within(pending, ackDeadlineMs);
+    if (early) {
+      await ack(early.text ? { response_type: 'ephemeral', text: early.text } : undefined);
+      runAfter(early, '/jump');
+      return;
+    }
+    await ack({ response_type: 'ephemeral', text: SLACK_REPLIES.working });
+    const outcome = await pending;
+    log.warn({ user: command.user_id, ackDeadlineMs }, '/jump: outcome later than the ack deadline, answered on the response_url');
+    if (outcome.text)
+      await respond({ response_type: 'ephemeral', replace_original: true, text: outcome.text }).catch((err: unknown) => log.warn({ err }, '/jump: late answer on the response_url failed'));
     runAfter(outcome, '/jump');
   });
 

@@ -159,6 +159,7 @@ export const SLACK_REPLIES = {
   cannotVerify: 'jit-jump could not check which workspace this came from just now; nothing was changed. Please try again in a minute.',
   otherWorkspace: 'This jit-jump installation does not serve your Slack workspace.',
   notFromSlack: 'jit-jump refused this request: it did not come from Slack.',
+  working: 'Working on it…',
   denyReasonNeeded: 'Say why, so the requester knows what to do instead.',
   formNotOpened: 'Slack did not open the form for the reason (the click may have taken too long to answer); nothing was changed. Click Deny again.',
 } as const;
