@@ -185,3 +185,37 @@ describe('ends and decisions: audit events and stored fields', () => {
     assert.equal(h.audit.filter((e) => e.code === 'jump-host-retired').length, 1);
   });
 });
+
+describe('requests and pasted private keys: audit and log', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = inMemoryService();
+    await h.registerKey(ENG);
+  });
+
+  it('a request is audited with the requester as actor, its duration and its reason', async () => {
+    const id = await h.request(ENG, 'db-1 30m fix replication');
+    assert.deepEqual(
+      h.audit.filter((e) => e.type === 'requested').map((e) => [e.requestId, e.actor, e.durationMs, e.reason]),
+      [[id, ENG, 30 * 60_000, 'fix replication']],
+    );
+  });
+
+  it('owners of a group that cannot be listed get no DM, and that is logged with the request', async () => {
+    h.owners.groupsUnavailable = true;
+    const id = await h.request(ENG, 'cache-1 30m warm up');
+    assert.deepEqual(h.notifier.of('requestPending', id).map((n) => 'owners' in n && n.owners), [[]]);
+    assert.deepEqual(
+      h.logs.filter((l) => l.msg === 'owners not DMed: user group unavailable').map((l) => [l.level, l.obj]),
+      [['warn', { requestId: id, host: 'cache-1', detail: 'groups unavailable' }]],
+    );
+  });
+
+  it('a pasted private key is audited as a refused key-add that says the person was told to rotate it', async () => {
+    await h.service.command(ENG, 'key add -----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbg==\n-----END OPENSSH PRIVATE KEY-----');
+    assert.deepEqual(
+      h.audit.filter((e) => e.type === 'refused').map((e) => [e.actor, e.code, e.detail]),
+      [[ENG, 'private-key-pasted', 'key-add: a private key was pasted (not stored); the person was told to rotate it']],
+    );
+  });
+});
