@@ -3,7 +3,7 @@
 // response_url that is not Slack's, is refused before any listener runs. Listeners ack at once with the reply,
 // then do the slow work (SSH, messages) after the ack; a /jump whose reply is late (slow store) is acked with
 // "working" and answered on its response_url.
-import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
+import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger, type SlackCommandMiddlewareArgs } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { RefusalCode } from '../domain/result.ts';
 import type { AccessService, Outcome } from '../service/access-service.ts';
@@ -161,7 +161,7 @@ function registerListeners(app: App, o: BoltAppOptions, log: Logger): void {
     o.onWork?.(work);
   };
   // A use case that throws (Redis away) has changed nothing: the person is asked to try again.
-  const attempt = async (what: string, run: () => Promise<Outcome>): Promise<Outcome & { text?: string }> => {
+  const attempt: Attempt = async (what, run) => {
     try {
       const outcome = await run();
       return { ...outcome, text: outcome.reply && replyText(outcome.reply) };
@@ -175,25 +175,7 @@ function registerListeners(app: App, o: BoltAppOptions, log: Logger): void {
       ? client.chat.postEphemeral({ channel: body.channel.id, user: body.user.id, text }).catch((err: unknown) => log.warn({ err }, 'ephemeral failed'))
       : undefined;
 
-  const ackDeadlineMs = o.ackDeadlineMs ?? 2000;
-  app.command('/jump', async ({ command, ack, respond }) => {
-    const pending = attempt('/jump', () => o.service.command(command.user_id, command.text ?? ''));
-    // Slack forgets a command not acked within 3 s (the user sees operation_timeout, the request may exist or
-    // not): a slow store (Redis WAITing for a replica, a failover) gets a "working" ack, the outcome follows
-    // on the response_url, replacing it. Either way it is answered once.
-    const early = await within(pending, ackDeadlineMs);
-    if (early) {
-      await ack(early.text ? { response_type: 'ephemeral', text: early.text } : undefined);
-      runAfter(early, '/jump');
-      return;
-    }
-    await ack({ response_type: 'ephemeral', text: SLACK_REPLIES.working });
-    const outcome = await pending;
-    log.warn({ user: command.user_id, ackDeadlineMs }, '/jump: outcome later than the ack deadline, answered on the response_url');
-    if (outcome.text)
-      await respond({ response_type: 'ephemeral', replace_original: true, text: outcome.text }).catch((err: unknown) => log.warn({ err }, '/jump: late answer on the response_url failed'));
-    runAfter(outcome, '/jump');
-  });
+  app.command('/jump', slashCommandListener(o, log, attempt, runAfter));
 
   app.action<ButtonAction>(ACTION_APPROVE, async ({ ack, body, action, client }) => {
     await ack();
@@ -218,6 +200,31 @@ function registerListeners(app: App, o: BoltAppOptions, log: Logger): void {
     else await ack();
     runAfter(outcome, 'deny');
   });
+}
+
+type Attempt = (what: string, run: () => Promise<Outcome>) => Promise<Outcome & { text?: string }>;
+
+/** `/jump`: the reply is the ack when it is ready within the ack deadline; otherwise a "working" ack, then the reply. */
+function slashCommandListener(o: BoltAppOptions, log: Logger, attempt: Attempt, runAfter: (outcome: Outcome, what: string) => void) {
+  const ackDeadlineMs = o.ackDeadlineMs ?? 2000;
+  return async ({ command, ack, respond }: SlackCommandMiddlewareArgs): Promise<void> => {
+    const pending = attempt('/jump', () => o.service.command(command.user_id, command.text ?? ''));
+    // Slack forgets a command not acked within 3 s (the user sees operation_timeout, the request may exist or
+    // not): a slow store (Redis WAITing for a replica, a failover) gets a "working" ack, the outcome follows
+    // on the response_url, replacing it. Either way it is answered once.
+    const early = await within(pending, ackDeadlineMs);
+    if (early) {
+      await ack(early.text ? { response_type: 'ephemeral', text: early.text } : undefined);
+      runAfter(early, '/jump');
+      return;
+    }
+    await ack({ response_type: 'ephemeral', text: SLACK_REPLIES.working });
+    const outcome = await pending;
+    log.warn({ user: command.user_id, ackDeadlineMs }, '/jump: outcome later than the ack deadline, answered on the response_url');
+    if (outcome.text)
+      await respond({ response_type: 'ephemeral', replace_original: true, text: outcome.text }).catch((err: unknown) => log.warn({ err }, '/jump: late answer on the response_url failed'));
+    runAfter(outcome, '/jump');
+  };
 }
 
 /** Deny asks for a reason first: a modal opened with the trigger of this click. Returns the reply to show, if any. */
