@@ -15,13 +15,8 @@ describe('grant lifecycle edges', () => {
     await h.registerKey(ENG);
   });
 
-  /** An approved web-1 grant of `duration`, its follow-up not yet run. */
-  async function approvedGrant(duration = '2h'): Promise<string> {
-    const id = await h.request(ENG, `web-1 ${duration}`);
-    const out = await h.service.approve(id, ALICE);
-    assert.ok(out.after, 'the follow-up is owed');
-    return id;
-  }
+  /** An approved web-1 grant of ENG's, its follow-up not yet run. */
+  const approvedGrant = (duration?: string) => h.approvedGrant(ENG, duration);
 
   it('a grant of exactly twice the warning gets no warning job', async () => {
     const id = await approvedGrant('20m'); // the unit policy warns 10m before the end

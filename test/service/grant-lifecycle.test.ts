@@ -11,13 +11,8 @@ describe('grant lifecycle', () => {
     await h.registerKey(ENG);
   });
 
-  /** An approved web-1 grant of `duration`, its follow-up not yet run. */
-  async function approvedGrant(duration = '2h'): Promise<string> {
-    const id = await h.request(ENG, `web-1 ${duration}`);
-    const out = await h.service.approve(id, ALICE);
-    assert.ok(out.after, 'the follow-up is owed');
-    return id;
-  }
+  /** An approved web-1 grant of ENG's, its follow-up not yet run. */
+  const approvedGrant = (duration?: string) => h.approvedGrant(ENG, duration);
 
   it('activation: revoke job at expiry, warning before it, time-out job gone, line installed, one connect message', async () => {
     const id = await approvedGrant('2h');

@@ -93,5 +93,12 @@ export function inMemoryService(o: { policy?: Policy; rateLimited?: boolean } = 
     if (out.reply?.kind !== 'request-sent') throw new Error(`request refused: ${JSON.stringify(out.reply)}`);
     return out.reply.id;
   };
-  return { service, restartedWith, owners, policy, audit, clock, requests, keys, standingKeys, sync, notifier, jobs, logs, run, registerKey, request };
+  /** A request by `user` for web-1 of `duration`, approved by ALICE, its follow-up not yet run; its id. */
+  const approvedGrant = async (user: string, duration = '2h'): Promise<string> => {
+    const id = await request(user, `web-1 ${duration}`);
+    const out = await service.approve(id, ALICE);
+    if (!out.after) throw new Error(`approval owes no follow-up: ${JSON.stringify(out.reply)}`);
+    return id;
+  };
+  return { service, restartedWith, owners, policy, audit, clock, requests, keys, standingKeys, sync, notifier, jobs, logs, run, registerKey, request, approvedGrant };
 }
