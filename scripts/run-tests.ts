@@ -1,9 +1,9 @@
-// `npm test [part of a path…]`: make sure redis-server and OpenSSH (and Chromium, for *.browser.test.ts) are
-// there, then run every test/**/*.test.ts with Node's test runner, one file at a time (test files start their
-// own servers; the machine has 2 cores). Each file runs in a process group of its own with a deadline (5 min, or
-// `// test-timeout: 10m` near the top of a slow file; JIT_TEST_TIMEOUT sets the default): a file that hangs is
-// reported by name, stopped with every server it started, and the run goes on. A summary ends the run; the exit
-// code is non-zero if any file failed or timed out.
+// `npm test [part of a path…]`: make sure redis-server and OpenSSH (and Chromium, for *.browser.test.ts; journald
+// and rsyslogd, as root on Linux) are there, then run every test/**/*.test.ts with Node's test runner, one file at
+// a time (test files start their own servers; the machine has 2 cores). Each file runs in a process group of its
+// own with a deadline (5 min, or `// test-timeout: 10m` near the top of a slow file; JIT_TEST_TIMEOUT sets the
+// default): a file that hangs is reported by name, stopped with every server it started, and the run goes on. A
+// summary ends the run; the exit code is non-zero if any file failed or timed out.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDuration } from '../src/domain/duration.ts';
@@ -41,7 +41,13 @@ try {
 }
 
 // The browser tests drive the sandbox's console in the system's Chromium (playwright-core downloads nothing).
-const needs: SystemNeed[] = ['redis', 'sshd', ...(files.some((f) => f.endsWith('.browser.test.ts')) ? (['chromium'] as const) : [])];
+// The jump server's log daemons are started only by tests running as root on Linux (the others skip them).
+const needs: SystemNeed[] = [
+  'redis',
+  'sshd',
+  ...(files.some((f) => f.endsWith('.browser.test.ts')) ? (['chromium'] as const) : []),
+  ...(process.platform === 'linux' && process.getuid?.() === 0 ? (['journald', 'rsyslog'] as const) : []),
+];
 try {
   await ensureSystemPackages(needs, (line) => console.log(line));
 } catch (err) {

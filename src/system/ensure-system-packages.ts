@@ -4,7 +4,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
-export type SystemNeed = 'redis' | 'sshd' | 'chromium';
+export type SystemNeed = 'redis' | 'sshd' | 'chromium' | 'journald' | 'rsyslog';
 
 const PACKAGES: Record<SystemNeed, { debian: string[]; mac: string; present: () => boolean }> = {
   redis: { debian: ['redis-server'], mac: 'brew install redis', present: () => onPath('redis-server') },
@@ -14,6 +14,13 @@ const PACKAGES: Record<SystemNeed, { debian: string[]; mac: string; present: () 
     present: () => isExecutable('/usr/sbin/sshd') && onPath('ssh') && onPath('ssh-keygen'),
   },
   chromium: { debian: ['chromium'], mac: 'brew install --cask chromium', present: () => onPath('chromium') },
+  // The log daemons of the jump server whose log the broker reads (issue #12): tests run them as root on Linux.
+  journald: {
+    debian: ['systemd'],
+    mac: 'journald is Linux only',
+    present: () => isExecutable('/lib/systemd/systemd-journald') && onPath('journalctl'),
+  },
+  rsyslog: { debian: ['rsyslog'], mac: 'rsyslogd is not needed on macOS', present: () => isExecutable('/usr/sbin/rsyslogd') },
 };
 
 function isExecutable(path: string): boolean {
