@@ -1,0 +1,340 @@
+// Deciding from sshd's log (issue #12): folding events into connections, a grant's usage, which live sessions to
+// end and which logins no grant explains. The fold must survive re-reads and reads split anywhere.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { describeUsage, foldEvents, grantUsage, sessionsToEnd, unexplainedLogins } from '../../src/domain/connection-tracking.ts';
+import type { ConnectionRecord, GrantUsage, SshdEvent } from '../../src/domain/sshd-log.ts';
+import { FC_RUNS } from './fixtures.ts';
+
+const KEY = `SHA256:${'K'.repeat(43)}`;
+const OTHER = `SHA256:${'O'.repeat(43)}`;
+const BROKER = `SHA256:${'B'.repeat(43)}`;
+const T0 = Date.UTC(2026, 11, 2, 12);
+const MIN = 60_000;
+
+const accepted = (pid: number, at: number, fingerprint = KEY, ip = '203.0.113.7'): SshdEvent => ({ kind: 'accepted', at, pid, user: 'jump', ip, port: 50000 + pid, fingerprint });
+const child = (pid: number, c: number, at: number): SshdEvent => ({ kind: 'user-child', at, pid, child: c });
+const tunnel = (pid: number, host: string, port: number, at: number): SshdEvent => ({ kind: 'tunnel', at, pid, host, port });
+const denied = (pid: number, host: string, port: number, at: number): SshdEvent => ({ kind: 'tunnel-denied', at, pid, host, port });
+const closed = (pid: number, at: number): SshdEvent => ({ kind: 'closed', at, pid });
+
+function conn(over: Partial<ConnectionRecord> & { startedAt: number }): ConnectionRecord {
+  return { id: `100-${over.startedAt}`, jumpHost: 'jump-a', monitorPid: 100, fingerprint: KEY, ip: '203.0.113.7', port: 50100, targets: [], ...over };
+}
+
+/** The store's view: records by id, each fold's output written over it. */
+function apply(state: ReadonlyMap<string, ConnectionRecord>, changes: readonly ConnectionRecord[]): Map<string, ConnectionRecord> {
+  const next = new Map(state);
+  for (const r of changes) next.set(r.id, r);
+  return next;
+}
+const liveOf = (state: ReadonlyMap<string, ConnectionRecord>) => [...state.values()].filter((r) => r.endedAt === undefined);
+const foldInto = (state: ReadonlyMap<string, ConnectionRecord>, events: readonly SshdEvent[]) => apply(state, foldEvents('jump-a', liveOf(state), events));
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+describe('foldEvents', () => {
+  it('follows one connection from login to its end through the monitor and the user child', () => {
+    const events = [accepted(100, T0), child(100, 101, T0), tunnel(101, '10.0.0.5', 22, T0 + 5), closed(101, T0 + MIN)];
+    const [r, ...rest] = foldEvents('jump-a', [], events);
+    assert.deepEqual(rest, []);
+    assert.deepEqual(r, {
+      id: `100-${T0}`, jumpHost: 'jump-a', monitorPid: 100, childPid: 101, fingerprint: KEY, ip: '203.0.113.7', port: 50100,
+      startedAt: T0, targets: ['10.0.0.5:22'], endedAt: T0 + MIN, endedBy: 'closed',
+    });
+  });
+
+  it('returns only what is new or changed, whole; never changes its input', () => {
+    const a = conn({ startedAt: T0 });
+    const b = conn({ id: `200-${T0}`, monitorPid: 200, startedAt: T0 });
+    const live = deepFreeze([a, b]);
+    const out = foldEvents('jump-a', live, deepFreeze([tunnel(200, '10.0.0.5', 22, T0 + 1), tunnel(100, '10.0.0.5', 22, T0 + 1), denied(100, '10.0.0.5', 22, T0 + 2)]));
+    assert.deepEqual(out, [{ ...b, targets: ['10.0.0.5:22'] }], 'a is back where it was');
+    assert.deepEqual(foldEvents('jump-a', live, [tunnel(200, '10.0.0.6', 22, T0), denied(100, '10.0.0.9', 22, T0)]), [{ ...b, targets: ['10.0.0.6:22'] }], 'denying a target never opened changes nothing');
+  });
+
+  it('the same accepted line read twice counts once', () => {
+    const out = foldEvents('jump-a', [], [accepted(100, T0), accepted(100, T0)]);
+    assert.equal(out.length, 1);
+    assert.deepEqual(foldEvents('jump-a', out, [accepted(100, T0)]), []);
+  });
+
+  it('a new login on a pid still held ends the older connection (pid reused, its end line missed)', () => {
+    const old = conn({ startedAt: T0 - 60 * MIN, childPid: 101 });
+    const out = foldEvents('jump-a', [old], [accepted(101, T0, OTHER)]);
+    assert.deepEqual(out[0], { ...old, endedAt: T0, endedBy: 'closed' }, 'held as the user child');
+    assert.equal(out[1]?.id, `101-${T0}`);
+    assert.equal(out[1]?.endedAt, undefined);
+    const again = foldEvents('jump-a', [old], [accepted(100, T0)]);
+    assert.deepEqual(again.map((r) => [r.id, r.endedAt]), [[old.id, T0], [`100-${T0}`, undefined]], 'held as the monitor');
+  });
+
+  it('a user child on a pid another live connection held ends that one', () => {
+    const stale = conn({ id: `300-${T0 - MIN}`, monitorPid: 300, childPid: 101, startedAt: T0 - MIN });
+    const out = foldEvents('jump-a', [stale], [accepted(100, T0), child(100, 101, T0), tunnel(101, '10.0.0.5', 22, T0 + 1)]);
+    assert.deepEqual(out.find((r) => r.id === stale.id), { ...stale, endedAt: T0, endedBy: 'closed' });
+    assert.deepEqual(out.find((r) => r.id === `100-${T0}`)?.targets, ['10.0.0.5:22']);
+    assert.deepEqual(foldEvents('jump-a', [stale], [child(999, 101, T0)]), [{ ...stale, endedAt: T0, endedBy: 'closed' }], 'even when the new child’s monitor is not followed');
+    assert.deepEqual(foldEvents('jump-a', [stale], [child(101, 101, T0)]), [], 'a process is not its own child');
+  });
+
+  it('keeps targets unique and sorted, IPv6 in brackets, denied ones taken out', () => {
+    const events = [accepted(100, T0), child(100, 101, T0), tunnel(101, '10.0.0.9', 22, 1), tunnel(101, '2001:db8::5', 22, 2), tunnel(101, '10.0.0.5', 22, 3), tunnel(100, '10.0.0.5', 22, 4), tunnel(101, 'db-1.internal', 5432, 5), denied(101, '10.0.0.9', 22, 6), denied(101, 'db-1.internal', 5432, 7)];
+    assert.deepEqual(foldEvents('jump-a', [], events)[0]?.targets, ['10.0.0.5:22', '[2001:db8::5]:22']);
+  });
+
+  it('ignores events for pids it does not follow, and for connections that ended', () => {
+    assert.deepEqual(foldEvents('jump-a', [], [closed(100, T0), child(100, 101, T0), tunnel(100, '10.0.0.5', 22, T0)]), []);
+    const events = [accepted(100, T0), closed(100, T0 + 1), tunnel(100, '10.0.0.5', 22, T0 + 2), closed(100, T0 + 3), child(100, 101, T0 + 4)];
+    assert.deepEqual(foldEvents('jump-a', [], events).map((r) => [r.endedAt, r.targets, r.childPid]), [[T0 + 1, [], undefined]]);
+    assert.deepEqual(foldEvents('jump-a', [conn({ startedAt: T0, endedAt: T0 + 1, endedBy: 'broker' })], [closed(100, T0 + 2)]), [], 'an ended record passed in stays as it is');
+  });
+
+  it('the user child is the child of the monitor only: a child line on the child pid changes nothing', () => {
+    const r = conn({ startedAt: T0, childPid: 101 });
+    assert.deepEqual(foldEvents('jump-a', [r], [child(101, 102, T0 + 1)]), []);
+  });
+
+  it('a re-read batch ignores lines from before a known connection’s login (they were about an earlier process)', () => {
+    const live = [conn({ startedAt: T0 })];
+    assert.deepEqual(foldEvents('jump-a', live, [closed(100, T0 - 5), tunnel(100, '10.0.0.5', 22, T0 - 4), accepted(100, T0)]), []);
+    assert.deepEqual(foldEvents('jump-a', live, [accepted(100, T0), closed(100, T0 + 5)])[0]?.endedAt, T0 + 5, 'lines after it count');
+  });
+
+  it('a re-read batch ignores lines on the user child pid from before the line that named it', () => {
+    const live = [conn({ startedAt: T0, childPid: 101, targets: ['10.0.0.5:22'] })];
+    const batch = [accepted(100, T0), tunnel(101, '10.0.0.9', 22, T0), closed(101, T0), child(100, 101, T0), tunnel(101, '10.0.0.5', 22, T0 + 1)];
+    assert.deepEqual(foldEvents('jump-a', live, batch), []);
+  });
+
+  it('a connection that ended in a batch comes out the same when the batch is read again', () => {
+    const batch = [accepted(100, T0), child(100, 101, T0), tunnel(101, '10.0.0.5', 22, T0 + 1), accepted(200, T0 + 2), closed(101, T0 + 3), accepted(100, T0 + 4)];
+    const once = foldInto(new Map(), batch);
+    assert.equal(once.size, 3);
+    assert.deepEqual(foldInto(once, batch), once);
+    const reused = [accepted(100, T0), accepted(100, T0 + 4)];
+    const first = foldInto(new Map(), reused);
+    assert.equal(first.get(`100-${T0}`)?.endedAt, T0 + 4, 'pid reused, no end line');
+    assert.deepEqual(foldInto(first, reused), first, 'read again, the newer login ends the older one again');
+  });
+
+  // A log as sshd writes one, in time order: a monitor names its user child once per login. Few pids, so that
+  // reuse, children and closes collide often.
+  const pid = fc.integer({ min: 100, max: 104 });
+  const host = fc.constantFrom('10.0.0.5', '10.0.0.6', '2001:db8::5');
+  const step = fc.oneof(
+    fc.record({ kind: fc.constant('accepted' as const), pid, key: fc.constantFrom(KEY, OTHER) }),
+    fc.record({ kind: fc.constant('user-child' as const), pid, child: pid }),
+    fc.record({ kind: fc.constantFrom('tunnel' as const, 'tunnel-denied' as const), pid, host, port: fc.constantFrom(22, 80) }),
+    fc.record({ kind: fc.constant('closed' as const), pid }),
+  );
+  const log = fc.array(fc.tuple(step, fc.integer({ min: 1, max: 5 })), { maxLength: 40 }).map((steps) => {
+    let t = T0;
+    const named = new Set<number>();
+    return steps.flatMap(([s, dt]): SshdEvent[] => {
+      t += dt;
+      if (s.kind === 'accepted') named.delete(s.pid);
+      if (s.kind === 'accepted') return [accepted(s.pid, t, s.key)];
+      if (s.kind === 'user-child') return named.has(s.pid) ? [] : (named.add(s.pid), [child(s.pid, s.child, t)]);
+      if (s.kind === 'closed') return [closed(s.pid, t)];
+      return [{ kind: s.kind, at: t, pid: s.pid, host: s.host, port: s.port }];
+    });
+  });
+  const cuts = (events: readonly SshdEvent[]) => fc.tuple(fc.nat({ max: events.length }), fc.nat({ max: events.length })).map(([a, b]) => [Math.min(a, b), Math.max(a, b)] as const);
+
+  it('folding a batch again over its result changes nothing (property)', () => {
+    fc.assert(
+      fc.property(log, (events) => {
+        const once = foldInto(new Map(), events);
+        assert.deepEqual(foldInto(once, events), once);
+      }),
+      { numRuns: FC_RUNS },
+    );
+  });
+
+  it('a batch split in two folds gives the records of one fold (property)', () => {
+    fc.assert(
+      fc.property(log.chain((events) => fc.tuple(fc.constant(events), cuts(events))), ([events, [cut]]) => {
+        const whole = foldInto(new Map(), events);
+        assert.deepEqual(foldInto(foldInto(new Map(), events.slice(0, cut)), events.slice(cut)), whole);
+      }),
+      { numRuns: FC_RUNS },
+    );
+  });
+
+  it('re-reading from an older position (a crash before the position was saved) changes nothing (property)', () => {
+    fc.assert(
+      fc.property(log.chain((events) => fc.tuple(fc.constant(events), cuts(events))), ([events, [a, b]]) => {
+        const read = foldInto(foldInto(new Map(), events.slice(0, a)), events.slice(a, b));
+        assert.deepEqual(foldInto(read, events.slice(a)), foldInto(new Map(), events));
+      }),
+      { numRuns: FC_RUNS },
+    );
+  });
+
+  it('never throws on events in any order, and never ends a connection before it started (property)', () => {
+    const any = fc.array(
+      fc.tuple(step, fc.integer({ min: T0 - 1000, max: T0 + 1000 })).map(([s, t]): SshdEvent =>
+        s.kind === 'accepted' ? accepted(s.pid, t, s.key) : s.kind === 'user-child' ? child(s.pid, s.child, t) : s.kind === 'closed' ? closed(s.pid, t) : { kind: s.kind, at: t, pid: s.pid, host: s.host, port: s.port },
+      ),
+      { maxLength: 40 },
+    );
+    fc.assert(
+      fc.property(any, any, (a, b) => {
+        for (const r of foldInto(foldInto(new Map(), a), b).values()) {
+          assert.ok(r.endedAt === undefined || r.endedAt >= r.startedAt, JSON.stringify(r));
+          assert.deepEqual(r.targets, [...new Set(r.targets)].sort());
+        }
+      }),
+      { numRuns: FC_RUNS },
+    );
+  });
+});
+
+describe('grantUsage', () => {
+  const grant = { fingerprint: KEY, target: '10.0.0.5:22', activatedAt: T0, endedAt: T0 + 60 * MIN };
+
+  it('counts the key’s connections started while the grant was active, clipped to its life', () => {
+    const connections = [
+      conn({ id: 'before', startedAt: T0 - 5 * MIN, endedAt: T0 + 5 * MIN, targets: ['10.0.0.5:22'] }),
+      conn({ id: 'a', startedAt: T0 + 10 * MIN, endedAt: T0 + 20 * MIN, targets: ['10.0.0.5:22'] }),
+      conn({ id: 'b', startedAt: T0 + 15 * MIN, endedAt: T0 + 25 * MIN, ip: '198.51.100.2', targets: ['10.0.0.5:22'] }),
+      conn({ id: 'c', startedAt: T0 + 55 * MIN, endedAt: T0 + 70 * MIN }),
+      conn({ id: 'after', startedAt: T0 + 61 * MIN, targets: ['10.0.0.5:22'] }),
+      conn({ id: 'other-key', fingerprint: OTHER, startedAt: T0 + 10 * MIN, targets: ['10.0.0.5:22'] }),
+    ];
+    assert.deepEqual(grantUsage(grant, connections, T0 + 90 * MIN), {
+      connections: 3, firstAt: T0 + 10 * MIN, lastAt: T0 + 70 * MIN, usedMs: 20 * MIN, sources: ['198.51.100.2', '203.0.113.7'], targets: ['10.0.0.5:22'],
+    });
+  });
+
+  it('an active grant runs to now, and so does an open connection', () => {
+    const open = { ...grant, endedAt: undefined };
+    const u = grantUsage(open, [conn({ startedAt: T0 + 10 * MIN })], T0 + 30 * MIN);
+    assert.deepEqual([u.usedMs, u.lastAt, u.targets], [20 * MIN, T0 + 30 * MIN, []]);
+  });
+
+  it('two grants of one key for different targets: each counts its own target and connections with none yet', () => {
+    const other = { ...grant, target: '10.0.0.6:22' };
+    const connections = [
+      conn({ id: 'to-5', startedAt: T0 + MIN, endedAt: T0 + 2 * MIN, targets: ['10.0.0.5:22'] }),
+      conn({ id: 'to-6', startedAt: T0 + 3 * MIN, endedAt: T0 + 5 * MIN, targets: ['10.0.0.6:22'] }),
+      conn({ id: 'none', startedAt: T0 + 10 * MIN, endedAt: T0 + 20 * MIN }),
+      conn({ id: 'both', startedAt: T0 + 30 * MIN, endedAt: T0 + 40 * MIN, targets: ['10.0.0.5:22', '10.0.0.6:22'] }),
+    ];
+    const five = grantUsage(grant, connections, T0 + 90 * MIN);
+    const six = grantUsage(other, connections, T0 + 90 * MIN);
+    assert.deepEqual([five.connections, five.usedMs, five.targets], [3, 21 * MIN, ['10.0.0.5:22', '10.0.0.6:22']]);
+    assert.deepEqual([six.connections, six.usedMs], [3, 22 * MIN]);
+  });
+
+  it('not used', () => {
+    assert.deepEqual(grantUsage(grant, [conn({ startedAt: T0 + MIN, targets: ['10.0.0.9:22'] })], T0 + 90 * MIN), { connections: 0, usedMs: 0, sources: [], targets: [] });
+  });
+
+  it('used time is never more than the grant’s life, nor the sum of the connections (property)', () => {
+    const span = fc.tuple(fc.integer({ min: -30, max: 90 }), fc.option(fc.integer({ min: 0, max: 60 })));
+    const list = fc.array(span, { maxLength: 8 }).map((spans) =>
+      spans.map(([s, d], i) => conn({ id: `c${i}`, startedAt: T0 + s * MIN, ...(d === null ? {} : { endedAt: T0 + (s + d) * MIN }) })),
+    );
+    fc.assert(
+      fc.property(list, (connections) => {
+        const now = T0 + 120 * MIN;
+        const u = grantUsage(grant, connections, now);
+        const counted = connections.filter((x) => x.startedAt >= T0 && x.startedAt <= T0 + 60 * MIN);
+        assert.equal(u.connections, counted.length);
+        assert.ok(u.usedMs >= 0 && u.usedMs <= 60 * MIN);
+        assert.ok(u.usedMs <= counted.reduce((sum, x) => sum + (x.endedAt ?? now) - x.startedAt, 0));
+      }),
+      { numRuns: FC_RUNS },
+    );
+  });
+});
+
+describe('describeUsage', () => {
+  const usage = (over: Partial<GrantUsage>): GrantUsage => ({ connections: 3, usedMs: 14 * MIN, sources: ['203.0.113.7'], targets: ['10.0.0.5:22'], ...over });
+
+  it('says how long, how often, from where and to where', () => {
+    assert.equal(describeUsage({ connections: 0, usedMs: 0, sources: [], targets: [] }), 'not used');
+    assert.equal(describeUsage(usage({})), 'used 14 min in 3 connections from 203.0.113.7 to 10.0.0.5:22');
+    assert.equal(describeUsage(usage({ connections: 1, usedMs: 59_999, targets: [] })), 'used under 1 min in 1 connection from 203.0.113.7');
+    assert.equal(describeUsage(usage({ usedMs: 60_000 })).slice(0, 10), 'used 1 min');
+    assert.equal(describeUsage(usage({ usedMs: 90 * MIN - 1 })).slice(0, 11), 'used 89 min');
+    assert.equal(describeUsage(usage({ usedMs: 90 * MIN })).slice(0, 16), 'used 1 h 30 min ');
+    assert.equal(describeUsage(usage({ usedMs: 120 * MIN + 59_000 })).slice(0, 10), 'used 2 h i');
+    assert.equal(describeUsage(usage({ usedMs: 26 * 60 * MIN + 5 * MIN })).slice(0, 16), 'used 26 h 5 min ');
+  });
+
+  it('lists at most three sources and targets, then how many more', () => {
+    const text = describeUsage(usage({ sources: ['a', 'b', 'c', 'd', 'e'], targets: ['t1', 't2', 't3', 't4'] }));
+    assert.equal(text, 'used 14 min in 3 connections from a, b, c and 2 more to t1, t2, t3 and 1 more');
+    assert.equal(describeUsage(usage({ sources: ['a', 'b', 'c'], targets: ['t1', 't2'] })), 'used 14 min in 3 connections from a, b, c to t1, t2');
+  });
+});
+
+describe('sessionsToEnd', () => {
+  const input = (over: Partial<Parameters<typeof sessionsToEnd>[0]>): Parameters<typeof sessionsToEnd>[0] => ({
+    live: [], activeGrants: [], endedGrants: [], blockFingerprints: new Set([KEY, OTHER, BROKER]), brokerFingerprints: new Set([BROKER]), targetsLogged: true, ...over,
+  });
+  const ended = { id: 'g-old', fingerprint: KEY, target: '10.0.0.5:22', activatedAt: T0, endedAt: T0 + 60 * MIN };
+  const ids = (out: ReturnType<typeof sessionsToEnd>) => out.map((s) => [s.connection.id, s.why, s.grantIds]);
+
+  it('never ends the broker’s own connection nor a key the broker never put in the block', () => {
+    const live = [conn({ id: 'broker', fingerprint: BROKER, startedAt: T0 }), conn({ id: 'standing', fingerprint: `SHA256:${'S'.repeat(43)}`, startedAt: T0, targets: ['10.0.0.7:22'] })];
+    assert.deepEqual(sessionsToEnd(input({ live, targetsLogged: true })), []);
+    assert.deepEqual(sessionsToEnd(input({ live, targetsLogged: false, endedGrants: [{ ...ended, fingerprint: BROKER }] })), []);
+  });
+
+  it('ends every connection of a key with no active grant, naming the grants it started under', () => {
+    const live = [conn({ id: 'a', startedAt: T0 + MIN }), conn({ id: 'b', startedAt: T0 + 61 * MIN }), conn({ id: 'gone', startedAt: T0, endedAt: T0 + 1 })];
+    const endedGrants = [ended, { ...ended, id: 'g-other-key', fingerprint: OTHER }, { ...ended, id: 'g-a2' }];
+    assert.deepEqual(ids(sessionsToEnd(input({ live, endedGrants }))), [['a', 'no-active-grant', ['g-a2', 'g-old']], ['b', 'no-active-grant', []]]);
+  });
+
+  it('targets logged: ends a connection that reached a target no active grant of its key names', () => {
+    const activeGrants = [{ id: 'g5', fingerprint: KEY, target: '10.0.0.5:22' }, { id: 'g6', fingerprint: KEY, target: '10.0.0.6:22' }, { id: 'g7', fingerprint: OTHER, target: '10.0.0.7:22' }];
+    const live = [
+      conn({ id: 'none-yet', startedAt: T0 }),
+      conn({ id: 'both-granted', startedAt: T0, targets: ['10.0.0.5:22', '10.0.0.6:22'] }),
+      conn({ id: 'other-keys-target', startedAt: T0 + MIN, targets: ['10.0.0.5:22', '10.0.0.7:22'] }),
+    ];
+    assert.deepEqual(ids(sessionsToEnd(input({ live, activeGrants, endedGrants: [ended] }))), [['other-keys-target', 'target-not-granted', ['g-old']]]);
+  });
+
+  it('targets not logged: ends a connection that started under a grant of its key that has ended since', () => {
+    const activeGrants = [{ id: 'g-new', fingerprint: KEY, target: '10.0.0.6:22' }];
+    const live = [conn({ id: 'under-old', startedAt: T0 + 60 * MIN }), conn({ id: 'under-new', startedAt: T0 + 61 * MIN }), conn({ id: 'before-old', startedAt: T0 - 1 })];
+    assert.deepEqual(ids(sessionsToEnd(input({ live, activeGrants, endedGrants: [ended], targetsLogged: false }))), [['under-old', 'grant-ended-targets-unknown', ['g-old']]]);
+  });
+});
+
+describe('unexplainedLogins', () => {
+  const grants = [{ id: 'g1', fingerprint: KEY, activatedAt: T0, endedAt: T0 + 60 * MIN }, { id: 'g2', fingerprint: OTHER, activatedAt: T0 + 120 * MIN }];
+  const run = (accepted: ConnectionRecord[]) =>
+    unexplainedLogins({ accepted, grants, blockFingerprints: new Set([KEY, OTHER, BROKER]), brokerFingerprints: new Set([BROKER]), graceMs: 30_000 }).map((c) => c.id);
+
+  it('a login no grant of its key covers, the grace after a grant’s end included', () => {
+    assert.deepEqual(
+      run([
+        conn({ id: 'at-start', startedAt: T0 }),
+        conn({ id: 'before', startedAt: T0 - 1 }),
+        conn({ id: 'in-grace', startedAt: T0 + 60 * MIN + 30_000 }),
+        conn({ id: 'after-grace', startedAt: T0 + 60 * MIN + 30_001 }),
+        conn({ id: 'other-keys-grant', fingerprint: OTHER, startedAt: T0 + MIN }),
+        conn({ id: 'open-grant', fingerprint: OTHER, startedAt: T0 + 900 * MIN }),
+      ]),
+      ['before', 'after-grace', 'other-keys-grant'],
+    );
+  });
+
+  it('never reports the broker’s key nor a key outside the block', () => {
+    assert.deepEqual(run([conn({ id: 'broker', fingerprint: BROKER, startedAt: T0 - MIN }), conn({ id: 'standing', fingerprint: `SHA256:${'S'.repeat(43)}`, startedAt: T0 - MIN })]), []);
+  });
+});
