@@ -28,6 +28,7 @@ function journalText(value: unknown): string | undefined {
 /**
  * One line of `journalctl -o json --output-fields=MESSAGE,_PID,__REALTIME_TIMESTAMP`: its cursor and entry.
  * A field given twice (an array of values), a value too large for journalctl (null) or anything malformed: undefined.
+ * Any local user may log as "sshd" (`logger -t sshd`); journald's own `_COMM`, if asked for too, tells them apart.
  */
 export function parseJournalRecord(line: string): (LogEntry & { cursor: string }) | undefined {
   let record: unknown;
@@ -37,7 +38,8 @@ export function parseJournalRecord(line: string): (LogEntry & { cursor: string }
     return undefined;
   }
   if (typeof record !== 'object' || record === null || Array.isArray(record)) return undefined;
-  const { __CURSOR: cursor, __REALTIME_TIMESTAMP: micros, _PID: pidText, MESSAGE: raw } = record as Record<string, unknown>;
+  const { __CURSOR: cursor, __REALTIME_TIMESTAMP: micros, _PID: pidText, MESSAGE: raw, _COMM: comm } = record as Record<string, unknown>;
+  if (comm !== undefined && comm !== 'sshd' && comm !== 'sshd-session') return undefined;
   if (typeof cursor !== 'string' || cursor === '' || typeof micros !== 'string' || !DIGITS.test(micros)) return undefined;
   const at = Math.floor(Number(micros) / 1000);
   const pid = typeof pidText === 'string' ? toPid(pidText) : undefined;

@@ -46,6 +46,12 @@ describe('parseJournalRecord', () => {
     });
   });
 
+  it('when _COMM is there too, takes the lines of sshd processes only (anyone may log as "sshd")', () => {
+    assert.equal(parseJournalRecord(record({ _COMM: 'sshd' }))?.pid, 4242);
+    assert.equal(parseJournalRecord(record({ _COMM: 'sshd-session' }))?.pid, 4242);
+    for (const comm of ['logger', 'bash', '', ['sshd'], null]) assert.equal(parseJournalRecord(record({ _COMM: comm })), undefined, String(comm));
+  });
+
   it('decodes a MESSAGE given as bytes, invalid UTF-8 as U+FFFD', () => {
     assert.equal(parseJournalRecord(record({ MESSAGE: [104, 195, 169, 10, 255] }))?.message, 'hé\n\uFFFD');
     assert.equal(parseJournalRecord(record({ MESSAGE: [] }))?.message, '');
