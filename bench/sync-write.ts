@@ -43,6 +43,7 @@ const jh: JumpHostConfig = {
   authorizedKeysPath: sshd.authorizedKeysPath,
   utcExpiryOnOldServers: false,
   retired: false,
+  endSessions: false,
 };
 // The broker's own line (outside) and a block of realistic size: 20 key lines (~3 KB), one changing per write.
 const engineer = generateUserKey(dir, 'engineer').publicKey;

@@ -10,6 +10,9 @@ import { systemClock, type Clock } from './domain/clock.ts';
 import type { IdGenerator } from './domain/ids.ts';
 import { JumpHostConnections } from './jumphost/jump-host-connections.ts';
 import { JumpHostSync } from './jumphost/jump-host-sync.ts';
+import { ConnectionReports } from './jumphost/connection-reports.ts';
+import { ConnectionWatch } from './jumphost/connection-watch.ts';
+import { ConnectionStore } from './store/connection-store.ts';
 import { withHostKeyAlarm } from './jumphost/host-key-alarm.ts';
 import { AccessJobs } from './scheduling/access-jobs.ts';
 import { ReconcileJobs } from './scheduling/reconcile-jobs.ts';
@@ -61,6 +64,10 @@ export interface BrokerTuning {
   stopTimeoutMs?: number;
   /** a slash command not answered this long after it arrived is acked with "working", answered later (default 2 s) */
   slackAckDeadlineMs?: number;
+  /** how often each jump server's sshd log is read (sshdLog; default 5 s) */
+  connectionPollMs?: number;
+  /** after a sync, the log is read once more this much later for a login that raced a line's removal (default 2 s) */
+  sessionRescanMs?: number;
 }
 
 export interface Broker {
@@ -71,6 +78,8 @@ export interface Broker {
   requests: RequestStore;
   keys: KeyStore;
   reconciler: Reconciler;
+  /** who connected, and ending live sessions (jump servers with sshdLog) */
+  connectionWatch: ConnectionWatch;
   stop(): Promise<void>;
 }
 
@@ -95,12 +104,12 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
     throw err;
   }
 
-  const { requests, keys, connections, sync, registry, standing } = createSyncParts({ redis: conn.redis, policy, clock, logger, redisPrefix: o.redisPrefix, tuning: t });
+  const { requests, keys, connections, sync, registry, standing, watch, reports } = createSyncParts({ redis: conn.redis, policy, clock, logger, redisPrefix: o.redisPrefix, tuning: t });
   const bullPrefix = queuePrefixFor(o.redisPrefix);
   const jobs = new AccessJobs({ producer: conn.producer, workerConnection: conn.workerConnection, logger: logger.child({ component: 'jobs' }), prefix: bullPrefix });
   const client = createWebClient(env.SLACK_BOT_TOKEN, env.SLACK_API_URL);
   const notifier = new SlackNotifier({ client, auditChannel: policy.auditChannel, approvalChannel: policy.approvalChannel, logger });
-  const { service, reconciler } = createAccessFlow(o, { requests, keys, standingKeys: standingKeyLookup(policy, broker.fingerprints, standing), sync, registry, jobs, notifier, client, clock, limits: new RateLimiter(conn.redis, o.redisPrefix) });
+  const { service, reconciler } = createAccessFlow(o, { requests, keys, standingKeys: standingKeyLookup(policy, broker.fingerprints, standing), sync, registry, jobs, notifier, client, clock, limits: new RateLimiter(conn.redis, o.redisPrefix), usage: reports });
   const reconcileJobs = new ReconcileJobs({ producer: conn.producer, workerConnection: conn.workerConnection, logger: logger.child({ component: 'reconcile' }), everyMs: policy.reconcileInterval, prefix: bullPrefix });
   const inFlight = new Set<Promise<void>>();
   const app = createBoltApp({
@@ -127,14 +136,15 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
   (policy.jumpHosts.some((j) => j.retired) ? reconciler.run() : sync.syncAll()).catch((err: unknown) => logger.warn({ err }, 'initial sync failed'));
   logger.info({ port, redis: describeRedisTarget(conn.target), socketMode: Boolean(env.SLACK_APP_TOKEN), jumpHosts: policy.jumpHosts.length, hosts: policy.hosts.length }, 'jit-jump started');
 
-  const stop = () => stopInOrder({ app, server, jobs, reconcileJobs, inFlight, sync, audit, connections, conn, logger, budgetMs: t.stopTimeoutMs ?? 10_000 });
-  return { port, service, sync, requests, keys, reconciler, stop };
+  watch.start();
+  const stop = () => stopInOrder({ app, server, jobs, reconcileJobs, inFlight, sync, watch, audit, connections, conn, logger, budgetMs: t.stopTimeoutMs ?? 10_000 });
+  return { port, service, sync, requests, keys, reconciler, connectionWatch: watch, stop };
 }
 
 /** The access service over its ports, and the reconciler that finishes what it leaves behind. */
 function createAccessFlow(
   o: BrokerOptions,
-  p: { requests: RequestStore; keys: KeyStore; standingKeys: StandingKeys; sync: JumpHostSync; registry: JumpHostRegistry; jobs: AccessJobs; notifier: SlackNotifier; client: ReturnType<typeof createWebClient>; clock: Clock; limits: RateLimiter },
+  p: { requests: RequestStore; keys: KeyStore; standingKeys: StandingKeys; sync: JumpHostSync; registry: JumpHostRegistry; jobs: AccessJobs; notifier: SlackNotifier; client: ReturnType<typeof createWebClient>; clock: Clock; limits: RateLimiter; usage: ConnectionReports },
 ) {
   const { policy, logger } = o;
   const leaseMs = o.tuning?.activationLeaseMs;
@@ -151,6 +161,7 @@ function createAccessFlow(
     logger: logger.child({ component: 'access' }),
     newId: o.newId,
     limits: p.limits,
+    usage: p.usage,
     activationLeaseMs: leaseMs,
   });
   const reconciler = new Reconciler({
@@ -245,6 +256,7 @@ async function stopInOrder(p: {
   reconcileJobs: ReconcileJobs;
   inFlight: Set<Promise<void>>;
   sync: JumpHostSync;
+  watch: ConnectionWatch;
   audit: AuditForwarder;
   connections: JumpHostConnections;
   conn: Awaited<ReturnType<typeof connectRedis>>;
@@ -262,9 +274,10 @@ async function stopInOrder(p: {
   // 2. Finish what is in flight (Slack requests and their follow-up work, jobs, syncs) within the budget.
   //    A job still running then is handed back: moved back to the queue, another replica runs it at once
   //    (handlers are idempotent); a follow-up still owed is finished by the reconciler.
-  const drained = Promise.all([httpClosed, workersClosed, settled(p.inFlight)]).then(() => sync.stop());
+  const drained = Promise.all([httpClosed, workersClosed, settled(p.inFlight)]).then(() => Promise.all([sync.stop(), p.watch.stop()]));
   if (!(await withinMs(left(), drained))) {
     void sync.stop(); // no more retries or expiry timers
+    void p.watch.stop();
     p.server?.closeAllConnections();
     const handedBack: string[] = [];
     // Bounded as well: a silent Redis must not hold the exit. The workers close their own connections once
@@ -284,14 +297,18 @@ async function stopInOrder(p: {
   logger.info('jit-jump stopped');
 }
 
-/** The store and the one path that changes jump servers, as the broker and `reconcile --dry-run` both build them. */
-export function createSyncParts(o: {
+/** What the parts around the jump servers are built from. */
+interface PartsBase {
   redis: Redis;
   policy: Policy;
   clock: Clock;
   logger: Logger;
   redisPrefix?: string;
   tuning?: BrokerTuning;
+}
+
+/** The store and the one path that changes jump servers, as the broker and `reconcile --dry-run` both build them. */
+export function createSyncParts(o: PartsBase & {
   /** alert the audit channel on a host key mismatch (not in a dry run, which writes nothing) */
   hostKeyAlarm?: boolean;
   /** fault injection for tests: runs between the temp file's write and the final check + rename */
@@ -314,6 +331,9 @@ export function createSyncParts(o: {
           clock,
           claim: (jumpHost, presented, quietMs) => state.claimHostKeyAlert(jumpHost, presented, quietMs),
         });
+  const brokerKeys = new Set(brokerKeyFingerprints(policy).fingerprints.values());
+  const connectionStore = new ConnectionStore(redis, o.redisPrefix);
+  const watch = createConnectionWatch({ ...o, access: connections, store: connectionStore, requests, standing, brokerKeys });
   const sync = new JumpHostSync({
     policy,
     requests,
@@ -321,7 +341,14 @@ export function createSyncParts(o: {
     state,
     registry,
     standing,
-    brokerKeys: new Set(brokerKeyFingerprints(policy).fingerprints.values()),
+    brokerKeys,
+    sessions: {
+      // Only where the log is read: elsewhere nothing uses it, and activation saves the round trip.
+      beforeWrite: async (jumpHost, grants) => {
+        if (policy.jumpHosts.find((j) => j.name === jumpHost)?.sshdLog) await connectionStore.noteRendered(jumpHost, grants);
+      },
+      synced: (jumpHost) => watch.kick(jumpHost),
+    },
     // The lease must outlive one render + write; it is renewed while held, so only a dead holder lets it run out.
     lock: new SyncLocks(redis, { leaseMs: t.syncLockLeaseMs ?? 6000, waitMs: 30_000, prefix: o.redisPrefix }),
     updater,
@@ -330,7 +357,32 @@ export function createSyncParts(o: {
     attempts: t.syncAttempts,
     retryBaseMs: t.syncRetryBaseMs,
   });
-  return { requests, keys, connections, sync, registry, standing };
+  const reports = new ConnectionReports({ policy, store: connectionStore });
+  return { requests, keys, connections, sync, registry, standing, watch, reports };
+}
+
+/** Who connected and ending live sessions, for the jump servers with an sshdLog (started by startBroker). */
+function createConnectionWatch(o: PartsBase & {
+  access: JumpHostConnections;
+  store: ConnectionStore;
+  requests: RequestStore;
+  standing: StandingKeyStore;
+  brokerKeys: ReadonlySet<string>;
+}): ConnectionWatch {
+  return new ConnectionWatch({
+    policy: o.policy,
+    access: o.access,
+    store: o.store,
+    requests: o.requests,
+    standing: o.standing,
+    // Held no longer than two minutes: a pass stuck on a silent server must not stop every other replica's.
+    locks: new SyncLocks(o.redis, { leaseMs: 10_000, waitMs: 30_000, maxHoldMs: 120_000, prefix: o.redisPrefix, purpose: 'sshd-log' }),
+    brokerFingerprints: o.brokerKeys,
+    clock: o.clock,
+    logger: o.logger.child({ component: 'connections' }),
+    pollMs: o.tuning?.connectionPollMs ?? 5000,
+    rescanMs: o.tuning?.sessionRescanMs ?? 2000,
+  });
 }
 
 /**

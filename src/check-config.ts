@@ -5,6 +5,8 @@ import { JumpHostConnections } from './jumphost/jump-host-connections.ts';
 import { expiryFormatFor } from './jumphost/jump-host-sync.ts';
 import { parseAuthorizedKeys } from './domain/managed-block.ts';
 import { checkPrivateKeyFile } from './jumphost/private-key-file.ts';
+import { checkSshdLog } from './jumphost/sshd-log-check.ts';
+import { brokerKeyFingerprints } from './broker.ts';
 import { checkForwardingHardening, FORWARDING_HARDENING } from './jumphost/sshd-hardening.ts';
 import { supportsExpiryTime, type ServerVersion } from './jumphost/server-version.ts';
 import { judgeRecordedJumpHosts } from './domain/retirement.ts';
@@ -70,6 +72,7 @@ type Report = Record<'ok' | 'warn' | 'fail', (line: string) => void>;
 /** Connects to each jump server: pinned host key, sshd version, the authorized_keys file and sshd's hardening (read only). */
 async function checkOnline(policy: Policy, sshdConfigPath: string, { ok, warn, fail }: Report): Promise<void> {
   const connections = new JumpHostConnections({ logger: pino({ level: 'silent' }) });
+  const brokerKeys = brokerKeyFingerprints(policy).fingerprints;
   for (const jh of policy.jumpHosts) {
     try {
       const server = await connections.serverVersion(jh);
@@ -85,6 +88,10 @@ async function checkOnline(policy: Policy, sshdConfigPath: string, { ok, warn, f
       else if (parsed.damaged) warn(`jumpHosts ${jh.name}: ${jh.authorizedKeysPath} has broken managed-block markers; the next sync rebuilds the block`);
       else ok(`jumpHosts ${jh.name}: ${jh.authorizedKeysPath} readable, managed block ${parsed.block ? `holds ${parsed.block.length} line(s)` : 'not present yet'}`);
       await checkHardening(connections, jh, sshdConfigPath, ok, warn);
+      const log = await checkSshdLog(connections, jh, brokerKeys.get(jh.name), () => Date.now());
+      for (const m of log.ok) ok(`jumpHosts ${jh.name}: ${m}`);
+      for (const m of log.warn) warn(`jumpHosts ${jh.name}: ${m}`);
+      for (const m of log.fail) fail(`jumpHosts ${jh.name}: ${m}`);
     } catch (err) {
       fail(`jumpHosts ${jh.name}: ${(err as Error).message}`);
     }

@@ -114,6 +114,17 @@ export const keysSchema = z
   })
   .strict();
 
+// sshd's log as the jump account reads it: journald through journalctl (SSH exec, a fixed command), or a
+// syslog file over SFTP. The path is used as given over SFTP, like authorizedKeysPath, and must be absolute.
+const sshdLogSchema = z.union([
+  z.object({ journal: z.literal(true) }).strict(),
+  z
+    .object({
+      file: authorizedKeysPath.refine((p) => p.startsWith('/'), 'must be an absolute path such as /var/log/auth.log'),
+    })
+    .strict(),
+]);
+
 export const jumpHostSchema = z
   .object({
     name,
@@ -136,8 +147,15 @@ export const jumpHostSchema = z
       .boolean()
       .default(false)
       .describe('take no new grants, end the active ones, empty the block; then the entry may be removed'),
+    sshdLog: sshdLogSchema.optional().describe("where the jump account reads sshd's log: { journal: true } or { file: /var/log/auth.log }"),
+    endSessions: z.boolean().optional().describe('live connections end with their grant (default: true when sshdLog is set)'),
   })
-  .strict();
+  .strict()
+  .transform(({ endSessions, ...jh }) => ({ ...jh, endSessions: endSessions ?? jh.sshdLog !== undefined }))
+  .superRefine((jh, ctx) => {
+    if (jh.endSessions && !jh.sshdLog)
+      ctx.addIssue({ code: 'custom', path: ['endSessions'], message: 'needs sshdLog: the broker finds live connections in sshd\'s log' });
+  });
 
 export const hostSchema = z
   .object({

@@ -17,7 +17,11 @@ export type AuditEventType =
   | 'key-replaced'
   | 'key-removed'
   | 'refused'
-  | 'jump-host-alert';
+  | 'jump-host-alert'
+  /** a grant's key logged in on its jump server (from sshd's log) */
+  | 'connection'
+  /** the broker ended a live connection because its grant ended */
+  | 'session-ended';
 
 export interface AuditEvent {
   type: AuditEventType;

@@ -50,7 +50,13 @@ export interface JumpHostPolicy {
   utcExpiryOnOldServers: boolean;
   /** takes no new grants; its active grants end and its block is emptied (then the entry may be removed) */
   retired: boolean;
+  /** where the jump account reads sshd's log (connections per grant; ending live sessions) */
+  sshdLog?: SshdLogSource;
+  /** live connections end with their grant (true by default when sshdLog is set; needs it) */
+  endSessions: boolean;
 }
+
+export type SshdLogSource = { journal: true } | { file: string };
 
 /** A host engineers may reach through a jump server. */
 export interface HostPolicy {

@@ -23,6 +23,12 @@ export type SshdEvent =
   /** the connection ended (disconnect, connection closed, PAM session closed) */
   | { kind: 'closed'; at: number; pid: number };
 
+/**
+ * How far a logged time may lie before the instant it stands for: traditional syslog lines carry whole seconds
+ * (truncated). A login logged up to this long before a grant's activation may have come under that grant.
+ */
+export const LOG_TIME_RESOLUTION_MS = 1000;
+
 /** A connection as the broker knows it from the log, per jump server. */
 export interface ConnectionRecord {
   /** `<monitor pid>-<accepted at ms>`: unique on one jump server, the same however often the line is read */

@@ -43,6 +43,17 @@ export interface AuthorizedKeysUpdate {
 }
 
 type SftpError = Error & { code?: number | string };
+
+export interface ExecResult {
+  /** the exit status; null if the command was ended by a signal or its channel closed first */
+  code: number | null;
+  stdout: Buffer;
+  /** the last 2,000 characters */
+  stderr: string;
+  truncated: boolean;
+}
+
+const SAFE_WORD = /^[A-Za-z0-9_@%+=:,.\/;-]+$/;
 const SFTP_NO_SUCH_FILE = 2;
 
 /** ssh2 keeps the server's identification line only on internal fields; read them defensively. */
@@ -337,6 +348,69 @@ export class JumpHostConnections {
     const conn = await this.connected(jh);
     const sftp = await this.sftp(jh, conn);
     return this.sftpCall<string[]>(jh, conn, `listing ${path}`, (done) => sftp.readdir(path, (err, list) => (err ? done(err) : done(undefined, list.map((e) => e.filename)))));
+  }
+
+  /**
+   * Runs a fixed command as the jump account (SSH exec) and collects its output, up to `maxBytes` of stdout
+   * (then the channel is closed and `truncated` set). Every word is single-quoted and may hold only letters,
+   * digits and `_@%+=:,./;-`: nothing a person typed can reach this, and nothing here can reach a shell.
+   */
+  async exec(jh: JumpHostConfig, argv: readonly string[], o: { maxBytes?: number; timeoutMs?: number } = {}): Promise<ExecResult> {
+    const bad = argv.find((w) => !SAFE_WORD.test(w));
+    if (argv.length === 0 || bad !== undefined) throw new Error(`refusing to run ${JSON.stringify(bad ?? '')} on ${jh.name}: not a fixed command word`);
+    const command = argv.map((w) => `'${w}'`).join(' ');
+    const maxBytes = o.maxBytes ?? 4 * 1024 * 1024;
+    const conn = await this.connected(jh);
+    const run = new Promise<ExecResult>((resolve, reject) => {
+      conn.client.exec(command, (err, channel) => {
+        if (err) return reject(new JumpHostUnavailableError(jh.name, `exec ${argv[0]}: ${err.message}`, { cause: err }));
+        const out: Buffer[] = [];
+        let outBytes = 0;
+        let stderr = '';
+        let truncated = false;
+        let code: number | null = null;
+        channel.on('data', (d: Buffer) => {
+          if (truncated) return;
+          out.push(d);
+          outBytes += d.length;
+          if (outBytes > maxBytes) {
+            truncated = true;
+            channel.close();
+          }
+        });
+        channel.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString('utf8')).slice(-2000)));
+        channel.on('exit', (c: number | null) => (code = c));
+        channel.on('close', () => resolve({ code, stdout: Buffer.concat(out), stderr, truncated }));
+      });
+    });
+    return this.deadline(jh, `exec ${argv[0]}`, o.timeoutMs ?? this.operationTimeoutMs, run);
+  }
+
+  /**
+   * Up to `maxBytes` of a file from byte `offset` (SFTP), with the file's size then: the log reader's
+   * incremental read. `undefined` if the file does not exist.
+   */
+  async readRange(jh: JumpHostConfig, path: string, offset: number, maxBytes: number): Promise<{ size: number; data: Buffer } | undefined> {
+    const conn = await this.connected(jh);
+    const sftp = await this.sftp(jh, conn);
+    const handle = await this.sftpCall<Buffer | undefined>(jh, conn, `opening ${path}`, (done) =>
+      sftp.open(path, 'r', (err: SftpError | null | undefined, h: Buffer) => (err?.code === SFTP_NO_SUCH_FILE ? done(undefined, undefined) : done(err, h))),
+    );
+    if (!handle) return undefined;
+    try {
+      const { size } = await this.sftpCall<{ size: number }>(jh, conn, `stat ${path}`, (done) => sftp.fstat(handle, done));
+      const length = Math.max(0, Math.min(maxBytes, size - offset));
+      const data = Buffer.alloc(length);
+      let read = 0;
+      while (read < length) {
+        const n = await this.sftpCall<number>(jh, conn, `reading ${path}`, (done) => sftp.read(handle, data, read, length - read, offset + read, (err, bytes) => done(err, bytes)));
+        if (n === 0) break;
+        read += n;
+      }
+      return { size, data: data.subarray(0, read) };
+    } finally {
+      sftp.close(handle, () => undefined);
+    }
   }
 
   /** Ends every connection; later calls fail with JumpHostUnavailableError. */

@@ -6,11 +6,13 @@
 import type { Logger } from 'pino';
 import type { JumpHostConfig, Policy } from '../config/policy.ts';
 import type { Clock } from '../domain/clock.ts';
+import type { AccessRequest } from '../domain/request-state.ts';
 import { renderableGrants } from '../domain/desired-block.ts';
-import { blockGeneration, parseAuthorizedKeys, renderKeyLines, spliceManagedBlock, splitRenderable, type ExpiryFormat, type UnrenderableGrant } from '../domain/managed-block.ts';
+import { blockGeneration, parseAuthorizedKeys, renderKeyLines, spliceManagedBlock, splitRenderable, type ExpiryFormat, type RenderableGrant, type UnrenderableGrant } from '../domain/managed-block.ts';
 import { identityOf } from '../domain/retirement.ts';
-import { screenStandingKeys, standingFingerprints, type ScreenedGrants } from '../domain/standing-keys.ts';
+import { fingerprintOfLine, screenStandingKeys, standingFingerprints, type ScreenedGrants } from '../domain/standing-keys.ts';
 import { lineHash } from '../store/jump-host-state.ts';
+import { CoalescedRuns } from './coalesced-runs.ts';
 import { JumpHostUnavailableError, StaleBlockError } from './errors.ts';
 import { supportsExpiryTime, supportsUtcExpiry } from './server-version.ts';
 import type { JumpHostState } from '../store/jump-host-state.ts';
@@ -68,13 +70,12 @@ export function expiryFormatFor(server: OpenSshVersionInfo | undefined, jh: Jump
 const UNRENDERABLE_ALERT_QUIET_MS = 31 * 86_400_000;
 
 interface Slot {
-  running?: Promise<SyncResult>;
-  next?: Promise<SyncResult>;
   timer?: NodeJS.Timeout;
 }
 
 export class JumpHostSync {
   private readonly slots = new Map<string, Slot>();
+  private readonly runs = new CoalescedRuns((name: string) => this.runWithRetry(name));
   private stopped = false;
 
   constructor(
@@ -93,6 +94,9 @@ export class JumpHostSync {
       updater: AuthorizedKeysUpdater;
       clock: Clock;
       logger: Logger;
+      /** who connected and live sessions (connection-watch.ts): told of the grants a write may render, before it;
+       *  and of every finished sync, after it (a line may be gone: its live sessions go next) */
+      sessions?: { beforeWrite(jumpHost: string, grants: readonly RenderedKey[]): Promise<void>; synced(jumpHost: string): void };
       /** attempts per sync before the error is returned to the caller */
       attempts?: number;
       retryBaseMs?: number;
@@ -107,22 +111,7 @@ export class JumpHostSync {
 
   /** Resolves once a sync that started after this call has finished. */
   sync(jumpHostName: string): Promise<SyncResult> {
-    const slot = this.slots.get(jumpHostName) ?? {};
-    this.slots.set(jumpHostName, slot);
-    if (!slot.running) {
-      slot.running = this.runWithRetry(jumpHostName).finally(() => {
-        slot.running = undefined;
-      });
-      return slot.running;
-    }
-    // A sync is running and may have read the store before our change: queue exactly one more.
-    slot.next ??= slot.running
-      .catch(() => undefined)
-      .then(() => {
-        slot.next = undefined;
-        return this.sync(jumpHostName);
-      });
-    return slot.next;
+    return this.runs.request(jumpHostName);
   }
 
   async syncAll(): Promise<SyncResult[]> {
@@ -185,6 +174,7 @@ export class JumpHostSync {
         // Remember every line this write may put in the block before writing it, whatever the server's format.
         const candidates = (['utc', 'local', 'none'] as const).flatMap((f) => renderKeyLines(renderable, renderedAt, f));
         await state.recordWritten(name, candidates);
+        await this.deps.sessions?.beforeWrite(name, renderedKeys(renderable, grants));
       }
       let lines: string[] = [];
       let existing: string[] = [];
@@ -223,6 +213,7 @@ export class JumpHostSync {
       await this.deps.standing.record(name, standingInFile);
       await requests.forgetEndedBefore(name, renderedAt);
       await this.afterSuccess(name, result);
+      this.deps.sessions?.synced(name);
       return result;
     };
     return dryRun ? body() : this.deps.lock.with(name, body);
@@ -326,8 +317,9 @@ export class JumpHostSync {
 
   /** Safety net besides the revoke jobs: re-sync when the earliest rendered grant ends. */
   private async armExpiryTimer(name: string): Promise<void> {
-    const slot = this.slots.get(name);
-    if (!slot || this.stopped) return;
+    if (this.stopped) return;
+    let slot = this.slots.get(name);
+    if (!slot) this.slots.set(name, (slot = {}));
     clearTimeout(slot.timer);
     const next = await this.deps.requests.nextExpiry(name, this.deps.clock.now());
     if (next === undefined) return;
@@ -340,14 +332,24 @@ export class JumpHostSync {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    const pending: Promise<unknown>[] = [];
-    for (const slot of this.slots.values()) {
-      clearTimeout(slot.timer);
-      if (slot.running) pending.push(slot.running.catch(() => undefined));
-      if (slot.next) pending.push(slot.next.catch(() => undefined));
-    }
-    await Promise.all(pending);
+    for (const slot of this.slots.values()) clearTimeout(slot.timer);
+    await this.runs.settled();
   }
+}
+
+/** A grant a write may render, with the fingerprint of the key its line holds. */
+export interface RenderedKey {
+  id: string;
+  fingerprint: string;
+  activatedAt: number;
+}
+
+function renderedKeys(renderable: readonly RenderableGrant[], grants: readonly AccessRequest[]): RenderedKey[] {
+  return renderable.flatMap((r) => {
+    const fingerprint = fingerprintOfLine(r.publicKey);
+    const activatedAt = grants.find((g) => g.id === r.id)?.activatedAt;
+    return fingerprint && activatedAt !== undefined ? [{ id: r.id, fingerprint, activatedAt }] : [];
+  });
 }
 
 /** The file with the block holding `lines`; unchanged lines keep the block (and its generation) as it is, so a sync that changes nothing writes nothing. */

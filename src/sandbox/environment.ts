@@ -1,7 +1,7 @@
 // A whole jit-jump installation on loopback: a real redis-server (unless REDIS_URL names one), a real jump
 // sshd and two internal sshds, a local stand-in for the Slack Web API, and the broker wired to them.
 // The sandbox shows it to a person; the end-to-end tests drive it.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -80,7 +80,13 @@ export interface EnvironmentOptions {
   reconcileInterval?: string;
   /** broker timings shortened by tests */
   tuning?: BrokerTuning;
+  /** the jump sshd logs through a real log daemon read by the broker (sshdLog), with a non-root jump account
+   *  (needs root: see sshd-process.ts) */
+  sshdLog?: 'journal' | 'file';
 }
+
+/** The non-root jump account of an environment whose jump server's log is read (a root login has no user child). */
+export const JUMP_ACCOUNT = 'jitjump';
 
 export async function startEnvironment(opts: EnvironmentOptions = {}): Promise<Environment> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'jit-env-'));
@@ -93,7 +99,10 @@ export async function startEnvironment(opts: EnvironmentOptions = {}): Promise<E
     const redis = opts.redisUrl ? undefined : await startRedis({ appendonly: true, ...where });
     if (redis) started.push(redis);
     // The broker's own key stands outside the managed block, as an operator would install it.
-    const jump = await startSshd({ name: 'jump', role: 'jump', authorizedKeysContent: `restrict ${brokerKey.publicKey}\n`, ...where });
+    const logging = opts.sshdLog ? { jumpUser: JUMP_ACCOUNT, log: opts.sshdLog } : {};
+    // The non-root jump account must pass through this directory to its own files (keys here stay 0600).
+    if (opts.sshdLog) chmodSync(dir, 0o711);
+    const jump = await startSshd({ name: 'jump', role: 'jump', authorizedKeysContent: `restrict ${brokerKey.publicKey}\n`, ...logging, ...where });
     started.push(jump);
     const internal = await startSshd({ name: 'internal', role: 'internal', authorizedKeysContent: `${engineerKey.publicKey}\n`, ...where });
     started.push(internal);
@@ -132,6 +141,7 @@ export async function startEnvironment(opts: EnvironmentOptions = {}): Promise<E
           hostKey: jump.hostKeyFingerprint,
           privateKeyPath: brokerKey.privateKeyPath,
           authorizedKeysPath: jump.authorizedKeysPath,
+          ...(jump.logSource ? { sshdLog: jump.logSource } : {}),
         },
       ],
       hosts: [

@@ -7,7 +7,7 @@ import { ok } from '../domain/result.ts';
 import type { ServiceDeps } from './ports.ts';
 import type { Outcome } from './replies.ts';
 import { auditRefusal } from './refusals.ts';
-import { auditEvent, showCurrentState } from './request-events.ts';
+import { auditEvent, showCurrentState, usageAtEnd } from './request-events.ts';
 
 export async function revokeOrCancel(d: ServiceDeps, actor: string, id: string): Promise<Outcome> {
   if (!REQUEST_ID_PATTERN.test(id)) return { reply: { kind: 'not-an-id', text: id } };
@@ -47,7 +47,8 @@ async function cancel(d: ServiceDeps, actor: string, req: AccessRequest): Promis
 
 async function revoke(d: ServiceDeps, actor: string, req: AccessRequest): Promise<Outcome> {
   const endedAt = d.clock.now();
-  const t = await d.requests.transition(req, 'revoked', auditEvent(d, 'revoked', req, { actor }), { decidedBy: actor, endedAt });
+  const used = await usageAtEnd(d, req, endedAt);
+  const t = await d.requests.transition(req, 'revoked', auditEvent(d, 'revoked', req, { actor, detail: used.usage }), { decidedBy: actor, endedAt, ...used });
   if (!t.ok) return { reply: { kind: 'nothing-to-revoke', id: req.id, state: t.code === 'conflict' ? t.state : req.state } };
   return {
     reply: { kind: 'revoked', id: req.id, host: req.host },
@@ -55,7 +56,7 @@ async function revoke(d: ServiceDeps, actor: string, req: AccessRequest): Promis
       await d.sync.sync(req.jumpHost);
       await d.jobs.cancel('revoke', req.id);
       // The requester knows what they did; anyone else's revocation is news to them.
-      if (actor !== req.requester) await d.notifier.grantEnded({ ...req, state: 'revoked', decidedBy: actor, endedAt });
+      if (actor !== req.requester) await d.notifier.grantEnded({ ...req, state: 'revoked', decidedBy: actor, endedAt, ...used });
       await showCurrentState(d, req.id);
     },
   };

@@ -4,7 +4,7 @@
 import { connectInstructions } from '../domain/connect-instructions.ts';
 import type { AccessRequest } from '../domain/request-state.ts';
 import type { ActivationLease, ServiceDeps } from './ports.ts';
-import { auditEvent, showCurrentState } from './request-events.ts';
+import { auditEvent, showCurrentState, usageAtEnd } from './request-events.ts';
 
 /**
  * The work owed once a grant is active: its end is scheduled before the key goes on the server, then sync,
@@ -78,10 +78,11 @@ export async function expire(d: ServiceDeps, requestId: string): Promise<void> {
   const req = await d.requests.get(requestId);
   if (!req) return;
   const endedAt = d.clock.now();
-  const t = await d.requests.transition(req, 'expired', auditEvent(d, 'expired', req), { endedAt });
+  const used = req.state === 'active' ? await usageAtEnd(d, req, endedAt) : {};
+  const t = await d.requests.transition(req, 'expired', auditEvent(d, 'expired', req, { detail: used.usage }), { endedAt, ...used });
   if (t.ok) {
     // Already true on the jump server: an expired grant is never rendered and sshd enforces expiry-time.
-    await d.notifier.grantEnded({ ...req, state: 'expired', endedAt });
+    await d.notifier.grantEnded({ ...req, state: 'expired', endedAt, ...used });
     await showCurrentState(d, req.id);
   }
   // Sync even if another path already ended it: this may be a retry after a failed sync; a throw retries the job.
@@ -97,10 +98,12 @@ export async function endForRetiredJumpHost(d: ServiceDeps, requestId: string): 
   if (!req) return false;
   const endedAt = d.clock.now();
   const endReason = 'jump-host-retired' as const;
-  const t = await d.requests.transition(req, 'revoked', auditEvent(d, 'revoked', req, { reason: RETIRED_REASON, detail: `jump server ${req.jumpHost}` }), { endedAt, endReason });
+  const used = req.state === 'active' ? await usageAtEnd(d, req, endedAt) : {};
+  const detail = `jump server ${req.jumpHost}${used.usage ? `; ${used.usage}` : ''}`;
+  const t = await d.requests.transition(req, 'revoked', auditEvent(d, 'revoked', req, { reason: RETIRED_REASON, detail }), { endedAt, endReason, ...used });
   if (!t.ok) return false;
   await d.jobs.cancel('revoke', req.id).catch((err: unknown) => d.logger.warn({ err, requestId }, 'could not cancel the revoke job'));
-  await d.notifier.grantEnded({ ...req, state: 'revoked', endedAt, endReason });
+  await d.notifier.grantEnded({ ...req, state: 'revoked', endedAt, endReason, ...used });
   await showCurrentState(d, req.id);
   return true;
 }

@@ -8,7 +8,7 @@ import type { AccessRequest } from '../domain/request-state.ts';
 import type { ServiceDeps } from './ports.ts';
 import { refusedReply, type Outcome } from './replies.ts';
 import { auditCallerRefusal, takeRateLimit } from './refusals.ts';
-import { auditEvent, showCurrentState } from './request-events.ts';
+import { auditEvent, showCurrentState, usageAtEnd } from './request-events.ts';
 
 export async function showKey(d: ServiceDeps, user: string): Promise<Outcome> {
   const key = await d.keys.get(user);
@@ -87,8 +87,10 @@ async function endWhatTheOldKeyHeld(d: ServiceDeps, user: string, current?: stri
       // Approved in the meantime: it is a grant now, and ends as one.
       if (t.code !== 'conflict' || t.state !== 'active') continue;
     }
-    const t = await d.requests.transition(req, 'revoked', auditEvent(d, 'revoked', req, { actor: user, detail: KEY_CHANGED }), fields);
-    if (t.ok) ended.grants.push({ ...req, state: 'revoked', ...fields });
+    const used = await usageAtEnd(d, req, fields.endedAt);
+    const detail = used.usage ? `${KEY_CHANGED}; ${used.usage}` : KEY_CHANGED;
+    const t = await d.requests.transition(req, 'revoked', auditEvent(d, 'revoked', req, { actor: user, detail }), { ...fields, ...used });
+    if (t.ok) ended.grants.push({ ...req, state: 'revoked', ...fields, ...used });
   }
   return ended;
 }

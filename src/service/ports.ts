@@ -127,6 +127,12 @@ export interface Log {
   error(obj: object, msg: string): void;
 }
 
+/** How a grant was used, from its jump server's sshd log (who actually connected). */
+export interface UsageReports {
+  /** one line ("used 14 min in 3 connections from … to …", "not used"); undefined where the log is not read */
+  usage(grant: AccessRequest, now: number): Promise<string | undefined>;
+}
+
 export interface ServiceDeps {
   policy: Policy;
   requests: RequestRepository;
@@ -142,6 +148,8 @@ export interface ServiceDeps {
   newId: IdGenerator;
   /** per-person rate limits (policy limits); without one nothing is rate-limited */
   limits?: RateLimits;
+  /** how grants were used (where jump servers' sshd logs are read); without it nothing reports usage */
+  usage?: UsageReports;
   /** how long an activation follow-up may run before another replica may take it over */
   activationLeaseMs: number;
 }

@@ -5,7 +5,22 @@ import type { AccessRequest } from '../domain/request-state.ts';
 import type { ServiceDeps } from './ports.ts';
 
 export function auditEvent(d: Pick<ServiceDeps, 'clock'>, type: AuditEvent['type'], req: AccessRequest, extra: Partial<AuditEvent> = {}): AuditEvent {
-  return { type, at: d.clock.now(), requestId: req.id, requester: req.requester, host: req.host, ...extra };
+  const defined = Object.fromEntries(Object.entries(extra).filter(([, v]) => v !== undefined));
+  return { type, at: d.clock.now(), requestId: req.id, requester: req.requester, host: req.host, ...defined };
+}
+
+/**
+ * The grant's usage as it ends at `endedAt`, as the request field and audit detail that record it; nothing where
+ * its jump server's log is not read. Never holds up the end: a failure to read it is logged, not thrown.
+ */
+export async function usageAtEnd(d: Pick<ServiceDeps, 'usage' | 'logger'>, req: AccessRequest, endedAt: number): Promise<{ usage?: string }> {
+  try {
+    const usage = await d.usage?.usage({ ...req, endedAt }, endedAt);
+    return usage === undefined ? {} : { usage };
+  } catch (err) {
+    d.logger.warn({ err, requestId: req.id }, 'could not read how the grant was used');
+    return {};
+  }
 }
 
 /** Re-reads the request (another replica may have moved it on) and shows that state on every copy. */

@@ -48,6 +48,7 @@ export function requestPayload(r: AccessRequest): EventPayload {
   if (r.decidedBy) p.decided_by = r.decidedBy;
   if (r.keyFingerprint) p.key_fingerprint = r.keyFingerprint;
   if (r.endReason) p.end_reason = r.endReason;
+  if (r.usage) p.usage = r.usage;
   return p;
 }
 
@@ -72,6 +73,8 @@ const STATE_AFTER: Record<AuditEventType, string> = {
   'key-replaced': 'replaced',
   'key-removed': 'removed',
   'jump-host-alert': 'alert',
+  connection: 'connected',
+  'session-ended': 'session-ended',
 };
 
 /**

@@ -48,11 +48,11 @@ export function outcomeText(r: AccessRequest): string {
       if (r.expiresAt === undefined) return `:white_check_mark: Approved by ${r.approvers.map(userMention).join(', ')}. Installing the key…`;
       return `:white_check_mark: Approved by ${r.approvers.map(userMention).join(', ')}. Active until ${when(r.expiresAt ?? 0)}.`;
     case 'expired':
-      return `:white_check_mark: Approved by ${r.approvers.map(userMention).join(', ')}. :lock: Expired at ${when(r.expiresAt ?? r.endedAt ?? 0)}.`;
+      return `:white_check_mark: Approved by ${r.approvers.map(userMention).join(', ')}. :lock: Expired at ${when(r.expiresAt ?? r.endedAt ?? 0)}.${usageSentence(r)}`;
     case 'revoked':
-      if (r.endReason === 'key-changed') return `:lock: Ended at ${when(r.endedAt ?? 0)}: the requester’s key changed; access is granted for the approved key only.`;
-      if (r.endReason === 'jump-host-retired') return `:lock: Ended at ${when(r.endedAt ?? 0)}: jump server ${escapeMrkdwn(r.jumpHost)} retired.`;
-      return `:lock: Revoked by ${userMention(r.decidedBy ?? '')} at ${when(r.endedAt ?? 0)}.`;
+      if (r.endReason === 'key-changed') return `:lock: Ended at ${when(r.endedAt ?? 0)}: the requester’s key changed; access is granted for the approved key only.${usageSentence(r)}`;
+      if (r.endReason === 'jump-host-retired') return `:lock: Ended at ${when(r.endedAt ?? 0)}: jump server ${escapeMrkdwn(r.jumpHost)} retired.${usageSentence(r)}`;
+      return `:lock: Revoked by ${userMention(r.decidedBy ?? '')} at ${when(r.endedAt ?? 0)}.${usageSentence(r)}`;
     case 'denied':
       if (r.policyMaxMs !== undefined) return `:x: Not approved: ${overMaxDuration(r, r.policyMaxMs)} The requester was asked to request again.`;
       return `:x: Denied by ${userMention(r.decidedBy ?? '')}${r.denyReason ? `: ${userTextForOthers(r.denyReason, DENY_REASON_SHOWN)}` : '.'}`;
@@ -68,6 +68,11 @@ export function outcomeText(r: AccessRequest): string {
       if (r.endReason === 'key-changed') return ':warning: Approved, but not installed: the requester’s key changed after the request.';
       return ':warning: Approved, but installing the key on the jump server failed.';
   }
+}
+
+/** " Used 14 min in 3 connections from … to …." / " Not used.": how an ended grant was used, where that is known. */
+function usageSentence(r: Pick<AccessRequest, 'usage'>): string {
+  return r.usage ? ` ${escapeMrkdwn(r.usage.charAt(0).toUpperCase() + r.usage.slice(1))}.` : '';
 }
 
 /** A request that asks for longer than its host allows now (the policy changed after it was made). */
@@ -328,7 +333,7 @@ function keyChangeEnded(r: { endedGrants: number; cancelledRequests: number }): 
 
 function listLine(r: AccessRequest): string {
   return r.state === 'active'
-    ? `• \`${r.id}\` *${r.host}* active until ${new Date(r.expiresAt!).toISOString()}`
+    ? `• \`${r.id}\` *${r.host}* active until ${new Date(r.expiresAt!).toISOString()}${r.usage ? `, ${escapeMrkdwn(r.usage)} so far` : ''}`
     : `• \`${r.id}\` *${r.host}* ${formatDuration(r.durationMs)} waiting for approval (${r.approvers.length} of ${r.requiredApprovals})`;
 }
 
@@ -351,16 +356,19 @@ export const requesterTexts = {
       : `Your request \`${r.id}\` for *${r.host}* was denied by ${userMention(r.decidedBy ?? '')}${r.denyReason ? `: ${userTextForOthers(r.denyReason, DENY_REASON_SHOWN)}` : '.'}`,
   requestTimedOut: (r: AccessRequest) => `Your request \`${r.id}\` for *${r.host}* timed out without a decision.`,
   requestCancelled: (r: AccessRequest) => `Your request \`${r.id}\` for *${r.host}* was cancelled by ${userMention(r.decidedBy ?? '')}, an owner of the host.`,
-  grantEnded: (r: AccessRequest) =>
-    r.state === 'revoked' && r.endReason === 'key-changed'
+  grantEnded: (r: AccessRequest) => grantEndedText(r) + usageSentence(r),
+  expiryWarning: (r: AccessRequest, leftMs: number) => `Your access to *${r.host}* (\`${r.id}\`) ends in ${formatDuration(leftMs)}.`,
+};
+
+function grantEndedText(r: AccessRequest): string {
+  return r.state === 'revoked' && r.endReason === 'key-changed'
       ? `Your access to *${r.host}* (\`${r.id}\`) ended because your key changed: a grant is for the key that was approved only. Request again with \`/jump request ${r.host}\`.`
       : r.state === 'revoked' && r.endReason === 'jump-host-retired'
       ? `Your access to *${r.host}* (\`${r.id}\`) has ended: jump server retired (${escapeMrkdwn(r.jumpHost)}). Ask the owners of ${r.host} how it is reached now.`
       : r.state === 'revoked'
       ? `Your access to *${r.host}* (\`${r.id}\`) was revoked by ${userMention(r.decidedBy ?? '')}.`
-      : `Your access to *${r.host}* (\`${r.id}\`) has expired. Request again with \`/jump request ${r.host}\`.`,
-  expiryWarning: (r: AccessRequest, leftMs: number) => `Your access to *${r.host}* (\`${r.id}\`) ends in ${formatDuration(leftMs)}.`,
-};
+      : `Your access to *${r.host}* (\`${r.id}\`) has expired. Request again with \`/jump request ${r.host}\`.`;
+}
 
 // ---- the audit channel: one line per audit event ----
 
@@ -380,6 +388,8 @@ const VERB: Record<AuditEvent['type'], string> = {
   'key-removed': 'removed their key',
   refused: 'was refused',
   'jump-host-alert': 'jump host alert',
+  connection: 'connected',
+  'session-ended': 'live session ended',
 };
 
 /** User text on one line: a reason with line breaks must not be able to imitate further audit lines. */

@@ -39,6 +39,22 @@ export function redisKeys(prefix = '{jit}') {
     unrenderableAlert: (jumpHost: string, grantId: string) => `${p}:jh:${jumpHost}:unrenderable-alert:${grantId}`,
     /** set for a quiet period once a host key mismatch was alerted (one alert across replicas) */
     hostKeyAlert: (jumpHost: string, presented: string) => `${p}:jh:${jumpHost}:hostkey-alert:${presented}`,
+    /** where the last read of the jump server's sshd log stopped (a journald cursor or a file offset) */
+    logPosition: (jumpHost: string) => `${p}:jh:${jumpHost}:log-position`,
+    /** a connection seen in the sshd log (JSON ConnectionRecord) */
+    connection: (jumpHost: string, id: string) => `${p}:jh:${jumpHost}:conn:${id}`,
+    /** ids of the connections not ended yet */
+    liveConnections: (jumpHost: string) => `${p}:jh:${jumpHost}:conns-live`,
+    /** a key's connections (id → started at) */
+    keyConnections: (jumpHost: string, fingerprint: string) => `${p}:jh:${jumpHost}:conns-key:${fingerprint}`,
+    /** set once the jump server's log showed a tunnel target (LogVerbose for direct-tcpip is on) */
+    targetsLogged: (jumpHost: string) => `${p}:jh:${jumpHost}:targets-logged`,
+    /** fingerprints of every key the broker has rendered into the jump server's block */
+    blockKeys: (jumpHost: string) => `${p}:jh:${jumpHost}:block-keys`,
+    /** the grants rendered into the block with a key (grant id → activated at) */
+    keyGrants: (jumpHost: string, fingerprint: string) => `${p}:jh:${jumpHost}:key-grants:${fingerprint}`,
+    /** one pass over the jump server's log at a time across replicas */
+    logLock: (jumpHost: string) => `${p}:jh:${jumpHost}:log-lock`,
     /** when the last reconcile finished (ms) */
     lastReconcile: `${p}:reconcile:last`,
     rateLimit: (kind: string, user: string) => `${p}:rate:${kind}:${user}`,

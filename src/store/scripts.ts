@@ -58,6 +58,11 @@ export const SCRIPTS = {
     args: ['now', 'windowMs', 'limit', 'member'],
     replies: { ok: ['count'], limited: ['retryAfterMs', 'firstRefusal'] },
   },
+  'record-connections': {
+    keys: ['logPosition', 'liveConnections', 'auditStream', 'targetsLogged'],
+    args: ['position', 'records', 'events', 'connectionPrefix', 'keyConnectionsPrefix', 'endedTtlSeconds', 'targetsSeen'],
+    replies: { ok: [] },
+  },
   'release-lock': { keys: ['lock'], args: ['token'], replies: { released: [], notHeld: [] } },
   'renew-lock': { keys: ['lock'], args: ['token', 'leaseMs'], replies: { renewed: [], lost: [] } },
 } as const satisfies Record<string, ScriptSpec>;

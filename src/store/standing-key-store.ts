@@ -23,6 +23,11 @@ export class StandingKeyStore {
     await tx.exec();
   }
 
+  /** The fingerprints standing outside the block of this jump server, as its last sync read them. */
+  async standingOn(jumpHost: string): Promise<Set<string>> {
+    return new Set(await this.redis.smembers(this.keys.standingKeys(jumpHost)));
+  }
+
   /** The jump servers (of `jumpHosts`) where this key stands outside the block. */
   async whereStanding(fingerprint: string, jumpHosts: readonly string[]): Promise<string[]> {
     if (jumpHosts.length === 0) return [];

@@ -67,7 +67,8 @@ describe('check-config end to end', () => {
       r.out,
     );
     assert.match(r.out, /warn {2}jumpHosts bastion: sshd is older than OpenSSH 9\.1, so keys carry no expiry-time; access ends only when the broker removes the line/);
-    assert.match(r.out, /0 error\(s\), 1 warning\(s\)/);
+    assert.match(r.out, /warn {2}jumpHosts bastion: no sshdLog: connections are not reported per grant, and live sessions outlast their grant/);
+    assert.match(r.out, /0 error\(s\), 2 warning\(s\)/);
   });
 
   it('warns when the authorized_keys file is missing, and reads the forwarding hardening from sshd_config, its Include files and Match blocks', async () => {
@@ -102,8 +103,9 @@ describe('check-config end to end', () => {
       `warn  jumpHosts bastion: sshd gives ${old.user} PermitListen any (from ${weak} (Match User ${old.user},other)); set PermitListen none: the key line's port-forwarding cannot forbid it`,
       `warn  jumpHosts bastion: sshd gives ${old.user} AllowStreamLocalForwarding yes (from ${join(dir, 'conf.d', '10-stream.conf')}); set AllowStreamLocalForwarding no: the key line's port-forwarding cannot forbid it`,
       `warn  jumpHosts bastion: AllowTcpForwarding yes is set under "Match Group wheel", which check-config cannot evaluate; make sure it does not apply to ${old.user}`,
+      'warn  jumpHosts bastion: no sshdLog: connections are not reported per grant, and live sessions outlast their grant (set sshdLog, see README "Jump server setup")',
     ]);
-    assert.match(r.out, /0 error\(s\), 5 warning\(s\)/, 'the four and the declared-UTC expiry note');
+    assert.match(r.out, /0 error\(s\), 6 warning\(s\)/, 'the five and the declared-UTC expiry note');
 
     const unreadable = await jitJump(['check-config', '--sshd-config', join(dir, 'no_sshd_config'), '--config', write('unreadable.yaml', policy(oldJump(), { utcExpiryOnOldServers: true }))]);
     assert.equal(unreadable.code, 0, unreadable.out);

@@ -95,6 +95,7 @@ hosts:
         publicPort: 22,
         utcExpiryOnOldServers: false,
         retired: false,
+        endSessions: false,
       });
       assert.deepEqual(p.hosts[0], {
         name: 'db-prod-1',
@@ -283,6 +284,23 @@ hosts:
         raw.jumpHosts[0]!.authorizedKeysPath = path;
         assert.equal(validatePolicy(raw).jumpHosts[0]!.authorizedKeysPath, path);
       }
+    });
+
+    it('sshdLog: the journal or an absolute file; endSessions follows it unless set, and needs it', () => {
+      const withLog = (extra: Record<string, unknown>) => {
+        const raw = minimal();
+        Object.assign(raw.jumpHosts[0]!, extra);
+        return raw;
+      };
+      const journal = validatePolicy(withLog({ sshdLog: { journal: true } })).jumpHosts[0]!;
+      assert.deepEqual([journal.sshdLog, journal.endSessions], [{ journal: true }, true]);
+      const file = validatePolicy(withLog({ sshdLog: { file: '/var/log/auth.log' }, endSessions: false })).jumpHosts[0]!;
+      assert.deepEqual([file.sshdLog, file.endSessions], [{ file: '/var/log/auth.log' }, false]);
+      assert.equal(validatePolicy(minimal()).jumpHosts[0]!.endSessions, false, 'no log, no sessions to end');
+      assert.deepEqual(issues(withLog({ endSessions: true })), ["jumpHosts[0].endSessions: needs sshdLog: the broker finds live connections in sshd's log"]);
+      assert.deepEqual(issues(withLog({ sshdLog: { file: 'auth.log' } })), ['jumpHosts[0].sshdLog.file: must be an absolute path such as /var/log/auth.log']);
+      assert.deepEqual(issues(withLog({ sshdLog: { file: '/var/log/../../etc/shadow' } })), ['jumpHosts[0].sshdLog.file: must not contain ".." (it could leave the jump account\'s files)']);
+      assert.ok(issues(withLog({ sshdLog: { journal: false } })).every((m) => m.startsWith('jumpHosts[0].sshdLog')), 'journal: false is not a source');
     });
 
     it('ports, user names, owners and approvals', () => {
@@ -535,7 +553,9 @@ describe('README configuration table', () => {
       for (const [k, v] of Object.entries(shape)) {
         let t: any = v;
         while (t.def?.innerType || t.def?.in) t = t.def.innerType ?? t.def.in;
-        if (t.def?.type === 'array' && t.def.element?.def?.shape) walk(t.def.element.def.shape, `${prefix}${k}[].`);
+        let element: any = t.def?.element;
+        while (element?.def?.in) element = element.def.in; // an object with a transform (jumpHosts[]: endSessions' default)
+        if (t.def?.type === 'array' && element?.def?.shape) walk(element.def.shape, `${prefix}${k}[].`);
         else if (t.def?.type === 'object') walk(t.def.shape, `${prefix}${k}.`);
         else out.push(prefix + k);
       }

@@ -85,6 +85,7 @@ describe('JumpHostConnections', () => {
       authorizedKeysPath: sshd.authorizedKeysPath,
       utcExpiryOnOldServers: false,
       retired: false,
+      endSessions: false,
     };
     // Debug level, captured: the logs are checked for key material at the end.
     const sink = new Writable({ write: (chunk, _enc, cb) => (logLines.push(String(chunk)), cb()) });

@@ -106,7 +106,7 @@ describe('auditLine', () => {
   });
 
   it('has a verb for every event type', () => {
-    const types: AuditEventType[] = ['requested', 'approval-recorded', 'approved', 'activated', 'denied', 'expired', 'revoked', 'cancelled', 'timed-out', 'failed', 'key-registered', 'key-replaced', 'refused', 'jump-host-alert'];
+    const types: AuditEventType[] = ['requested', 'approval-recorded', 'approved', 'activated', 'denied', 'expired', 'revoked', 'cancelled', 'timed-out', 'failed', 'key-registered', 'key-replaced', 'refused', 'jump-host-alert', 'connection', 'session-ended'];
     const verbs = new Set<string>();
     for (const type of types) {
       const line = auditLine({ type, at: 0 });
@@ -142,6 +142,21 @@ describe('auditLine', () => {
       }),
       { numRuns: FC_RUNS },
     );
+  });
+});
+
+describe('grant usage in messages', () => {
+  const ended = (extra: Partial<AccessRequest>): AccessRequest =>
+    ({ ...request({ state: 'expired', approvers: ['U0ALICE'], expiresAt: 0, endedAt: 0 }), ...extra }) as AccessRequest;
+
+  it('the end message, the approval message and /jump list say how the grant was used, escaped', () => {
+    const r = ended({ usage: 'used 14 min in 3 connections from 203.0.113.7 to 10.0.0.5:22' });
+    assert.ok(requesterTexts.grantEnded(r).endsWith(' Used 14 min in 3 connections from 203.0.113.7 to 10.0.0.5:22.'), requesterTexts.grantEnded(r));
+    assert.ok(outcomeText(r).endsWith(' Used 14 min in 3 connections from 203.0.113.7 to 10.0.0.5:22.'), outcomeText(r));
+    assert.ok(outcomeText(ended({ state: 'revoked', decidedBy: 'U0ALICE', usage: 'not used' })).endsWith(' Not used.'));
+    assert.ok(!outcomeText(ended({})).includes('used'), 'nothing where usage is not known');
+    const listed = replyText({ kind: 'list', open: [{ ...r, state: 'active', expiresAt: 0, usage: 'used 1 min in 1 connection from <x> to 10.0.0.5:22' }] });
+    assert.match(listed, /active until 1970-01-01T00:00:00\.000Z, used 1 min in 1 connection from &lt;x&gt; to 10\.0\.0\.5:22 so far$/);
   });
 });
 

@@ -11,7 +11,7 @@ import { useFreshRedis } from '../support/fresh-redis.ts';
 const BASTION: JumpHostIdentity = { address: 'jump.internal', port: 22, user: 'jump', authorizedKeysPath: '.ssh/authorized_keys' };
 
 function jumpHost(name: string, identity: JumpHostIdentity, retired = false): JumpHostPolicy {
-  return { name, ...identity, hostKey: `SHA256:${'A'.repeat(43)}`, privateKeyPath: '/k', utcExpiryOnOldServers: false, retired };
+  return { name, ...identity, hostKey: `SHA256:${'A'.repeat(43)}`, privateKeyPath: '/k', utcExpiryOnOldServers: false, retired, endSessions: false };
 }
 
 describe('JumpHostRegistry', () => {

@@ -210,3 +210,48 @@ export function sshRemoteForward(o: { server: SshdProcess; identityFile: string;
     o.command ?? 'echo forward-ok',
   ]);
 }
+
+/** A live `ssh -J` session: `cat` on the target (it ends with its tunnel, where a `sleep` would outlive it), open until the far end or the test ends it. */
+export interface LiveSession {
+  /** resolves once the target has run the command (the tunnel through the jump server is up) */
+  ready: Promise<void>;
+  /** resolves when ssh exits: how, and what it printed */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; at: number }>;
+  /** whether ssh is still running */
+  running(): boolean;
+  /** ends it from the client side (test clean-up) */
+  close(): void;
+}
+
+export function openSession(o: { jump: SshdProcess; target: SshdProcess; identityFile: string }): LiveSession {
+  const hosts = [
+    { alias: 'jump', server: o.jump },
+    { alias: 'target', server: o.target, proxyJump: 'jump' },
+  ];
+  const dir = mkdtempSync(join(tmpdir(), 'jit-session-'));
+  const knownHosts = join(dir, 'known_hosts');
+  writeFileSync(knownHosts, knownHostsLines(hosts));
+  const config = join(dir, 'config');
+  writeFileSync(config, buildSshConfig(hosts, o.identityFile, knownHosts));
+  const child = spawn('ssh', ['-F', config, 'target', "echo session-ready; exec cat"], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  let done = false;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; at: number }>((resolve) => {
+    child.on('close', (code, signal) => {
+      done = true;
+      rmSync(dir, { recursive: true, force: true });
+      resolve({ code, signal, stderr, at: performance.now() });
+    });
+  });
+  child.stderr.on('data', (d) => (stderr += d));
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      if (stdout.includes('session-ready')) resolve();
+    });
+    void exited.then((r) => reject(new Error(`ssh session ended before it was ready: exit ${r.code} ${r.stderr}`)));
+  });
+  ready.catch(() => undefined);
+  return { ready, exited, running: () => !done, close: () => child.kill('SIGKILL') };
+}

@@ -4,7 +4,7 @@ import sshpk from 'sshpk';
 import { validatePolicy, type Policy } from '../../../src/config/policy.ts';
 import type { AuditEvent } from '../../../src/domain/audit-event.ts';
 import { AccessService } from '../../../src/service/access-service.ts';
-import type { Log } from '../../../src/service/ports.ts';
+import type { Log, UsageReports } from '../../../src/service/ports.ts';
 import { InMemoryBlockSync, InMemoryJobs, InMemoryRateLimits, ManualClock, RecordingNotifier, StaticOwners } from './edges.ts';
 import { InMemoryKeys, InMemoryStandingKeys } from './keys.ts';
 import { InMemoryRequests } from './requests.ts';
@@ -42,7 +42,7 @@ export function publicKeyLine(comment = 'me@laptop'): string {
 
 export type Harness = ReturnType<typeof inMemoryService>;
 
-export function inMemoryService(o: { policy?: Policy; rateLimited?: boolean } = {}) {
+export function inMemoryService(o: { policy?: Policy; rateLimited?: boolean; usage?: UsageReports } = {}) {
   const policy = o.policy ?? unitPolicy();
   const audit: AuditEvent[] = [];
   const clock = new ManualClock();
@@ -73,6 +73,7 @@ export function inMemoryService(o: { policy?: Policy; rateLimited?: boolean } = 
     logger,
     newId: () => `rtest${++n}`,
     limits: o.rateLimited === false ? undefined : new InMemoryRateLimits(),
+    usage: o.usage,
   };
   const service = new AccessService(deps);
   /** The same ports served under another policy: the broker restarted after the policy file changed. */
