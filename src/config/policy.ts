@@ -86,8 +86,18 @@ export const defaultsSchema = z
     approvals: z.number().int().min(1).max(5).default(1).describe('distinct owner approvals needed'),
     approvalTimeout: duration.prefault('24h').describe('a request with no decision by then times out'),
     expiryWarning: duration.prefault('10m').describe('how long before expiry the requester is warned'),
+    remindAfter: z
+      .union([z.literal('off').transform(() => 0), duration])
+      .prefault('15m')
+      .describe('an undecided request reminds its owners after this long, then at doubling intervals ("off": never)'),
+    escalateAfter: duration.optional().describe('after this long undecided, reminders also go to escalateTo'),
+    escalateTo: z.array(slackId('user or user-group')).min(1).optional().describe('Slack user (U…) or user-group (S…) IDs told of requests undecided after escalateAfter'),
   })
-  .strict();
+  .strict()
+  .superRefine((d, ctx) => {
+    if ((d.escalateAfter === undefined) !== (d.escalateTo === undefined))
+      ctx.addIssue({ code: 'custom', path: [d.escalateAfter === undefined ? 'escalateAfter' : 'escalateTo'], message: 'escalateAfter and escalateTo go together' });
+  });
 
 // Abuse limits: how much one person can ask of the broker. Rate windows slide; counts live in Redis.
 export const limitsSchema = z

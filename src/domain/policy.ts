@@ -14,6 +14,12 @@ export interface PolicyDefaults {
   approvalTimeout: number;
   /** how long before expiry the requester is warned */
   expiryWarning: number;
+  /** an undecided request reminds its owners after this long, then at doubling intervals (0: never, `off` in YAML) */
+  remindAfter: number;
+  /** after this long undecided, reminders also go to escalateTo */
+  escalateAfter?: number;
+  /** Slack user or user-group IDs told of requests undecided after escalateAfter */
+  escalateTo?: string[];
 }
 
 /** How much one person can ask of the broker (rate windows slide). */

@@ -61,6 +61,10 @@ export interface EnvironmentOptions {
   approvals?: number;
   approvalTimeout?: string;
   expiryWarning?: string;
+  /** reminders of undecided requests (policy defaults; unset: the policy's defaults) */
+  remindAfter?: string;
+  escalateAfter?: string;
+  escalateTo?: string[];
   /** run the broker in Socket Mode (SLACK_APP_TOKEN set) against the local WebSocket */
   socketMode?: boolean;
   /** use this Redis instead of starting one (a key prefix per environment keeps data apart) */
@@ -130,6 +134,8 @@ export async function startEnvironment(opts: EnvironmentOptions = {}): Promise<E
         approvals: 1,
         approvalTimeout: opts.approvalTimeout ?? '1h',
         expiryWarning: opts.expiryWarning ?? '10m',
+        ...(opts.remindAfter ? { remindAfter: opts.remindAfter } : {}),
+        ...(opts.escalateAfter ? { escalateAfter: opts.escalateAfter, escalateTo: opts.escalateTo } : {}),
       },
       ...(opts.limits ? { limits: opts.limits } : {}),
       jumpHosts: [

@@ -25,6 +25,8 @@ export interface RecoveryActions {
   completeActivation(requestId: string): Promise<void>;
   /** true if this call ended the grant */
   endForRetiredJumpHost(requestId: string): Promise<boolean>;
+  /** the reminder (or escalation) due now of an undecided request, once */
+  remind?(requestId: string): Promise<void>;
 }
 
 export interface JumpHostReport {
@@ -73,6 +75,13 @@ export class Reconciler {
     return { timedOut, expired: overdue.flat(), activationsOwed, retired: retired.flat() };
   }
 
+  /** Requests undecided for at least the first reminder (or the escalation): each may have one due. */
+  private undecidedLongEnough(): Promise<string[]> {
+    const { remindAfter, escalateAfter } = this.d.policy.defaults;
+    const first = Math.min(remindAfter > 0 ? remindAfter : Infinity, escalateAfter ?? Infinity);
+    return first === Infinity ? Promise.resolve([]) : this.d.requests.pendingCreatedBefore(this.d.clock.now() - first);
+  }
+
   async run(): Promise<ReconcileReport> {
     const { actions, sync, logger, clock } = this.d;
     const at = clock.now();
@@ -84,6 +93,7 @@ export class Reconciler {
     await settle('expiry', stuck.expired, (id) => actions.expire(id));
     await settle('activation follow-up', stuck.activationsOwed, (id) => actions.completeActivation(id));
     await settle('retirement', stuck.retired, async (id) => void (await actions.endForRetiredJumpHost(id)));
+    if (actions.remind) await settle('reminder', await this.undecidedLongEnough(), (id) => actions.remind!(id));
     const jumpHosts = await Promise.all(
       this.d.policy.jumpHosts.map(async (j): Promise<JumpHostReport> => {
         try {

@@ -6,6 +6,7 @@ import type { RefusalCode } from '../domain/result.ts';
 import { routeCommand } from './command-router.ts';
 import { approve, deny, prepareDeny } from './decide-request.ts';
 import { completeActivation, endForRetiredJumpHost, expire, expiryWarning, timeOut } from './grant-lifecycle.ts';
+import { remindUndecided } from './reminders.ts';
 import type { ServiceDeps } from './ports.ts';
 import { auditCallerRefusal } from './refusals.ts';
 import type { Outcome, Reply } from './replies.ts';
@@ -30,6 +31,7 @@ export class AccessService {
   expire = (requestId: string): Promise<void> => expire(this.d, requestId);
   timeOut = (requestId: string): Promise<void> => timeOut(this.d, requestId);
   expiryWarning = (requestId: string): Promise<void> => expiryWarning(this.d, requestId);
+  remind = (requestId: string): Promise<void> => remindUndecided(this.d, requestId);
   /** the grant's jump server is retired: true if this call ended it */
   endForRetiredJumpHost = (requestId: string): Promise<boolean> => endForRetiredJumpHost(this.d, requestId);
 

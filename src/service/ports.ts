@@ -39,6 +39,8 @@ export interface RequestRepository {
   activationMessageAttempt(id: string): Promise<number>;
   /** the follow-up is done: nobody owes it any more */
   finishActivation(id: string): Promise<void>;
+  /** true for the first caller to claim this reminder (`what`: its number, or `escalation`), across replicas */
+  claimReminder(id: string, what: string, ttlMs: number): Promise<boolean>;
 }
 
 /** The activation follow-up's hold on its grant. */
@@ -87,6 +89,8 @@ export interface Notifier {
   /** the grant ended (expired, or revoked by someone other than the requester) */
   grantEnded(request: AccessRequest): Promise<void>;
   expiryWarning(request: AccessRequest, leftMs: number): Promise<void>;
+  /** an undecided request has waited `waitedMs`: `to` (user ids) are reminded; `escalated`: they include escalateTo */
+  reminder?(request: AccessRequest, waitedMs: number, to: readonly string[], escalated: boolean): Promise<void>;
   /** whether the activation message of this grant was already delivered (an earlier attempt died after posting) */
   activationMessageSent?(request: AccessRequest): Promise<boolean>;
 }

@@ -19,6 +19,8 @@ export const EVENT_TYPES = {
   grantWarning: 'jit_grant_warning',
   /** DM to the requester: the grant expired or was revoked by someone else */
   grantEnded: 'jit_grant_ended',
+  /** DM to an owner (and, escalated, to escalateTo): a request still waits for a decision */
+  requestReminder: 'jit_request_reminder',
   /** audit channel: one line per audit event (key and jump-host events have their own types below) */
   audit: 'jit_audit',
   keyChanged: 'jit_key_changed',

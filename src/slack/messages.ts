@@ -342,6 +342,12 @@ export function replyText(reply: Reply): string {
   return (words[reply.kind] as (r: Reply) => string)(reply);
 }
 
+/** A reminder to an owner (or, escalated, to escalateTo) of a request still waiting: how long, what, where to decide. */
+export function reminderText(r: AccessRequest, waitedMs: number, escalated: boolean): string {
+  const what = `${userMention(r.requester)}'s request \`${r.id}\` for *${escapeMrkdwn(r.host)}* (${formatDuration(r.durationMs)})`;
+  return `${escalated ? ':rotating_light: Escalated: ' : ':bell: Reminder: '}${what} has waited ${formatDuration(waitedMs)} for a decision. Approve or deny it on the approval message.`;
+}
+
 /** DMs to the requester, one per domain event. */
 export const requesterTexts = {
   grantNotActivated: (r: AccessRequest) =>

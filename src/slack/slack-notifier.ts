@@ -8,7 +8,7 @@ import type { ConnectInstructions } from '../domain/connect-instructions.ts';
 import type { AccessRequest, MessageRef } from '../domain/request-state.ts';
 import type { Notifier } from '../service/ports.ts';
 import { auditMetadata, EVENT_TYPES, metadataOf, requestMetadata, type EventType, type MessageMetadata } from './message-metadata.ts';
-import { approvalMessage, auditLine, connectMessage, requesterTexts } from './messages.ts';
+import { approvalMessage, auditLine, connectMessage, reminderText, requesterTexts } from './messages.ts';
 
 type Posted = { text: string; blocks?: unknown[]; metadata: MessageMetadata };
 
@@ -86,6 +86,13 @@ export class SlackNotifier implements Notifier, AuditPoster {
   requestCancelled = (r: AccessRequest) => this.dm(r, EVENT_TYPES.requestClosed, requesterTexts.requestCancelled(r));
   grantEnded = (r: AccessRequest) => this.dm(r, EVENT_TYPES.grantEnded, requesterTexts.grantEnded(r));
   expiryWarning = (r: AccessRequest, leftMs: number) => this.dm(r, EVENT_TYPES.grantWarning, requesterTexts.expiryWarning(r, leftMs));
+
+  /** One DM per person; one failing (a deactivated account) does not stop the others. */
+  async reminder(r: AccessRequest, waitedMs: number, to: readonly string[], escalated: boolean): Promise<void> {
+    const text = reminderText(r, waitedMs, escalated);
+    const sent = await Promise.allSettled(to.map(async (u) => this.post(await this.dmChannel(u), { text, metadata: requestMetadata(EVENT_TYPES.requestReminder, r) })));
+    for (const s of sent) if (s.status === 'rejected') this.deps.logger.warn({ err: s.reason, requestId: r.id }, 'could not send a reminder');
+  }
 
   /**
    * Whether a message the broker may have posted before it died is in the channel already: what a replica

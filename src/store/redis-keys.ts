@@ -14,6 +14,8 @@ export function redisKeys(prefix = '{jit}') {
     pendingRequests: `${p}:pending`,
     /** grants whose follow-up after activation (jobs, connect instructions) is not done yet (id → activated at) */
     activating: `${p}:activating`,
+    /** set once a reminder (its number, or `escalation`) of an undecided request was sent */
+    reminderClaim: (id: string, what: string) => `${p}:req:${id}:reminded:${what}`,
     /** lease held by the replica doing a grant's activation follow-up */
     activationLease: (id: string) => `${p}:req:${id}:lease`,
     userKey: (user: string) => `${p}:key:${user}`,
@@ -21,6 +23,16 @@ export function redisKeys(prefix = '{jit}') {
     auditStream: `${p}:audit`,
     /** who is posting an audit entry, then that it was posted (so a replica taking it over does not post it twice) */
     auditDelivery: (streamId: string) => `${p}:audit:delivery:${streamId}`,
+    ...jumpHostKeys(p),
+    /** when the last reconcile finished (ms) */
+    lastReconcile: `${p}:reconcile:last`,
+    rateLimit: (kind: string, user: string) => `${p}:rate:${kind}:${user}`,
+    rateLimitNotice: (kind: string, user: string) => `${p}:rate:${kind}:${user}:noticed`,
+  };
+}
+/** The keys of each jump server's state: its sync, its block, its standing keys and its sshd log's connections. */
+function jumpHostKeys(p: string) {
+  return {
     /** one sync of a jump server at a time across replicas */
     syncLock: (jumpHost: string) => `${p}:jh:${jumpHost}:lock`,
     /** sha256 of every line the broker wrote into the managed block and has not taken out yet */
@@ -55,12 +67,9 @@ export function redisKeys(prefix = '{jit}') {
     keyGrants: (jumpHost: string, fingerprint: string) => `${p}:jh:${jumpHost}:key-grants:${fingerprint}`,
     /** one pass over the jump server's log at a time across replicas */
     logLock: (jumpHost: string) => `${p}:jh:${jumpHost}:log-lock`,
-    /** when the last reconcile finished (ms) */
-    lastReconcile: `${p}:reconcile:last`,
-    rateLimit: (kind: string, user: string) => `${p}:rate:${kind}:${user}`,
-    rateLimitNotice: (kind: string, user: string) => `${p}:rate:${kind}:${user}:noticed`,
   };
 }
+
 export type RedisKeys = ReturnType<typeof redisKeys>;
 
 /** What the audit forwarder reads: the audit stream, and the delivery marker of each of its entries. */

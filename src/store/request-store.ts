@@ -249,6 +249,11 @@ export class RequestStore {
     await this.redis.zrem(this.keys.activating, id);
   }
 
+  /** True for the first caller to claim this reminder of the request (across replicas). */
+  async claimReminder(id: string, what: string, ttlMs: number): Promise<boolean> {
+    return (await this.redis.set(this.keys.reminderClaim(id, what), '1', 'PX', Math.max(1, Math.round(ttlMs)), 'NX')) === 'OK';
+  }
+
   /** Grants that left `active` on this jump host since its last successful sync (their line may still stand). */
   async endedGrantIds(jumpHost: string): Promise<string[]> {
     return this.redis.zrange(this.keys.endedGrants(jumpHost), '0', '-1');

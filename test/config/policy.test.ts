@@ -82,6 +82,7 @@ hosts:
         approvals: 1,
         approvalTimeout: 24 * H,
         expiryWarning: 10 * M,
+        remindAfter: 15 * M,
       });
       assert.deepEqual(p.jumpHosts[0], {
         name: 'bastion',
@@ -301,6 +302,15 @@ hosts:
       assert.deepEqual(issues(withLog({ sshdLog: { file: 'auth.log' } })), ['jumpHosts[0].sshdLog.file: must be an absolute path such as /var/log/auth.log']);
       assert.deepEqual(issues(withLog({ sshdLog: { file: '/var/log/../../etc/shadow' } })), ['jumpHosts[0].sshdLog.file: must not contain ".." (it could leave the jump account\'s files)']);
       assert.ok(issues(withLog({ sshdLog: { journal: false } })).every((m) => m.startsWith('jumpHosts[0].sshdLog')), 'journal: false is not a source');
+    });
+
+    it('reminders: remindAfter by default 15m; escalateAfter and escalateTo go together', () => {
+      const raw = minimal();
+      assert.equal(validatePolicy(raw).defaults.remindAfter, 15 * M);
+      assert.deepEqual(issues({ ...raw, defaults: { escalateAfter: '1h' } }), ['defaults.escalateTo: escalateAfter and escalateTo go together']);
+      assert.deepEqual(issues({ ...raw, defaults: { escalateTo: ['S0SRE'] } }), ['defaults.escalateAfter: escalateAfter and escalateTo go together']);
+      const p = validatePolicy({ ...raw, defaults: { remindAfter: 'off', escalateAfter: '1h', escalateTo: ['S0SRE'] } });
+      assert.deepEqual([p.defaults.remindAfter, p.defaults.escalateAfter, p.defaults.escalateTo], [0, H, ['S0SRE']]);
     });
 
     it('ports, user names, owners and approvals', () => {

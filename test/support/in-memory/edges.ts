@@ -58,7 +58,8 @@ export type Notice =
   | { event: 'approvalRecorded' | 'requestChanged'; request: AccessRequest; refs: readonly MessageRef[] }
   | { event: 'grantActivated'; request: AccessRequest; instructions: ConnectInstructions }
   | { event: 'grantNotActivated' | 'requestDenied' | 'requestTimedOut' | 'requestCancelled' | 'grantEnded'; request: AccessRequest }
-  | { event: 'expiryWarning'; request: AccessRequest; leftMs: number };
+  | { event: 'expiryWarning'; request: AccessRequest; leftMs: number }
+  | { event: 'reminder'; request: AccessRequest; waitedMs: number; to: readonly string[]; escalated: boolean };
 
 export class RecordingNotifier implements Notifier {
   readonly notices: Notice[] = [];
@@ -82,6 +83,8 @@ export class RecordingNotifier implements Notifier {
   requestCancelled = async (request: AccessRequest) => void this.notices.push({ event: 'requestCancelled', request });
   grantEnded = async (request: AccessRequest) => void this.notices.push({ event: 'grantEnded', request });
   expiryWarning = async (request: AccessRequest, leftMs: number) => void this.notices.push({ event: 'expiryWarning', request, leftMs });
+  reminder = async (request: AccessRequest, waitedMs: number, to: readonly string[], escalated: boolean) =>
+    void this.notices.push({ event: 'reminder', request, waitedMs, to, escalated });
   activationMessageSent = async () => this.alreadySent;
 }
 

@@ -105,6 +105,14 @@ export class InMemoryRequests implements RequestRepository {
     this.activating.delete(id);
   }
 
+  readonly reminderClaims = new Set<string>();
+  async claimReminder(id: string, what: string): Promise<boolean> {
+    const key = `${id}:${what}`;
+    if (this.reminderClaims.has(key)) return false;
+    this.reminderClaims.add(key);
+    return true;
+  }
+
   /** Test helper: stores a request as it stands (no audit event). */
   put(req: AccessRequest): AccessRequest {
     this.requests.set(req.id, structuredClone(req));
