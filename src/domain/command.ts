@@ -11,7 +11,8 @@ export type JumpCommand =
   | { kind: 'key-remove' }
   /** the text held a private key: refused whatever the verb, and the text is dropped at once */
   | { kind: 'private-key' }
-  | { kind: 'list' }
+  /** `all`: owners see everything pending and active on their hosts */
+  | { kind: 'list'; all: boolean }
   | { kind: 'revoke'; id: string }
   /** what could not be read, worded by the Slack layer */
   | ({ kind: 'invalid' } & RefusalDetail<keyof CommandRefusals>);
@@ -60,7 +61,7 @@ export function parseCommand(text: string, maxLength = MAX_COMMAND_TEXT): JumpCo
       return invalid('unknown-key-command', { text: sub });
     }
     case 'list':
-      return { kind: 'list' };
+      return { kind: 'list', all: rest[0]?.toLowerCase() === 'all' };
     case 'revoke':
     case 'cancel': {
       const [id] = rest;

@@ -47,7 +47,7 @@ export async function routeCommand(d: ServiceDeps, user: string, text: string): 
     case 'request':
       return requestAccess(d, user, cmd);
     case 'list':
-      return listOpen(d, user);
+      return listOpen(d, user, cmd.all);
     case 'revoke':
       return revokeOrCancel(d, user, cmd.id);
   }

@@ -15,6 +15,11 @@ export type { Clock, IdGenerator };
 
 export interface RequestRepository {
   get(id: string): Promise<AccessRequest | undefined>;
+  getMany(ids: readonly string[]): Promise<AccessRequest[]>;
+  /** every undecided request, oldest first */
+  pendingIds(): Promise<string[]>;
+  /** the grants active on this jump server now */
+  activeGrantIds(jumpHost: string, now: number): Promise<string[]>;
   /** the person's latest requests, newest first */
   recentForUser(user: string, limit: number): Promise<AccessRequest[]>;
   /** stores the request with its audit event, unless the requester already has `maxPending` pending (atomic) */

@@ -30,7 +30,9 @@ export type Reply =
   | { kind: 'cancelled'; id: string }
   | { kind: 'revoked'; id: string; host: string }
   | { kind: 'nothing-to-revoke'; id: string; state: RequestState }
-  | { kind: 'list'; open: AccessRequest[] };
+  /** `awaiting`: pending requests on the person's hosts they may still decide; `onTheirHosts` (list all): every
+   *  pending request and active grant on those hosts; `ownsHosts`: whether they own any host */
+  | { kind: 'list'; open: AccessRequest[]; awaiting?: AccessRequest[]; onTheirHosts?: AccessRequest[]; ownsHosts?: boolean };
 
 /** What the caller sees at once (ephemeral), and work to do after Slack has been answered. */
 export interface Outcome {

@@ -176,7 +176,7 @@ export const HELP_TEXT = [
   '`/jump key`: show your registered key',
   '`/jump key remove`: delete your registered key (ends your active grants and pending requests)',
   `\`/jump request ${placeholder('host')} [duration] [reason…]\`: ask the host’s owners for access, e.g. \`/jump request db-prod-1 2h fix replication\``,
-  '`/jump list`: your open requests and active grants',
+  '`/jump list`: your open requests and active grants (owners: what awaits your decision); `/jump list all`: owners see everything pending and active on their hosts',
   `\`/jump revoke ${placeholder('id')}\`: end your own grant (or cancel a pending request) now`,
   '`/jump help`: this text',
 ].join('\n');
@@ -319,7 +319,7 @@ const words: { [K in Reply['kind']]: (r: ReplyOf<K>) => string } = {
   cancelled: (r) => `Request \`${r.id}\` cancelled.`,
   revoked: (r) => `Access \`${r.id}\` to *${r.host}* revoked.`,
   'nothing-to-revoke': (r) => `Request \`${r.id}\` is ${STATE_WORDS[r.state]}; nothing to revoke.`,
-  list: (r) => (r.open.length === 0 ? 'You have no pending requests or active grants.' : r.open.map(listLine).join('\n')),
+  list: (r) => listText(r),
 };
 
 /** What a key change ended, if anything: a grant is bound to the key that was approved. */
@@ -329,6 +329,26 @@ function keyChangeEnded(r: { endedGrants: number; cancelledRequests: number }): 
     ...(r.cancelledRequests > 0 ? [`${r.endedGrants > 0 ? 'your ' : ''}${r.cancelledRequests} pending request(s) were cancelled`] : []),
   ];
   return parts.length ? ` Your ${parts.join(' and ')}: access is granted for the key that was approved only. Request again with the new key.` : '';
+}
+
+/** `/jump list`: the person's own, then (owners) what awaits their decision, then (list all) their hosts' all. */
+function listText(r: Extract<Reply, { kind: 'list' }>): string {
+  const own = r.open.length === 0 ? 'You have no pending requests or active grants.' : r.open.map(listLine).join('\n');
+  const parts = [own];
+  if (r.awaiting?.length) parts.push(`*Waiting for your decision:*\n${r.awaiting.map(ownerLine).join('\n')}`);
+  if (r.onTheirHosts !== undefined)
+    parts.push(r.onTheirHosts.length ? `*Pending and active on your hosts:*\n${r.onTheirHosts.map(ownerLine).join('\n')}` : 'Nothing is pending or active on your hosts.');
+  else if (r.ownsHosts === false && r.awaiting === undefined) parts.push('`/jump list all` shows the owners of a host everything pending and active on it.');
+  return parts.join('\n\n');
+}
+
+/** A request or grant on an owner's host: whose, how long, its state, and why (user text, escaped). */
+function ownerLine(r: AccessRequest): string {
+  const state =
+    r.state === 'active'
+      ? `active until ${new Date(r.expiresAt!).toISOString()}`
+      : `${formatDuration(r.durationMs)}, waiting for approval (${r.approvers.length} of ${r.requiredApprovals}) since ${new Date(r.createdAt).toISOString()}`;
+  return `• \`${r.id}\` *${escapeMrkdwn(r.host)}* for ${userMention(r.requester)}, ${state}${r.reason ? `: “${userTextForOthers(r.reason, 80)}”` : ''}`;
 }
 
 function listLine(r: AccessRequest): string {

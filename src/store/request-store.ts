@@ -213,6 +213,10 @@ export class RequestStore {
   }
 
   /** Ids of requests still undecided that were made at or before `createdBefore`. */
+  async pendingIds(): Promise<string[]> {
+    return this.pendingCreatedBefore(Number.MAX_SAFE_INTEGER);
+  }
+
   async pendingCreatedBefore(createdBefore: number): Promise<string[]> {
     return this.redis.zrangebyscore(this.keys.pendingRequests, '-inf', createdBefore);
   }

@@ -273,8 +273,10 @@ describe('command', () => {
 
   describe('parseCommand: list, revoke, unknown', () => {
     it('reads list (ignoring trailing words)', () => {
-      assert.deepEqual(parseCommand('list'), { kind: 'list' });
-      assert.deepEqual(parseCommand('LIST all'), { kind: 'list' });
+      assert.deepEqual(parseCommand('list'), { kind: 'list', all: false });
+      assert.deepEqual(parseCommand('LIST all'), { kind: 'list', all: true });
+      assert.deepEqual(parseCommand('list ALL'), { kind: 'list', all: true });
+      assert.deepEqual(parseCommand('list mine'), { kind: 'list', all: false });
     });
 
     it('reads revoke and its cancel alias, with the id', () => {
@@ -322,6 +324,9 @@ describe('command', () => {
               break;
             case 'invalid':
               assert.deepEqual(Object.keys(c).sort(), ['code', 'kind', 'params']);
+              break;
+            case 'list':
+              assert.equal(typeof c.all, 'boolean');
               break;
             default:
               assert.deepEqual(Object.keys(c), ['kind']);

@@ -29,6 +29,6 @@ describe('command router', () => {
       [pending, 'pending'],
     ].sort());
     const none = inMemoryService();
-    assert.deepEqual((await none.service.command(ENG, 'list')).reply, { kind: 'list', open: [] });
+    assert.deepEqual((await none.service.command(ENG, 'list')).reply, { kind: 'list', open: [], ownsHosts: false });
   });
 });

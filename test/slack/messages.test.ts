@@ -158,6 +158,14 @@ describe('grant usage in messages', () => {
     const listed = replyText({ kind: 'list', open: [{ ...r, state: 'active', expiresAt: 0, usage: 'used 1 min in 1 connection from <x> to 10.0.0.5:22' }] });
     assert.match(listed, /active until 1970-01-01T00:00:00\.000Z, used 1 min in 1 connection from &lt;x&gt; to 10\.0\.0\.5:22 so far$/);
   });
+
+  it('owners’ lists: what awaits their decision and, with all, everything on their hosts; reasons escaped', () => {
+    const waiting = request({ id: 'rabc123', host: 'db-1', requester: 'U0ENG', durationMs: 3_600_000, createdAt: 0, approvers: [], requiredApprovals: 2, reason: 'fix <!channel> now' });
+    const text = replyText({ kind: 'list', open: [], awaiting: [waiting], ownsHosts: true });
+    assert.equal(text, 'You have no pending requests or active grants.\n\n*Waiting for your decision:*\n• `rabc123` *db-1* for <@U0ENG>, 1h, waiting for approval (0 of 2) since 1970-01-01T00:00:00.000Z: “fix &lt;!channel&gt; now”');
+    assert.match(replyText({ kind: 'list', open: [], awaiting: [], onTheirHosts: [], ownsHosts: true }), /Nothing is pending or active on your hosts\.$/);
+    assert.match(replyText({ kind: 'list', open: [], ownsHosts: false }), /`\/jump list all` shows the owners of a host everything pending and active on it\.$/);
+  });
 });
 
 describe('approvalMessage', () => {

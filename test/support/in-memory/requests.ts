@@ -23,6 +23,18 @@ export class InMemoryRequests implements RequestRepository {
     return r && structuredClone(r);
   }
 
+  async getMany(ids: readonly string[]): Promise<AccessRequest[]> {
+    return ids.flatMap((id) => (this.requests.has(id) ? [structuredClone(this.requests.get(id)!)] : []));
+  }
+
+  async pendingIds(): Promise<string[]> {
+    return [...this.requests.values()].filter((r) => r.state === 'pending').sort((a, b) => a.createdAt - b.createdAt).map((r) => r.id);
+  }
+
+  async activeGrantIds(jumpHost: string, now: number): Promise<string[]> {
+    return [...this.requests.values()].filter((r) => r.jumpHost === jumpHost && r.state === 'active' && (r.expiresAt ?? 0) > now).map((r) => r.id);
+  }
+
   async recentForUser(user: string, limit: number): Promise<AccessRequest[]> {
     const mine = [...this.requests.values()].filter((r) => r.requester === user);
     return structuredClone(mine.reverse().slice(0, limit));
