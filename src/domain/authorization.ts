@@ -3,7 +3,7 @@
 // Callers from another Slack workspace never get this far (the Slack adapter refuses them first).
 import { ok, refuse, type AuthorizationRefusals, type Result } from './result.ts';
 
-export const ACTIONS = ['help', 'list', 'key-show', 'key-add', 'key-remove', 'request', 'approve', 'deny', 'cancel', 'revoke'] as const;
+export const ACTIONS = ['help', 'list', 'key-show', 'key-add', 'key-remove', 'request', 'approve', 'deny', 'cancel', 'revoke', 'request-again'] as const;
 export type Action = (typeof ACTIONS)[number];
 
 /**
@@ -33,6 +33,8 @@ export const PERMISSIONS: Readonly<Record<Action, Rule>> = {
   deny: { anyOf: ['owner'], noneOf: [], who: 'an owner of the host' },
   cancel: { anyOf: ['requester', 'owner'], noneOf: [], who: 'the requester or an owner of the host (pending requests)' },
   revoke: { anyOf: ['requester', 'owner'], noneOf: [], who: 'the requester or an owner of the host (active grants)' },
+  // The Request again button prefills a form from an earlier request: only its requester, for themselves.
+  'request-again': { anyOf: ['requester'], noneOf: [], who: 'the requester of the earlier request (for themselves only)' },
 };
 
 export interface Subject {
@@ -67,6 +69,8 @@ export function authorize(action: Action, s: Subject): Authorization {
     case 'cancel':
     case 'revoke':
       return refuse('not-owner', `neither the requester nor an owner of ${host}`, { action, host: s.host });
+    case 'request-again':
+      return refuse('not-owner', 'not the requester of the earlier request', { action, host: s.host });
     default:
       // Unreachable while every member may use the self-service actions; kept so that a new rule is answered.
       return refuse('not-allowed', `not allowed as ${[...roles].join(', ')}`, {});

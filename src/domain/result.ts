@@ -29,7 +29,7 @@ export interface PolicyRefusals {
 /** Refusals of the permission table (authorization.ts). not-owner is worded by its action: the code is audited. */
 export interface AuthorizationRefusals {
   'self-approval': None;
-  'not-owner': { action: 'approve' | 'deny' | 'cancel' | 'revoke'; host?: string };
+  'not-owner': { action: 'approve' | 'deny' | 'cancel' | 'revoke' | 'request-again'; host?: string };
   'not-allowed': None;
   /** a user group among the host's owners cannot be listed now (Slack's API fails past the cache's grace) */
   'owners-unavailable': { host: string };

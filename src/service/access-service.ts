@@ -5,9 +5,11 @@ import type { Action } from '../domain/authorization.ts';
 import type { RefusalCode } from '../domain/result.ts';
 import { routeCommand } from './command-router.ts';
 import { approve, deny, prepareDeny } from './decide-request.ts';
+import { earlierRequest, imDone, requestAgain } from './grant-buttons.ts';
 import { completeActivation, endForRetiredJumpHost, expire, expiryWarning, timeOut } from './grant-lifecycle.ts';
 import { remindUndecided } from './reminders.ts';
 import type { ServiceDeps } from './ports.ts';
+import type { AccessAsked } from './request-access.ts';
 import { auditCallerRefusal } from './refusals.ts';
 import type { Outcome, Reply } from './replies.ts';
 
@@ -27,6 +29,12 @@ export class AccessService {
   approve = (requestId: string, actor: string): Promise<Outcome> => approve(this.d, requestId, actor);
   prepareDeny = (requestId: string, actor: string) => prepareDeny(this.d, requestId, actor);
   deny = (requestId: string, actor: string, reason: string): Promise<Outcome> => deny(this.d, requestId, actor, reason);
+  /** the I'm done button: `/jump revoke <id>` by the clicker; `ended`: the request after, for the clicked DM */
+  imDone = (requestId: string, actor: string) => imDone(this.d, actor, requestId);
+  /** the Request again button: the earlier request, if the clicker made it */
+  earlierRequest = (requestId: string, actor: string) => earlierRequest(this.d, actor, requestId);
+  /** the Request again form submitted: `/jump request` with the form's fields */
+  requestAgain = (earlierId: string, actor: string, asked: AccessAsked): Promise<Outcome> => requestAgain(this.d, actor, earlierId, asked);
   completeActivation = (requestId: string): Promise<void> => completeActivation(this.d, requestId);
   expire = (requestId: string): Promise<void> => expire(this.d, requestId);
   timeOut = (requestId: string): Promise<void> => timeOut(this.d, requestId);

@@ -7,6 +7,7 @@ import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger, type SlackComma
 import type { Logger } from 'pino';
 import type { RefusalCode } from '../domain/result.ts';
 import type { AccessService, Outcome } from '../service/access-service.ts';
+import { registerGrantButtons } from './grant-buttons.ts';
 import { createWebClient, explainSlackError, slackClientOptions } from './web-client.ts';
 import { checkRequestTimestamp, isTrustedResponseUrl, responseUrlsOf, teamOf } from './request-checks.ts';
 import { ACTION_APPROVE, ACTION_DENY, DENY_REASON_BLOCK, DENY_REASON_INPUT, denyReasonModal, replyText, SLACK_REPLIES, VIEW_DENY_REASON } from './messages.ts';
@@ -176,6 +177,7 @@ function registerListeners(app: App, o: BoltAppOptions, log: Logger): void {
       : undefined;
 
   app.command('/jump', slashCommandListener(o, log, attempt, runAfter));
+  registerGrantButtons(app, { service: o.service, log, attempt, runAfter, ephemeral });
 
   app.action<ButtonAction>(ACTION_APPROVE, async ({ ack, body, action, client }) => {
     await ack();

@@ -16,6 +16,14 @@ export const ACTION_DENY = 'jit_deny';
 export const VIEW_DENY_REASON = 'jit_deny_reason';
 export const DENY_REASON_BLOCK = 'reason';
 export const DENY_REASON_INPUT = 'reason_input';
+/** "I'm done": the requester (or an owner) ends the grant now, as `/jump revoke <id>` does. */
+export const ACTION_IM_DONE = 'jit_im_done';
+/** "Request again": opens the request form prefilled from an ended or refused request. */
+export const ACTION_REQUEST_AGAIN = 'jit_request_again';
+export const VIEW_REQUEST_AGAIN = 'jit_request_again';
+/** The form's fields: block id and action id alike. */
+export const REQUEST_FIELDS = { host: 'host', duration: 'duration', reason: 'reason' } as const;
+export type RequestField = keyof typeof REQUEST_FIELDS;
 
 /** Slack's limits for section text (3000) and field text (2000). */
 const SECTION_LIMIT = 3000;
@@ -134,8 +142,90 @@ export function connectMessage(r: AccessRequest, c: ConnectInstructions): { text
         type: 'context',
         elements: [{ type: 'mrkdwn', text: 'Type the host address exactly as shown: the jump server allows only that address and port. Your key stops working at the time above.' }],
       },
+      imDoneActions(r),
     ],
   };
+}
+
+/** The button that hands a grant back: its value is the request id only (the click is authorized afresh). */
+function imDoneActions(r: Pick<AccessRequest, 'id'>): Block {
+  return {
+    type: 'actions',
+    block_id: `grant:${r.id}`,
+    elements: [{ type: 'button', action_id: ACTION_IM_DONE, text: { type: 'plain_text', text: "I'm done: end my access now" }, value: r.id }],
+  };
+}
+
+function requestAgainActions(r: Pick<AccessRequest, 'id'>): Block {
+  return {
+    type: 'actions',
+    block_id: `again:${r.id}`,
+    elements: [{ type: 'button', action_id: ACTION_REQUEST_AGAIN, text: { type: 'plain_text', text: 'Request again' }, value: r.id }],
+  };
+}
+
+/** A DM of one sentence, with a button under it. */
+function withButton(text: string, button: Block): { text: string; blocks: Block[] } {
+  return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: clip(text, SECTION_LIMIT) } }, button] };
+}
+
+/** The DMs to the requester that carry a button: the expiry warning (I'm done) and the ends (Request again). */
+export const requesterMessages = {
+  expiryWarning: (r: AccessRequest, leftMs: number) => withButton(requesterTexts.expiryWarning(r, leftMs), imDoneActions(r)),
+  requestDenied: (r: AccessRequest) => withButton(requesterTexts.requestDenied(r), requestAgainActions(r)),
+  requestTimedOut: (r: AccessRequest) => withButton(requesterTexts.requestTimedOut(r), requestAgainActions(r)),
+  grantEnded: (r: AccessRequest) => withButton(requesterTexts.grantEnded(r), requestAgainActions(r)),
+  /** the DM whose I'm done was clicked, updated in place: the grant has ended, no button to end it any more */
+  endedInPlace: (r: AccessRequest) =>
+    withButton(
+      r.state === 'revoked' && r.decidedBy === r.requester
+        ? `:lock: You ended your access to *${escapeMrkdwn(r.host)}* (\`${r.id}\`).${usageSentence(r)}`
+        : `:lock: Access to *${escapeMrkdwn(r.host)}* (\`${r.id}\`) has ended: it is ${STATE_WORDS[r.state]}.${usageSentence(r)}`,
+      requestAgainActions(r),
+    ),
+};
+
+/** The request form, prefilled from an earlier request; its id travels as private_metadata. */
+export function requestAgainModal(r: Pick<AccessRequest, 'id' | 'host' | 'durationMs' | 'reason'>): Block {
+  const input = (field: RequestField, label: string, initial: string, extra: Record<string, unknown> = {}) => ({
+    type: 'input',
+    block_id: REQUEST_FIELDS[field],
+    label: { type: 'plain_text', text: label },
+    element: { type: 'plain_text_input', action_id: REQUEST_FIELDS[field], ...(initial ? { initial_value: initial } : {}), ...extra },
+    ...(field === 'reason' ? { optional: true } : {}),
+  });
+  return {
+    type: 'modal',
+    callback_id: VIEW_REQUEST_AGAIN,
+    private_metadata: r.id,
+    title: { type: 'plain_text', text: 'Request access' },
+    submit: { type: 'plain_text', text: 'Request' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks: [
+      input('host', 'Host', r.host.slice(0, 150), { max_length: 150 }),
+      input('duration', 'Duration (e.g. 30m, 2h)', formatDuration(r.durationMs), { max_length: 20 }),
+      input('reason', 'Reason', (r.reason ?? '').slice(0, 500), { multiline: true, max_length: 500 }),
+    ],
+  };
+}
+
+/** The request form once submitted: what `/jump request` would have answered. */
+export function requestSentView(text: string): Block {
+  return {
+    type: 'modal',
+    callback_id: VIEW_REQUEST_AGAIN,
+    title: { type: 'plain_text', text: 'Request access' },
+    close: { type: 'plain_text', text: 'Close' },
+    blocks: [{ type: 'section', text: { type: 'mrkdwn', text: clip(text, SECTION_LIMIT) } }],
+  };
+}
+
+/** The form's field a refusal belongs under (Slack shows a view_submission error next to one input). */
+export function fieldOfReply(reply: Reply): RequestField {
+  if (reply.kind !== 'refused') return 'host';
+  if (reply.code === 'bad-duration' || reply.code === 'duration-too-long' || reply.code === 'duration-too-short') return 'duration';
+  if (reply.code === 'reason-required' || reply.code === 'reason-too-long') return 'reason';
+  return 'host';
 }
 
 export function denyReasonModal(requestId: string, host: string): Block {
@@ -167,6 +257,7 @@ export const SLACK_REPLIES = {
   working: 'Working on it…',
   denyReasonNeeded: 'Say why, so the requester knows what to do instead.',
   formNotOpened: 'Slack did not open the form for the reason (the click may have taken too long to answer); nothing was changed. Click Deny again.',
+  requestFormNotOpened: 'Slack did not open the request form (the click may have taken too long to answer); nothing was changed. Click Request again once more.',
 } as const;
 
 /** `/jump help`: every verb parseCommand understands. Placeholders are escaped (`&lt;host&gt;`): see placeholder(). */
@@ -221,6 +312,7 @@ const REFUSAL_TEXT: { [C in WordedCode]: (p: RefusalParams[C]) => string } = {
     `This request cannot be approved: ${overMaxDuration({ host: p.host, durationMs: p.durationMs }, p.maxMs)} It has ended, and the requester is told to request again within ${formatDuration(p.maxMs)}.`,
   'not-owner': (p) => {
     const { action, host = 'this host' } = p;
+    if (action === 'request-again') return 'Only the person who made this request can request it again.';
     return action === 'approve' || action === 'deny'
       ? `Only the owners of ${host} can ${action} this request.`
       : `Only the requester or an owner of ${host} can ${action} this request.`;

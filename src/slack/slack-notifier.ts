@@ -8,7 +8,7 @@ import type { ConnectInstructions } from '../domain/connect-instructions.ts';
 import type { AccessRequest, MessageRef } from '../domain/request-state.ts';
 import type { Notifier } from '../service/ports.ts';
 import { auditMetadata, EVENT_TYPES, metadataOf, requestMetadata, type EventType, type MessageMetadata } from './message-metadata.ts';
-import { approvalMessage, auditLine, connectMessage, reminderText, requesterTexts } from './messages.ts';
+import { approvalMessage, auditLine, connectMessage, reminderText, requesterMessages, requesterTexts } from './messages.ts';
 
 type Posted = { text: string; blocks?: unknown[]; metadata: MessageMetadata };
 
@@ -28,8 +28,9 @@ export class SlackNotifier implements Notifier, AuditPoster {
     return this.deps.client.chat.postMessage({ channel, ...m, blocks: m.blocks as never });
   }
 
-  private async dm(r: AccessRequest, type: EventType, text: string): Promise<void> {
-    await this.post(await this.dmChannel(r.requester), { text, metadata: requestMetadata(type, r) });
+  private async dm(r: AccessRequest, type: EventType, message: string | { text: string; blocks: unknown[] }): Promise<void> {
+    const m = typeof message === 'string' ? { text: message } : message;
+    await this.post(await this.dmChannel(r.requester), { ...m, metadata: requestMetadata(type, r) });
   }
 
   private approval(r: AccessRequest): Posted {
@@ -81,11 +82,11 @@ export class SlackNotifier implements Notifier, AuditPoster {
   }
 
   grantNotActivated = (r: AccessRequest) => this.dm(r, EVENT_TYPES.grantFailed, requesterTexts.grantNotActivated(r));
-  requestDenied = (r: AccessRequest) => this.dm(r, EVENT_TYPES.requestClosed, requesterTexts.requestDenied(r));
-  requestTimedOut = (r: AccessRequest) => this.dm(r, EVENT_TYPES.requestClosed, requesterTexts.requestTimedOut(r));
+  requestDenied = (r: AccessRequest) => this.dm(r, EVENT_TYPES.requestClosed, requesterMessages.requestDenied(r));
+  requestTimedOut = (r: AccessRequest) => this.dm(r, EVENT_TYPES.requestClosed, requesterMessages.requestTimedOut(r));
   requestCancelled = (r: AccessRequest) => this.dm(r, EVENT_TYPES.requestClosed, requesterTexts.requestCancelled(r));
-  grantEnded = (r: AccessRequest) => this.dm(r, EVENT_TYPES.grantEnded, requesterTexts.grantEnded(r));
-  expiryWarning = (r: AccessRequest, leftMs: number) => this.dm(r, EVENT_TYPES.grantWarning, requesterTexts.expiryWarning(r, leftMs));
+  grantEnded = (r: AccessRequest) => this.dm(r, EVENT_TYPES.grantEnded, requesterMessages.grantEnded(r));
+  expiryWarning = (r: AccessRequest, leftMs: number) => this.dm(r, EVENT_TYPES.grantWarning, requesterMessages.expiryWarning(r, leftMs));
 
   /** One DM per person; one failing (a deactivated account) does not stop the others. */
   async reminder(r: AccessRequest, waitedMs: number, to: readonly string[], escalated: boolean): Promise<void> {

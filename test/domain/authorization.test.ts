@@ -30,6 +30,7 @@ const EXPECTED: Record<Action, Record<Standing, boolean>> = {
   deny: { stranger: false, requester: false, owner: true, 'requester who is also an owner': true },
   cancel: { stranger: false, requester: true, owner: true, 'requester who is also an owner': true },
   revoke: { stranger: false, requester: true, owner: true, 'requester who is also an owner': true },
+  'request-again': { stranger: false, requester: true, owner: false, 'requester who is also an owner': true },
 };
 
 describe('authorization table', () => {
@@ -54,6 +55,15 @@ describe('authorization table', () => {
           assert.doesNotMatch(r.message, /undefined/);
         }
       });
+
+  it("Request again is the requester's alone: an owner, or anyone else, is refused", () => {
+    const subject = (actor: string) => ({ actor, requester: REQUESTER, owners: new Set([OWNER]), host: 'db-prod-1' });
+    assert.equal(authorize('request-again', subject(REQUESTER)).ok, true);
+    for (const actor of [OWNER, STRANGER]) {
+      const r = authorize('request-again', subject(actor));
+      assert.deepEqual(r.ok ? r : [r.code, r.params], ['not-owner', { action: 'request-again', host: 'db-prod-1' }], actor);
+    }
+  });
 
   it('gives the specific reason for each refused decision: code, data, and a log detail', () => {
     const owners = new Set([OWNER]);

@@ -1,0 +1,88 @@
+// The buttons on the requester's DMs: I'm done (ends the grant, then the clicked DM says so in place) and
+// Request again (a form prefilled from the earlier request; submitting it is `/jump request`).
+import type { App } from '@slack/bolt';
+import type { Logger } from 'pino';
+import type { AccessRequest } from '../domain/request-state.ts';
+import type { AccessService, Outcome, Reply } from '../service/access-service.ts';
+import { EVENT_TYPES, requestMetadata } from './message-metadata.ts';
+import {
+  ACTION_IM_DONE,
+  ACTION_REQUEST_AGAIN,
+  fieldOfReply,
+  REQUEST_FIELDS,
+  requestAgainModal,
+  requesterMessages,
+  requestSentView,
+  SLACK_REPLIES,
+  VIEW_REQUEST_AGAIN,
+  type RequestField,
+} from './messages.ts';
+import { explainSlackError } from './web-client.ts';
+
+type ButtonAction = import('@slack/bolt').BlockAction<import('@slack/bolt').ButtonAction>;
+
+export interface ButtonDeps {
+  service: AccessService;
+  log: Logger;
+  /** runs a use case; a throw is answered "try again" */
+  attempt: (what: string, run: () => Promise<Outcome>) => Promise<Outcome & { text?: string }>;
+  runAfter: (outcome: Outcome, what: string) => void;
+  ephemeral: (body: ButtonAction, client: App['client'], text: string | undefined) => Promise<unknown> | undefined;
+}
+
+export function registerGrantButtons(app: App, d: ButtonDeps): void {
+  app.action<ButtonAction>(ACTION_IM_DONE, async ({ ack, body, action, client }) => {
+    await ack();
+    let ended: AccessRequest | undefined;
+    const outcome = await d.attempt("I'm done", async () => {
+      const done = await d.service.imDone(action.value ?? '', body.user.id);
+      ended = done.ended;
+      return done;
+    });
+    await d.ephemeral(body, client, outcome.text);
+    // The clicked DM loses its button and says the grant ended (only for someone who may end it).
+    if (ended && body.channel?.id && body.message?.ts) {
+      const m = requesterMessages.endedInPlace(ended);
+      await client.chat
+        .update({ channel: body.channel.id, ts: body.message.ts, ...m, blocks: m.blocks as never, metadata: requestMetadata(EVENT_TYPES.grantEnded, ended) as never })
+        .catch((err: unknown) => d.log.warn({ err, requestId: ended?.id }, "could not update the clicked I'm done message"));
+    }
+    d.runAfter(outcome, "I'm done");
+  });
+
+  app.action<ButtonAction>(ACTION_REQUEST_AGAIN, async ({ ack, body, action, client }) => {
+    await ack();
+    let notOpened = false;
+    const outcome = await d.attempt('request again', async () => {
+      const earlier = await d.service.earlierRequest(action.value ?? '', body.user.id);
+      if (!earlier.ok) return { reply: earlier.reply };
+      try {
+        // The trigger of this click: Slack opens the form only for it, once, within 3 s.
+        await client.views.open({ trigger_id: body.trigger_id, view: requestAgainModal(earlier.request) as never });
+      } catch (err) {
+        explainSlackError(err, 'views.open');
+        d.log.warn({ err, requestId: earlier.request.id }, 'Slack did not open the request form');
+        notOpened = true;
+      }
+      return {};
+    });
+    await d.ephemeral(body, client, notOpened ? SLACK_REPLIES.requestFormNotOpened : outcome.text);
+  });
+
+  app.view(VIEW_REQUEST_AGAIN, async ({ ack, body, view }) => {
+    const value = (f: RequestField) => view.state.values[REQUEST_FIELDS[f]]?.[REQUEST_FIELDS[f]]?.value ?? '';
+    const duration = value('duration').trim();
+    const asked = { host: value('host').trim(), duration: duration === '' ? undefined : duration, reason: value('reason').trim() };
+    let reply: Reply | undefined;
+    const outcome = await d.attempt('request again', async () => {
+      const made = await d.service.requestAgain(view.private_metadata, body.user.id, asked);
+      reply = made.reply;
+      return made;
+    });
+    // A refusal is shown under the field it is about, in `/jump request`'s words; the form stays open.
+    if (reply?.kind === 'request-sent') await ack({ response_action: 'update', view: requestSentView(outcome.text ?? '') as never });
+    else if (outcome.text) await ack({ response_action: 'errors', errors: { [REQUEST_FIELDS[reply ? fieldOfReply(reply) : 'host']]: outcome.text } });
+    else await ack();
+    d.runAfter(outcome, 'request again');
+  });
+}

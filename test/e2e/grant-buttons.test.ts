@@ -1,0 +1,137 @@
+// The buttons on the requester's DMs, end to end: signed clicks and form submissions against real Redis and
+// sshd. I'm done ends the grant as `/jump revoke` does; Request again makes a new request from an old one.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { findButton } from '../../src/sandbox/slack-sender.ts';
+import { approvalMessage, auditTypes, blockLines, click, metadata, posts, requestAccess, runJobNow, until } from '../support/flow.ts';
+import { describeSsh, sshHop } from '../support/ssh-client.ts';
+import { ENGINEER, OUTSIDER, OWNER, startWorld, type World } from '../support/world.ts';
+
+const IM_DONE = 'jit_im_done';
+const REQUEST_AGAIN = 'jit_request_again';
+
+describe('grant buttons', () => {
+  let world: World;
+  before(async () => {
+    world = await startWorld();
+    assert.match((await world.sender.command(ENGINEER, `key add ${world.engineerKey.publicKey}`)).json.text, /Key registered/);
+  });
+  after(async () => {
+    await world?.stop();
+  });
+
+  /** The requester's DM about a request, as it looks now, found by its metadata (never its wording). */
+  const dmAbout = (eventType: string, id: string) =>
+    world.slack.messages(`D${ENGINEER}`).find((m) => m.metadata?.event_type === eventType && m.metadata.event_payload.request_id === id);
+  const ephemeralTo = (user: string, since: number, pattern: RegExp) =>
+    world.slack.calls.slice(since).find((c) => c.method === 'chat.postEphemeral' && c.args.user === user && pattern.test(c.args.text));
+  const clickIn = (user: string, m: { channel: string; ts: string; blocks?: any[] }, actionId: string, triggerId?: string) => {
+    const b = findButton(m.blocks, actionId);
+    return world.sender.blockAction(user, { actionId, value: b.value, blockId: b.blockId, message: { channel: m.channel, ts: m.ts }, triggerId });
+  };
+
+  async function activeGrant(text: string): Promise<string> {
+    const id = await requestAccess(world, ENGINEER, text);
+    await click(world, id, OWNER);
+    await until('key line', () => blockLines(world).some((l) => l.endsWith(`jit:${id}`)));
+    return id;
+  }
+
+  it("I'm done by someone other than the requester or an owner changes nothing and is answered as /jump revoke", async () => {
+    const id = await activeGrant('request internal-1 10m not done yet');
+    const dm = await until('connect instructions', () => dmAbout('jit_grant_active', id));
+    const since = world.slack.calls.length;
+    assert.equal((await clickIn(OUTSIDER, dm, IM_DONE)).status, 200);
+    const answer = await until('refusal', () => ephemeralTo(OUTSIDER, since, /./));
+    assert.equal(answer.args.text, (await world.sender.command(OUTSIDER, `revoke ${id}`)).json.text, 'the same answer /jump revoke gives');
+    assert.match(answer.args.text, new RegExp(`No request \`${id}\` of yours`));
+    assert.equal((await world.broker.requests.get(id))?.state, 'active');
+    assert.ok(blockLines(world).some((l) => l.endsWith(`jit:${id}`)), 'the line stays');
+    assert.ok(findButton(dmAbout('jit_grant_active', id)!.blocks, IM_DONE), 'the button stays');
+    await until('refusals audited', () => auditTypes(world, id).filter((t) => t === 'refused').length === 2 || undefined);
+    assert.match((await world.sender.command(ENGINEER, `revoke ${id}`)).json.text, /revoked/);
+    await until('line removed', () => !blockLines(world).some((l) => l.endsWith(`jit:${id}`)) || undefined);
+  });
+
+  it("I'm done in the activation DM ends the grant: line gone, ssh refused, DM updated in place, a second click changes nothing", async () => {
+    const id = await activeGrant('request internal-1 10m quick look');
+    const hop = await sshHop({ jump: world.jump, target: world.internal, identityFile: world.engineerKey.privateKeyPath });
+    assert.equal(hop.outcome, 'ok', describeSsh(hop));
+    const dm = await until('connect instructions', () => dmAbout('jit_grant_active', id));
+    const button = (dm.blocks ?? []).flatMap((b: any) => b.elements ?? []).find((e: any) => e.action_id === IM_DONE);
+    assert.match(button.text.text, /^I'm done/);
+    assert.equal(button.value, id, 'the value is the request id only');
+
+    const since = world.slack.calls.length;
+    assert.equal((await clickIn(ENGINEER, dm, IM_DONE)).status, 200);
+    await until('answered', () => ephemeralTo(ENGINEER, since, new RegExp(`Access \`${id}\` to \\*internal-1\\* revoked`)));
+    await until('line removed', () => !blockLines(world).some((l) => l.endsWith(`jit:${id}`)) || undefined);
+    const late = await sshHop({ jump: world.jump, target: world.internal, identityFile: world.engineerKey.privateKeyPath });
+    assert.equal(late.outcome, 'refused-auth', describeSsh(late));
+
+    // The clicked DM, in place: no I'm done any more, says it ended, and its metadata says so.
+    const updated = await until('DM updated in place', () => {
+      const m = world.slack.messages(`D${ENGINEER}`).find((x) => x.ts === dm.ts);
+      return m?.metadata?.event_type === 'jit_grant_ended' && m;
+    });
+    assert.equal(updated.metadata!.event_payload.state, 'revoked');
+    assert.doesNotMatch(JSON.stringify(updated.blocks), /jit_im_done/);
+    assert.match(updated.text ?? '', /You ended your access to \*internal-1\*/);
+    assert.ok(findButton(updated.blocks, REQUEST_AGAIN));
+
+    // Exactly as `/jump revoke` by the requester: audited `revoked`, approval message updated, no DM to them.
+    await until('audited', () => auditTypes(world, id).includes('revoked') || undefined);
+    await until('approval message shows it', () => /Revoked by <@U0ENGINEER>/.test(JSON.stringify(approvalMessage(world, `D${OWNER}`, id)?.blocks)));
+    assert.equal((await world.broker.requests.get(id))?.decidedBy, ENGINEER);
+    assert.deepEqual(posts(world, `D${ENGINEER}`).filter((c) => metadata(c)?.event_type === 'jit_grant_ended' && metadata(c)?.event_payload.request_id === id), []);
+
+    const again = world.slack.calls.length;
+    assert.equal((await clickIn(ENGINEER, dm, IM_DONE)).status, 200);
+    await until('second click answered', () => ephemeralTo(ENGINEER, again, new RegExp(`\`${id}\` is revoked; nothing to revoke`)));
+    assert.deepEqual(auditTypes(world, id).filter((t) => t === 'revoked'), ['revoked'], 'one revocation');
+  });
+
+  it('Request again from an expired grant opens the form prefilled, refuses as /jump request does, and makes a new pending request', async () => {
+    const old = await activeGrant('request internal-2 20m check replica lag');
+    await runJobNow(world, 'revoke', old);
+    const ended = await until('expiry DM', () => dmAbout('jit_grant_ended', old));
+    assert.equal(ended.metadata!.event_payload.state, 'expired');
+
+    // Someone else's click opens nothing.
+    const viewsBefore = world.slack.views().length;
+    const since = world.slack.calls.length;
+    await clickIn(OUTSIDER, ended, REQUEST_AGAIN);
+    await until('refusal', () => ephemeralTo(OUTSIDER, since, new RegExp(`No request \`${old}\` of yours`)));
+    assert.equal(world.slack.views().length, viewsBefore);
+
+    const trigger = world.slack.issueTriggerId(ENGINEER);
+    await clickIn(ENGINEER, ended, REQUEST_AGAIN, trigger);
+    const form = await until('the form', () => world.slack.views().find((v) => v.triggerId === trigger));
+    assert.equal(form.user, ENGINEER);
+    const initial = Object.fromEntries(form.view.blocks.map((b: any) => [b.block_id, b.element.initial_value]));
+    assert.deepEqual(initial, { host: 'internal-2', duration: '20m', reason: 'check replica lag' });
+
+    const submit = (fields: Record<string, string>) =>
+      world.sender.viewSubmission(ENGINEER, {
+        callbackId: form.view.callback_id,
+        privateMetadata: form.view.private_metadata,
+        values: Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, { [k]: { type: 'plain_text_input', value: v } }])),
+      });
+    const refused = await submit({ ...initial, duration: '5h' });
+    assert.equal(refused.json.response_action, 'errors');
+    assert.match(refused.json.errors.duration, /internal-2 allows at most/);
+
+    const pendingBefore = new Set(posts(world).filter((c) => metadata(c)?.event_type === 'jit_request_pending').map((c) => metadata(c)!.event_payload.request_id));
+    const sent = await submit(initial);
+    assert.equal(sent.json.response_action, 'update');
+    assert.match(JSON.stringify(sent.json.view), /sent to its owners/);
+    const fresh = await until('a new approval message', () =>
+      posts(world).map((c) => metadata(c)).find((m) => m?.event_type === 'jit_request_pending' && m.event_payload.requester === ENGINEER && !pendingBefore.has(m.event_payload.request_id)),
+    );
+    const id = String(fresh.event_payload.request_id);
+    assert.notEqual(id, old);
+    const req = await world.broker.requests.get(id);
+    assert.deepEqual([req?.state, req?.host, req?.durationMs, req?.reason], ['pending', 'internal-2', 20 * 60_000, 'check replica lag']);
+    assert.match((await world.sender.command(ENGINEER, `revoke ${id}`)).json.text, /cancelled/);
+  });
+});
