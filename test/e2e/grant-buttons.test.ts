@@ -37,8 +37,9 @@ describe('grant buttons', () => {
     return id;
   }
 
-  it("I'm done by someone other than the requester or an owner changes nothing and is answered as /jump revoke", async () => {
-    const id = await activeGrant('request internal-1 10m not done yet');
+  it("I'm done by someone other than the requester or an owner changes nothing and is answered as /jump revoke; the expiry warning's I'm done works", async () => {
+    // Longer than twice the 10m warning, so that the expiry warning (with its own I'm done) is scheduled.
+    const id = await activeGrant('request internal-2 30m not done yet');
     const dm = await until('connect instructions', () => dmAbout('jit_grant_active', id));
     const since = world.slack.calls.length;
     assert.equal((await clickIn(OUTSIDER, dm, IM_DONE)).status, 200);
@@ -49,8 +50,15 @@ describe('grant buttons', () => {
     assert.ok(blockLines(world).some((l) => l.endsWith(`jit:${id}`)), 'the line stays');
     assert.ok(findButton(dmAbout('jit_grant_active', id)!.blocks, IM_DONE), 'the button stays');
     await until('refusals audited', () => auditTypes(world, id).filter((t) => t === 'refused').length === 2 || undefined);
-    assert.match((await world.sender.command(ENGINEER, `revoke ${id}`)).json.text, /revoked/);
+
+    // The expiry warning carries I'm done too; the requester's click there ends the grant.
+    await runJobNow(world, 'expiry-warning', id);
+    const warning = await until('expiry warning', () => dmAbout('jit_grant_warning', id), 60_000);
+    const mine = world.slack.calls.length;
+    assert.equal((await clickIn(ENGINEER, warning, IM_DONE)).status, 200);
+    await until('answered', () => ephemeralTo(ENGINEER, mine, /revoked/));
     await until('line removed', () => !blockLines(world).some((l) => l.endsWith(`jit:${id}`)) || undefined);
+    await until('warning updated in place', () => world.slack.messages(`D${ENGINEER}`).find((m) => m.ts === warning.ts && m.metadata?.event_type === 'jit_grant_ended'));
   });
 
   it("I'm done in the activation DM ends the grant: line gone, ssh refused, DM updated in place, a second click changes nothing", async () => {
