@@ -130,12 +130,17 @@ export function approvalMessage(r: AccessRequest): { text: string; blocks: Block
   return { text: `${text}: ${outcomeText(r).replace(/<!date\^\d+\^[^|]*\|([^>]*)>/g, '$1')}`, blocks };
 }
 
+/** ", approved by <@U1> and <@U2>" (the activation DM names who let the person in). */
+function approvedBy(r: AccessRequest): string {
+  return r.approvers.length ? `, approved by ${r.approvers.map(userMention).join(' and ')}` : '';
+}
+
 export function connectMessage(r: AccessRequest, c: ConnectInstructions): { text: string; blocks: Block[] } {
   const until = new Date(r.expiresAt ?? 0).toISOString();
   return {
     text: `Access to ${r.host} is active until ${until}. Connect with: ${c.command}`,
     blocks: [
-      { type: 'section', text: { type: 'mrkdwn', text: `:key: Access to *${escapeMrkdwn(r.host)}* is active until ${when(r.expiresAt ?? 0)} (request \`${r.id}\`).` } },
+      { type: 'section', text: { type: 'mrkdwn', text: `:key: Access to *${escapeMrkdwn(r.host)}* is active until ${when(r.expiresAt ?? 0)} (request \`${r.id}\`)${approvedBy(r)}.` } },
       { type: 'section', text: { type: 'mrkdwn', text: `Connect with:\n\`\`\`${c.command}\`\`\`` } },
       { type: 'section', text: { type: 'mrkdwn', text: `Or add this to \`~/.ssh/config\` and run \`ssh ${escapeMrkdwn(r.host)}\`:\n\`\`\`${c.sshConfig}\`\`\`` } },
       {

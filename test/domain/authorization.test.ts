@@ -75,6 +75,7 @@ describe('authorization table', () => {
     const notOwner = (action: Action, message: string) => ({ ok: false, code: 'not-owner', message, params: { action, host: 'db-prod-1' } });
     assert.deepEqual(refusal('approve', STRANGER), notOwner('approve', 'not an owner of db-prod-1'));
     assert.deepEqual(refusal('approve', REQUESTER, new Set([OWNER, REQUESTER])), { ok: false, code: 'self-approval', message: 'own request', params: {} });
+    assert.deepEqual(refusal('approve', REQUESTER, new Set([OWNER])), { ok: false, code: 'self-approval', message: 'own request', params: {} }, 'not an owner: told the same');
     assert.deepEqual(refusal('deny', STRANGER), notOwner('deny', 'not an owner of db-prod-1'));
     assert.deepEqual(refusal('revoke', STRANGER), notOwner('revoke', 'neither the requester nor an owner of db-prod-1'));
     assert.deepEqual(refusal('cancel', OWNER + 'X'), notOwner('cancel', 'neither the requester nor an owner of db-prod-1'));
@@ -103,7 +104,7 @@ describe('authorization table', () => {
     const req = request({ requester: REQUESTER, approvers: [OWNER], requiredApprovals: 2 });
     const code = (r: { ok: boolean }) => (r as { code?: string }).code;
     assert.equal(code(checkDecider(req, REQUESTER, new Set([OWNER, REQUESTER]), 'approve')), 'self-approval');
-    assert.equal(code(checkDecider(req, REQUESTER, new Set([OWNER]), 'approve')), 'not-owner');
+    assert.equal(code(checkDecider(req, REQUESTER, new Set([OWNER]), 'approve')), 'self-approval', 'the requester is told it is their own, owner or not');
     assert.equal(code(checkDecider(req, STRANGER, new Set([OWNER]), 'deny')), 'not-owner');
     assert.equal(code(authorize('revoke', { actor: STRANGER, requester: REQUESTER, owners: new Set([OWNER]) })), 'not-owner');
     assert.equal(code(checkDecider(req, OWNER, new Set([OWNER]), 'approve')), 'already-approved');

@@ -459,7 +459,9 @@ describe('access-policy', () => {
       const notOwner = (action: 'approve' | 'deny') => ({ code: 'not-owner', params: { action, host: 'db-prod-1' } });
       assert.deepEqual(refusal(checkDecider(pending, 'U0MALLORY', owners, 'approve')), notOwner('approve'));
       assert.deepEqual(refusal(checkDecider(pending, 'U0MALLORY', owners, 'deny')), notOwner('deny'));
-      assert.deepEqual(refusal(checkDecider(pending, 'U0ALICE', new Set<string>(), 'approve')), notOwner('approve'));
+      assert.deepEqual(refusal(checkDecider(pending, 'U0ALICE', new Set<string>(), 'deny')), notOwner('deny'));
+      // The requester who owns nothing is told it is their own request, not to go and find an owner.
+      assert.deepEqual(refusal(checkDecider(pending, 'U0ALICE', new Set<string>(), 'approve')), { code: 'self-approval', params: {} });
     });
 
     it('does not let the requester approve their own request, even as an owner', () => {

@@ -89,7 +89,7 @@ describe('core access flow', () => {
     for (const who of [OUTSIDER, ENGINEER]) {
       await world.sender.blockAction(who, { actionId: approve.actionId, value: id, blockId: approve.blockId, message: { channel: dm.channel, ts: dm.ts } });
       const eph = await until('refusal', () =>
-        world.slack.calls.find((c) => c.method === 'chat.postEphemeral' && c.args.user === who && /Only the owners of internal-1/.test(c.args.text)),
+        world.slack.calls.find((c) => c.method === 'chat.postEphemeral' && c.args.user === who && (who === ENGINEER ? /You cannot approve your own request/ : /Only the owners of internal-1/).test(c.args.text)),
       );
       assert.ok(eph);
     }

@@ -347,7 +347,7 @@ describe('connectMessage', () => {
     assert.ok(all.includes(`\`\`\`${c.sshConfig}\`\`\``), all);
     assert.ok(all.includes('run `ssh db-prod-1`'), all);
     assert.match(all, /active until <!date\^1795458600\^/);
-    assert.match(all, /\(request `rabc123`\)/);
+    assert.match(all, /\(request `rabc123`\), approved by <@U0BOB>\./, 'names who let the person in');
     assert.ok(!all.includes(HOSTILE) && !all.includes('evil'), 'the reason is not repeated');
   });
 });
