@@ -99,7 +99,7 @@ describe('keys and authorization (end to end)', () => {
     await clickAs(OUTSIDER, id, 'jit_approve');
     await ephemeralTo(OUTSIDER, /Only the owners of internal-1 can approve/);
     await clickAs(ENGINEER, id, 'jit_approve');
-    await ephemeralTo(ENGINEER, /Only the owners of internal-1 can approve/);
+    await ephemeralTo(ENGINEER, /You cannot approve your own request/);
     await clickAs(OUTSIDER, id, 'jit_deny');
     await ephemeralTo(OUTSIDER, /Only the owners of internal-1 can deny/);
     const view = await world.sender.viewSubmission(OUTSIDER, { callbackId: 'jit_deny_reason', privateMetadata: id, values: { reason: { reason_input: { type: 'plain_text_input', value: 'mine now' } } } });
