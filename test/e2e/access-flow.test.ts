@@ -156,7 +156,7 @@ describe('core access flow', () => {
     assert.deepEqual(auditTypes(world, id), ['requested', 'refused', 'refused', 'approved', 'activated', 'expired']);
     const refusals = posts(world, AUDIT_CHANNEL).filter((c) => c.args.metadata?.event_payload.request_id === id && c.args.metadata.event_payload.audit_type === 'refused');
     assert.ok(refusals.every((c) => c.args.metadata.event_type === 'jit_audit' && c.args.metadata.event_payload.host === 'internal-1'));
-    assert.deepEqual(refusals.map((c) => c.args.metadata.event_payload.code), ['not-owner', 'not-owner'], 'the refusal code is audited');
+    assert.deepEqual(refusals.map((c) => c.args.metadata.event_payload.code), ['not-owner', 'self-approval'], 'the refusal code is audited');
   });
 
   it('an owner cannot approve their own request', async () => {
