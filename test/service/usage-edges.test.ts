@@ -33,4 +33,32 @@ describe('usage edges', () => {
     assert.deepEqual(asked, [active]);
     assert.equal(open.find((r) => r.id === active)?.approvers.includes(ALICE), true, 'the grant is listed whole, with its usage added');
   });
+
+  it('a jump server whose log is not read (the reports answer nothing) leaves no usage field on the ended grant', async () => {
+    // The Redis store writes every field it is given as text: an absent usage must not become "undefined".
+    const h = inMemoryService({ usage: { usage: async () => undefined } });
+    await h.registerKey(ENG);
+    const expired = await h.approvedGrant(ENG, '1h');
+    await h.service.completeActivation(expired);
+    const revoked = await h.approvedGrant(ENG, '1h');
+    await h.service.completeActivation(revoked);
+    await h.run(h.service.command(ALICE, `revoke ${revoked}`));
+    h.clock.advance(HOUR);
+    await h.service.expire(expired);
+    for (const id of [expired, revoked]) {
+      const req = await h.requests.get(id);
+      assert.ok(req?.state === 'expired' || req?.state === 'revoked', id);
+      assert.equal('usage' in req, false, `${id}: no usage field`);
+    }
+  });
+
+  it('a failure to read the usage is logged with the grant and the error', async () => {
+    const failure = new Error('jump server unreachable');
+    const h = inMemoryService({ usage: { usage: async () => { throw failure; } } });
+    await h.registerKey(ENG);
+    const id = await h.approvedGrant(ENG, '1h');
+    await h.service.completeActivation(id);
+    await h.run(h.service.command(ENG, `revoke ${id}`));
+    assert.deepEqual(h.logs.filter((l) => l.msg === 'could not read how the grant was used').map((l) => [l.level, l.obj]), [['warn', { err: failure, requestId: id }]]);
+  });
 });
