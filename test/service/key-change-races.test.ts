@@ -3,6 +3,7 @@
 // assertion pins a behaviour a StrykerJS mutant of src/service/keys.ts left alive.
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
+import type { AccessRequest } from '../../src/domain/request-state.ts';
 import { ALICE, ENG, inMemoryService, publicKeyLine, type Harness } from '../support/in-memory/service.ts';
 
 describe('key change edges', () => {
@@ -75,5 +76,24 @@ describe('key change edges', () => {
     assert.deepEqual(out.reply?.kind === 'key-saved' && [out.reply.endedGrants, out.reply.cancelledRequests], [0, 0]);
     assert.equal((await h.requests.get(id))?.state, 'expired');
     assert.equal(h.notifier.of('grantEnded', id).length, 1, 'told once, by the expiry');
+  });
+
+  it('the usage is read (from the jump server’s log) only for the grants the key change ends', async () => {
+    const asked: string[] = [];
+    h = inMemoryService({ usage: { usage: async (grant: AccessRequest) => (asked.push(grant.id), 'not used') } });
+    await h.registerKey(ENG);
+    const expired = await h.request(ENG, 'web-1 1h');
+    await h.run(h.service.approve(expired, ALICE));
+    await h.service.expire(expired);
+    assert.equal((await h.requests.get(expired))?.state, 'expired');
+    const active = await h.request(ENG, 'web-1 1h');
+    await h.run(h.service.approve(active, ALICE));
+    const denied = await h.request(ENG, 'web-1 1h');
+    await freezeRecent();
+    await h.run(h.service.deny(denied, ALICE, 'no'));
+    asked.length = 0;
+    const out = await h.run(h.service.command(ENG, `key add ${publicKeyLine()}`));
+    assert.deepEqual(out.reply?.kind === 'key-saved' && [out.reply.endedGrants, out.reply.cancelledRequests], [1, 0]);
+    assert.deepEqual(asked, [active]);
   });
 });
