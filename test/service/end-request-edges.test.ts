@@ -5,20 +5,7 @@ import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import type { AccessRequest } from '../../src/domain/request-state.ts';
 import { refuse } from '../../src/domain/result.ts';
-import { ALICE, BOB, ENG, inMemoryService, unitPolicy, type Harness } from '../support/in-memory/service.ts';
-
-/** `get` answers `stale` once (the copy read before another replica moved the request on), then the store. */
-function staleOnce(h: Harness, stale: AccessRequest): void {
-  const real = h.requests.get.bind(h.requests);
-  let used = false;
-  h.requests.get = async (id: string) => {
-    if (!used && id === stale.id) {
-      used = true;
-      return structuredClone(stale);
-    }
-    return real(id);
-  };
-}
+import { ALICE, BOB, ENG, inMemoryService, unitPolicy, staleOnce, type Harness } from '../support/in-memory/service.ts';
 
 describe('revoke or cancel: edges', () => {
   let h: Harness;

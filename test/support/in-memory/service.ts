@@ -4,6 +4,7 @@ import sshpk from 'sshpk';
 import { validatePolicy, type Policy } from '../../../src/config/policy.ts';
 import type { AuditEvent } from '../../../src/domain/audit-event.ts';
 import { AccessService } from '../../../src/service/access-service.ts';
+import type { AccessRequest } from '../../../src/domain/request-state.ts';
 import type { Log, UsageReports } from '../../../src/service/ports.ts';
 import { InMemoryBlockSync, InMemoryJobs, InMemoryRateLimits, ManualClock, RecordingNotifier, StaticOwners } from './edges.ts';
 import { InMemoryKeys, InMemoryStandingKeys } from './keys.ts';
@@ -102,4 +103,17 @@ export function inMemoryService(o: { policy?: Policy; rateLimited?: boolean; usa
     return id;
   };
   return { service, restartedWith, owners, policy, audit, clock, requests, keys, standingKeys, sync, notifier, jobs, logs, run, registerKey, request, approvedGrant };
+}
+
+/** `get` answers `stale` once (the copy read before another replica moved the request on), then the store. */
+export function staleOnce(h: Harness, stale: AccessRequest): void {
+  const real = h.requests.get.bind(h.requests);
+  let used = false;
+  h.requests.get = async (id: string) => {
+    if (!used && id === stale.id) {
+      used = true;
+      return structuredClone(stale);
+    }
+    return real(id);
+  };
 }
