@@ -67,7 +67,7 @@ export async function extendGrant(d: ServiceDeps, actor: string, id: string, ask
   }
   await d.jobs.schedule('timeout', extension.id, now + d.policy.defaults.approvalTimeout, now);
   return {
-    reply: { kind: 'extension-sent', id: extension.id, grantId: grant.id, host: grant.host, durationMs, requiredApprovals },
+    reply: { kind: 'extension-sent', id: extension.id, grantId: grant.id, host: grant.host, durationMs, requiredApprovals, selfExtendMs },
     after: () => askOwners(d, extension, host),
   };
 }

@@ -489,6 +489,8 @@ const words: { [K in Reply['kind']]: (r: ReplyOf<K>) => string } = {
   list: (r) => listText(r),
   extended: (r) => `Access \`${r.id}\` to *${r.host}* extended by ${formatDuration(r.durationMs)}: it now ends ${when(r.expiresAt)}.`,
   'extension-sent': (r) =>
+    // Past what the person may add on their own (selfExtend): say that limit, so the wait is no surprise.
+    `${r.selfExtendMs > 0 ? `Past the ${formatDuration(r.selfExtendMs)} you may extend a grant on ${r.host} by yourself (selfExtend): ` : ''}` +
     `Extension \`${r.id}\` of \`${r.grantId}\` (*${r.host}*, ${formatDuration(r.durationMs)} more) sent to its owners${r.requiredApprovals > 1 ? ` (${r.requiredApprovals} approvals needed)` : ''}. Your access runs on meanwhile; you will get a DM when it is decided.`,
 };
 

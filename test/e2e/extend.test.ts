@@ -183,4 +183,32 @@ describe('extending a grant', () => {
     const gone = await hop();
     assert.equal(gone.outcome, 'refused-auth', describeSsh(gone));
   });
+  it('the race of an extension approved while the grant expires: exactly one outcome each time, no line left behind', async () => {
+    const outcomes: string[] = [];
+    for (let round = 0; round < 4; round++) {
+      const id = await activeGrant(`request internal-2 10m race ${round}`);
+      const extId = await askExtension(id, '5m racing the end');
+      const end = (await grantOf(id)).expiresAt!;
+      // The approval click and the revoke job for the grant's end, at once.
+      await Promise.all([click(world, extId, OWNER), runJobNow(world, 'revoke', id)]);
+      const settled = await until('one outcome', async () => {
+        const [g, e] = [await grantOf(id), await grantOf(extId)];
+        if (g.state === 'active' && e.state === 'extended' && g.expiresAt === end + 300_000) return 'extended';
+        if (g.state === 'expired' && e.state === 'cancelled') return 'expired';
+        return undefined;
+      });
+      outcomes.push(settled);
+      if (settled === 'extended') {
+        // The job for the old end waits for the new one; the line carries the new end.
+        await delayedJobData(world, 'revoke', id, (data) => data.grantEnd === end + 300_000);
+        await until('line with the new end', () => lineOf(id)?.expirySeconds === Math.floor((end + 300_000) / 1000) || undefined);
+        assert.match((await world.sender.command(ENGINEER, `revoke ${id}`)).json.text, /revoked/);
+      }
+      await until('no line left behind once it ended', async () => ((await grantOf(id)).state !== 'active' && !lineOf(id)) || undefined);
+      assert.equal((await grantOf(extId)).state === 'extended', settled === 'extended', 'the extension’s outcome matches the grant’s');
+    }
+    // Which side wins is the machine's to decide; each round must have had exactly one.
+    assert.equal(outcomes.length, 4, outcomes.join(', '));
+    console.log(`extension approved while the grant expires, 4 rounds: ${outcomes.join(', ')}`);
+  });
 });

@@ -40,7 +40,9 @@ describe('extension messages', () => {
 
   it('answers the requester: extended at once, or sent to the owners while the grant runs on', () => {
     assert.match(replyText({ kind: 'extended', id: 'rgrant1', host: 'db-prod-1', durationMs: 600_000, expiresAt: END }), /extended by 10m: it now ends <!date\^/);
-    assert.match(replyText({ kind: 'extension-sent', id: 'rext1', grantId: 'rgrant1', host: 'db-prod-1', durationMs: 3_600_000, requiredApprovals: 2 }), /sent to its owners \(2 approvals needed\)\. Your access runs on meanwhile/);
+    const sent = { kind: 'extension-sent', id: 'rext1', grantId: 'rgrant1', host: 'db-prod-1', durationMs: 3_600_000, requiredApprovals: 2, selfExtendMs: 0 } as const;
+    assert.match(replyText(sent), /^Extension `rext1` of `rgrant1` .*sent to its owners \(2 approvals needed\)\. Your access runs on meanwhile/);
+    assert.match(replyText({ ...sent, selfExtendMs: 1_800_000 }), /^Past the 30m you may extend a grant on db-prod-1 by yourself \(selfExtend\): Extension `rext1`/);
   });
 
   it('the Extend form: the grant as private_metadata, a duration prefilled, an optional reason, which Slack accepts', () => {
