@@ -24,6 +24,26 @@ export interface PolicyDefaults {
   selfExtend: number;
   /** the longest a grant may last with its extensions (default: 3 × the host's maxDuration) */
   maxTotalDuration?: number;
+  /** a reason must match this regular expression (JavaScript syntax) */
+  reasonPattern?: string;
+  /** what a person is told when their reason does not match reasonPattern */
+  reasonHint?: string;
+  /** only these Slack user or user-group IDs may request (unset: anyone in the workspace) */
+  requesters?: string[];
+}
+
+/** Fields for every host whose labels match `match` (all of them); a host's own fields win over a rule's. */
+export interface RulePolicy {
+  match: Record<string, string>;
+  owners?: string[];
+  maxDuration?: number;
+  approvals?: number;
+  requireReason?: boolean;
+  selfExtend?: number;
+  maxTotalDuration?: number;
+  reasonPattern?: string;
+  reasonHint?: string;
+  requesters?: string[];
 }
 
 /** How much one person can ask of the broker (rate windows slide). */
@@ -77,13 +97,20 @@ export interface HostPolicy {
   /** name of an entry in jumpHosts */
   jumpHost: string;
   loginUser: string;
-  /** Slack user IDs (U…) or user-group IDs (S…) */
+  /** Slack user IDs (U…) or user-group IDs (S…): the host's own, or its rules' */
   owners: string[];
   maxDuration?: number;
   approvals?: number;
   requireReason?: boolean;
   selfExtend?: number;
   maxTotalDuration?: number;
+  reasonPattern?: string;
+  reasonHint?: string;
+  requesters?: string[];
+  /** what rules match on */
+  labels?: Record<string, string>;
+  /** the indexes (0-based) of the rules whose fields this host took, in order */
+  appliedRules?: number[];
 }
 
 export interface Policy {
@@ -95,5 +122,7 @@ export interface Policy {
   keys: PolicyKeys;
   reconcileInterval: number;
   jumpHosts: JumpHostPolicy[];
+  rules: RulePolicy[];
+  /** every host with its rules' fields already applied */
   hosts: HostPolicy[];
 }
