@@ -18,9 +18,11 @@ export interface AccessAsked {
 export async function requestAccess(d: ServiceDeps, user: string, asked: AccessAsked): Promise<Outcome> {
   const key = await d.keys.get(user);
   const decision = evaluateRequest(d.policy, { hostName: asked.host, duration: asked.duration, reason: asked.reason, hasKey: key !== undefined });
-  if (!decision.ok) return { reply: refusedReply(decision) };
-  const mayAsk = await mayRequest(d, user, decision.value.host);
+  // Who may ask comes before what they ask (a key, a reason): someone who may not request the host hears that first.
+  const named = d.policy.hosts.find((h) => h.name === asked.host);
+  const mayAsk = named && (await mayRequest(d, user, named));
   if (mayAsk) return { reply: mayAsk };
+  if (!decision.ok) return { reply: refusedReply(decision) };
   // Every attempt counts against the rate limit, one refused by the pending cap too.
   const limited = await takeRateLimit(d, 'request', user);
   if (limited) return { reply: limited };
