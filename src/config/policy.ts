@@ -4,6 +4,7 @@ import { isIPv6 } from 'node:net';
 import { posix } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { isValidTimeZone, parseHours } from '../domain/auto-approval.ts';
 import { parseDuration } from '../domain/duration.ts';
 import type { HostPolicy, JumpHostPolicy, Policy } from '../domain/policy.ts';
 
@@ -226,6 +227,18 @@ export const ruleSchema = z
   })
   .strict();
 
+// Routine access that needs no human (domain/auto-approval.ts): who, which hosts, how long, when.
+export const autoApproveSchema = z
+  .object({
+    users: slackIds('user or user-group').describe('Slack user (U…) or user-group (S…) IDs'),
+    hosts: z.array(z.union([name, labels])).min(1).describe('host names, or label selectors such as { env: staging }'),
+    maxDuration: duration.describe('longer requests go to the owners as usual'),
+    hours: z.string().refine((h) => parseHours(h) !== undefined, 'must be a local time span such as "08:00-18:00"').optional(),
+    days: z.array(z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'])).min(1).optional(),
+    timezone: z.string().refine(isValidTimeZone, 'must be an IANA time zone such as Europe/Berlin').default('UTC'),
+  })
+  .strict();
+
 export const policySchema = z
   .object({
     auditChannel: slackId('channel').describe('every audit event is posted here'),
@@ -239,6 +252,7 @@ export const policySchema = z
       .describe('how often one replica syncs every jump server and moves stuck requests on (orphan lines, missing lines, hand edits)'),
     jumpHosts: z.array(jumpHostSchema).min(1),
     rules: z.array(ruleSchema).default([]).describe('fields for every host whose labels match; a host’s own fields win'),
+    autoApprove: z.array(autoApproveSchema).default([]).describe('requests granted without a click'),
     hosts: z.array(hostSchema).min(1),
   })
   .strict()
@@ -258,6 +272,11 @@ export const policySchema = z
       if (!jumpNames.has(h.jumpHost))
         ctx.addIssue({ code: 'custom', path: ['hosts', i, 'jumpHost'], message: `no jump host named "${h.jumpHost}" in jumpHosts` });
     });
+    policy.autoApprove.forEach((rule, i) =>
+      rule.hosts.forEach((h, j) => {
+        if (typeof h === 'string' && !hostNames.has(h)) ctx.addIssue({ code: 'custom', path: ['autoApprove', i, 'hosts', j], message: `no host named "${h}" in hosts` });
+      }),
+    );
   })
   // Each host with the fields of the rules its labels match (in order; its own fields win), then checked as a whole.
   .transform((raw, ctx) => {

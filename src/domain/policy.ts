@@ -113,6 +113,22 @@ export interface HostPolicy {
   appliedRules?: number[];
 }
 
+/** A request matching one of these is granted without a click (the first that matches, by its number). */
+export interface AutoApproveRule {
+  /** Slack user (U…) or user-group (S…) IDs */
+  users: string[];
+  /** host names, or label selectors ({ env: staging }: every host with those labels) */
+  hosts: (string | Record<string, string>)[];
+  /** requests longer than this are not auto-approved */
+  maxDuration: number;
+  /** local time span "HH:MM-HH:MM" (22:00-06:00 spans midnight); unset: all day */
+  hours?: string;
+  /** weekdays (mon … sun); unset: every day */
+  days?: ('mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun')[];
+  /** IANA time zone of hours and days */
+  timezone: string;
+}
+
 export interface Policy {
   auditChannel: string;
   approvalChannel?: string;
@@ -123,6 +139,7 @@ export interface Policy {
   reconcileInterval: number;
   jumpHosts: JumpHostPolicy[];
   rules: RulePolicy[];
+  autoApprove: AutoApproveRule[];
   /** every host with its rules' fields already applied */
   hosts: HostPolicy[];
 }
