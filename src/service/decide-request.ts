@@ -71,11 +71,10 @@ export async function approve(d: ServiceDeps, requestId: string, actor: string):
         return refuseOverMaxDuration(d, req, actor, rules.maxDurationMs);
     }
   }
-  if (!result.value.activated)
-    return {
-      reply: { kind: 'approval-recorded', approvals: result.value.approvals, required: result.value.required },
-      after: () => showCurrentState(d, req.id),
-    };
+  if (!result.value.activated) {
+    const { approvals, required } = result.value;
+    return { reply: { kind: 'approval-recorded', approvals, required }, after: () => showCurrentState(d, req.id, { kind: 'approved', by: actor, approvals, required }) };
+  }
   return { after: () => completeActivation(d, req.id) };
 }
 
@@ -97,7 +96,7 @@ async function refuseOverMaxDuration(d: ServiceDeps, req: AccessRequest, actor: 
     after: async () => {
       await d.jobs.cancel('timeout', req.id);
       await d.notifier.requestDenied({ ...req, state: 'denied', decidedBy: actor, policyMaxMs: maxMs, endedAt });
-      await showCurrentState(d, req.id);
+      await showCurrentState(d, req.id, { kind: 'denied' });
     },
   };
 }
@@ -122,7 +121,7 @@ export async function deny(d: ServiceDeps, requestId: string, actor: string, rea
     after: async () => {
       await d.jobs.cancel('timeout', req.id);
       await d.notifier.requestDenied({ ...req, state: 'denied', decidedBy: actor, denyReason, endedAt });
-      await showCurrentState(d, req.id);
+      await showCurrentState(d, req.id, { kind: 'denied' });
     },
   };
 }
