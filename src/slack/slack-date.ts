@@ -7,7 +7,8 @@
  * "Revoked by …" and at the start of a line alike (Slack capitalises "Today" there). Never write "at" before it.
  */
 export function slackDate(ms: number): string {
-  return `<!date^${Math.floor(ms / 1000)}^{date_short_pretty} at {time}|${new Date(ms).toISOString()}>`;
+  const seconds = Math.floor(ms / 1000);
+  return `<!date^${seconds}^{date_short_pretty} at {time}|${new Date(seconds * 1000).toISOString()}>`;
 }
 
 /** The same text with every date token replaced by its fallback: for a message's plain `text` (notifications). */
