@@ -27,13 +27,33 @@ export async function usageAtEnd(d: Pick<ServiceDeps, 'usage' | 'logger'>, req: 
 /**
  * Re-reads the request (another replica may have moved it on) and shows that state on every copy; `step`: then
  * tells that step in the thread of every copy (worded from the request as re-read). Pass a step only from the
- * code path that won its atomic move, so that it is told once (a retry or a losing replica passes none).
+ * code path that won its atomic move, so that it is told once (a retry or a losing replica passes none). A grant
+ * that has ended takes its waiting extension with it: cancelled, so its owners are no longer asked.
  */
-export async function showCurrentState(d: Pick<ServiceDeps, 'requests' | 'notifier'>, requestId: string, step?: RequestStep): Promise<void> {
+export async function showCurrentState(d: Pick<ServiceDeps, 'requests' | 'notifier' | 'clock' | 'jobs'>, requestId: string, step?: RequestStep): Promise<void> {
   const [req, refs] = await Promise.all([d.requests.get(requestId), d.requests.messageRefs(requestId)]);
   if (!req) return;
   if (req.state === 'pending') await d.notifier.approvalRecorded(req, refs);
   else await d.notifier.requestChanged(req, refs);
   if (step && refs.length > 0) await d.notifier.requestStep(req, step, refs);
+  if (req.state !== 'active' && req.state !== 'pending' && req.pendingExtension) await endWaitingExtension(d, req, req.pendingExtension);
+}
+
+/** The audited words of an extension ended because its grant ended first. */
+export const GRANT_ENDED_FIRST = 'the grant ended before the extension was approved';
+
+/** Ends an undecided extension whose grant has ended (`actor`: who tried to approve it, if anyone): the ended extension, if this call ended it. */
+export async function cancelForEndedGrant(d: Pick<ServiceDeps, 'requests' | 'clock'>, extension: AccessRequest, actor?: string): Promise<AccessRequest | undefined> {
+  const endedAt = d.clock.now();
+  const event = auditEvent(d, 'cancelled', extension, { actor, detail: GRANT_ENDED_FIRST });
+  const t = await d.requests.transition(extension, 'cancelled', event, { endReason: 'grant-ended', endedAt });
+  return t.ok ? { ...extension, state: 'cancelled', endReason: 'grant-ended', endedAt } : undefined;
+}
+
+async function endWaitingExtension(d: Pick<ServiceDeps, 'requests' | 'notifier' | 'clock' | 'jobs'>, grant: AccessRequest, extensionId: string): Promise<void> {
+  const extension = await d.requests.get(extensionId);
+  if (extension?.state !== 'pending' || !(await cancelForEndedGrant(d, extension))) return;
+  await d.jobs.cancel('timeout', extension.id);
+  await showCurrentState(d, extension.id, { kind: 'cancelled' });
 }
 
