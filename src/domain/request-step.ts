@@ -15,6 +15,9 @@ export type RequestStep =
   | { kind: 'timed-out' }
   | { kind: 'expired' }
   /** ended early: by the requester (I'm done, `/jump revoke`), an owner, a key change, a retired jump server */
-  | { kind: 'revoked' };
+  | { kind: 'revoked' }
+  /** the grant's end moved to `endsAt` by `durationMs`: approved by `approvedBy`, or (none) within selfExtend;
+   *  told in the grant's thread and in the extension request's */
+  | { kind: 'extended'; durationMs: number; endsAt: number; approvedBy: readonly string[] };
 
 export type RequestStepKind = RequestStep['kind'];

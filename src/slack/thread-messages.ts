@@ -1,6 +1,7 @@
 // The replies in the thread of the approval message: one per step of the request's story after it was asked
 // for (request-step.ts), so that who approved, when access began and how it ended read in one place. Where the
 // step is an outcome the approval message also shows, the reply says it in the same words.
+import { formatDuration } from '../domain/duration.ts';
 import type { AccessRequest } from '../domain/request-state.ts';
 import type { RequestStep, RequestStepKind } from '../domain/request-step.ts';
 import { outcomeText, usageSentence } from './messages.ts';
@@ -19,6 +20,8 @@ const STEP_TEXT: { [K in RequestStepKind]: (r: AccessRequest, step: StepOf<K>) =
   'timed-out': (r) => outcomeText(r),
   expired: (r) => `:lock: Expired ${slackDate(r.expiresAt ?? r.endedAt ?? 0)}.${usageSentence(r)}`,
   revoked: (r) => outcomeText(r),
+  extended: (_r, s) =>
+    `:hourglass_flowing_sand: Extended by ${formatDuration(s.durationMs)} (${s.approvedBy.length ? `approved by ${s.approvedBy.map(userMention).join(', ')}` : 'within selfExtend'}): access now ends ${slackDate(s.endsAt)}.`,
 };
 
 /** "Approved by <@U2> (2 of 2): " — the approval that made the grant (the earlier ones have replies of their own). */

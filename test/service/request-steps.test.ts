@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import type { RequestStep } from '../../src/domain/request-step.ts';
-import { ALICE, BOB, ENG, HOUR, inMemoryService, publicKeyLine, type Harness } from '../support/in-memory/service.ts';
+import { ALICE, BOB, ENG, HOUR, inMemoryService, MINUTE, publicKeyLine, unitPolicy, type Harness } from '../support/in-memory/service.ts';
 
 describe('request steps in the approval thread', () => {
   let h: Harness;
@@ -79,6 +79,30 @@ describe('request steps in the approval thread', () => {
     h.sync.failures = 1;
     await h.service.completeActivation(id);
     assert.deepEqual(kinds(id), ['not-activated']);
+  });
+
+  it('extended: within selfExtend in the grant’s thread; by approval in the grant’s and the extension’s; a grant ended first cancels the extension once', async () => {
+    const defaults = { duration: '1h', minDuration: '5m', maxDuration: '4h', requireReason: true, approvals: 1, approvalTimeout: '1h', expiryWarning: '10m' };
+    h = inMemoryService({ policy: unitPolicy({ defaults: { ...defaults, selfExtend: '30m', maxTotalDuration: '6h' } }) });
+    await h.registerKey(ENG);
+    const id = await h.approvedGrant(ENG);
+    await h.service.completeActivation(id);
+    const end = (await h.requests.get(id))!.expiresAt!;
+    await h.run(h.service.command(ENG, `extend ${id} 20m still migrating`));
+    assert.deepEqual(steps(id).at(-1), { kind: 'extended', durationMs: 20 * MINUTE, endsAt: end + 20 * MINUTE, approvedBy: [] });
+    const asked = await h.run(h.service.command(ENG, `extend ${id} 1h past the budget`));
+    const extId = asked.reply?.kind === 'extension-sent' ? asked.reply.id : assert.fail(JSON.stringify(asked.reply));
+    await h.run(h.service.approve(extId, ALICE));
+    const told = { kind: 'extended', durationMs: HOUR, endsAt: end + 80 * MINUTE, approvedBy: [ALICE] };
+    assert.deepEqual(steps(id), [{ kind: 'activated' }, steps(id)[1], told]);
+    assert.deepEqual(steps(extId), [told], 'the extension’s own thread');
+    // Another extension, left waiting when the grant ends: its thread hears it was cancelled, once.
+    const waiting = await h.run(h.service.command(ENG, `extend ${id} 1h once more`));
+    const waitId = waiting.reply?.kind === 'extension-sent' ? waiting.reply.id : assert.fail(JSON.stringify(waiting.reply));
+    await h.run(h.service.command(ENG, `revoke ${id}`));
+    await h.run(h.service.approve(waitId, ALICE));
+    assert.deepEqual(kinds(waitId), ['cancelled']);
+    assert.equal(h.notifier.of('requestStep', waitId)[0]?.request.endReason, 'grant-ended');
   });
 
   it('a request whose approval message never landed (no copies) has no thread to tell', async () => {

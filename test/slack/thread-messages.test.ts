@@ -62,6 +62,7 @@ const ALL_STEPS: RequestStep[] = [
   { kind: 'timed-out' },
   { kind: 'expired' },
   { kind: 'revoked' },
+  { kind: 'extended', durationMs: 3_600_000, endsAt: AT, approvedBy: ['U0BOB'] },
 ];
 
 describe('thread replies: one per step of the request', () => {
@@ -78,6 +79,8 @@ describe('thread replies: one per step of the request', () => {
     ['expired, with the usage line', r({ state: 'expired', usage: 'used 14 min in 3 connections from 203.0.113.7 to 10.0.0.5:22' }), { kind: 'expired' }, `:lock: Expired ${TOKEN}. Used 14 min in 3 connections from 203.0.113.7 to 10.0.0.5:22.`],
     ['ended by I’m done (the requester), with the usage line', r({ state: 'revoked', decidedBy: 'U0ENG', usage: 'not used' }), { kind: 'revoked' }, `:lock: Revoked by <@U0ENG> ${TOKEN}. Not used.`],
     ['revoked by an owner', r({ state: 'revoked', decidedBy: 'U0BOB' }), { kind: 'revoked' }, `:lock: Revoked by <@U0BOB> ${TOKEN}.`],
+    ['extended by approval: by how much, who approved, the new end', r({ state: 'active' }), ALL_STEPS[8]!, `:hourglass_flowing_sand: Extended by 1h (approved by <@U0BOB>): access now ends ${TOKEN}.`],
+    ['extended within selfExtend', r({ state: 'active' }), { kind: 'extended', durationMs: 1_200_000, endsAt: AT, approvedBy: [] }, `:hourglass_flowing_sand: Extended by 20m (within selfExtend): access now ends ${TOKEN}.`],
     ['ended by a key change', r({ state: 'revoked', decidedBy: 'U0ENG', endReason: 'key-changed' }), { kind: 'revoked' }, `:lock: Ended ${TOKEN}: the requester’s key changed; access is granted for the approved key only.`],
   ];
   for (const [what, req, step, expected] of cases)
