@@ -31,11 +31,6 @@ export const EXTEND_FIELDS = { duration: 'duration', reason: 'reason' } as const
 export const REQUEST_FIELDS = { host: 'host', duration: 'duration', reason: 'reason' } as const;
 export type RequestField = keyof typeof REQUEST_FIELDS;
 
-/** A Slack user (`<@U…>`) or user group (`<!subteam^S…>`) named in the policy. */
-function idMention(id: string): string {
-  return /^S[A-Z0-9]+$/.test(id) ? `<!subteam^${id}>` : userMention(id);
-}
-
 /** Slack's limits for section text (3000) and field text (2000). */
 const SECTION_LIMIT = 3000;
 const FIELD_LIMIT = 2000;
@@ -379,7 +374,7 @@ const REFUSAL_TEXT: { [C in WordedCode]: (p: RefusalParams[C]) => string } = {
   'reason-mismatch': (p) =>
     `The reason for ${p.host} ${p.hint ? `does not fit: ${escapeMrkdwn(p.hint)}` : `must match \`${escapeMrkdwn(p.pattern)}\``}.`,
   'not-a-requester': (p) =>
-    `Only the people named as requesters of ${p.host} may request it. To be added, ask its owners: ${p.owners.map(idMention).join(', ')}.`,
+    `Only the people named as requesters of ${p.host} may request it. To be added, ask its owners: ${p.owners.map(ownerMention).join(', ')}.`,
   'requesters-unavailable': (p) =>
     `Cannot verify who may request ${p.host} right now (Slack does not list their user group). Try again in a few minutes.`,
   'reason-too-long': (p) =>
