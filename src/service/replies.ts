@@ -16,6 +16,8 @@ export type Reply =
   | { kind: 'already-approved' }
   | { kind: 'approval-recorded'; approvals: number; required: number }
   | { kind: 'request-sent'; id: string; host: string; durationMs: number; requiredApprovals: number }
+  /** granted without a click by autoApprove rule `rule` (from 1); the connect instructions follow by DM */
+  | { kind: 'auto-approved'; id: string; host: string; durationMs: number; rule: number }
   | { kind: 'too-many-pending'; pending: number; max: number }
   | { kind: 'rate-limited'; what: RateLimitKind; limit: number; windowMs: number; retryAfterMs: number }
   | { kind: 'key'; key: RegisteredKey }

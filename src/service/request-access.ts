@@ -7,6 +7,8 @@ import type { AccessRequest } from '../domain/request-state.ts';
 import type { ServiceDeps } from './ports.ts';
 import { refusedReply, type Outcome, type Reply } from './replies.ts';
 import { auditCallerRefusal, takeRateLimit } from './refusals.ts';
+import { autoApprovalRule, grantAutomatically } from './auto-approve.ts';
+import { completeActivation } from './grant-lifecycle.ts';
 import { auditEvent } from './request-events.ts';
 
 export interface AccessAsked {
@@ -29,11 +31,14 @@ export async function requestAccess(d: ServiceDeps, user: string, asked: AccessA
   const { host, durationMs, requiredApprovals, reason } = decision.value;
   const now = d.clock.now();
   // The grant is bound to this key: the owners see its fingerprint, and no other key is ever rendered for it.
-  const req = newRequest(d, user, host, { durationMs, reason, requiredApprovals, keyFingerprint: key?.fingerprint });
+  const autoApproved = await autoApprovalRule(d, user, host, durationMs);
+  const req = newRequest(d, user, host, { durationMs, reason, requiredApprovals, keyFingerprint: key?.fingerprint, autoApproved });
   const max = d.policy.limits.maxPendingRequests;
   const created = await d.requests.createWithinCap(req, auditEvent(d, 'requested', req, { actor: user, durationMs, reason }), max);
   if (!created.ok) return { reply: { kind: 'too-many-pending', pending: created.pending, max } };
   await d.jobs.schedule('timeout', req.id, now + d.policy.defaults.approvalTimeout, now);
+  if (autoApproved !== undefined && (await grantAutomatically(d, req, host)))
+    return { reply: { kind: 'auto-approved', id: req.id, host: host.name, durationMs, rule: autoApproved }, after: () => completeActivation(d, req.id) };
   return {
     reply: { kind: 'request-sent', id: req.id, host: host.name, durationMs, requiredApprovals },
     after: () => askOwners(d, req, host),
@@ -61,7 +66,7 @@ export function newRequest(
   d: Pick<ServiceDeps, 'newId' | 'clock'>,
   requester: string,
   host: HostPolicy,
-  asked: Pick<AccessRequest, 'durationMs' | 'reason' | 'requiredApprovals' | 'keyFingerprint' | 'extends'>,
+  asked: Pick<AccessRequest, 'durationMs' | 'reason' | 'requiredApprovals' | 'keyFingerprint' | 'extends' | 'autoApproved'>,
 ): AccessRequest {
   const fields = Object.fromEntries(Object.entries(asked).filter(([, v]) => v !== undefined)) as typeof asked;
   return { id: d.newId(), requester, host: host.name, jumpHost: host.jumpHost, state: 'pending', createdAt: d.clock.now(), approvers: [], ...fields };

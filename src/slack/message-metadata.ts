@@ -58,6 +58,7 @@ export function requestPayload(r: AccessRequest): EventPayload {
   if (r.usage) p.usage = r.usage;
   // An extension request names the grant it extends.
   if (r.extends) p.extends = r.extends;
+  if (r.autoApproved !== undefined) p.auto_approved = r.autoApproved;
   return p;
 }
 

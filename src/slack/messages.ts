@@ -49,6 +49,11 @@ type Block = { type: string; [key: string]: unknown };
 /** A time as each reader sees it (slack-date.ts): "today at 06:32"; never write "at" before it. */
 const when = slackDate;
 
+/** "Approved by <@U1>, <@U2>", or "Auto-approved (rule 2)" for a request an autoApprove rule granted. */
+export function approvedSentence(r: Pick<AccessRequest, 'approvers' | 'autoApproved'>): string {
+  return r.autoApproved !== undefined ? `Auto-approved (rule ${r.autoApproved})` : `Approved by ${r.approvers.map(userMention).join(', ')}`;
+}
+
 export function outcomeText(r: AccessRequest): string {
   switch (r.state) {
     case 'pending':
@@ -57,10 +62,10 @@ export function outcomeText(r: AccessRequest): string {
         : ':hourglass: Waiting for approval.';
     case 'active':
       // A grant read back without its expiry (never stored so) must not show a 1970 date.
-      if (r.expiresAt === undefined) return `:white_check_mark: Approved by ${r.approvers.map(userMention).join(', ')}. Installing the key…`;
-      return `:white_check_mark: Approved by ${r.approvers.map(userMention).join(', ')}. Active until ${when(r.expiresAt ?? 0)}.`;
+      if (r.expiresAt === undefined) return `:white_check_mark: ${approvedSentence(r)}. Installing the key…`;
+      return `:white_check_mark: ${approvedSentence(r)}. Active until ${when(r.expiresAt ?? 0)}.`;
     case 'expired':
-      return `:white_check_mark: Approved by ${r.approvers.map(userMention).join(', ')}. :lock: Expired ${when(r.expiresAt ?? r.endedAt ?? 0)}.${usageSentence(r)}`;
+      return `:white_check_mark: ${approvedSentence(r)}. :lock: Expired ${when(r.expiresAt ?? r.endedAt ?? 0)}.${usageSentence(r)}`;
     case 'revoked':
       if (r.endReason === 'key-changed') return `:lock: Ended ${when(r.endedAt ?? 0)}: the requester’s key changed; access is granted for the approved key only.${usageSentence(r)}`;
       if (r.endReason === 'jump-host-retired') return `:lock: Ended ${when(r.endedAt ?? 0)}: jump server ${escapeMrkdwn(r.jumpHost)} retired.${usageSentence(r)}`;
@@ -161,6 +166,7 @@ function askText(ask: ApprovalAsk): string {
 
 /** ", approved by <@U1> and <@U2>" (the activation DM names who let the person in). */
 function approvedBy(r: AccessRequest): string {
+  if (r.autoApproved !== undefined) return `, auto-approved (rule ${r.autoApproved})`;
   return r.approvers.length ? `, approved by ${r.approvers.map(userMention).join(' and ')}` : '';
 }
 
@@ -494,6 +500,8 @@ const words: { [K in Reply['kind']]: (r: ReplyOf<K>) => string } = {
   'approval-recorded': (r) => `Approval recorded (${r.approvals} of ${r.required}).`,
   'request-sent': (r) =>
     `Request \`${r.id}\` for *${r.host}* for ${formatDuration(r.durationMs)} sent to its owners${r.requiredApprovals > 1 ? ` (${r.requiredApprovals} approvals needed)` : ''}. You will get a DM when it is decided.`,
+  'auto-approved': (r) =>
+    `Request \`${r.id}\` for *${r.host}* for ${formatDuration(r.durationMs)} auto-approved (rule ${r.rule}): your connect instructions follow by DM.`,
   'too-many-pending': (r) =>
     `You already have ${r.pending} request(s) waiting for approval (at most ${r.max}). Cancel one with \`/jump revoke ${placeholder('id')}\` or wait for a decision.`,
   'rate-limited': (r) =>

@@ -26,6 +26,7 @@ const STEP_TEXT: { [K in RequestStepKind]: (r: AccessRequest, step: StepOf<K>) =
 
 /** "Approved by <@U2> (2 of 2): " — the approval that made the grant (the earlier ones have replies of their own). */
 function lastApproval(r: AccessRequest): string {
+  if (r.autoApproved !== undefined) return `Auto-approved (rule ${r.autoApproved}): `;
   const last = r.approvers.at(-1);
   if (last === undefined) return 'Approved: ';
   return `Approved by ${userMention(last)}${r.requiredApprovals > 1 ? ` (${r.approvers.length} of ${r.requiredApprovals})` : ''}: `;
