@@ -82,6 +82,7 @@ const STATE_AFTER: Record<AuditEventType, string> = {
   'jump-host-alert': 'alert',
   connection: 'connected',
   'session-ended': 'session-ended',
+  'policy-reloaded': 'applied',
 };
 
 /**
