@@ -144,7 +144,7 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
   logger.info({ port, redis: describeRedisTarget(conn.target), socketMode: Boolean(env.SLACK_APP_TOKEN), jumpHosts: policy.jumpHosts.length, hosts: policy.hosts.length }, 'jit-jump started');
 
   watch.start();
-  const stopReloading = reloadWhileRunning(live, o.policyPath, { audit: (e) => requests.appendAudit(e), now: () => clock.now(), logger });
+  const stopReloading = reloadWhileRunning(live, o.policyPath, sync, { audit: (e) => requests.appendAudit(e), now: () => clock.now(), logger });
   const stop = () => stopInOrder({ stopReloading, app, server, jobs, reconcileJobs, inFlight, sync, watch, audit, connections, conn, logger, budgetMs: t.stopTimeoutMs ?? 10_000 });
   return { port, service, sync, requests, keys, reconciler, connectionWatch: watch, policy: live, stop };
 }
@@ -189,14 +189,19 @@ function createAccessFlow(
 
 /**
  * Reads the policy again on a change of its file (SIGHUP comes through Broker.policy.reload), and tells the log
- * and the audit channel. Returns the stop.
+ * and the audit channel. An applied change syncs every jump server at once: a removed host's lines leave the
+ * block, a moved host's lines follow its new address. Returns the stop.
  */
-function reloadWhileRunning(source: PolicySource, path: string | undefined, d: Parameters<typeof announceReloads>[1] & { logger: Logger }): () => void {
-  const unsubscribe = announceReloads(source, d);
+function reloadWhileRunning(source: PolicySource, path: string | undefined, sync: JumpHostSync, d: Parameters<typeof announceReloads>[1] & { logger: Logger }): () => void {
+  const unannounce = announceReloads(source, d);
+  const unsync = source.onReload((r) => {
+    if (r.ok && r.changed) sync.syncAll().catch((err: unknown) => d.logger.warn({ err }, 'sync after a policy reload failed'));
+  });
   const unwatch = path ? source.watchFile((err) => d.logger.warn({ err, path }, 'cannot watch the policy file: reload with SIGHUP')) : () => undefined;
   return () => {
     unwatch();
-    unsubscribe();
+    unannounce();
+    unsync();
   };
 }
 
