@@ -12,7 +12,8 @@ import { reconcileDryRun } from './reconcile-dry-run.ts';
 const USAGE = `usage: jit-jump <command>
 
 commands:
-  start              run the broker (environment and JIT_CONFIG as in the README)
+  start              run the broker (environment and JIT_CONFIG as in the README); SIGHUP or a change
+                     of the policy file reloads the policy, SIGTERM stops it
   check-config       validate the policy, the broker's keys and reach every jump server
                      (with REDIS_URL set: also the jump servers the broker wrote to, as start checks them)
   reconcile --dry-run  print what the next reconcile would change on every jump server (needs REDIS_URL);
