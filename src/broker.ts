@@ -205,7 +205,7 @@ function reloadWhileRunning(source: PolicySource, path: string | undefined, sync
   };
 }
 
-/** The Slack notifier; it reads the channels at each post, so a reload that changes them applies at once. */
+/** The Slack notifier; it reads the channels and the policy at each post, so a reload applies at once. */
 function liveNotifier(client: ReturnType<typeof createWebClient>, policy: Policy, logger: Logger): SlackNotifier {
   return new SlackNotifier({
     client,
@@ -216,6 +216,7 @@ function liveNotifier(client: ReturnType<typeof createWebClient>, policy: Policy
       return policy.approvalChannel;
     },
     logger,
+    policy,
   });
 }
 

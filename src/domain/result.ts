@@ -18,6 +18,12 @@ export interface PolicyRefusals {
   'duration-too-short': { host: string; minMs: number };
   'reason-required': { host: string; durationMs: number };
   'reason-too-long': { length: number; max: number };
+  /** the reason does not match the host's reasonPattern: `hint` says what it should look like */
+  'reason-mismatch': { host: string; pattern: string; hint?: string };
+  /** the host's requesters do not include this person: `owners` are whom to ask */
+  'not-a-requester': { host: string; owners: string[] };
+  /** a user group among the host's requesters cannot be listed now */
+  'requesters-unavailable': { host: string };
   'no-key': None;
   'already-approved': { remaining: number };
   /** an approval after the approval deadline (the time-out job was late): the request times out instead */

@@ -1,11 +1,12 @@
 // `/jump request <host> [duration] [reason]`: checked against the policy, rate-limited and capped, stored as
 // pending with its time-out scheduled; the owners are asked after Slack has been answered.
-import { evaluateRequest } from '../domain/access-policy.ts';
+import { checkRequester, evaluateRequest, hostRules } from '../domain/access-policy.ts';
+import { refuse } from '../domain/result.ts';
 import type { HostPolicy } from '../domain/policy.ts';
 import type { AccessRequest } from '../domain/request-state.ts';
 import type { ServiceDeps } from './ports.ts';
-import { refusedReply, type Outcome } from './replies.ts';
-import { takeRateLimit } from './refusals.ts';
+import { refusedReply, type Outcome, type Reply } from './replies.ts';
+import { auditCallerRefusal, takeRateLimit } from './refusals.ts';
 import { auditEvent } from './request-events.ts';
 
 export interface AccessAsked {
@@ -17,6 +18,10 @@ export interface AccessAsked {
 export async function requestAccess(d: ServiceDeps, user: string, asked: AccessAsked): Promise<Outcome> {
   const key = await d.keys.get(user);
   const decision = evaluateRequest(d.policy, { hostName: asked.host, duration: asked.duration, reason: asked.reason, hasKey: key !== undefined });
+  // Who may ask comes before what they ask (a key, a reason): someone who may not request the host hears that first.
+  const named = d.policy.hosts.find((h) => h.name === asked.host);
+  const mayAsk = named && (await mayRequest(d, user, named));
+  if (mayAsk) return { reply: mayAsk };
   if (!decision.ok) return { reply: refusedReply(decision) };
   // Every attempt counts against the rate limit, one refused by the pending cap too.
   const limited = await takeRateLimit(d, 'request', user);
@@ -33,6 +38,22 @@ export async function requestAccess(d: ServiceDeps, user: string, asked: AccessA
     reply: { kind: 'request-sent', id: req.id, host: host.name, durationMs, requiredApprovals },
     after: () => askOwners(d, req, host),
   };
+}
+
+/**
+ * Whether `user` may request `host` (the policy's `requesters`, user groups expanded): the refusal to answer if
+ * not, audited. A group Slack cannot list now refuses (fail closed), like an unverifiable owner.
+ */
+async function mayRequest(d: ServiceDeps, user: string, host: HostPolicy): Promise<Reply | undefined> {
+  const requesters = hostRules(d.policy, host).requesters;
+  if (requesters === undefined) return undefined;
+  const expanded = await d.owners.expand(requesters);
+  const allowed = expanded.ok
+    ? checkRequester(d.policy, host, user, expanded.value)
+    : refuse('requesters-unavailable', expanded.message, { host: host.name });
+  if (allowed.ok) return undefined;
+  await auditCallerRefusal(d, user, 'request', allowed.code, `${host.name}: ${allowed.message}`);
+  return refusedReply(allowed);
 }
 
 /** A new undecided request (or extension, with `extends`) by `requester` for `host`, made now. */

@@ -7,6 +7,7 @@ import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger, type SlackComma
 import type { Logger } from 'pino';
 import type { RefusalCode } from '../domain/result.ts';
 import type { AccessService, Outcome } from '../service/access-service.ts';
+import { registerExtendForm } from './extend-form.ts';
 import { registerGrantButtons } from './grant-buttons.ts';
 import { createWebClient, explainSlackError, slackClientOptions } from './web-client.ts';
 import { checkRequestTimestamp, isTrustedResponseUrl, responseUrlsOf, teamOf } from './request-checks.ts';
@@ -177,7 +178,9 @@ function registerListeners(app: App, o: BoltAppOptions, log: Logger): void {
       : undefined;
 
   app.command('/jump', slashCommandListener(o, log, attempt, runAfter));
-  registerGrantButtons(app, { service: o.service, log, attempt, runAfter, ephemeral });
+  const buttons = { service: o.service, log, attempt, runAfter, ephemeral };
+  registerGrantButtons(app, buttons);
+  registerExtendForm(app, buttons);
 
   app.action<ButtonAction>(ACTION_APPROVE, async ({ ack, body, action, client }) => {
     await ack();
