@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { describePolicyDiff, diffPolicies, planPolicyReload, sameValue } from '../../src/domain/policy-reload.ts';
 import type { Policy } from '../../src/domain/policy.ts';
-import { samplePolicy } from './fixtures.ts';
+import { validatePolicy } from '../../src/config/policy.ts';
+import { FINGERPRINT, samplePolicy } from './fixtures.ts';
 
 /** samplePolicy() changed by `edit` (a fresh copy each time). */
 function edited(edit: (p: Policy) => void): Policy {
@@ -81,6 +82,22 @@ describe('policy reload: the diff and its summary', () => {
     assert.ok(!sameValue({ a: 1 }, { a: '1' }));
     assert.ok(!sameValue([], {}));
     assert.ok(sameValue(/^INC-\d+/, /^INC-\d+/) && !sameValue(/a/, /b/));
+  });
+});
+
+describe('policy reload: rules', () => {
+  it('a changed rule is named, and so is what it changed on the hosts it matches', () => {
+    const withRule = (owners: string[]) =>
+      validatePolicy({
+        auditChannel: 'C0AUDIT',
+        rules: [{ match: { env: 'prod' }, owners, approvals: 1 }],
+        jumpHosts: [{ name: 'bastion', address: 'jump.internal', user: 'jump', hostKey: FINGERPRINT, privateKeyPath: '/k' }],
+        hosts: [
+          { name: 'db-prod-1', labels: { env: 'prod' }, address: '10.0.0.5', jumpHost: 'bastion' },
+          { name: 'web-1', address: '10.0.0.7', jumpHost: 'bastion', owners: ['U0ALICE'] },
+        ],
+      });
+    assert.equal(describePolicyDiff(diffPolicies(withRule(['S0SRE']), withRule(['S0DBA']))), 'owners changed: db-prod-1; changed: rules');
   });
 });
 
