@@ -108,7 +108,9 @@ export type RefusalCode =
   | 'rate-limited'
   | 'too-many-pending'
   | 'conflict'
-  | 'unavailable';
+  | 'unavailable'
+  /** a policy reload (SIGHUP, a change of the policy file) found the new policy invalid: the old one stays */
+  | 'policy-invalid';
 
 /** A code with its data, one member per code, so that a switch over `code` knows its `params`. */
 export type RefusalDetail<C extends WordedCode = WordedCode> = C extends WordedCode ? { code: C; params: RefusalParams[C] } : never;

@@ -94,6 +94,7 @@ const STATE_AFTER: Record<AuditEventType, string> = {
   'jump-host-alert': 'alert',
   connection: 'connected',
   'session-ended': 'session-ended',
+  'policy-reloaded': 'applied',
 };
 
 /**

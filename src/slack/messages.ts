@@ -633,6 +633,7 @@ const VERB: Record<AuditEvent['type'], string> = {
   'jump-host-alert': 'jump host alert',
   connection: 'connected',
   'session-ended': 'live session ended',
+  'policy-reloaded': 'policy reloaded',
 };
 
 /** User text on one line: a reason with line breaks must not be able to imitate further audit lines. */
