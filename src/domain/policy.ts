@@ -129,6 +129,15 @@ export interface AutoApproveRule {
   timezone: string;
 }
 
+/** Who may take access at once in an emergency, for how long, and how soon an owner must review it. */
+export interface BreakGlassPolicy {
+  /** Slack user (U…) or user-group (S…) IDs */
+  users: string[];
+  maxDuration: number;
+  /** an owner acknowledges a break-glass grant within this, or it escalates to the audit channel */
+  reviewWithin: number;
+}
+
 export interface Policy {
   auditChannel: string;
   approvalChannel?: string;
@@ -140,6 +149,7 @@ export interface Policy {
   jumpHosts: JumpHostPolicy[];
   rules: RulePolicy[];
   autoApprove: AutoApproveRule[];
+  breakGlass?: BreakGlassPolicy;
   /** every host with its rules' fields already applied */
   hosts: HostPolicy[];
 }

@@ -6,6 +6,7 @@ import type { RefusalCode } from '../domain/result.ts';
 import { routeCommand } from './command-router.ts';
 import { approve, deny, prepareDeny } from './decide-request.ts';
 import { earlierRequest, imDone, requestAgain } from './grant-buttons.ts';
+import { acknowledge, escalateOverdueReviews } from './break-glass.ts';
 import { extendGrant, grantToExtend, type ExtensionAsked } from './extend-grant.ts';
 import { completeActivation, endForRetiredJumpHost, expire, expiryWarning, timeOut } from './grant-lifecycle.ts';
 import { remindUndecided } from './reminders.ts';
@@ -41,6 +42,10 @@ export class AccessService {
   expire = (requestId: string, grantEnd?: number): Promise<number | undefined> => expire(this.d, requestId, grantEnd);
   timeOut = (requestId: string): Promise<void> => timeOut(this.d, requestId);
   expiryWarning = (requestId: string, grantEnd?: number): Promise<void> => expiryWarning(this.d, requestId, grantEnd);
+  /** the Acknowledge button on a break-glass alert */
+  acknowledge = (requestId: string, actor: string): Promise<Outcome> => acknowledge(this.d, requestId, actor);
+  /** reconciler: break-glass grants past their review escalate to the audit channel */
+  reviewBreakGlass = (): Promise<void> => escalateOverdueReviews(this.d);
   /** `/jump extend` from the Extend form: `id` is the grant */
   extend = (id: string, actor: string, asked: ExtensionAsked): Promise<Outcome> => extendGrant(this.d, actor, id, asked);
   /** the Extend button: the grant, if the clicker may ask to extend it */

@@ -10,7 +10,7 @@ import type { RegisteredKey, UserPublicKey } from '../domain/public-key.ts';
 import type { AccessRequest, MessageRef, RequestState } from '../domain/request-state.ts';
 import type { RequestStep } from '../domain/request-step.ts';
 import type { Ok, Refusal } from '../domain/result.ts';
-import type { ApprovalResult, ApprovalRules, CreateResult, ExtensionResult, RemoveKeyResult, SetKeyResult, TransitionResult } from '../domain/store-results.ts';
+import type { AcknowledgeResult, ApprovalResult, ApprovalRules, CreateResult, ExtensionResult, RemoveKeyResult, SetKeyResult, TransitionResult } from '../domain/store-results.ts';
 
 export type { Clock, IdGenerator };
 
@@ -51,6 +51,10 @@ export interface RequestRepository {
     events: { extended: AuditEvent; requested: AuditEvent },
     limits: { now: number; maxTotalMs: number; selfExtendMs: number },
   ): Promise<ExtensionResult>;
+  /** an owner acknowledges a break-glass grant, once (atomic, audited with `event`) */
+  acknowledge(req: Pick<AccessRequest, 'id'>, actor: string, now: number, event: AuditEvent): Promise<AcknowledgeResult>;
+  /** break-glass grants whose review was due by `now` and that nobody acknowledged */
+  overdueReviews(now: number): Promise<string[]>;
   addMessageRefs(id: string, refs: readonly MessageRef[]): Promise<void>;
   messageRefs(id: string): Promise<MessageRef[]>;
   /** an audit event that goes with no state change (a refusal) */

@@ -16,6 +16,10 @@ export type Reply =
   | { kind: 'already-approved' }
   | { kind: 'approval-recorded'; approvals: number; required: number }
   | { kind: 'request-sent'; id: string; host: string; durationMs: number; requiredApprovals: number }
+  /** break-glass: active at once; the owners review it within `reviewWithinMs` */
+  | { kind: 'break-glass'; id: string; host: string; durationMs: number; reviewWithinMs: number }
+  /** a break-glass grant acknowledged (by the clicker, or earlier by `by`) */
+  | { kind: 'acknowledged'; id: string; by: string }
   /** granted without a click by autoApprove rule `rule` (from 1); the connect instructions follow by DM */
   | { kind: 'auto-approved'; id: string; host: string; durationMs: number; rule: number }
   | { kind: 'too-many-pending'; pending: number; max: number }

@@ -49,7 +49,7 @@ export async function requestAccess(d: ServiceDeps, user: string, asked: AccessA
  * Whether `user` may request `host` (the policy's `requesters`, user groups expanded): the refusal to answer if
  * not, audited. A group Slack cannot list now refuses (fail closed), like an unverifiable owner.
  */
-async function mayRequest(d: ServiceDeps, user: string, host: HostPolicy): Promise<Reply | undefined> {
+export async function mayRequest(d: ServiceDeps, user: string, host: HostPolicy): Promise<Reply | undefined> {
   const requesters = hostRules(d.policy, host).requesters;
   if (requesters === undefined) return undefined;
   const expanded = await d.owners.expand(requesters);

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { RefusalCode } from '../domain/result.ts';
 import type { AccessService, Outcome } from '../service/access-service.ts';
 import { registerExtendForm } from './extend-form.ts';
+import { registerReviewButton } from './review-button.ts';
 import { registerGrantButtons } from './grant-buttons.ts';
 import { createWebClient, explainSlackError, slackClientOptions } from './web-client.ts';
 import { checkRequestTimestamp, isTrustedResponseUrl, responseUrlsOf, teamOf } from './request-checks.ts';
@@ -181,6 +182,7 @@ function registerListeners(app: App, o: BoltAppOptions, log: Logger): void {
   const buttons = { service: o.service, log, attempt, runAfter, ephemeral };
   registerGrantButtons(app, buttons);
   registerExtendForm(app, buttons);
+  registerReviewButton(app, buttons);
 
   app.action<ButtonAction>(ACTION_APPROVE, async ({ ack, body, action, client }) => {
     await ack();

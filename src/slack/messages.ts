@@ -24,6 +24,8 @@ export const ACTION_REQUEST_AGAIN = 'jit_request_again';
 export const VIEW_REQUEST_AGAIN = 'jit_request_again';
 /** "Extend": opens the form that asks for more time on an active grant (`/jump extend`). */
 export const ACTION_EXTEND = 'jit_extend';
+/** "Acknowledge": an owner's post-hoc review of a break-glass grant. */
+export const ACTION_ACKNOWLEDGE = 'jit_acknowledge';
 export const VIEW_EXTEND = 'jit_extend';
 /** The Extend form's fields: block id and action id alike. */
 export const EXTEND_FIELDS = { duration: 'duration', reason: 'reason' } as const;
@@ -50,7 +52,8 @@ type Block = { type: string; [key: string]: unknown };
 const when = slackDate;
 
 /** "Approved by <@U1>, <@U2>", or "Auto-approved (rule 2)" for a request an autoApprove rule granted. */
-export function approvedSentence(r: Pick<AccessRequest, 'approvers' | 'autoApproved'>): string {
+export function approvedSentence(r: Pick<AccessRequest, 'approvers' | 'autoApproved' | 'reviewBy'>): string {
+  if (r.reviewBy !== undefined) return 'Break-glass: no approval';
   return r.autoApproved !== undefined ? `Auto-approved (rule ${r.autoApproved})` : `Approved by ${r.approvers.map(userMention).join(', ')}`;
 }
 
@@ -111,12 +114,18 @@ export interface ApprovalAsk {
 
 /** The approval request; while pending it carries the buttons, afterwards the outcome replaces them. */
 export function approvalMessage(r: AccessRequest, ask: ApprovalAsk = {}): { text: string; blocks: Block[] } {
-  const mentions = r.state === 'pending' && ask.mention?.length ? `${ask.mention.map(ownerMention).join(' ')}: ` : '';
-  // An extension asks for more time on a grant that runs on meanwhile.
-  const text = r.extends
+  // A break-glass grant waits for its owners' review as a request waits for their decision.
+  const unreviewed = r.reviewBy !== undefined && r.acknowledgedBy === undefined;
+  const mentions = (r.state === 'pending' || unreviewed) && ask.mention?.length ? `${ask.mention.map(ownerMention).join(' ')}: ` : '';
+  // An extension asks for more time on a grant that runs on meanwhile; break-glass took it without asking.
+  const text = r.reviewBy
+    ? `${mentions}:rotating_light: BREAK-GLASS: ${userMention(r.requester)} took access to ${r.host} for ${formatDuration(r.durationMs)} without approval`
+    : r.extends
     ? `${mentions}${userMention(r.requester)} asks to extend access to ${r.host} by ${formatDuration(r.durationMs)}`
     : `${mentions}${userMention(r.requester)} requests access to ${r.host} for ${formatDuration(r.durationMs)}`;
-  const heading = r.extends
+  const heading = r.reviewBy
+    ? `:rotating_light: *Break-glass*: ${userMention(r.requester)} took SSH access to *${escapeMrkdwn(r.host)}* without approval. Review it: acknowledge by ${when(r.reviewBy)}, or it escalates to the audit channel.`
+    : r.extends
     ? `${userMention(r.requester)} asks to extend SSH access to *${escapeMrkdwn(r.host)}* (grant \`${r.extends}\`) by ${formatDuration(r.durationMs)}`
     : `${userMention(r.requester)} requests SSH access to *${escapeMrkdwn(r.host)}*`;
   const blocks: Block[] = [
@@ -151,6 +160,9 @@ export function approvalMessage(r: AccessRequest, ask: ApprovalAsk = {}): { text
   } else {
     // verbatim: the outcome may quote the deny reason, another person's words.
     blocks.push({ type: 'section', block_id: 'outcome', text: { type: 'mrkdwn', text: outcomeText(r), verbatim: true } });
+    if (unreviewed)
+      blocks.push({ type: 'actions', block_id: `review:${r.id}`, elements: [{ type: 'button', action_id: ACTION_ACKNOWLEDGE, style: 'primary', text: { type: 'plain_text', text: 'Acknowledge' }, value: r.id }] });
+    else if (r.acknowledgedBy) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `Break-glass acknowledged by ${userMention(r.acknowledgedBy)} ${when(r.acknowledgedAt ?? 0)}.` }] });
   }
   return { text: `${text}: ${withDateFallbacks(outcomeText(r))}`, blocks };
 }
@@ -346,6 +358,7 @@ export const HELP_TEXT = [
   '`/jump key remove`: delete your registered key (ends your active grants and pending requests)',
   `\`/jump request ${placeholder('host')} [duration] [reason…]\`: ask the host’s owners for access, e.g. \`/jump request db-prod-1 2h fix replication\``,
   `\`/jump extend ${placeholder('id')} ${placeholder('duration')} [reason…]\`: ask for more time on your active grant, e.g. \`/jump extend r1a2b3c4 1h still migrating\``,
+  `\`/jump breakglass ${placeholder('host')} [duration] ${placeholder('reason')}\`: emergency access at once, without approval (only for the people the policy lists; loud and reviewed)`,
   '`/jump list`: your open requests and active grants (owners: what awaits your decision); `/jump list all`: owners see everything pending and active on their hosts',
   `\`/jump revoke ${placeholder('id')}\`: end your own grant (or cancel a pending request) now`,
   '`/jump help`: this text',
@@ -377,6 +390,10 @@ const REFUSAL_TEXT: { [C in WordedCode]: (p: RefusalParams[C]) => string } = {
     const { host, durationMs } = p;
     return `A reason is required for ${host}: \`/jump request ${host} ${formatDuration(durationMs)} ${placeholder('why you need access')}\`.`;
   },
+  'not-break-glass': (p) =>
+    `You are not on the break-glass list. For access to ${p.host}, request it (\`/jump request ${p.host} …\`) or ask its owners: ${p.owners.map(ownerMention).join(', ')}.`,
+  'break-glass-too-long': (p) =>
+    `Break-glass access lasts at most ${formatDuration(p.maxMs)}. Try \`/jump breakglass ${p.host} ${formatDuration(p.maxMs)} ${placeholder('why')}\`.`,
   'reason-mismatch': (p) =>
     `The reason for ${p.host} ${p.hint ? `does not fit: ${escapeMrkdwn(p.hint)}` : `must match \`${escapeMrkdwn(p.pattern)}\``}.`,
   'not-a-requester': (p) =>
@@ -415,6 +432,7 @@ const REFUSAL_TEXT: { [C in WordedCode]: (p: RefusalParams[C]) => string } = {
     const { action, host = 'this host' } = p;
     if (action === 'request-again') return 'Only the person who made this request can request it again.';
     if (action === 'extend') return 'Only the person who holds this grant can ask to extend it.';
+    if (action === 'acknowledge') return `Only an owner of ${host} other than the person who broke the glass can acknowledge it.`;
     return action === 'approve' || action === 'deny'
       ? `Only the owners of ${host} can ${action} this request.`
       : `Only the requester or an owner of ${host} can ${action} this request.`;
@@ -464,6 +482,8 @@ const REFUSAL_TEXT: { [C in WordedCode]: (p: RefusalParams[C]) => string } = {
     'Paste your public key after `key add`, e.g. `/jump key add ssh-ed25519 AAAAC3Nz… you@laptop`.',
   'unknown-key-command': (p) =>
     `Unknown key command "${echo(p.text, 40)}". Use \`/jump key add ${placeholder('public key')}\`, \`/jump key remove\` or \`/jump key\`.`,
+  'break-glass-needs-host': () =>
+    `Name the host and why: \`/jump breakglass ${placeholder('host')} [duration] ${placeholder('reason')}\`.`,
   'extend-needs-id-and-duration': () =>
     `Name the grant and how much longer: \`/jump extend ${placeholder('id')} ${placeholder('duration')} [reason…]\`, e.g. \`/jump extend r1a2b3c4 1h still migrating\` (see \`/jump list\`).`,
   'revoke-needs-id': () =>
@@ -500,6 +520,9 @@ const words: { [K in Reply['kind']]: (r: ReplyOf<K>) => string } = {
   'approval-recorded': (r) => `Approval recorded (${r.approvals} of ${r.required}).`,
   'request-sent': (r) =>
     `Request \`${r.id}\` for *${r.host}* for ${formatDuration(r.durationMs)} sent to its owners${r.requiredApprovals > 1 ? ` (${r.requiredApprovals} approvals needed)` : ''}. You will get a DM when it is decided.`,
+  'break-glass': (r) =>
+    `:rotating_light: Break-glass: access \`${r.id}\` to *${r.host}* for ${formatDuration(r.durationMs)} is active now, without approval; your connect instructions follow by DM. The owners and the audit channel are told, and review it within ${formatDuration(r.reviewWithinMs)}.`,
+  acknowledged: (r) => `Break-glass access \`${r.id}\` acknowledged by ${userMention(r.by)}.`,
   'auto-approved': (r) =>
     `Request \`${r.id}\` for *${r.host}* for ${formatDuration(r.durationMs)} auto-approved (rule ${r.rule}): your connect instructions follow by DM.`,
   'too-many-pending': (r) =>
@@ -634,6 +657,9 @@ const VERB: Record<AuditEvent['type'], string> = {
   connection: 'connected',
   'session-ended': 'live session ended',
   'policy-reloaded': 'policy reloaded',
+  'break-glass': ':rotating_light: BROKE THE GLASS: took access without approval',
+  'break-glass-acknowledged': 'acknowledged the break-glass access',
+  'break-glass-review-overdue': ':rotating_light: break-glass access not reviewed in time',
 };
 
 /** User text on one line: a reason with line breaks must not be able to imitate further audit lines. */

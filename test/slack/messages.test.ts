@@ -463,6 +463,8 @@ describe('refusalText: the words of every domain refusal', () => {
     'reason-mismatch': { host: 'db-1', pattern: '^(INC|CHG)-[0-9]+', hint: 'start with a ticket id such as INC-1234' },
     'not-a-requester': { host: 'db-1', owners: ['U0ALICE', 'S0DBA'] },
     'requesters-unavailable': { host: 'db-1' },
+    'not-break-glass': { host: 'db-1', owners: ['U0ALICE'] },
+    'break-glass-too-long': { host: 'db-1', maxMs: 3_600_000 },
     'no-key': {},
     'already-approved': { remaining: 1 },
     'approval-too-late': { host: 'db-1', timeoutMs: 86_400_000 },
@@ -500,6 +502,7 @@ describe('refusalText: the words of every domain refusal', () => {
     'unknown-key-command': { text: 'rotate' },
     'revoke-needs-id': {},
     'extend-needs-id-and-duration': {},
+    'break-glass-needs-host': {},
     'unknown-command': { text: 'frobnicate' },
   };
   const detail = <C extends WordedCode>(code: C, params: RefusalParams[C]) => ({ code, params }) as RefusalDetail;
