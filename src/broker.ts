@@ -20,6 +20,7 @@ import { Reconciler } from './scheduling/reconciler.ts';
 import { AccessService } from './service/access-service.ts';
 import type { StandingKeys } from './service/ports.ts';
 import { createBoltApp } from './slack/bolt-app.ts';
+import { HomeTab } from './slack/home-tab.ts';
 import { SlackOwnerDirectory } from './slack/owner-directory.ts';
 import { SlackNotifier } from './slack/slack-notifier.ts';
 import { createWebClient } from './slack/web-client.ts';
@@ -109,7 +110,7 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
   const jobs = new AccessJobs({ producer: conn.producer, workerConnection: conn.workerConnection, logger: logger.child({ component: 'jobs' }), prefix: bullPrefix });
   const client = createWebClient(env.SLACK_BOT_TOKEN, env.SLACK_API_URL);
   const notifier = new SlackNotifier({ client, auditChannel: policy.auditChannel, approvalChannel: policy.approvalChannel, logger });
-  const { service, reconciler } = createAccessFlow(o, { requests, keys, standingKeys: standingKeyLookup(policy, broker.fingerprints, standing), sync, registry, jobs, notifier, client, clock, limits: new RateLimiter(conn.redis, o.redisPrefix), usage: reports });
+  const { service, reconciler, home } = createAccessFlow(o, { requests, keys, standingKeys: standingKeyLookup(policy, broker.fingerprints, standing), sync, registry, jobs, notifier, client, clock, limits: new RateLimiter(conn.redis, o.redisPrefix), usage: reports });
   const reconcileJobs = new ReconcileJobs({ producer: conn.producer, workerConnection: conn.workerConnection, logger: logger.child({ component: 'reconcile' }), everyMs: policy.reconcileInterval, prefix: bullPrefix });
   const inFlight = new Set<Promise<void>>();
   const app = createBoltApp({
@@ -121,6 +122,7 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
     maxBodyBytes: policy.limits.maxBodyBytes,
     ackDeadlineMs: t.slackAckDeadlineMs,
     service,
+    home,
     logger,
     health: async () => (await conn.redis.ping()) === 'PONG',
     onWork: (work) => {
@@ -141,7 +143,7 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
   return { port, service, sync, requests, keys, reconciler, connectionWatch: watch, stop };
 }
 
-/** The access service over its ports, and the reconciler that finishes what it leaves behind. */
+/** The access service over its ports, the reconciler that finishes what it leaves behind, and the Home tabs. */
 function createAccessFlow(
   o: BrokerOptions,
   p: { requests: RequestStore; keys: KeyStore; standingKeys: StandingKeys; sync: JumpHostSync; registry: JumpHostRegistry; jobs: AccessJobs; notifier: SlackNotifier; client: ReturnType<typeof createWebClient>; clock: Clock; limits: RateLimiter; usage: ConnectionReports },
@@ -175,7 +177,10 @@ function createAccessFlow(
     // the replica that won the approval normally finishes within its lease; after that it is presumed dead
     activationGraceMs: leaseMs ?? 30_000,
   });
-  return { service, reconciler };
+  // One publisher of Home tabs for the notifier and the app: one person's publishes run in order.
+  const home = new HomeTab({ client: p.client, home: (user) => service.home(user), logger: logger.child({ component: 'slack' }) });
+  p.notifier.showHomesWith(home);
+  return { service, reconciler, home };
 }
 
 /** BullMQ workers for the access jobs and the reconcile schedule, and the audit forwarder. */

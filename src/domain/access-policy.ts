@@ -20,7 +20,7 @@ export interface RequestDraft {
 
 export type Decision<T, C extends WordedCode = WordedCode> = Result<T, C>;
 
-export function hostRules(policy: Policy, host: HostPolicy) {
+export function hostRules(policy: Pick<Policy, 'defaults'>, host: HostPolicy) {
   return {
     maxDurationMs: host.maxDuration ?? policy.defaults.maxDuration,
     minDurationMs: policy.defaults.minDuration,
@@ -29,17 +29,29 @@ export function hostRules(policy: Policy, host: HostPolicy) {
   };
 }
 
+/**
+ * Whether `requester` may ask for access to `host`: the one answer for the typed `/jump request` and the
+ * request form's host picker (requestable-hosts.ts). Today every host whose jump server is not retired;
+ * a `requesters` rule (who may request at all) belongs here too.
+ */
+export function mayRequestHost(policy: Pick<Policy, 'jumpHosts'>, host: HostPolicy, requester: string): Result<null, 'jump-host-retired'> {
+  void requester; // every person may request every host today
+  if (isRetired(policy, host.jumpHost))
+    return refuse('jump-host-retired', `${host.name} is behind retired jump server ${host.jumpHost}`, { host: host.name, jumpHost: host.jumpHost });
+  return ok(null);
+}
+
 export function evaluateRequest(
   policy: Policy,
-  input: { hostName: string; duration?: string; reason: string; hasKey: boolean },
+  input: { hostName: string; duration?: string; reason: string; hasKey: boolean; /** who asks (the form's host picker offers the same hosts) */ requester?: string },
 ): Decision<RequestDraft, keyof PolicyRefusals> {
   const host = policy.hosts.find((h) => h.name === input.hostName);
   if (!host) {
     const known = policy.hosts.map((h) => h.name);
     return refuse('unknown-host', `unknown host "${echo(input.hostName, 64)}"`, { host: input.hostName, known });
   }
-  if (isRetired(policy, host.jumpHost))
-    return refuse('jump-host-retired', `${host.name} is behind retired jump server ${host.jumpHost}`, { host: host.name, jumpHost: host.jumpHost });
+  const may = mayRequestHost(policy, host, input.requester ?? '');
+  if (!may.ok) return may;
   const rules = hostRules(policy, host);
   let durationMs = Math.min(policy.defaults.duration, rules.maxDurationMs);
   if (input.duration !== undefined) {

@@ -6,6 +6,8 @@ import type { CommandRefusals, RefusalDetail } from './result.ts';
 export type JumpCommand =
   | { kind: 'help' }
   | { kind: 'request'; host: string; duration?: string; reason: string }
+  /** `/jump request` alone: the request form */
+  | { kind: 'request-form' }
   | { kind: 'key-add'; keyText: string }
   | { kind: 'key-show' }
   | { kind: 'key-remove' }
@@ -42,7 +44,7 @@ export function parseCommand(text: string, maxLength = MAX_COMMAND_TEXT): JumpCo
       return { kind: 'help' };
     case 'request': {
       const [host, second, ...more] = rest;
-      if (!host) return invalid('request-needs-host', {});
+      if (!host) return { kind: 'request-form' };
       const reasonStart = (words: string[]) => unquote(words.join(' '));
       // The second word is a duration only if it looks like one ("30m", "2h", "1h30m", "90"); otherwise it starts the reason.
       if (second !== undefined && looksLikeDuration(second)) return { kind: 'request', host, duration: second, reason: reasonStart(more) };

@@ -82,6 +82,8 @@ export interface LocalSlackApi {
   issueTriggerId(user?: string): string;
   /** The modals opened (views.open that worked), oldest first. */
   views(): FakeView[];
+  /** The Home tab last published for this user (views.publish that worked), or undefined. */
+  home(user: string): { view: any; publishedAt: number; count: number } | undefined;
   /** Socket Mode: cuts the connection from Slack's side (no close frame), as a network drop or a Slack restart does. */
   dropSocket(): void;
   /**
@@ -175,6 +177,8 @@ export async function startLocalSlackApi(opts: LocalSlackApiOptions): Promise<Lo
   const calls: SlackCall[] = [];
   const messages: FakeMessage[] = [];
   const opened: FakeView[] = [];
+  /** the latest Home tab per user, and how many were published */
+  const homes = new Map<string, { view: any; publishedAt: number; count: number }>();
   const failures: { method: string; failure: InjectedFailure; left: number; match?: (args: Record<string, any>) => boolean }[] = [];
   /** answers held back until released: `once` holds catch one matching call, the others every call of the method */
   const holds: { method: string; match: (args: Record<string, any>) => boolean; once: boolean; used: boolean; arrived: () => void; released: Promise<void>; release: () => void }[] = [];
@@ -285,6 +289,13 @@ export async function startLocalSlackApi(opts: LocalSlackApiOptions): Promise<Lo
         const view: FakeView = { id: `V${++responseCounter}`, user: exchanged.user, triggerId: a.trigger_id, view: a.view };
         opened.push(view);
         return { ok: true, view: { id: view.id, ...a.view } };
+      }
+      case 'views.publish': {
+        if (typeof a.user_id !== 'string' || !/^[UW][A-Z0-9]+$/.test(a.user_id)) return { ok: false, error: 'user_not_found' };
+        const problem = checkView(a.view, 'home');
+        if (problem) return refuse(problem);
+        homes.set(a.user_id, { view: a.view, publishedAt: Date.now(), count: (homes.get(a.user_id)?.count ?? 0) + 1 });
+        return { ok: true, view: { id: `VHOME${a.user_id}`, team_id: opts.teamId ?? 'T0TEST', ...a.view } };
       }
       default:
         return { ok: false, error: 'unknown_method' };
@@ -399,6 +410,7 @@ export async function startLocalSlackApi(opts: LocalSlackApiOptions): Promise<Lo
       return id;
     },
     views: () => structuredClone(opened),
+    home: (user) => structuredClone(homes.get(user)),
     answered,
     dropSocket: () => socket?.terminate(),
     hold(method) {
@@ -429,6 +441,7 @@ export async function startLocalSlackApi(opts: LocalSlackApiOptions): Promise<Lo
       calls.length = 0;
       messages.length = 0;
       opened.length = 0;
+      homes.clear();
       failures.length = 0;
     },
     stop: () =>

@@ -5,7 +5,7 @@ import type { AccessRequest } from '../domain/request-state.ts';
 import type { ServiceDeps } from './ports.ts';
 import { refusedReply, type Outcome } from './replies.ts';
 import { takeRateLimit } from './refusals.ts';
-import { auditEvent } from './request-events.ts';
+import { auditEvent, homesChanged } from './request-events.ts';
 
 export interface AccessAsked {
   host: string;
@@ -15,7 +15,7 @@ export interface AccessAsked {
 
 export async function requestAccess(d: ServiceDeps, user: string, asked: AccessAsked): Promise<Outcome> {
   const key = await d.keys.get(user);
-  const decision = evaluateRequest(d.policy, { hostName: asked.host, duration: asked.duration, reason: asked.reason, hasKey: key !== undefined });
+  const decision = evaluateRequest(d.policy, { hostName: asked.host, duration: asked.duration, reason: asked.reason, hasKey: key !== undefined, requester: user });
   if (!decision.ok) return { reply: refusedReply(decision) };
   // Every attempt counts against the rate limit, one refused by the pending cap too.
   const limited = await takeRateLimit(d, 'request', user);
@@ -49,6 +49,7 @@ export async function requestAccess(d: ServiceDeps, user: string, asked: AccessA
       if (!expanded.ok) d.logger.warn({ requestId: req.id, host: host.name, detail: expanded.message }, 'owners not DMed: user group unavailable');
       const owners = [...(expanded.ok ? expanded.value : [])].filter((o) => o !== user);
       await d.requests.addMessageRefs(req.id, await d.notifier.requestPending(req, owners));
+      await homesChanged(d, req, owners);
     },
   };
 }

@@ -23,11 +23,30 @@ export async function usageAtEnd(d: Pick<ServiceDeps, 'usage' | 'logger'>, req: 
   }
 }
 
-/** Re-reads the request (another replica may have moved it on) and shows that state on every copy. */
-export async function showCurrentState(d: Pick<ServiceDeps, 'requests' | 'notifier'>, requestId: string): Promise<void> {
+/**
+ * Re-reads the request (another replica may have moved it on) and shows that state on every copy, and to
+ * everyone whose Home tab shows it: every change of a request passes through here.
+ */
+export async function showCurrentState(d: Pick<ServiceDeps, 'requests' | 'notifier' | 'policy' | 'owners' | 'logger'>, requestId: string): Promise<void> {
   const [req, refs] = await Promise.all([d.requests.get(requestId), d.requests.messageRefs(requestId)]);
   if (!req) return;
   if (req.state === 'pending') await d.notifier.approvalRecorded(req, refs);
   else await d.notifier.requestChanged(req, refs);
+  await homesChanged(d, req);
+}
+
+/**
+ * Tells the notifier whose Home tab shows this request: its requester and the host's owners (user groups
+ * expanded; a group that cannot be read now is left out). Never fails the change it follows: a failure is logged.
+ */
+export async function homesChanged(d: Pick<ServiceDeps, 'notifier' | 'policy' | 'owners' | 'logger'>, req: Pick<AccessRequest, 'id' | 'requester' | 'host'>, owners?: readonly string[]): Promise<void> {
+  if (!d.notifier.homeChanged) return;
+  try {
+    const host = d.policy.hosts.find((h) => h.name === req.host);
+    const expanded: readonly string[] = owners ?? (host ? await d.owners.expand(host.owners).then((o) => (o.ok ? [...o.value] : [])) : []);
+    await d.notifier.homeChanged([...new Set([req.requester, ...expanded])]);
+  } catch (err) {
+    d.logger.warn({ err, requestId: req.id }, 'could not show the change on the Home tabs');
+  }
 }
 

@@ -5,19 +5,9 @@ import type { Logger } from 'pino';
 import type { AccessRequest } from '../domain/request-state.ts';
 import type { AccessService, Outcome, Reply } from '../service/access-service.ts';
 import { EVENT_TYPES, requestMetadata } from './message-metadata.ts';
-import {
-  ACTION_IM_DONE,
-  ACTION_REQUEST_AGAIN,
-  fieldOfReply,
-  REQUEST_FIELDS,
-  requestAgainModal,
-  requesterMessages,
-  requestSentView,
-  SLACK_REPLIES,
-  VIEW_REQUEST_AGAIN,
-  type RequestField,
-} from './messages.ts';
-import { explainSlackError } from './web-client.ts';
+import { ACTION_IM_DONE, ACTION_REQUEST_AGAIN, fieldOfReply, REQUEST_FIELDS, requesterMessages, requestSentView, SLACK_REPLIES } from './messages.ts';
+import { openRequestForm } from './home-tab.ts';
+import { askedInForm, REQUEST_FORM_VIEWS } from './request-form.ts';
 
 type ButtonAction = import('@slack/bolt').BlockAction<import('@slack/bolt').ButtonAction>;
 
@@ -56,26 +46,18 @@ export function registerGrantButtons(app: App, d: ButtonDeps): void {
     const outcome = await d.attempt('request again', async () => {
       const earlier = await d.service.earlierRequest(action.value ?? '', body.user.id);
       if (!earlier.ok) return { reply: earlier.reply };
-      try {
-        // The trigger of this click: Slack opens the form only for it, once, within 3 s.
-        await client.views.open({ trigger_id: body.trigger_id, view: requestAgainModal(earlier.request) as never });
-      } catch (err) {
-        explainSlackError(err, 'views.open');
-        d.log.warn({ err, requestId: earlier.request.id }, 'Slack did not open the request form');
-        notOpened = true;
-      }
+      notOpened = !(await openRequestForm(client, body.trigger_id, d.service.requestForm(body.user.id, earlier.request), d.log));
       return {};
     });
     await d.ephemeral(body, client, notOpened ? SLACK_REPLIES.requestFormNotOpened : outcome.text);
   });
 
-  app.view(VIEW_REQUEST_AGAIN, async ({ ack, body, view }) => {
-    const value = (f: RequestField) => view.state.values[REQUEST_FIELDS[f]]?.[REQUEST_FIELDS[f]]?.value ?? '';
-    const duration = value('duration').trim();
-    const asked = { host: value('host').trim(), duration: duration === '' ? undefined : duration, reason: value('reason').trim() };
+  // The request form (`/jump request` alone, Home's Request access, Request again): submitting it is `/jump request`.
+  app.view({ callback_id: new RegExp(`^(${REQUEST_FORM_VIEWS.join('|')})$`) }, async ({ ack, body, view }) => {
+    const asked = askedInForm(view.state.values as never);
     let reply: Reply | undefined;
-    const outcome = await d.attempt('request again', async () => {
-      const made = await d.service.requestAgain(view.private_metadata, body.user.id, asked);
+    const outcome = await d.attempt('request form', async () => {
+      const made = await d.service.submitRequestForm(view.private_metadata || undefined, body.user.id, asked);
       reply = made.reply;
       return made;
     });
@@ -83,6 +65,6 @@ export function registerGrantButtons(app: App, d: ButtonDeps): void {
     if (reply?.kind === 'request-sent') await ack({ response_action: 'update', view: requestSentView(outcome.text ?? '') as never });
     else if (outcome.text) await ack({ response_action: 'errors', errors: { [REQUEST_FIELDS[reply ? fieldOfReply(reply) : 'host']]: outcome.text } });
     else await ack();
-    d.runAfter(outcome, 'request again');
+    d.runAfter(outcome, 'request form');
   });
 }

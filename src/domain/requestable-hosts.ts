@@ -1,0 +1,75 @@
+// What the request form offers a person: the hosts they may request (mayRequestHost, the rule the typed
+// `/jump request` applies too, so the picker never offers what the command would refuse) and durations within
+// their limits. Pure.
+import { hostRules, mayRequestHost } from './access-policy.ts';
+import type { HostPolicy, Policy } from './policy.ts';
+import type { AccessRequest } from './request-state.ts';
+
+/** The hosts the person may request, in policy order. */
+export function requestableHosts(policy: Pick<Policy, 'jumpHosts' | 'hosts'>, requester: string): HostPolicy[] {
+  return policy.hosts.filter((h) => mayRequestHost(policy, h, requester).ok);
+}
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+/** The durations people mostly ask for; the form adds the policy's own (minimum, default, each host's maximum). */
+const USUAL_DURATIONS = [5 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR, 4 * HOUR, 8 * HOUR, 12 * HOUR, 24 * HOUR];
+/** Slack's limit on the options of one select menu. */
+export const MAX_FORM_OPTIONS = 100;
+
+/**
+ * The durations the form offers for these hosts: the usual ones, the policy's own and `also` (an earlier
+ * request's, prefilling the form), from minDuration up to
+ * the longest maxDuration among them, shortest first. A choice over one host's maximum is refused on submit in
+ * the typed command's words (the picker cannot narrow the durations to the host chosen in the same form).
+ */
+export function formDurations(policy: Pick<Policy, 'defaults'>, hosts: readonly HostPolicy[], also: readonly number[] = []): number[] {
+  const maxOf = (h: HostPolicy) => hostRules(policy, h).maxDurationMs;
+  const min = policy.defaults.minDuration;
+  const max = Math.max(min, ...hosts.map(maxOf));
+  const all = new Set([...USUAL_DURATIONS, min, policy.defaults.duration, ...hosts.map(maxOf), ...also]);
+  const inRange = [...all].filter((ms) => ms >= min && ms <= max).sort((a, b) => a - b);
+  // Never more than Slack shows; the policy's own durations are kept before the usual ones.
+  if (inRange.length <= MAX_FORM_OPTIONS) return inRange;
+  const own = new Set([min, policy.defaults.duration, ...hosts.map(maxOf), ...also]);
+  const kept = inRange.filter((ms) => own.has(ms)).slice(0, MAX_FORM_OPTIONS);
+  const rest = inRange.filter((ms) => !own.has(ms)).slice(0, MAX_FORM_OPTIONS - kept.length);
+  return [...kept, ...rest].sort((a, b) => a - b);
+}
+
+/** The duration the form starts with: the policy default, within the hosts' limits. */
+export function defaultFormDuration(policy: Pick<Policy, 'defaults'>, hosts: readonly HostPolicy[]): number {
+  const durations = formDurations(policy, hosts);
+  const wanted = policy.defaults.duration;
+  return durations.includes(wanted) ? wanted : durations.filter((ms) => ms <= wanted).at(-1) ?? durations[0] ?? wanted;
+}
+
+export interface FormHost {
+  name: string;
+  maxDurationMs: number;
+  requireReason: boolean;
+}
+
+/** What the request form offers; `earlier`: the request it was opened from (Request again), prefilling it. */
+export interface RequestForm {
+  hosts: FormHost[];
+  durationsMs: number[];
+  defaultDurationMs: number;
+  maxReasonLength: number;
+  earlier?: Pick<AccessRequest, 'id' | 'host' | 'durationMs' | 'reason'>;
+}
+
+/** The request form for `requester`: the hosts they may request with their limits, prefilled from `earlier` if given. */
+export function requestFormFor(policy: Policy, requester: string, earlier?: AccessRequest): RequestForm {
+  const hosts = requestableHosts(policy, requester);
+  return {
+    hosts: hosts.map((h) => {
+      const rules = hostRules(policy, h);
+      return { name: h.name, maxDurationMs: rules.maxDurationMs, requireReason: rules.requireReason };
+    }),
+    durationsMs: formDurations(policy, hosts, earlier ? [earlier.durationMs] : []),
+    defaultDurationMs: defaultFormDuration(policy, hosts),
+    maxReasonLength: policy.limits.maxReasonLength,
+    ...(earlier ? { earlier: { id: earlier.id, host: earlier.host, durationMs: earlier.durationMs, reason: earlier.reason } } : {}),
+  };
+}
