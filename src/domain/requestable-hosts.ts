@@ -18,23 +18,21 @@ const USUAL_DURATIONS = [5 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR, 4
 export const MAX_FORM_OPTIONS = 100;
 
 /**
- * The durations the form offers for these hosts: the usual ones, the policy's own and `also` (an earlier
- * request's, prefilling the form), from minDuration up to
- * the longest maxDuration among them, shortest first. A choice over one host's maximum is refused on submit in
+ * The durations the form offers for these hosts: the policy's own, `also` (an earlier request's, prefilling
+ * the form) and the usual ones, from minDuration up to the longest maxDuration among them, shortest first,
+ * at most Slack's limit. A choice over one host's maximum is refused on submit in
  * the typed command's words (the picker cannot narrow the durations to the host chosen in the same form).
  */
 export function formDurations(policy: Pick<Policy, 'defaults'>, hosts: readonly HostPolicy[], also: readonly number[] = []): number[] {
   const maxOf = (h: HostPolicy) => hostRules(policy, h).maxDurationMs;
   const min = policy.defaults.minDuration;
   const max = Math.max(min, ...hosts.map(maxOf));
-  const all = new Set([...USUAL_DURATIONS, min, policy.defaults.duration, ...hosts.map(maxOf), ...also]);
-  const inRange = [...all].filter((ms) => ms >= min && ms <= max).sort((a, b) => a - b);
-  // Never more than Slack shows; the policy's own durations are kept before the usual ones.
-  if (inRange.length <= MAX_FORM_OPTIONS) return inRange;
-  const own = new Set([min, policy.defaults.duration, ...hosts.map(maxOf), ...also]);
-  const kept = inRange.filter((ms) => own.has(ms)).slice(0, MAX_FORM_OPTIONS);
-  const rest = inRange.filter((ms) => !own.has(ms)).slice(0, MAX_FORM_OPTIONS - kept.length);
-  return [...kept, ...rest].sort((a, b) => a - b);
+  // Most wanted first, so that the cut at Slack's limit keeps the policy's own durations and the earlier one.
+  const wanted = new Set([min, policy.defaults.duration, ...hosts.map(maxOf), ...also, ...USUAL_DURATIONS]);
+  return [...wanted]
+    .filter((ms) => ms >= min && ms <= max)
+    .slice(0, MAX_FORM_OPTIONS)
+    .sort((a, b) => a - b);
 }
 
 /** The duration the form starts with: the policy default, within the hosts' limits. */

@@ -107,7 +107,7 @@ const block = z.discriminatedUnion('type', [
     type: z.literal('input'),
     ...blockId,
     label: plain(2000),
-    element: z.union([plainTextInput, staticSelect]),
+    element: z.discriminatedUnion('type', [plainTextInput, staticSelect]),
     hint: plain(2000).optional(),
     optional: z.boolean().optional(),
     dispatch_action: z.boolean().optional(),

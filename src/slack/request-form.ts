@@ -13,8 +13,9 @@ export const REQUEST_FORM_VIEWS = [VIEW_REQUEST_FORM, VIEW_REQUEST_AGAIN] as con
 /** The Home tab's "Request access" button: opens the form. */
 export const ACTION_OPEN_REQUEST_FORM = 'jit_open_request_form';
 
-/** Slack's limits: option text 75, option value 150. */
+/** Slack's limits: option text 75, option value 150, 100 options per menu. */
 const OPTION_TEXT = 75;
+const MAX_OPTIONS = 100;
 
 type Block = { type: string; [key: string]: unknown };
 
@@ -25,7 +26,8 @@ function option(text: string, value: string) {
 }
 
 function hostField(form: RequestForm): Block {
-  const options = form.hosts.map((h) => option(`${h.name} (up to ${formatDuration(h.maxDurationMs)})`, h.name));
+  // Past Slack's 100 options the rest can still be requested by typing `/jump request <host>`.
+  const options = form.hosts.slice(0, MAX_OPTIONS).map((h) => option(`${h.name} (up to ${formatDuration(h.maxDurationMs)})`, h.name));
   const initial = options.find((o) => o.value === form.earlier?.host);
   return {
     type: 'input',
