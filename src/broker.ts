@@ -198,9 +198,9 @@ async function startWorkers(p: {
 }): Promise<AuditForwarder> {
   const { service } = p;
   p.jobs.startWorker({
-    revoke: (id) => service.expire(id),
+    revoke: (id, grantEnd) => service.expire(id, grantEnd),
     timeout: (id) => service.timeOut(id),
-    expiryWarning: (id) => service.expiryWarning(id),
+    expiryWarning: (id, grantEnd) => service.expiryWarning(id, grantEnd),
   });
   const audit = new AuditForwarder({
     redis: p.auditRedis,

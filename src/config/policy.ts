@@ -75,6 +75,8 @@ const authorizedKeysPath = z.string().superRefine((p, ctx) => {
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 const port = z.number().int().min(1).max(65535);
+// `0` (a number in YAML) turns self-extension off; anything else is a duration.
+const selfExtend = z.union([z.literal(0), z.literal('0').transform(() => 0), duration]);
 const loginUser = z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/i, 'must be a POSIX user name');
 
 export const defaultsSchema = z
@@ -92,6 +94,8 @@ export const defaultsSchema = z
       .describe('an undecided request reminds its owners after this long, then at doubling intervals ("off": never)'),
     escalateAfter: duration.optional().describe('after this long undecided, reminders also go to escalateTo'),
     escalateTo: z.array(slackId('user or user-group')).min(1).optional().describe('Slack user (U…) or user-group (S…) IDs told of requests undecided after escalateAfter'),
+    selfExtend: selfExtend.default(0).describe('extensions whose total stays within this are granted without approval (0: never)'),
+    maxTotalDuration: duration.optional().describe('the longest a grant may last with its extensions (default: 3 × the host’s maxDuration)'),
   })
   .strict()
   .superRefine((d, ctx) => {
@@ -178,6 +182,8 @@ export const hostSchema = z
     maxDuration: duration.optional(),
     approvals: z.number().int().min(1).max(5).optional(),
     requireReason: z.boolean().optional(),
+    selfExtend: selfExtend.optional(),
+    maxTotalDuration: duration.optional(),
   })
   .strict();
 
@@ -215,8 +221,16 @@ export const policySchema = z
       const namedUsers = h.owners.filter((o) => !o.startsWith('S')).length;
       if (namedUsers > 0 && !h.owners.some((o) => o.startsWith('S')) && namedUsers < approvals)
         ctx.addIssue({ code: 'custom', path: ['hosts', i, 'approvals'], message: `needs ${approvals} approvals but lists only ${namedUsers} owners` });
-      if ((h.maxDuration ?? policy.defaults.maxDuration) < policy.defaults.minDuration)
+      const maxDuration = h.maxDuration ?? policy.defaults.maxDuration;
+      if (maxDuration < policy.defaults.minDuration)
         ctx.addIssue({ code: 'custom', path: ['hosts', i, 'maxDuration'], message: 'is shorter than defaults.minDuration' });
+      const total = h.maxTotalDuration ?? policy.defaults.maxTotalDuration;
+      if (total !== undefined && total < maxDuration)
+        ctx.addIssue({
+          code: 'custom',
+          path: h.maxTotalDuration !== undefined ? ['hosts', i, 'maxTotalDuration'] : ['defaults', 'maxTotalDuration'],
+          message: `is shorter than the maxDuration of ${h.name}`,
+        });
     });
   });
 

@@ -20,12 +20,18 @@ export interface RequestDraft {
 
 export type Decision<T, C extends WordedCode = WordedCode> = Result<T, C>;
 
+/** How many of a host's maxDuration a grant may last in all, with its extensions, unless the policy says. */
+export const DEFAULT_TOTAL_FACTOR = 3;
+
 export function hostRules(policy: Pick<Policy, 'defaults'>, host: HostPolicy) {
+  const maxDurationMs = host.maxDuration ?? policy.defaults.maxDuration;
   return {
-    maxDurationMs: host.maxDuration ?? policy.defaults.maxDuration,
+    maxDurationMs,
     minDurationMs: policy.defaults.minDuration,
     approvals: host.approvals ?? policy.defaults.approvals,
     requireReason: host.requireReason ?? policy.defaults.requireReason,
+    maxTotalMs: host.maxTotalDuration ?? policy.defaults.maxTotalDuration ?? DEFAULT_TOTAL_FACTOR * maxDurationMs,
+    selfExtendMs: host.selfExtend ?? policy.defaults.selfExtend,
   };
 }
 
@@ -77,7 +83,7 @@ export function evaluateRequest(
 /** The current policy's rules for approving a request on `host` (checked by the store with the approval). */
 export function approvalRules(policy: Policy, host: HostPolicy): ApprovalRules {
   const rules = hostRules(policy, host);
-  return { approvalTimeoutMs: policy.defaults.approvalTimeout, maxDurationMs: rules.maxDurationMs, requiredApprovals: rules.approvals };
+  return { approvalTimeoutMs: policy.defaults.approvalTimeout, maxDurationMs: rules.maxDurationMs, requiredApprovals: rules.approvals, maxTotalMs: rules.maxTotalMs };
 }
 
 /** Whether `actor` may approve or deny `request`, given the host's owners expanded to user ids. */

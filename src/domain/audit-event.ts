@@ -7,6 +7,8 @@ export type AuditEventType =
   | 'approval-recorded'
   | 'approved'
   | 'activated'
+  /** a grant's end moved later: an approved extension, or one within selfExtend */
+  | 'extended'
   | 'denied'
   | 'expired'
   | 'revoked'

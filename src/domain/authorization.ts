@@ -3,7 +3,7 @@
 // Callers from another Slack workspace never get this far (the Slack adapter refuses them first).
 import { ok, refuse, type AuthorizationRefusals, type Result } from './result.ts';
 
-export const ACTIONS = ['help', 'list', 'key-show', 'key-add', 'key-remove', 'request', 'approve', 'deny', 'cancel', 'revoke', 'request-again'] as const;
+export const ACTIONS = ['help', 'list', 'key-show', 'key-add', 'key-remove', 'request', 'approve', 'deny', 'cancel', 'revoke', 'request-again', 'extend'] as const;
 export type Action = (typeof ACTIONS)[number];
 
 /**
@@ -35,6 +35,8 @@ export const PERMISSIONS: Readonly<Record<Action, Rule>> = {
   revoke: { anyOf: ['requester', 'owner'], noneOf: [], who: 'the requester or an owner of the host (active grants)' },
   // The Request again button prefills a form from an earlier request: only its requester, for themselves.
   'request-again': { anyOf: ['requester'], noneOf: [], who: 'the requester of the earlier request (for themselves only)' },
+  // Owners decide an extension (approve/deny above, never its requester); only the grant's requester asks for one.
+  extend: { anyOf: ['requester'], noneOf: [], who: 'the requester of the grant (owners decide the extension)' },
 };
 
 export interface Subject {
@@ -72,6 +74,8 @@ export function authorize(action: Action, s: Subject): Authorization {
       return refuse('not-owner', `neither the requester nor an owner of ${host}`, { action, host: s.host });
     case 'request-again':
       return refuse('not-owner', 'not the requester of the earlier request', { action, host: s.host });
+    case 'extend':
+      return refuse('not-owner', 'not the requester of the grant', { action, host: s.host });
     default:
       // Unreachable while every member may use the self-service actions; kept so that a new rule is answered.
       return refuse('not-allowed', `not allowed as ${[...roles].join(', ')}`, {});

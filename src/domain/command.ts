@@ -16,6 +16,7 @@ export type JumpCommand =
   /** `all`: owners see everything pending and active on their hosts */
   | { kind: 'list'; all: boolean }
   | { kind: 'revoke'; id: string }
+  | { kind: 'extend'; id: string; duration: string; reason: string }
   /** what could not be read, worded by the Slack layer */
   | ({ kind: 'invalid' } & RefusalDetail<keyof CommandRefusals>);
 
@@ -69,6 +70,12 @@ export function parseCommand(text: string, maxLength = MAX_COMMAND_TEXT): JumpCo
       const [id] = rest;
       if (!id) return invalid('revoke-needs-id', {});
       return { kind: 'revoke', id };
+    }
+    case 'extend': {
+      const [id, duration] = rest;
+      if (!id || !duration) return invalid('extend-needs-id-and-duration', {});
+      const reasonText = afterVerb.slice(afterVerb.indexOf(duration, afterVerb.indexOf(id) + id.length) + duration.length);
+      return { kind: 'extend', id, duration, reason: unquote(reasonText) };
     }
     default:
       return invalid('unknown-command', { text: verb });

@@ -20,6 +20,10 @@ export interface PolicyDefaults {
   escalateAfter?: number;
   /** Slack user or user-group IDs told of requests undecided after escalateAfter */
   escalateTo?: string[];
+  /** extensions whose total stays within this are granted without approval (0: every extension is approved) */
+  selfExtend: number;
+  /** the longest a grant may last with its extensions (default: 3 × the host's maxDuration) */
+  maxTotalDuration?: number;
 }
 
 /** How much one person can ask of the broker (rate windows slide). */
@@ -78,6 +82,8 @@ export interface HostPolicy {
   maxDuration?: number;
   approvals?: number;
   requireReason?: boolean;
+  selfExtend?: number;
+  maxTotalDuration?: number;
 }
 
 export interface Policy {

@@ -9,7 +9,9 @@
 // move: the decision (`approved`) and the grant (`activated`).
 import type { AuditEventType } from './audit-event.ts';
 
-export const REQUEST_STATES = ['pending', 'active', 'expired', 'revoked', 'denied', 'cancelled', 'timed-out', 'failed'] as const;
+// An extension of a grant is a request of its own (`extends` names the grant): decided like any request, and
+// approved it ends as `extended` (the grant's end moved in the same atomic step) instead of becoming a grant.
+export const REQUEST_STATES = ['pending', 'active', 'expired', 'revoked', 'denied', 'cancelled', 'timed-out', 'failed', 'extended'] as const;
 export type RequestState = (typeof REQUEST_STATES)[number];
 
 /** A request is created undecided (audit event `requested`); the store indexes the undecided ones. */
@@ -27,6 +29,7 @@ export interface Transition {
 /** Every legal move. Nothing else moves a request; a move not listed here is refused atomically by the store. */
 export const TRANSITIONS = [
   { from: 'pending', to: 'active', audit: ['approved', 'activated'] }, // the last required approval
+  { from: 'pending', to: 'extended', audit: ['approved', 'extended'] }, // the last approval of an extension
   { from: 'pending', to: 'denied', audit: ['denied'] },
   { from: 'pending', to: 'cancelled', audit: ['cancelled'] }, // by the requester
   { from: 'pending', to: 'timed-out', audit: ['timed-out'] }, // no decision within the approval timeout
@@ -59,7 +62,10 @@ export function isFinal(state: RequestState): boolean {
 }
 
 /** Why a request or grant ended, where its state alone does not say it. */
-export type EndReason = 'key-changed' | 'jump-host-retired';
+export type EndReason = 'key-changed' | 'jump-host-retired' | 'grant-ended';
+
+/** The state an extension request moves to when its last approval moves its grant's end. */
+export const EXTENDED_STATE = 'extended' satisfies RequestState;
 
 export interface AccessRequest {
   id: string;
@@ -89,6 +95,12 @@ export interface AccessRequest {
   usage?: string;
   /** denied because it asks for longer than the host's maxDuration when approved (ms): the policy changed */
   policyMaxMs?: number;
+  /** an extension request: the id of the grant it extends (its `durationMs` is the time it adds) */
+  extends?: string;
+  /** a grant: the time extensions have added to it so far (ms) */
+  extendedMs?: number;
+  /** a grant: the id of the extension request last asked for it (still waiting if that one is pending) */
+  pendingExtension?: string;
 }
 
 /** Where an approval request was posted, so every copy can be updated in place. */

@@ -24,12 +24,24 @@ export interface PolicyRefusals {
   'approval-too-late': { host: string; timeoutMs: number };
   /** the request asks for longer than the host's current maxDuration (the policy changed): it ends, unapproved */
   'approval-over-max-duration': { host: string; durationMs: number; maxMs: number };
+  /** an extension of a grant that is no longer active (or whose time is up) */
+  'grant-not-active': { id: string; state: string };
+  /** one extension is at most the host's maxDuration */
+  'extension-too-long': { id: string; host: string; maxMs: number };
+  'extension-too-short': { id: string; minMs: number };
+  /** the grant would last longer than maxTotalDuration; `leftMs`: how much it may still be extended */
+  'extension-over-total': { host: string; maxTotalMs: number; leftMs: number };
+  'extension-reason-required': { id: string; durationMs: number };
+  /** an extension of this grant already waits for its owners */
+  'extension-waiting': { id: string; extensionId: string };
+  /** the grant ended before its extension was approved: nothing is extended */
+  'extension-grant-ended': { id: string };
 }
 
 /** Refusals of the permission table (authorization.ts). not-owner is worded by its action: the code is audited. */
 export interface AuthorizationRefusals {
   'self-approval': None;
-  'not-owner': { action: 'approve' | 'deny' | 'cancel' | 'revoke' | 'request-again'; host?: string };
+  'not-owner': { action: 'approve' | 'deny' | 'cancel' | 'revoke' | 'request-again' | 'extend'; host?: string };
   'not-allowed': None;
   /** a user group among the host's owners cannot be listed now (Slack's API fails past the cache's grace) */
   'owners-unavailable': { host: string };
@@ -68,6 +80,7 @@ export interface CommandRefusals {
   'key-add-needs-key': None;
   'unknown-key-command': { text: string };
   'revoke-needs-id': None;
+  'extend-needs-id-and-duration': None;
   'unknown-command': { text: string };
 }
 

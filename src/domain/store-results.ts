@@ -19,16 +19,29 @@ export interface ApprovalRules {
   maxDurationMs: number;
   /** stored on the request: a raised count means more approvals are needed */
   requiredApprovals: number;
+  /** an extension whose grant would then last longer is refused */
+  maxTotalMs: number;
 }
 
 export type ApprovalResult =
-  | Ok<{ activated: false; approvals: number; required: number } | { activated: true; expiresAt: number }>
+  | Ok<{ activated: false; approvals: number; required: number } | { activated: true; expiresAt: number } | { activated: false; extendedGrant: string; expiresAt: number }>
   | Refusal<'not-found' | 'self-approval' | 'already-approved'>
   | (Refusal<'too-late'> & { deadline: number })
   | (Refusal<'too-long'> & { durationMs: number })
+  /** an extension: its grant ended first, or would last longer than maxTotalMs */
+  | (Refusal<'grant-ended'> & { grantState: RequestState })
+  | (Refusal<'over-total'> & { totalMs: number })
   | StateConflict;
 
-export type TransitionResult = Ok<{ from: RequestState }> | Refusal<'not-found'> | StateConflict;
+/** Asking to extend a grant: extended at once (within selfExtend), or an extension request made for its owners. */
+export type ExtensionResult =
+  | Ok<{ extended: true; expiresAt: number } | { extended: false }>
+  | (Refusal<'grant-ended'> & { grantState: RequestState })
+  | (Refusal<'over-total'> & { totalMs: number })
+  | (Refusal<'waiting'> & { extensionId: string })
+  | Refusal<'not-found'>;
+
+export type TransitionResult = Ok<{ from: RequestState }> | Refusal<'not-found'> | StateConflict | (Refusal<'not-due'> & { expiresAt: number });
 
 export type SetKeyResult = Ok<{ replaced: boolean }> | Refusal<'key-taken'>;
 

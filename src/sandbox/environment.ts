@@ -63,6 +63,9 @@ export interface EnvironmentOptions {
   expiryWarning?: string;
   /** reminders of undecided requests (policy defaults; unset: the policy's defaults) */
   remindAfter?: string;
+  /** extensions (policy defaults; unset: the policy's defaults) */
+  selfExtend?: string;
+  maxTotalDuration?: string;
   escalateAfter?: string;
   escalateTo?: string[];
   /** run the broker in Socket Mode (SLACK_APP_TOKEN set) against the local WebSocket */
@@ -135,6 +138,8 @@ export async function startEnvironment(opts: EnvironmentOptions = {}): Promise<E
         approvalTimeout: opts.approvalTimeout ?? '1h',
         expiryWarning: opts.expiryWarning ?? '10m',
         ...(opts.remindAfter ? { remindAfter: opts.remindAfter } : {}),
+        ...(opts.selfExtend ? { selfExtend: opts.selfExtend } : {}),
+        ...(opts.maxTotalDuration ? { maxTotalDuration: opts.maxTotalDuration } : {}),
         ...(opts.escalateAfter ? { escalateAfter: opts.escalateAfter, escalateTo: opts.escalateTo } : {}),
       },
       ...(opts.limits ? { limits: opts.limits } : {}),

@@ -1,7 +1,7 @@
 // Delayed work in BullMQ: revoke a grant at expiry, warn before expiry, time out undecided requests.
 // Job data holds request ids only. Handlers are idempotent: each checks the state atomically and does nothing
 // if the request has moved on, so a late, duplicated or retried job is harmless.
-import { Queue, Worker, type Job } from 'bullmq';
+import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AccessJobName } from '../service/ports.ts';
@@ -10,17 +10,29 @@ import { RunningJobs } from './running-jobs.ts';
 
 
 export interface AccessJobHandlers {
-  revoke(requestId: string): Promise<void>;
-  expiryWarning(requestId: string): Promise<void>;
+  /** `grantEnd`: the end the job was scheduled for; returns the grant's new end if an extension moved it */
+  revoke(requestId: string, grantEnd?: number): Promise<number | undefined | void>;
+  expiryWarning(requestId: string, grantEnd?: number): Promise<void>;
   timeout(requestId: string): Promise<void>;
+}
+
+interface JobData {
+  requestId: string;
+  /** the grant's end a revoke or warning job is for (absent in jobs of earlier versions) */
+  grantEnd?: number;
 }
 
 export const QUEUE_NAME = 'jit-jump';
 
 const JOB_ID_PREFIX: Record<AccessJobName, string> = { revoke: 'revoke', 'expiry-warning': 'warn', timeout: 'timeout' };
 
-export function jobId(name: AccessJobName, requestId: string): string {
-  return `${JOB_ID_PREFIX[name]}-${requestId}`;
+/**
+ * A revoke job is one per grant (it waits again when the grant's end moves); a warning is one per end, so an
+ * extended grant is warned again before its new end (`grantEnd`).
+ */
+export function jobId(name: AccessJobName, requestId: string, grantEnd?: number): string {
+  const id = `${JOB_ID_PREFIX[name]}-${requestId}`;
+  return name === 'expiry-warning' && grantEnd !== undefined ? `${id}-${grantEnd}` : id;
 }
 
 export class AccessJobs {
@@ -46,8 +58,9 @@ export class AccessJobs {
   }
 
   /** Adds (or keeps, if it already exists) the job that runs `name` for this request at `at`. */
-  async schedule(name: AccessJobName, requestId: string, at: number, now: number): Promise<void> {
-    await this.queue.add(name, { requestId }, { jobId: jobId(name, requestId), delay: Math.max(0, at - now) });
+  async schedule(name: AccessJobName, requestId: string, at: number, now: number, grantEnd?: number): Promise<void> {
+    const data: JobData = grantEnd === undefined ? { requestId } : { requestId, grantEnd };
+    await this.queue.add(name, data, { jobId: jobId(name, requestId, grantEnd), delay: Math.max(0, at - now) });
   }
 
   /** Best effort: a job that stays behind finds the request in another state and does nothing. */
@@ -62,13 +75,19 @@ export class AccessJobs {
   startWorker(handlers: AccessJobHandlers, concurrency = 8): void {
     this.worker = new Worker(
       QUEUE_NAME,
-      this.running.track(async (job: Job<{ requestId: string }>) => {
-        const id = job.data.requestId;
+      this.running.track(async (job: Job<JobData>, token?: string) => {
+        const { requestId: id, grantEnd } = job.data;
         switch (job.name as AccessJobName) {
-          case 'revoke':
-            return handlers.revoke(id);
+          case 'revoke': {
+            const movedTo = await handlers.revoke(id, grantEnd);
+            if (typeof movedTo !== 'number') return;
+            // Extended: the same job waits for the new end (BullMQ's pattern for a job that delays itself).
+            await job.updateData({ requestId: id, grantEnd: movedTo });
+            await job.moveToDelayed(movedTo, token);
+            throw new DelayedError();
+          }
           case 'expiry-warning':
-            return handlers.expiryWarning(id);
+            return handlers.expiryWarning(id, grantEnd);
           case 'timeout':
             return handlers.timeout(id);
           default:

@@ -20,7 +20,7 @@ import type { JumpHostRegistry } from '../store/jump-host-registry.ts';
 import type { RequestStore } from '../store/request-store.ts';
 
 export interface RecoveryActions {
-  expire(requestId: string): Promise<void>;
+  expire(requestId: string): Promise<unknown>;
   timeOut(requestId: string): Promise<void>;
   completeActivation(requestId: string): Promise<void>;
   /** true if this call ended the grant */
@@ -90,7 +90,7 @@ export class Reconciler {
       for (const id of ids) await act(id).catch((err: unknown) => logger.warn({ err, requestId: id }, `reconcile: ${what} failed`));
     };
     await settle('time-out', stuck.timedOut, (id) => actions.timeOut(id));
-    await settle('expiry', stuck.expired, (id) => actions.expire(id));
+    await settle('expiry', stuck.expired, async (id) => void (await actions.expire(id)));
     await settle('activation follow-up', stuck.activationsOwed, (id) => actions.completeActivation(id));
     await settle('retirement', stuck.retired, async (id) => void (await actions.endForRetiredJumpHost(id)));
     if (actions.remind) await settle('reminder', await this.undecidedLongEnough(), (id) => actions.remind!(id));

@@ -6,6 +6,7 @@ import type { RefusalCode } from '../domain/result.ts';
 import { routeCommand } from './command-router.ts';
 import { approve, deny, prepareDeny } from './decide-request.ts';
 import { earlierRequest, imDone, requestAgain } from './grant-buttons.ts';
+import { extendGrant, grantToExtend, type ExtensionAsked } from './extend-grant.ts';
 import { completeActivation, endForRetiredJumpHost, expire, expiryWarning, timeOut } from './grant-lifecycle.ts';
 import { remindUndecided } from './reminders.ts';
 import type { ServiceDeps } from './ports.ts';
@@ -45,9 +46,14 @@ export class AccessService {
   /** what the person's Home tab shows */
   home = (user: string): Promise<HomeContents> => homeOf(this.d, user);
   completeActivation = (requestId: string): Promise<void> => completeActivation(this.d, requestId);
-  expire = (requestId: string): Promise<void> => expire(this.d, requestId);
+  /** the revoke job: the grant's new end if an extension moved it (the job waits for it) */
+  expire = (requestId: string, grantEnd?: number): Promise<number | undefined> => expire(this.d, requestId, grantEnd);
   timeOut = (requestId: string): Promise<void> => timeOut(this.d, requestId);
-  expiryWarning = (requestId: string): Promise<void> => expiryWarning(this.d, requestId);
+  expiryWarning = (requestId: string, grantEnd?: number): Promise<void> => expiryWarning(this.d, requestId, grantEnd);
+  /** `/jump extend` from the Extend form: `id` is the grant */
+  extend = (id: string, actor: string, asked: ExtensionAsked): Promise<Outcome> => extendGrant(this.d, actor, id, asked);
+  /** the Extend button: the grant, if the clicker may ask to extend it */
+  grantToExtend = (id: string, actor: string) => grantToExtend(this.d, actor, id);
   remind = (requestId: string): Promise<void> => remindUndecided(this.d, requestId);
   /** the grant's jump server is retired: true if this call ended it */
   endForRetiredJumpHost = (requestId: string): Promise<boolean> => endForRetiredJumpHost(this.d, requestId);

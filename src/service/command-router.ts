@@ -2,6 +2,7 @@
 import { authorize, type Action } from '../domain/authorization.ts';
 import { parseCommand, type JumpCommand } from '../domain/command.ts';
 import { revokeOrCancel } from './end-request.ts';
+import { extendGrant } from './extend-grant.ts';
 import { addKey, removeKey, showKey } from './keys.ts';
 import { listOpen } from './list.ts';
 import type { ServiceDeps } from './ports.ts';
@@ -54,5 +55,7 @@ export async function routeCommand(d: ServiceDeps, user: string, text: string): 
       return listOpen(d, user, cmd.all);
     case 'revoke':
       return revokeOrCancel(d, user, cmd.id);
+    case 'extend':
+      return extendGrant(d, user, cmd.id, cmd);
   }
 }

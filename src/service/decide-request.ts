@@ -7,6 +7,8 @@ import { isRetired } from '../domain/retirement.ts';
 import type { AccessRequest } from '../domain/request-state.ts';
 import type { HostPolicy } from '../domain/policy.ts';
 import { clipCodePoints } from '../domain/user-text.ts';
+import { followUpExtension } from './extend-grant.ts';
+import { extensionOfEndedGrant, extensionOverTotal } from './extension-outcomes.ts';
 import { completeActivation, timeOut } from './grant-lifecycle.ts';
 import type { ServiceDeps } from './ports.ts';
 import { refusedReply, type Outcome, type Reply } from './replies.ts';
@@ -69,11 +71,19 @@ export async function approve(d: ServiceDeps, requestId: string, actor: string):
       }
       case 'too-long':
         return refuseOverMaxDuration(d, req, actor, rules.maxDurationMs);
+      case 'grant-ended':
+        return extensionOfEndedGrant(d, req, actor);
+      case 'over-total':
+        return extensionOverTotal(d, req, actor, rules.maxTotalMs);
     }
   }
-  if (!result.value.activated)
+  const approved = result.value;
+  // An extension's last approval moved its grant's end: the line is rewritten, the requester told.
+  if ('extendedGrant' in approved)
+    return { after: () => followUpExtension(d, approved.extendedGrant, { ...req, state: 'extended', approvers: [...req.approvers, actor], expiresAt: approved.expiresAt }) };
+  if (!approved.activated)
     return {
-      reply: { kind: 'approval-recorded', approvals: result.value.approvals, required: result.value.required },
+      reply: { kind: 'approval-recorded', approvals: approved.approvals, required: approved.required },
       after: () => showCurrentState(d, req.id),
     };
   return { after: () => completeActivation(d, req.id) };

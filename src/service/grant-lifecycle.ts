@@ -35,15 +35,13 @@ async function followUpActivation(d: ServiceDeps, requestId: string, lease: Acti
 
 /** Schedules the grant's end and warning, puts its line on the jump server; the request as it then stands. */
 async function installGrant(d: ServiceDeps, req: AccessRequest, expiresAt: number): Promise<AccessRequest> {
-  const { requests, jobs, clock, policy, logger } = d;
+  const { requests, jobs, clock, logger } = d;
   const now = clock.now();
-  await jobs.schedule('revoke', req.id, expiresAt, now);
+  await jobs.schedule('revoke', req.id, expiresAt, now, expiresAt);
   // Bookkeeping that does not gate access runs beside the sync.
-  const bookkeeping = Promise.all([
-    jobs.cancel('timeout', req.id),
-    // Only grants long enough for the warning to mean something get one (not a 5-minute grant warned at once).
-    expiresAt - now > 2 * policy.defaults.expiryWarning ? jobs.schedule('expiry-warning', req.id, expiresAt - policy.defaults.expiryWarning, now) : undefined,
-  ]).catch((err: unknown) => logger.warn({ err, requestId: req.id }, 'could not update jobs after activation'));
+  const bookkeeping = Promise.all([jobs.cancel('timeout', req.id), scheduleExpiryWarning(d, req, expiresAt)]).catch((err: unknown) =>
+    logger.warn({ err, requestId: req.id }, 'could not update jobs after activation'),
+  );
   let keyChanged = false;
   try {
     const result = await d.sync.sync(req.jumpHost);
@@ -67,19 +65,34 @@ async function installGrant(d: ServiceDeps, req: AccessRequest, expiresAt: numbe
   return (await requests.get(req.id)) ?? req;
 }
 
+/** The requester is warned before the grant's end (`expiresAt`): only a grant long enough for a warning to mean something. */
+export async function scheduleExpiryWarning(d: Pick<ServiceDeps, 'jobs' | 'clock' | 'policy'>, req: AccessRequest, expiresAt: number): Promise<void> {
+  const now = d.clock.now();
+  const warning = d.policy.defaults.expiryWarning;
+  // Not a 5-minute grant warned at once. One warning job per end: an extended grant is warned before its new end.
+  if (expiresAt - now > 2 * warning) await d.jobs.schedule('expiry-warning', req.id, expiresAt - warning, now, expiresAt);
+}
+
 async function sendActivationMessage(d: ServiceDeps, req: AccessRequest): Promise<void> {
   const host = d.policy.hosts.find((h) => h.name === req.host);
   if (req.state === 'active' && host) await d.notifier.grantActivated(req, connectInstructions(host, d.sync.jumpHost(req.jumpHost)));
   else await d.notifier.grantNotActivated(req);
 }
 
-/** BullMQ: the grant's time is up. */
-export async function expire(d: ServiceDeps, requestId: string): Promise<void> {
+/**
+ * BullMQ: the grant's time is up. `grantEnd`: the end the job was scheduled for; if an extension has moved the
+ * end since, the grant runs on and this returns the new end (the job waits for it), the line synced meanwhile.
+ */
+export async function expire(d: ServiceDeps, requestId: string, grantEnd?: number): Promise<number | undefined> {
   const req = await d.requests.get(requestId);
-  if (!req) return;
+  if (!req) return undefined;
   const endedAt = d.clock.now();
+  const moved = (end: number) => d.sync.sync(req.jumpHost).then(() => end);
+  if (grantEnd !== undefined && req.state === 'active' && req.expiresAt !== undefined && req.expiresAt !== grantEnd) return moved(req.expiresAt);
   const used = req.state === 'active' ? await usageAtEnd(d, req, endedAt) : {};
-  const t = await d.requests.transition(req, 'expired', auditEvent(d, 'expired', req, { detail: used.usage }), { endedAt, ...used });
+  const event = auditEvent(d, 'expired', req, { detail: used.usage });
+  const t = await d.requests.transition(req, 'expired', event, { endedAt, ...used }, { expiresAt: grantEnd });
+  if (!t.ok && t.code === 'not-due') return moved(t.expiresAt);
   if (t.ok) {
     // Already true on the jump server: an expired grant is never rendered and sshd enforces expiry-time.
     await d.notifier.grantEnded({ ...req, state: 'expired', endedAt, ...used });
@@ -87,6 +100,7 @@ export async function expire(d: ServiceDeps, requestId: string): Promise<void> {
   }
   // Sync even if another path already ended it: this may be a retry after a failed sync; a throw retries the job.
   await d.sync.sync(req.jumpHost);
+  return undefined;
 }
 
 /**
@@ -122,10 +136,12 @@ export async function timeOut(d: ServiceDeps, requestId: string): Promise<void> 
   await showCurrentState(d, req.id);
 }
 
-/** BullMQ: the grant ends soon. Only an active grant with time left is warned. */
-export async function expiryWarning(d: ServiceDeps, requestId: string): Promise<void> {
+/** BullMQ: the grant ends soon. Only an active grant with time left is warned, and only for the end the job is for. */
+export async function expiryWarning(d: ServiceDeps, requestId: string, grantEnd?: number): Promise<void> {
   const req = await d.requests.get(requestId);
   if (!req || req.state !== 'active' || req.expiresAt === undefined) return;
+  // Extended since: the warning for its new end is another job.
+  if (grantEnd !== undefined && grantEnd !== req.expiresAt) return;
   const left = req.expiresAt - d.clock.now();
   if (left > 0) await d.notifier.expiryWarning(req, left);
 }

@@ -9,7 +9,7 @@ import type { IdGenerator } from '../domain/ids.ts';
 import type { RegisteredKey, UserPublicKey } from '../domain/public-key.ts';
 import type { AccessRequest, MessageRef, RequestState } from '../domain/request-state.ts';
 import type { Ok, Refusal } from '../domain/result.ts';
-import type { ApprovalResult, ApprovalRules, CreateResult, RemoveKeyResult, SetKeyResult, TransitionResult } from '../domain/store-results.ts';
+import type { ApprovalResult, ApprovalRules, CreateResult, ExtensionResult, RemoveKeyResult, SetKeyResult, TransitionResult } from '../domain/store-results.ts';
 
 export type { Clock, IdGenerator };
 
@@ -29,8 +29,27 @@ export interface RequestRepository {
    * the last required one makes the request active and starts its clock (atomic)
    */
   approve(req: AccessRequest, approver: string, now: number, rules: ApprovalRules): Promise<ApprovalResult>;
-  /** moves the request to `to` if the state machine allows it from its current state, with its audit event (atomic) */
-  transition(req: Pick<AccessRequest, 'id' | 'jumpHost'>, to: RequestState, event: AuditEvent, fields?: Record<string, string | number>): Promise<TransitionResult>;
+  /**
+   * moves the request to `to` if the state machine allows it from its current state, with its audit event
+   * (atomic); `guard.expiresAt`: only if the grant still ends then (else `not-due`: its end has moved)
+   */
+  transition(
+    req: Pick<AccessRequest, 'id' | 'jumpHost'>,
+    to: RequestState,
+    event: AuditEvent,
+    fields?: Record<string, string | number>,
+    guard?: { expiresAt?: number },
+  ): Promise<TransitionResult>;
+  /**
+   * the requester asks to extend `grant` (atomic: still active and before its end, within maxTotalMs, no other
+   * extension waiting): within selfExtendMs its end moves now, else `extension` is stored undecided
+   */
+  askExtension(
+    grant: AccessRequest,
+    extension: AccessRequest,
+    events: { extended: AuditEvent; requested: AuditEvent },
+    limits: { now: number; maxTotalMs: number; selfExtendMs: number },
+  ): Promise<ExtensionResult>;
   addMessageRefs(id: string, refs: readonly MessageRef[]): Promise<void>;
   messageRefs(id: string): Promise<MessageRef[]>;
   /** an audit event that goes with no state change (a refusal) */
@@ -94,6 +113,8 @@ export interface Notifier {
   /** the grant ended (expired, or revoked by someone other than the requester) */
   grantEnded(request: AccessRequest): Promise<void>;
   expiryWarning(request: AccessRequest, leftMs: number): Promise<void>;
+  /** the grant's end moved later by an approved `extension`: the requester is told the new end */
+  grantExtended(grant: AccessRequest, extension: AccessRequest): Promise<void>;
   /** an undecided request has waited `waitedMs`: `to` (user ids) are reminded; `escalated`: they include escalateTo */
   reminder?(request: AccessRequest, waitedMs: number, to: readonly string[], escalated: boolean): Promise<void>;
   /** what these people see of their requests, grants or decisions changed (their Home tab is shown afresh) */
@@ -114,7 +135,11 @@ export interface OwnerDirectory {
 export type AccessJobName = 'revoke' | 'expiry-warning' | 'timeout';
 
 export interface JobScheduler {
-  schedule(name: AccessJobName, requestId: string, at: number, now: number): Promise<void>;
+  /**
+   * the job that runs `name` at `at` (kept if it exists); `grantEnd`: the grant's end a revoke or warning job is
+   * for: one whose grant was extended since waits for the new end (revoke) or does nothing (a new warning is due)
+   */
+  schedule(name: AccessJobName, requestId: string, at: number, now: number, grantEnd?: number): Promise<void>;
   cancel(name: AccessJobName, requestId: string): Promise<void>;
 }
 

@@ -33,6 +33,10 @@ export type Reply =
   | { kind: 'cancelled'; id: string }
   | { kind: 'revoked'; id: string; host: string }
   | { kind: 'nothing-to-revoke'; id: string; state: RequestState }
+  /** the grant's end moved at once (within selfExtend) */
+  | { kind: 'extended'; id: string; host: string; durationMs: number; expiresAt: number }
+  /** an extension request went to the owners; `id`: the extension's, `grantId`: the grant's */
+  | { kind: 'extension-sent'; id: string; grantId: string; host: string; durationMs: number; requiredApprovals: number; selfExtendMs: number }
   /** `awaiting`: pending requests on the person's hosts they may still decide; `onTheirHosts` (list all): every
    *  pending request and active grant on those hosts; `ownsHosts`: whether they own any host */
   | { kind: 'list'; open: AccessRequest[]; awaiting?: AccessRequest[]; onTheirHosts?: AccessRequest[]; ownsHosts?: boolean };

@@ -1,6 +1,7 @@
 // `/jump request <host> [duration] [reason]`: checked against the policy, rate-limited and capped, stored as
 // pending with its time-out scheduled; the owners are asked after Slack has been answered.
 import { evaluateRequest } from '../domain/access-policy.ts';
+import type { HostPolicy } from '../domain/policy.ts';
 import type { AccessRequest } from '../domain/request-state.ts';
 import type { ServiceDeps } from './ports.ts';
 import { refusedReply, type Outcome } from './replies.ts';
@@ -22,34 +23,36 @@ export async function requestAccess(d: ServiceDeps, user: string, asked: AccessA
   if (limited) return { reply: limited };
   const { host, durationMs, requiredApprovals, reason } = decision.value;
   const now = d.clock.now();
-  const req: AccessRequest = {
-    id: d.newId(),
-    requester: user,
-    host: host.name,
-    jumpHost: host.jumpHost,
-    durationMs,
-    reason,
-    state: 'pending',
-    createdAt: now,
-    requiredApprovals,
-    approvers: [],
-    // The grant is bound to this key: the owners see its fingerprint, and no other key is ever rendered for it.
-    keyFingerprint: key?.fingerprint,
-  };
+  // The grant is bound to this key: the owners see its fingerprint, and no other key is ever rendered for it.
+  const req = newRequest(d, user, host, { durationMs, reason, requiredApprovals, keyFingerprint: key?.fingerprint });
   const max = d.policy.limits.maxPendingRequests;
   const created = await d.requests.createWithinCap(req, auditEvent(d, 'requested', req, { actor: user, durationMs, reason }), max);
   if (!created.ok) return { reply: { kind: 'too-many-pending', pending: created.pending, max } };
   await d.jobs.schedule('timeout', req.id, now + d.policy.defaults.approvalTimeout, now);
   return {
     reply: { kind: 'request-sent', id: req.id, host: host.name, durationMs, requiredApprovals },
-    after: async () => {
-      // The requester is never asked to approve their own request, even when they own the host.
-      const expanded = await d.owners.expand(host.owners);
-      // Unverifiable groups get no DMs (the approval channel still does); deciding stays refused until they can be listed.
-      if (!expanded.ok) d.logger.warn({ requestId: req.id, host: host.name, detail: expanded.message }, 'owners not DMed: user group unavailable');
-      const owners = [...(expanded.ok ? expanded.value : [])].filter((o) => o !== user);
-      await d.requests.addMessageRefs(req.id, await d.notifier.requestPending(req, owners));
-      await homesChanged(d, req, owners);
-    },
+    after: () => askOwners(d, req, host),
   };
+}
+
+/** A new undecided request (or extension, with `extends`) by `requester` for `host`, made now. */
+export function newRequest(
+  d: Pick<ServiceDeps, 'newId' | 'clock'>,
+  requester: string,
+  host: HostPolicy,
+  asked: Pick<AccessRequest, 'durationMs' | 'reason' | 'requiredApprovals' | 'keyFingerprint' | 'extends'>,
+): AccessRequest {
+  const fields = Object.fromEntries(Object.entries(asked).filter(([, v]) => v !== undefined)) as typeof asked;
+  return { id: d.newId(), requester, host: host.name, jumpHost: host.jumpHost, state: 'pending', createdAt: d.clock.now(), approvers: [], ...fields };
+}
+
+/** Posts the approval message of an undecided request (or extension) to the host's owners and remembers where. */
+export async function askOwners(d: ServiceDeps, req: AccessRequest, host: HostPolicy): Promise<void> {
+  // The requester is never asked to approve their own request, even when they own the host.
+  const expanded = await d.owners.expand(host.owners);
+  // Unverifiable groups get no DMs (the approval channel still does); deciding stays refused until they can be listed.
+  if (!expanded.ok) d.logger.warn({ requestId: req.id, host: host.name, detail: expanded.message }, 'owners not DMed: user group unavailable');
+  const owners = [...(expanded.ok ? expanded.value : [])].filter((o) => o !== req.requester);
+  await d.requests.addMessageRefs(req.id, await d.notifier.requestPending(req, owners));
+  await homesChanged(d, req, owners);
 }

@@ -25,14 +25,16 @@ export async function usageAtEnd(d: Pick<ServiceDeps, 'usage' | 'logger'>, req: 
 
 /**
  * Re-reads the request (another replica may have moved it on) and shows that state on every copy, and to
- * everyone whose Home tab shows it: every change of a request passes through here.
+ * everyone whose Home tab shows it: every change of a request passes through here. A grant that has ended
+ * takes its waiting extension with it: cancelled, so its owners are no longer asked.
  */
-export async function showCurrentState(d: Pick<ServiceDeps, 'requests' | 'notifier' | 'policy' | 'owners' | 'logger'>, requestId: string): Promise<void> {
+export async function showCurrentState(d: Pick<ServiceDeps, 'requests' | 'notifier' | 'clock' | 'jobs' | 'policy' | 'owners' | 'logger'>, requestId: string): Promise<void> {
   const [req, refs] = await Promise.all([d.requests.get(requestId), d.requests.messageRefs(requestId)]);
   if (!req) return;
   if (req.state === 'pending') await d.notifier.approvalRecorded(req, refs);
   else await d.notifier.requestChanged(req, refs);
   await homesChanged(d, req);
+  if (req.state !== 'active' && req.state !== 'pending' && req.pendingExtension) await endWaitingExtension(d, req, req.pendingExtension);
 }
 
 /**
@@ -48,5 +50,23 @@ export async function homesChanged(d: Pick<ServiceDeps, 'notifier' | 'policy' | 
   } catch (err) {
     d.logger.warn({ err, requestId: req.id }, 'could not show the change on the Home tabs');
   }
+}
+
+/** The audited words of an extension ended because its grant ended first. */
+export const GRANT_ENDED_FIRST = 'the grant ended before the extension was approved';
+
+/** Ends an undecided extension whose grant has ended (`actor`: who tried to approve it, if anyone): the ended extension, if this call ended it. */
+export async function cancelForEndedGrant(d: Pick<ServiceDeps, 'requests' | 'clock'>, extension: AccessRequest, actor?: string): Promise<AccessRequest | undefined> {
+  const endedAt = d.clock.now();
+  const event = auditEvent(d, 'cancelled', extension, { actor, detail: GRANT_ENDED_FIRST });
+  const t = await d.requests.transition(extension, 'cancelled', event, { endReason: 'grant-ended', endedAt });
+  return t.ok ? { ...extension, state: 'cancelled', endReason: 'grant-ended', endedAt } : undefined;
+}
+
+async function endWaitingExtension(d: Parameters<typeof showCurrentState>[0], grant: AccessRequest, extensionId: string): Promise<void> {
+  const extension = await d.requests.get(extensionId);
+  if (extension?.state !== 'pending' || !(await cancelForEndedGrant(d, extension))) return;
+  await d.jobs.cancel('timeout', extension.id);
+  await showCurrentState(d, extension.id);
 }
 

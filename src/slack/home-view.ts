@@ -4,12 +4,9 @@
 import { formatDuration } from '../domain/duration.ts';
 import type { AccessRequest } from '../domain/request-state.ts';
 import type { HomeContents } from '../service/home.ts';
-import { ACTION_APPROVE, ACTION_DENY, ACTION_IM_DONE, STATE_WORDS, when } from './messages.ts';
+import { ACTION_APPROVE, ACTION_DENY, ACTION_EXTEND, ACTION_IM_DONE, STATE_WORDS, when } from './messages.ts';
 import { escapeMrkdwn, userMention, userTextForOthers } from './mrkdwn.ts';
 import { ACTION_OPEN_REQUEST_FORM } from './request-form.ts';
-
-/** The Extend button's action id: its modal and handler live with the extension (issue #13 item 2). */
-export const ACTION_EXTEND = 'jit_extend';
 
 /** At most this many items per list (Slack: 100 blocks per Home view; each item takes one or two). */
 export const HOME_ITEMS_SHOWN = 15;
@@ -41,9 +38,12 @@ function list(title: string, items: readonly AccessRequest[], empty: string, blo
 /** A request awaiting the owner's decision, with the approval message's own Approve / Deny. */
 function awaitingItem(r: AccessRequest): Block[] {
   const reason = r.reason ? `\n“${userTextForOthers(r.reason, 500)}”` : '';
+  const asks = r.extends
+    ? `asks to extend *${escapeMrkdwn(r.host)}* (grant \`${r.extends}\`) by ${formatDuration(r.durationMs)}`
+    : `asks for *${escapeMrkdwn(r.host)}* for ${formatDuration(r.durationMs)}`;
   return [
     section(
-      `${userMention(r.requester)} asks for *${escapeMrkdwn(r.host)}* for ${formatDuration(r.durationMs)} · approvals ${r.approvers.length} of ${r.requiredApprovals} · \`${r.id}\`, asked ${when(r.createdAt)}${reason}`,
+      `${userMention(r.requester)} ${asks} · approvals ${r.approvers.length} of ${r.requiredApprovals} · \`${r.id}\`, asked ${when(r.createdAt)}${reason}`,
       true,
     ),
     { type: 'actions', block_id: `decision:${r.id}`, elements: [button('Approve', ACTION_APPROVE, r.id, 'primary'), button('Deny', ACTION_DENY, r.id, 'danger')] },
@@ -59,7 +59,8 @@ function activeItem(r: AccessRequest): Block[] {
 }
 
 function pendingItem(r: AccessRequest): Block[] {
-  return [section(`:hourglass: *${escapeMrkdwn(r.host)}* for ${formatDuration(r.durationMs)} · \`${r.id}\` · approvals ${r.approvers.length} of ${r.requiredApprovals}, asked ${when(r.createdAt)}`)];
+  const what = r.extends ? `${formatDuration(r.durationMs)} more on grant \`${r.extends}\`` : `for ${formatDuration(r.durationMs)}`;
+  return [section(`:hourglass: *${escapeMrkdwn(r.host)}* ${what} · \`${r.id}\` · approvals ${r.approvers.length} of ${r.requiredApprovals}, asked ${when(r.createdAt)}`)];
 }
 
 function endedLine(r: AccessRequest): string {

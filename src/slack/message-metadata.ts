@@ -19,6 +19,8 @@ export const EVENT_TYPES = {
   grantWarning: 'jit_grant_warning',
   /** DM to the requester: the grant expired or was revoked by someone else */
   grantEnded: 'jit_grant_ended',
+  /** DM to the requester: the grant's end moved later (an approved extension) */
+  grantExtended: 'jit_grant_extended',
   /** DM to an owner (and, escalated, to escalateTo): a request still waits for a decision */
   requestReminder: 'jit_request_reminder',
   /** audit channel: one line per audit event (key and jump-host events have their own types below) */
@@ -51,6 +53,8 @@ export function requestPayload(r: AccessRequest): EventPayload {
   if (r.keyFingerprint) p.key_fingerprint = r.keyFingerprint;
   if (r.endReason) p.end_reason = r.endReason;
   if (r.usage) p.usage = r.usage;
+  // An extension request names the grant it extends.
+  if (r.extends) p.extends = r.extends;
   return p;
 }
 
@@ -64,6 +68,7 @@ const STATE_AFTER: Record<AuditEventType, string> = {
   'approval-recorded': 'pending',
   approved: 'approved',
   activated: 'active',
+  extended: 'active',
   denied: 'denied',
   expired: 'expired',
   revoked: 'revoked',

@@ -22,6 +22,11 @@ export const ACTION_IM_DONE = 'jit_im_done';
 export const ACTION_REQUEST_AGAIN = 'jit_request_again';
 /** The Request again form before it became the request form (request-form.ts): its submissions still count. */
 export const VIEW_REQUEST_AGAIN = 'jit_request_again';
+/** "Extend": opens the form that asks for more time on an active grant (`/jump extend`). */
+export const ACTION_EXTEND = 'jit_extend';
+export const VIEW_EXTEND = 'jit_extend';
+/** The Extend form's fields: block id and action id alike. */
+export const EXTEND_FIELDS = { duration: 'duration', reason: 'reason' } as const;
 /** The form's fields: block id and action id alike. */
 export const REQUEST_FIELDS = { host: 'host', duration: 'duration', reason: 'reason' } as const;
 export type RequestField = keyof typeof REQUEST_FIELDS;
@@ -65,8 +70,11 @@ export function outcomeText(r: AccessRequest): string {
     case 'denied':
       if (r.policyMaxMs !== undefined) return `:x: Not approved: ${overMaxDuration(r, r.policyMaxMs)} The requester was asked to request again.`;
       return `:x: Denied by ${userMention(r.decidedBy ?? '')}${r.denyReason ? `: ${userTextForOthers(r.denyReason, DENY_REASON_SHOWN)}` : '.'}`;
+    case 'extended':
+      return `:white_check_mark: Approved by ${r.approvers.map(userMention).join(', ')}: extended by ${formatDuration(r.durationMs)}. Access now ends ${when(r.expiresAt ?? 0)}.`;
     case 'cancelled':
       if (r.endReason === 'key-changed') return ':heavy_minus_sign: Cancelled: the requester’s key changed after the request.';
+      if (r.endReason === 'grant-ended') return ':heavy_minus_sign: Not decided before the grant ended: nothing was extended.';
       // An owner may cancel too (`/jump revoke <id>`): say who.
       return r.decidedBy !== undefined && r.decidedBy !== r.requester
         ? `:heavy_minus_sign: Cancelled by ${userMention(r.decidedBy)} (an owner).`
@@ -93,17 +101,20 @@ const REASON_LABEL = '*Reason*\n';
 
 /** The approval request; while pending it carries the buttons, afterwards the outcome replaces them. */
 export function approvalMessage(r: AccessRequest): { text: string; blocks: Block[] } {
-  const text = `${userMention(r.requester)} requests access to ${r.host} for ${formatDuration(r.durationMs)}`;
+  // An extension asks for more time on a grant that runs on meanwhile.
+  const text = r.extends
+    ? `${userMention(r.requester)} asks to extend access to ${r.host} by ${formatDuration(r.durationMs)}`
+    : `${userMention(r.requester)} requests access to ${r.host} for ${formatDuration(r.durationMs)}`;
+  const heading = r.extends
+    ? `${userMention(r.requester)} asks to extend SSH access to *${escapeMrkdwn(r.host)}* (grant \`${r.extends}\`) by ${formatDuration(r.durationMs)}`
+    : `${userMention(r.requester)} requests SSH access to *${escapeMrkdwn(r.host)}*`;
   const blocks: Block[] = [
-    {
-      type: 'section',
-      text: { type: 'mrkdwn', text: clip(`${userMention(r.requester)} requests SSH access to *${escapeMrkdwn(r.host)}*`, SECTION_LIMIT) },
-    },
+    { type: 'section', text: { type: 'mrkdwn', text: clip(heading, SECTION_LIMIT) } },
     {
       type: 'section',
       fields: [
         { type: 'mrkdwn', text: `*Host*\n${escapeMrkdwn(r.host)}` },
-        { type: 'mrkdwn', text: `*Duration*\n${formatDuration(r.durationMs)}` },
+        { type: 'mrkdwn', text: `*${r.extends ? 'Extension' : 'Duration'}*\n${formatDuration(r.durationMs)}` },
         // The requester's words, shown to the owners: one line, so it cannot draw rows of its own (a forged
         // "*Approvals*"); verbatim, so Slack makes no links or mentions of it.
         { type: 'mrkdwn', text: `${REASON_LABEL}${r.reason ? userTextForOthers(r.reason, FIELD_LIMIT - REASON_LABEL.length) : '_none given_'}`, verbatim: true },
@@ -175,9 +186,16 @@ function withButton(text: string, button: Block): { text: string; blocks: Block[
   return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: clip(text, SECTION_LIMIT) } }, button] };
 }
 
-/** The DMs to the requester that carry a button: the expiry warning (I'm done) and the ends (Request again). */
+/** The expiry warning's buttons: hand the grant back now, or ask for more time. */
+function warningActions(r: Pick<AccessRequest, 'id'>): Block {
+  const [imDone] = (imDoneActions(r) as unknown as { elements: Block[] }).elements;
+  const extend = { type: 'button', action_id: ACTION_EXTEND, text: { type: 'plain_text', text: 'Extend…' }, value: r.id };
+  return { type: 'actions', block_id: `grant:${r.id}`, elements: [imDone, extend] };
+}
+
+/** The DMs to the requester that carry a button: the expiry warning (I'm done, Extend) and the ends (Request again). */
 export const requesterMessages = {
-  expiryWarning: (r: AccessRequest, leftMs: number) => withButton(requesterTexts.expiryWarning(r, leftMs), imDoneActions(r)),
+  expiryWarning: (r: AccessRequest, leftMs: number) => withButton(requesterTexts.expiryWarning(r, leftMs), warningActions(r)),
   requestDenied: (r: AccessRequest) => withButton(requesterTexts.requestDenied(r), requestAgainActions(r)),
   requestTimedOut: (r: AccessRequest) => withButton(requesterTexts.requestTimedOut(r), requestAgainActions(r)),
   grantEnded: (r: AccessRequest) => withButton(requesterTexts.grantEnded(r), requestAgainActions(r)),
@@ -191,12 +209,42 @@ export const requesterMessages = {
     ),
 };
 
-/** The request form once submitted: what `/jump request` would have answered. */
-export function requestSentView(text: string): Block {
+/** The Extend form: how much longer and why; the grant's id travels as private_metadata. */
+export function extendModal(r: Pick<AccessRequest, 'id' | 'host' | 'expiresAt'>, defaultMs: number): Block {
+  const input = (field: keyof typeof EXTEND_FIELDS, label: string, element: Record<string, unknown>, optional = false) => ({
+    type: 'input',
+    block_id: EXTEND_FIELDS[field],
+    label: { type: 'plain_text', text: label },
+    element: { type: 'plain_text_input', action_id: EXTEND_FIELDS[field], ...element },
+    ...(optional ? { optional: true } : {}),
+  });
   return {
     type: 'modal',
-    callback_id: VIEW_REQUEST_AGAIN,
-    title: { type: 'plain_text', text: 'Request access' },
+    callback_id: VIEW_EXTEND,
+    private_metadata: r.id,
+    title: { type: 'plain_text', text: 'Extend access' },
+    submit: { type: 'plain_text', text: 'Extend' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks: [
+      { type: 'section', text: { type: 'mrkdwn', text: `Access to *${escapeMrkdwn(r.host)}* (\`${r.id}\`) ends ${when(r.expiresAt ?? 0)}.` } },
+      input('duration', 'How much longer (e.g. 30m, 1h)', { initial_value: formatDuration(defaultMs), max_length: 20 }),
+      input('reason', 'Why', { multiline: true, max_length: 500 }, true),
+    ],
+  };
+}
+
+/** The form field a refusal of an extension belongs under. */
+export function extendFieldOfReply(reply: Reply): keyof typeof EXTEND_FIELDS {
+  if (reply.kind === 'refused' && (reply.code === 'extension-reason-required' || reply.code === 'reason-too-long')) return 'reason';
+  return 'duration';
+}
+
+/** The request form once submitted: what `/jump request` would have answered. */
+export function requestSentView(text: string, title = 'Request access'): Block {
+  return {
+    type: 'modal',
+    callback_id: title === 'Request access' ? VIEW_REQUEST_AGAIN : VIEW_EXTEND,
+    title: { type: 'plain_text', text: title },
     close: { type: 'plain_text', text: 'Close' },
     blocks: [{ type: 'section', text: { type: 'mrkdwn', text: clip(text, SECTION_LIMIT) } }],
   };
@@ -240,6 +288,7 @@ export const SLACK_REPLIES = {
   denyReasonNeeded: 'Say why, so the requester knows what to do instead.',
   formNotOpened: 'Slack did not open the form for the reason (the click may have taken too long to answer); nothing was changed. Click Deny again.',
   requestFormNotOpened: 'Slack did not open the request form (the click may have taken too long to answer); nothing was changed. Click the button once more.',
+  extendFormNotOpened: 'Slack did not open the form (the click may have taken too long to answer); nothing was changed. Click Extend once more, or use `/jump extend`.',
 } as const;
 
 /** `/jump help`: every verb parseCommand understands. Placeholders are escaped (`&lt;host&gt;`): see placeholder(). */
@@ -250,6 +299,7 @@ export const HELP_TEXT = [
   '`/jump key remove`: delete your registered key (ends your active grants and pending requests)',
   `\`/jump request ${placeholder('host')} [duration] [reason…]\`: ask the host’s owners for access, e.g. \`/jump request db-prod-1 2h fix replication\``,
   '`/jump request`: the same as a form (pick a host, a duration and say why); the Home tab of the jit-jump app has it too, with your requests and grants',
+  `\`/jump extend ${placeholder('id')} ${placeholder('duration')} [reason…]\`: ask for more time on your active grant, e.g. \`/jump extend r1a2b3c4 1h still migrating\``,
   '`/jump list`: your open requests and active grants (owners: what awaits your decision); `/jump list all`: owners see everything pending and active on their hosts',
   `\`/jump revoke ${placeholder('id')}\`: end your own grant (or cancel a pending request) now`,
   '`/jump help`: this text',
@@ -291,11 +341,28 @@ const REFUSAL_TEXT: { [C in WordedCode]: (p: RefusalParams[C]) => string } = {
     'You cannot approve your own request.',
   'approval-too-late': (p) =>
     `Too late: a request for ${p.host} must be decided within ${formatDuration(p.timeoutMs)}. It has timed out; the requester can request again.`,
+  'grant-not-active': (p) =>
+    `Grant \`${p.id}\` is ${p.state in STATE_WORDS ? STATE_WORDS[p.state as RequestState] : p.state}: it can no longer be extended. Request access again instead.`,
+  'extension-too-long': (p) =>
+    `One extension of a grant on ${p.host} is at most ${formatDuration(p.maxMs)}. Try \`/jump extend ${p.id} ${formatDuration(p.maxMs)} …\`.`,
+  'extension-too-short': (p) =>
+    `The shortest extension is ${formatDuration(p.minMs)}. Try \`/jump extend ${p.id} ${formatDuration(p.minMs)} …\`.`,
+  'extension-over-total': (p) =>
+    p.leftMs >= 1000
+      ? `A grant on ${p.host} lasts at most ${formatDuration(p.maxTotalMs)} in all (maxTotalDuration): this one can be extended by at most ${formatDuration(p.leftMs)} more.`
+      : `A grant on ${p.host} lasts at most ${formatDuration(p.maxTotalMs)} in all (maxTotalDuration): this one cannot be extended any further. Request access again when it ends.`,
+  'extension-reason-required': (p) =>
+    `A reason is required: \`/jump extend ${p.id} ${formatDuration(p.durationMs)} ${placeholder('why you need more time')}\`.`,
+  'extension-waiting': (p) =>
+    `An extension of \`${p.id}\` (\`${p.extensionId}\`) is already waiting for its owners. Wait for their decision, or cancel it with \`/jump revoke ${p.extensionId}\`.`,
+  'extension-grant-ended': (p) =>
+    `Too late: grant \`${p.id}\` ended before this extension was approved. Nothing was extended; the requester is told.`,
   'approval-over-max-duration': (p) =>
     `This request cannot be approved: ${overMaxDuration({ host: p.host, durationMs: p.durationMs }, p.maxMs)} It has ended, and the requester is told to request again within ${formatDuration(p.maxMs)}.`,
   'not-owner': (p) => {
     const { action, host = 'this host' } = p;
     if (action === 'request-again') return 'Only the person who made this request can request it again.';
+    if (action === 'extend') return 'Only the person who holds this grant can ask to extend it.';
     return action === 'approve' || action === 'deny'
       ? `Only the owners of ${host} can ${action} this request.`
       : `Only the requester or an owner of ${host} can ${action} this request.`;
@@ -345,6 +412,8 @@ const REFUSAL_TEXT: { [C in WordedCode]: (p: RefusalParams[C]) => string } = {
     'Paste your public key after `key add`, e.g. `/jump key add ssh-ed25519 AAAAC3Nz… you@laptop`.',
   'unknown-key-command': (p) =>
     `Unknown key command "${echo(p.text, 40)}". Use \`/jump key add ${placeholder('public key')}\`, \`/jump key remove\` or \`/jump key\`.`,
+  'extend-needs-id-and-duration': () =>
+    `Name the grant and how much longer: \`/jump extend ${placeholder('id')} ${placeholder('duration')} [reason…]\`, e.g. \`/jump extend r1a2b3c4 1h still migrating\` (see \`/jump list\`).`,
   'revoke-needs-id': () =>
     `Name the request: \`/jump revoke ${placeholder('id')}\` (see \`/jump list\`).`,
   'unknown-command': (p) =>
@@ -365,6 +434,7 @@ export const STATE_WORDS: Record<RequestState, string> = {
   cancelled: 'cancelled',
   'timed-out': 'timed out',
   failed: 'failed',
+  extended: 'extended',
 };
 
 type ReplyOf<K extends Reply['kind']> = Extract<Reply, { kind: K }>;
@@ -397,6 +467,11 @@ const words: { [K in Reply['kind']]: (r: ReplyOf<K>) => string } = {
   revoked: (r) => `Access \`${r.id}\` to *${r.host}* revoked.`,
   'nothing-to-revoke': (r) => `Request \`${r.id}\` is ${STATE_WORDS[r.state]}; nothing to revoke.`,
   list: (r) => listText(r),
+  extended: (r) => `Access \`${r.id}\` to *${r.host}* extended by ${formatDuration(r.durationMs)}: it now ends ${when(r.expiresAt)}.`,
+  'extension-sent': (r) =>
+    // Past what the person may add on their own (selfExtend): say that limit, so the wait is no surprise.
+    `${r.selfExtendMs > 0 ? `Past the ${formatDuration(r.selfExtendMs)} you may extend a grant on ${r.host} by yourself (selfExtend): ` : ''}` +
+    `Extension \`${r.id}\` of \`${r.grantId}\` (*${r.host}*, ${formatDuration(r.durationMs)} more) sent to its owners${r.requiredApprovals > 1 ? ` (${r.requiredApprovals} approvals needed)` : ''}. Your access runs on meanwhile; you will get a DM when it is decided.`,
 };
 
 /** What a key change ended, if anything: a grant is bound to the key that was approved. */
@@ -441,7 +516,9 @@ export function replyText(reply: Reply): string {
 
 /** A reminder to an owner (or, escalated, to escalateTo) of a request still waiting: how long, what, where to decide. */
 export function reminderText(r: AccessRequest, waitedMs: number, escalated: boolean): string {
-  const what = `${userMention(r.requester)}'s request \`${r.id}\` for *${escapeMrkdwn(r.host)}* (${formatDuration(r.durationMs)})`;
+  const what = r.extends
+    ? `${userMention(r.requester)}'s request \`${r.id}\` to extend \`${r.extends}\` on *${escapeMrkdwn(r.host)}* by ${formatDuration(r.durationMs)}`
+    : `${userMention(r.requester)}'s request \`${r.id}\` for *${escapeMrkdwn(r.host)}* (${formatDuration(r.durationMs)})`;
   return `${escalated ? ':rotating_light: Escalated: ' : ':bell: Reminder: '}${what} has waited ${formatDuration(waitedMs)} for a decision. Approve or deny it on the approval message.`;
 }
 
@@ -454,11 +531,21 @@ export const requesterTexts = {
       ? `Access to *${r.host}* (\`${r.id}\`) was approved, but installing your key on the jump server failed. Please try again later.`
       : `Access to *${r.host}* (\`${r.id}\`) was approved, but it is already ${STATE_WORDS[r.state]}: no connect instructions.`,
   requestDenied: (r: AccessRequest) =>
-    r.policyMaxMs !== undefined
+    r.extends
+      ? `Your extension \`${r.id}\` of \`${r.extends}\` (*${r.host}*) was denied by ${userMention(r.decidedBy ?? '')}${r.denyReason ? `: ${userTextForOthers(r.denyReason, DENY_REASON_SHOWN)}` : '.'} Your access ends as planned.`
+      : r.policyMaxMs !== undefined
       ? `Your request \`${r.id}\` for *${escapeMrkdwn(r.host)}* could not be approved: ${overMaxDuration(r, r.policyMaxMs)} Request again: \`/jump request ${r.host} ${formatDuration(r.policyMaxMs)} …\``
       : `Your request \`${r.id}\` for *${r.host}* was denied by ${userMention(r.decidedBy ?? '')}${r.denyReason ? `: ${userTextForOthers(r.denyReason, DENY_REASON_SHOWN)}` : '.'}`,
-  requestTimedOut: (r: AccessRequest) => `Your request \`${r.id}\` for *${r.host}* timed out without a decision.`,
-  requestCancelled: (r: AccessRequest) => `Your request \`${r.id}\` for *${r.host}* was cancelled by ${userMention(r.decidedBy ?? '')}, an owner of the host.`,
+  requestTimedOut: (r: AccessRequest) =>
+    r.extends
+      ? `Your extension \`${r.id}\` of \`${r.extends}\` (*${r.host}*) timed out without a decision. Your access ends as planned.`
+      : `Your request \`${r.id}\` for *${r.host}* timed out without a decision.`,
+  requestCancelled: (r: AccessRequest) =>
+    r.endReason === 'grant-ended'
+      ? `Your extension \`${r.id}\` of \`${r.extends ?? ''}\` (*${r.host}*) was approved only after your access had ended: nothing was extended. Request access again if you still need it.`
+      : `Your request \`${r.id}\` for *${r.host}* was cancelled by ${userMention(r.decidedBy ?? '')}, an owner of the host.`,
+  grantExtended: (grant: AccessRequest, extension: AccessRequest) =>
+    `:hourglass_flowing_sand: Your access to *${escapeMrkdwn(grant.host)}* (\`${grant.id}\`) is extended by ${formatDuration(extension.durationMs)}${approvedBy(extension)}: it now ends ${when(grant.expiresAt ?? 0)}.`,
   grantEnded: (r: AccessRequest) => grantEndedText(r) + usageSentence(r),
   expiryWarning: (r: AccessRequest, leftMs: number) => `Your access to *${r.host}* (\`${r.id}\`) ends in ${formatDuration(leftMs)}.`,
 };
@@ -480,6 +567,7 @@ const VERB: Record<AuditEvent['type'], string> = {
   'approval-recorded': 'recorded an approval',
   approved: 'approved',
   activated: 'access activated',
+  extended: 'extended access',
   denied: 'denied',
   expired: 'access expired',
   revoked: 'revoked access',

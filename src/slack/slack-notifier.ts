@@ -98,6 +98,7 @@ export class SlackNotifier implements Notifier, AuditPoster {
   requestTimedOut = (r: AccessRequest) => this.dm(r, EVENT_TYPES.requestClosed, requesterMessages.requestTimedOut(r));
   requestCancelled = (r: AccessRequest) => this.dm(r, EVENT_TYPES.requestClosed, requesterTexts.requestCancelled(r));
   grantEnded = (r: AccessRequest) => this.dm(r, EVENT_TYPES.grantEnded, requesterMessages.grantEnded(r));
+  grantExtended = (grant: AccessRequest, extension: AccessRequest) => this.dm(grant, EVENT_TYPES.grantExtended, requesterTexts.grantExtended(grant, extension));
   expiryWarning = (r: AccessRequest, leftMs: number) => this.dm(r, EVENT_TYPES.grantWarning, requesterMessages.expiryWarning(r, leftMs));
 
   /** One DM per person; one failing (a deactivated account) does not stop the others. */

@@ -5,6 +5,7 @@ import type { AuditEvent } from '../domain/audit-event.ts';
 import {
   ACTIVE_STATE,
   auditEventsInto,
+  EXTENDED_STATE,
   INITIAL_STATE,
   statesLeadingTo,
   type AccessRequest,
@@ -12,7 +13,7 @@ import {
   type RequestState,
 } from '../domain/request-state.ts';
 import { ok, ok0, refuse } from '../domain/result.ts';
-import type { ApprovalResult, ApprovalRules, CreateResult, TransitionResult } from '../domain/store-results.ts';
+import type { ApprovalResult, ApprovalRules, CreateResult, ExtensionResult, TransitionResult } from '../domain/store-results.ts';
 import { redisKeys, type RedisKeys } from './redis-keys.ts';
 import { RedisLock, type Lease } from './redis-lock.ts';
 import { runScript } from './scripts.ts';
@@ -23,7 +24,7 @@ import { runScript } from './scripts.ts';
  */
 export const ACTIVATION_HOLD_LEASES = 5;
 
-const NUMBER_FIELDS = ['durationMs', 'createdAt', 'requiredApprovals', 'activatedAt', 'expiresAt', 'endedAt', 'policyMaxMs'] as const;
+const NUMBER_FIELDS = ['durationMs', 'createdAt', 'requiredApprovals', 'activatedAt', 'expiresAt', 'endedAt', 'policyMaxMs', 'extendedMs'] as const;
 
 function toHash(req: AccessRequest): Record<string, string> {
   const hash: Record<string, string> = {};
@@ -114,7 +115,10 @@ export class RequestStore {
     const base = { at: now, actor: approver, requestId: req.id, requester: req.requester, host: req.host };
     // The state table names the events of activation: the decision, then the grant.
     const [approvedType, activatedType] = auditEventsInto(ACTIVE_STATE) ?? [];
-    if (!approvedType || !activatedType) throw new Error('the state table names no decision and grant events for activation');
+    const [, extendedType] = auditEventsInto(EXTENDED_STATE) ?? [];
+    if (!approvedType || !activatedType || !extendedType) throw new Error('the state table names no decision and grant events for activation and extension');
+    // An extension's grant: its own event (requestId = the grant), naming the extension that moved its end.
+    const grantEvent: AuditEvent = { ...base, type: extendedType, requestId: req.extends ?? req.id, durationMs: req.durationMs, detail: `extension ${req.id}` };
     const r = await runScript(
       this.redis,
       'approve',
@@ -124,6 +128,7 @@ export class RequestStore {
         activeGrants: this.keys.activeGrants(req.jumpHost),
         pendingRequests: this.keys.pendingRequests,
         activating: this.keys.activating,
+        grant: this.keys.request(req.extends ?? req.id),
       },
       {
         approver,
@@ -136,6 +141,9 @@ export class RequestStore {
         approvalTimeoutMs: rules.approvalTimeoutMs,
         maxDurationMs: rules.maxDurationMs,
         requiredApprovals: rules.requiredApprovals,
+        extendedState: EXTENDED_STATE,
+        extendedEvent: JSON.stringify(grantEvent),
+        maxTotalMs: rules.maxTotalMs,
       },
     );
     switch (r.status) {
@@ -143,6 +151,12 @@ export class RequestStore {
         return ok({ activated: false, approvals: Number(r.approvals), required: Number(r.required) });
       case 'activated':
         return ok({ activated: true, expiresAt: Number(r.expiresAt) });
+      case 'extension-approved':
+        return ok({ activated: false, extendedGrant: r.grantId, expiresAt: Number(r.expiresAt) });
+      case 'grant-ended':
+        return { ...refuse('grant-ended', `grant ${req.extends} is ${r.state}`), grantState: r.state as RequestState };
+      case 'over-total':
+        return { ...refuse('over-total', `grant ${req.extends} would last ${r.totalMs} ms`), totalMs: Number(r.totalMs) };
       case 'conflict':
         return conflict(req.id, r.state as RequestState);
       case 'self':
@@ -167,6 +181,7 @@ export class RequestStore {
     to: RequestState,
     event: AuditEvent,
     fields: Record<string, string | number> = {},
+    guard: { expiresAt?: number } = {},
   ): Promise<TransitionResult> {
     // Programming errors, not user input: the table says what each move records.
     if (to === ACTIVE_STATE) throw new Error('a grant becomes active only through its last approval (approve())');
@@ -189,12 +204,66 @@ export class RequestStore {
         activeState: ACTIVE_STATE,
         event: JSON.stringify(event),
         endedAt: fields.endedAt ?? event.at,
+        endsAt: guard.expiresAt ?? '',
       },
       Object.entries(fields).flatMap(([k, v]) => [k, String(v)]),
     );
     if (r.status === 'ok') return ok({ from: r.from as RequestState });
+    if (r.status === 'not-due') return { ...refuse('not-due', `${req.id} now ends at ${r.expiresAt}`), expiresAt: Number(r.expiresAt) };
     if (r.status === 'conflict') return conflict(req.id, r.state as RequestState);
     return refuse('not-found', `no request ${req.id}`);
+  }
+
+  /**
+   * The requester asks to extend `grant` by `extension.durationMs` (checked atomically: still active, not past its
+   * end, within maxTotalMs, no other extension waiting). Within selfExtendMs its end moves at once (`extended`);
+   * otherwise `extension` is stored as an undecided request for the owners.
+   */
+  async askExtension(
+    grant: AccessRequest,
+    extension: AccessRequest,
+    events: { extended: AuditEvent; requested: AuditEvent },
+    limits: { now: number; maxTotalMs: number; selfExtendMs: number },
+  ): Promise<ExtensionResult> {
+    const r = await runScript(
+      this.redis,
+      'ask-extension',
+      {
+        grant: this.keys.request(grant.id),
+        extension: this.keys.request(extension.id),
+        userRequests: this.keys.userRequests(grant.requester),
+        auditStream: this.keys.auditStream,
+        pendingRequests: this.keys.pendingRequests,
+        activeGrants: this.keys.activeGrants(grant.jumpHost),
+      },
+      {
+        now: limits.now,
+        requester: extension.requester,
+        durationMs: extension.durationMs,
+        maxTotalMs: limits.maxTotalMs,
+        selfExtendMs: limits.selfExtendMs,
+        activeState: ACTIVE_STATE,
+        initialState: INITIAL_STATE,
+        requestKeyPrefix: this.keys.request(''),
+        extendedEvent: JSON.stringify(events.extended),
+        requestedEvent: JSON.stringify(events.requested),
+      },
+      Object.entries(toHash(extension)).flat(),
+    );
+    switch (r.status) {
+      case 'self-extended':
+        return ok({ extended: true, expiresAt: Number(r.expiresAt) });
+      case 'asked':
+        return ok({ extended: false });
+      case 'waiting':
+        return { ...refuse('waiting', `extension ${r.extensionId} of ${grant.id} waits`), extensionId: r.extensionId };
+      case 'grant-ended':
+        return { ...refuse('grant-ended', `grant ${grant.id} is ${r.state}`), grantState: r.state as RequestState };
+      case 'over-total':
+        return { ...refuse('over-total', `grant ${grant.id} would last ${r.totalMs} ms`), totalMs: Number(r.totalMs) };
+      default:
+        return refuse('not-found', `no grant ${grant.id} of ${extension.requester}`);
+    }
   }
 
   /** Ids of grants on this jump host that have not expired at `now` (late revoke jobs do not count). */

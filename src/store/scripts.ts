@@ -22,16 +22,22 @@ interface ScriptSpec {
 export const SCRIPTS = {
   'transition': {
     keys: ['request', 'auditStream', 'activeGrants', 'endedGrants', 'pendingRequests'],
-    args: ['allowedFrom', 'to', 'initialState', 'activeState', 'event', 'endedAt'],
+    args: ['allowedFrom', 'to', 'initialState', 'activeState', 'event', 'endedAt', 'endsAt'],
     rest: true,
-    replies: { ok: ['from'], conflict: ['state'], missing: [] },
+    replies: { ok: ['from'], conflict: ['state'], 'not-due': ['expiresAt'], missing: [] },
   },
   'approve': {
-    keys: ['request', 'auditStream', 'activeGrants', 'pendingRequests', 'activating'],
-    args: ['approver', 'now', 'allowedFrom', 'activeState', 'recordedEvent', 'approvedEvent', 'activatedEvent', 'approvalTimeoutMs', 'maxDurationMs', 'requiredApprovals'],
+    keys: ['request', 'auditStream', 'activeGrants', 'pendingRequests', 'activating', 'grant'],
+    args: [
+      'approver', 'now', 'allowedFrom', 'activeState', 'recordedEvent', 'approvedEvent', 'activatedEvent',
+      'approvalTimeoutMs', 'maxDurationMs', 'requiredApprovals', 'extendedState', 'extendedEvent', 'maxTotalMs',
+    ],
     replies: {
       recorded: ['approvals', 'required'],
       activated: ['expiresAt'],
+      'extension-approved': ['grantId', 'expiresAt'],
+      'grant-ended': ['state'],
+      'over-total': ['totalMs'],
       duplicate: [],
       self: [],
       conflict: ['state'],
@@ -45,6 +51,12 @@ export const SCRIPTS = {
     args: ['maxPending', 'scan', 'requestKeyPrefix', 'initialState', 'createdAt', 'id', 'event'],
     rest: true,
     replies: { ok: [], capped: ['pending'] },
+  },
+  'ask-extension': {
+    keys: ['grant', 'extension', 'userRequests', 'auditStream', 'pendingRequests', 'activeGrants'],
+    args: ['now', 'requester', 'durationMs', 'maxTotalMs', 'selfExtendMs', 'activeState', 'initialState', 'requestKeyPrefix', 'extendedEvent', 'requestedEvent'],
+    rest: true,
+    replies: { 'self-extended': ['expiresAt'], asked: [], waiting: ['extensionId'], 'grant-ended': ['state'], 'over-total': ['totalMs'], missing: [] },
   },
   'append-audit': { keys: ['auditStream'], args: ['event'], replies: { ok: [] } },
   'set-key': {

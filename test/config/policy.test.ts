@@ -83,6 +83,7 @@ hosts:
         approvalTimeout: 24 * H,
         expiryWarning: 10 * M,
         remindAfter: 15 * M,
+        selfExtend: 0,
       });
       assert.deepEqual(p.jumpHosts[0], {
         name: 'bastion',
@@ -311,6 +312,19 @@ hosts:
       assert.deepEqual(issues({ ...raw, defaults: { escalateTo: ['S0SRE'] } }), ['defaults.escalateAfter: escalateAfter and escalateTo go together']);
       const p = validatePolicy({ ...raw, defaults: { remindAfter: 'off', escalateAfter: '1h', escalateTo: ['S0SRE'] } });
       assert.deepEqual([p.defaults.remindAfter, p.defaults.escalateAfter, p.defaults.escalateTo], [0, H, ['S0SRE']]);
+    });
+
+    it('extensions: selfExtend 0 by default (a number or a duration); maxTotalDuration never under a host’s maxDuration', () => {
+      const raw = minimal();
+      assert.equal(validatePolicy(raw).defaults.selfExtend, 0);
+      assert.equal(validatePolicy(raw).defaults.maxTotalDuration, undefined, 'unset: 3 × each host’s maxDuration');
+      const p = validatePolicy({ ...raw, defaults: { selfExtend: '30m', maxTotalDuration: '24h' } });
+      assert.deepEqual([p.defaults.selfExtend, p.defaults.maxTotalDuration], [30 * M, 24 * H]);
+      assert.equal(validatePolicy({ ...raw, defaults: { selfExtend: '0' } }).defaults.selfExtend, 0);
+      assert.deepEqual(issues({ ...raw, defaults: { maxTotalDuration: '2h' } }), [`defaults.maxTotalDuration: is shorter than the maxDuration of ${raw.hosts[0]!.name}`]);
+      const host = { ...raw.hosts[0]!, maxDuration: '4h', maxTotalDuration: '3h' };
+      assert.deepEqual(issues({ ...raw, hosts: [host] }), [`hosts[0].maxTotalDuration: is shorter than the maxDuration of ${raw.hosts[0]!.name}`]);
+      assert.deepEqual(issues({ ...raw, defaults: { selfExtend: -1 } }).length, 1, 'a negative number is no duration');
     });
 
     it('ports, user names, owners and approvals', () => {

@@ -31,6 +31,7 @@ const EXPECTED: Record<Action, Record<Standing, boolean>> = {
   cancel: { stranger: false, requester: true, owner: true, 'requester who is also an owner': true },
   revoke: { stranger: false, requester: true, owner: true, 'requester who is also an owner': true },
   'request-again': { stranger: false, requester: true, owner: false, 'requester who is also an owner': true },
+  extend: { stranger: false, requester: true, owner: false, 'requester who is also an owner': true },
 };
 
 describe('authorization table', () => {

@@ -360,9 +360,10 @@ describe('access-policy', () => {
   describe('hostRules', () => {
     it('takes per-host maxDuration, approvals and requireReason over the defaults', () => {
       const [db, web, cache] = policy.hosts;
-      assert.deepEqual(hostRules(policy, db!), { maxDurationMs: 2 * H, minDurationMs: 5 * M, approvals: 2, requireReason: true });
-      assert.deepEqual(hostRules(policy, web!), { maxDurationMs: 4 * H, minDurationMs: 5 * M, approvals: 1, requireReason: false });
-      assert.deepEqual(hostRules(policy, cache!), { maxDurationMs: 30 * M, minDurationMs: 5 * M, approvals: 1, requireReason: true });
+      const ext = (maxDurationMs: number) => ({ maxTotalMs: 3 * maxDurationMs, selfExtendMs: 0 });
+      assert.deepEqual(hostRules(policy, db!), { maxDurationMs: 2 * H, minDurationMs: 5 * M, approvals: 2, requireReason: true, ...ext(2 * H) });
+      assert.deepEqual(hostRules(policy, web!), { maxDurationMs: 4 * H, minDurationMs: 5 * M, approvals: 1, requireReason: false, ...ext(4 * H) });
+      assert.deepEqual(hostRules(policy, cache!), { maxDurationMs: 30 * M, minDurationMs: 5 * M, approvals: 1, requireReason: true, ...ext(30 * M) });
     });
   });
 
@@ -490,8 +491,9 @@ describe('access-policy', () => {
 describe('request-state', () => {
   // The documented state machine (README, DESIGN.md), written out independently of the table it checks.
   const ALLOWED: Record<RequestState, RequestState[]> = {
-    pending: ['active', 'denied', 'cancelled', 'timed-out'],
+    pending: ['active', 'denied', 'cancelled', 'timed-out', 'extended'],
     active: ['expired', 'revoked', 'failed'],
+    extended: [],
     expired: [],
     revoked: [],
     denied: [],
@@ -502,7 +504,7 @@ describe('request-state', () => {
 
   describe('request states', () => {
     it('has exactly the documented states, and no stored `approved` state', () => {
-      assert.deepEqual([...REQUEST_STATES].sort(), ['active', 'cancelled', 'denied', 'expired', 'failed', 'pending', 'revoked', 'timed-out']);
+      assert.deepEqual([...REQUEST_STATES].sort(), ['active', 'cancelled', 'denied', 'expired', 'extended', 'failed', 'pending', 'revoked', 'timed-out']);
       assert.equal(INITIAL_STATE, 'pending');
       assert.equal(ACTIVE_STATE, 'active');
     });

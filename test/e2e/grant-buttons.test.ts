@@ -231,6 +231,12 @@ describe('grant buttons', () => {
     assert.match(homeText(ENGINEER), /Your active grants.*active until <!date\^\d+\^/);
     await until('owner’s Home no longer asks', () => !homeButtons(OWNER).has(`decision:${id}`) || undefined);
 
+    // Extend there opens the Extend form, as on the expiry warning.
+    const extendTrigger = world.slack.issueTriggerId(ENGINEER);
+    await world.sender.homeAction(ENGINEER, { ...grant[1]!, triggerId: extendTrigger });
+    const extendForm = await until('the Extend form from Home', () => world.slack.views().find((v) => v.triggerId === extendTrigger));
+    assert.deepEqual([extendForm.view.callback_id, extendForm.view.private_metadata], [EXTEND, id]);
+
     // I'm done from the Home tab ends it; the Home tab then lists it as ended.
     await world.sender.homeAction(ENGINEER, grant[0]!);
     await until('line removed', () => !blockLines(world).some((l) => l.endsWith(`jit:${id}`)) || undefined);

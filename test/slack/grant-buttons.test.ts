@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { connectInstructions } from '../../src/domain/connect-instructions.ts';
 import {
+  ACTION_EXTEND,
   ACTION_IM_DONE,
   ACTION_REQUEST_AGAIN,
   connectMessage,
@@ -25,12 +26,16 @@ const AT = Date.UTC(2026, 10, 23, 17, 0, 0);
 const active = request({ state: 'active', approvers: ['U0ALICE'], activatedAt: AT, expiresAt: AT + 3_600_000, keyFingerprint: 'SHA256:abc' });
 
 describe("I'm done button", () => {
-  it("is on the activation DM and the expiry warning, its text starting with I'm done and its value the request id only", () => {
+  it("is on the activation DM and the expiry warning (beside Extend), its text starting with I'm done and its value the request id only", () => {
     const policy = samplePolicy();
     const messages = [connectMessage(active, connectInstructions(policy.hosts[0]!, policy.jumpHosts[0]!)), requesterMessages.expiryWarning(active, 600_000)];
-    for (const m of messages) {
+    for (const [i, m] of messages.entries()) {
       const [b, ...more] = buttons(m.blocks);
-      assert.equal(more.length, 0);
+      // The warning also offers Extend (its text starting "Extend", its value the grant id only).
+      assert.deepEqual(
+        more.map((x) => [x.action_id, x.text.text.split(/\W/)[0], x.value]),
+        i === 1 ? [[ACTION_EXTEND, 'Extend', active.id]] : [],
+      );
       assert.equal(b!.action_id, ACTION_IM_DONE);
       assert.match(b!.text.text, /^I'm done/);
       assert.equal(b!.value, active.id);

@@ -7,8 +7,8 @@ import { requestFormFor, type RequestForm } from '../../src/domain/requestable-h
 import type { HomeContents } from '../../src/service/home.ts';
 import { checkView } from '../../src/sandbox/slack-checks.ts';
 import { HomeTab } from '../../src/slack/home-tab.ts';
-import { ACTION_EXTEND, HOME_ITEMS_SHOWN, homeView } from '../../src/slack/home-view.ts';
-import { ACTION_APPROVE, ACTION_DENY, ACTION_IM_DONE } from '../../src/slack/messages.ts';
+import { HOME_ITEMS_SHOWN, homeView } from '../../src/slack/home-view.ts';
+import { ACTION_APPROVE, ACTION_DENY, ACTION_EXTEND, ACTION_IM_DONE } from '../../src/slack/messages.ts';
 import { ACTION_OPEN_REQUEST_FORM, requestFormModal, VIEW_REQUEST_FORM } from '../../src/slack/request-form.ts';
 import { SlackNotifier } from '../../src/slack/slack-notifier.ts';
 import { request, samplePolicy } from '../domain/fixtures.ts';
@@ -52,6 +52,12 @@ describe('Home tab view', () => {
     const item = v.blocks.find((b) => b.type === 'section' && b.text.text.includes('rwait1'));
     assert.match(item.text.text, /\n“&lt;!channel&gt; \*urgent\*”$/, 'the reason, escaped: it pings nobody');
     assert.equal(item.text.verbatim, true, 'verbatim: Slack makes no links or mentions of it');
+    // An extension says what it extends, to the owner and to the requester.
+    const extension = request({ id: 'rext1', requester: 'U0ENG', extends: 'ract1', durationMs: 1_800_000 });
+    const ext = homeView(contents({ awaiting: [extension], pending: [extension] })) as View;
+    assert.equal(checkView(ext, 'home'), undefined);
+    assert.match(text(ext), /<@U0ENG> asks to extend \*db-prod-1\* \(grant `ract1`\) by 30m · approvals 0 of 1 · `rext1`/);
+    assert.match(text(ext), /:hourglass: \*db-prod-1\* 30m more on grant `ract1` · `rext1`/);
     const none = homeView(contents({ awaiting: [] })) as View;
     assert.match(text(none), /Nothing waits for your decision/);
     assert.match(text(homeView(contents()) as View), /No active grants.*No pending requests.*Nothing yet/);

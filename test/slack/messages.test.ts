@@ -468,6 +468,13 @@ describe('refusalText: the words of every domain refusal', () => {
     'already-approved': { remaining: 1 },
     'approval-too-late': { host: 'db-1', timeoutMs: 86_400_000 },
     'approval-over-max-duration': { host: 'db-1', durationMs: 28_800_000, maxMs: 7_200_000 },
+    'grant-not-active': { id: 'r1grant', state: 'expired' },
+    'extension-too-long': { id: 'r1grant', host: 'db-1', maxMs: 7_200_000 },
+    'extension-too-short': { id: 'r1grant', minMs: 60_000 },
+    'extension-over-total': { host: 'db-1', maxTotalMs: 21_600_000, leftMs: 1_800_000 },
+    'extension-reason-required': { id: 'r1grant', durationMs: 3_600_000 },
+    'extension-waiting': { id: 'r1grant', extensionId: 'r1ext' },
+    'extension-grant-ended': { id: 'r1grant' },
     'self-approval': {},
     'not-owner': { action: 'approve', host: 'db-1' },
     'not-allowed': {},
@@ -493,6 +500,7 @@ describe('refusalText: the words of every domain refusal', () => {
     'key-add-needs-key': {},
     'unknown-key-command': { text: 'rotate' },
     'revoke-needs-id': {},
+    'extend-needs-id-and-duration': {},
     'unknown-command': { text: 'frobnicate' },
   };
   const detail = <C extends WordedCode>(code: C, params: RefusalParams[C]) => ({ code, params }) as RefusalDetail;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import type { AccessRequest } from '../../src/domain/request-state.ts';
-import { ACTIVE_STATE, canTransition, INITIAL_STATE, REQUEST_STATES, type RequestState } from '../../src/domain/request-state.ts';
+import { ACTIVE_STATE, canTransition, EXTENDED_STATE, INITIAL_STATE, REQUEST_STATES, type RequestState } from '../../src/domain/request-state.ts';
 import { RequestStore } from '../../src/store/request-store.ts';
 import { decodeReply, runScript, SCRIPTS, scriptSource, type ScriptName } from '../../src/store/scripts.ts';
 import { useFreshRedis } from '../support/fresh-redis.ts';
@@ -52,7 +52,7 @@ describe('Lua scripts', () => {
       .map((f) => f.path.slice(f.path.indexOf('src/')));
     assert.deepEqual(writers, ['src/store/lua/include/audit-append.lua']);
     const users = readdirSync(LUA).filter((f) => f.endsWith('.lua') && readFileSync(join(LUA, f), 'utf8').includes('-- #include audit-append'));
-    assert.deepEqual(users.sort(), ['append-audit.lua', 'approve.lua', 'create-request.lua', 'record-connections.lua', 'remove-key.lua', 'set-key.lua', 'transition.lua']);
+    assert.deepEqual(users.sort(), ['append-audit.lua', 'approve.lua', 'ask-extension.lua', 'create-request.lua', 'record-connections.lua', 'remove-key.lua', 'set-key.lua', 'transition.lua']);
   });
 
   it('names no request state in Lua: the guards come from the state table', () => {
@@ -63,8 +63,8 @@ describe('Lua scripts', () => {
   it('lets the transition script move a request exactly where the state table allows, from every state', async () => {
     const store = new RequestStore(db.redis);
     for (const from of REQUEST_STATES)
-      // every target but `active` (approve, below) and `pending` (nothing moves there: refused below)
-      for (const to of REQUEST_STATES.filter((s) => s !== ACTIVE_STATE && s !== INITIAL_STATE)) {
+      // every target but `active` and `extended` (approve, below) and `pending` (nothing moves there: refused below)
+      for (const to of REQUEST_STATES.filter((s) => s !== ACTIVE_STATE && s !== EXTENDED_STATE && s !== INITIAL_STATE)) {
         const req = draft(`r${from}-${to}`.replace(/[^a-z0-9-]/g, ''));
         await store.create(req, { type: 'requested', at: NOW, requestId: req.id });
         await db.redis.hset(store.keys.request(req.id), 'state', from);

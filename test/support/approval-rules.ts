@@ -4,5 +4,5 @@ import type { AccessRequest } from '../../src/domain/request-state.ts';
 import type { ApprovalRules } from '../../src/domain/store-results.ts';
 
 export function asRequested(req: Pick<AccessRequest, 'durationMs' | 'requiredApprovals'>, overrides: Partial<ApprovalRules> = {}): ApprovalRules {
-  return { approvalTimeoutMs: 86_400_000, maxDurationMs: req.durationMs, requiredApprovals: req.requiredApprovals, ...overrides };
+  return { approvalTimeoutMs: 86_400_000, maxDurationMs: req.durationMs, requiredApprovals: req.requiredApprovals, maxTotalMs: 3 * req.durationMs, ...overrides };
 }

@@ -1,6 +1,6 @@
 // Helpers for end-to-end tests: waiting, reading the jump server's block, finding messages, clicking.
 import assert from 'node:assert/strict';
-import { Queue } from 'bullmq';
+import { Queue, type Job } from 'bullmq';
 import { jobId, QUEUE_NAME } from '../../src/scheduling/access-jobs.ts';
 import type { AccessJobName } from '../../src/service/ports.ts';
 import { queuePrefix, queuePrefixFor } from '../../src/store/redis-keys.ts';
@@ -89,21 +89,44 @@ export async function click(world: World, id: string, owner: string, actionId = 
   assert.equal(res.status, 200);
 }
 
+/** The broker's job queue, through the broker's own client factory (a single server, a Sentinel set or a Cluster alike). */
+async function withQueue<T>(world: World, fn: (queue: Queue) => Promise<T>): Promise<T> {
+  const connection = asCommandClient(createRedisClient(parseRedisUrl(world.redisUrl), 'blocking', { connectionName: 'jit-jump:test' }));
+  const queue = new Queue(QUEUE_NAME, { connection, prefix: queuePrefix(queuePrefixFor(world.redisPrefix)) });
+  try {
+    return await fn(queue);
+  } finally {
+    await queue.close();
+    connection.disconnect();
+  }
+}
+
+/** A request's job as it stands (a warning's id names the grant end it is for: the latest one). */
+async function findJob(queue: Queue, name: AccessJobName, requestId: string): Promise<Job | undefined> {
+  if (name !== 'expiry-warning') return (await queue.getJob(jobId(name, requestId))) ?? undefined;
+  const jobs = await queue.getJobs(['delayed', 'wait', 'active', 'completed']);
+  return jobs.filter((j) => j?.name === name && j.data.requestId === requestId).sort((a, b) => b.timestamp - a.timestamp)[0];
+}
+
 /**
  * Runs a request's delayed job (revoke at expiry, expiry warning, approval time-out) now, through the broker's own
  * worker and handler: a test about what expiry does, not about the clock, neither waits for it nor races it.
  * Waits until the job exists (the broker schedules it after the click or request returns).
  */
 export async function runJobNow(world: World, name: AccessJobName, requestId: string): Promise<void> {
-  // The broker's own client factory: a single server, a Sentinel set or a Cluster alike.
-  const connection = asCommandClient(createRedisClient(parseRedisUrl(world.redisUrl), 'blocking', { connectionName: 'jit-jump:test' }));
-  const queue = new Queue(QUEUE_NAME, { connection, prefix: queuePrefix(queuePrefixFor(world.redisPrefix)) });
-  try {
-    const job = await until(`the ${name} job of ${requestId}`, async () => (await queue.getJob(jobId(name, requestId))) ?? undefined, 60_000);
+  await withQueue(world, async (queue) => {
+    const job = await until(`the ${name} job of ${requestId}`, () => findJob(queue, name, requestId), 60_000);
     // promote() refuses a job that is no longer delayed: then it is running or done, which is what we want.
     if (await job.isDelayed()) await job.promote().catch(async (err: unknown) => assert.ok(!(await job.isDelayed()), String(err)));
-  } finally {
-    await queue.close();
-    connection.disconnect();
-  }
+  });
+}
+
+/** Waits until the request's job is delayed (again) with data `matches` accepts: its data then. */
+export function delayedJobData(world: World, name: AccessJobName, requestId: string, matches: (data: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
+  return withQueue(world, (queue) =>
+    until(`the ${name} job of ${requestId} delayed`, async () => {
+      const job = await findJob(queue, name, requestId);
+      return job && (await job.isDelayed()) && matches(job.data) && job.data;
+    }, 60_000),
+  );
 }

@@ -5,14 +5,20 @@
 -- deadline (createdAt + approvalTimeoutMs: a late or lost time-out job must not leave the request approvable),
 -- the host's maximum duration (a request over it is refused, not clamped: the requester asked for that time),
 -- and the host's required approvals (a raised count is stored, so this approval is recorded and more are needed).
--- KEYS: request, auditStream, activeGrants, pendingRequests, activating
--- ARGV: approver, now, allowedFrom, activeState, recordedEvent, approvedEvent, activatedEvent, approvalTimeoutMs, maxDurationMs, requiredApprovals
+-- An extension request (its `extends` names the grant) does not become a grant: its last approval moves the
+-- grant's end (lua/include/extend-grant.lua) in the same step and the extension ends as `extendedState`. If
+-- the grant has ended, or would last longer than maxTotalMs, nothing is recorded and the caller ends it.
+-- KEYS: request, auditStream, activeGrants, pendingRequests, activating, grant
+-- ARGV: approver, now, allowedFrom, activeState, recordedEvent, approvedEvent, activatedEvent, approvalTimeoutMs, maxDurationMs, requiredApprovals, extendedState, extendedEvent, maxTotalMs
 --   allowedFrom: comma-separated states a request may be approved in (the state table's guard, passed in);
 --   activeState: the state it moves to; the activated event's expiresAt is filled in here;
---   approvalTimeoutMs, maxDurationMs, requiredApprovals: the current policy's, for this request's host
--- Returns: recorded(approvals, required) | activated(expiresAt) | duplicate | self | conflict(state) | missing
---   | too-late(deadline) | too-long(durationMs)
+--   approvalTimeoutMs, maxDurationMs, requiredApprovals, maxTotalMs: the current policy's, for this request's host
+--   grant: the extended grant's hash (for a request that is no extension: the request's own, unused);
+--   extendedEvent: the grant's audit event of an extension (its expiresAt is filled in here)
+-- Returns: recorded(approvals, required) | activated(expiresAt) | extension-approved(grantId, expiresAt) | duplicate | self
+--   | conflict(state) | missing | too-late(deadline) | too-long(durationMs) | grant-ended(state) | over-total(totalMs)
 -- #include audit-append
+-- #include extend-grant
 local state = redis.call('HGET', KEY.request, 'state')
 if not state then return {'missing'} end
 local allowed = false
@@ -27,11 +33,28 @@ for _, a in ipairs(approvers) do if a == ARG.approver then return {'duplicate'} 
 local durationMs = tonumber(redis.call('HGET', KEY.request, 'durationMs'))
 if durationMs > tonumber(ARG.maxDurationMs) then return {'too-long', tostring(durationMs)} end
 table.insert(approvers, ARG.approver)
-redis.call('HSET', KEY.request, 'approvers', cjson.encode(approvers), 'requiredApprovals', ARG.requiredApprovals)
 local required = tonumber(ARG.requiredApprovals)
+local extends = redis.call('HGET', KEY.request, 'extends')
+if extends and #approvers >= required then
+  local refused = extensionRefusal(KEY.grant, ARG.activeState, durationMs, tonumber(ARG.maxTotalMs), now)
+  if refused then return refused end
+end
+redis.call('HSET', KEY.request, 'approvers', cjson.encode(approvers), 'requiredApprovals', ARG.requiredApprovals)
 if #approvers < required then
   auditAppend(KEY.auditStream, ARG.recordedEvent, state)
   return {'recorded', tostring(#approvers), ARG.requiredApprovals}
+end
+if extends then
+  local grantExpiresAt = extendGrant(KEY.grant, KEY.activeGrants, durationMs)
+  -- The extension records the end it moved the grant to.
+  redis.call('HSET', KEY.request, 'state', ARG.extendedState, 'endedAt', ARG.now, 'expiresAt', tostring(grantExpiresAt))
+  redis.call('ZREM', KEY.pendingRequests, redis.call('HGET', KEY.request, 'id'))
+  redis.call('HDEL', KEY.grant, 'pendingExtension')
+  auditAppend(KEY.auditStream, ARG.approvedEvent, state)
+  local extended = cjson.decode(ARG.extendedEvent)
+  extended['expiresAt'] = grantExpiresAt
+  auditAppend(KEY.auditStream, cjson.encode(extended), ARG.activeState)
+  return {'extension-approved', extends, tostring(grantExpiresAt)}
 end
 local expiresAt = now + durationMs
 redis.call('HSET', KEY.request, 'state', ARG.activeState, 'activatedAt', ARG.now, 'expiresAt', tostring(expiresAt))

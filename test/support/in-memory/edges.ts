@@ -59,6 +59,7 @@ export type Notice =
   | { event: 'grantActivated'; request: AccessRequest; instructions: ConnectInstructions }
   | { event: 'grantNotActivated' | 'requestDenied' | 'requestTimedOut' | 'requestCancelled' | 'grantEnded'; request: AccessRequest }
   | { event: 'expiryWarning'; request: AccessRequest; leftMs: number }
+  | { event: 'grantExtended'; request: AccessRequest; extension: AccessRequest }
   | { event: 'reminder'; request: AccessRequest; waitedMs: number; to: readonly string[]; escalated: boolean };
 
 export class RecordingNotifier implements Notifier {
@@ -83,6 +84,7 @@ export class RecordingNotifier implements Notifier {
   requestCancelled = async (request: AccessRequest) => void this.notices.push({ event: 'requestCancelled', request });
   grantEnded = async (request: AccessRequest) => void this.notices.push({ event: 'grantEnded', request });
   expiryWarning = async (request: AccessRequest, leftMs: number) => void this.notices.push({ event: 'expiryWarning', request, leftMs });
+  grantExtended = async (request: AccessRequest, extension: AccessRequest) => void this.notices.push({ event: 'grantExtended', request, extension });
   reminder = async (request: AccessRequest, waitedMs: number, to: readonly string[], escalated: boolean) =>
     void this.notices.push({ event: 'reminder', request, waitedMs, to, escalated });
   activationMessageSent = async () => this.alreadySent;
@@ -92,10 +94,13 @@ export class RecordingNotifier implements Notifier {
 }
 
 export class InMemoryJobs implements JobScheduler {
-  /** `${name}:${requestId}` → when it runs (fixed ids: scheduling again replaces) */
+  /** `${name}:${requestId}` → when it runs (scheduling again replaces) */
   readonly scheduled = new Map<string, number>();
-  async schedule(name: AccessJobName, requestId: string, at: number): Promise<void> {
+  /** `${name}:${requestId}` → the grant end a revoke or warning job is for */
+  readonly grantEnds = new Map<string, number>();
+  async schedule(name: AccessJobName, requestId: string, at: number, _now?: number, grantEnd?: number): Promise<void> {
     this.scheduled.set(`${name}:${requestId}`, at);
+    if (grantEnd !== undefined) this.grantEnds.set(`${name}:${requestId}`, grantEnd);
   }
   async cancel(name: AccessJobName, requestId: string): Promise<void> {
     this.scheduled.delete(`${name}:${requestId}`);

@@ -3,7 +3,7 @@
 import type { AuditEvent } from '../../../src/domain/audit-event.ts';
 import { statesLeadingTo, type AccessRequest, type MessageRef, type RequestState } from '../../../src/domain/request-state.ts';
 import { ok, ok0, refuse } from '../../../src/domain/result.ts';
-import type { ApprovalResult, ApprovalRules, CreateResult, TransitionResult } from '../../../src/domain/store-results.ts';
+import type { ApprovalResult, ApprovalRules, CreateResult, ExtensionResult, TransitionResult } from '../../../src/domain/store-results.ts';
 import type { ActivationLease, RequestRepository } from '../../../src/service/ports.ts';
 
 export class InMemoryRequests implements RequestRepository {
@@ -57,6 +57,11 @@ export class InMemoryRequests implements RequestRepository {
     if (r.requester === approver) return refuse('self-approval', 'self');
     if (r.approvers.includes(approver)) return refuse('already-approved', 'duplicate');
     if (r.durationMs > rules.maxDurationMs) return { ...refuse('too-long', 'over maxDuration'), durationMs: r.durationMs };
+    const grant = r.extends ? this.requests.get(r.extends) : undefined;
+    if (r.extends && r.approvers.length + 1 >= rules.requiredApprovals) {
+      const refused = this.extensionRefusal(grant, r.durationMs, rules.maxTotalMs, now);
+      if (refused) return refused;
+    }
     r.approvers.push(approver);
     r.requiredApprovals = rules.requiredApprovals;
     const base = { at: now, actor: approver, requestId: r.id, requester: r.requester, host: r.host };
@@ -64,16 +69,63 @@ export class InMemoryRequests implements RequestRepository {
       this.audit.push({ ...base, type: 'approval-recorded' });
       return ok({ activated: false, approvals: r.approvers.length, required: r.requiredApprovals });
     }
+    if (grant) {
+      grant.expiresAt = grant.expiresAt! + r.durationMs;
+      grant.extendedMs = (grant.extendedMs ?? 0) + r.durationMs;
+      delete grant.pendingExtension;
+      Object.assign(r, { state: 'extended', endedAt: now, expiresAt: grant.expiresAt });
+      this.audit.push({ ...base, type: 'approved' }, { ...base, type: 'extended', requestId: grant.id, durationMs: r.durationMs, expiresAt: grant.expiresAt });
+      return ok({ activated: false, extendedGrant: grant.id, expiresAt: grant.expiresAt });
+    }
     Object.assign(r, { state: 'active', activatedAt: now, expiresAt: now + r.durationMs });
     this.activating.add(r.id);
     this.audit.push({ ...base, type: 'approved' }, { ...base, type: 'activated', durationMs: r.durationMs, expiresAt: r.expiresAt });
     return ok({ activated: true, expiresAt: r.expiresAt! });
   }
 
-  async transition(req: Pick<AccessRequest, 'id'>, to: RequestState, event: AuditEvent, fields: Record<string, string | number> = {}): Promise<TransitionResult> {
+  private extensionRefusal(grant: AccessRequest | undefined, durationMs: number, maxTotalMs: number, now: number) {
+    if (!grant || grant.state !== 'active' || (grant.expiresAt ?? 0) <= now) return { ...refuse('grant-ended', 'ended'), grantState: grant?.state ?? 'expired' } as const;
+    const totalMs = grant.expiresAt! - (grant.activatedAt ?? grant.expiresAt!) + durationMs;
+    if (totalMs > maxTotalMs) return { ...refuse('over-total', 'over maxTotal'), totalMs } as const;
+    return undefined;
+  }
+
+  async askExtension(
+    grant: AccessRequest,
+    extension: AccessRequest,
+    events: { extended: AuditEvent; requested: AuditEvent },
+    limits: { now: number; maxTotalMs: number; selfExtendMs: number },
+  ): Promise<ExtensionResult> {
+    const g = this.requests.get(grant.id);
+    if (!g || g.requester !== extension.requester) return refuse('not-found', 'missing');
+    const refused = this.extensionRefusal(g, extension.durationMs, limits.maxTotalMs, limits.now);
+    if (refused) return refused;
+    const waiting = g.pendingExtension ? this.requests.get(g.pendingExtension) : undefined;
+    if (waiting?.state === 'pending') return { ...refuse('waiting', 'waiting'), extensionId: waiting.id };
+    if ((g.extendedMs ?? 0) + extension.durationMs <= limits.selfExtendMs) {
+      g.expiresAt = g.expiresAt! + extension.durationMs;
+      g.extendedMs = (g.extendedMs ?? 0) + extension.durationMs;
+      this.audit.push({ ...events.extended, expiresAt: g.expiresAt });
+      return ok({ extended: true, expiresAt: g.expiresAt });
+    }
+    this.requests.set(extension.id, structuredClone(extension));
+    g.pendingExtension = extension.id;
+    this.audit.push(events.requested);
+    return ok({ extended: false });
+  }
+
+  async transition(
+    req: Pick<AccessRequest, 'id'>,
+    to: RequestState,
+    event: AuditEvent,
+    fields: Record<string, string | number> = {},
+    guard: { expiresAt?: number } = {},
+  ): Promise<TransitionResult> {
     const r = this.requests.get(req.id);
     if (!r) return refuse('not-found', 'missing');
     if (!statesLeadingTo(to).includes(r.state)) return { ...refuse('conflict', r.state), state: r.state };
+    if (guard.expiresAt !== undefined && r.expiresAt !== undefined && r.expiresAt !== guard.expiresAt)
+      return { ...refuse('not-due', 'moved'), expiresAt: r.expiresAt };
     const from = r.state;
     Object.assign(r, fields, { state: to });
     this.audit.push(event);
