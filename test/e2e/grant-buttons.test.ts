@@ -204,10 +204,19 @@ describe('grant buttons', () => {
   });
 
   it('App Home: published on app_home_opened with the pending request; an owner approves there; the requester’s Home then shows the grant active with I’m done and Extend', async () => {
+    // Someone with nothing going on: their Home tab is drawn when they open it (the Messages tab draws nothing).
+    assert.equal((await world.sender.appHomeOpened(OUTSIDER, 'messages')).status, 200);
+    assert.equal((await world.sender.appHomeOpened(OUTSIDER)).status, 200);
+    await until('Home published on app_home_opened', () => world.slack.home(OUTSIDER));
+    assert.equal(world.slack.home(OUTSIDER)?.count, 1);
+    assert.match(homeText(OUTSIDER), /No active grants.*No pending requests/);
+
     const id = await requestAccess(world, ENGINEER, 'request internal-1 30m via home');
-    const count = world.slack.home(ENGINEER)?.count ?? 0;
+    // The new request is drawn on the requester's Home tab; opening it draws it again, with the request.
+    await until('the new request on the Home tab', () => homeText(ENGINEER).includes(id) || undefined);
+    const count = world.slack.home(ENGINEER)!.count;
     assert.equal((await world.sender.appHomeOpened(ENGINEER)).status, 200);
-    await until('Home published on app_home_opened', () => (world.slack.home(ENGINEER)?.count ?? 0) > count || undefined);
+    await until('Home published on app_home_opened', () => world.slack.home(ENGINEER)!.count > count || undefined);
     assert.match(homeText(ENGINEER), new RegExp(`Your pending requests.*${id}`));
     assert.ok(homeButtons(ENGINEER).get('home:request')?.some((b) => b.actionId === OPEN_FORM), 'Request access');
 
