@@ -38,7 +38,7 @@ export class HomeTab {
       const view = homeView(await this.deps.home(user), notice);
       await this.deps.client.views.publish({ user_id: user, view: view as never });
     } catch (err) {
-      explainSlackError(err, 'views.publish');
+      explainSlackError(err, 'views.publish', { user_id: user });
       this.deps.logger.warn({ err, user }, 'could not publish the Home tab');
     }
   }

@@ -144,6 +144,19 @@ describe('Home tab publisher', () => {
     await home.publish('U1'); // resolves: logged, not thrown
   });
 
+  it('logs a Home tab Slack refused with what to do: the app’s Home tab is off', async () => {
+    const warned: { obj: any; msg: string }[] = [];
+    const logger = { warn: (obj: any, msg: string) => void warned.push({ obj, msg }) };
+    const refusal = Object.assign(new Error('An API error occurred: not_enabled'), { code: 'slack_webapi_platform_error', data: { ok: false, error: 'not_enabled' } });
+    const client = { views: { publish: async () => Promise.reject(refusal) } };
+    const home = new HomeTab({ client: client as never, logger: logger as never, home: async () => contents() });
+    await home.publish('U0ENG');
+    assert.equal(warned.length, 1);
+    assert.equal(warned[0]!.msg, 'could not publish the Home tab');
+    assert.equal(warned[0]!.obj.user, 'U0ENG');
+    assert.match(warned[0]!.obj.err.message, /^Slack views\.publish \(user_id U0ENG\) failed: not_enabled: the app has no Home tab: turn on App Home → Home Tab/);
+  });
+
   it('the Slack notifier shows changes on the Home tabs once told where', async () => {
     const notifier = new SlackNotifier({ client: {} as never, auditChannel: 'C0AUDIT', logger: pino({ level: 'silent' }) });
     await notifier.homeChanged(['U1']); // nothing to show them on yet
