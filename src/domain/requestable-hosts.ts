@@ -48,26 +48,39 @@ export interface FormHost {
   requireReason: boolean;
 }
 
-/** What the request form offers; `earlier`: the request it was opened from (Request again), prefilling it. */
+/**
+ * What the request form offers; `earlier`: the request it was opened from (Request again), prefilling it;
+ * `selected`: the host chosen (picked in the form, or the earlier request's) and the duration to preselect.
+ * With a host chosen, the durations are within that host's limits only.
+ */
 export interface RequestForm {
   hosts: FormHost[];
   durationsMs: number[];
   defaultDurationMs: number;
   maxReasonLength: number;
   earlier?: Pick<AccessRequest, 'id' | 'host' | 'durationMs' | 'reason'>;
+  selected?: { host: string; durationMs?: number };
 }
 
-/** The request form for `requester`: the hosts they may request with their limits, prefilled from `earlier` if given. */
-export function requestFormFor(policy: Policy, requester: string, earlier?: AccessRequest): RequestForm {
+/**
+ * The request form for `requester`: the hosts they may request with their limits, prefilled from `earlier` if
+ * given; `chosen`: the host picked in the form (and the duration chosen so far), which narrows the durations.
+ */
+export function requestFormFor(policy: Policy, requester: string, earlier?: AccessRequest, chosen?: { host: string; durationMs?: number }): RequestForm {
   const hosts = requestableHosts(policy, requester);
+  const pick = chosen ?? (earlier ? { host: earlier.host, durationMs: earlier.durationMs } : undefined);
+  const picked = pick && hosts.find((h) => h.name === pick.host);
+  const offeredFor = picked ? [picked] : hosts;
+  const wanted = picked && pick.durationMs !== undefined ? [pick.durationMs] : [];
   return {
     hosts: hosts.map((h) => {
       const rules = hostRules(policy, h);
       return { name: h.name, maxDurationMs: rules.maxDurationMs, requireReason: rules.requireReason };
     }),
-    durationsMs: formDurations(policy, hosts, earlier ? [earlier.durationMs] : []),
-    defaultDurationMs: defaultFormDuration(policy, hosts),
+    durationsMs: formDurations(policy, offeredFor, wanted),
+    defaultDurationMs: defaultFormDuration(policy, offeredFor),
     maxReasonLength: policy.limits.maxReasonLength,
     ...(earlier ? { earlier: { id: earlier.id, host: earlier.host, durationMs: earlier.durationMs, reason: earlier.reason } } : {}),
+    ...(picked ? { selected: { host: picked.name, ...(pick.durationMs !== undefined ? { durationMs: pick.durationMs } : {}) } } : {}),
   };
 }

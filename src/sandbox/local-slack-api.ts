@@ -35,6 +35,10 @@ export interface FakeView {
   user?: string;
   triggerId: string;
   view: any;
+  /** changes with every views.update; an update naming another hash is refused (hash_conflict) */
+  hash: string;
+  /** how many times views.update redrew it */
+  updates: number;
 }
 
 export interface LocalSlackApiOptions {
@@ -80,7 +84,7 @@ export interface LocalSlackApi {
   holdAnswer(method: string, match: (args: Record<string, any>) => boolean): { arrived: Promise<void>; release(): void };
   /** A trigger id as Slack puts in a slash command or click: exchangeable once, for a while, for a modal. */
   issueTriggerId(user?: string): string;
-  /** The modals opened (views.open that worked), oldest first. */
+  /** The modals opened (views.open that worked), oldest first, as views.update last redrew them. */
   views(): FakeView[];
   /** The Home tab last published for this user (views.publish that worked), or undefined. */
   home(user: string): { view: any; publishedAt: number; count: number } | undefined;
@@ -286,9 +290,18 @@ export async function startLocalSlackApi(opts: LocalSlackApiOptions): Promise<Lo
         if (problem) return refuse(problem);
         const exchanged = exchangeTrigger(a.trigger_id);
         if ('error' in exchanged) return { ok: false, error: exchanged.error };
-        const view: FakeView = { id: `V${++responseCounter}`, user: exchanged.user, triggerId: a.trigger_id, view: a.view };
+        const view: FakeView = { id: `V${++responseCounter}`, user: exchanged.user, triggerId: a.trigger_id, view: a.view, hash: `${++responseCounter}.h`, updates: 0 };
         opened.push(view);
-        return { ok: true, view: { id: view.id, ...a.view } };
+        return { ok: true, view: { ...a.view, id: view.id, hash: view.hash } };
+      }
+      case 'views.update': {
+        const known = opened.find((v) => v.id === a.view_id);
+        if (!known) return { ok: false, error: 'not_found' };
+        if (a.hash !== undefined && a.hash !== known.hash) return { ok: false, error: 'hash_conflict' };
+        const problem = checkView(a.view);
+        if (problem) return refuse(problem);
+        Object.assign(known, { view: a.view, hash: `${++responseCounter}.h`, updates: known.updates + 1 });
+        return { ok: true, view: { ...a.view, id: known.id, hash: known.hash } };
       }
       case 'views.publish': {
         if (typeof a.user_id !== 'string' || !/^[UW][A-Z0-9]+$/.test(a.user_id)) return { ok: false, error: 'user_not_found' };

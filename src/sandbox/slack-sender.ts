@@ -87,6 +87,33 @@ export function homeActionPayload(fake: LocalSlackApi, teamId: string, userId: s
   };
 }
 
+/** A choice in a select menu of an open modal (an input block with dispatch_action), with the modal's state. */
+export interface ModalSelect {
+  viewId: string;
+  blockId: string;
+  actionId: string;
+  value: string;
+  /** the modal's state.values as Slack would send them (what is chosen and typed so far) */
+  values?: Record<string, Record<string, any>>;
+}
+
+export function modalSelectPayload(fake: LocalSlackApi, teamId: string, userId: string, a: ModalSelect): Record<string, unknown> {
+  const open = fake.views().find((v) => v.id === a.viewId);
+  if (!open) throw new Error(`no open modal ${a.viewId}`);
+  const selected = { text: { type: 'plain_text', text: a.value }, value: a.value };
+  return {
+    type: 'block_actions',
+    user: user(userId, teamId),
+    api_app_id: 'A0JITJUMP',
+    token: 'legacy-verification-token',
+    container: { type: 'view', view_id: open.id },
+    trigger_id: fake.issueTriggerId(userId),
+    team: { id: teamId, domain: 'test' },
+    view: { ...open.view, id: open.id, hash: open.hash, team_id: teamId, state: { values: a.values ?? {} } },
+    actions: [{ type: 'static_select', action_id: a.actionId, block_id: a.blockId, selected_option: selected, action_ts: String(Date.now() / 1000) }],
+  };
+}
+
 /** An Events API delivery (event_callback) of one event, as Slack posts it: JSON, signed like the rest. */
 export function eventCallbackBody(teamId: string, event: Record<string, unknown>): string {
   return JSON.stringify({
@@ -141,6 +168,10 @@ export function createSlackSender(o: { url: string; signingSecret: string; teamI
     /** A click on a button of the Home tab last published for the user. */
     homeAction(userId: string, a: Omit<ButtonClick, 'message'>): Promise<SlackResponse> {
       return raw(payload(homeActionPayload(o.fake, teamId, userId, a)));
+    },
+    /** A choice in a select menu of an open modal that dispatches its actions (the request form's host). */
+    modalSelect(userId: string, a: ModalSelect): Promise<SlackResponse> {
+      return raw(payload(modalSelectPayload(o.fake, teamId, userId, a)));
     },
     /** The user opened the app's Home tab (`tab` 'home'), or its Messages tab. */
     appHomeOpened(userId: string, tab: 'home' | 'messages' = 'home'): Promise<SlackResponse> {

@@ -39,8 +39,9 @@ export class AccessService {
   earlierRequest = (requestId: string, actor: string) => earlierRequest(this.d, actor, requestId);
   /** the Request again form submitted: `/jump request` with the form's fields */
   requestAgain = (earlierId: string, actor: string, asked: AccessAsked): Promise<Outcome> => requestAgain(this.d, actor, earlierId, asked);
-  /** what the request form offers `actor` (prefilled from `earlier`, a request of theirs, for Request again) */
-  requestForm = (actor: string, earlier?: AccessRequest): RequestForm => requestForm(this.d, actor, earlier);
+  /** what the request form offers `actor` (prefilled from `earlier`, a request of theirs, for Request again;
+   *  `chosen`: the host picked in the form so far, whose limits the durations then follow) */
+  requestForm = (actor: string, earlier?: AccessRequest, chosen?: { host: string; durationMs?: number }): RequestForm => requestForm(this.d, actor, earlier, chosen);
   /** the request form submitted: `/jump request` with its fields (`earlierId`: opened by Request again) */
   submitRequestForm = (earlierId: string | undefined, actor: string, asked: AccessAsked): Promise<Outcome> => submitRequestForm(this.d, actor, earlierId, asked);
   /** what the person's Home tab shows */

@@ -12,9 +12,12 @@ import { requestAccess, type AccessAsked } from './request-access.ts';
 
 export type { RequestForm };
 
-/** The form for `user`, prefilled from `earlier` when given (the caller has checked it is theirs). */
-export function requestForm(d: Pick<ServiceDeps, 'policy'>, user: string, earlier?: AccessRequest): RequestForm {
-  return requestFormFor(d.policy, user, earlier);
+/**
+ * The form for `user`, prefilled from `earlier` when given (the caller has checked it is theirs); `chosen`: the
+ * host picked in the form so far (and the duration), whose limits the durations then follow.
+ */
+export function requestForm(d: Pick<ServiceDeps, 'policy'>, user: string, earlier?: AccessRequest, chosen?: { host: string; durationMs?: number }): RequestForm {
+  return requestFormFor(d.policy, user, earlier, chosen);
 }
 
 /** The form submitted: `/jump request` with its fields; from a Request again form, only by that request's requester. */

@@ -20,10 +20,12 @@ import {
   SLACK_REPLIES,
 } from './messages.ts';
 import { openRequestForm } from './home-tab.ts';
-import { askedInForm, REQUEST_FORM_VIEWS } from './request-form.ts';
+import { askedInForm, blockIdIn, REQUEST_FORM_VIEWS, requestFormModal } from './request-form.ts';
+import { parseDuration } from '../domain/duration.ts';
 import { explainSlackError } from './web-client.ts';
 
 type ButtonAction = import('@slack/bolt').BlockAction<import('@slack/bolt').ButtonAction>;
+type SelectAction = import('@slack/bolt').BlockAction<import('@slack/bolt').StaticSelectAction>;
 
 export interface ButtonDeps {
   service: AccessService;
@@ -114,8 +116,22 @@ function registerRequestForm(app: App, d: ButtonDeps): void {
     });
     // A refusal is shown under the field it is about, in `/jump request`'s words; the form stays open.
     if (reply?.kind === 'request-sent') await ack({ response_action: 'update', view: requestSentView(outcome.text ?? '') as never });
-    else if (outcome.text) await ack({ response_action: 'errors', errors: { [REQUEST_FIELDS[reply ? fieldOfReply(reply) : 'host']]: outcome.text } });
+    else if (outcome.text) await ack({ response_action: 'errors', errors: { [blockIdIn(view.state.values, reply ? fieldOfReply(reply) : 'host')]: outcome.text } });
     else await ack();
     d.runAfter(outcome, 'request form');
+  });
+
+  // A host picked in the form: the form is redrawn with the durations that host allows (what was typed stays).
+  app.action<SelectAction>({ block_id: REQUEST_FIELDS.host, action_id: REQUEST_FIELDS.host }, async ({ ack, body, action, client }) => {
+    await ack();
+    const view = body.view;
+    const host = action.selected_option?.value;
+    if (!view || !host || !(REQUEST_FORM_VIEWS as readonly string[]).includes(view.callback_id)) return;
+    const asked = askedInForm(view.state.values as never);
+    const form = d.service.requestForm(body.user.id, undefined, { host, durationMs: asked.duration === undefined ? undefined : parseDuration(asked.duration) });
+    const redrawn = { ...requestFormModal(form, host), private_metadata: view.private_metadata };
+    await client.views
+      .update({ view_id: view.id, hash: view.hash, view: redrawn as never })
+      .catch((err: unknown) => d.log.warn({ err }, 'could not redraw the request form for the host picked'));
   });
 }

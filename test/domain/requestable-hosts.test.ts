@@ -83,4 +83,20 @@ describe('request form', () => {
     assert.equal(form.maxReasonLength, 500);
     assert.equal(requestFormFor(samplePolicy(), 'U1').earlier, undefined);
   });
+
+  it('with a host chosen (the earlier request’s, or picked in the form), offers the durations within that host’s limits only', () => {
+    const policy = samplePolicy(); // db-prod-1 2h, web-1 4h, cache-1 30m; default 1h
+    const again = requestFormFor(policy, 'U1', request({ host: 'db-prod-1', durationMs: 90 * M }));
+    assert.deepEqual(again.selected, { host: 'db-prod-1', durationMs: 90 * M });
+    assert.deepEqual(again.durationsMs, [5 * M, 15 * M, 30 * M, H, 90 * M, 2 * H]);
+    const cache = requestFormFor(policy, 'U1', undefined, { host: 'cache-1', durationMs: 2 * H });
+    assert.deepEqual(cache.durationsMs, [5 * M, 15 * M, 30 * M], 'the 2h chosen before is not offered for cache-1');
+    assert.equal(cache.defaultDurationMs, 30 * M);
+    assert.deepEqual(cache.selected, { host: 'cache-1', durationMs: 2 * H });
+    assert.equal(cache.hosts.length, 3, 'every host stays on the picker');
+    // A host the person may not request (or unknown) narrows nothing and is not selected.
+    const retired = requestFormFor(withEdgeRetired(), 'U1', undefined, { host: 'cache-1' });
+    assert.equal(retired.selected, undefined);
+    assert.deepEqual(retired.durationsMs, formDurations(policy, policy.hosts.slice(0, 2)));
+  });
 });

@@ -157,16 +157,17 @@ describe('grant buttons', () => {
   };
   const homeText = (user: string) => JSON.stringify(world.slack.home(user)?.view.blocks ?? []);
   const pendingIds = () => new Set(posts(world).filter((c) => metadata(c)?.event_type === 'jit_request_pending').map((c) => String(metadata(c)!.event_payload.request_id)));
+  /** The form's state as Slack sends it: under the block ids of the view as it stands (the duration's may name a host). */
+  const formValues = (view: any, fields: { host?: string; duration?: string; reason?: string }) => {
+    const [host, duration, reason] = view.blocks.map((b: any) => b.block_id);
+    return {
+      [host]: { host: { type: 'static_select', selected_option: fields.host ? { value: fields.host } : null } },
+      [duration]: { duration: { type: 'static_select', selected_option: fields.duration ? { value: fields.duration } : null } },
+      [reason]: { reason: { type: 'plain_text_input', value: fields.reason ?? null } },
+    };
+  };
   const formSubmit = (user: string, view: any, fields: { host?: string; duration?: string; reason?: string }) =>
-    world.sender.viewSubmission(user, {
-      callbackId: view.callback_id,
-      privateMetadata: view.private_metadata,
-      values: {
-        host: { host: { type: 'static_select', selected_option: fields.host ? { value: fields.host } : null } },
-        duration: { duration: { type: 'static_select', selected_option: fields.duration ? { value: fields.duration } : null } },
-        reason: { reason: { type: 'plain_text_input', value: fields.reason ?? null } },
-      },
-    });
+    world.sender.viewSubmission(user, { callbackId: view.callback_id, privateMetadata: view.private_metadata, values: formValues(view, fields) });
 
   it('/jump request alone opens the request form; a refused submission shows /jump request’s words under the field and creates nothing; a good one sends the request', async () => {
     const viewsBefore = world.slack.views().length;
@@ -183,13 +184,26 @@ describe('grant buttons', () => {
     assert.ok(duration.element.options.every((o: any) => (parseDuration(o.value) ?? Infinity) <= 3_600_000), 'nothing over the hosts’ maxDuration');
     assert.equal(reason.element.multiline, true);
 
+    assert.equal(host.dispatch_action, true, 'picking a host redraws the durations');
+
+    // The person picks internal-2, having chosen 30m: the form is redrawn for that host, the choice kept.
+    await world.sender.modalSelect(ENGINEER, { viewId: form.id, blockId: 'host', actionId: 'host', value: 'internal-2', values: formValues(form.view, { host: 'internal-2', duration: '30m' }) });
+    const redrawn = (await until('the form redrawn for internal-2', () => world.slack.views().find((v) => v.id === form.id && v.updates === 1))).view;
+    assert.equal(redrawn.private_metadata, '');
+    assert.equal(redrawn.blocks[0].element.initial_option.value, 'internal-2');
+    assert.equal(redrawn.blocks[1].block_id, 'duration@internal-2', 'a fresh field: Slack starts it at its initial choice');
+    assert.equal(redrawn.blocks[1].element.initial_option.value, '30m');
+    assert.match(redrawn.blocks[1].hint.text, /internal-2 allows at most 1h/);
+    assert.equal(redrawn.blocks[2].optional, undefined, 'internal-2 requires a reason');
+
     const before = pendingIds();
     // Over maxDuration (a value the picker does not offer, sent anyway) and no reason: refused as the command refuses.
-    const long = await formSubmit(ENGINEER, form.view, { host: 'internal-2', duration: '2h', reason: 'late fix' });
+    const long = await formSubmit(ENGINEER, redrawn, { host: 'internal-2', duration: '2h', reason: 'late fix' });
     assert.equal(long.json.response_action, 'errors');
-    assert.equal(long.json.errors.duration, (await world.sender.command(ENGINEER, 'request internal-2 2h late fix')).json.text);
-    assert.match(long.json.errors.duration, /internal-2 allows at most 1h/);
-    const bare = await formSubmit(ENGINEER, form.view, { host: 'internal-2', duration: '30m' });
+    assert.deepEqual(Object.keys(long.json.errors), ['duration@internal-2'], 'under the duration field as it stands');
+    assert.equal(long.json.errors['duration@internal-2'], (await world.sender.command(ENGINEER, 'request internal-2 2h late fix')).json.text);
+    assert.match(long.json.errors['duration@internal-2'], /internal-2 allows at most 1h/);
+    const bare = await formSubmit(ENGINEER, redrawn, { host: 'internal-2', duration: '30m' });
     assert.equal(bare.json.errors.reason, (await world.sender.command(ENGINEER, 'request internal-2 30m')).json.text);
     const noHost = await formSubmit(ENGINEER, form.view, { duration: '30m', reason: 'x' });
     assert.match(noHost.json.errors.host, /Unknown host/);

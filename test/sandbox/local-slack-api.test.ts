@@ -130,6 +130,20 @@ describe('local Slack API: strict like Slack', () => {
       assert.equal(fake.home('U1')?.count, 1);
     });
 
+    it('views.update redraws an open modal, checking it, refusing an unknown view and a stale hash', async () => {
+      const opened = await slack.views.open({ trigger_id: fake.issueTriggerId('U1'), view: denyReasonModal('r1', 'db-1') as never });
+      const id = opened.view!.id!;
+      const hash = opened.view!.hash!;
+      const redrawn = { ...denyReasonModal('r1', 'db-1'), title: { type: 'plain_text', text: 'Redrawn' } };
+      await slack.views.update({ view_id: id, hash, view: redrawn as never });
+      assert.equal(await errorOf(slack.views.update({ view_id: id, hash, view: redrawn as never })), 'hash_conflict');
+      assert.equal(await errorOf(slack.views.update({ view_id: 'V0NOPE', view: redrawn as never })), 'not_found');
+      const tooLong = { ...redrawn, title: { type: 'plain_text', text: 'x'.repeat(25) } };
+      assert.match(await detailOf(slack.views.update({ view_id: id, view: tooLong as never })), /at most 24 characters/);
+      const now = fake.views().find((v) => v.id === id)!;
+      assert.deepEqual([now.view.title.text, now.updates], ['Redrawn', 1]);
+    });
+
     it('checks a select menu: at most 100 options, an initial option among them', async () => {
       const select = (o: Record<string, unknown>) => ({
         ...denyReasonModal('r1', 'db-1'),

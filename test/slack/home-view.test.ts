@@ -9,7 +9,7 @@ import { checkView } from '../../src/sandbox/slack-checks.ts';
 import { HomeTab } from '../../src/slack/home-tab.ts';
 import { HOME_ITEMS_SHOWN, homeView } from '../../src/slack/home-view.ts';
 import { ACTION_APPROVE, ACTION_DENY, ACTION_EXTEND, ACTION_IM_DONE } from '../../src/slack/messages.ts';
-import { ACTION_OPEN_REQUEST_FORM, requestFormModal, VIEW_REQUEST_FORM } from '../../src/slack/request-form.ts';
+import { ACTION_OPEN_REQUEST_FORM, askedInForm, blockIdIn, requestFormModal, VIEW_REQUEST_FORM } from '../../src/slack/request-form.ts';
 import { SlackNotifier } from '../../src/slack/slack-notifier.ts';
 import { request, samplePolicy } from '../domain/fixtures.ts';
 
@@ -100,6 +100,29 @@ describe('request form view', () => {
     // Some hosts need a reason, one does not: optional in the form, the hosts named; the submission is checked.
     assert.equal(reason.optional, true);
     assert.equal(reason.hint.text, 'Required for db-prod-1, cache-1.');
+  });
+
+  it('redrawn for a host picked in it: that host chosen, its durations in a fresh field, its reason rule', () => {
+    const cache = requestFormModal(requestFormFor(policy, 'U1', undefined, { host: 'cache-1', durationMs: 7_200_000 }), 'cache-1') as any;
+    assert.equal(checkView(cache), undefined);
+    const [host, duration, reason] = cache.blocks;
+    assert.equal(host.dispatch_action, true);
+    assert.equal(host.element.initial_option.value, 'cache-1');
+    assert.equal(duration.block_id, 'duration@cache-1');
+    assert.deepEqual(duration.element.options.map((o: any) => o.value), ['5m', '15m', '30m']);
+    assert.equal(duration.element.initial_option.value, '30m', 'the 2h chosen before is over cache-1’s maximum');
+    assert.equal(duration.hint.text, 'cache-1 allows at most 30m.');
+    assert.equal(reason.optional, undefined, 'cache-1 requires a reason');
+    const web = requestFormModal(requestFormFor(policy, 'U1', undefined, { host: 'web-1', durationMs: 900_000 }), 'web-1') as any;
+    assert.equal(web.blocks[1].element.initial_option.value, '15m', 'a choice within the host’s limits is kept');
+    assert.equal(web.blocks[2].optional, true, 'web-1 takes no reason');
+    assert.equal(web.blocks[2].hint, undefined);
+    // The submission is read, and a refusal placed, under the block ids as they stand.
+    const values = { host: { host: { selected_option: { value: 'web-1' } } }, 'duration@web-1': { duration: { selected_option: { value: '15m' } } }, reason: { reason: { value: '' } } };
+    assert.deepEqual(askedInForm(values), { host: 'web-1', duration: '15m', reason: '' });
+    assert.equal(blockIdIn(values, 'duration'), 'duration@web-1');
+    assert.equal(blockIdIn(values, 'host'), 'host');
+    assert.equal(blockIdIn({}, 'duration'), 'duration');
   });
 
   it('requires the reason when every host does; clips long option texts; says so when no host can be requested', () => {
