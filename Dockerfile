@@ -9,4 +9,5 @@ COPY src ./src
 USER node
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node_modules/.bin/tsx", "src/main.ts", "start"]
+# node itself, not the tsx wrapper: signals reach the broker (tsx relays SIGTERM and SIGINT only, not SIGHUP).
+CMD ["node", "--import", "tsx", "src/main.ts", "start"]

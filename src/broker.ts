@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { AuditForwarder } from './audit/audit-forwarder.ts';
 import type { Env } from './config/env.ts';
 import { PolicyError, type JumpHostConfig, type Policy } from './config/policy.ts';
+import { announceReloads, PolicySource } from './config/policy-source.ts';
 import { brokerKeyFingerprint, checkPrivateKeyFile } from './jumphost/private-key-file.ts';
 import { systemClock, type Clock } from './domain/clock.ts';
 import type { IdGenerator } from './domain/ids.ts';
@@ -38,6 +39,8 @@ import { RequestStore } from './store/request-store.ts';
 export interface BrokerOptions {
   env: Env;
   policy: Policy;
+  /** the file `policy` was read from: read again on SIGHUP (Broker.policy.reload) and whenever it changes */
+  policyPath?: string;
   logger: Logger;
   clock?: Clock;
   newId?: IdGenerator;
@@ -81,6 +84,8 @@ export interface Broker {
   reconciler: Reconciler;
   /** who connected, and ending live sessions (jump servers with sshdLog) */
   connectionWatch: ConnectionWatch;
+  /** the running policy; `reload('SIGHUP')` reads the policy file again */
+  policy: PolicySource;
   stop(): Promise<void>;
 }
 
@@ -95,6 +100,7 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
   const broker = brokerKeyFingerprints(policy);
   if (broker.problems.length) throw new PolicyError(broker.problems.join('\n'));
   const t = o.tuning ?? {};
+  const live = new PolicySource(policy, { path: o.policyPath });
   const replicaId = `${hostname()}-${process.pid}`;
   const conn = await connectRedis(env, logger);
   await warnAboutRedisSettings(conn.redis, logger);
@@ -105,12 +111,12 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
     throw err;
   }
 
-  const { requests, keys, connections, sync, registry, standing, watch, reports } = createSyncParts({ redis: conn.redis, policy, clock, logger, redisPrefix: o.redisPrefix, tuning: t });
+  const { requests, keys, connections, sync, registry, standing, watch, reports } = createSyncParts({ redis: conn.redis, policy: live.view, clock, logger, redisPrefix: o.redisPrefix, tuning: t });
   const bullPrefix = queuePrefixFor(o.redisPrefix);
   const jobs = new AccessJobs({ producer: conn.producer, workerConnection: conn.workerConnection, logger: logger.child({ component: 'jobs' }), prefix: bullPrefix });
   const client = createWebClient(env.SLACK_BOT_TOKEN, env.SLACK_API_URL);
-  const notifier = new SlackNotifier({ client, auditChannel: policy.auditChannel, approvalChannel: policy.approvalChannel, logger });
-  const { service, reconciler, home } = createAccessFlow(o, { requests, keys, standingKeys: standingKeyLookup(policy, broker.fingerprints, standing), sync, registry, jobs, notifier, client, clock, limits: new RateLimiter(conn.redis, o.redisPrefix), usage: reports });
+  const notifier = liveNotifier(client, live.view, logger);
+  const { service, reconciler, home } = createAccessFlow(o, { policy: live.view, requests, keys, standingKeys: standingKeyLookup(live.view, broker.fingerprints, standing), sync, registry, jobs, notifier, client, clock, limits: new RateLimiter(conn.redis, o.redisPrefix), usage: reports });
   const reconcileJobs = new ReconcileJobs({ producer: conn.producer, workerConnection: conn.workerConnection, logger: logger.child({ component: 'reconcile' }), everyMs: policy.reconcileInterval, prefix: bullPrefix });
   const inFlight = new Set<Promise<void>>();
   const app = createBoltApp({
@@ -118,11 +124,11 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
     signingSecret: env.SLACK_SIGNING_SECRET,
     appToken: env.SLACK_APP_TOKEN,
     apiUrl: env.SLACK_API_URL,
-    teamId: policy.teamId,
+    // read at each request: a reload that changes it applies at once
+    get teamId() { return live.view.teamId; },
     maxBodyBytes: policy.limits.maxBodyBytes,
     ackDeadlineMs: t.slackAckDeadlineMs,
-    service,
-    home,
+    service, home, // home: the notifier's publisher of Home tabs too (one person's publishes run in order)
     logger,
     health: async () => (await conn.redis.ping()) === 'PONG',
     onWork: (work) => {
@@ -139,16 +145,18 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
   logger.info({ port, redis: describeRedisTarget(conn.target), socketMode: Boolean(env.SLACK_APP_TOKEN), jumpHosts: policy.jumpHosts.length, hosts: policy.hosts.length }, 'jit-jump started');
 
   watch.start();
-  const stop = () => stopInOrder({ app, server, jobs, reconcileJobs, inFlight, sync, watch, audit, connections, conn, logger, budgetMs: t.stopTimeoutMs ?? 10_000 });
-  return { port, service, sync, requests, keys, reconciler, connectionWatch: watch, stop };
+  const stopReloading = reloadWhileRunning(live, o.policyPath, sync, { audit: (e) => requests.appendAudit(e), now: () => clock.now(), logger });
+  const stop = () => stopInOrder({ stopReloading, app, server, jobs, reconcileJobs, inFlight, sync, watch, audit, connections, conn, logger, budgetMs: t.stopTimeoutMs ?? 10_000 });
+  return { port, service, sync, requests, keys, reconciler, connectionWatch: watch, policy: live, stop };
 }
 
 /** The access service over its ports, the reconciler that finishes what it leaves behind, and the Home tabs. */
 function createAccessFlow(
   o: BrokerOptions,
-  p: { requests: RequestStore; keys: KeyStore; standingKeys: StandingKeys; sync: JumpHostSync; registry: JumpHostRegistry; jobs: AccessJobs; notifier: SlackNotifier; client: ReturnType<typeof createWebClient>; clock: Clock; limits: RateLimiter; usage: ConnectionReports },
+  p: { policy: Policy; requests: RequestStore; keys: KeyStore; standingKeys: StandingKeys; sync: JumpHostSync; registry: JumpHostRegistry; jobs: AccessJobs; notifier: SlackNotifier; client: ReturnType<typeof createWebClient>; clock: Clock; limits: RateLimiter; usage: ConnectionReports },
 ) {
-  const { policy, logger } = o;
+  const { logger } = o;
+  const { policy } = p;
   const leaseMs = o.tuning?.activationLeaseMs;
   const service = new AccessService({
     policy,
@@ -181,6 +189,39 @@ function createAccessFlow(
   const home = new HomeTab({ client: p.client, home: (user) => service.home(user), logger: logger.child({ component: 'slack' }) });
   p.notifier.showHomesWith(home);
   return { service, reconciler, home };
+}
+
+/**
+ * Reads the policy again on a change of its file (SIGHUP comes through Broker.policy.reload), and tells the log
+ * and the audit channel. An applied change syncs every jump server at once: a removed host's lines leave the
+ * block, a moved host's lines follow its new address. Returns the stop.
+ */
+function reloadWhileRunning(source: PolicySource, path: string | undefined, sync: JumpHostSync, d: Parameters<typeof announceReloads>[1] & { logger: Logger }): () => void {
+  const unannounce = announceReloads(source, d);
+  const unsync = source.onReload((r) => {
+    if (r.ok && r.changed) sync.syncAll().catch((err: unknown) => d.logger.warn({ err }, 'sync after a policy reload failed'));
+  });
+  const unwatch = path ? source.watchFile((err) => d.logger.warn({ err, path }, 'cannot watch the policy file: reload with SIGHUP')) : () => undefined;
+  return () => {
+    unwatch();
+    unannounce();
+    unsync();
+  };
+}
+
+/** The Slack notifier; it reads the channels and the policy at each post, so a reload applies at once. */
+function liveNotifier(client: ReturnType<typeof createWebClient>, policy: Policy, logger: Logger): SlackNotifier {
+  return new SlackNotifier({
+    client,
+    get auditChannel() {
+      return policy.auditChannel;
+    },
+    get approvalChannel() {
+      return policy.approvalChannel;
+    },
+    logger,
+    policy,
+  });
 }
 
 /** BullMQ workers for the access jobs and the reconcile schedule, and the audit forwarder. */
@@ -255,6 +296,7 @@ async function startApp(app: ReturnType<typeof createBoltApp>, env: Env, host?: 
 }
 
 async function stopInOrder(p: {
+  stopReloading: () => void;
   app: ReturnType<typeof createBoltApp>;
   server?: import('node:http').Server;
   jobs: AccessJobs;
@@ -272,6 +314,7 @@ async function stopInOrder(p: {
   // One budget for the whole drain, so that stop (and the process) ends in bounded time.
   const deadline = Date.now() + budgetMs;
   const left = () => Math.max(0, deadline - Date.now());
+  p.stopReloading();
   // 1. Take no new work: the HTTP port closes (a load balancer sends requests elsewhere; requests already
   //    received are answered), workers fetch no more jobs.
   const httpClosed = p.app.stop().catch(() => undefined);

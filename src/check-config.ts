@@ -7,6 +7,7 @@ import { parseAuthorizedKeys } from './domain/managed-block.ts';
 import { checkPrivateKeyFile } from './jumphost/private-key-file.ts';
 import { checkSshdLog } from './jumphost/sshd-log-check.ts';
 import { brokerKeyFingerprints } from './broker.ts';
+import { effectivePolicyLines } from './domain/effective-policy.ts';
 import { checkForwardingHardening, FORWARDING_HARDENING } from './jumphost/sshd-hardening.ts';
 import { supportsExpiryTime, type ServerVersion } from './jumphost/server-version.ts';
 import { judgeRecordedJumpHosts } from './domain/retirement.ts';
@@ -56,6 +57,8 @@ export async function checkConfig(
     throw err;
   }
   ok(`${policyPath}: ${policy.jumpHosts.length} jump host(s), ${policy.hosts.length} host(s)`);
+  // The policy each host runs under once the defaults and its rules are applied.
+  for (const line of effectivePolicyLines(policy)) ok(line);
   for (const jh of policy.jumpHosts) {
     const problem = checkPrivateKeyFile(jh.privateKeyPath);
     if (problem) fail(`jumpHosts ${jh.name}: privateKeyPath ${problem}`);

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { EnvError, readEnv, readRedisEnv, secretValues } from './config/env.ts';
 import { loadPolicy, PolicyError } from './config/policy.ts';
 import { privateKeyLines } from './jumphost/private-key-file.ts';
-import { startBroker } from './broker.ts';
+import { startBroker, type Broker } from './broker.ts';
 import { checkConfig } from './check-config.ts';
 import { createLogger } from './logger.ts';
 import { reconcileDryRun } from './reconcile-dry-run.ts';
@@ -12,7 +12,8 @@ import { reconcileDryRun } from './reconcile-dry-run.ts';
 const USAGE = `usage: jit-jump <command>
 
 commands:
-  start              run the broker (environment and JIT_CONFIG as in the README)
+  start              run the broker (environment and JIT_CONFIG as in the README); SIGHUP or a change
+                     of the policy file reloads the policy, SIGTERM stops it
   check-config       validate the policy, the broker's keys and reach every jump server
                      (with REDIS_URL set: also the jump servers the broker wrote to, as start checks them)
   reconcile --dry-run  print what the next reconcile would change on every jump server (needs REDIS_URL);
@@ -56,13 +57,25 @@ async function main(): Promise<number> {
     console.error(`unknown command "${command}"\n\n${USAGE}`);
     return 2;
   }
+  return start(policyPath);
+}
+
+/** `jit-jump start`: runs until SIGTERM or SIGINT; SIGHUP reads the policy file again. */
+async function start(policyPath: string): Promise<number> {
   const env = readEnv({ ...process.env, JIT_CONFIG: policyPath });
   const policy = loadPolicy(env.JIT_CONFIG);
   const logger = createLogger({
     level: env.LOG_LEVEL,
     secrets: [...secretValues(env), ...policy.jumpHosts.flatMap((jh) => privateKeyLines(jh.privateKeyPath))],
   });
-  const broker = await startBroker({ env, policy, logger });
+  // The broker also reloads when the file changes. A SIGHUP while the broker starts is answered once it runs
+  // (without a handler, SIGHUP would end the process).
+  let running: Broker | undefined;
+  let hupWhileStarting = false;
+  process.on('SIGHUP', () => (running ? running.policy.reload('SIGHUP') : (hupWhileStarting = true)));
+  const broker = await startBroker({ env, policy, policyPath: env.JIT_CONFIG, logger });
+  running = broker;
+  if (hupWhileStarting) broker.policy.reload('SIGHUP');
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;

@@ -4,6 +4,7 @@ import { isIPv6 } from 'node:net';
 import { posix } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { isValidTimeZone, parseHours } from '../domain/auto-approval.ts';
 import { parseDuration } from '../domain/duration.ts';
 import type { HostPolicy, JumpHostPolicy, Policy } from '../domain/policy.ts';
 
@@ -75,6 +76,25 @@ const authorizedKeysPath = z.string().superRefine((p, ctx) => {
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 const port = z.number().int().min(1).max(65535);
+const slackIds = (what: string) => z.array(slackId(what)).min(1);
+// A regular expression a reason must match (JavaScript syntax, tested against the whole reason as typed).
+const reasonPattern = z
+  .string()
+  .min(1)
+  .max(500)
+  .refine((p) => {
+    try {
+      new RegExp(p);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be a valid regular expression (JavaScript syntax), such as "^(INC|CHG)-[0-9]+"')
+  .describe('a reason must match this regular expression');
+const reasonHint = z.string().min(1).max(300).describe('what a person is told when the reason does not match reasonPattern');
+// Labels name hosts for rules: `env: prod`, `team: db`.
+const labelWord = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/i, 'must be 1-63 letters, digits, dot, dash or underscore');
+const labels = z.record(labelWord, labelWord);
 // `0` (a number in YAML) turns self-extension off; anything else is a duration.
 const selfExtend = z.union([z.literal(0), z.literal('0').transform(() => 0), duration]);
 const loginUser = z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/i, 'must be a POSIX user name');
@@ -96,6 +116,9 @@ export const defaultsSchema = z
     escalateTo: z.array(slackId('user or user-group')).min(1).optional().describe('Slack user (U…) or user-group (S…) IDs told of requests undecided after escalateAfter'),
     selfExtend: selfExtend.default(0).describe('extensions whose total stays within this are granted without approval (0: never)'),
     maxTotalDuration: duration.optional().describe('the longest a grant may last with its extensions (default: 3 × the host’s maxDuration)'),
+    reasonPattern: reasonPattern.optional(),
+    reasonHint: reasonHint.optional(),
+    requesters: slackIds('user or user-group').optional().describe('only these Slack users (U…) or user groups (S…) may request (default: anyone)'),
   })
   .strict()
   .superRefine((d, ctx) => {
@@ -171,6 +194,20 @@ export const jumpHostSchema = z
       ctx.addIssue({ code: 'custom', path: ['endSessions'], message: 'needs sshdLog: the broker finds live connections in sshd\'s log' });
   });
 
+// What a host names itself or takes from the rules its labels match (its own fields win).
+const ruleFields = {
+  owners: slackIds('user or user-group').optional().describe('Slack user IDs (U…) or user-group IDs (S…)'),
+  maxDuration: duration.optional(),
+  approvals: z.number().int().min(1).max(5).optional(),
+  requireReason: z.boolean().optional(),
+  selfExtend: selfExtend.optional(),
+  maxTotalDuration: duration.optional(),
+  reasonPattern: reasonPattern.optional(),
+  reasonHint: reasonHint.optional(),
+  requesters: slackIds('user or user-group').optional(),
+};
+export type RuleFields = { [K in keyof typeof ruleFields]?: z.output<(typeof ruleFields)[K]> };
+
 export const hostSchema = z
   .object({
     name,
@@ -178,12 +215,27 @@ export const hostSchema = z
     port: port.default(22),
     jumpHost: name.describe('name of an entry in jumpHosts'),
     loginUser: loginUser.default('root').describe('shown in the connect instructions'),
-    owners: z.array(slackId('user or user-group')).min(1).describe('Slack user IDs (U…) or user-group IDs (S…)'),
-    maxDuration: duration.optional(),
-    approvals: z.number().int().min(1).max(5).optional(),
-    requireReason: z.boolean().optional(),
-    selfExtend: selfExtend.optional(),
-    maxTotalDuration: duration.optional(),
+    labels: labels.optional().describe('labels rules match on, e.g. { env: prod, team: db }'),
+    ...ruleFields,
+  })
+  .strict();
+
+export const ruleSchema = z
+  .object({
+    match: labels.refine((m) => Object.keys(m).length > 0, 'must name at least one label').describe('the labels a host must have (all of them)'),
+    ...ruleFields,
+  })
+  .strict();
+
+// Routine access that needs no human (domain/auto-approval.ts): who, which hosts, how long, when.
+export const autoApproveSchema = z
+  .object({
+    users: slackIds('user or user-group').describe('Slack user (U…) or user-group (S…) IDs'),
+    hosts: z.array(z.union([name, labels])).min(1).describe('host names, or label selectors such as { env: staging }'),
+    maxDuration: duration.describe('longer requests go to the owners as usual'),
+    hours: z.string().refine((h) => parseHours(h) !== undefined, 'must be a local time span such as "08:00-18:00"').optional(),
+    days: z.array(z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'])).min(1).optional(),
+    timezone: z.string().refine(isValidTimeZone, 'must be an IANA time zone such as Europe/Berlin').default('UTC'),
   })
   .strict();
 
@@ -199,6 +251,8 @@ export const policySchema = z
       .prefault('1m')
       .describe('how often one replica syncs every jump server and moves stuck requests on (orphan lines, missing lines, hand edits)'),
     jumpHosts: z.array(jumpHostSchema).min(1),
+    rules: z.array(ruleSchema).default([]).describe('fields for every host whose labels match; a host’s own fields win'),
+    autoApprove: z.array(autoApproveSchema).default([]).describe('requests granted without a click'),
     hosts: z.array(hostSchema).min(1),
   })
   .strict()
@@ -217,6 +271,21 @@ export const policySchema = z
       hostNames.add(h.name);
       if (!jumpNames.has(h.jumpHost))
         ctx.addIssue({ code: 'custom', path: ['hosts', i, 'jumpHost'], message: `no jump host named "${h.jumpHost}" in jumpHosts` });
+    });
+    policy.autoApprove.forEach((rule, i) =>
+      rule.hosts.forEach((h, j) => {
+        if (typeof h === 'string' && !hostNames.has(h)) ctx.addIssue({ code: 'custom', path: ['autoApprove', i, 'hosts', j], message: `no host named "${h}" in hosts` });
+      }),
+    );
+  })
+  // Each host with the fields of the rules its labels match (in order; its own fields win), then checked as a whole.
+  .transform((raw, ctx) => {
+    const policy = { ...raw, hosts: raw.hosts.map((h) => withRules(h, raw.rules)) };
+    policy.hosts.forEach((h, i) => {
+      if (h.owners.length === 0) {
+        ctx.addIssue({ code: 'custom', path: ['hosts', i, 'owners'], message: 'no owners: give owners, or labels that match a rule giving them' });
+        return;
+      }
       const approvals = h.approvals ?? policy.defaults.approvals;
       const namedUsers = h.owners.filter((o) => !o.startsWith('S')).length;
       if (namedUsers > 0 && !h.owners.some((o) => o.startsWith('S')) && namedUsers < approvals)
@@ -232,7 +301,16 @@ export const policySchema = z
           message: `is shorter than the maxDuration of ${h.name}`,
         });
     });
+    return policy as Policy;
   });
+
+/** A host with the fields of every rule its labels match, in the rules' order; the host's own fields win. */
+function withRules<H extends RuleFields & { labels?: Record<string, string> }>(host: H, rules: readonly (RuleFields & { match: Record<string, string> })[]) {
+  const applied = rules.flatMap((r, i) => (Object.entries(r.match).every(([k, v]) => host.labels?.[k] === v) ? [i] : []));
+  const defined = (o: object) => Object.fromEntries(Object.entries(o).filter(([k, v]) => v !== undefined && k !== 'match'));
+  const merged = Object.assign({}, ...applied.map((i) => defined(rules[i]!)), defined(host)) as H;
+  return { ...merged, owners: merged.owners ?? [], ...(applied.length ? { appliedRules: applied } : {}) };
+}
 
 // The schema parses into exactly the domain's policy types: a field added on one side only fails to compile.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;

@@ -3,7 +3,7 @@ import type { HostPolicy, Policy } from './policy.ts';
 import { formatDuration, parseDuration } from './duration.ts';
 import { authorize } from './authorization.ts';
 import type { AccessRequest } from './request-state.ts';
-import { ok, refuse, type AuthorizationRefusals, type PolicyRefusals, type Result, type WordedCode } from './result.ts';
+import { ok, refuse, type AuthorizationRefusals, type PolicyRefusals, type Refused, type Result, type WordedCode } from './result.ts';
 import { isRetired } from './retirement.ts';
 import type { ApprovalRules } from './store-results.ts';
 import { echo } from './user-text.ts';
@@ -32,19 +32,52 @@ export function hostRules(policy: Pick<Policy, 'defaults'>, host: HostPolicy) {
     requireReason: host.requireReason ?? policy.defaults.requireReason,
     maxTotalMs: host.maxTotalDuration ?? policy.defaults.maxTotalDuration ?? DEFAULT_TOTAL_FACTOR * maxDurationMs,
     selfExtendMs: host.selfExtend ?? policy.defaults.selfExtend,
+    reasonPattern: host.reasonPattern ?? policy.defaults.reasonPattern,
+    reasonHint: host.reasonHint ?? policy.defaults.reasonHint,
+    requesters: host.requesters ?? policy.defaults.requesters,
   };
 }
 
 /**
- * Whether `requester` may ask for access to `host`: the one answer for the typed `/jump request` and the
- * request form's host picker (requestable-hosts.ts). Today every host whose jump server is not retired;
- * a `requesters` rule (who may request at all) belongs here too.
+ * The reason as it will be stored (trimmed), or why it is refused: missing where required (`missing`: the
+ * refusal to give then), too long, or not matching the host's reasonPattern (told the reasonHint).
  */
-export function mayRequestHost(policy: Pick<Policy, 'jumpHosts'>, host: HostPolicy, requester: string): Result<null, 'jump-host-retired'> {
-  void requester; // every person may request every host today
+export function checkReason(
+  policy: Policy,
+  host: HostPolicy,
+  text: string,
+  missing: () => Refused<keyof PolicyRefusals>,
+): Decision<string, keyof PolicyRefusals> {
+  const rules = hostRules(policy, host);
+  const reason = text.trim();
+  if (rules.requireReason && reason === '') return missing();
+  const maxReason = policy.limits?.maxReasonLength ?? MAX_REASON_LENGTH;
+  if (reason.length > maxReason)
+    return refuse('reason-too-long', `reason of ${reason.length} characters over maxReasonLength ${maxReason}`, { length: reason.length, max: maxReason });
+  if (reason !== '' && rules.reasonPattern !== undefined && !new RegExp(rules.reasonPattern).test(reason))
+    return refuse('reason-mismatch', `reason does not match reasonPattern of ${host.name}`, { host: host.name, pattern: rules.reasonPattern, hint: rules.reasonHint });
+  return ok(reason);
+}
+
+/**
+ * May `user` request `host`? Anyone, unless the host (or its rules, or the defaults) names requesters:
+ * then only they (`requesterIds`: those requesters expanded to user ids).
+ */
+export function checkRequester(policy: Policy, host: HostPolicy, user: string, requesterIds: ReadonlySet<string>): Decision<null, 'not-a-requester'> {
+  if (hostRules(policy, host).requesters === undefined || requesterIds.has(user)) return ok(null);
+  return refuse('not-a-requester', `${user} is not among the requesters of ${host.name}`, { host: host.name, owners: host.owners });
+}
+
+/**
+ * May `user` ask for access to `host` at all: the one rule for the typed `/jump request` and the request form's
+ * host picker (requestable-hosts.ts). Not while its jump server is retired; not unless they are among its
+ * requesters, where it names any (`requesterIds`: those expanded to user ids; undefined where not checked here:
+ * the typed command checks them first, apart, so as to audit that refusal).
+ */
+export function mayRequestHost(policy: Policy, host: HostPolicy, user: string, requesterIds?: ReadonlySet<string>): Decision<null, 'jump-host-retired' | 'not-a-requester'> {
   if (isRetired(policy, host.jumpHost))
     return refuse('jump-host-retired', `${host.name} is behind retired jump server ${host.jumpHost}`, { host: host.name, jumpHost: host.jumpHost });
-  return ok(null);
+  return requesterIds === undefined ? ok(null) : checkRequester(policy, host, user, requesterIds);
 }
 
 export function evaluateRequest(
@@ -70,14 +103,10 @@ export function evaluateRequest(
     return refuse('duration-too-long', `${over} over maxDuration ${formatDuration(rules.maxDurationMs)}`, { host: host.name, maxMs: rules.maxDurationMs });
   if (durationMs < rules.minDurationMs)
     return refuse('duration-too-short', `${over} under minDuration ${formatDuration(rules.minDurationMs)}`, { host: host.name, minMs: rules.minDurationMs });
-  const reason = input.reason.trim();
-  if (rules.requireReason && reason === '')
-    return refuse('reason-required', `${host.name} requires a reason`, { host: host.name, durationMs });
-  const maxReason = policy.limits?.maxReasonLength ?? MAX_REASON_LENGTH;
-  if (reason.length > maxReason)
-    return refuse('reason-too-long', `reason of ${reason.length} characters over maxReasonLength ${maxReason}`, { length: reason.length, max: maxReason });
+  const reason = checkReason(policy, host, input.reason, () => refuse('reason-required', `${host.name} requires a reason`, { host: host.name, durationMs }));
+  if (!reason.ok) return reason;
   if (!input.hasKey) return refuse('no-key', 'no registered key', {});
-  return ok({ host, durationMs, reason, requiredApprovals: rules.approvals });
+  return ok({ host, durationMs, reason: reason.value, requiredApprovals: rules.approvals });
 }
 
 /** The current policy's rules for approving a request on `host` (checked by the store with the approval). */

@@ -23,7 +23,10 @@ export type AuditEventType =
   /** a grant's key logged in on its jump server (from sshd's log) */
   | 'connection'
   /** the broker ended a live connection because its grant ended */
-  | 'session-ended';
+  | 'session-ended'
+  /** the broker applied a changed policy (SIGHUP or a change of the policy file); `detail`: what changed. A
+   *  refused reload is a `refused` event with code `policy-invalid` (the old policy stays) */
+  | 'policy-reloaded';
 
 export interface AuditEvent {
   type: AuditEventType;

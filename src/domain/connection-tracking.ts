@@ -130,15 +130,33 @@ function unionLength(intervals: readonly [number, number][]): number {
 const sortedUnique = (values: Iterable<string>): string[] => [...new Set(values)].sort();
 
 /**
- * How a grant was used: the connections of its key that started while it was active and either opened no tunnel
- * yet or reached its target. Their other targets (another grant of the same key) are listed too.
+ * Whether a connection may have come under a grant activated at `activatedAt` (the broker's clock). A logged time
+ * may lie up to `logResolutionMs` before the instant it stands for (whole-second syslog lines; and the jump server's
+ * clock is not the broker's), so a login logged that much before the activation may be the grant's; but not one the
+ * broker itself ended before the activation (that end time is the broker's clock): that was an earlier grant's
+ * connection of the same key. (An end read from the log tells no more: it is never before the logged start.)
  */
-export function grantUsage(grant: { fingerprint: string; target: string; activatedAt: number; endedAt?: number }, connections: readonly ConnectionRecord[], now: number): GrantUsage {
+function mayHaveComeUnder(c: ConnectionRecord, activatedAt: number, logResolutionMs: number): boolean {
+  const endedBefore = c.endedBy === 'broker' && c.endedAt !== undefined && c.endedAt < activatedAt;
+  return c.startedAt + logResolutionMs >= activatedAt && !endedBefore;
+}
+
+/**
+ * How a grant was used: the connections of its key that started while it was active (see mayHaveComeUnder) and
+ * either opened no tunnel yet or reached its target. Their other targets (another grant of the same key) are listed
+ * too. The time used is counted within the grant's life.
+ */
+export function grantUsage(
+  grant: { fingerprint: string; target: string; activatedAt: number; endedAt?: number },
+  connections: readonly ConnectionRecord[],
+  now: number,
+  logResolutionMs: number,
+): GrantUsage {
   const until = grant.endedAt ?? now;
   const used = connections.filter(
     (c) =>
       c.fingerprint === grant.fingerprint &&
-      c.startedAt >= grant.activatedAt &&
+      mayHaveComeUnder(c, grant.activatedAt, logResolutionMs) &&
       c.startedAt <= until &&
       (c.targets.length === 0 || c.targets.includes(grant.target)),
   );

@@ -1,6 +1,6 @@
 // May this grant be extended by this much, and does it need its owners? A pure function of the policy, the
 // grant and the time. The store checks the same limits again in the atomic step that moves the grant's end.
-import { hostRules, MAX_REASON_LENGTH } from './access-policy.ts';
+import { checkReason, hostRules } from './access-policy.ts';
 import { parseDuration } from './duration.ts';
 import type { HostPolicy, Policy } from './policy.ts';
 import type { AccessRequest } from './request-state.ts';
@@ -47,11 +47,8 @@ export function evaluateExtension(
   const leftMs = Math.max(0, rules.maxTotalMs - grantLengthMs(grant));
   if (durationMs > leftMs)
     return refuse('extension-over-total', `grant would exceed maxTotalDuration of ${host.name}`, { host: host.name, maxTotalMs: rules.maxTotalMs, leftMs });
-  const reason = input.reason.trim();
-  if (rules.requireReason && reason === '') return refuse('extension-reason-required', `${host.name} requires a reason`, { id, durationMs });
-  const maxReason = policy.limits?.maxReasonLength ?? MAX_REASON_LENGTH;
-  if (reason.length > maxReason)
-    return refuse('reason-too-long', `reason of ${reason.length} characters over maxReasonLength ${maxReason}`, { length: reason.length, max: maxReason });
+  const reason = checkReason(policy, host, input.reason, () => refuse('extension-reason-required', `${host.name} requires a reason`, { id, durationMs }));
+  if (!reason.ok) return reason;
   const self = (grant.extendedMs ?? 0) + durationMs <= rules.selfExtendMs;
-  return ok({ host, durationMs, reason, requiredApprovals: rules.approvals, self, maxTotalMs: rules.maxTotalMs, selfExtendMs: rules.selfExtendMs });
+  return ok({ host, durationMs, reason: reason.value, requiredApprovals: rules.approvals, self, maxTotalMs: rules.maxTotalMs, selfExtendMs: rules.selfExtendMs });
 }

@@ -24,6 +24,26 @@ export interface PolicyDefaults {
   selfExtend: number;
   /** the longest a grant may last with its extensions (default: 3 × the host's maxDuration) */
   maxTotalDuration?: number;
+  /** a reason must match this regular expression (JavaScript syntax) */
+  reasonPattern?: string;
+  /** what a person is told when their reason does not match reasonPattern */
+  reasonHint?: string;
+  /** only these Slack user or user-group IDs may request (unset: anyone in the workspace) */
+  requesters?: string[];
+}
+
+/** Fields for every host whose labels match `match` (all of them); a host's own fields win over a rule's. */
+export interface RulePolicy {
+  match: Record<string, string>;
+  owners?: string[];
+  maxDuration?: number;
+  approvals?: number;
+  requireReason?: boolean;
+  selfExtend?: number;
+  maxTotalDuration?: number;
+  reasonPattern?: string;
+  reasonHint?: string;
+  requesters?: string[];
 }
 
 /** How much one person can ask of the broker (rate windows slide). */
@@ -77,13 +97,36 @@ export interface HostPolicy {
   /** name of an entry in jumpHosts */
   jumpHost: string;
   loginUser: string;
-  /** Slack user IDs (U…) or user-group IDs (S…) */
+  /** Slack user IDs (U…) or user-group IDs (S…): the host's own, or its rules' */
   owners: string[];
   maxDuration?: number;
   approvals?: number;
   requireReason?: boolean;
   selfExtend?: number;
   maxTotalDuration?: number;
+  reasonPattern?: string;
+  reasonHint?: string;
+  requesters?: string[];
+  /** what rules match on */
+  labels?: Record<string, string>;
+  /** the indexes (0-based) of the rules whose fields this host took, in order */
+  appliedRules?: number[];
+}
+
+/** A request matching one of these is granted without a click (the first that matches, by its number). */
+export interface AutoApproveRule {
+  /** Slack user (U…) or user-group (S…) IDs */
+  users: string[];
+  /** host names, or label selectors ({ env: staging }: every host with those labels) */
+  hosts: (string | Record<string, string>)[];
+  /** requests longer than this are not auto-approved */
+  maxDuration: number;
+  /** local time span "HH:MM-HH:MM" (22:00-06:00 spans midnight); unset: all day */
+  hours?: string;
+  /** weekdays (mon … sun); unset: every day */
+  days?: ('mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun')[];
+  /** IANA time zone of hours and days */
+  timezone: string;
 }
 
 export interface Policy {
@@ -95,5 +138,8 @@ export interface Policy {
   keys: PolicyKeys;
   reconcileInterval: number;
   jumpHosts: JumpHostPolicy[];
+  rules: RulePolicy[];
+  autoApprove: AutoApproveRule[];
+  /** every host with its rules' fields already applied */
   hosts: HostPolicy[];
 }

@@ -95,6 +95,8 @@ export interface AccessRequest {
   usage?: string;
   /** denied because it asks for longer than the host's maxDuration when approved (ms): the policy changed */
   policyMaxMs?: number;
+  /** granted without a click by this autoApprove rule (its number, from 1) */
+  autoApproved?: number;
   /** an extension request: the id of the grant it extends (its `durationMs` is the time it adds) */
   extends?: string;
   /** a grant: the time extensions have added to it so far (ms) */

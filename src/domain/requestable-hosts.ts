@@ -5,9 +5,19 @@ import { hostRules, mayRequestHost } from './access-policy.ts';
 import type { HostPolicy, Policy } from './policy.ts';
 import type { AccessRequest } from './request-state.ts';
 
-/** The hosts the person may request, in policy order. */
-export function requestableHosts(policy: Pick<Policy, 'jumpHosts' | 'hosts'>, requester: string): HostPolicy[] {
-  return policy.hosts.filter((h) => mayRequestHost(policy, h, requester).ok);
+/** Per host that names requesters, those requesters expanded to user ids (a host missing here: not verifiable now). */
+export type RequesterIds = ReadonlyMap<string, ReadonlySet<string>>;
+
+/**
+ * The hosts the person may request, in policy order (mayRequestHost). A host naming requesters whose members
+ * cannot be verified now (absent from `requesterIds`) is not offered: fail closed, as the typed command refuses it.
+ */
+export function requestableHosts(policy: Policy, requester: string, requesterIds: RequesterIds = new Map()): HostPolicy[] {
+  const none: ReadonlySet<string> = new Set();
+  return policy.hosts.filter((h) => {
+    const ids = hostRules(policy, h).requesters === undefined ? undefined : (requesterIds.get(h.name) ?? none);
+    return mayRequestHost(policy, h, requester, ids).ok;
+  });
 }
 
 const MINUTE = 60_000;
@@ -46,6 +56,8 @@ export interface FormHost {
   name: string;
   maxDurationMs: number;
   requireReason: boolean;
+  /** what a good reason looks like (policy reasonHint) */
+  reasonHint?: string;
 }
 
 /**
@@ -64,10 +76,17 @@ export interface RequestForm {
 
 /**
  * The request form for `requester`: the hosts they may request with their limits, prefilled from `earlier` if
- * given; `chosen`: the host picked in the form (and the duration chosen so far), which narrows the durations.
+ * given; `chosen`: the host picked in the form (and the duration chosen so far), which narrows the durations;
+ * `requesterIds`: the requesters of the hosts that name any, expanded (see requestableHosts).
  */
-export function requestFormFor(policy: Policy, requester: string, earlier?: AccessRequest, chosen?: { host: string; durationMs?: number }): RequestForm {
-  const hosts = requestableHosts(policy, requester);
+export function requestFormFor(
+  policy: Policy,
+  requester: string,
+  earlier?: AccessRequest,
+  chosen?: { host: string; durationMs?: number },
+  requesterIds?: RequesterIds,
+): RequestForm {
+  const hosts = requestableHosts(policy, requester, requesterIds);
   const pick = chosen ?? (earlier ? { host: earlier.host, durationMs: earlier.durationMs } : undefined);
   const picked = pick && hosts.find((h) => h.name === pick.host);
   const offeredFor = picked ? [picked] : hosts;
@@ -75,7 +94,7 @@ export function requestFormFor(policy: Policy, requester: string, earlier?: Acce
   return {
     hosts: hosts.map((h) => {
       const rules = hostRules(policy, h);
-      return { name: h.name, maxDurationMs: rules.maxDurationMs, requireReason: rules.requireReason };
+      return { name: h.name, maxDurationMs: rules.maxDurationMs, requireReason: rules.requireReason, ...(rules.reasonHint ? { reasonHint: rules.reasonHint } : {}) };
     }),
     durationsMs: formDurations(policy, offeredFor, wanted),
     defaultDurationMs: defaultFormDuration(policy, offeredFor),

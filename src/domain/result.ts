@@ -18,6 +18,12 @@ export interface PolicyRefusals {
   'duration-too-short': { host: string; minMs: number };
   'reason-required': { host: string; durationMs: number };
   'reason-too-long': { length: number; max: number };
+  /** the reason does not match the host's reasonPattern: `hint` says what it should look like */
+  'reason-mismatch': { host: string; pattern: string; hint?: string };
+  /** the host's requesters do not include this person: `owners` are whom to ask */
+  'not-a-requester': { host: string; owners: string[] };
+  /** a user group among the host's requesters cannot be listed now */
+  'requesters-unavailable': { host: string };
   'no-key': None;
   'already-approved': { remaining: number };
   /** an approval after the approval deadline (the time-out job was late): the request times out instead */
@@ -102,7 +108,9 @@ export type RefusalCode =
   | 'rate-limited'
   | 'too-many-pending'
   | 'conflict'
-  | 'unavailable';
+  | 'unavailable'
+  /** a policy reload (SIGHUP, a change of the policy file) found the new policy invalid: the old one stays */
+  | 'policy-invalid';
 
 /** A code with its data, one member per code, so that a switch over `code` knows its `params`. */
 export type RefusalDetail<C extends WordedCode = WordedCode> = C extends WordedCode ? { code: C; params: RefusalParams[C] } : never;

@@ -23,9 +23,9 @@ export class ConnectionReports {
     const target = grantTarget(this.o.policy, grant);
     if (!jh?.sshdLog || !grant.keyFingerprint || grant.activatedAt === undefined || !target) return undefined;
     const until = grant.endedAt ?? now;
-    // A logged time may lie up to a second early (whole-second syslog lines).
-    const from = grant.activatedAt - LOG_TIME_RESOLUTION_MS;
-    const connections = await this.o.store.forKey(jh.name, grant.keyFingerprint, from, until);
-    return describeUsage(grantUsage({ fingerprint: grant.keyFingerprint, target, activatedAt: from, endedAt: grant.endedAt }, connections, now));
+    // A logged time may lie up to a second early (whole-second syslog lines): grantUsage decides on those.
+    const connections = await this.o.store.forKey(jh.name, grant.keyFingerprint, grant.activatedAt - LOG_TIME_RESOLUTION_MS, until);
+    const usage = grantUsage({ fingerprint: grant.keyFingerprint, target, activatedAt: grant.activatedAt, endedAt: grant.endedAt }, connections, now, LOG_TIME_RESOLUTION_MS);
+    return describeUsage(usage);
   }
 }

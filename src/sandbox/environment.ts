@@ -63,6 +63,12 @@ export interface EnvironmentOptions {
   expiryWarning?: string;
   /** reminders of undecided requests (policy defaults; unset: the policy's defaults) */
   remindAfter?: string;
+  /** policy rules, and fields that replace a host's own (`undefined` removes one: a host that takes it from a rule) */
+  rules?: Record<string, unknown>[];
+  hostFields?: Partial<Record<'internal-1' | 'internal-2', Record<string, unknown>>>;
+  /** reason rules and requesters in the policy defaults */
+  reasonPattern?: string;
+  reasonHint?: string;
   /** extensions (policy defaults; unset: the policy's defaults) */
   selfExtend?: string;
   maxTotalDuration?: string;
@@ -140,6 +146,7 @@ export async function startEnvironment(opts: EnvironmentOptions = {}): Promise<E
         ...(opts.remindAfter ? { remindAfter: opts.remindAfter } : {}),
         ...(opts.selfExtend ? { selfExtend: opts.selfExtend } : {}),
         ...(opts.maxTotalDuration ? { maxTotalDuration: opts.maxTotalDuration } : {}),
+        ...(opts.reasonPattern ? { reasonPattern: opts.reasonPattern, reasonHint: opts.reasonHint } : {}),
         ...(opts.escalateAfter ? { escalateAfter: opts.escalateAfter, escalateTo: opts.escalateTo } : {}),
       },
       ...(opts.limits ? { limits: opts.limits } : {}),
@@ -155,9 +162,10 @@ export async function startEnvironment(opts: EnvironmentOptions = {}): Promise<E
           ...(jump.logSource ? { sshdLog: jump.logSource } : {}),
         },
       ],
+      ...(opts.rules ? { rules: opts.rules } : {}),
       hosts: [
-        { name: 'internal-1', address: '127.0.0.1', port: internal.port, jumpHost: 'bastion', loginUser: internal.user, owners: [OWNER_GROUP], approvals: opts.approvals ?? 1 },
-        { name: 'internal-2', address: '127.0.0.1', port: internal2.port, jumpHost: 'bastion', loginUser: internal2.user, owners: [OWNER] },
+        { name: 'internal-1', address: '127.0.0.1', port: internal.port, jumpHost: 'bastion', loginUser: internal.user, owners: [OWNER_GROUP], approvals: opts.approvals ?? 1, ...opts.hostFields?.['internal-1'] },
+        { name: 'internal-2', address: '127.0.0.1', port: internal2.port, jumpHost: 'bastion', loginUser: internal2.user, owners: [OWNER], ...opts.hostFields?.['internal-2'] },
       ],
     });
     const policyPath = join(dir, 'jit.config.yaml');

@@ -59,6 +59,7 @@ export interface FakeMessage {
   ts: string;
   text?: string;
   blocks?: any[];
+  /** a reply: the ts of the message whose thread it is in (absent on a message in the channel itself) */
   thread_ts?: string;
   /** Slack message metadata ({ event_type, event_payload }), as posted */
   metadata?: { event_type: string; event_payload: Record<string, unknown> };
@@ -71,7 +72,10 @@ export interface LocalSlackApi {
   baseUrl: string;
   calls: SlackCall[];
   responseUrl(): string;
+  /** Every message posted, replies in threads included (oldest first), in one channel or all. */
   messages(channel?: string): FakeMessage[];
+  /** The replies in the thread of the message `ts` of `channel`, oldest first (the message itself not included). */
+  replies(channel: string, ts: string): FakeMessage[];
   waitFor<T>(predicate: (calls: SlackCall[]) => T | undefined | false, timeoutMs?: number): Promise<T>;
   /** The next call(s) of `method` fail (see InjectedFailure, FailOptions). */
   failNext(method: string, failure: InjectedFailure, opts?: FailOptions): void;
@@ -230,6 +234,23 @@ export async function startLocalSlackApi(opts: LocalSlackApiOptions): Promise<Lo
     return { user: t.user };
   };
 
+  /**
+   * The thread a post names (thread_ts), as Slack finds it: a malformed ts is invalid_thread_ts, one that names no
+   * message of the channel thread_not_found; a reply's ts stands for its thread's first message.
+   */
+  const threadOf = (channel: string, threadTs: unknown): { ts: string } | { ok: false; error: string } | undefined => {
+    if (threadTs === undefined || threadTs === null) return undefined;
+    if (typeof threadTs !== 'string' || !/^\d+\.\d+$/.test(threadTs)) return { ok: false, error: 'invalid_thread_ts' };
+    const named = messages.find((m) => m.channel === channel && m.ts === threadTs);
+    if (!named) return { ok: false, error: 'thread_not_found' };
+    return { ts: named.thread_ts ?? named.ts };
+  };
+  /** A message as conversations.history and .replies list it: metadata only when asked for (include_all_metadata). */
+  const asListed = (m: FakeMessage, a: Record<string, any>) => {
+    const withMetadata = a.include_all_metadata === true || a.include_all_metadata === 'true';
+    return { type: 'message', ts: m.ts, text: m.text, blocks: m.blocks, ...(m.thread_ts ? { thread_ts: m.thread_ts } : {}), ...(withMetadata && m.metadata ? { metadata: m.metadata } : {}) };
+  };
+
   const handle = (method: string, a: Record<string, any>): Record<string, unknown> => {
     switch (method) {
       case 'auth.test':
@@ -238,12 +259,14 @@ export async function startLocalSlackApi(opts: LocalSlackApiOptions): Promise<Lo
         if (!a.channel) return { ok: false, error: 'channel_not_found' };
         const problem = checkMessage(a);
         if (problem) return refuse(problem);
+        const thread = threadOf(a.channel, a.thread_ts);
+        if (thread !== undefined && 'error' in thread) return thread;
         const msg: FakeMessage = {
           channel: a.channel,
           ts: nextTs(),
           text: a.text,
           blocks: a.blocks,
-          thread_ts: a.thread_ts,
+          ...(thread ? { thread_ts: thread.ts } : {}),
           ...(a.metadata ? { metadata: a.metadata } : {}),
           postedAt: Date.now(),
         };
@@ -268,10 +291,16 @@ export async function startLocalSlackApi(opts: LocalSlackApiOptions): Promise<Lo
         return { ok: true, message_ts: nextTs() };
       }
       case 'conversations.history': {
-        const found = messages.filter((m) => m.channel === a.channel).reverse().slice(0, Number(a.limit ?? 100));
-        // Like Slack, metadata only when asked for (include_all_metadata).
-        const withMetadata = a.include_all_metadata === true || a.include_all_metadata === 'true';
-        return { ok: true, messages: found.map((m) => ({ type: 'message', ts: m.ts, text: m.text, blocks: m.blocks, ...(withMetadata && m.metadata ? { metadata: m.metadata } : {}) })) };
+        // Like Slack, the channel's own messages, newest first: replies stay in their threads.
+        const found = messages.filter((m) => m.channel === a.channel && m.thread_ts === undefined).reverse().slice(0, Number(a.limit ?? 100));
+        return { ok: true, messages: found.map((m) => asListed(m, a)) };
+      }
+      case 'conversations.replies': {
+        // Like Slack, the thread's first message, then its replies, oldest first.
+        const parent = messages.find((m) => m.channel === a.channel && m.ts === a.ts && m.thread_ts === undefined);
+        if (!parent) return { ok: false, error: 'thread_not_found' };
+        const thread = [parent, ...messages.filter((m) => m.channel === a.channel && m.thread_ts === parent.ts)].slice(0, Number(a.limit ?? 1000));
+        return { ok: true, messages: thread.map((m) => asListed(m, a)) };
       }
       case 'conversations.open':
         if (!a.users) return refuse({ error: 'invalid_arguments', detail: 'missing required field: users' });
@@ -402,6 +431,7 @@ export async function startLocalSlackApi(opts: LocalSlackApiOptions): Promise<Lo
     calls,
     responseUrl: () => `${baseUrl}/response/${++responseCounter}`,
     messages: (channel) => structuredClone(messages.filter((m) => channel === undefined || m.channel === channel)),
+    replies: (channel, ts) => structuredClone(messages.filter((m) => m.channel === channel && m.thread_ts === ts)),
     async waitFor(predicate, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {

@@ -41,7 +41,7 @@ export class AccessService {
   requestAgain = (earlierId: string, actor: string, asked: AccessAsked): Promise<Outcome> => requestAgain(this.d, actor, earlierId, asked);
   /** what the request form offers `actor` (prefilled from `earlier`, a request of theirs, for Request again;
    *  `chosen`: the host picked in the form so far, whose limits the durations then follow) */
-  requestForm = (actor: string, earlier?: AccessRequest, chosen?: { host: string; durationMs?: number }): RequestForm => requestForm(this.d, actor, earlier, chosen);
+  requestForm = (actor: string, earlier?: AccessRequest, chosen?: { host: string; durationMs?: number }): Promise<RequestForm> => requestForm(this.d, actor, earlier, chosen);
   /** the request form submitted: `/jump request` with its fields (`earlierId`: opened by Request again) */
   submitRequestForm = (earlierId: string | undefined, actor: string, asked: AccessAsked): Promise<Outcome> => submitRequestForm(this.d, actor, earlierId, asked);
   /** what the person's Home tab shows */

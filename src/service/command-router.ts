@@ -50,7 +50,7 @@ export async function routeCommand(d: ServiceDeps, user: string, text: string): 
     case 'request':
       return requestAccess(d, user, cmd);
     case 'request-form':
-      return { reply: { kind: 'request-form', form: requestForm(d, user) } };
+      return { reply: { kind: 'request-form', form: await requestForm(d, user) } };
     case 'list':
       return listOpen(d, user, cmd.all);
     case 'revoke':

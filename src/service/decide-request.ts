@@ -81,11 +81,10 @@ export async function approve(d: ServiceDeps, requestId: string, actor: string):
   // An extension's last approval moved its grant's end: the line is rewritten, the requester told.
   if ('extendedGrant' in approved)
     return { after: () => followUpExtension(d, approved.extendedGrant, { ...req, state: 'extended', approvers: [...req.approvers, actor], expiresAt: approved.expiresAt }) };
-  if (!approved.activated)
-    return {
-      reply: { kind: 'approval-recorded', approvals: approved.approvals, required: approved.required },
-      after: () => showCurrentState(d, req.id),
-    };
+  if (!approved.activated) {
+    const { approvals, required } = approved;
+    return { reply: { kind: 'approval-recorded', approvals, required }, after: () => showCurrentState(d, req.id, { kind: 'approved', by: actor, approvals, required }) };
+  }
   return { after: () => completeActivation(d, req.id) };
 }
 
@@ -107,7 +106,7 @@ async function refuseOverMaxDuration(d: ServiceDeps, req: AccessRequest, actor: 
     after: async () => {
       await d.jobs.cancel('timeout', req.id);
       await d.notifier.requestDenied({ ...req, state: 'denied', decidedBy: actor, policyMaxMs: maxMs, endedAt });
-      await showCurrentState(d, req.id);
+      await showCurrentState(d, req.id, { kind: 'denied' });
     },
   };
 }
@@ -132,7 +131,7 @@ export async function deny(d: ServiceDeps, requestId: string, actor: string, rea
     after: async () => {
       await d.jobs.cancel('timeout', req.id);
       await d.notifier.requestDenied({ ...req, state: 'denied', decidedBy: actor, denyReason, endedAt });
-      await showCurrentState(d, req.id);
+      await showCurrentState(d, req.id, { kind: 'denied' });
     },
   };
 }

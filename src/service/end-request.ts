@@ -40,7 +40,7 @@ async function cancel(d: ServiceDeps, actor: string, req: AccessRequest): Promis
       await d.jobs.cancel('timeout', req.id);
       // The requester knows what they did; an owner's cancellation is news to them.
       if (actor !== req.requester) await d.notifier.requestCancelled({ ...req, state: 'cancelled', decidedBy: actor, endedAt });
-      await showCurrentState(d, req.id);
+      await showCurrentState(d, req.id, { kind: 'cancelled' });
     },
   };
 }
@@ -57,7 +57,7 @@ async function revoke(d: ServiceDeps, actor: string, req: AccessRequest): Promis
       await d.jobs.cancel('revoke', req.id);
       // The requester knows what they did; anyone else's revocation is news to them.
       if (actor !== req.requester) await d.notifier.grantEnded({ ...req, state: 'revoked', decidedBy: actor, endedAt, ...used });
-      await showCurrentState(d, req.id);
+      await showCurrentState(d, req.id, { kind: 'revoked' });
     },
   };
 }

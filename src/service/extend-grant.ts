@@ -63,7 +63,7 @@ export async function extendGrant(d: ServiceDeps, actor: string, id: string, ask
   if (!r.ok) return { reply: refusedExtension(r, grant, maxTotalMs, durationMs) };
   if (r.value.extended) {
     const { expiresAt } = r.value;
-    return { reply: { kind: 'extended', id: grant.id, host: grant.host, durationMs, expiresAt }, after: () => followUpExtension(d, grant.id) };
+    return { reply: { kind: 'extended', id: grant.id, host: grant.host, durationMs, expiresAt }, after: () => followUpExtension(d, grant.id, undefined, durationMs) };
   }
   await d.jobs.schedule('timeout', extension.id, now + d.policy.defaults.approvalTimeout, now);
   return {
@@ -93,7 +93,7 @@ function refusedExtension(r: Exclude<ExtensionResult, { ok: true }>, grant: Acce
  * new expiry-time, a warning is scheduled for the new end, and every message of the grant shows it. Idempotent;
  * if this never runs (a crash), the revoke job re-delays itself to the new end and the reconciler syncs.
  */
-export async function followUpExtension(d: ServiceDeps, grantId: string, extension?: AccessRequest): Promise<void> {
+export async function followUpExtension(d: ServiceDeps, grantId: string, extension?: AccessRequest, selfExtendedMs = 0): Promise<void> {
   const grant = await d.requests.get(grantId);
   if (!grant || grant.state !== 'active' || grant.expiresAt === undefined) return;
   await d.sync.sync(grant.jumpHost);
@@ -102,6 +102,8 @@ export async function followUpExtension(d: ServiceDeps, grantId: string, extensi
     await d.jobs.cancel('timeout', extension.id);
     await d.notifier.grantExtended(grant, extension);
   }
-  await showCurrentState(d, grantId);
-  if (extension) await showCurrentState(d, extension.id);
+  // Told in the grant's thread and the extension's: only the path that moved the end runs this.
+  const step = { kind: 'extended', durationMs: extension?.durationMs ?? selfExtendedMs, endsAt: grant.expiresAt, approvedBy: extension?.approvers ?? [] } as const;
+  await showCurrentState(d, grantId, step);
+  if (extension) await showCurrentState(d, extension.id, step);
 }

@@ -18,7 +18,7 @@ export async function extensionOfEndedGrant(d: ServiceDeps, extension: AccessReq
     after: async () => {
       await d.jobs.cancel('timeout', extension.id);
       await d.notifier.requestCancelled(ended);
-      await showCurrentState(d, extension.id);
+      await showCurrentState(d, extension.id, { kind: 'cancelled' });
     },
   };
 }
@@ -37,7 +37,7 @@ export async function extensionOverTotal(d: ServiceDeps, extension: AccessReques
     after: async () => {
       await d.jobs.cancel('timeout', extension.id);
       await d.notifier.requestDenied({ ...extension, state: 'denied', decidedBy: actor, denyReason, endedAt });
-      await showCurrentState(d, extension.id);
+      await showCurrentState(d, extension.id, { kind: 'denied' });
     },
   };
 }

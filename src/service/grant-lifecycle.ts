@@ -3,6 +3,7 @@
 // these; each is idempotent.
 import { connectInstructions } from '../domain/connect-instructions.ts';
 import type { AccessRequest } from '../domain/request-state.ts';
+import type { RequestStep } from '../domain/request-step.ts';
 import type { ActivationLease, ServiceDeps } from './ports.ts';
 import { auditEvent, showCurrentState, usageAtEnd } from './request-events.ts';
 
@@ -23,14 +24,16 @@ async function followUpActivation(d: ServiceDeps, requestId: string, lease: Acti
   const current = req.state === 'active' && req.expiresAt !== undefined ? await installGrant(d, req, req.expiresAt) : req;
   // A replica that died after sending but before finishing leaves an attempt behind: look before sending again.
   const attempt = await d.requests.activationMessageAttempt(requestId);
-  if (attempt === 1 || !(await d.notifier.activationMessageSent?.(current))) {
+  const sending = attempt === 1 || !(await d.notifier.activationMessageSent?.(current));
+  if (sending) {
     // A follow-up that outlived its lease (a call hung) may have been taken over: it must not send as well.
     lease.check();
     await sendActivationMessage(d, current);
   }
   // Sent: finishing must not be lost to a Redis blip, or the reconciler would send it again.
   await retrying(() => d.requests.finishActivation(requestId), 30_000);
-  await showCurrentState(d, requestId);
+  // The approval thread hears of it with the activation message: once, from the attempt that sent it.
+  await showCurrentState(d, requestId, sending ? activationStep(current) : undefined);
 }
 
 /** Schedules the grant's end and warning, puts its line on the jump server; the request as it then stands. */
@@ -65,6 +68,12 @@ async function installGrant(d: ServiceDeps, req: AccessRequest, expiresAt: numbe
   return (await requests.get(req.id)) ?? req;
 }
 
+/** The thread's step for an activation follow-up: none where the grant ended another way (that path told it). */
+function activationStep(req: AccessRequest): RequestStep | undefined {
+  if (req.state === 'active') return { kind: 'activated' };
+  return req.state === 'failed' ? { kind: 'not-activated' } : undefined;
+}
+
 /** The requester is warned before the grant's end (`expiresAt`): only a grant long enough for a warning to mean something. */
 export async function scheduleExpiryWarning(d: Pick<ServiceDeps, 'jobs' | 'clock' | 'policy'>, req: AccessRequest, expiresAt: number): Promise<void> {
   const now = d.clock.now();
@@ -96,7 +105,7 @@ export async function expire(d: ServiceDeps, requestId: string, grantEnd?: numbe
   if (t.ok) {
     // Already true on the jump server: an expired grant is never rendered and sshd enforces expiry-time.
     await d.notifier.grantEnded({ ...req, state: 'expired', endedAt, ...used });
-    await showCurrentState(d, req.id);
+    await showCurrentState(d, req.id, { kind: 'expired' });
   }
   // Sync even if another path already ended it: this may be a retry after a failed sync; a throw retries the job.
   await d.sync.sync(req.jumpHost);
@@ -118,7 +127,7 @@ export async function endForRetiredJumpHost(d: ServiceDeps, requestId: string): 
   if (!t.ok) return false;
   await d.jobs.cancel('revoke', req.id).catch((err: unknown) => d.logger.warn({ err, requestId }, 'could not cancel the revoke job'));
   await d.notifier.grantEnded({ ...req, state: 'revoked', endedAt, endReason, ...used });
-  await showCurrentState(d, req.id);
+  await showCurrentState(d, req.id, { kind: 'revoked' });
   return true;
 }
 
@@ -133,7 +142,7 @@ export async function timeOut(d: ServiceDeps, requestId: string): Promise<void> 
   const t = await d.requests.transition(req, 'timed-out', auditEvent(d, 'timed-out', req), { endedAt });
   if (!t.ok) return;
   await d.notifier.requestTimedOut({ ...req, state: 'timed-out', endedAt });
-  await showCurrentState(d, req.id);
+  await showCurrentState(d, req.id, { kind: 'timed-out' });
 }
 
 /** BullMQ: the grant ends soon. Only an active grant with time left is warned, and only for the end the job is for. */

@@ -100,5 +100,6 @@ async function followUp(d: ServiceDeps, ended: Ended): Promise<void> {
   await Promise.all([...new Set(ended.grants.map((r) => r.jumpHost))].map((j) => d.sync.sync(j)));
   await Promise.all([...ended.grants.map((r) => d.jobs.cancel('revoke', r.id)), ...ended.pending.map((r) => d.jobs.cancel('timeout', r.id))]);
   for (const r of ended.grants) await d.notifier.grantEnded(r);
-  for (const r of [...ended.grants, ...ended.pending]) await showCurrentState(d, r.id);
+  for (const r of ended.grants) await showCurrentState(d, r.id, { kind: 'revoked' });
+  for (const r of ended.pending) await showCurrentState(d, r.id, { kind: 'cancelled' });
 }

@@ -8,6 +8,7 @@ import type { ConnectInstructions } from '../domain/connect-instructions.ts';
 import type { IdGenerator } from '../domain/ids.ts';
 import type { RegisteredKey, UserPublicKey } from '../domain/public-key.ts';
 import type { AccessRequest, MessageRef, RequestState } from '../domain/request-state.ts';
+import type { RequestStep } from '../domain/request-step.ts';
 import type { Ok, Refusal } from '../domain/result.ts';
 import type { ApprovalResult, ApprovalRules, CreateResult, ExtensionResult, RemoveKeyResult, SetKeyResult, TransitionResult } from '../domain/store-results.ts';
 
@@ -101,6 +102,11 @@ export interface Notifier {
   approvalRecorded(request: AccessRequest, refs: readonly MessageRef[]): Promise<void>;
   /** the request left `pending` or its grant ended: every copy of the approval message shows the outcome */
   requestChanged(request: AccessRequest, refs: readonly MessageRef[]): Promise<void>;
+  /**
+   * one step of the request's story (`request` as it stands after it): a reply in the thread of every copy of
+   * the approval message. Called once per step (see showCurrentState); never throws (a copy gone is logged).
+   */
+  requestStep(request: AccessRequest, step: RequestStep, refs: readonly MessageRef[]): Promise<void>;
   /** the grant is active and its line is on the jump server: the requester gets the connect instructions */
   grantActivated(request: AccessRequest, instructions: ConnectInstructions): Promise<void>;
   /** approved, but no usable grant came of it (installing failed, or it had already ended): the requester is told */

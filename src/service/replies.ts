@@ -19,6 +19,8 @@ export type Reply =
   /** `/jump request` alone: the Slack layer opens the request form (these words only if it cannot) */
   | { kind: 'request-form'; form: RequestForm }
   | { kind: 'request-sent'; id: string; host: string; durationMs: number; requiredApprovals: number }
+  /** granted without a click by autoApprove rule `rule` (from 1); the connect instructions follow by DM */
+  | { kind: 'auto-approved'; id: string; host: string; durationMs: number; rule: number }
   | { kind: 'too-many-pending'; pending: number; max: number }
   | { kind: 'rate-limited'; what: RateLimitKind; limit: number; windowMs: number; retryAfterMs: number }
   | { kind: 'key'; key: RegisteredKey }

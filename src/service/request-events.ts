@@ -1,7 +1,8 @@
-// What every use case does around a change to a request: the audit event that goes with it, and showing
-// the request's new state on every copy of its approval message.
+// What every use case does around a change to a request: the audit event that goes with it, showing the
+// request's new state on every copy of its approval message, and telling the step in their threads.
 import type { AuditEvent } from '../domain/audit-event.ts';
 import type { AccessRequest } from '../domain/request-state.ts';
+import type { RequestStep } from '../domain/request-step.ts';
 import type { ServiceDeps } from './ports.ts';
 
 export function auditEvent(d: Pick<ServiceDeps, 'clock'>, type: AuditEvent['type'], req: AccessRequest, extra: Partial<AuditEvent> = {}): AuditEvent {
@@ -25,14 +26,21 @@ export async function usageAtEnd(d: Pick<ServiceDeps, 'usage' | 'logger'>, req: 
 
 /**
  * Re-reads the request (another replica may have moved it on) and shows that state on every copy, and to
- * everyone whose Home tab shows it: every change of a request passes through here. A grant that has ended
+ * everyone whose Home tab shows it: every change of a request passes through here. `step`: then tells that step
+ * in the thread of every copy (worded from the request as re-read). Pass a step only from the code path that won
+ * its atomic move, so that it is told once (a retry or a losing replica passes none). A grant that has ended
  * takes its waiting extension with it: cancelled, so its owners are no longer asked.
  */
-export async function showCurrentState(d: Pick<ServiceDeps, 'requests' | 'notifier' | 'clock' | 'jobs' | 'policy' | 'owners' | 'logger'>, requestId: string): Promise<void> {
+export async function showCurrentState(
+  d: Pick<ServiceDeps, 'requests' | 'notifier' | 'clock' | 'jobs' | 'policy' | 'owners' | 'logger'>,
+  requestId: string,
+  step?: RequestStep,
+): Promise<void> {
   const [req, refs] = await Promise.all([d.requests.get(requestId), d.requests.messageRefs(requestId)]);
   if (!req) return;
   if (req.state === 'pending') await d.notifier.approvalRecorded(req, refs);
   else await d.notifier.requestChanged(req, refs);
+  if (step && refs.length > 0) await d.notifier.requestStep(req, step, refs);
   await homesChanged(d, req);
   if (req.state !== 'active' && req.state !== 'pending' && req.pendingExtension) await endWaitingExtension(d, req, req.pendingExtension);
 }
@@ -67,6 +75,6 @@ async function endWaitingExtension(d: Parameters<typeof showCurrentState>[0], gr
   const extension = await d.requests.get(extensionId);
   if (extension?.state !== 'pending' || !(await cancelForEndedGrant(d, extension))) return;
   await d.jobs.cancel('timeout', extension.id);
-  await showCurrentState(d, extension.id);
+  await showCurrentState(d, extension.id, { kind: 'cancelled' });
 }
 

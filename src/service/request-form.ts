@@ -3,7 +3,8 @@
 // durations within their limits); submitting it is `/jump request` itself, so it refuses what the command
 // refuses, in its words.
 import { authorize } from '../domain/authorization.ts';
-import { requestFormFor, type RequestForm } from '../domain/requestable-hosts.ts';
+import { hostRules } from '../domain/access-policy.ts';
+import { requestFormFor, type RequestForm, type RequesterIds } from '../domain/requestable-hosts.ts';
 import type { AccessRequest } from '../domain/request-state.ts';
 import { requestAgain } from './grant-buttons.ts';
 import type { ServiceDeps } from './ports.ts';
@@ -16,8 +17,25 @@ export type { RequestForm };
  * The form for `user`, prefilled from `earlier` when given (the caller has checked it is theirs); `chosen`: the
  * host picked in the form so far (and the duration), whose limits the durations then follow.
  */
-export function requestForm(d: Pick<ServiceDeps, 'policy'>, user: string, earlier?: AccessRequest, chosen?: { host: string; durationMs?: number }): RequestForm {
-  return requestFormFor(d.policy, user, earlier, chosen);
+export async function requestForm(
+  d: Pick<ServiceDeps, 'policy' | 'owners'>,
+  user: string,
+  earlier?: AccessRequest,
+  chosen?: { host: string; durationMs?: number },
+): Promise<RequestForm> {
+  return requestFormFor(d.policy, user, earlier, chosen, await requestersOfHosts(d));
+}
+
+/** The requesters of every host that names any, user groups expanded; a group Slack cannot list leaves its host out. */
+async function requestersOfHosts(d: Pick<ServiceDeps, 'policy' | 'owners'>): Promise<RequesterIds> {
+  const out = new Map<string, ReadonlySet<string>>();
+  for (const h of d.policy.hosts) {
+    const named = hostRules(d.policy, h).requesters;
+    if (named === undefined) continue;
+    const expanded = await d.owners.expand(named);
+    if (expanded.ok) out.set(h.name, expanded.value);
+  }
+  return out;
 }
 
 /** The form submitted: `/jump request` with its fields; from a Request again form, only by that request's requester. */

@@ -7,6 +7,7 @@ import { App, HTTPReceiver, LogLevel, type AllMiddlewareArgs, type Logger as Bol
 import type { Logger } from 'pino';
 import type { RefusalCode } from '../domain/result.ts';
 import type { AccessService, Outcome } from '../service/access-service.ts';
+import { registerExtendForm } from './extend-form.ts';
 import { registerGrantButtons } from './grant-buttons.ts';
 import { HomeTab, openRequestForm, registerHomeTab } from './home-tab.ts';
 import { createWebClient, explainSlackError, slackClientOptions } from './web-client.ts';
@@ -184,7 +185,9 @@ function registerListeners(app: App, o: BoltAppOptions, log: Logger, home: HomeT
         : undefined;
 
   app.command('/jump', slashCommandListener(o, log, attempt, runAfter));
-  registerGrantButtons(app, { service: o.service, log, attempt, runAfter, ephemeral });
+  const buttons = { service: o.service, log, attempt, runAfter, ephemeral };
+  registerGrantButtons(app, buttons);
+  registerExtendForm(app, buttons);
   registerHomeTab(app, { service: o.service, home, log });
 
   app.action<ButtonAction>(ACTION_APPROVE, async ({ ack, body, action, client }) => {

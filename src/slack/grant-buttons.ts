@@ -5,24 +5,10 @@ import type { Logger } from 'pino';
 import type { AccessRequest } from '../domain/request-state.ts';
 import type { AccessService, Outcome, Reply } from '../service/access-service.ts';
 import { EVENT_TYPES, requestMetadata } from './message-metadata.ts';
-import {
-  ACTION_EXTEND,
-  EXTEND_FIELDS,
-  extendFieldOfReply,
-  extendModal,
-  VIEW_EXTEND,
-  ACTION_IM_DONE,
-  ACTION_REQUEST_AGAIN,
-  fieldOfReply,
-  REQUEST_FIELDS,
-  requesterMessages,
-  requestSentView,
-  SLACK_REPLIES,
-} from './messages.ts';
+import { ACTION_IM_DONE, ACTION_REQUEST_AGAIN, fieldOfReply, REQUEST_FIELDS, requesterMessages, requestSentView, SLACK_REPLIES } from './messages.ts';
 import { openRequestForm } from './home-tab.ts';
 import { askedInForm, blockIdIn, REQUEST_FORM_VIEWS, requestFormModal } from './request-form.ts';
 import { parseDuration } from '../domain/duration.ts';
-import { explainSlackError } from './web-client.ts';
 
 type ButtonAction = import('@slack/bolt').BlockAction<import('@slack/bolt').ButtonAction>;
 type SelectAction = import('@slack/bolt').BlockAction<import('@slack/bolt').StaticSelectAction>;
@@ -55,39 +41,6 @@ export function registerGrantButtons(app: App, d: ButtonDeps): void {
     }
     d.runAfter(outcome, "I'm done");
   });
-
-  app.action<ButtonAction>(ACTION_EXTEND, async ({ ack, body, action, client }) => {
-    await ack();
-    let notOpened = false;
-    const outcome = await d.attempt('extend', async () => {
-      const loaded = await d.service.grantToExtend(action.value ?? '', body.user.id);
-      if (!loaded.ok) return { reply: loaded.reply };
-      try {
-        await client.views.open({ trigger_id: body.trigger_id, view: extendModal(loaded.grant, loaded.suggestedMs) as never });
-      } catch (err) {
-        explainSlackError(err, 'views.open');
-        d.log.warn({ err, requestId: loaded.grant.id }, 'Slack did not open the extend form');
-        notOpened = true;
-      }
-      return {};
-    });
-    await d.ephemeral(body, client, notOpened ? SLACK_REPLIES.extendFormNotOpened : outcome.text);
-  });
-
-  app.view(VIEW_EXTEND, async ({ ack, body, view }) => {
-    const value = (f: keyof typeof EXTEND_FIELDS) => view.state.values[EXTEND_FIELDS[f]]?.[EXTEND_FIELDS[f]]?.value ?? '';
-    let reply: Reply | undefined;
-    const outcome = await d.attempt('extend', async () => {
-      const asked = await d.service.extend(view.private_metadata, body.user.id, { duration: value('duration').trim(), reason: value('reason').trim() });
-      reply = asked.reply;
-      return asked;
-    });
-    // Granted or sent to the owners: the form says so; a refusal stands under its field, in `/jump extend`'s words.
-    if (reply?.kind === 'extended' || reply?.kind === 'extension-sent') await ack({ response_action: 'update', view: requestSentView(outcome.text ?? '', 'Extend access') as never });
-    else if (outcome.text) await ack({ response_action: 'errors', errors: { [EXTEND_FIELDS[reply ? extendFieldOfReply(reply) : 'duration']]: outcome.text } });
-    else await ack();
-    d.runAfter(outcome, 'extend');
-  });
   registerRequestForm(app, d);
 }
 
@@ -99,7 +52,7 @@ function registerRequestForm(app: App, d: ButtonDeps): void {
     const outcome = await d.attempt('request again', async () => {
       const earlier = await d.service.earlierRequest(action.value ?? '', body.user.id);
       if (!earlier.ok) return { reply: earlier.reply };
-      notOpened = !(await openRequestForm(client, body.trigger_id, d.service.requestForm(body.user.id, earlier.request), d.log));
+      notOpened = !(await openRequestForm(client, body.trigger_id, await d.service.requestForm(body.user.id, earlier.request), d.log));
       return {};
     });
     await d.ephemeral(body, client, notOpened ? SLACK_REPLIES.requestFormNotOpened : outcome.text);
@@ -128,7 +81,7 @@ function registerRequestForm(app: App, d: ButtonDeps): void {
     const host = action.selected_option?.value;
     if (!view || !host || !(REQUEST_FORM_VIEWS as readonly string[]).includes(view.callback_id)) return;
     const asked = askedInForm(view.state.values as never);
-    const form = d.service.requestForm(body.user.id, undefined, { host, durationMs: asked.duration === undefined ? undefined : parseDuration(asked.duration) });
+    const form = await d.service.requestForm(body.user.id, undefined, { host, durationMs: asked.duration === undefined ? undefined : parseDuration(asked.duration) });
     const redrawn = { ...requestFormModal(form, host), private_metadata: view.private_metadata };
     await client.views
       .update({ view_id: view.id, hash: view.hash, view: redrawn as never })

@@ -68,7 +68,7 @@ export function registerHomeTab(app: App, d: { service: AccessService; home: Hom
 
   app.action<ButtonAction>(ACTION_OPEN_REQUEST_FORM, async ({ ack, body, client }) => {
     await ack();
-    const opened = await openRequestForm(client, body.trigger_id, d.service.requestForm(body.user.id), d.log);
+    const opened = await openRequestForm(client, body.trigger_id, await d.service.requestForm(body.user.id), d.log);
     if (!opened) await d.home.publish(body.user.id, SLACK_REPLIES.requestFormNotOpened);
   });
 }

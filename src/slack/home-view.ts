@@ -4,7 +4,8 @@
 import { formatDuration } from '../domain/duration.ts';
 import type { AccessRequest } from '../domain/request-state.ts';
 import type { HomeContents } from '../service/home.ts';
-import { ACTION_APPROVE, ACTION_DENY, ACTION_EXTEND, ACTION_IM_DONE, STATE_WORDS, when } from './messages.ts';
+import { ACTION_APPROVE, ACTION_DENY, ACTION_EXTEND, ACTION_IM_DONE, STATE_WORDS } from './messages.ts';
+import { slackDate as when } from './slack-date.ts';
 import { escapeMrkdwn, userMention, userTextForOthers } from './mrkdwn.ts';
 import { ACTION_OPEN_REQUEST_FORM } from './request-form.ts';
 

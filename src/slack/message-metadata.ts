@@ -3,6 +3,7 @@
 // duplicate checks recognise a message by its data, never by its wording. README lists the types.
 import type { AuditEvent, AuditEventType } from '../domain/audit-event.ts';
 import type { AccessRequest } from '../domain/request-state.ts';
+import type { RequestStep } from '../domain/request-step.ts';
 
 export const EVENT_TYPES = {
   /** the approval message (owners' DMs, approval channel) while the request waits for approval */
@@ -21,6 +22,8 @@ export const EVENT_TYPES = {
   grantEnded: 'jit_grant_ended',
   /** DM to the requester: the grant's end moved later (an approved extension) */
   grantExtended: 'jit_grant_extended',
+  /** a reply in the thread of the approval message (every copy): one step of the request's story */
+  requestStep: 'jit_request_step',
   /** DM to an owner (and, escalated, to escalateTo): a request still waits for a decision */
   requestReminder: 'jit_request_reminder',
   /** audit channel: one line per audit event (key and jump-host events have their own types below) */
@@ -55,11 +58,20 @@ export function requestPayload(r: AccessRequest): EventPayload {
   if (r.usage) p.usage = r.usage;
   // An extension request names the grant it extends.
   if (r.extends) p.extends = r.extends;
+  if (r.autoApproved !== undefined) p.auto_approved = r.autoApproved;
   return p;
 }
 
 export function requestMetadata(event_type: EventType, r: AccessRequest): MessageMetadata {
   return { event_type, event_payload: requestPayload(r) };
+}
+
+/** A thread reply's metadata: the request as it stands, and the step told (`step`, and `step_by` where it names one). */
+export function requestStepMetadata(r: AccessRequest, step: RequestStep): MessageMetadata {
+  const p = requestPayload(r);
+  p.step = step.kind;
+  if ('by' in step) p.step_by = step.by;
+  return { event_type: EVENT_TYPES.requestStep, event_payload: p };
 }
 
 /** What an audit event leaves behind: the request's state after it, or for events on no request, what happened. */
@@ -82,6 +94,7 @@ const STATE_AFTER: Record<AuditEventType, string> = {
   'jump-host-alert': 'alert',
   connection: 'connected',
   'session-ended': 'session-ended',
+  'policy-reloaded': 'applied',
 };
 
 /**

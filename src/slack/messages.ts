@@ -9,7 +9,8 @@ import type { AccessRequest, RequestState } from '../domain/request-state.ts';
 import type { RefusalDetail, RefusalParams, WordedCode } from '../domain/result.ts';
 import { echo, oneLine } from '../domain/user-text.ts';
 import type { Reply } from '../service/replies.ts';
-import { escapeMrkdwn, placeholder, userMention, userTextForOthers } from './mrkdwn.ts';
+import { escapeMrkdwn, ownerMention, placeholder, userMention, userTextForOthers } from './mrkdwn.ts';
+import { slackDate, withDateFallbacks } from './slack-date.ts';
 
 export const ACTION_APPROVE = 'jit_approve';
 export const ACTION_DENY = 'jit_deny';
@@ -46,9 +47,12 @@ function clip(text: string, limit: number): string {
 
 type Block = { type: string; [key: string]: unknown };
 
-export function when(ms: number): string {
-  const seconds = Math.floor(ms / 1000);
-  return `<!date^${seconds}^{date_short_pretty} {time_secs}|${new Date(ms).toISOString()}>`;
+/** A time as each reader sees it (slack-date.ts): "today at 06:32"; never write "at" before it. */
+const when = slackDate;
+
+/** "Approved by <@U1>, <@U2>", or "Auto-approved (rule 2)" for a request an autoApprove rule granted. */
+export function approvedSentence(r: Pick<AccessRequest, 'approvers' | 'autoApproved'>): string {
+  return r.autoApproved !== undefined ? `Auto-approved (rule ${r.autoApproved})` : `Approved by ${r.approvers.map(userMention).join(', ')}`;
 }
 
 export function outcomeText(r: AccessRequest): string {
@@ -59,14 +63,14 @@ export function outcomeText(r: AccessRequest): string {
         : ':hourglass: Waiting for approval.';
     case 'active':
       // A grant read back without its expiry (never stored so) must not show a 1970 date.
-      if (r.expiresAt === undefined) return `:white_check_mark: Approved by ${r.approvers.map(userMention).join(', ')}. Installing the key…`;
-      return `:white_check_mark: Approved by ${r.approvers.map(userMention).join(', ')}. Active until ${when(r.expiresAt ?? 0)}.`;
+      if (r.expiresAt === undefined) return `:white_check_mark: ${approvedSentence(r)}. Installing the key…`;
+      return `:white_check_mark: ${approvedSentence(r)}. Active until ${when(r.expiresAt ?? 0)}.`;
     case 'expired':
-      return `:white_check_mark: Approved by ${r.approvers.map(userMention).join(', ')}. :lock: Expired at ${when(r.expiresAt ?? r.endedAt ?? 0)}.${usageSentence(r)}`;
+      return `:white_check_mark: ${approvedSentence(r)}. :lock: Expired ${when(r.expiresAt ?? r.endedAt ?? 0)}.${usageSentence(r)}`;
     case 'revoked':
-      if (r.endReason === 'key-changed') return `:lock: Ended at ${when(r.endedAt ?? 0)}: the requester’s key changed; access is granted for the approved key only.${usageSentence(r)}`;
-      if (r.endReason === 'jump-host-retired') return `:lock: Ended at ${when(r.endedAt ?? 0)}: jump server ${escapeMrkdwn(r.jumpHost)} retired.${usageSentence(r)}`;
-      return `:lock: Revoked by ${userMention(r.decidedBy ?? '')} at ${when(r.endedAt ?? 0)}.${usageSentence(r)}`;
+      if (r.endReason === 'key-changed') return `:lock: Ended ${when(r.endedAt ?? 0)}: the requester’s key changed; access is granted for the approved key only.${usageSentence(r)}`;
+      if (r.endReason === 'jump-host-retired') return `:lock: Ended ${when(r.endedAt ?? 0)}: jump server ${escapeMrkdwn(r.jumpHost)} retired.${usageSentence(r)}`;
+      return `:lock: Revoked by ${userMention(r.decidedBy ?? '')} ${when(r.endedAt ?? 0)}.${usageSentence(r)}`;
     case 'denied':
       if (r.policyMaxMs !== undefined) return `:x: Not approved: ${overMaxDuration(r, r.policyMaxMs)} The requester was asked to request again.`;
       return `:x: Denied by ${userMention(r.decidedBy ?? '')}${r.denyReason ? `: ${userTextForOthers(r.denyReason, DENY_REASON_SHOWN)}` : '.'}`;
@@ -88,7 +92,7 @@ export function outcomeText(r: AccessRequest): string {
 }
 
 /** " Used 14 min in 3 connections from … to …." / " Not used.": how an ended grant was used, where that is known. */
-function usageSentence(r: Pick<AccessRequest, 'usage'>): string {
+export function usageSentence(r: Pick<AccessRequest, 'usage'>): string {
   return r.usage ? ` ${escapeMrkdwn(r.usage.charAt(0).toUpperCase() + r.usage.slice(1))}.` : '';
 }
 
@@ -99,12 +103,20 @@ function overMaxDuration(r: { host: string; durationMs: number }, maxMs: number)
 
 const REASON_LABEL = '*Reason*\n';
 
+/** What the approval message says while it waits, besides the request: when it times out, and (the approval
+ *  channel's copy) whom it asks, as mentions of the host's owners (users and user groups). */
+export interface ApprovalAsk {
+  timesOutAt?: number;
+  mention?: readonly string[];
+}
+
 /** The approval request; while pending it carries the buttons, afterwards the outcome replaces them. */
-export function approvalMessage(r: AccessRequest): { text: string; blocks: Block[] } {
+export function approvalMessage(r: AccessRequest, ask: ApprovalAsk = {}): { text: string; blocks: Block[] } {
+  const mentions = r.state === 'pending' && ask.mention?.length ? `${ask.mention.map(ownerMention).join(' ')}: ` : '';
   // An extension asks for more time on a grant that runs on meanwhile.
   const text = r.extends
-    ? `${userMention(r.requester)} asks to extend access to ${r.host} by ${formatDuration(r.durationMs)}`
-    : `${userMention(r.requester)} requests access to ${r.host} for ${formatDuration(r.durationMs)}`;
+    ? `${mentions}${userMention(r.requester)} asks to extend access to ${r.host} by ${formatDuration(r.durationMs)}`
+    : `${mentions}${userMention(r.requester)} requests access to ${r.host} for ${formatDuration(r.durationMs)}`;
   const heading = r.extends
     ? `${userMention(r.requester)} asks to extend SSH access to *${escapeMrkdwn(r.host)}* (grant \`${r.extends}\`) by ${formatDuration(r.durationMs)}`
     : `${userMention(r.requester)} requests SSH access to *${escapeMrkdwn(r.host)}*`;
@@ -135,15 +147,27 @@ export function approvalMessage(r: AccessRequest): { text: string; blocks: Block
       ],
     });
     if (r.approvers.length > 0) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: outcomeText(r) }] });
+    const waiting = askText(ask);
+    if (waiting) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: waiting }] });
   } else {
     // verbatim: the outcome may quote the deny reason, another person's words.
     blocks.push({ type: 'section', block_id: 'outcome', text: { type: 'mrkdwn', text: outcomeText(r), verbatim: true } });
   }
-  return { text: `${text}: ${outcomeText(r).replace(/<!date\^\d+\^[^|]*\|([^>]*)>/g, '$1')}`, blocks };
+  return { text: `${text}: ${withDateFallbacks(outcomeText(r))}`, blocks };
+}
+
+/** "For <@U1> <!subteam^S1>. Times out today at 15:00 unless decided." (either part where known) */
+function askText(ask: ApprovalAsk): string {
+  const parts = [
+    ...(ask.mention?.length ? [`For ${ask.mention.map(ownerMention).join(' ')}.`] : []),
+    ...(ask.timesOutAt !== undefined ? [`Times out ${when(ask.timesOutAt)} unless decided.`] : []),
+  ];
+  return parts.join(' ');
 }
 
 /** ", approved by <@U1> and <@U2>" (the activation DM names who let the person in). */
 function approvedBy(r: AccessRequest): string {
+  if (r.autoApproved !== undefined) return `, auto-approved (rule ${r.autoApproved})`;
   return r.approvers.length ? `, approved by ${r.approvers.map(userMention).join(' and ')}` : '';
 }
 
@@ -331,6 +355,12 @@ const REFUSAL_TEXT: { [C in WordedCode]: (p: RefusalParams[C]) => string } = {
     const { host, durationMs } = p;
     return `A reason is required for ${host}: \`/jump request ${host} ${formatDuration(durationMs)} ${placeholder('why you need access')}\`.`;
   },
+  'reason-mismatch': (p) =>
+    `The reason for ${p.host} ${p.hint ? `does not fit: ${escapeMrkdwn(p.hint)}` : `must match \`${escapeMrkdwn(p.pattern)}\``}.`,
+  'not-a-requester': (p) =>
+    `Only the people named as requesters of ${p.host} may request it. To be added, ask its owners: ${p.owners.map(ownerMention).join(', ')}.`,
+  'requesters-unavailable': (p) =>
+    `Cannot verify who may request ${p.host} right now (Slack does not list their user group). Try again in a few minutes.`,
   'reason-too-long': (p) =>
     `The reason is too long (${p.length} characters; at most ${p.max}).`,
   'no-key': () =>
@@ -450,11 +480,13 @@ const words: { [K in Reply['kind']]: (r: ReplyOf<K>) => string } = {
   'request-form': () => `Slack did not open the request form; nothing was changed. ${refusalText({ code: 'request-needs-host', params: {} })}`,
   'request-sent': (r) =>
     `Request \`${r.id}\` for *${r.host}* for ${formatDuration(r.durationMs)} sent to its owners${r.requiredApprovals > 1 ? ` (${r.requiredApprovals} approvals needed)` : ''}. You will get a DM when it is decided.`,
+  'auto-approved': (r) =>
+    `Request \`${r.id}\` for *${r.host}* for ${formatDuration(r.durationMs)} auto-approved (rule ${r.rule}): your connect instructions follow by DM.`,
   'too-many-pending': (r) =>
     `You already have ${r.pending} request(s) waiting for approval (at most ${r.max}). Cancel one with \`/jump revoke ${placeholder('id')}\` or wait for a decision.`,
   'rate-limited': (r) =>
     `Too many ${r.what === 'request' ? 'requests' : 'key changes'}: at most ${r.limit} per ${formatDuration(r.windowMs)}. Try again in ${formatDuration(Math.ceil(r.retryAfterMs / 1000) * 1000)}.`,
-  key: ({ key }) => `Your registered key: ${key.type} \`${key.fingerprint}\` (added ${new Date(key.addedAt).toISOString()}).`,
+  key: ({ key }) => `Your registered key: ${key.type} \`${key.fingerprint}\` (added ${when(key.addedAt)}).`,
   'no-key': () => 'You have no key registered. Add one: `/jump key add ssh-ed25519 AAAA… you@laptop`.',
   'key-taken': () => 'That key is already registered to someone else. Each person needs their own key pair.',
   'key-saved': (r) =>
@@ -498,14 +530,14 @@ function listText(r: Extract<Reply, { kind: 'list' }>): string {
 function ownerLine(r: AccessRequest): string {
   const state =
     r.state === 'active'
-      ? `active until ${new Date(r.expiresAt!).toISOString()}`
-      : `${formatDuration(r.durationMs)}, waiting for approval (${r.approvers.length} of ${r.requiredApprovals}) since ${new Date(r.createdAt).toISOString()}`;
+      ? `active until ${when(r.expiresAt!)}`
+      : `${formatDuration(r.durationMs)}, waiting for approval (${r.approvers.length} of ${r.requiredApprovals}) since ${when(r.createdAt)}`;
   return `• \`${r.id}\` *${escapeMrkdwn(r.host)}* for ${userMention(r.requester)}, ${state}${r.reason ? `: “${userTextForOthers(r.reason, 80)}”` : ''}`;
 }
 
 function listLine(r: AccessRequest): string {
   return r.state === 'active'
-    ? `• \`${r.id}\` *${r.host}* active until ${new Date(r.expiresAt!).toISOString()}${r.usage ? `, ${escapeMrkdwn(r.usage)} so far` : ''}`
+    ? `• \`${r.id}\` *${r.host}* active until ${when(r.expiresAt!)}${r.usage ? `, ${escapeMrkdwn(r.usage)} so far` : ''}`
     : `• \`${r.id}\` *${r.host}* ${formatDuration(r.durationMs)} waiting for approval (${r.approvers.length} of ${r.requiredApprovals})`;
 }
 
@@ -581,6 +613,7 @@ const VERB: Record<AuditEvent['type'], string> = {
   'jump-host-alert': 'jump host alert',
   connection: 'connected',
   'session-ended': 'live session ended',
+  'policy-reloaded': 'policy reloaded',
 };
 
 /** User text on one line: a reason with line breaks must not be able to imitate further audit lines. */
@@ -589,14 +622,14 @@ function auditText(t: string): string {
 }
 
 export function auditLine(e: AuditEvent): string {
-  const parts = [`\`${new Date(e.at).toISOString()}\``, `*${e.type}*`];
+  const parts = [when(e.at), `*${e.type}*`];
   if (e.actor) parts.push(userMention(e.actor));
   parts.push(VERB[e.type]);
   if (e.requestId) parts.push(`\`${e.requestId}\``);
   if (e.requester && e.requester !== e.actor) parts.push(`for ${userMention(e.requester)}`);
   if (e.host) parts.push(`on \`${auditText(e.host)}\``);
   if (e.durationMs) parts.push(`for ${formatDuration(e.durationMs)}`);
-  if (e.expiresAt) parts.push(`until ${new Date(e.expiresAt).toISOString()}`);
+  if (e.expiresAt) parts.push(`until ${when(e.expiresAt)}`);
   if (e.reason) parts.push(`reason: “${auditText(e.reason)}”`);
   if (e.detail) parts.push(`(${auditText(e.detail)})`);
   return parts.join(' ');

@@ -7,6 +7,11 @@ export function userMention(userId: string): string {
   return /^[UW][A-Z0-9]+$/.test(userId) ? `<@${userId}>` : escapeMrkdwn(userId);
 }
 
+/** An owner as the policy names them: a user (<@U…>) or a user group (<!subteam^S…>), both mentioned. */
+export function ownerMention(id: string): string {
+  return /^S[A-Z0-9]+$/.test(id) ? `<!subteam^${id}>` : userMention(id);
+}
+
 /** For text shown inside `code`: backticks would end the code span. */
 export function inlineCode(text: string): string {
   return '`' + text.replace(/`/g, 'ˋ') + '`';

@@ -71,7 +71,9 @@ function reasonField(form: RequestForm): Block {
   const among = form.hosts.filter((h) => !form.selected || h.name === form.selected.host);
   const required = among.filter((h) => h.requireReason).map((h) => h.name);
   const everyHost = required.length === among.length;
-  const hint = everyHost ? undefined : required.length ? `Required for ${required.join(', ')}.` : undefined;
+  // The chosen host's own hint first (policy reasonHint), else which hosts need a reason at all.
+  const ownHint = among.length === 1 ? among[0]!.reasonHint : undefined;
+  const hint = ownHint ?? (everyHost ? undefined : required.length ? `Required for ${required.join(', ')}.` : undefined);
   const initial = (form.earlier?.reason ?? '').slice(0, form.maxReasonLength);
   return {
     type: 'input',

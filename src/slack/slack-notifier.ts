@@ -5,19 +5,29 @@ import type { Logger } from 'pino';
 import type { AuditPoster } from '../audit/audit-forwarder.ts';
 import type { AuditEvent } from '../domain/audit-event.ts';
 import type { ConnectInstructions } from '../domain/connect-instructions.ts';
+import type { Policy } from '../domain/policy.ts';
 import type { AccessRequest, MessageRef } from '../domain/request-state.ts';
+import type { RequestStep } from '../domain/request-step.ts';
 import type { Notifier } from '../service/ports.ts';
-import { auditMetadata, EVENT_TYPES, metadataOf, requestMetadata, type EventType, type MessageMetadata } from './message-metadata.ts';
-import { approvalMessage, auditLine, connectMessage, reminderText, requesterMessages, requesterTexts } from './messages.ts';
+import { auditMetadata, EVENT_TYPES, metadataOf, requestMetadata, requestStepMetadata, type EventType, type MessageMetadata } from './message-metadata.ts';
+import { approvalMessage, auditLine, connectMessage, reminderText, requesterMessages, requesterTexts, type ApprovalAsk } from './messages.ts';
+import { stepMessage } from './thread-messages.ts';
 
-type Posted = { text: string; blocks?: unknown[]; metadata: MessageMetadata };
+type Posted = { text: string; blocks?: unknown[]; metadata: MessageMetadata; thread_ts?: string };
 
 export class SlackNotifier implements Notifier, AuditPoster {
   /** publishes Home tabs; set once the service that reads them exists (showHomesWith) */
   private homes?: { changed(userIds: readonly string[]): Promise<void> };
 
   constructor(
-    private readonly deps: { client: WebClient; auditChannel: string; approvalChannel?: string; logger: Logger },
+    private readonly deps: {
+      client: WebClient;
+      auditChannel: string;
+      approvalChannel?: string;
+      logger: Logger;
+      /** the hosts' owners (mentioned in the approval channel) and the approval timeout (when a request times out) */
+      policy?: Pick<Policy, 'hosts' | 'defaults'>;
+    },
   ) {}
 
   private async dmChannel(userId: string): Promise<string> {
@@ -36,12 +46,16 @@ export class SlackNotifier implements Notifier, AuditPoster {
     await this.post(await this.dmChannel(r.requester), { ...m, metadata: requestMetadata(type, r) });
   }
 
-  private approval(r: AccessRequest): Posted {
-    return { ...approvalMessage(r), metadata: requestMetadata(r.state === 'pending' ? EVENT_TYPES.requestPending : EVENT_TYPES.requestDecided, r) };
+  /** The approval message for one copy: the approval channel's mentions the host's owners, the owners' DMs do not. */
+  private approval(r: AccessRequest, channel: string): Posted {
+    const policy = this.deps.policy;
+    const ask: ApprovalAsk = { timesOutAt: policy ? r.createdAt + policy.defaults.approvalTimeout : undefined };
+    if (policy && channel === this.deps.approvalChannel)
+      ask.mention = (policy.hosts.find((h) => h.name === r.host)?.owners ?? []).filter((o) => o !== r.requester);
+    return { ...approvalMessage(r, ask), metadata: requestMetadata(r.state === 'pending' ? EVENT_TYPES.requestPending : EVENT_TYPES.requestDecided, r) };
   }
 
   async requestPending(request: AccessRequest, ownerUserIds: readonly string[]): Promise<MessageRef[]> {
-    const message = this.approval(request);
     const channels: string[] = [];
     if (this.deps.approvalChannel) channels.push(this.deps.approvalChannel);
     // One owner's DM failing (deactivated account) must not stop the others from seeing the request.
@@ -50,7 +64,7 @@ export class SlackNotifier implements Notifier, AuditPoster {
       if (r.status === 'fulfilled') channels.push(r.value);
       else this.deps.logger.warn({ err: r.reason }, 'could not open a DM with an owner');
     }
-    const posted = await Promise.allSettled(channels.map((channel) => this.post(channel, message)));
+    const posted = await Promise.allSettled(channels.map((channel) => this.post(channel, this.approval(request, channel))));
     const refs: MessageRef[] = [];
     posted.forEach((p, i) => {
       if (p.status === 'fulfilled' && p.value.ts) refs.push({ channel: p.value.channel ?? channels[i]!, ts: p.value.ts });
@@ -78,11 +92,23 @@ export class SlackNotifier implements Notifier, AuditPoster {
 
   /** Re-renders every copy of the approval message from the request's current state (buttons gone once decided). */
   private async updateApprovalMessages(request: AccessRequest, refs: readonly MessageRef[]): Promise<void> {
-    const message = this.approval(request);
+    await Promise.all(
+      refs.map((ref) => {
+        const message = this.approval(request, ref.channel);
+        return this.deps.client.chat.update({ channel: ref.channel, ts: ref.ts, ...message, blocks: message.blocks as never }).catch((err: unknown) => {
+          this.deps.logger.warn({ err, channel: ref.channel }, 'could not update approval message');
+        });
+      }),
+    );
+  }
+
+  /** One reply in the thread of every copy of the approval message; a copy that cannot take it is logged, not retried. */
+  async requestStep(request: AccessRequest, step: RequestStep, refs: readonly MessageRef[]): Promise<void> {
+    const message = { ...stepMessage(request, step), metadata: requestStepMetadata(request, step) };
     await Promise.all(
       refs.map((ref) =>
-        this.deps.client.chat.update({ channel: ref.channel, ts: ref.ts, ...message, blocks: message.blocks as never }).catch((err: unknown) => {
-          this.deps.logger.warn({ err, channel: ref.channel }, 'could not update approval message');
+        this.post(ref.channel, { ...message, thread_ts: ref.ts }).catch((err: unknown) => {
+          this.deps.logger.warn({ err, channel: ref.channel, requestId: request.id, step: step.kind }, 'could not reply in the approval thread');
         }),
       ),
     );

@@ -24,7 +24,7 @@ import { runScript } from './scripts.ts';
  */
 export const ACTIVATION_HOLD_LEASES = 5;
 
-const NUMBER_FIELDS = ['durationMs', 'createdAt', 'requiredApprovals', 'activatedAt', 'expiresAt', 'endedAt', 'policyMaxMs', 'extendedMs'] as const;
+const NUMBER_FIELDS = ['durationMs', 'createdAt', 'requiredApprovals', 'activatedAt', 'expiresAt', 'endedAt', 'policyMaxMs', 'extendedMs', 'autoApproved'] as const;
 
 function toHash(req: AccessRequest): Record<string, string> {
   const hash: Record<string, string> = {};
@@ -41,6 +41,12 @@ function fromHash(hash: Record<string, string>): AccessRequest | undefined {
   for (const f of NUMBER_FIELDS) if (hash[f] !== undefined) req[f] = Number(hash[f]);
   delete req.approvedAt; // written by versions that still stored the approval time apart
   return req as unknown as AccessRequest;
+}
+
+/** What every event of an approval says; an auto-approved request says so in its decision and grant events. */
+function approvalEventBase(req: AccessRequest, approver: string, at: number) {
+  const how = req.autoApproved !== undefined ? { detail: `auto-approved (rule ${req.autoApproved})` } : {};
+  return { at, actor: approver, requestId: req.id, requester: req.requester, host: req.host, ...how };
 }
 
 const conflict = (id: string, state: RequestState) => ({ ...refuse('conflict', `request ${id} is ${state}`), state });
@@ -112,7 +118,7 @@ export class RequestStore {
 
   /** Records an owner's approval if the current `rules` allow it; the last required one activates the grant atomically. */
   async approve(req: AccessRequest, approver: string, now: number, rules: ApprovalRules): Promise<ApprovalResult> {
-    const base = { at: now, actor: approver, requestId: req.id, requester: req.requester, host: req.host };
+    const base = approvalEventBase(req, approver, now);
     // The state table names the events of activation: the decision, then the grant.
     const [approvedType, activatedType] = auditEventsInto(ACTIVE_STATE) ?? [];
     const [, extendedType] = auditEventsInto(EXTENDED_STATE) ?? [];

@@ -129,6 +129,7 @@ describe('check-config end to end', () => {
     const offline = await jitJump(['check-config', '--offline', '--config', path]);
     assert.equal(offline.code, 0, offline.out);
     assert.match(offline.out, /ok {4}jumpHosts bastion: private key /);
+    assert.match(offline.out, /ok {4}host \S+: owners .*; requesters anyone/, 'the effective policy per host');
     assert.doesNotMatch(offline.out, /host key|server SSH|127\.0\.0\.1:/, 'no connection attempted');
     assert.match(offline.out, /0 error\(s\), 0 warning\(s\)/);
     const online = await jitJump(['check-config', '--config', path]);

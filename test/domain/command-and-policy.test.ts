@@ -360,7 +360,7 @@ describe('access-policy', () => {
   describe('hostRules', () => {
     it('takes per-host maxDuration, approvals and requireReason over the defaults', () => {
       const [db, web, cache] = policy.hosts;
-      const ext = (maxDurationMs: number) => ({ maxTotalMs: 3 * maxDurationMs, selfExtendMs: 0 });
+      const ext = (maxDurationMs: number) => ({ maxTotalMs: 3 * maxDurationMs, selfExtendMs: 0, reasonPattern: undefined, reasonHint: undefined, requesters: undefined });
       assert.deepEqual(hostRules(policy, db!), { maxDurationMs: 2 * H, minDurationMs: 5 * M, approvals: 2, requireReason: true, ...ext(2 * H) });
       assert.deepEqual(hostRules(policy, web!), { maxDurationMs: 4 * H, minDurationMs: 5 * M, approvals: 1, requireReason: false, ...ext(4 * H) });
       assert.deepEqual(hostRules(policy, cache!), { maxDurationMs: 30 * M, minDurationMs: 5 * M, approvals: 1, requireReason: true, ...ext(30 * M) });

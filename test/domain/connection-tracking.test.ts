@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { describeUsage, foldEvents, grantUsage, sessionsToEnd, unexplainedLogins } from '../../src/domain/connection-tracking.ts';
-import type { ConnectionRecord, GrantUsage, SshdEvent } from '../../src/domain/sshd-log.ts';
+import { LOG_TIME_RESOLUTION_MS as RES, type ConnectionRecord, type GrantUsage, type SshdEvent } from '../../src/domain/sshd-log.ts';
 import { FC_RUNS } from './fixtures.ts';
 
 const KEY = `SHA256:${'K'.repeat(43)}`;
@@ -210,14 +210,14 @@ describe('grantUsage', () => {
       conn({ id: 'after', startedAt: T0 + 61 * MIN, targets: ['10.0.0.5:22'] }),
       conn({ id: 'other-key', fingerprint: OTHER, startedAt: T0 + 10 * MIN, targets: ['10.0.0.5:22'] }),
     ];
-    assert.deepEqual(grantUsage(grant, connections, T0 + 90 * MIN), {
+    assert.deepEqual(grantUsage(grant, connections, T0 + 90 * MIN, RES), {
       connections: 3, firstAt: T0 + 10 * MIN, lastAt: T0 + 70 * MIN, usedMs: 20 * MIN, sources: ['198.51.100.2', '203.0.113.7'], targets: ['10.0.0.5:22'],
     });
   });
 
   it('an active grant runs to now, and so does an open connection', () => {
     const open = { ...grant, endedAt: undefined };
-    const u = grantUsage(open, [conn({ startedAt: T0 + 10 * MIN })], T0 + 30 * MIN);
+    const u = grantUsage(open, [conn({ startedAt: T0 + 10 * MIN })], T0 + 30 * MIN, RES);
     assert.deepEqual([u.usedMs, u.lastAt, u.targets], [20 * MIN, T0 + 30 * MIN, []]);
   });
 
@@ -229,14 +229,30 @@ describe('grantUsage', () => {
       conn({ id: 'none', startedAt: T0 + 10 * MIN, endedAt: T0 + 20 * MIN }),
       conn({ id: 'both', startedAt: T0 + 30 * MIN, endedAt: T0 + 40 * MIN, targets: ['10.0.0.5:22', '10.0.0.6:22'] }),
     ];
-    const five = grantUsage(grant, connections, T0 + 90 * MIN);
-    const six = grantUsage(other, connections, T0 + 90 * MIN);
+    const five = grantUsage(grant, connections, T0 + 90 * MIN, RES);
+    const six = grantUsage(other, connections, T0 + 90 * MIN, RES);
     assert.deepEqual([five.connections, five.usedMs, five.targets], [3, 21 * MIN, ['10.0.0.5:22', '10.0.0.6:22']]);
     assert.deepEqual([six.connections, six.usedMs], [3, 22 * MIN]);
   });
 
+  it('a login logged up to a second before the activation counts (whole-second lines), unless the broker ended it before the activation', () => {
+    const connections = [
+      // the key's previous grant: its session started just before this grant's activation and the broker ended it before
+      conn({ id: 'previous-grant', startedAt: T0 - 600, endedAt: T0 - 1, endedBy: 'broker' }),
+      // whole-second lines: this one may have started and ended in the activation's second, after it
+      conn({ id: 'same-second', startedAt: T0 - 400, endedAt: T0 - 400, endedBy: 'closed' }),
+      conn({ id: 'ended-by-the-broker-at-activation', startedAt: T0 - RES, endedAt: T0, endedBy: 'broker' }),
+      conn({ id: 'spans-the-activation', startedAt: T0 - RES, endedAt: T0 + 2000, endedBy: 'closed' }),
+      conn({ id: 'too-early', startedAt: T0 - RES - 1, endedAt: T0 + MIN }),
+    ];
+    const u = grantUsage(grant, connections, T0 + 90 * MIN, RES);
+    assert.equal(u.connections, 3, 'same-second, ended-by-the-broker-at-activation and spans-the-activation');
+    assert.equal(u.firstAt, T0 - RES);
+    assert.equal(u.usedMs, 2000, 'counted from the activation on');
+  });
+
   it('not used', () => {
-    assert.deepEqual(grantUsage(grant, [conn({ startedAt: T0 + MIN, targets: ['10.0.0.9:22'] })], T0 + 90 * MIN), { connections: 0, usedMs: 0, sources: [], targets: [] });
+    assert.deepEqual(grantUsage(grant, [conn({ startedAt: T0 + MIN, targets: ['10.0.0.9:22'] })], T0 + 90 * MIN, RES), { connections: 0, usedMs: 0, sources: [], targets: [] });
   });
 
   it('used time is never more than the grant’s life, nor the sum of the connections (property)', () => {
@@ -247,7 +263,7 @@ describe('grantUsage', () => {
     fc.assert(
       fc.property(list, (connections) => {
         const now = T0 + 120 * MIN;
-        const u = grantUsage(grant, connections, now);
+        const u = grantUsage(grant, connections, now, RES);
         const counted = connections.filter((x) => x.startedAt >= T0 && x.startedAt <= T0 + 60 * MIN);
         assert.equal(u.connections, counted.length);
         assert.ok(u.usedMs >= 0 && u.usedMs <= 60 * MIN);

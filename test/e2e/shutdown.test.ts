@@ -1,12 +1,16 @@
 // SIGTERM to a real `jit-jump start` process: it stops taking work (its HTTP port closes), answers the Slack
 // requests it already has, lets in-flight work finish within its budget and hands back a job still running
 // then (another replica finishes it), closes its SSH connection and QUITs each of its Redis connections, and
-// exits 0.
+// exits 0. SIGHUP (the last test, issue #14 item 7) reads its policy file again: a broken one is refused and the
+// old policy stays, a good one applies to the next request and to a pending request's decision; so does a
+// change of the file without a signal.
 import assert from 'node:assert/strict';
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -14,9 +18,9 @@ import { jobId, QUEUE_NAME } from '../../src/scheduling/access-jobs.ts';
 import { queuePrefix } from '../../src/store/redis-keys.ts';
 import { freePort, spawnTracked, stopProcess, waitForPort } from '../../src/sandbox/processes.ts';
 import { createSlackSender, findButton } from '../../src/sandbox/slack-sender.ts';
-import { approvalMessage, blockLines, click, requestAccess, until } from '../support/flow.ts';
-import { brokerEnv } from '../support/policy-file.ts';
-import { ENGINEER, OWNER, SIGNING_SECRET, TEAM_ID, startWorld, type World } from '../support/world.ts';
+import { approvalMessage, blockLines, click, metadata, posts, requestAccess, until } from '../support/flow.ts';
+import { brokerEnv, writePolicyFile } from '../support/policy-file.ts';
+import { AUDIT_CHANNEL, ENGINEER, OWNER, SIGNING_SECRET, TEAM_ID, startWorld, type World } from '../support/world.ts';
 
 interface BrokerProcess {
   child: ChildProcess;
@@ -29,10 +33,10 @@ interface BrokerProcess {
 }
 
 /** `jit-jump start` in a process of its own, on the world's Redis, jump server and fake Slack. */
-async function startBrokerProcess(world: World, redis: Redis, policyName: string): Promise<BrokerProcess> {
+async function startBrokerProcess(world: World, redis: Redis, policyName: string, env: Record<string, string> = {}): Promise<BrokerProcess> {
   const port = await freePort();
   const child = spawnTracked(process.execPath, ['--import', 'tsx', 'src/main.ts', 'start'], {
-    env: { ...brokerEnv(world, policyName), PORT: String(port) },
+    env: { ...brokerEnv(world, policyName), PORT: String(port), ...env },
   });
   let out = '';
   child.stdout?.on('data', (d) => (out += d));
@@ -115,7 +119,7 @@ function signal(pids: number[], sig: NodeJS.Signals): void {
     }
 }
 
-describe('shutdown on SIGTERM', () => {
+describe('signals: SIGTERM stops the broker, SIGHUP reads the policy again', () => {
   let world: World;
   let redis: Redis;
   let queue: Queue;
@@ -252,5 +256,47 @@ describe('shutdown on SIGTERM', () => {
     await until('revoke job completed by the other replica', async () => (await queue.getJobState(revoke)) === 'completed', 90_000, 100);
     await until('key line removed', () => !blockLines(world).some((l) => l.endsWith(`jit:${id}`)), 30_000);
     assert.equal((await world.broker.requests.get(id))?.state, 'expired');
+  });
+  it('SIGHUP: a broken policy file keeps the old policy, a good one applies at once; so does a change of the file', async () => {
+    // JIT_CONFIG is a link to a file in another directory: editing that file is seen by SIGHUP alone (the file
+    // watch watches the link's directory), so each step below proves the one trigger it names.
+    const linkDir = mkdtempSync(join(world.dir, 'reload-'));
+    const configPath = join(linkDir, 'jit.config.yaml');
+    const target = writePolicyFile(world, 'reload-target.yaml');
+    symlinkSync(target, configPath);
+    const b = await startBrokerProcess(world, redis, 'reload-target.yaml', { JIT_CONFIG: configPath });
+    children.push(b.child);
+    const defaults = (maxDuration: string, more: Record<string, unknown> = {}) => ({ defaults: { duration: '5s', minDuration: '1s', maxDuration, approvals: 1, ...more } });
+    const auditPost = (what: string, match: (text: string, payload: Record<string, any>) => boolean) =>
+      until(what, () => posts(world, AUDIT_CHANNEL).find((c) => metadata(c) && match(String(c.args.text), metadata(c)!.event_payload)), 30_000);
+    const requestText = async (text: string) => String((await b.sender.command(ENGINEER, text)).json?.text ?? '');
+
+    // A broken file: refused, the reason (the field) in the log and the audit channel; the old 1h maximum stays.
+    writePolicyFile(world, 'reload-target.yaml', defaults('10m', { approvals: 0 }));
+    b.child.kill('SIGHUP');
+    const refusal = await auditPost('the refusal in the audit channel', (text, p) => p.audit_type === 'refused' && p.code === 'policy-invalid' && text.includes('SIGHUP'));
+    assert.match(String(refusal.args.text), /defaults\.approvals/);
+    assert.match(b.output(), /"msg":"policy not reloaded: the old policy stays"/);
+    const pending = /Request `(r[a-z0-9]+)`/.exec(await requestText('request internal-1 30m under the old policy'))?.[1];
+    assert.ok(pending, 'a 30m request is taken under the old 1h maximum');
+
+    // A good file: the new maximum applies to the next request, and to the pending one when it is decided.
+    writePolicyFile(world, 'reload-target.yaml', defaults('10m'));
+    b.child.kill('SIGHUP');
+    const applied = await auditPost('the reload in the audit channel', (text, p) => p.audit_type === 'policy-reloaded' && text.includes('SIGHUP'));
+    assert.match(String(applied.args.text), /changed: defaults\.maxDuration/);
+    assert.match(await requestText('request internal-1 30m over the new maximum'), /internal-1 allows at most 10m/);
+    const msg = await until('approval message', () => approvalMessage(world, `D${OWNER}`, pending));
+    await b.sender.blockAction(OWNER, { ...findButton(msg.blocks, 'jit_approve'), message: { channel: msg.channel, ts: msg.ts } });
+    await until('the pending request decided under the new maximum', async () => (await world.broker.requests.get(pending))?.state === 'denied');
+    assert.ok(!blockLines(world).some((l) => l.endsWith(`jit:${pending}`)));
+
+    // A change of the file itself (an editor's rename over it): applied without a signal.
+    const next = join(linkDir, '.jit.config.yaml.new');
+    writeFileSync(next, readFileSync(writePolicyFile(world, 'reload-target.yaml', defaults('20m'))));
+    renameSync(next, configPath);
+    await auditPost('the file change in the audit channel', (text, p) => p.audit_type === 'policy-reloaded' && text.includes('file change'));
+    assert.match(await requestText('request internal-1 30m over the newest maximum'), /internal-1 allows at most 20m/);
+    assert.match(await requestText('request internal-1 15m within the newest maximum'), /Request `r[a-z0-9]+`/);
   });
 });

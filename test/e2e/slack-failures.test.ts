@@ -111,7 +111,8 @@ describe('the broker when Slack fails', () => {
   });
 
   it('not_authed for the approval channel: logged naming the channel; the owners still get their DMs and can approve', async () => {
-    world.slack.failNext('chat.postMessage', 'not_authed', { match: (a) => a.channel === APPROVAL_CHANNEL });
+    // The approval post itself (not a thread reply of an earlier request's, which may still be on its way).
+    world.slack.failNext('chat.postMessage', 'not_authed', { match: (a) => a.channel === APPROVAL_CHANNEL && a.thread_ts === undefined });
     const id = await requestAccess(world, ENGINEER, 'request internal-1 5m approval channel refuses');
     await logged(/could not post approval request/, new RegExp(`Slack chat\\.postMessage \\(channel ${APPROVAL_CHANNEL}\\) failed: not_authed: no token was sent`));
     assert.equal(approvalMessage(world, APPROVAL_CHANNEL, id), undefined);

@@ -1,11 +1,12 @@
 // A host that needs two approvals, through Slack: the first owner's click is recorded and shown in place, the
-// same owner clicking again changes nothing, the second owner's click activates the grant.
+// same owner clicking again changes nothing, the second owner's click activates the grant. Each step is a reply
+// in the thread of every copy of the approval message, and the times people read are Slack date tokens.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { findButton } from '../../src/sandbox/slack-sender.ts';
-import { approvalMessage, auditTypes, blockLines, postsAbout, requestAccess, until } from '../support/flow.ts';
+import { approvalMessage, auditTypes, blockLines, posts, postsAbout, requestAccess, runJobNow, until } from '../support/flow.ts';
 import { sshHop } from '../support/ssh-client.ts';
-import { ENGINEER, OWNER, OWNER2, startWorld, type World } from '../support/world.ts';
+import { APPROVAL_CHANNEL, AUDIT_CHANNEL, ENGINEER, OWNER, OWNER2, OWNER_GROUP, startWorld, type World } from '../support/world.ts';
 
 describe('a host with approvals: 2', () => {
   let world: World;
@@ -20,11 +21,28 @@ describe('a host with approvals: 2', () => {
   const ephemerals = (user: string, pattern: RegExp) => world.slack.calls.filter((c) => c.method === 'chat.postEphemeral' && c.args.user === user && pattern.test(c.args.text));
   // The audit channel's trail of one request, read from the posts' metadata.
   const trail = (id: string) => auditTypes(world, id);
+  const COPIES = [`D${OWNER}`, `D${OWNER2}`, APPROVAL_CHANNEL];
+  /** The steps told in the thread of one copy of the approval message, read from the replies' metadata. */
+  const thread = (channel: string, id: string) => {
+    const top = approvalMessage(world, channel, id);
+    return top ? world.slack.replies(channel, top.ts) : [];
+  };
+  const stepsIn = (channel: string, id: string) => thread(channel, id).map((m) => (m.metadata?.event_type === 'jit_request_step' ? String(m.metadata.event_payload.step) : '?'));
+  /** Waits until every copy's thread tells `steps`, in order. */
+  const threadsTell = (id: string, steps: string[]) =>
+    until(`threads tell ${steps.join(', ')}`, () => COPIES.every((c) => stepsIn(c, id).join() === steps.join()));
+  const DATE_TOKEN = /<!date\^\d+\^\{date_short_pretty\} at \{time\}\|\d{4}-\d\d-\d\dT[\d:.]+Z>/;
 
   it('needs two different owners: recorded in place after the first, active after the second', async () => {
     const id = await requestAccess(world, ENGINEER, 'request internal-1 1m two owners please');
     const dm = await until('approval message', () => approvalMessage(world, `D${OWNER}`, id));
     assert.match(JSON.stringify(dm.blocks), /\*Approvals\*\\n0 of 2/);
+    // The approval channel's copy mentions the owners (a user group) and says when it times out; the DMs only when.
+    const posted = await until('approval channel copy', () => approvalMessage(world, APPROVAL_CHANNEL, id));
+    assert.match(JSON.stringify(posted.blocks), new RegExp(`For <!subteam\\^${OWNER_GROUP}>\\. Times out ${DATE_TOKEN.source} unless decided`));
+    assert.match(posted.text ?? '', new RegExp(`^<!subteam\\^${OWNER_GROUP}>: `));
+    assert.match(JSON.stringify(dm.blocks), /Times out <!date/);
+    assert.doesNotMatch(JSON.stringify(dm.blocks), /subteam/);
     const approve = findButton(dm.blocks, 'jit_approve');
     const clickAs = async (who: string) => {
       const res = await world.sender.blockAction(who, { ...approve, message: { channel: dm.channel, ts: dm.ts } });
@@ -44,6 +62,13 @@ describe('a host with approvals: 2', () => {
       assert.ok(findButton(m.blocks, 'jit_approve'), `buttons stay for the second owner (${channel})`);
     }
     assert.equal(world.slack.messages(`D${OWNER}`).filter((m) => JSON.stringify(m.blocks).includes(id)).length, 1, 'updated, not posted again');
+    // The step is a reply in the thread of every copy: who approved, how many so far.
+    await threadsTell(id, ['approved']);
+    for (const c of COPIES) {
+      const [reply] = thread(c, id);
+      assert.equal(reply?.text, ':ballot_box_with_check: Approval recorded by <@U0OWNER1> (1 of 2).');
+      assert.deepEqual([reply?.metadata?.event_payload.request_id, reply?.metadata?.event_payload.step_by], [id, OWNER]);
+    }
     assert.equal((await world.broker.requests.get(id))?.state, 'pending');
     assert.equal(blockLines(world).length, 0);
 
@@ -71,5 +96,23 @@ describe('a host with approvals: 2', () => {
     });
     await until('audit trail', () => trail(id).includes('activated'));
     assert.deepEqual(trail(id), ['requested', 'approval-recorded', 'refused', 'approved', 'activated']);
+    // The same owner's second click told nothing; the activation did, naming the approval that made it.
+    await threadsTell(id, ['approved', 'activated']);
+    assert.match(thread(APPROVAL_CHANNEL, id)[1]?.text ?? '', /^:white_check_mark: Approved by <@U0OWNER2> \(2 of 2\): access is active until \d{4}-/);
+    assert.match(JSON.stringify(thread(APPROVAL_CHANNEL, id)[1]?.blocks), /active until <!date\^/);
+
+    // `/jump list` and the audit lines show times as date tokens, never as raw stamps.
+    const listed = (await world.sender.command(ENGINEER, 'list')).json.text as string;
+    assert.match(listed, new RegExp(`\`${id}\` \\*internal-1\\* active until ${DATE_TOKEN.source}`));
+    const lines = posts(world, AUDIT_CHANNEL).filter((c) => c.args.metadata?.event_payload.request_id === id).map((c) => String(c.args.text));
+    assert.ok(lines.length >= 5 && lines.every((l) => new RegExp(`^${DATE_TOKEN.source} \\*`).test(l)), lines.join('\n'));
+    assert.ok(lines.some((l) => new RegExp(`until ${DATE_TOKEN.source}`).test(l)), 'the grant’s end as a token');
+
+    // Expiry (its job run now) is the last step, in every thread, once.
+    await runJobNow(world, 'revoke', id);
+    await threadsTell(id, ['approved', 'activated', 'expired']);
+    assert.match(thread(`D${OWNER}`, id)[2]?.text ?? '', /^:lock: Expired \d{4}-/);
+    await until('expired everywhere', () => /Expired <!date/.test(JSON.stringify(approvalMessage(world, APPROVAL_CHANNEL, id)?.blocks)));
+    assert.deepEqual(COPIES.map((c) => stepsIn(c, id).length), [3, 3, 3], 'no step told twice');
   });
 });

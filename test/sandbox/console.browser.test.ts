@@ -92,6 +92,9 @@ describe('the sandbox console in headless Chromium', () => {
     assert.equal(await element!.evaluate((el) => el.isConnected), true, 'the same message element was updated in place');
     assert.equal(await approval.locator('button').count(), 0, 'the buttons gave way to the outcome');
     assert.equal(await page.locator('#messages .msg').count(), messagesBefore, 'no new message: the old one changed');
+    // The step is a reply in the approval message's thread, shown under it, not as a message of its own.
+    await until('the thread under the approval message', async () => /1 reply\n[\s\S]*Approved by @Olivia: access is active until/.test(await element!.innerText()));
+    assert.equal(await page.locator('#messages .msg').count(), messagesBefore, 'the reply is in the thread');
     mkdirSync(ARTIFACTS, { recursive: true });
     await element!.screenshot({ path: `${ARTIFACTS}/approval-message.png`, animations: 'disabled' });
 

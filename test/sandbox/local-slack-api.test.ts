@@ -278,6 +278,34 @@ describe('local Slack API: strict like Slack', () => {
     });
   });
 
+  describe('threads', () => {
+    it('posts a reply in the thread its thread_ts names; the history leaves replies out, conversations.replies lists them', async () => {
+      const parent = await slack.chat.postMessage({ channel: 'C1', text: 'the approval message' });
+      const other = await slack.chat.postMessage({ channel: 'C1', text: 'another message' });
+      const metadata = { event_type: 'jit_request_step', event_payload: { request_id: 'r1', step: 'approved' } };
+      const reply = await slack.chat.postMessage({ channel: 'C1', thread_ts: parent.ts!, text: 'approved', metadata });
+      // A reply's ts stands for its thread, as in Slack.
+      await slack.chat.postMessage({ channel: 'C1', thread_ts: reply.ts!, text: 'active' });
+      assert.deepEqual(fake.replies('C1', parent.ts!).map((m) => [m.text, m.thread_ts]), [['approved', parent.ts], ['active', parent.ts]]);
+      assert.deepEqual(fake.replies('C1', other.ts!), []);
+      const history = await slack.conversations.history({ channel: 'C1' });
+      assert.deepEqual(history.messages?.map((m) => m.text), ['another message', 'the approval message']);
+      const thread = await slack.conversations.replies({ channel: 'C1', ts: parent.ts!, include_all_metadata: true } as never);
+      assert.deepEqual(thread.messages?.map((m) => m.text), ['the approval message', 'approved', 'active']);
+      assert.deepEqual((thread.messages?.[1] as { metadata?: unknown }).metadata, metadata);
+      assert.equal(fake.messages('C1').length, 4, 'messages() lists replies too');
+    });
+
+    it('refuses a thread_ts that is malformed (invalid_thread_ts) or names no message of the channel (thread_not_found)', async () => {
+      const parent = await slack.chat.postMessage({ channel: 'C1', text: 'the approval message' });
+      assert.equal(await errorOf(slack.chat.postMessage({ channel: 'C1', thread_ts: 'yesterday', text: 'x' })), 'invalid_thread_ts');
+      assert.equal(await errorOf(slack.chat.postMessage({ channel: 'C1', thread_ts: '1700000000.999999', text: 'x' })), 'thread_not_found');
+      assert.equal(await errorOf(slack.chat.postMessage({ channel: 'C2', thread_ts: parent.ts!, text: 'x' })), 'thread_not_found');
+      assert.equal(await errorOf(slack.conversations.replies({ channel: 'C2', ts: parent.ts! })), 'thread_not_found');
+      assert.equal(fake.messages().length, 1, 'nothing stored');
+    });
+  });
+
   describe('encoding', () => {
     it('refuses a form body that is not UTF-8, or not percent-encoded UTF-8, instead of storing U+FFFD', async () => {
       const notUtf8 = Buffer.concat([Buffer.from('channel=C1&text='), Buffer.from([0xc3, 0x28])]);

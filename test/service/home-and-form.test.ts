@@ -123,6 +123,30 @@ describe('request form', () => {
     assert.equal(typed.reply?.kind === 'refused' && typed.reply.code, 'jump-host-retired');
   });
 
+  it('offers a host naming requesters only to them (user groups expanded; a group that cannot be listed: not offered), as the typed command allows', async () => {
+    const policy = unitPolicy({
+      hosts: [
+        { name: 'db-1', address: '10.0.0.5', jumpHost: 'bastion', owners: [ALICE], requesters: [ENG] },
+        { name: 'web-1', address: '10.0.0.7', jumpHost: 'bastion', owners: [ALICE], requireReason: false },
+        { name: 'cache-1', address: '10.0.0.9', jumpHost: 'bastion', owners: [ALICE], requesters: ['S0CACHE'] },
+      ],
+    });
+    const h = inMemoryService({ policy });
+    const offered = async (user: string) => (await h.service.requestForm(user)).hosts.map((x) => x.name);
+    assert.deepEqual(await offered(ENG), ['db-1', 'web-1']);
+    assert.deepEqual(await offered(CAROL), ['web-1', 'cache-1'], 'through the user group');
+    assert.deepEqual(await offered(MALLORY), ['web-1']);
+    h.owners.groupsUnavailable = true;
+    assert.deepEqual(await offered(CAROL), ['web-1'], 'fail closed');
+    h.owners.groupsUnavailable = false;
+    // The typed command refuses what the picker leaves out.
+    await h.registerKey(MALLORY);
+    const typed = await h.service.command(MALLORY, 'request db-1 1h x');
+    assert.equal(typed.reply?.kind === 'refused' && typed.reply.code, 'not-a-requester');
+    const form = await h.service.submitRequestForm(undefined, MALLORY, { host: 'db-1', duration: '1h', reason: 'x' });
+    assert.deepEqual(form.reply, typed.reply);
+  });
+
   it('submitting it is /jump request: the same refusals with nothing created, the same request when it is right', async () => {
     const h = inMemoryService();
     await h.registerKey(ENG);
@@ -152,7 +176,7 @@ describe('request form', () => {
     await h.service.command(ENG, `revoke ${old}`);
     const earlier = await h.service.earlierRequest(old, ENG);
     assert.ok(earlier.ok);
-    const form = h.service.requestForm(ENG, earlier.request);
+    const form = await h.service.requestForm(ENG, earlier.request);
     assert.deepEqual(form.earlier, { id: old, host: 'web-1', durationMs: 45 * MINUTE, reason: 'look again' });
     assert.ok(form.durationsMs.includes(45 * MINUTE));
     const stranger = await h.service.submitRequestForm(old, MALLORY, { host: 'web-1', duration: '45m', reason: '' });

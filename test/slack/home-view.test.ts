@@ -130,6 +130,10 @@ describe('request form view', () => {
     const strict = requestFormModal(all([{ name: 'a', maxDurationMs: 60_000, requireReason: true }])) as any;
     assert.equal(strict.blocks[2].optional, undefined);
     assert.equal(strict.blocks[2].hint, undefined);
+    // The chosen host's reasonHint stands under the field.
+    const hinted = { ...all([{ name: 'a', maxDurationMs: 60_000, requireReason: true, reasonHint: 'Name the ticket: INC-123 or CHG-45' }, { name: 'b', maxDurationMs: 60_000, requireReason: false }]), selected: { host: 'a' } };
+    assert.equal((requestFormModal(hinted, 'a') as any).blocks[2].hint.text, 'Name the ticket: INC-123 or CHG-45');
+    assert.equal((requestFormModal({ ...hinted, selected: { host: 'b' } }, 'b') as any).blocks[2].hint, undefined);
     const long = requestFormModal(all([{ name: 'h'.repeat(63), maxDurationMs: 86_400_000 + 3_599_000, requireReason: false }])) as any;
     assert.equal(checkView(long), undefined);
     assert.equal(long.blocks[0].element.options[0].text.text.length, 75);

@@ -93,13 +93,13 @@ describe('auditLine', () => {
   it('writes one line: time, type, who, what, which request, host, duration, reason', () => {
     assert.equal(
       auditLine({ ...base, durationMs: 5_400_000, reason: 'fix replication' }),
-      '`2026-11-23T16:00:00.000Z` *requested* <@U0ENG> requested access `rabc123` on `db-prod-1` for 1h30m reason: “fix replication”',
+      '<!date^1795449600^{date_short_pretty} at {time}|2026-11-23T16:00:00.000Z> *requested* <@U0ENG> requested access `rabc123` on `db-prod-1` for 1h30m reason: “fix replication”',
     );
     assert.equal(
       auditLine({ ...base, type: 'approved', actor: 'U0BOSS', requester: 'U0ENG', expiresAt: Date.UTC(2026, 10, 23, 18, 0, 0) }),
-      '`2026-11-23T16:00:00.000Z` *approved* <@U0BOSS> approved `rabc123` for <@U0ENG> on `db-prod-1` until 2026-11-23T18:00:00.000Z',
+      '<!date^1795449600^{date_short_pretty} at {time}|2026-11-23T16:00:00.000Z> *approved* <@U0BOSS> approved `rabc123` for <@U0ENG> on `db-prod-1` until <!date^1795456800^{date_short_pretty} at {time}|2026-11-23T18:00:00.000Z>',
     );
-    assert.equal(auditLine({ type: 'expired', at: 0, requestId: 'rabc123' }), '`1970-01-01T00:00:00.000Z` *expired* access expired `rabc123`');
+    assert.equal(auditLine({ type: 'expired', at: 0, requestId: 'rabc123' }), '<!date^0^{date_short_pretty} at {time}|1970-01-01T00:00:00.000Z> *expired* access expired `rabc123`');
   });
 
   it('does not repeat the requester when they are the actor', () => {
@@ -107,11 +107,11 @@ describe('auditLine', () => {
   });
 
   it('has a verb for every event type', () => {
-    const types: AuditEventType[] = ['requested', 'approval-recorded', 'approved', 'activated', 'denied', 'expired', 'revoked', 'cancelled', 'timed-out', 'failed', 'key-registered', 'key-replaced', 'refused', 'jump-host-alert', 'connection', 'session-ended'];
+    const types: AuditEventType[] = ['requested', 'approval-recorded', 'approved', 'activated', 'denied', 'expired', 'revoked', 'cancelled', 'timed-out', 'failed', 'key-registered', 'key-replaced', 'refused', 'jump-host-alert', 'connection', 'session-ended', 'policy-reloaded'];
     const verbs = new Set<string>();
     for (const type of types) {
       const line = auditLine({ type, at: 0 });
-      const m = new RegExp(`^\`1970-01-01T00:00:00\\.000Z\` \\*${type}\\* (.+)$`).exec(line);
+      const m = new RegExp(`^<!date\\^0\\^\\{date_short_pretty\\} at \\{time\\}\\|1970-01-01T00:00:00\\.000Z> \\*${type}\\* (.+)$`).exec(line);
       assert.ok(m && !m[1]!.includes('undefined'), line);
       verbs.add(m[1]!);
     }
@@ -157,13 +157,13 @@ describe('grant usage in messages', () => {
     assert.ok(outcomeText(ended({ state: 'revoked', decidedBy: 'U0ALICE', usage: 'not used' })).endsWith(' Not used.'));
     assert.ok(!outcomeText(ended({})).includes('used'), 'nothing where usage is not known');
     const listed = replyText({ kind: 'list', open: [{ ...r, state: 'active', expiresAt: 0, usage: 'used 1 min in 1 connection from <x> to 10.0.0.5:22' }] });
-    assert.match(listed, /active until 1970-01-01T00:00:00\.000Z, used 1 min in 1 connection from &lt;x&gt; to 10\.0\.0\.5:22 so far$/);
+    assert.match(listed, /active until <!date\^0\^\{date_short_pretty\} at \{time\}\|1970-01-01T00:00:00\.000Z>, used 1 min in 1 connection from &lt;x&gt; to 10\.0\.0\.5:22 so far$/);
   });
 
   it('owners’ lists: what awaits their decision and, with all, everything on their hosts; reasons escaped', () => {
     const waiting = request({ id: 'rabc123', host: 'db-1', requester: 'U0ENG', durationMs: 3_600_000, createdAt: 0, approvers: [], requiredApprovals: 2, reason: 'fix <!channel> now' });
     const text = replyText({ kind: 'list', open: [], awaiting: [waiting], ownsHosts: true });
-    assert.equal(text, 'You have no pending requests or active grants.\n\n*Waiting for your decision:*\n• `rabc123` *db-1* for <@U0ENG>, 1h, waiting for approval (0 of 2) since 1970-01-01T00:00:00.000Z: “fix &lt;!channel&gt; now”');
+    assert.equal(text, 'You have no pending requests or active grants.\n\n*Waiting for your decision:*\n• `rabc123` *db-1* for <@U0ENG>, 1h, waiting for approval (0 of 2) since <!date^0^{date_short_pretty} at {time}|1970-01-01T00:00:00.000Z>: “fix &lt;!channel&gt; now”');
     assert.match(replyText({ kind: 'list', open: [], awaiting: [], onTheirHosts: [], ownsHosts: true }), /Nothing is pending or active on your hosts\.$/);
     assert.match(replyText({ kind: 'list', open: [], ownsHosts: false }), /`\/jump list all` shows the owners of a host everything pending and active on it\.$/);
   });
@@ -232,10 +232,10 @@ describe('approvalMessage', () => {
   });
 
   const decided: [string, Partial<AccessRequest>, RegExp][] = [
-    ['active', { state: 'active', approvers: ['U0BOB', 'U0CAROL'], expiresAt: EXPIRES }, /^:white_check_mark: Approved by <@U0BOB>, <@U0CAROL>\. Active until <!date\^1795458600\^\{date_short_pretty\} \{time_secs\}\|2026-11-23T18:30:00\.000Z>\.$/],
+    ['active', { state: 'active', approvers: ['U0BOB', 'U0CAROL'], expiresAt: EXPIRES }, /^:white_check_mark: Approved by <@U0BOB>, <@U0CAROL>\. Active until <!date\^1795458600\^\{date_short_pretty\} at \{time\}\|2026-11-23T18:30:00\.000Z>\.$/],
     ['active, expiry not known', { state: 'active', approvers: ['U0BOB'] }, /^:white_check_mark: Approved by <@U0BOB>\. Installing the key…$/],
-    ['expired', { state: 'expired', approvers: ['U0BOB'], expiresAt: EXPIRES }, /^:white_check_mark: Approved by <@U0BOB>\. :lock: Expired at <!date\^1795458600\^.*\|2026-11-23T18:30:00\.000Z>\.$/],
-    ['revoked', { state: 'revoked', approvers: ['U0BOB'], decidedBy: 'U0ENG', endedAt: EXPIRES }, /^:lock: Revoked by <@U0ENG> at <!date\^1795458600\^.*>\.$/],
+    ['expired', { state: 'expired', approvers: ['U0BOB'], expiresAt: EXPIRES }, /^:white_check_mark: Approved by <@U0BOB>\. :lock: Expired <!date\^1795458600\^.*\|2026-11-23T18:30:00\.000Z>\.$/],
+    ['revoked', { state: 'revoked', approvers: ['U0BOB'], decidedBy: 'U0ENG', endedAt: EXPIRES }, /^:lock: Revoked by <@U0ENG> <!date\^1795458600\^.*>\.$/],
     ['denied with a reason', { state: 'denied', decidedBy: 'U0BOSS', denyReason: 'use <!here> the replica & wait' }, /^:x: Denied by <@U0BOSS>: use &lt;!here&gt; the replica &amp; wait$/],
     ['denied without a reason', { state: 'denied', decidedBy: 'U0BOSS' }, /^:x: Denied by <@U0BOSS>\.$/],
     ['cancelled', { state: 'cancelled', decidedBy: 'U0ENG' }, /^:heavy_minus_sign: Cancelled by the requester\.$/],
@@ -403,7 +403,7 @@ describe('replyText and requester DMs', () => {
       [{ kind: 'request-sent', id: 'rabc123', host: 'db-1', durationMs: 1_800_000, requiredApprovals: 1 }, /sent to its owners\. You will/],
       [{ kind: 'rate-limited', what: 'key-change', limit: 3, windowMs: 3_600_000, retryAfterMs: 1500 }, 'Too many key changes: at most 3 per 1h. Try again in 2s.'],
       [{ kind: 'too-many-pending', pending: 3, max: 3 }, /You already have 3 request\(s\) waiting for approval \(at most 3\)/],
-      [{ kind: 'key', key }, 'Your registered key: ssh-ed25519 `SHA256:abc` (added 2026-01-01T00:00:00.000Z).'],
+      [{ kind: 'key', key }, 'Your registered key: ssh-ed25519 `SHA256:abc` (added <!date^1767225600^{date_short_pretty} at {time}|2026-01-01T00:00:00.000Z>).'],
       [{ kind: 'key-saved', type: 'ssh-ed25519', fingerprint: 'SHA256:abc', replaced: true, endedGrants: 0, cancelledRequests: 0 }, 'Key replaced: ssh-ed25519 `SHA256:abc`.'],
       [
         { kind: 'key-saved', type: 'ssh-ed25519', fingerprint: 'SHA256:abc', replaced: true, endedGrants: 2, cancelledRequests: 1 },
@@ -435,7 +435,7 @@ describe('replyText and requester DMs', () => {
     // Ended by its jump server's retirement: nobody's hand, so the reason instead of a mention.
     const retired = { ...r, state: 'revoked' as const, endReason: 'jump-host-retired' as const, endedAt: 1_800_000_000_000 };
     assert.equal(requesterTexts.grantEnded(retired), 'Your access to *db-1* (`rabc123`) has ended: jump server retired (bastion). Ask the owners of db-1 how it is reached now.');
-    assert.match(outcomeText(retired), /^:lock: Ended at <!date\^1800000000\^.*>: jump server bastion retired\.$/);
+    assert.match(outcomeText(retired), /^:lock: Ended <!date\^1800000000\^.*>: jump server bastion retired\.$/);
     assert.match(requesterTexts.grantNotActivated({ ...r, state: 'failed' }), /installing your key on the jump server failed/);
     assert.match(requesterTexts.grantNotActivated({ ...r, state: 'revoked' }), /already revoked: no connect instructions/);
     assert.equal(
@@ -464,6 +464,9 @@ describe('refusalText: the words of every domain refusal', () => {
     'duration-too-short': { host: 'db-1', minMs: 300_000 },
     'reason-required': { host: 'db-1', durationMs: 3_600_000 },
     'reason-too-long': { length: 501, max: 500 },
+    'reason-mismatch': { host: 'db-1', pattern: '^(INC|CHG)-[0-9]+', hint: 'start with a ticket id such as INC-1234' },
+    'not-a-requester': { host: 'db-1', owners: ['U0ALICE', 'S0DBA'] },
+    'requesters-unavailable': { host: 'db-1' },
     'no-key': {},
     'already-approved': { remaining: 1 },
     'approval-too-late': { host: 'db-1', timeoutMs: 86_400_000 },

@@ -59,6 +59,53 @@ describe('SlackNotifier', () => {
     assert.equal(await notifier.alreadyPosted(event, '1-2'), false, 'the same event under another entry id was not posted');
   });
 
+  describe('the approval messages and their threads', () => {
+    let withPolicy: SlackNotifier;
+    before(() => {
+      const client = createWebClient('xoxb-test', slack.apiUrl);
+      withPolicy = new SlackNotifier({ client, auditChannel: 'C0AUDIT', approvalChannel: 'C0APPROVALS', logger: pino({ level: 'silent' }), policy: samplePolicy() });
+    });
+    const contexts = (m: { blocks?: unknown[] } | undefined) =>
+      ((m?.blocks ?? []) as { type: string; elements?: { text: string }[] }[]).filter((b) => b.type === 'context').flatMap((b) => b.elements!.map((e) => e.text)).join('\n');
+
+    it('the approval channel’s post mentions the host’s owners and says when the request times out; the DMs only the time', async () => {
+      const policy = samplePolicy();
+      const r = request({ id: 'rask1', host: 'db-prod-1', requester: 'U0ENG', requiredApprovals: 2, createdAt: Date.UTC(2026, 10, 23, 16, 0, 0) });
+      const refs = await withPolicy.requestPending(r, ['U0ALICE', 'U0BOB']);
+      assert.equal(refs.length, 3);
+      const timesOut = `Times out <!date^${(r.createdAt + policy.defaults.approvalTimeout) / 1000}^{date_short_pretty} at {time}|`;
+      const channel = slack.messages('C0APPROVALS').find((m) => m.metadata?.event_payload.request_id === 'rask1');
+      assert.ok(contexts(channel).includes(`For <@U0ALICE> <@U0BOB>. ${timesOut}`), contexts(channel));
+      assert.match(channel?.text ?? '', /^<@U0ALICE> <@U0BOB>: <@U0ENG> requests access/);
+      const dm = slack.messages('DU0ALICE').find((m) => m.metadata?.event_payload.request_id === 'rask1');
+      assert.ok(contexts(dm).includes(timesOut), contexts(dm));
+      assert.doesNotMatch(JSON.stringify(dm), /For <@/, 'no mention in an owner’s DM');
+      // An approval recorded re-renders each copy as it was: the channel's keeps its mentions.
+      await withPolicy.approvalRecorded({ ...r, approvers: ['U0ALICE'] }, refs);
+      const updated = slack.messages('C0APPROVALS').find((m) => m.ts === channel?.ts);
+      assert.match(contexts(updated), /For <@U0ALICE> <@U0BOB>\./);
+      assert.match(contexts(updated), /Approved by <@U0ALICE>; 1 more/);
+      // A user group is mentioned as a group.
+      await withPolicy.requestPending(request({ id: 'rask2', host: 'cache-1' }), []);
+      assert.match(contexts(slack.messages('C0APPROVALS').find((m) => m.metadata?.event_payload.request_id === 'rask2')), /^For <!subteam\^S0CACHE>\. Times out/m);
+    });
+
+    it('tells a step as a reply in the thread of every copy, with jit_request_step metadata; a copy gone does not stop the others', async () => {
+      const r = request({ id: 'rthr1', host: 'web-1', requester: 'U0ENG' });
+      const refs = await withPolicy.requestPending(r, ['U0ALICE']);
+      const gone = { channel: 'DU0GONE', ts: '1700000000.999999' };
+      const active = { ...r, state: 'active' as const, approvers: ['U0ALICE'], expiresAt: Date.now() + 60_000 };
+      await withPolicy.requestStep(active, { kind: 'activated' }, [gone, ...refs]);
+      for (const ref of refs) {
+        const replies = slack.replies(ref.channel, ref.ts);
+        assert.equal(replies.length, 1, ref.channel);
+        assert.match(replies[0]!.text ?? '', /^:white_check_mark: Approved by <@U0ALICE>: access is active until /);
+        assert.deepEqual([replies[0]!.metadata?.event_type, replies[0]!.metadata?.event_payload.step, replies[0]!.metadata?.event_payload.state], ['jit_request_step', 'activated', 'active']);
+      }
+      assert.equal(slack.calls.filter((c) => c.method === 'chat.postMessage' && c.args.channel === 'DU0GONE').at(-1)?.error, 'thread_not_found');
+    });
+  });
+
   it('gives jump-host alerts and key changes their own event types', async () => {
     await notifier.postAudit({ type: 'jump-host-alert', at: Date.now(), host: 'bastion', detail: 'x' }, '2-1');
     await notifier.postAudit({ type: 'key-removed', at: Date.now(), actor: 'U0ENG' }, '2-2');

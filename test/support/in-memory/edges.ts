@@ -3,6 +3,7 @@
 import type { JumpHostConfig, Policy } from '../../../src/config/policy.ts';
 import type { ConnectInstructions } from '../../../src/domain/connect-instructions.ts';
 import type { AccessRequest, MessageRef } from '../../../src/domain/request-state.ts';
+import type { RequestStep } from '../../../src/domain/request-step.ts';
 import { ok, refuse } from '../../../src/domain/result.ts';
 import type { BlockSync, Clock, AccessJobName, JobScheduler, Notifier, OwnerDirectory, OwnerSet, RateLimitKind, RateLimits } from '../../../src/service/ports.ts';
 import type { InMemoryKeys } from './keys.ts';
@@ -56,6 +57,7 @@ export class InMemoryBlockSync implements BlockSync {
 export type Notice =
   | { event: 'requestPending'; request: AccessRequest; owners: readonly string[] }
   | { event: 'approvalRecorded' | 'requestChanged'; request: AccessRequest; refs: readonly MessageRef[] }
+  | { event: 'requestStep'; request: AccessRequest; step: RequestStep; refs: readonly MessageRef[] }
   | { event: 'grantActivated'; request: AccessRequest; instructions: ConnectInstructions }
   | { event: 'grantNotActivated' | 'requestDenied' | 'requestTimedOut' | 'requestCancelled' | 'grantEnded'; request: AccessRequest }
   | { event: 'expiryWarning'; request: AccessRequest; leftMs: number }
@@ -77,6 +79,7 @@ export class RecordingNotifier implements Notifier {
   }
   approvalRecorded = async (request: AccessRequest, refs: readonly MessageRef[]) => void this.notices.push({ event: 'approvalRecorded', request, refs });
   requestChanged = async (request: AccessRequest, refs: readonly MessageRef[]) => void this.notices.push({ event: 'requestChanged', request, refs });
+  requestStep = async (request: AccessRequest, step: RequestStep, refs: readonly MessageRef[]) => void this.notices.push({ event: 'requestStep', request, step, refs });
   grantActivated = async (request: AccessRequest, instructions: ConnectInstructions) => void this.notices.push({ event: 'grantActivated', request, instructions });
   grantNotActivated = async (request: AccessRequest) => void this.notices.push({ event: 'grantNotActivated', request });
   requestDenied = async (request: AccessRequest) => void this.notices.push({ event: 'requestDenied', request });

@@ -64,7 +64,9 @@ export class InMemoryRequests implements RequestRepository {
     }
     r.approvers.push(approver);
     r.requiredApprovals = rules.requiredApprovals;
-    const base = { at: now, actor: approver, requestId: r.id, requester: r.requester, host: r.host };
+    // An auto-approved request says so in its decision and grant events.
+    const how = r.autoApproved !== undefined ? { detail: `auto-approved (rule ${r.autoApproved})` } : {};
+    const base = { at: now, actor: approver, requestId: r.id, requester: r.requester, host: r.host, ...how };
     if (r.approvers.length < r.requiredApprovals) {
       this.audit.push({ ...base, type: 'approval-recorded' });
       return ok({ activated: false, approvals: r.approvers.length, required: r.requiredApprovals });
