@@ -5,12 +5,22 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { approvalMessage, blockLines, click, metadata, posts, requestAccess, until } from '../support/flow.ts';
 import { describeSsh, sshHop } from '../support/ssh-client.ts';
-import { ENGINEER, OUTSIDER, OWNER, OWNER2, startWorld, type World } from '../support/world.ts';
+import { AUDIT_CHANNEL, ENGINEER, OUTSIDER, OWNER, OWNER2, OWNER_GROUP, startWorld, type World } from '../support/world.ts';
 
-describe('policy rules, reason patterns and requesters', () => {
+/** "HH:MM-HH:MM" in UTC from `from` to `to` hours after now (a span past midnight wraps, as the policy reads it). */
+function utcHours(from: number, to: number): string {
+  const at = (h: number) => new Date(Date.now() + h * 3_600_000).toISOString().slice(11, 16);
+  return `${at(from)}-${at(to)}`;
+}
+
+describe('policy rules, reason patterns, requesters and auto-approval', () => {
   let world: World;
   before(async () => {
     world = await startWorld({
+      autoApprove: [
+        { users: [ENGINEER], hosts: ['internal-2'], maxDuration: '1h', hours: utcHours(3, 4), timezone: 'UTC' },
+        { users: [OWNER_GROUP, ENGINEER], hosts: ['internal-1'], maxDuration: '30m', hours: utcHours(-1, 2), timezone: 'UTC' },
+      ],
       rules: [{ match: { env: 'prod' }, owners: [OWNER, OWNER2], approvals: 2, reasonPattern: '^(INC|CHG)-[0-9]+', reasonHint: 'start with a ticket id such as INC-1234' }],
       hostFields: { 'internal-2': { owners: undefined, labels: { env: 'prod' } }, 'internal-1': { requesters: [ENGINEER] } },
     });
@@ -46,7 +56,31 @@ describe('policy rules, reason patterns and requesters', () => {
     const r = await world.sender.command(OUTSIDER, 'request internal-1 10m curious');
     assert.match(r.json.text, /^Only the people named as requesters of internal-1 may request it\. To be added, ask its owners: <!subteam\^S0OWNERS>\.$/);
     assert.deepEqual(await world.broker.requests.recentForUser(OUTSIDER, 20), []);
-    const id = await requestAccess(world, ENGINEER, 'request internal-1 10m allowed');
+    const id = await requestAccess(world, ENGINEER, 'request internal-1 45m allowed, longer than auto-approval allows');
     assert.match((await world.sender.command(ENGINEER, `revoke ${id}`)).json.text, /cancelled/);
+  });
+
+  it('auto-approval: inside its rule’s hours active with no click (a real ssh hop), outside them it waits for the owners', async () => {
+    const pendingBefore = posts(world).filter((c) => metadata(c)?.event_type === 'jit_request_pending').length;
+    const r = await world.sender.command(ENGINEER, 'request internal-1 10m routine check');
+    const m = /^Request `(\w+)` for \*internal-1\* for 10m auto-approved \(rule 2\)/.exec(r.json.text);
+    assert.ok(m, r.json.text);
+    const id = m[1]!;
+    await until('key line', () => blockLines(world).some((l) => l.endsWith(`jit:${id}`)) || undefined);
+    const hop = await sshHop({ jump: world.jump, target: world.internal, identityFile: world.engineerKey.privateKeyPath });
+    assert.equal(hop.outcome, 'ok', describeSsh(hop));
+    const dm = await until('connect instructions', () => posts(world, `D${ENGINEER}`).find((c) => metadata(c)?.event_type === 'jit_grant_active' && metadata(c)?.event_payload.request_id === id));
+    assert.match(JSON.stringify(dm.args.blocks), /auto-approved \(rule 2\)/);
+    assert.equal(metadata(dm)?.event_payload.auto_approved, 2);
+    await until('audited', () =>
+      posts(world, AUDIT_CHANNEL).find((c) => metadata(c)?.event_payload.request_id === id && metadata(c)?.event_payload.audit_type === 'approved' && /auto-approved \(rule 2\)/.test(c.args.text)),
+    );
+    assert.equal(posts(world).filter((c) => metadata(c)?.event_type === 'jit_request_pending').length, pendingBefore, 'no owner was asked');
+    assert.match((await world.sender.command(ENGINEER, `revoke ${id}`)).json.text, /revoked/);
+
+    // Rule 1 covers internal-2, but its hours start in three hours: the owners decide.
+    const waiting = await requestAccess(world, ENGINEER, 'request internal-2 10m INC-1 not yet');
+    assert.equal((await world.broker.requests.get(waiting))?.state, 'pending');
+    assert.match((await world.sender.command(ENGINEER, `revoke ${waiting}`)).json.text, /cancelled/);
   });
 });
