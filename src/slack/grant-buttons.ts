@@ -68,7 +68,7 @@ function registerRequestForm(app: App, d: ButtonDeps): void {
       return made;
     });
     // A refusal is shown under the field it is about, in `/jump request`'s words; the form stays open.
-    if (reply?.kind === 'request-sent') await ack({ response_action: 'update', view: requestSentView(outcome.text ?? '') as never });
+    if (reply?.kind === 'request-sent' || reply?.kind === 'auto-approved') await ack({ response_action: 'update', view: requestSentView(outcome.text ?? '') as never });
     else if (outcome.text) await ack({ response_action: 'errors', errors: { [blockIdIn(view.state.values, reply ? fieldOfReply(reply) : 'host')]: outcome.text } });
     else await ack();
     d.runAfter(outcome, 'request form');
