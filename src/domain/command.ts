@@ -8,6 +8,8 @@ export type JumpCommand =
   | { kind: 'request'; host: string; duration?: string; reason: string }
   /** `/jump breakglass <host> [duration] <reason>`: access at once, for the people breakGlass lists */
   | { kind: 'break-glass'; host: string; duration?: string; reason: string }
+  /** `/jump request` alone: the request form */
+  | { kind: 'request-form' }
   | { kind: 'key-add'; keyText: string }
   | { kind: 'key-show' }
   | { kind: 'key-remove' }
@@ -47,7 +49,7 @@ export function parseCommand(text: string, maxLength = MAX_COMMAND_TEXT): JumpCo
     case 'breakglass': {
       const kind = verb.toLowerCase() === 'request' ? 'request' : 'break-glass';
       const [host, second, ...more] = rest;
-      if (!host) return invalid(kind === 'request' ? 'request-needs-host' : 'break-glass-needs-host', {});
+      if (!host) return kind === 'request' ? { kind: 'request-form' } : invalid('break-glass-needs-host', {});
       const reasonStart = (words: string[]) => unquote(words.join(' '));
       // The second word is a duration only if it looks like one ("30m", "2h", "1h30m", "90"); otherwise it starts the reason.
       if (second !== undefined && looksLikeDuration(second)) return { kind, host, duration: second, reason: reasonStart(more) };

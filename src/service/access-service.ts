@@ -12,10 +12,13 @@ import { completeActivation, endForRetiredJumpHost, expire, expiryWarning, timeO
 import { remindUndecided } from './reminders.ts';
 import type { ServiceDeps } from './ports.ts';
 import type { AccessAsked } from './request-access.ts';
+import { requestForm, submitRequestForm, type RequestForm } from './request-form.ts';
+import type { AccessRequest } from '../domain/request-state.ts';
+import { homeOf, type HomeContents } from './home.ts';
 import { auditCallerRefusal } from './refusals.ts';
 import type { Outcome, Reply } from './replies.ts';
 
-export type { Outcome, Reply };
+export type { HomeContents, Outcome, Reply };
 
 export type AccessServiceDeps = Omit<ServiceDeps, 'newId' | 'activationLeaseMs'> & Partial<Pick<ServiceDeps, 'newId' | 'activationLeaseMs'>>;
 
@@ -37,6 +40,13 @@ export class AccessService {
   earlierRequest = (requestId: string, actor: string) => earlierRequest(this.d, actor, requestId);
   /** the Request again form submitted: `/jump request` with the form's fields */
   requestAgain = (earlierId: string, actor: string, asked: AccessAsked): Promise<Outcome> => requestAgain(this.d, actor, earlierId, asked);
+  /** what the request form offers `actor` (prefilled from `earlier`, a request of theirs, for Request again;
+   *  `chosen`: the host picked in the form so far, whose limits the durations then follow) */
+  requestForm = (actor: string, earlier?: AccessRequest, chosen?: { host: string; durationMs?: number }): Promise<RequestForm> => requestForm(this.d, actor, earlier, chosen);
+  /** the request form submitted: `/jump request` with its fields (`earlierId`: opened by Request again) */
+  submitRequestForm = (earlierId: string | undefined, actor: string, asked: AccessAsked): Promise<Outcome> => submitRequestForm(this.d, actor, earlierId, asked);
+  /** what the person's Home tab shows */
+  home = (user: string): Promise<HomeContents> => homeOf(this.d, user);
   completeActivation = (requestId: string): Promise<void> => completeActivation(this.d, requestId);
   /** the revoke job: the grant's new end if an extension moved it (the job waits for it) */
   expire = (requestId: string, grantEnd?: number): Promise<number | undefined> => expire(this.d, requestId, grantEnd);

@@ -10,6 +10,7 @@ import type { ServiceDeps } from './ports.ts';
 import { refusedReply, type Outcome } from './replies.ts';
 import { auditCallerRefusal } from './refusals.ts';
 import { requestAccess } from './request-access.ts';
+import { requestForm } from './request-form.ts';
 
 const SELF_SERVICE: Partial<Record<JumpCommand['kind'], Action>> = {
   help: 'help',
@@ -18,6 +19,7 @@ const SELF_SERVICE: Partial<Record<JumpCommand['kind'], Action>> = {
   'key-add': 'key-add',
   'key-remove': 'key-remove',
   request: 'request',
+  'request-form': 'request',
 };
 
 export async function routeCommand(d: ServiceDeps, user: string, text: string): Promise<Outcome> {
@@ -48,6 +50,8 @@ export async function routeCommand(d: ServiceDeps, user: string, text: string): 
       return removeKey(d, user);
     case 'request':
       return requestAccess(d, user, cmd);
+    case 'request-form':
+      return { reply: { kind: 'request-form', form: await requestForm(d, user) } };
     case 'list':
       return listOpen(d, user, cmd.all);
     case 'revoke':

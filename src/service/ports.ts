@@ -127,6 +127,8 @@ export interface Notifier {
   grantExtended(grant: AccessRequest, extension: AccessRequest): Promise<void>;
   /** an undecided request has waited `waitedMs`: `to` (user ids) are reminded; `escalated`: they include escalateTo */
   reminder?(request: AccessRequest, waitedMs: number, to: readonly string[], escalated: boolean): Promise<void>;
+  /** what these people see of their requests, grants or decisions changed (their Home tab is shown afresh) */
+  homeChanged?(userIds: readonly string[]): Promise<void>;
   /** whether the activation message of this grant was already delivered (an earlier attempt died after posting) */
   activationMessageSent?(request: AccessRequest): Promise<boolean>;
 }

@@ -21,6 +21,7 @@ export const DENY_REASON_INPUT = 'reason_input';
 export const ACTION_IM_DONE = 'jit_im_done';
 /** "Request again": opens the request form prefilled from an ended or refused request. */
 export const ACTION_REQUEST_AGAIN = 'jit_request_again';
+/** The Request again form before it became the request form (request-form.ts): its submissions still count. */
 export const VIEW_REQUEST_AGAIN = 'jit_request_again';
 /** "Extend": opens the form that asks for more time on an active grant (`/jump extend`). */
 export const ACTION_EXTEND = 'jit_extend';
@@ -244,30 +245,6 @@ export const requesterMessages = {
     ),
 };
 
-/** The request form, prefilled from an earlier request; its id travels as private_metadata. */
-export function requestAgainModal(r: Pick<AccessRequest, 'id' | 'host' | 'durationMs' | 'reason'>): Block {
-  const input = (field: RequestField, label: string, initial: string, extra: Record<string, unknown> = {}) => ({
-    type: 'input',
-    block_id: REQUEST_FIELDS[field],
-    label: { type: 'plain_text', text: label },
-    element: { type: 'plain_text_input', action_id: REQUEST_FIELDS[field], ...(initial ? { initial_value: initial } : {}), ...extra },
-    ...(field === 'reason' ? { optional: true } : {}),
-  });
-  return {
-    type: 'modal',
-    callback_id: VIEW_REQUEST_AGAIN,
-    private_metadata: r.id,
-    title: { type: 'plain_text', text: 'Request access' },
-    submit: { type: 'plain_text', text: 'Request' },
-    close: { type: 'plain_text', text: 'Cancel' },
-    blocks: [
-      input('host', 'Host', r.host.slice(0, 150), { max_length: 150 }),
-      input('duration', 'Duration (e.g. 30m, 2h)', formatDuration(r.durationMs), { max_length: 20 }),
-      input('reason', 'Reason', (r.reason ?? '').slice(0, 500), { multiline: true, max_length: 500 }),
-    ],
-  };
-}
-
 /** The Extend form: how much longer and why; the grant's id travels as private_metadata. */
 export function extendModal(r: Pick<AccessRequest, 'id' | 'host' | 'expiresAt'>, defaultMs: number): Block {
   const input = (field: keyof typeof EXTEND_FIELDS, label: string, element: Record<string, unknown>, optional = false) => ({
@@ -346,7 +323,7 @@ export const SLACK_REPLIES = {
   working: 'Working on it…',
   denyReasonNeeded: 'Say why, so the requester knows what to do instead.',
   formNotOpened: 'Slack did not open the form for the reason (the click may have taken too long to answer); nothing was changed. Click Deny again.',
-  requestFormNotOpened: 'Slack did not open the request form (the click may have taken too long to answer); nothing was changed. Click Request again once more.',
+  requestFormNotOpened: 'Slack did not open the request form (the click may have taken too long to answer); nothing was changed. Click the button once more.',
   extendFormNotOpened: 'Slack did not open the form (the click may have taken too long to answer); nothing was changed. Click Extend once more, or use `/jump extend`.',
 } as const;
 
@@ -357,6 +334,7 @@ export const HELP_TEXT = [
   '`/jump key`: show your registered key',
   '`/jump key remove`: delete your registered key (ends your active grants and pending requests)',
   `\`/jump request ${placeholder('host')} [duration] [reason…]\`: ask the host’s owners for access, e.g. \`/jump request db-prod-1 2h fix replication\``,
+  '`/jump request`: the same as a form (pick a host, a duration and say why); the Home tab of the jit-jump app has it too, with your requests and grants',
   `\`/jump extend ${placeholder('id')} ${placeholder('duration')} [reason…]\`: ask for more time on your active grant, e.g. \`/jump extend r1a2b3c4 1h still migrating\``,
   `\`/jump breakglass ${placeholder('host')} [duration] ${placeholder('reason')}\`: emergency access at once, without approval (only for the people the policy lists; loud and reviewed)`,
   '`/jump list`: your open requests and active grants (owners: what awaits your decision); `/jump list all`: owners see everything pending and active on their hosts',
@@ -497,7 +475,7 @@ export function refusalText(r: RefusalDetail): string {
   return (REFUSAL_TEXT[r.code] as (p: RefusalDetail['params']) => string)(r.params);
 }
 
-const STATE_WORDS: Record<RequestState, string> = {
+export const STATE_WORDS: Record<RequestState, string> = {
   pending: 'waiting for approval',
   active: 'active',
   expired: 'expired',
@@ -518,6 +496,8 @@ const words: { [K in Reply['kind']]: (r: ReplyOf<K>) => string } = {
   'self-approval': () => refusalText({ code: 'self-approval', params: {} }),
   'already-approved': () => 'You already approved this request.',
   'approval-recorded': (r) => `Approval recorded (${r.approvals} of ${r.required}).`,
+  // Only when Slack did not open the form (`/jump request` alone): say how to type the request instead.
+  'request-form': () => `Slack did not open the request form; nothing was changed. ${refusalText({ code: 'request-needs-host', params: {} })}`,
   'request-sent': (r) =>
     `Request \`${r.id}\` for *${r.host}* for ${formatDuration(r.durationMs)} sent to its owners${r.requiredApprovals > 1 ? ` (${r.requiredApprovals} approvals needed)` : ''}. You will get a DM when it is decided.`,
   'break-glass': (r) =>

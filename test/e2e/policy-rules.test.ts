@@ -119,4 +119,31 @@ describe('policy rules, reason patterns, requesters and auto-approval', () => {
     assert.equal((await world.broker.requests.get(id))?.acknowledgedBy, OWNER);
     assert.match((await world.sender.command(ENGINEER, `revoke ${id}`)).json.text, /revoked/);
   });
+
+  it('the request form offers each person only the hosts they may request; an auto-approved submission says so in the form', async () => {
+    const formOf = async (user: string) => {
+      const before = world.slack.views().length;
+      assert.equal((await world.sender.command(user, 'request')).status, 200);
+      return (await until(`${user}'s form`, () => world.slack.views().slice(before).find((v) => v.user === user))).view;
+    };
+    const hostsIn = (view: any) => view.blocks[0].element.options.map((o: any) => o.value);
+    assert.deepEqual(hostsIn(await formOf(OUTSIDER)), ['internal-2'], 'internal-1 names its requesters, and not them');
+    const form = await formOf(ENGINEER);
+    assert.deepEqual(hostsIn(form), ['internal-1', 'internal-2']);
+    const sent = await world.sender.viewSubmission(ENGINEER, {
+      callbackId: form.callback_id,
+      privateMetadata: form.private_metadata,
+      values: {
+        host: { host: { type: 'static_select', selected_option: { value: 'internal-1' } } },
+        duration: { duration: { type: 'static_select', selected_option: { value: '15m' } } },
+        reason: { reason: { type: 'plain_text_input', value: 'from the form' } },
+      },
+    });
+    assert.equal(sent.json.response_action, 'update', JSON.stringify(sent.json));
+    const shown = JSON.stringify(sent.json.view);
+    assert.match(shown, /for \*internal-1\* for 15m auto-approved \(rule 2\)/);
+    const id = /Request `(\w+)`/.exec(shown)![1]!;
+    await until('key line', () => blockLines(world).some((l) => l.endsWith(`jit:${id}`)) || undefined);
+    assert.match((await world.sender.command(ENGINEER, `revoke ${id}`)).json.text, /revoked/);
+  });
 });
