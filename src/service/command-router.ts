@@ -49,7 +49,7 @@ export async function routeCommand(d: ServiceDeps, user: string, text: string): 
     case 'key-remove':
       return removeKey(d, user);
     case 'request':
-      return requestAccess(d, user, cmd);
+      return requestOrAskReason(d, user, cmd);
     case 'request-form':
       return { reply: { kind: 'request-form', form: await requestForm(d, user) } };
     case 'list':
@@ -61,4 +61,16 @@ export async function routeCommand(d: ServiceDeps, user: string, text: string): 
     case 'break-glass':
       return breakGlass(d, user, cmd);
   }
+}
+
+/**
+ * `/jump request` as typed; one that lacks only its required reason opens the request form for it instead,
+ * host and duration filled in (the refusal stays the answer if Slack does not open the form).
+ */
+async function requestOrAskReason(d: ServiceDeps, user: string, cmd: Extract<JumpCommand, { kind: 'request' }>): Promise<Outcome> {
+  const outcome = await requestAccess(d, user, cmd);
+  const r = outcome.reply;
+  if (r?.kind !== 'refused' || r.code !== 'reason-required') return outcome;
+  const form = await requestForm(d, user, undefined, { host: r.params.host, durationMs: r.params.durationMs });
+  return { reply: { kind: 'request-form', form, fallback: { code: r.code, params: r.params } } };
 }

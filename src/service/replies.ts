@@ -17,7 +17,8 @@ export type Reply =
   | { kind: 'already-approved' }
   | { kind: 'approval-recorded'; approvals: number; required: number }
   /** `/jump request` alone: the Slack layer opens the request form (these words only if it cannot) */
-  | { kind: 'request-form'; form: RequestForm }
+  /** `fallback`: what to say if Slack does not open the form (a typed request that lacked its reason) */
+  | { kind: 'request-form'; form: RequestForm; fallback?: RefusalDetail }
   | { kind: 'request-sent'; id: string; host: string; durationMs: number; requiredApprovals: number }
   /** break-glass: active at once; the owners review it within `reviewWithinMs` */
   | { kind: 'break-glass'; id: string; host: string; durationMs: number; reviewWithinMs: number }

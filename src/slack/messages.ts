@@ -497,7 +497,8 @@ const words: { [K in Reply['kind']]: (r: ReplyOf<K>) => string } = {
   'already-approved': () => 'You already approved this request.',
   'approval-recorded': (r) => `Approval recorded (${r.approvals} of ${r.required}).`,
   // Only when Slack did not open the form (`/jump request` alone): say how to type the request instead.
-  'request-form': () => `Slack did not open the request form; nothing was changed. ${refusalText({ code: 'request-needs-host', params: {} })}`,
+  'request-form': (r) =>
+    r.fallback ? refusalText(r.fallback) : `Slack did not open the request form; nothing was changed. ${refusalText({ code: 'request-needs-host', params: {} })}`,
   'request-sent': (r) =>
     `Request \`${r.id}\` for *${r.host}* for ${formatDuration(r.durationMs)} sent to its owners${r.requiredApprovals > 1 ? ` (${r.requiredApprovals} approvals needed)` : ''}. You will get a DM when it is decided.`,
   'break-glass': (r) =>

@@ -50,7 +50,6 @@ describe('request access', () => {
     ['bad duration', 'request db-1 5x because', { code: 'bad-duration', params: { text: '5x' } }],
     ['too long', 'request db-1 3h because', { code: 'duration-too-long', params: { host: 'db-1', maxMs: 2 * HOUR } }],
     ['too short', 'request db-1 1m because', { code: 'duration-too-short', params: { host: 'db-1', minMs: 5 * MINUTE } }],
-    ['reason required', 'request db-1 30m', { code: 'reason-required', params: { host: 'db-1', durationMs: 30 * MINUTE } }],
   ];
   for (const [what, text, refusal] of refusals)
     it(`refuses a request: ${what}`, async () => {
@@ -59,6 +58,14 @@ describe('request access', () => {
       assert.equal(out.after, undefined);
       assertNothingChanged();
     });
+
+  it('a request lacking its required reason opens the form for it; its refusal is the answer if Slack does not open it', async () => {
+    const out = await h.service.command(ENG, 'request db-1 30m');
+    const reply = out.reply?.kind === 'request-form' ? out.reply : assert.fail(JSON.stringify(out.reply));
+    assert.deepEqual(reply.fallback, { code: 'reason-required', params: { host: 'db-1', durationMs: 30 * MINUTE } });
+    assert.equal(out.after, undefined);
+    assertNothingChanged();
+  });
 
   it('accepts a request with no reason where the host does not require one, for the default duration', async () => {
     await h.request(ENG, 'web-1');

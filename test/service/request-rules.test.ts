@@ -59,4 +59,15 @@ describe('reason rules and requesters', () => {
     assert.equal(mismatch?.kind === 'refused' && mismatch.code, 'reason-mismatch');
     assert.equal((await h.run(h.service.command(ENG, `extend ${id} 30m INC-1 more time`))).reply?.kind, 'extension-sent');
   });
+
+  it('a typed request lacking only its required reason opens the request form for it, host and duration filled in; nothing is stored', async () => {
+    const h = inMemoryService({ policy: policy() });
+    await h.registerKey(ENG);
+    const out = await h.run(h.service.command(ENG, 'request db-1 45m'));
+    assert.equal(out.reply?.kind, 'request-form');
+    if (out.reply?.kind !== 'request-form') return;
+    assert.deepEqual(out.reply.form.selected, { host: 'db-1', durationMs: 45 * 60_000 });
+    assert.deepEqual(out.reply.fallback, { code: 'reason-required', params: { host: 'db-1', durationMs: 45 * 60_000 } }, 'the answer if Slack does not open it');
+    assert.equal(h.requests.requests.size, 0);
+  });
 });
