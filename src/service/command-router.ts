@@ -39,7 +39,8 @@ export async function routeCommand(d: ServiceDeps, user: string, text: string): 
       await auditCallerRefusal(d, user, 'key-add', 'private-key-pasted', 'a private key was pasted (not stored); the person was told to rotate it');
       return { reply: refusedReply({ code: 'private-key-pasted', params: {} }) };
     case 'help':
-      return { reply: { kind: 'help' } };
+      // The hosts this person may request (requesters, retired jump servers), as the request form offers them.
+      return { reply: { kind: 'help', hosts: (await requestForm(d, user)).hosts.map((h) => h.name) } };
     case 'invalid':
       return { reply: refusedReply(cmd) };
     case 'key-show':

@@ -8,7 +8,8 @@ import type { RateLimitKind } from './ports.ts';
 import type { RequestForm } from '../domain/requestable-hosts.ts';
 
 export type Reply =
-  | { kind: 'help' }
+  /** `hosts`: the hosts the person may request */
+  | { kind: 'help'; hosts?: string[] }
   /** refused by a domain rule: its code and the data of its sentence */
   | ({ kind: 'refused' } & RefusalDetail)
   | { kind: 'request-gone' }

@@ -489,7 +489,10 @@ export const STATE_WORDS: Record<RequestState, string> = {
 
 type ReplyOf<K extends Reply['kind']> = Extract<Reply, { kind: K }>;
 const words: { [K in Reply['kind']]: (r: ReplyOf<K>) => string } = {
-  help: () => HELP_TEXT,
+  help: (r) =>
+    r.hosts === undefined
+      ? HELP_TEXT
+      : `${HELP_TEXT}\n${r.hosts.length ? `Hosts you can request: ${r.hosts.map((h) => `\`${h}\``).join(', ')}.` : 'There is no host you can request; ask a host’s owners.'}`,
   refused: (r) => refusalText(r),
   'request-gone': () => 'That request no longer exists.',
   already: (r) => `This request is already ${STATE_WORDS[r.state]}.`,

@@ -1,12 +1,12 @@
 // `/jump <text>` routing against in-memory ports: help, bad input, and the person's own list.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ALICE, BOB, ENG, inMemoryService } from '../support/in-memory/service.ts';
+import { ALICE, BOB, ENG, inMemoryService, unitPolicy } from '../support/in-memory/service.ts';
 
 describe('command router', () => {
   it('answers help, and refuses unknown or overlong commands with the parser’s code and data', async () => {
     const h = inMemoryService();
-    assert.deepEqual((await h.service.command(ENG, '')).reply, { kind: 'help' });
+    assert.deepEqual((await h.service.command(ENG, '')).reply, { kind: 'help', hosts: ['db-1', 'web-1', 'cache-1'] }, 'help lists the hosts the person may request');
     assert.deepEqual((await h.service.command(ENG, 'frobnicate')).reply, { kind: 'refused', code: 'unknown-command', params: { text: 'frobnicate' } });
     const long = await h.service.command(ENG, `request web-1 ${'x'.repeat(5000)}`);
     assert.deepEqual(long.reply, { kind: 'refused', code: 'command-too-long', params: { max: 4000 } });
@@ -30,5 +30,11 @@ describe('command router', () => {
     ].sort());
     const none = inMemoryService();
     assert.deepEqual((await none.service.command(ENG, 'list')).reply, { kind: 'list', open: [], ownsHosts: false });
+  });
+
+  it('help lists only the hosts the person may request (requesters)', async () => {
+    const h = inMemoryService({ policy: unitPolicy({ defaults: { requesters: [ALICE] } }) });
+    assert.deepEqual((await h.service.command(ENG, 'help')).reply, { kind: 'help', hosts: [] });
+    assert.deepEqual((await h.service.command(ALICE, 'help')).reply, { kind: 'help', hosts: ['db-1', 'web-1', 'cache-1'] });
   });
 });
