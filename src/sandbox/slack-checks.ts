@@ -57,6 +57,17 @@ const button = z.strictObject({
   confirm: confirm.optional(),
   accessibility_label: text(75).optional(),
 });
+// A menu of static options (the choice next to Approve): option text 75, value 150, at most 100 options.
+const option = z.strictObject({ text: plain(75), value: text(150), description: plain(75).optional() });
+const staticSelect = z.strictObject({
+  type: z.literal('static_select'),
+  action_id: id.optional(),
+  options: z.array(option).min(1).max(100, 'must have at most 100 options'),
+  initial_option: option.optional(),
+  placeholder: plain(150).optional(),
+  confirm: confirm.optional(),
+  focus_on_load: z.boolean().optional(),
+});
 const image = z.strictObject({ type: z.literal('image'), image_url: text(3000), alt_text: text(2000) });
 const plainTextInput = z.strictObject({
   type: z.literal('plain_text_input'),
@@ -87,7 +98,11 @@ const block = z.discriminatedUnion('type', [
     ...blockId,
     elements: z.array(z.discriminatedUnion('type', [plain(3000), mrkdwn(3000), image])).min(1).max(10, 'must have at most 10 elements'),
   }),
-  z.strictObject({ type: z.literal('actions'), ...blockId, elements: z.array(button).min(1).max(25, 'must have at most 25 elements') }),
+  z.strictObject({
+    type: z.literal('actions'),
+    ...blockId,
+    elements: z.array(z.discriminatedUnion('type', [button, staticSelect])).min(1).max(25, 'must have at most 25 elements'),
+  }),
   z.strictObject({
     type: z.literal('input'),
     ...blockId,

@@ -7,6 +7,7 @@ import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger, type SlackComma
 import type { Logger } from 'pino';
 import type { RefusalCode } from '../domain/result.ts';
 import type { AccessService, Outcome } from '../service/access-service.ts';
+import { ACTION_APPROVE_FOR, chosenApproveFor, type ActionsState } from './approve-for.ts';
 import { registerExtendForm } from './extend-form.ts';
 import { registerGrantButtons } from './grant-buttons.ts';
 import { createWebClient, explainSlackError, slackClientOptions } from './web-client.ts';
@@ -184,9 +185,16 @@ function registerListeners(app: App, o: BoltAppOptions, log: Logger): void {
 
   app.action<ButtonAction>(ACTION_APPROVE, async ({ ack, body, action, client }) => {
     await ack();
-    const outcome = await attempt('approve', () => o.service.approve(action.value ?? '', body.user.id));
+    // Approve for less than asked: the menu next to Approve, as its state came with this click.
+    const approvedFor = chosenApproveFor(body.state as ActionsState | undefined, action.block_id);
+    const outcome = await attempt('approve', () => o.service.approve(action.value ?? '', body.user.id, approvedFor));
     await ephemeral(body, client, outcome.text);
     runAfter(outcome, 'approve');
+  });
+
+  // Choosing in the menu decides nothing: the choice is read when Approve is clicked.
+  app.action(ACTION_APPROVE_FOR, async ({ ack }) => {
+    await ack();
   });
 
   app.action<ButtonAction>(ACTION_DENY, async ({ ack, body, action, client }) => {
