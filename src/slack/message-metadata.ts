@@ -59,6 +59,8 @@ export function requestPayload(r: AccessRequest): EventPayload {
   // An extension request names the grant it extends.
   if (r.extends) p.extends = r.extends;
   if (r.autoApproved !== undefined) p.auto_approved = r.autoApproved;
+  // Approved for less than asked: the time granted and who chose it (shorter approvals).
+  if (r.approvedMs !== undefined) Object.assign(p, { approved_ms: r.approvedMs, shortened_by: r.shortenedBy ?? '' });
   return p;
 }
 

@@ -142,6 +142,7 @@ describe('a host with approvals: 2', () => {
     assert.equal(expirySeconds, Math.floor((grant.activatedAt! + 30 * 60_000) / 1000), 'the line’s expiry-time is 30m after activation');
     const connect = await until('connect instructions', () => postsAbout(world, 'jit_grant_active', id, `D${ENGINEER}`)[0]);
     assert.match(JSON.stringify(connect.args.blocks), /approved by <@U0OWNER1> and <@U0OWNER2> for 30m of the 2h asked \(shortened by <@U0OWNER1>\)/);
+    assert.deepEqual([connect.args.metadata?.event_payload.approved_ms, connect.args.metadata?.event_payload.shortened_by], [30 * 60_000, OWNER]);
     await until('audit trail', () => trail(id).includes('activated'));
     assert.deepEqual(trail(id), ['requested', 'refused', 'approval-recorded', 'approved', 'activated']);
     await threadsTell(id, ['approved', 'activated']);
