@@ -21,6 +21,7 @@ import { Reconciler } from './scheduling/reconciler.ts';
 import { AccessService } from './service/access-service.ts';
 import type { StandingKeys } from './service/ports.ts';
 import { createBoltApp } from './slack/bolt-app.ts';
+import { HomeTab } from './slack/home-tab.ts';
 import { SlackOwnerDirectory } from './slack/owner-directory.ts';
 import { SlackNotifier } from './slack/slack-notifier.ts';
 import { createWebClient } from './slack/web-client.ts';
@@ -115,7 +116,7 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
   const jobs = new AccessJobs({ producer: conn.producer, workerConnection: conn.workerConnection, logger: logger.child({ component: 'jobs' }), prefix: bullPrefix });
   const client = createWebClient(env.SLACK_BOT_TOKEN, env.SLACK_API_URL);
   const notifier = liveNotifier(client, live.view, logger);
-  const { service, reconciler } = createAccessFlow(o, { policy: live.view, requests, keys, standingKeys: standingKeyLookup(live.view, broker.fingerprints, standing), sync, registry, jobs, notifier, client, clock, limits: new RateLimiter(conn.redis, o.redisPrefix), usage: reports });
+  const { service, reconciler, home } = createAccessFlow(o, { policy: live.view, requests, keys, standingKeys: standingKeyLookup(live.view, broker.fingerprints, standing), sync, registry, jobs, notifier, client, clock, limits: new RateLimiter(conn.redis, o.redisPrefix), usage: reports });
   const reconcileJobs = new ReconcileJobs({ producer: conn.producer, workerConnection: conn.workerConnection, logger: logger.child({ component: 'reconcile' }), everyMs: policy.reconcileInterval, prefix: bullPrefix });
   const inFlight = new Set<Promise<void>>();
   const app = createBoltApp({
@@ -127,7 +128,7 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
     get teamId() { return live.view.teamId; },
     maxBodyBytes: policy.limits.maxBodyBytes,
     ackDeadlineMs: t.slackAckDeadlineMs,
-    service,
+    service, home, // home: the notifier's publisher of Home tabs too (one person's publishes run in order)
     logger,
     health: async () => (await conn.redis.ping()) === 'PONG',
     onWork: (work) => {
@@ -149,7 +150,7 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
   return { port, service, sync, requests, keys, reconciler, connectionWatch: watch, policy: live, stop };
 }
 
-/** The access service over its ports, and the reconciler that finishes what it leaves behind. */
+/** The access service over its ports, the reconciler that finishes what it leaves behind, and the Home tabs. */
 function createAccessFlow(
   o: BrokerOptions,
   p: { policy: Policy; requests: RequestStore; keys: KeyStore; standingKeys: StandingKeys; sync: JumpHostSync; registry: JumpHostRegistry; jobs: AccessJobs; notifier: SlackNotifier; client: ReturnType<typeof createWebClient>; clock: Clock; limits: RateLimiter; usage: ConnectionReports },
@@ -184,7 +185,10 @@ function createAccessFlow(
     // the replica that won the approval normally finishes within its lease; after that it is presumed dead
     activationGraceMs: leaseMs ?? 30_000,
   });
-  return { service, reconciler };
+  // One publisher of Home tabs for the notifier and the app: one person's publishes run in order.
+  const home = new HomeTab({ client: p.client, home: (user) => service.home(user), logger: logger.child({ component: 'slack' }) });
+  p.notifier.showHomesWith(home);
+  return { service, reconciler, home };
 }
 
 /**

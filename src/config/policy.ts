@@ -239,6 +239,15 @@ export const autoApproveSchema = z
   })
   .strict();
 
+// Break-glass (service/break-glass.ts): access at once for the people listed, loud, reviewed afterwards.
+export const breakGlassSchema = z
+  .object({
+    users: slackIds('user or user-group').describe('Slack user (U…) or user-group (S…) IDs who may break the glass'),
+    maxDuration: duration.prefault('1h').describe('the longest break-glass grant'),
+    reviewWithin: duration.prefault('24h').describe('an owner acknowledges it within this, or it escalates to the audit channel'),
+  })
+  .strict();
+
 export const policySchema = z
   .object({
     auditChannel: slackId('channel').describe('every audit event is posted here'),
@@ -253,6 +262,7 @@ export const policySchema = z
     jumpHosts: z.array(jumpHostSchema).min(1),
     rules: z.array(ruleSchema).default([]).describe('fields for every host whose labels match; a host’s own fields win'),
     autoApprove: z.array(autoApproveSchema).default([]).describe('requests granted without a click'),
+    breakGlass: breakGlassSchema.optional(),
     hosts: z.array(hostSchema).min(1),
   })
   .strict()

@@ -23,7 +23,7 @@ export type Decision<T, C extends WordedCode = WordedCode> = Result<T, C>;
 /** How many of a host's maxDuration a grant may last in all, with its extensions, unless the policy says. */
 export const DEFAULT_TOTAL_FACTOR = 3;
 
-export function hostRules(policy: Policy, host: HostPolicy) {
+export function hostRules(policy: Pick<Policy, 'defaults'>, host: HostPolicy) {
   const maxDurationMs = host.maxDuration ?? policy.defaults.maxDuration;
   return {
     maxDurationMs,
@@ -68,17 +68,29 @@ export function checkRequester(policy: Policy, host: HostPolicy, user: string, r
   return refuse('not-a-requester', `${user} is not among the requesters of ${host.name}`, { host: host.name, owners: host.owners });
 }
 
+/**
+ * May `user` ask for access to `host` at all: the one rule for the typed `/jump request` and the request form's
+ * host picker (requestable-hosts.ts). Not while its jump server is retired; not unless they are among its
+ * requesters, where it names any (`requesterIds`: those expanded to user ids; undefined where not checked here:
+ * the typed command checks them first, apart, so as to audit that refusal).
+ */
+export function mayRequestHost(policy: Policy, host: HostPolicy, user: string, requesterIds?: ReadonlySet<string>): Decision<null, 'jump-host-retired' | 'not-a-requester'> {
+  if (isRetired(policy, host.jumpHost))
+    return refuse('jump-host-retired', `${host.name} is behind retired jump server ${host.jumpHost}`, { host: host.name, jumpHost: host.jumpHost });
+  return requesterIds === undefined ? ok(null) : checkRequester(policy, host, user, requesterIds);
+}
+
 export function evaluateRequest(
   policy: Policy,
-  input: { hostName: string; duration?: string; reason: string; hasKey: boolean },
+  input: { hostName: string; duration?: string; reason: string; hasKey: boolean; /** who asks (the form's host picker offers the same hosts) */ requester?: string },
 ): Decision<RequestDraft, keyof PolicyRefusals> {
   const host = policy.hosts.find((h) => h.name === input.hostName);
   if (!host) {
     const known = policy.hosts.map((h) => h.name);
     return refuse('unknown-host', `unknown host "${echo(input.hostName, 64)}"`, { host: input.hostName, known });
   }
-  if (isRetired(policy, host.jumpHost))
-    return refuse('jump-host-retired', `${host.name} is behind retired jump server ${host.jumpHost}`, { host: host.name, jumpHost: host.jumpHost });
+  const may = mayRequestHost(policy, host, input.requester ?? '');
+  if (!may.ok) return may;
   const rules = hostRules(policy, host);
   let durationMs = Math.min(policy.defaults.duration, rules.maxDurationMs);
   if (input.duration !== undefined) {

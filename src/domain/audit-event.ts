@@ -7,6 +7,12 @@ export type AuditEventType =
   | 'approval-recorded'
   | 'approved'
   | 'activated'
+  /** access taken at once by someone on the breakGlass list (then activated) */
+  | 'break-glass'
+  /** an owner acknowledged a break-glass grant (its post-hoc review) */
+  | 'break-glass-acknowledged'
+  /** a break-glass grant was not acknowledged within reviewWithin: escalated to the audit channel */
+  | 'break-glass-review-overdue'
   /** a grant's end moved later: an approved extension, or one within selfExtend */
   | 'extended'
   | 'denied'

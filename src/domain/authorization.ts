@@ -3,7 +3,7 @@
 // Callers from another Slack workspace never get this far (the Slack adapter refuses them first).
 import { ok, refuse, type AuthorizationRefusals, type Result } from './result.ts';
 
-export const ACTIONS = ['help', 'list', 'key-show', 'key-add', 'key-remove', 'request', 'approve', 'deny', 'cancel', 'revoke', 'request-again', 'extend'] as const;
+export const ACTIONS = ['help', 'list', 'key-show', 'key-add', 'key-remove', 'request', 'approve', 'deny', 'cancel', 'revoke', 'request-again', 'extend', 'acknowledge'] as const;
 export type Action = (typeof ACTIONS)[number];
 
 /**
@@ -37,6 +37,8 @@ export const PERMISSIONS: Readonly<Record<Action, Rule>> = {
   'request-again': { anyOf: ['requester'], noneOf: [], who: 'the requester of the earlier request (for themselves only)' },
   // Owners decide an extension (approve/deny above, never its requester); only the grant's requester asks for one.
   extend: { anyOf: ['requester'], noneOf: [], who: 'the requester of the grant (owners decide the extension)' },
+  // The post-hoc review of a break-glass grant: another person than the one who broke the glass.
+  acknowledge: { anyOf: ['owner'], noneOf: ['requester'], who: 'an owner of the host, never the person who broke the glass' },
 };
 
 export interface Subject {
@@ -76,6 +78,8 @@ export function authorize(action: Action, s: Subject): Authorization {
       return refuse('not-owner', 'not the requester of the earlier request', { action, host: s.host });
     case 'extend':
       return refuse('not-owner', 'not the requester of the grant', { action, host: s.host });
+    case 'acknowledge':
+      return refuse('not-owner', `not an owner of ${host}, or the one who broke the glass`, { action, host: s.host });
     default:
       // Unreachable while every member may use the self-service actions; kept so that a new rule is answered.
       return refuse('not-allowed', `not allowed as ${[...roles].join(', ')}`, {});

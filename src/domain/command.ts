@@ -6,6 +6,10 @@ import type { CommandRefusals, RefusalDetail } from './result.ts';
 export type JumpCommand =
   | { kind: 'help' }
   | { kind: 'request'; host: string; duration?: string; reason: string }
+  /** `/jump breakglass <host> [duration] <reason>`: access at once, for the people breakGlass lists */
+  | { kind: 'break-glass'; host: string; duration?: string; reason: string }
+  /** `/jump request` alone: the request form */
+  | { kind: 'request-form' }
   | { kind: 'key-add'; keyText: string }
   | { kind: 'key-show' }
   | { kind: 'key-remove' }
@@ -41,14 +45,16 @@ export function parseCommand(text: string, maxLength = MAX_COMMAND_TEXT): JumpCo
     case '':
     case 'help':
       return { kind: 'help' };
-    case 'request': {
+    case 'request':
+    case 'breakglass': {
+      const kind = verb.toLowerCase() === 'request' ? 'request' : 'break-glass';
       const [host, second, ...more] = rest;
-      if (!host) return invalid('request-needs-host', {});
+      if (!host) return kind === 'request' ? { kind: 'request-form' } : invalid('break-glass-needs-host', {});
       const reasonStart = (words: string[]) => unquote(words.join(' '));
       // The second word is a duration only if it looks like one ("30m", "2h", "1h30m", "90"); otherwise it starts the reason.
-      if (second !== undefined && looksLikeDuration(second)) return { kind: 'request', host, duration: second, reason: reasonStart(more) };
+      if (second !== undefined && looksLikeDuration(second)) return { kind, host, duration: second, reason: reasonStart(more) };
       const reasonText = afterVerb.slice(afterVerb.indexOf(host) + host.length);
-      return { kind: 'request', host, reason: unquote(reasonText) };
+      return { kind, host, reason: unquote(reasonText) };
     }
     case 'key': {
       const [sub = '', ...keyWords] = rest;

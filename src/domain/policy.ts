@@ -32,10 +32,8 @@ export interface PolicyDefaults {
   requesters?: string[];
 }
 
-/** Fields for every host whose labels match `match` (all of them); a host's own fields win over a rule's. */
-export interface RulePolicy {
-  match: Record<string, string>;
-  owners?: string[];
+/** What a host may set for itself, or take from a rule; unset, the defaults apply. */
+export interface HostOverrides {
   maxDuration?: number;
   approvals?: number;
   requireReason?: boolean;
@@ -44,6 +42,12 @@ export interface RulePolicy {
   reasonPattern?: string;
   reasonHint?: string;
   requesters?: string[];
+}
+
+/** Fields for every host whose labels match `match` (all of them); a host's own fields win over a rule's. */
+export interface RulePolicy extends HostOverrides {
+  match: Record<string, string>;
+  owners?: string[];
 }
 
 /** How much one person can ask of the broker (rate windows slide). */
@@ -89,7 +93,7 @@ export interface JumpHostPolicy {
 export type SshdLogSource = { journal: true } | { file: string };
 
 /** A host engineers may reach through a jump server. */
-export interface HostPolicy {
+export interface HostPolicy extends HostOverrides {
   name: string;
   /** the exact address engineers reach through the jump server (permitopen) */
   address: string;
@@ -99,14 +103,6 @@ export interface HostPolicy {
   loginUser: string;
   /** Slack user IDs (U…) or user-group IDs (S…): the host's own, or its rules' */
   owners: string[];
-  maxDuration?: number;
-  approvals?: number;
-  requireReason?: boolean;
-  selfExtend?: number;
-  maxTotalDuration?: number;
-  reasonPattern?: string;
-  reasonHint?: string;
-  requesters?: string[];
   /** what rules match on */
   labels?: Record<string, string>;
   /** the indexes (0-based) of the rules whose fields this host took, in order */
@@ -129,6 +125,15 @@ export interface AutoApproveRule {
   timezone: string;
 }
 
+/** Who may take access at once in an emergency, for how long, and how soon an owner must review it. */
+export interface BreakGlassPolicy {
+  /** Slack user (U…) or user-group (S…) IDs */
+  users: string[];
+  maxDuration: number;
+  /** an owner acknowledges a break-glass grant within this, or it escalates to the audit channel */
+  reviewWithin: number;
+}
+
 export interface Policy {
   auditChannel: string;
   approvalChannel?: string;
@@ -140,6 +145,7 @@ export interface Policy {
   jumpHosts: JumpHostPolicy[];
   rules: RulePolicy[];
   autoApprove: AutoApproveRule[];
+  breakGlass?: BreakGlassPolicy;
   /** every host with its rules' fields already applied */
   hosts: HostPolicy[];
 }

@@ -95,6 +95,11 @@ export interface AccessRequest {
   usage?: string;
   /** denied because it asks for longer than the host's maxDuration when approved (ms): the policy changed */
   policyMaxMs?: number;
+  /** a break-glass grant: an owner must acknowledge it by then (its post-hoc review) */
+  reviewBy?: number;
+  /** who acknowledged the break-glass grant, and when */
+  acknowledgedBy?: string;
+  acknowledgedAt?: number;
   /** granted without a click by this autoApprove rule (its number, from 1) */
   autoApproved?: number;
   /** approved for less than asked: the shortest duration an approver chose (ms); the grant lasts this long */

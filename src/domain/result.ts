@@ -22,6 +22,9 @@ export interface PolicyRefusals {
   'reason-mismatch': { host: string; pattern: string; hint?: string };
   /** the host's requesters do not include this person: `owners` are whom to ask */
   'not-a-requester': { host: string; owners: string[] };
+  /** break-glass: not among breakGlass.users (or no breakGlass in the policy) */
+  'not-break-glass': { host: string; owners: string[] };
+  'break-glass-too-long': { host: string; maxMs: number };
   /** a user group among the host's requesters cannot be listed now */
   'requesters-unavailable': { host: string };
   'no-key': None;
@@ -53,7 +56,7 @@ export interface PolicyRefusals {
 /** Refusals of the permission table (authorization.ts). not-owner is worded by its action: the code is audited. */
 export interface AuthorizationRefusals {
   'self-approval': None;
-  'not-owner': { action: 'approve' | 'deny' | 'cancel' | 'revoke' | 'request-again' | 'extend'; host?: string };
+  'not-owner': { action: 'approve' | 'deny' | 'cancel' | 'revoke' | 'request-again' | 'extend' | 'acknowledge'; host?: string };
   'not-allowed': None;
   /** a user group among the host's owners cannot be listed now (Slack's API fails past the cache's grace) */
   'owners-unavailable': { host: string };
@@ -93,6 +96,7 @@ export interface CommandRefusals {
   'unknown-key-command': { text: string };
   'revoke-needs-id': None;
   'extend-needs-id-and-duration': None;
+  'break-glass-needs-host': None;
   'unknown-command': { text: string };
 }
 

@@ -46,3 +46,6 @@ export type TransitionResult = Ok<{ from: RequestState }> | Refusal<'not-found'>
 export type SetKeyResult = Ok<{ replaced: boolean }> | Refusal<'key-taken'>;
 
 export type RemoveKeyResult = Ok<{ fingerprint: string }> | Refusal<'no-key'>;
+
+/** Acknowledging a break-glass grant: done, or someone was first (`by`), or it is no break-glass grant. */
+export type AcknowledgeResult = Ok<undefined> | (Refusal<'already'> & { by: string }) | Refusal<'not-break-glass' | 'not-found'>;

@@ -133,9 +133,13 @@ export async function startConsoleServer(env: Environment, opts: ConsoleOptions)
     const typed = text.trim();
     // Slack names the conversation the command was typed in.
     const where = conversations(user).find((c) => c.id === channel);
+    // `/jump request` alone answers with a form: remember who typed it before the broker opens it.
+    const triggerId = env.slack.issueTriggerId(user);
+    triggers.set(triggerId, user);
     const r = await env.sender.command(user, typed.replace(/^\/jump\b\s*/, ''), {
       channel_id: channel,
       channel_name: where?.kind === 'channel' ? where.name : 'directmessage',
+      trigger_id: triggerId,
     });
     const reply = r.json?.text ?? (r.status === 200 ? '' : `The broker answered HTTP ${r.status}.`);
     ephemerals.push({ id: randomUUID(), user, channel, text: reply, at: Date.now(), command: typed.startsWith('/') ? typed : `/jump ${typed}` });
@@ -188,11 +192,13 @@ export async function startConsoleServer(env: Environment, opts: ConsoleOptions)
         modals.delete(String(body.modalId));
         return send(res, 200, { closed: true });
       }
-      // Slack's view.state.values: block id → action id → { type, value }.
-      const values: Record<string, Record<string, { type: string; value: string }>> = {};
+      // Slack's view.state.values: block id → action id → { type, value } (a menu: { type, selected_option }).
+      const values: Record<string, Record<string, Record<string, unknown>>> = {};
       for (const block of modal.view.blocks ?? []) {
         if (block.type !== 'input') continue;
-        values[block.block_id] = { [block.element.action_id]: { type: block.element.type, value: String(body.values?.[block.block_id] ?? '') } };
+        const value = String(body.values?.[block.block_id] ?? '');
+        const state = block.element.type === 'static_select' ? { selected_option: value ? { value } : null } : { value };
+        values[block.block_id] = { [block.element.action_id]: { type: block.element.type, ...state } };
       }
       const r = await env.sender.viewSubmission(body.user, { callbackId: modal.view.callback_id, privateMetadata: modal.view.private_metadata, values });
       if (r.json?.response_action === 'errors') {

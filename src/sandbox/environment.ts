@@ -66,6 +66,8 @@ export interface EnvironmentOptions {
   /** policy rules, and fields that replace a host's own (`undefined` removes one: a host that takes it from a rule) */
   rules?: Record<string, unknown>[];
   hostFields?: Partial<Record<'internal-1' | 'internal-2', Record<string, unknown>>>;
+  /** policy breakGlass */
+  breakGlass?: Record<string, unknown>;
   /** policy autoApprove rules */
   autoApprove?: Record<string, unknown>[];
   /** reason rules and requesters in the policy defaults */
@@ -166,6 +168,7 @@ export async function startEnvironment(opts: EnvironmentOptions = {}): Promise<E
       ],
       ...(opts.rules ? { rules: opts.rules } : {}),
       ...(opts.autoApprove ? { autoApprove: opts.autoApprove } : {}),
+      ...(opts.breakGlass ? { breakGlass: opts.breakGlass } : {}),
       hosts: [
         { name: 'internal-1', address: '127.0.0.1', port: internal.port, jumpHost: 'bastion', loginUser: internal.user, owners: [OWNER_GROUP], approvals: opts.approvals ?? 1, ...opts.hostFields?.['internal-1'] },
         { name: 'internal-2', address: '127.0.0.1', port: internal2.port, jumpHost: 'bastion', loginUser: internal2.user, owners: [OWNER], ...opts.hostFields?.['internal-2'] },

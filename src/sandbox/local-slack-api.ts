@@ -35,6 +35,10 @@ export interface FakeView {
   user?: string;
   triggerId: string;
   view: any;
+  /** changes with every views.update; an update naming another hash is refused (hash_conflict) */
+  hash: string;
+  /** how many times views.update redrew it */
+  updates: number;
 }
 
 export interface LocalSlackApiOptions {
@@ -84,8 +88,10 @@ export interface LocalSlackApi {
   holdAnswer(method: string, match: (args: Record<string, any>) => boolean): { arrived: Promise<void>; release(): void };
   /** A trigger id as Slack puts in a slash command or click: exchangeable once, for a while, for a modal. */
   issueTriggerId(user?: string): string;
-  /** The modals opened (views.open that worked), oldest first. */
+  /** The modals opened (views.open that worked), oldest first, as views.update last redrew them. */
   views(): FakeView[];
+  /** The Home tab last published for this user (views.publish that worked), or undefined. */
+  home(user: string): { view: any; publishedAt: number; count: number } | undefined;
   /** Socket Mode: cuts the connection from Slack's side (no close frame), as a network drop or a Slack restart does. */
   dropSocket(): void;
   /**
@@ -179,6 +185,8 @@ export async function startLocalSlackApi(opts: LocalSlackApiOptions): Promise<Lo
   const calls: SlackCall[] = [];
   const messages: FakeMessage[] = [];
   const opened: FakeView[] = [];
+  /** the latest Home tab per user, and how many were published */
+  const homes = new Map<string, { view: any; publishedAt: number; count: number }>();
   const failures: { method: string; failure: InjectedFailure; left: number; match?: (args: Record<string, any>) => boolean }[] = [];
   /** answers held back until released: `once` holds catch one matching call, the others every call of the method */
   const holds: { method: string; match: (args: Record<string, any>) => boolean; once: boolean; used: boolean; arrived: () => void; released: Promise<void>; release: () => void }[] = [];
@@ -311,9 +319,25 @@ export async function startLocalSlackApi(opts: LocalSlackApiOptions): Promise<Lo
         if (problem) return refuse(problem);
         const exchanged = exchangeTrigger(a.trigger_id);
         if ('error' in exchanged) return { ok: false, error: exchanged.error };
-        const view: FakeView = { id: `V${++responseCounter}`, user: exchanged.user, triggerId: a.trigger_id, view: a.view };
+        const view: FakeView = { id: `V${++responseCounter}`, user: exchanged.user, triggerId: a.trigger_id, view: a.view, hash: `${++responseCounter}.h`, updates: 0 };
         opened.push(view);
-        return { ok: true, view: { id: view.id, ...a.view } };
+        return { ok: true, view: { ...a.view, id: view.id, hash: view.hash } };
+      }
+      case 'views.update': {
+        const known = opened.find((v) => v.id === a.view_id);
+        if (!known) return { ok: false, error: 'not_found' };
+        if (a.hash !== undefined && a.hash !== known.hash) return { ok: false, error: 'hash_conflict' };
+        const problem = checkView(a.view);
+        if (problem) return refuse(problem);
+        Object.assign(known, { view: a.view, hash: `${++responseCounter}.h`, updates: known.updates + 1 });
+        return { ok: true, view: { ...a.view, id: known.id, hash: known.hash } };
+      }
+      case 'views.publish': {
+        if (typeof a.user_id !== 'string' || !/^[UW][A-Z0-9]+$/.test(a.user_id)) return { ok: false, error: 'user_not_found' };
+        const problem = checkView(a.view, 'home');
+        if (problem) return refuse(problem);
+        homes.set(a.user_id, { view: a.view, publishedAt: Date.now(), count: (homes.get(a.user_id)?.count ?? 0) + 1 });
+        return { ok: true, view: { id: `VHOME${a.user_id}`, team_id: opts.teamId ?? 'T0TEST', ...a.view } };
       }
       default:
         return { ok: false, error: 'unknown_method' };
@@ -429,6 +453,7 @@ export async function startLocalSlackApi(opts: LocalSlackApiOptions): Promise<Lo
       return id;
     },
     views: () => structuredClone(opened),
+    home: (user) => structuredClone(homes.get(user)),
     answered,
     dropSocket: () => socket?.terminate(),
     hold(method) {
@@ -459,6 +484,7 @@ export async function startLocalSlackApi(opts: LocalSlackApiOptions): Promise<Lo
       calls.length = 0;
       messages.length = 0;
       opened.length = 0;
+      homes.clear();
       failures.length = 0;
     },
     stop: () =>

@@ -1,7 +1,7 @@
 // What Slack's Web API checks in the messages and modals an app sends, for the local fake: Block Kit types,
 // required fields and length limits (docs.slack.dev, Block Kit reference: 50 blocks per message, 100 per
 // modal, section text 3000, field 2000, header 150, button text 75, action_id/block_id 255, value 2000,
-// modal title/submit/close 24), message text (40,000), metadata shape, and well-formed Unicode. Only the
+// modal title/submit/close 24, select options 100 of text 75 and value 150), message text (40,000), metadata shape, and well-formed Unicode. Only the
 // block and element types the broker uses are known: anything else is refused, as a reminder to add it here.
 // Lengths count UTF-16 code units (JavaScript's length), never fewer than the characters Slack counts.
 // Stricter than Slack by choice: a `<` in mrkdwn (message text, mrkdwn text objects) must start one of Slack's
@@ -57,17 +57,6 @@ const button = z.strictObject({
   confirm: confirm.optional(),
   accessibility_label: text(75).optional(),
 });
-// A menu of static options (the choice next to Approve): option text 75, value 150, at most 100 options.
-const option = z.strictObject({ text: plain(75), value: text(150), description: plain(75).optional() });
-const staticSelect = z.strictObject({
-  type: z.literal('static_select'),
-  action_id: id.optional(),
-  options: z.array(option).min(1).max(100, 'must have at most 100 options'),
-  initial_option: option.optional(),
-  placeholder: plain(150).optional(),
-  confirm: confirm.optional(),
-  focus_on_load: z.boolean().optional(),
-});
 const image = z.strictObject({ type: z.literal('image'), image_url: text(3000), alt_text: text(2000) });
 const plainTextInput = z.strictObject({
   type: z.literal('plain_text_input'),
@@ -79,6 +68,22 @@ const plainTextInput = z.strictObject({
   placeholder: plain(150).optional(),
   focus_on_load: z.boolean().optional(),
 });
+
+// A menu of static options (the request form's fields, the choice next to Approve): option text 75, value 150.
+const option = z.strictObject({ text: plain(75), value: text(150), description: plain(75).optional() });
+const staticSelect = z
+  .strictObject({
+    type: z.literal('static_select'),
+    action_id: id.optional(),
+    placeholder: plain(150).optional(),
+    options: z.array(option).min(1).max(100, 'must have at most 100 options'),
+    initial_option: option.optional(),
+    focus_on_load: z.boolean().optional(),
+  })
+  .refine((s) => s.initial_option === undefined || s.options.some((o) => o.value === s.initial_option!.value && o.text.text === s.initial_option!.text.text), {
+    message: 'initial_option must be one of the options',
+    path: ['initial_option'],
+  });
 
 const blockId = { block_id: id.optional() };
 const block = z.discriminatedUnion('type', [
@@ -107,7 +112,7 @@ const block = z.discriminatedUnion('type', [
     type: z.literal('input'),
     ...blockId,
     label: plain(2000),
-    element: plainTextInput,
+    element: z.discriminatedUnion('type', [plainTextInput, staticSelect]),
     hint: plain(2000).optional(),
     optional: z.boolean().optional(),
     dispatch_action: z.boolean().optional(),
@@ -130,6 +135,15 @@ const modal = z
     notify_on_close: z.boolean().optional(),
   })
   .refine((v) => v.submit !== undefined || !v.blocks.some((b) => b.type === 'input'), { message: 'a modal with an input block needs submit', path: ['submit'] });
+
+/** The Home tab (views.publish). */
+const home = z.strictObject({
+  type: z.literal('home'),
+  blocks: blocks(100),
+  private_metadata: z.string().max(3000, 'must be at most 3000 characters').optional(),
+  callback_id: id.optional(),
+  external_id: id.optional(),
+});
 
 /** Slack's message metadata: an event type and a free-form payload object. */
 const metadata = z.strictObject({
@@ -195,9 +209,9 @@ export function checkMessage(args: Record<string, any>): Problem | undefined {
   return undefined;
 }
 
-/** views.open: the modal view. */
-export function checkView(view: unknown): Problem | undefined {
+/** views.open: the modal view; views.publish: the Home tab (`kind` 'home'). */
+export function checkView(view: unknown, kind: 'modal' | 'home' = 'modal'): Problem | undefined {
   if (view === undefined) return { error: 'invalid_arguments', detail: 'missing required field: view' };
-  const r = modal.safeParse(view);
+  const r = (kind === 'home' ? home : modal).safeParse(view);
   return r.success ? undefined : { error: 'invalid_arguments', detail: describe('view', r.error.issues) };
 }

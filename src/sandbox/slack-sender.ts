@@ -1,6 +1,6 @@
 // Sends requests to the broker exactly as Slack does: form-encoded, signed with the signing secret, with trigger
 // ids the local Slack API issued (so views.open works only with the trigger of the interaction it answers).
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import type { LocalSlackApi } from './local-slack-api.ts';
 import type { Problem } from './slack-checks.ts';
 
@@ -80,6 +80,62 @@ export function blockActionPayload(fake: LocalSlackApi, teamId: string, userId: 
   };
 }
 
+/** A block_actions payload for one button click on the user's Home tab: no channel, no message, the view instead. */
+export function homeActionPayload(fake: LocalSlackApi, teamId: string, userId: string, a: Omit<ButtonClick, 'message'>): Record<string, unknown> {
+  const view = fake.home(userId)?.view ?? { type: 'home', blocks: [] };
+  return {
+    type: 'block_actions',
+    user: user(userId, teamId),
+    api_app_id: 'A0JITJUMP',
+    token: 'legacy-verification-token',
+    container: { type: 'view', view_id: `VHOME${userId}` },
+    trigger_id: a.triggerId ?? fake.issueTriggerId(userId),
+    team: { id: teamId, domain: 'test' },
+    view: { ...view, id: `VHOME${userId}`, team_id: teamId, state: { values: {} }, hash: 'h' },
+    actions: [{ type: 'button', action_id: a.actionId, block_id: a.blockId, value: a.value, action_ts: String(Date.now() / 1000) }],
+  };
+}
+
+/** A choice in a select menu of an open modal (an input block with dispatch_action), with the modal's state. */
+export interface ModalSelect {
+  viewId: string;
+  blockId: string;
+  actionId: string;
+  value: string;
+  /** the modal's state.values as Slack would send them (what is chosen and typed so far) */
+  values?: Record<string, Record<string, any>>;
+}
+
+export function modalSelectPayload(fake: LocalSlackApi, teamId: string, userId: string, a: ModalSelect): Record<string, unknown> {
+  const open = fake.views().find((v) => v.id === a.viewId);
+  if (!open) throw new Error(`no open modal ${a.viewId}`);
+  const selected = { text: { type: 'plain_text', text: a.value }, value: a.value };
+  return {
+    type: 'block_actions',
+    user: user(userId, teamId),
+    api_app_id: 'A0JITJUMP',
+    token: 'legacy-verification-token',
+    container: { type: 'view', view_id: open.id },
+    trigger_id: fake.issueTriggerId(userId),
+    team: { id: teamId, domain: 'test' },
+    view: { ...open.view, id: open.id, hash: open.hash, team_id: teamId, state: { values: a.values ?? {} } },
+    actions: [{ type: 'static_select', action_id: a.actionId, block_id: a.blockId, selected_option: selected, action_ts: String(Date.now() / 1000) }],
+  };
+}
+
+/** An Events API delivery (event_callback) of one event, as Slack posts it: JSON, signed like the rest. */
+export function eventCallbackBody(teamId: string, event: Record<string, unknown>): string {
+  return JSON.stringify({
+    token: 'legacy-verification-token',
+    team_id: teamId,
+    api_app_id: 'A0JITJUMP',
+    event: { event_ts: String(Date.now() / 1000), ...event },
+    type: 'event_callback',
+    event_id: `Ev${randomBytes(6).toString('hex').toUpperCase()}`,
+    event_time: Math.floor(Date.now() / 1000),
+  });
+}
+
 export function createSlackSender(o: { url: string; signingSecret: string; teamId?: string; fake: LocalSlackApi }) {
   const teamId = o.teamId ?? 'T0TEST';
 
@@ -117,6 +173,18 @@ export function createSlackSender(o: { url: string; signingSecret: string; teamI
     },
     blockAction(userId: string, a: ButtonClick): Promise<SlackResponse> {
       return raw(payload(blockActionPayload(o.fake, teamId, userId, a)));
+    },
+    /** A click on a button of the Home tab last published for the user. */
+    homeAction(userId: string, a: Omit<ButtonClick, 'message'>): Promise<SlackResponse> {
+      return raw(payload(homeActionPayload(o.fake, teamId, userId, a)));
+    },
+    /** A choice in a select menu of an open modal that dispatches its actions (the request form's host). */
+    modalSelect(userId: string, a: ModalSelect): Promise<SlackResponse> {
+      return raw(payload(modalSelectPayload(o.fake, teamId, userId, a)));
+    },
+    /** The user opened the app's Home tab (`tab` 'home'), or its Messages tab. */
+    appHomeOpened(userId: string, tab: 'home' | 'messages' = 'home'): Promise<SlackResponse> {
+      return raw(eventCallbackBody(teamId, { type: 'app_home_opened', user: userId, channel: `D${userId}`, tab }), { contentType: 'application/json' });
     },
     viewSubmission(userId: string, v: { callbackId: string; privateMetadata: string; values: Record<string, Record<string, any>> }): Promise<SlackResponse> {
       return raw(

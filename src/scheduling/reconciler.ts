@@ -27,6 +27,8 @@ export interface RecoveryActions {
   endForRetiredJumpHost(requestId: string): Promise<boolean>;
   /** the reminder (or escalation) due now of an undecided request, once */
   remind?(requestId: string): Promise<void>;
+  /** break-glass grants past their review without an acknowledgement escalate, once */
+  reviewBreakGlass?(): Promise<void>;
 }
 
 export interface JumpHostReport {
@@ -94,6 +96,7 @@ export class Reconciler {
     await settle('activation follow-up', stuck.activationsOwed, (id) => actions.completeActivation(id));
     await settle('retirement', stuck.retired, async (id) => void (await actions.endForRetiredJumpHost(id)));
     if (actions.remind) await settle('reminder', await this.undecidedLongEnough(), (id) => actions.remind!(id));
+    if (actions.reviewBreakGlass) await settle('break-glass review', ['all'], () => actions.reviewBreakGlass!());
     const jumpHosts = await Promise.all(
       this.d.policy.jumpHosts.map(async (j): Promise<JumpHostReport> => {
         try {

@@ -6,15 +6,19 @@ import type { RefusalCode } from '../domain/result.ts';
 import { routeCommand } from './command-router.ts';
 import { approve, deny, prepareDeny } from './decide-request.ts';
 import { earlierRequest, imDone, requestAgain } from './grant-buttons.ts';
+import { acknowledge, escalateOverdueReviews } from './break-glass.ts';
 import { extendGrant, grantToExtend, type ExtensionAsked } from './extend-grant.ts';
 import { completeActivation, endForRetiredJumpHost, expire, expiryWarning, timeOut } from './grant-lifecycle.ts';
 import { remindUndecided } from './reminders.ts';
 import type { ServiceDeps } from './ports.ts';
 import type { AccessAsked } from './request-access.ts';
+import { requestForm, submitRequestForm, type RequestForm } from './request-form.ts';
+import type { AccessRequest } from '../domain/request-state.ts';
+import { homeOf, type HomeContents } from './home.ts';
 import { auditCallerRefusal } from './refusals.ts';
 import type { Outcome, Reply } from './replies.ts';
 
-export type { Outcome, Reply };
+export type { HomeContents, Outcome, Reply };
 
 export type AccessServiceDeps = Omit<ServiceDeps, 'newId' | 'activationLeaseMs'> & Partial<Pick<ServiceDeps, 'newId' | 'activationLeaseMs'>>;
 
@@ -36,11 +40,22 @@ export class AccessService {
   earlierRequest = (requestId: string, actor: string) => earlierRequest(this.d, actor, requestId);
   /** the Request again form submitted: `/jump request` with the form's fields */
   requestAgain = (earlierId: string, actor: string, asked: AccessAsked): Promise<Outcome> => requestAgain(this.d, actor, earlierId, asked);
+  /** what the request form offers `actor` (prefilled from `earlier`, a request of theirs, for Request again;
+   *  `chosen`: the host picked in the form so far, whose limits the durations then follow) */
+  requestForm = (actor: string, earlier?: AccessRequest, chosen?: { host: string; durationMs?: number }): Promise<RequestForm> => requestForm(this.d, actor, earlier, chosen);
+  /** the request form submitted: `/jump request` with its fields (`earlierId`: opened by Request again) */
+  submitRequestForm = (earlierId: string | undefined, actor: string, asked: AccessAsked): Promise<Outcome> => submitRequestForm(this.d, actor, earlierId, asked);
+  /** what the person's Home tab shows */
+  home = (user: string): Promise<HomeContents> => homeOf(this.d, user);
   completeActivation = (requestId: string): Promise<void> => completeActivation(this.d, requestId);
   /** the revoke job: the grant's new end if an extension moved it (the job waits for it) */
   expire = (requestId: string, grantEnd?: number): Promise<number | undefined> => expire(this.d, requestId, grantEnd);
   timeOut = (requestId: string): Promise<void> => timeOut(this.d, requestId);
   expiryWarning = (requestId: string, grantEnd?: number): Promise<void> => expiryWarning(this.d, requestId, grantEnd);
+  /** the Acknowledge button on a break-glass alert */
+  acknowledge = (requestId: string, actor: string): Promise<Outcome> => acknowledge(this.d, requestId, actor);
+  /** reconciler: break-glass grants past their review escalate to the audit channel */
+  reviewBreakGlass = (): Promise<void> => escalateOverdueReviews(this.d);
   /** `/jump extend` from the Extend form: `id` is the grant */
   extend = (id: string, actor: string, asked: ExtensionAsked): Promise<Outcome> => extendGrant(this.d, actor, id, asked);
   /** the Extend button: the grant, if the clicker may ask to extend it */

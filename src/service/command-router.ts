@@ -3,12 +3,14 @@ import { authorize, type Action } from '../domain/authorization.ts';
 import { parseCommand, type JumpCommand } from '../domain/command.ts';
 import { revokeOrCancel } from './end-request.ts';
 import { extendGrant } from './extend-grant.ts';
+import { breakGlass } from './break-glass.ts';
 import { addKey, removeKey, showKey } from './keys.ts';
 import { listOpen } from './list.ts';
 import type { ServiceDeps } from './ports.ts';
 import { refusedReply, type Outcome } from './replies.ts';
 import { auditCallerRefusal } from './refusals.ts';
 import { requestAccess } from './request-access.ts';
+import { requestForm } from './request-form.ts';
 
 const SELF_SERVICE: Partial<Record<JumpCommand['kind'], Action>> = {
   help: 'help',
@@ -17,6 +19,7 @@ const SELF_SERVICE: Partial<Record<JumpCommand['kind'], Action>> = {
   'key-add': 'key-add',
   'key-remove': 'key-remove',
   request: 'request',
+  'request-form': 'request',
 };
 
 export async function routeCommand(d: ServiceDeps, user: string, text: string): Promise<Outcome> {
@@ -47,11 +50,15 @@ export async function routeCommand(d: ServiceDeps, user: string, text: string): 
       return removeKey(d, user);
     case 'request':
       return requestAccess(d, user, cmd);
+    case 'request-form':
+      return { reply: { kind: 'request-form', form: await requestForm(d, user) } };
     case 'list':
       return listOpen(d, user, cmd.all);
     case 'revoke':
       return revokeOrCancel(d, user, cmd.id);
     case 'extend':
       return extendGrant(d, user, cmd.id, cmd);
+    case 'break-glass':
+      return breakGlass(d, user, cmd);
   }
 }

@@ -10,7 +10,7 @@ import type { RegisteredKey, UserPublicKey } from '../domain/public-key.ts';
 import type { AccessRequest, MessageRef, RequestState } from '../domain/request-state.ts';
 import type { RequestStep } from '../domain/request-step.ts';
 import type { Ok, Refusal } from '../domain/result.ts';
-import type { ApprovalResult, ApprovalRules, CreateResult, ExtensionResult, RemoveKeyResult, SetKeyResult, TransitionResult } from '../domain/store-results.ts';
+import type { AcknowledgeResult, ApprovalResult, ApprovalRules, CreateResult, ExtensionResult, RemoveKeyResult, SetKeyResult, TransitionResult } from '../domain/store-results.ts';
 
 export type { Clock, IdGenerator };
 
@@ -52,6 +52,10 @@ export interface RequestRepository {
     events: { extended: AuditEvent; requested: AuditEvent },
     limits: { now: number; maxTotalMs: number; selfExtendMs: number },
   ): Promise<ExtensionResult>;
+  /** an owner acknowledges a break-glass grant, once (atomic, audited with `event`) */
+  acknowledge(req: Pick<AccessRequest, 'id'>, actor: string, now: number, event: AuditEvent): Promise<AcknowledgeResult>;
+  /** break-glass grants whose review was due by `now` and that nobody acknowledged */
+  overdueReviews(now: number): Promise<string[]>;
   addMessageRefs(id: string, refs: readonly MessageRef[]): Promise<void>;
   messageRefs(id: string): Promise<MessageRef[]>;
   /** an audit event that goes with no state change (a refusal) */
@@ -124,6 +128,8 @@ export interface Notifier {
   grantExtended(grant: AccessRequest, extension: AccessRequest): Promise<void>;
   /** an undecided request has waited `waitedMs`: `to` (user ids) are reminded; `escalated`: they include escalateTo */
   reminder?(request: AccessRequest, waitedMs: number, to: readonly string[], escalated: boolean): Promise<void>;
+  /** what these people see of their requests, grants or decisions changed (their Home tab is shown afresh) */
+  homeChanged?(userIds: readonly string[]): Promise<void>;
   /** whether the activation message of this grant was already delivered (an earlier attempt died after posting) */
   activationMessageSent?(request: AccessRequest): Promise<boolean>;
 }

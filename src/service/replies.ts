@@ -5,6 +5,7 @@ import type { RegisteredKey } from '../domain/public-key.ts';
 import type { AccessRequest, RequestState } from '../domain/request-state.ts';
 import type { RefusalDetail } from '../domain/result.ts';
 import type { RateLimitKind } from './ports.ts';
+import type { RequestForm } from '../domain/requestable-hosts.ts';
 
 export type Reply =
   | { kind: 'help' }
@@ -15,7 +16,13 @@ export type Reply =
   | { kind: 'self-approval' }
   | { kind: 'already-approved' }
   | { kind: 'approval-recorded'; approvals: number; required: number }
+  /** `/jump request` alone: the Slack layer opens the request form (these words only if it cannot) */
+  | { kind: 'request-form'; form: RequestForm }
   | { kind: 'request-sent'; id: string; host: string; durationMs: number; requiredApprovals: number }
+  /** break-glass: active at once; the owners review it within `reviewWithinMs` */
+  | { kind: 'break-glass'; id: string; host: string; durationMs: number; reviewWithinMs: number }
+  /** a break-glass grant acknowledged (by the clicker, or earlier by `by`) */
+  | { kind: 'acknowledged'; id: string; by: string }
   /** granted without a click by autoApprove rule `rule` (from 1); the connect instructions follow by DM */
   | { kind: 'auto-approved'; id: string; host: string; durationMs: number; rule: number }
   | { kind: 'too-many-pending'; pending: number; max: number }

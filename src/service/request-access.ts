@@ -9,7 +9,7 @@ import { refusedReply, type Outcome, type Reply } from './replies.ts';
 import { auditCallerRefusal, takeRateLimit } from './refusals.ts';
 import { autoApprovalRule, grantAutomatically } from './auto-approve.ts';
 import { completeActivation } from './grant-lifecycle.ts';
-import { auditEvent } from './request-events.ts';
+import { auditEvent, homesChanged } from './request-events.ts';
 
 export interface AccessAsked {
   host: string;
@@ -19,7 +19,7 @@ export interface AccessAsked {
 
 export async function requestAccess(d: ServiceDeps, user: string, asked: AccessAsked): Promise<Outcome> {
   const key = await d.keys.get(user);
-  const decision = evaluateRequest(d.policy, { hostName: asked.host, duration: asked.duration, reason: asked.reason, hasKey: key !== undefined });
+  const decision = evaluateRequest(d.policy, { hostName: asked.host, duration: asked.duration, reason: asked.reason, hasKey: key !== undefined, requester: user });
   // Who may ask comes before what they ask (a key, a reason): someone who may not request the host hears that first.
   const named = d.policy.hosts.find((h) => h.name === asked.host);
   const mayAsk = named && (await mayRequest(d, user, named));
@@ -49,7 +49,7 @@ export async function requestAccess(d: ServiceDeps, user: string, asked: AccessA
  * Whether `user` may request `host` (the policy's `requesters`, user groups expanded): the refusal to answer if
  * not, audited. A group Slack cannot list now refuses (fail closed), like an unverifiable owner.
  */
-async function mayRequest(d: ServiceDeps, user: string, host: HostPolicy): Promise<Reply | undefined> {
+export async function mayRequest(d: ServiceDeps, user: string, host: HostPolicy): Promise<Reply | undefined> {
   const requesters = hostRules(d.policy, host).requesters;
   if (requesters === undefined) return undefined;
   const expanded = await d.owners.expand(requesters);
@@ -80,4 +80,5 @@ export async function askOwners(d: ServiceDeps, req: AccessRequest, host: HostPo
   if (!expanded.ok) d.logger.warn({ requestId: req.id, host: host.name, detail: expanded.message }, 'owners not DMed: user group unavailable');
   const owners = [...(expanded.ok ? expanded.value : [])].filter((o) => o !== req.requester);
   await d.requests.addMessageRefs(req.id, await d.notifier.requestPending(req, owners));
+  await homesChanged(d, req, owners);
 }

@@ -25,18 +25,39 @@ export async function usageAtEnd(d: Pick<ServiceDeps, 'usage' | 'logger'>, req: 
 }
 
 /**
- * Re-reads the request (another replica may have moved it on) and shows that state on every copy; `step`: then
- * tells that step in the thread of every copy (worded from the request as re-read). Pass a step only from the
- * code path that won its atomic move, so that it is told once (a retry or a losing replica passes none). A grant
- * that has ended takes its waiting extension with it: cancelled, so its owners are no longer asked.
+ * Re-reads the request (another replica may have moved it on) and shows that state on every copy, and to
+ * everyone whose Home tab shows it: every change of a request passes through here. `step`: then tells that step
+ * in the thread of every copy (worded from the request as re-read). Pass a step only from the code path that won
+ * its atomic move, so that it is told once (a retry or a losing replica passes none). A grant that has ended
+ * takes its waiting extension with it: cancelled, so its owners are no longer asked.
  */
-export async function showCurrentState(d: Pick<ServiceDeps, 'requests' | 'notifier' | 'clock' | 'jobs'>, requestId: string, step?: RequestStep): Promise<void> {
+export async function showCurrentState(
+  d: Pick<ServiceDeps, 'requests' | 'notifier' | 'clock' | 'jobs' | 'policy' | 'owners' | 'logger'>,
+  requestId: string,
+  step?: RequestStep,
+): Promise<void> {
   const [req, refs] = await Promise.all([d.requests.get(requestId), d.requests.messageRefs(requestId)]);
   if (!req) return;
   if (req.state === 'pending') await d.notifier.approvalRecorded(req, refs);
   else await d.notifier.requestChanged(req, refs);
   if (step && refs.length > 0) await d.notifier.requestStep(req, step, refs);
+  await homesChanged(d, req);
   if (req.state !== 'active' && req.state !== 'pending' && req.pendingExtension) await endWaitingExtension(d, req, req.pendingExtension);
+}
+
+/**
+ * Tells the notifier whose Home tab shows this request: its requester and the host's owners (user groups
+ * expanded; a group that cannot be read now is left out). Never fails the change it follows: a failure is logged.
+ */
+export async function homesChanged(d: Pick<ServiceDeps, 'notifier' | 'policy' | 'owners' | 'logger'>, req: Pick<AccessRequest, 'id' | 'requester' | 'host'>, owners?: readonly string[]): Promise<void> {
+  if (!d.notifier.homeChanged) return;
+  try {
+    const host = d.policy.hosts.find((h) => h.name === req.host);
+    const expanded: readonly string[] = owners ?? (host ? await d.owners.expand(host.owners).then((o) => (o.ok ? [...o.value] : [])) : []);
+    await d.notifier.homeChanged([...new Set([req.requester, ...expanded])]);
+  } catch (err) {
+    d.logger.warn({ err, requestId: req.id }, 'could not show the change on the Home tabs');
+  }
 }
 
 /** The audited words of an extension ended because its grant ended first. */
@@ -50,7 +71,7 @@ export async function cancelForEndedGrant(d: Pick<ServiceDeps, 'requests' | 'clo
   return t.ok ? { ...extension, state: 'cancelled', endReason: 'grant-ended', endedAt } : undefined;
 }
 
-async function endWaitingExtension(d: Pick<ServiceDeps, 'requests' | 'notifier' | 'clock' | 'jobs'>, grant: AccessRequest, extensionId: string): Promise<void> {
+async function endWaitingExtension(d: Parameters<typeof showCurrentState>[0], grant: AccessRequest, extensionId: string): Promise<void> {
   const extension = await d.requests.get(extensionId);
   if (extension?.state !== 'pending' || !(await cancelForEndedGrant(d, extension))) return;
   await d.jobs.cancel('timeout', extension.id);

@@ -1,6 +1,7 @@
 // Shorter approvals on Slack: the choice next to Approve (a static_select in the decision block), read from the
 // block_actions payload's `state.values` when Approve is clicked (Slack sends the message's select states with
 // a button click; choosing in the menu itself decides nothing), and the words that say a grant was shortened.
+import type { App } from '@slack/bolt';
 import { formatDuration } from '../domain/duration.ts';
 import type { AccessRequest } from '../domain/request-state.ts';
 import { approvalChoices, grantDurationMs } from '../domain/shorter-approval.ts';
@@ -23,6 +24,13 @@ export function approveForSelect(r: Pick<AccessRequest, 'durationMs' | 'extends'
   if (choices.length < 2) return undefined;
   const options = choices.map((ms) => option(ms, r.durationMs));
   return { type: 'static_select', action_id: ACTION_APPROVE_FOR, initial_option: options[0], options };
+}
+
+/** Choosing in the menu decides nothing (acked, nothing remembered): the choice is read when Approve is clicked. */
+export function registerApproveForMenu(app: App): void {
+  app.action(ACTION_APPROVE_FOR, async ({ ack }) => {
+    await ack();
+  });
 }
 
 /** The state Slack sends with a block_actions click: block id → action id → the element's state. */

@@ -3,13 +3,15 @@
 // response_url that is not Slack's, is refused before any listener runs. Listeners ack at once with the reply,
 // then do the slow work (SSH, messages) after the ack; a /jump whose reply is late (slow store) is acked with
 // "working" and answered on its response_url.
-import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger, type SlackCommandMiddlewareArgs } from '@slack/bolt';
+import { App, HTTPReceiver, LogLevel, type AllMiddlewareArgs, type Logger as BoltLogger, type SlackCommandMiddlewareArgs } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { RefusalCode } from '../domain/result.ts';
 import type { AccessService, Outcome } from '../service/access-service.ts';
-import { ACTION_APPROVE_FOR, chosenApproveFor, type ActionsState } from './approve-for.ts';
+import { chosenApproveFor, registerApproveForMenu, type ActionsState } from './approve-for.ts';
 import { registerExtendForm } from './extend-form.ts';
+import { registerReviewButton } from './review-button.ts';
 import { registerGrantButtons } from './grant-buttons.ts';
+import { HomeTab, openRequestForm, registerHomeTab } from './home-tab.ts';
 import { createWebClient, explainSlackError, slackClientOptions } from './web-client.ts';
 import { checkRequestTimestamp, isTrustedResponseUrl, responseUrlsOf, teamOf } from './request-checks.ts';
 import { ACTION_APPROVE, ACTION_DENY, DENY_REASON_BLOCK, DENY_REASON_INPUT, denyReasonModal, replyText, SLACK_REPLIES, VIEW_DENY_REASON } from './messages.ts';
@@ -35,6 +37,8 @@ export interface BoltAppOptions {
   /** a slash command whose outcome is not ready this long after it arrived is acked with a "working" reply
    *  and answered on its response_url when ready (Slack drops a command not acked within 3 s; default 2 s) */
   ackDeadlineMs?: number;
+  /** publishes Home tabs (the notifier's too); default: one of the app's own */
+  home?: HomeTab;
 }
 
 const { tryAgain: TRY_AGAIN, cannotVerify: CANNOT_VERIFY, otherWorkspace: OTHER_WORKSPACE, formNotOpened: FORM_NOT_OPENED } = SLACK_REPLIES;
@@ -116,7 +120,8 @@ export function createBoltApp(o: BoltAppOptions): App {
     await work;
   });
   app.use(workspaceGuard(o, log, () => (o.teamId ? Promise.resolve(o.teamId) : tokenTeam())));
-  registerListeners(app, o, log);
+  const home = o.home ?? new HomeTab({ client: identityClient, home: (user) => o.service.home(user), logger: log });
+  registerListeners(app, o, log, home);
   app.error(async (err) => {
     log.error({ err }, 'unhandled Slack error');
   });
@@ -156,7 +161,7 @@ function workspaceGuard(o: BoltAppOptions, log: Logger, expectedTeam: () => Prom
 type ButtonAction = import('@slack/bolt').BlockAction<import('@slack/bolt').ButtonAction>;
 
 /** Listeners ack at once with the reply, then run the use case's follow-up work. */
-function registerListeners(app: App, o: BoltAppOptions, log: Logger): void {
+function registerListeners(app: App, o: BoltAppOptions, log: Logger, home: HomeTab): void {
   const runAfter = (outcome: Outcome, what: string) => {
     if (!outcome.after) return;
     // Started whether or not anyone is told (`o.onWork?.(run())` would not run it without onWork).
@@ -173,29 +178,30 @@ function registerListeners(app: App, o: BoltAppOptions, log: Logger): void {
       return { text: TRY_AGAIN };
     }
   };
+  // A click on the Home tab has no channel: the answer is shown on top of the clicker's Home tab instead.
   const ephemeral = (body: ButtonAction, client: App['client'], text: string | undefined) =>
     text && body.channel?.id
       ? client.chat.postEphemeral({ channel: body.channel.id, user: body.user.id, text }).catch((err: unknown) => log.warn({ err }, 'ephemeral failed'))
-      : undefined;
+      : text && body.view?.type === 'home'
+        ? home.publish(body.user.id, text)
+        : undefined;
 
   app.command('/jump', slashCommandListener(o, log, attempt, runAfter));
   const buttons = { service: o.service, log, attempt, runAfter, ephemeral };
   registerGrantButtons(app, buttons);
   registerExtendForm(app, buttons);
+  registerReviewButton(app, buttons);
+  registerHomeTab(app, { service: o.service, home, log });
 
   app.action<ButtonAction>(ACTION_APPROVE, async ({ ack, body, action, client }) => {
     await ack();
-    // Approve for less than asked: the menu next to Approve, as its state came with this click.
-    const approvedFor = chosenApproveFor(body.state as ActionsState | undefined, action.block_id);
+    const approvedFor = chosenApproveFor(body.state as ActionsState | undefined, action.block_id); // the menu next to Approve
     const outcome = await attempt('approve', () => o.service.approve(action.value ?? '', body.user.id, approvedFor));
     await ephemeral(body, client, outcome.text);
     runAfter(outcome, 'approve');
   });
 
-  // Choosing in the menu decides nothing: the choice is read when Approve is clicked.
-  app.action(ACTION_APPROVE_FOR, async ({ ack }) => {
-    await ack();
-  });
+  registerApproveForMenu(app);
 
   app.action<ButtonAction>(ACTION_DENY, async ({ ack, body, action, client }) => {
     await ack();
@@ -220,8 +226,11 @@ type Attempt = (what: string, run: () => Promise<Outcome>) => Promise<Outcome & 
 /** `/jump`: the reply is the ack when it is ready within the ack deadline; otherwise a "working" ack, then the reply. */
 function slashCommandListener(o: BoltAppOptions, log: Logger, attempt: Attempt, runAfter: (outcome: Outcome, what: string) => void) {
   const ackDeadlineMs = o.ackDeadlineMs ?? 2000;
-  return async ({ command, ack, respond }: SlackCommandMiddlewareArgs): Promise<void> => {
-    const pending = attempt('/jump', () => o.service.command(command.user_id, command.text ?? ''));
+  return async ({ command, ack, respond, client }: SlackCommandMiddlewareArgs & AllMiddlewareArgs): Promise<void> => {
+    // `/jump request` alone opens the request form (with this command's trigger); its words only if Slack did not.
+    const formOr = async (outcome: Outcome & { text?: string }) =>
+      outcome.reply?.kind === 'request-form' && (await openRequestForm(client, command.trigger_id, outcome.reply.form, log)) ? { ...outcome, text: undefined } : outcome;
+    const pending = attempt('/jump', () => o.service.command(command.user_id, command.text ?? '')).then(formOr);
     // Slack forgets a command not acked within 3 s (the user sees operation_timeout, the request may exist or
     // not): a slow store (Redis WAITing for a replica, a failover) gets a "working" ack, the outcome follows
     // on the response_url, replacing it. Either way it is answered once.

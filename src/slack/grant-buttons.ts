@@ -5,21 +5,13 @@ import type { Logger } from 'pino';
 import type { AccessRequest } from '../domain/request-state.ts';
 import type { AccessService, Outcome, Reply } from '../service/access-service.ts';
 import { EVENT_TYPES, requestMetadata } from './message-metadata.ts';
-import {
-  ACTION_IM_DONE,
-  ACTION_REQUEST_AGAIN,
-  fieldOfReply,
-  REQUEST_FIELDS,
-  requestAgainModal,
-  requesterMessages,
-  requestSentView,
-  SLACK_REPLIES,
-  VIEW_REQUEST_AGAIN,
-  type RequestField,
-} from './messages.ts';
-import { explainSlackError } from './web-client.ts';
+import { ACTION_IM_DONE, ACTION_REQUEST_AGAIN, fieldOfReply, REQUEST_FIELDS, requesterMessages, requestSentView, SLACK_REPLIES } from './messages.ts';
+import { openRequestForm } from './home-tab.ts';
+import { askedInForm, blockIdIn, REQUEST_FORM_VIEWS, requestFormModal } from './request-form.ts';
+import { parseDuration } from '../domain/duration.ts';
 
 type ButtonAction = import('@slack/bolt').BlockAction<import('@slack/bolt').ButtonAction>;
+type SelectAction = import('@slack/bolt').BlockAction<import('@slack/bolt').StaticSelectAction>;
 
 export interface ButtonDeps {
   service: AccessService;
@@ -49,40 +41,50 @@ export function registerGrantButtons(app: App, d: ButtonDeps): void {
     }
     d.runAfter(outcome, "I'm done");
   });
+  registerRequestForm(app, d);
+}
 
+/** Request again opens the request form prefilled; the form (however opened) submitted is `/jump request`. */
+function registerRequestForm(app: App, d: ButtonDeps): void {
   app.action<ButtonAction>(ACTION_REQUEST_AGAIN, async ({ ack, body, action, client }) => {
     await ack();
     let notOpened = false;
     const outcome = await d.attempt('request again', async () => {
       const earlier = await d.service.earlierRequest(action.value ?? '', body.user.id);
       if (!earlier.ok) return { reply: earlier.reply };
-      try {
-        // The trigger of this click: Slack opens the form only for it, once, within 3 s.
-        await client.views.open({ trigger_id: body.trigger_id, view: requestAgainModal(earlier.request) as never });
-      } catch (err) {
-        explainSlackError(err, 'views.open');
-        d.log.warn({ err, requestId: earlier.request.id }, 'Slack did not open the request form');
-        notOpened = true;
-      }
+      notOpened = !(await openRequestForm(client, body.trigger_id, await d.service.requestForm(body.user.id, earlier.request), d.log));
       return {};
     });
     await d.ephemeral(body, client, notOpened ? SLACK_REPLIES.requestFormNotOpened : outcome.text);
   });
 
-  app.view(VIEW_REQUEST_AGAIN, async ({ ack, body, view }) => {
-    const value = (f: RequestField) => view.state.values[REQUEST_FIELDS[f]]?.[REQUEST_FIELDS[f]]?.value ?? '';
-    const duration = value('duration').trim();
-    const asked = { host: value('host').trim(), duration: duration === '' ? undefined : duration, reason: value('reason').trim() };
+  // The request form (`/jump request` alone, Home's Request access, Request again): submitting it is `/jump request`.
+  app.view({ callback_id: new RegExp(`^(${REQUEST_FORM_VIEWS.join('|')})$`) }, async ({ ack, body, view }) => {
+    const asked = askedInForm(view.state.values as never);
     let reply: Reply | undefined;
-    const outcome = await d.attempt('request again', async () => {
-      const made = await d.service.requestAgain(view.private_metadata, body.user.id, asked);
+    const outcome = await d.attempt('request form', async () => {
+      const made = await d.service.submitRequestForm(view.private_metadata || undefined, body.user.id, asked);
       reply = made.reply;
       return made;
     });
     // A refusal is shown under the field it is about, in `/jump request`'s words; the form stays open.
-    if (reply?.kind === 'request-sent') await ack({ response_action: 'update', view: requestSentView(outcome.text ?? '') as never });
-    else if (outcome.text) await ack({ response_action: 'errors', errors: { [REQUEST_FIELDS[reply ? fieldOfReply(reply) : 'host']]: outcome.text } });
+    if (reply?.kind === 'request-sent' || reply?.kind === 'auto-approved') await ack({ response_action: 'update', view: requestSentView(outcome.text ?? '') as never });
+    else if (outcome.text) await ack({ response_action: 'errors', errors: { [blockIdIn(view.state.values, reply ? fieldOfReply(reply) : 'host')]: outcome.text } });
     else await ack();
-    d.runAfter(outcome, 'request again');
+    d.runAfter(outcome, 'request form');
+  });
+
+  // A host picked in the form: the form is redrawn with the durations that host allows (what was typed stays).
+  app.action<SelectAction>({ block_id: REQUEST_FIELDS.host, action_id: REQUEST_FIELDS.host }, async ({ ack, body, action, client }) => {
+    await ack();
+    const view = body.view;
+    const host = action.selected_option?.value;
+    if (!view || !host || !(REQUEST_FORM_VIEWS as readonly string[]).includes(view.callback_id)) return;
+    const asked = askedInForm(view.state.values as never);
+    const form = await d.service.requestForm(body.user.id, undefined, { host, durationMs: asked.duration === undefined ? undefined : parseDuration(asked.duration) });
+    const redrawn = { ...requestFormModal(form, host), private_metadata: view.private_metadata };
+    await client.views
+      .update({ view_id: view.id, hash: view.hash, view: redrawn as never })
+      .catch((err: unknown) => d.log.warn({ err }, 'could not redraw the request form for the host picked'));
   });
 }

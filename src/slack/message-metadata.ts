@@ -59,6 +59,7 @@ export function requestPayload(r: AccessRequest): EventPayload {
   // An extension request names the grant it extends.
   if (r.extends) p.extends = r.extends;
   if (r.autoApproved !== undefined) p.auto_approved = r.autoApproved;
+  if (r.reviewBy !== undefined) p.break_glass = r.acknowledgedBy ? 'acknowledged' : 'review-due';
   // Approved for less than asked: the time granted and who chose it (shorter approvals).
   if (r.approvedMs !== undefined) Object.assign(p, { approved_ms: r.approvedMs, shortened_by: r.shortenedBy ?? '' });
   return p;
@@ -97,6 +98,9 @@ const STATE_AFTER: Record<AuditEventType, string> = {
   connection: 'connected',
   'session-ended': 'session-ended',
   'policy-reloaded': 'applied',
+  'break-glass': 'break-glass',
+  'break-glass-acknowledged': 'acknowledged',
+  'break-glass-review-overdue': 'review-overdue',
 };
 
 /**

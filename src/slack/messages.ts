@@ -22,9 +22,12 @@ export const DENY_REASON_INPUT = 'reason_input';
 export const ACTION_IM_DONE = 'jit_im_done';
 /** "Request again": opens the request form prefilled from an ended or refused request. */
 export const ACTION_REQUEST_AGAIN = 'jit_request_again';
+/** The Request again form before it became the request form (request-form.ts): its submissions still count. */
 export const VIEW_REQUEST_AGAIN = 'jit_request_again';
 /** "Extend": opens the form that asks for more time on an active grant (`/jump extend`). */
 export const ACTION_EXTEND = 'jit_extend';
+/** "Acknowledge": an owner's post-hoc review of a break-glass grant. */
+export const ACTION_ACKNOWLEDGE = 'jit_acknowledge';
 export const VIEW_EXTEND = 'jit_extend';
 /** The Extend form's fields: block id and action id alike. */
 export const EXTEND_FIELDS = { duration: 'duration', reason: 'reason' } as const;
@@ -52,7 +55,8 @@ const when = slackDate;
 
 /** "Approved by <@U1>, <@U2>" (and " for 30m of the 2h asked (shortened by <@U1>)" where an approver shortened
  *  it), or "Auto-approved (rule 2)" for a request an autoApprove rule granted. */
-export function approvedSentence(r: Pick<AccessRequest, 'approvers' | 'autoApproved' | 'durationMs' | 'approvedMs' | 'shortenedBy'>): string {
+export function approvedSentence(r: Pick<AccessRequest, 'approvers' | 'autoApproved' | 'reviewBy' | 'durationMs' | 'approvedMs' | 'shortenedBy'>): string {
+  if (r.reviewBy !== undefined) return 'Break-glass: no approval';
   return r.autoApproved !== undefined ? `Auto-approved (rule ${r.autoApproved})` : `Approved by ${r.approvers.map(userMention).join(', ')}${shortenedSentence(r)}`;
 }
 
@@ -115,12 +119,18 @@ export interface ApprovalAsk {
 
 /** The approval request; while pending it carries the buttons, afterwards the outcome replaces them. */
 export function approvalMessage(r: AccessRequest, ask: ApprovalAsk = {}): { text: string; blocks: Block[] } {
-  const mentions = r.state === 'pending' && ask.mention?.length ? `${ask.mention.map(ownerMention).join(' ')}: ` : '';
-  // An extension asks for more time on a grant that runs on meanwhile.
-  const text = r.extends
+  // A break-glass grant waits for its owners' review as a request waits for their decision.
+  const unreviewed = r.reviewBy !== undefined && r.acknowledgedBy === undefined;
+  const mentions = (r.state === 'pending' || unreviewed) && ask.mention?.length ? `${ask.mention.map(ownerMention).join(' ')}: ` : '';
+  // An extension asks for more time on a grant that runs on meanwhile; break-glass took it without asking.
+  const text = r.reviewBy
+    ? `${mentions}:rotating_light: BREAK-GLASS: ${userMention(r.requester)} took access to ${r.host} for ${formatDuration(r.durationMs)} without approval`
+    : r.extends
     ? `${mentions}${userMention(r.requester)} asks to extend access to ${r.host} by ${formatDuration(r.durationMs)}`
     : `${mentions}${userMention(r.requester)} requests access to ${r.host} for ${formatDuration(r.durationMs)}`;
-  const heading = r.extends
+  const heading = r.reviewBy
+    ? `:rotating_light: *Break-glass*: ${userMention(r.requester)} took SSH access to *${escapeMrkdwn(r.host)}* without approval. Review it: acknowledge by ${when(r.reviewBy)}, or it escalates to the audit channel.`
+    : r.extends
     ? `${userMention(r.requester)} asks to extend SSH access to *${escapeMrkdwn(r.host)}* (grant \`${r.extends}\`) by ${formatDuration(r.durationMs)}`
     : `${userMention(r.requester)} requests SSH access to *${escapeMrkdwn(r.host)}*`;
   const blocks: Block[] = [
@@ -157,6 +167,9 @@ export function approvalMessage(r: AccessRequest, ask: ApprovalAsk = {}): { text
   } else {
     // verbatim: the outcome may quote the deny reason, another person's words.
     blocks.push({ type: 'section', block_id: 'outcome', text: { type: 'mrkdwn', text: outcomeText(r), verbatim: true } });
+    if (unreviewed)
+      blocks.push({ type: 'actions', block_id: `review:${r.id}`, elements: [{ type: 'button', action_id: ACTION_ACKNOWLEDGE, style: 'primary', text: { type: 'plain_text', text: 'Acknowledge' }, value: r.id }] });
+    else if (r.acknowledgedBy) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `Break-glass acknowledged by ${userMention(r.acknowledgedBy)} ${when(r.acknowledgedAt ?? 0)}.` }] });
   }
   return { text: `${text}: ${withDateFallbacks(outcomeText(r))}`, blocks };
 }
@@ -238,30 +251,6 @@ export const requesterMessages = {
     ),
 };
 
-/** The request form, prefilled from an earlier request; its id travels as private_metadata. */
-export function requestAgainModal(r: Pick<AccessRequest, 'id' | 'host' | 'durationMs' | 'reason'>): Block {
-  const input = (field: RequestField, label: string, initial: string, extra: Record<string, unknown> = {}) => ({
-    type: 'input',
-    block_id: REQUEST_FIELDS[field],
-    label: { type: 'plain_text', text: label },
-    element: { type: 'plain_text_input', action_id: REQUEST_FIELDS[field], ...(initial ? { initial_value: initial } : {}), ...extra },
-    ...(field === 'reason' ? { optional: true } : {}),
-  });
-  return {
-    type: 'modal',
-    callback_id: VIEW_REQUEST_AGAIN,
-    private_metadata: r.id,
-    title: { type: 'plain_text', text: 'Request access' },
-    submit: { type: 'plain_text', text: 'Request' },
-    close: { type: 'plain_text', text: 'Cancel' },
-    blocks: [
-      input('host', 'Host', r.host.slice(0, 150), { max_length: 150 }),
-      input('duration', 'Duration (e.g. 30m, 2h)', formatDuration(r.durationMs), { max_length: 20 }),
-      input('reason', 'Reason', (r.reason ?? '').slice(0, 500), { multiline: true, max_length: 500 }),
-    ],
-  };
-}
-
 /** The Extend form: how much longer and why; the grant's id travels as private_metadata. */
 export function extendModal(r: Pick<AccessRequest, 'id' | 'host' | 'expiresAt'>, defaultMs: number): Block {
   const input = (field: keyof typeof EXTEND_FIELDS, label: string, element: Record<string, unknown>, optional = false) => ({
@@ -340,7 +329,7 @@ export const SLACK_REPLIES = {
   working: 'Working on it…',
   denyReasonNeeded: 'Say why, so the requester knows what to do instead.',
   formNotOpened: 'Slack did not open the form for the reason (the click may have taken too long to answer); nothing was changed. Click Deny again.',
-  requestFormNotOpened: 'Slack did not open the request form (the click may have taken too long to answer); nothing was changed. Click Request again once more.',
+  requestFormNotOpened: 'Slack did not open the request form (the click may have taken too long to answer); nothing was changed. Click the button once more.',
   extendFormNotOpened: 'Slack did not open the form (the click may have taken too long to answer); nothing was changed. Click Extend once more, or use `/jump extend`.',
 } as const;
 
@@ -351,7 +340,9 @@ export const HELP_TEXT = [
   '`/jump key`: show your registered key',
   '`/jump key remove`: delete your registered key (ends your active grants and pending requests)',
   `\`/jump request ${placeholder('host')} [duration] [reason…]\`: ask the host’s owners for access, e.g. \`/jump request db-prod-1 2h fix replication\``,
+  '`/jump request`: the same as a form (pick a host, a duration and say why); the Home tab of the jit-jump app has it too, with your requests and grants',
   `\`/jump extend ${placeholder('id')} ${placeholder('duration')} [reason…]\`: ask for more time on your active grant, e.g. \`/jump extend r1a2b3c4 1h still migrating\``,
+  `\`/jump breakglass ${placeholder('host')} [duration] ${placeholder('reason')}\`: emergency access at once, without approval (only for the people the policy lists; loud and reviewed)`,
   '`/jump list`: your open requests and active grants (owners: what awaits your decision); `/jump list all`: owners see everything pending and active on their hosts',
   `\`/jump revoke ${placeholder('id')}\`: end your own grant (or cancel a pending request) now`,
   '`/jump help`: this text',
@@ -383,6 +374,10 @@ const REFUSAL_TEXT: { [C in WordedCode]: (p: RefusalParams[C]) => string } = {
     const { host, durationMs } = p;
     return `A reason is required for ${host}: \`/jump request ${host} ${formatDuration(durationMs)} ${placeholder('why you need access')}\`.`;
   },
+  'not-break-glass': (p) =>
+    `You are not on the break-glass list. For access to ${p.host}, request it (\`/jump request ${p.host} …\`) or ask its owners: ${p.owners.map(ownerMention).join(', ')}.`,
+  'break-glass-too-long': (p) =>
+    `Break-glass access lasts at most ${formatDuration(p.maxMs)}. Try \`/jump breakglass ${p.host} ${formatDuration(p.maxMs)} ${placeholder('why')}\`.`,
   'reason-mismatch': (p) =>
     `The reason for ${p.host} ${p.hint ? `does not fit: ${escapeMrkdwn(p.hint)}` : `must match \`${escapeMrkdwn(p.pattern)}\``}.`,
   'not-a-requester': (p) =>
@@ -429,6 +424,7 @@ const REFUSAL_TEXT: { [C in WordedCode]: (p: RefusalParams[C]) => string } = {
     const { action, host = 'this host' } = p;
     if (action === 'request-again') return 'Only the person who made this request can request it again.';
     if (action === 'extend') return 'Only the person who holds this grant can ask to extend it.';
+    if (action === 'acknowledge') return `Only an owner of ${host} other than the person who broke the glass can acknowledge it.`;
     return action === 'approve' || action === 'deny'
       ? `Only the owners of ${host} can ${action} this request.`
       : `Only the requester or an owner of ${host} can ${action} this request.`;
@@ -478,6 +474,8 @@ const REFUSAL_TEXT: { [C in WordedCode]: (p: RefusalParams[C]) => string } = {
     'Paste your public key after `key add`, e.g. `/jump key add ssh-ed25519 AAAAC3Nz… you@laptop`.',
   'unknown-key-command': (p) =>
     `Unknown key command "${echo(p.text, 40)}". Use \`/jump key add ${placeholder('public key')}\`, \`/jump key remove\` or \`/jump key\`.`,
+  'break-glass-needs-host': () =>
+    `Name the host and why: \`/jump breakglass ${placeholder('host')} [duration] ${placeholder('reason')}\`.`,
   'extend-needs-id-and-duration': () =>
     `Name the grant and how much longer: \`/jump extend ${placeholder('id')} ${placeholder('duration')} [reason…]\`, e.g. \`/jump extend r1a2b3c4 1h still migrating\` (see \`/jump list\`).`,
   'revoke-needs-id': () =>
@@ -491,7 +489,7 @@ export function refusalText(r: RefusalDetail): string {
   return (REFUSAL_TEXT[r.code] as (p: RefusalDetail['params']) => string)(r.params);
 }
 
-const STATE_WORDS: Record<RequestState, string> = {
+export const STATE_WORDS: Record<RequestState, string> = {
   pending: 'waiting for approval',
   active: 'active',
   expired: 'expired',
@@ -512,8 +510,13 @@ const words: { [K in Reply['kind']]: (r: ReplyOf<K>) => string } = {
   'self-approval': () => refusalText({ code: 'self-approval', params: {} }),
   'already-approved': () => 'You already approved this request.',
   'approval-recorded': (r) => `Approval recorded (${r.approvals} of ${r.required}).`,
+  // Only when Slack did not open the form (`/jump request` alone): say how to type the request instead.
+  'request-form': () => `Slack did not open the request form; nothing was changed. ${refusalText({ code: 'request-needs-host', params: {} })}`,
   'request-sent': (r) =>
     `Request \`${r.id}\` for *${r.host}* for ${formatDuration(r.durationMs)} sent to its owners${r.requiredApprovals > 1 ? ` (${r.requiredApprovals} approvals needed)` : ''}. You will get a DM when it is decided.`,
+  'break-glass': (r) =>
+    `:rotating_light: Break-glass: access \`${r.id}\` to *${r.host}* for ${formatDuration(r.durationMs)} is active now, without approval; your connect instructions follow by DM. The owners and the audit channel are told, and review it within ${formatDuration(r.reviewWithinMs)}.`,
+  acknowledged: (r) => `Break-glass access \`${r.id}\` acknowledged by ${userMention(r.by)}.`,
   'auto-approved': (r) =>
     `Request \`${r.id}\` for *${r.host}* for ${formatDuration(r.durationMs)} auto-approved (rule ${r.rule}): your connect instructions follow by DM.`,
   'too-many-pending': (r) =>
@@ -648,6 +651,9 @@ const VERB: Record<AuditEvent['type'], string> = {
   connection: 'connected',
   'session-ended': 'live session ended',
   'policy-reloaded': 'policy reloaded',
+  'break-glass': ':rotating_light: BROKE THE GLASS: took access without approval',
+  'break-glass-acknowledged': 'acknowledged the break-glass access',
+  'break-glass-review-overdue': ':rotating_light: break-glass access not reviewed in time',
 };
 
 /** User text on one line: a reason with line breaks must not be able to imitate further audit lines. */

@@ -16,6 +16,9 @@ import { stepMessage } from './thread-messages.ts';
 type Posted = { text: string; blocks?: unknown[]; metadata: MessageMetadata; thread_ts?: string };
 
 export class SlackNotifier implements Notifier, AuditPoster {
+  /** publishes Home tabs; set once the service that reads them exists (showHomesWith) */
+  private homes?: { changed(userIds: readonly string[]): Promise<void> };
+
   constructor(
     private readonly deps: {
       client: WebClient;
@@ -68,6 +71,15 @@ export class SlackNotifier implements Notifier, AuditPoster {
       else this.deps.logger.warn({ err: p.status === 'rejected' ? p.reason : undefined, channel: channels[i] }, 'could not post approval request');
     });
     return refs;
+  }
+
+  /** From now on, changes are shown on these Home tabs (the service that reads them is made after the notifier). */
+  showHomesWith(homes: { changed(userIds: readonly string[]): Promise<void> }): void {
+    this.homes = homes;
+  }
+
+  async homeChanged(userIds: readonly string[]): Promise<void> {
+    await this.homes?.changed(userIds);
   }
 
   approvalRecorded(request: AccessRequest, refs: readonly MessageRef[]): Promise<void> {

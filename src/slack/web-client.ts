@@ -12,7 +12,7 @@ export function slackClientOptions(apiUrl: string | undefined): WebClientOptions
 
 /** What a refused call aimed at, for the log: a channel, a user, a user group (never a token or a text). */
 function target(options: Record<string, unknown> | undefined): string {
-  for (const key of ['channel', 'users', 'user', 'usergroup'] as const) {
+  for (const key of ['channel', 'users', 'user', 'user_id', 'usergroup'] as const) {
     const v = options?.[key];
     if (typeof v === 'string' && v) return ` (${key} ${v.slice(0, 80)})`;
   }
@@ -27,6 +27,7 @@ const MEANING: Record<string, string> = {
   channel_not_found: 'no such channel, or the app is not in it',
   not_in_channel: 'the app is not a member of the channel',
   is_archived: 'the channel is archived',
+  not_enabled: 'the app has no Home tab: turn on App Home → Home Tab in the app settings',
 };
 
 /**

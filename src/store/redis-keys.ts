@@ -12,6 +12,8 @@ export function redisKeys(prefix = '{jit}') {
     endedGrants: (jumpHost: string) => `${p}:ended:${jumpHost}`,
     /** undecided requests (id → created at): the reconciler times out those past the approval timeout */
     pendingRequests: `${p}:pending`,
+    /** break-glass grants no owner has acknowledged yet (id → review due at) */
+    breakGlassReviews: `${p}:breakglass:reviews`,
     /** grants whose follow-up after activation (jobs, connect instructions) is not done yet (id → activated at) */
     activating: `${p}:activating`,
     /** set once a reminder (its number, or `escalation`) of an undecided request was sent */

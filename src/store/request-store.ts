@@ -13,7 +13,7 @@ import {
   type RequestState,
 } from '../domain/request-state.ts';
 import { ok, ok0, refuse } from '../domain/result.ts';
-import type { ApprovalResult, ApprovalRules, CreateResult, ExtensionResult, TransitionResult } from '../domain/store-results.ts';
+import type { AcknowledgeResult, ApprovalResult, ApprovalRules, CreateResult, ExtensionResult, TransitionResult } from '../domain/store-results.ts';
 import { redisKeys, type RedisKeys } from './redis-keys.ts';
 import { RedisLock, type Lease } from './redis-lock.ts';
 import { runScript } from './scripts.ts';
@@ -24,7 +24,7 @@ import { runScript } from './scripts.ts';
  */
 export const ACTIVATION_HOLD_LEASES = 5;
 
-const NUMBER_FIELDS = ['durationMs', 'createdAt', 'requiredApprovals', 'activatedAt', 'expiresAt', 'endedAt', 'policyMaxMs', 'extendedMs', 'autoApproved', 'approvedMs'] as const;
+const NUMBER_FIELDS = ['durationMs', 'createdAt', 'requiredApprovals', 'activatedAt', 'expiresAt', 'endedAt', 'policyMaxMs', 'extendedMs', 'autoApproved', 'reviewBy', 'acknowledgedAt', 'approvedMs'] as const;
 
 function toHash(req: AccessRequest): Record<string, string> {
   const hash: Record<string, string> = {};
@@ -81,6 +81,7 @@ export class RequestStore {
         userRequests: this.keys.userRequests(req.requester),
         auditStream: this.keys.auditStream,
         pendingRequests: this.keys.pendingRequests,
+        reviews: this.keys.breakGlassReviews,
       },
       {
         maxPending,
@@ -90,6 +91,7 @@ export class RequestStore {
         createdAt: req.createdAt,
         id: req.id,
         event: JSON.stringify(event),
+        reviewBy: req.reviewBy ?? '',
       },
       Object.entries(toHash(req)).flat(),
     );
@@ -269,6 +271,24 @@ export class RequestStore {
       default:
         return refuse('not-found', `no grant ${grant.id} of ${extension.requester}`);
     }
+  }
+
+  /** An owner acknowledges a break-glass grant, once (atomic, audited): who had, if someone was first. */
+  async acknowledge(req: Pick<AccessRequest, 'id'>, actor: string, now: number, event: AuditEvent): Promise<AcknowledgeResult> {
+    const r = await runScript(
+      this.redis,
+      'acknowledge',
+      { request: this.keys.request(req.id), reviews: this.keys.breakGlassReviews, auditStream: this.keys.auditStream },
+      { actor, now, event: JSON.stringify(event) },
+    );
+    if (r.status === 'ok') return ok0();
+    if (r.status === 'already') return { ...refuse('already', `acknowledged by ${r.acknowledgedBy}`), by: r.acknowledgedBy };
+    return refuse(r.status === 'missing' ? 'not-found' : 'not-break-glass', `${req.id}: ${r.status}`);
+  }
+
+  /** Break-glass grants whose review was due at or before `now` and that no owner has acknowledged. */
+  async overdueReviews(now: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.breakGlassReviews, '-inf', now);
   }
 
   /** Ids of grants on this jump host that have not expired at `now` (late revoke jobs do not count). */

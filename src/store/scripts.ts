@@ -47,8 +47,8 @@ export const SCRIPTS = {
     },
   },
   'create-request': {
-    keys: ['request', 'userRequests', 'auditStream', 'pendingRequests'],
-    args: ['maxPending', 'scan', 'requestKeyPrefix', 'initialState', 'createdAt', 'id', 'event'],
+    keys: ['request', 'userRequests', 'auditStream', 'pendingRequests', 'reviews'],
+    args: ['maxPending', 'scan', 'requestKeyPrefix', 'initialState', 'createdAt', 'id', 'event', 'reviewBy'],
     rest: true,
     replies: { ok: [], capped: ['pending'] },
   },
@@ -57,6 +57,11 @@ export const SCRIPTS = {
     args: ['now', 'requester', 'durationMs', 'maxTotalMs', 'selfExtendMs', 'activeState', 'initialState', 'requestKeyPrefix', 'extendedEvent', 'requestedEvent'],
     rest: true,
     replies: { 'self-extended': ['expiresAt'], asked: [], waiting: ['extensionId'], 'grant-ended': ['state'], 'over-total': ['totalMs'], missing: [] },
+  },
+  acknowledge: {
+    keys: ['request', 'reviews', 'auditStream'],
+    args: ['actor', 'now', 'event'],
+    replies: { ok: [], already: ['acknowledgedBy'], 'not-break-glass': [], missing: [] },
   },
   'append-audit': { keys: ['auditStream'], args: ['event'], replies: { ok: [] } },
   'set-key': {

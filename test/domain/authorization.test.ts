@@ -32,6 +32,7 @@ const EXPECTED: Record<Action, Record<Standing, boolean>> = {
   revoke: { stranger: false, requester: true, owner: true, 'requester who is also an owner': true },
   'request-again': { stranger: false, requester: true, owner: false, 'requester who is also an owner': true },
   extend: { stranger: false, requester: true, owner: false, 'requester who is also an owner': true },
+  acknowledge: { stranger: false, requester: false, owner: true, 'requester who is also an owner': false },
 };
 
 describe('authorization table', () => {

@@ -225,9 +225,10 @@ describe('command', () => {
       assert.deepEqual(c, { kind: 'request', host: '<!channel>', duration: '2h', reason: '<http://evil|click> & more' });
     });
 
-    it('asks for a host when none is given', () => {
-      assert.deepEqual(invalid(parseCommand('request')), { code: 'request-needs-host', params: {} });
-      assert.deepEqual(invalid(parseCommand('request   ')), { code: 'request-needs-host', params: {} });
+    it('opens the request form when no host is given', () => {
+      assert.deepEqual(parseCommand('request'), { kind: 'request-form' });
+      assert.deepEqual(parseCommand('request   '), { kind: 'request-form' });
+      assert.deepEqual(parseCommand('REQUEST'), { kind: 'request-form' });
     });
   });
 

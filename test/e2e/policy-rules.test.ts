@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { approvalMessage, blockLines, click, metadata, posts, requestAccess, until } from '../support/flow.ts';
 import { describeSsh, sshHop } from '../support/ssh-client.ts';
-import { AUDIT_CHANNEL, ENGINEER, OUTSIDER, OWNER, OWNER2, OWNER_GROUP, startWorld, type World } from '../support/world.ts';
+import { findButton } from '../../src/sandbox/slack-sender.ts';
+import { APPROVAL_CHANNEL, AUDIT_CHANNEL, ENGINEER, OUTSIDER, OWNER, OWNER2, OWNER_GROUP, startWorld, type World } from '../support/world.ts';
 
 /** "HH:MM-HH:MM" in UTC from `from` to `to` hours after now (a span past midnight wraps, as the policy reads it). */
 function utcHours(from: number, to: number): string {
@@ -17,6 +18,7 @@ describe('policy rules, reason patterns, requesters and auto-approval', () => {
   let world: World;
   before(async () => {
     world = await startWorld({
+      breakGlass: { users: [ENGINEER], maxDuration: '30m', reviewWithin: '1h' },
       autoApprove: [
         { users: [ENGINEER], hosts: ['internal-2'], maxDuration: '1h', hours: utcHours(3, 4), timezone: 'UTC' },
         { users: [OWNER_GROUP, ENGINEER], hosts: ['internal-1'], maxDuration: '30m', hours: utcHours(-1, 2), timezone: 'UTC' },
@@ -82,5 +84,66 @@ describe('policy rules, reason patterns, requesters and auto-approval', () => {
     const waiting = await requestAccess(world, ENGINEER, 'request internal-2 10m INC-1 not yet');
     assert.equal((await world.broker.requests.get(waiting))?.state, 'pending');
     assert.match((await world.sender.command(ENGINEER, `revoke ${waiting}`)).json.text, /cancelled/);
+  });
+
+  it('break-glass: active at once for someone on the list (a real ssh hop), loud to owners, approval channel and audit; an owner acknowledges; anyone else is refused', async () => {
+    const refused = await world.sender.command(OUTSIDER, 'breakglass internal-2 10m INC-9 let me in');
+    assert.match(refused.json.text, /^You are not on the break-glass list\./);
+    const r = await world.sender.command(ENGINEER, 'breakglass internal-2 10m INC-9 primary down, no owner answers');
+    const m = /^:rotating_light: Break-glass: access `(\w+)` to \*internal-2\* for 10m is active now/.exec(r.json.text);
+    assert.ok(m, r.json.text);
+    const id = m[1]!;
+    await until('key line', () => blockLines(world).some((l) => l.endsWith(`jit:${id}`)) || undefined);
+    assert.equal(blockLines(world).filter((l) => l.includes('jit:')).length, 1, 'the outsider got nothing installed');
+    const hop = await sshHop({ jump: world.jump, target: world.internal2, identityFile: world.engineerKey.privateKeyPath });
+    assert.equal(hop.outcome, 'ok', describeSsh(hop));
+    // Loud: each owner by DM and the approval channel (owners mentioned), with Acknowledge; the audit channel.
+    for (const channel of [`D${OWNER}`, `D${OWNER2}`, APPROVAL_CHANNEL]) {
+      const alert = await until(`alert in ${channel}`, () => world.slack.messages(channel).find((x) => x.metadata?.event_payload.request_id === id));
+      assert.equal(alert.metadata?.event_payload.break_glass, 'review-due');
+      assert.match(JSON.stringify(alert.blocks), /Break-glass.*took SSH access to \*internal-2\* without approval/);
+      assert.ok(findButton(alert.blocks, 'jit_acknowledge'));
+      if (channel === APPROVAL_CHANNEL) assert.match(alert.text ?? '', /<@U0OWNER1> <@U0OWNER2>: :rotating_light: BREAK-GLASS/);
+    }
+    await until('audited', () => posts(world, AUDIT_CHANNEL).find((c) => metadata(c)?.event_payload.request_id === id && metadata(c)?.event_payload.audit_type === 'break-glass' && /BROKE THE GLASS/.test(c.args.text)));
+
+    const dm = world.slack.messages(`D${OWNER}`).find((x) => x.metadata?.event_payload.request_id === id)!;
+    const ack = findButton(dm.blocks, 'jit_acknowledge');
+    await world.sender.blockAction(OWNER, { actionId: ack.actionId, value: ack.value, blockId: ack.blockId, message: { channel: dm.channel, ts: dm.ts } });
+    await until('every copy says it was acknowledged', () =>
+      [`D${OWNER}`, `D${OWNER2}`, APPROVAL_CHANNEL].every((c) => {
+        const x = world.slack.messages(c).find((y) => y.metadata?.event_payload.request_id === id);
+        return x?.metadata?.event_payload.break_glass === 'acknowledged' && !JSON.stringify(x.blocks).includes('jit_acknowledge');
+      }) || undefined,
+    );
+    assert.equal((await world.broker.requests.get(id))?.acknowledgedBy, OWNER);
+    assert.match((await world.sender.command(ENGINEER, `revoke ${id}`)).json.text, /revoked/);
+  });
+
+  it('the request form offers each person only the hosts they may request; an auto-approved submission says so in the form', async () => {
+    const formOf = async (user: string) => {
+      const before = world.slack.views().length;
+      assert.equal((await world.sender.command(user, 'request')).status, 200);
+      return (await until(`${user}'s form`, () => world.slack.views().slice(before).find((v) => v.user === user))).view;
+    };
+    const hostsIn = (view: any) => view.blocks[0].element.options.map((o: any) => o.value);
+    assert.deepEqual(hostsIn(await formOf(OUTSIDER)), ['internal-2'], 'internal-1 names its requesters, and not them');
+    const form = await formOf(ENGINEER);
+    assert.deepEqual(hostsIn(form), ['internal-1', 'internal-2']);
+    const sent = await world.sender.viewSubmission(ENGINEER, {
+      callbackId: form.callback_id,
+      privateMetadata: form.private_metadata,
+      values: {
+        host: { host: { type: 'static_select', selected_option: { value: 'internal-1' } } },
+        duration: { duration: { type: 'static_select', selected_option: { value: '15m' } } },
+        reason: { reason: { type: 'plain_text_input', value: 'from the form' } },
+      },
+    });
+    assert.equal(sent.json.response_action, 'update', JSON.stringify(sent.json));
+    const shown = JSON.stringify(sent.json.view);
+    assert.match(shown, /for \*internal-1\* for 15m auto-approved \(rule 2\)/);
+    const id = /Request `(\w+)`/.exec(shown)![1]!;
+    await until('key line', () => blockLines(world).some((l) => l.endsWith(`jit:${id}`)) || undefined);
+    assert.match((await world.sender.command(ENGINEER, `revoke ${id}`)).json.text, /revoked/);
   });
 });

@@ -276,7 +276,8 @@ describe('signals: SIGTERM stops the broker, SIGHUP reads the policy again', () 
     b.child.kill('SIGHUP');
     const refusal = await auditPost('the refusal in the audit channel', (text, p) => p.audit_type === 'refused' && p.code === 'policy-invalid' && text.includes('SIGHUP'));
     assert.match(String(refusal.args.text), /defaults\.approvals/);
-    assert.match(b.output(), /"msg":"policy not reloaded: the old policy stays"/);
+    // The log line and the audit post race each other out of the broker: wait for the line.
+    await until('the refusal in the log', () => /"msg":"policy not reloaded: the old policy stays"/.test(b.output()) || undefined, 30_000);
     const pending = /Request `(r[a-z0-9]+)`/.exec(await requestText('request internal-1 30m under the old policy'))?.[1];
     assert.ok(pending, 'a 30m request is taken under the old 1h maximum');
 

@@ -1,7 +1,7 @@
 // With SLACK_APP_TOKEN the broker dials out over Socket Mode instead of listening: same flow, no public URL.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { blockActionPayload, findButton, slashCommandFields } from '../../src/sandbox/slack-sender.ts';
+import { blockActionPayload, eventCallbackBody, findButton, slashCommandFields } from '../../src/sandbox/slack-sender.ts';
 import { posts, until } from '../support/flow.ts';
 import { APP_TOKEN, AUDIT_CHANNEL, ENGINEER, OUTSIDER, OWNER, startWorld, type World } from '../support/world.ts';
 
@@ -47,6 +47,18 @@ describe('Socket Mode', () => {
       blockActionPayload(world.slack, 'T0OTHER', OWNER, { actionId: 'jit_approve', value: 'r0000000000', blockId: 'approval', message: { channel: `D${OWNER}`, ts: '1700000000.000001' } }),
     );
     await until('both refusals audited', () => posts(world, AUDIT_CHANNEL).filter((c) => c.args.metadata?.event_payload.audit_type === 'refused' && c.args.metadata.event_payload.code === 'other-workspace' && /workspace T0OTHER/.test(c.args.text)).length === 2);
+  });
+
+  it('opens the request form for /jump request alone, and draws the Home tab on app_home_opened, over the socket', async () => {
+    const fields = slashCommandFields(world.slack, 'T0TEST', ENGINEER, 'request');
+    const ack = await world.slack.socketSend('slash_commands', fields);
+    assert.equal(ack.payload?.text, undefined, 'the form is the answer');
+    const form = await until('the form', () => world.slack.views().find((v) => v.triggerId === fields.trigger_id));
+    assert.equal(form.view.callback_id, 'jit_request_form');
+    const count = world.slack.home(ENGINEER)?.count ?? 0;
+    await world.slack.socketSend('events_api', JSON.parse(eventCallbackBody('T0TEST', { type: 'app_home_opened', user: ENGINEER, channel: `D${ENGINEER}`, tab: 'home' })));
+    await until('the Home tab', () => (world.slack.home(ENGINEER)?.count ?? 0) > count || undefined);
+    assert.equal(world.slack.home(ENGINEER)?.view.type, 'home');
   });
 
   it('reconnects after Slack drops the socket, and the next command works', async () => {

@@ -125,7 +125,8 @@ describe('a host with approvals: 2', () => {
     const approve = findButton(dm.blocks, 'jit_approve');
     const click = (who: string, chosen?: string) =>
       world.sender.blockAction(who, { ...approve, message: { channel: dm.channel, ts: dm.ts }, ...(chosen ? { state: selectState(approve.blockId, ACTION_APPROVE_FOR, chosen) } : {}) });
-    // Longer than asked (a forged menu value): refused, nothing recorded.
+    // Choosing in the menu alone decides nothing (acked); longer than asked (a forged menu value): refused.
+    assert.equal((await world.sender.blockAction(OWNER, { actionId: ACTION_APPROVE_FOR, value: '30m', blockId: approve.blockId, message: { channel: dm.channel, ts: dm.ts } })).status, 200);
     assert.equal((await click(OWNER, '3h')).status, 200);
     await until('longer refused', () => ephemerals(OWNER, /You can approve for at most the 2h asked, not 3h\. Nothing was approved\./).length === 1);
     assert.deepEqual((await world.broker.requests.get(id))?.approvers, []);

@@ -176,4 +176,24 @@ describe('the sandbox console in headless Chromium', () => {
     await message(new RegExp(`\\(request ${id}\\), approved by @Olivia for 15m of the 30m asked`)).waitFor();
     assert.deepEqual(pageErrors, []);
   });
+
+  it('/jump request alone opens the request form: pick a host and a duration, say why, and the owners are asked', async () => {
+    await actAs('U0ENGINEER');
+    await page.fill('#text', '/jump request');
+    await page.press('#text', 'Enter');
+    const modal = page.locator('.modal');
+    await modal.waitFor();
+    assert.match(await modal.locator('h2').innerText(), /Request access/);
+    await modal.locator('select[data-block="host"]').selectOption('internal-2');
+    await modal.locator('select[data-block="duration"]').selectOption('30m');
+    await modal.locator('button.primary').click();
+    await modal.locator('.error', { hasText: 'A reason is required for internal-2' }).waitFor();
+    await modal.locator('textarea').fill('browser form');
+    await modal.locator('button.primary').click();
+    await modal.waitFor({ state: 'detached' });
+    await actAs('U0OWNER1');
+    await openConversation('jit-jump');
+    await message(/requests SSH access to internal-2[\s\S]*browser form/).waitFor();
+    assert.deepEqual(pageErrors, []);
+  });
 });

@@ -108,6 +108,56 @@ describe('local Slack API: strict like Slack', () => {
     });
   });
 
+  describe('views.publish (the Home tab)', () => {
+    const home = (blocks: unknown[] = [{ type: 'section', text: { type: 'mrkdwn', text: 'hi' } }]) => ({ type: 'home', blocks });
+
+    it('keeps the latest Home tab per user, and how many were published', async () => {
+      assert.equal(fake.home('U1'), undefined);
+      await slack.views.publish({ user_id: 'U1', view: home() as never });
+      await slack.views.publish({ user_id: 'U1', view: home([{ type: 'divider' }]) as never });
+      await slack.views.publish({ user_id: 'U2', view: home() as never });
+      assert.deepEqual(fake.home('U1')?.view.blocks, [{ type: 'divider' }]);
+      assert.equal(fake.home('U1')?.count, 2);
+      assert.equal(fake.home('U2')?.count, 1);
+    });
+
+    it('refuses what Slack refuses: a modal, more than 100 blocks, an unknown user; the last good view stays', async () => {
+      await slack.views.publish({ user_id: 'U1', view: home() as never });
+      assert.match(await detailOf(slack.views.publish({ user_id: 'U1', view: denyReasonModal('r1', 'db-1') as never })), /invalid_arguments: .*\[json-pointer:\/view\/type\]/);
+      const many = Array.from({ length: 101 }, () => ({ type: 'divider' }));
+      assert.match(await detailOf(slack.views.publish({ user_id: 'U1', view: home(many) as never })), /at most 100 blocks/);
+      assert.equal(await errorOf(slack.views.publish({ user_id: 'C0CHANNEL', view: home() as never })), 'user_not_found');
+      assert.equal(fake.home('U1')?.count, 1);
+    });
+
+    it('views.update redraws an open modal, checking it, refusing an unknown view and a stale hash', async () => {
+      const opened = await slack.views.open({ trigger_id: fake.issueTriggerId('U1'), view: denyReasonModal('r1', 'db-1') as never });
+      const id = opened.view!.id!;
+      const hash = opened.view!.hash!;
+      const redrawn = { ...denyReasonModal('r1', 'db-1'), title: { type: 'plain_text', text: 'Redrawn' } };
+      await slack.views.update({ view_id: id, hash, view: redrawn as never });
+      assert.equal(await errorOf(slack.views.update({ view_id: id, hash, view: redrawn as never })), 'hash_conflict');
+      assert.equal(await errorOf(slack.views.update({ view_id: 'V0NOPE', view: redrawn as never })), 'not_found');
+      const tooLong = { ...redrawn, title: { type: 'plain_text', text: 'x'.repeat(25) } };
+      assert.match(await detailOf(slack.views.update({ view_id: id, view: tooLong as never })), /at most 24 characters/);
+      const now = fake.views().find((v) => v.id === id)!;
+      assert.deepEqual([now.view.title.text, now.updates], ['Redrawn', 1]);
+    });
+
+    it('checks a select menu: at most 100 options, an initial option among them', async () => {
+      const select = (o: Record<string, unknown>) => ({
+        ...denyReasonModal('r1', 'db-1'),
+        blocks: [{ type: 'input', block_id: 'b', label: { type: 'plain_text', text: 'Host' }, element: { type: 'static_select', action_id: 'a', ...o } }],
+      });
+      const option = (v: string) => ({ text: { type: 'plain_text', text: v }, value: v });
+      await slack.views.open({ trigger_id: fake.issueTriggerId('U1'), view: select({ options: [option('a')], initial_option: option('a') }) as never });
+      const tooMany = select({ options: Array.from({ length: 101 }, (_, i) => option(`o${i}`)) });
+      assert.match(await detailOf(slack.views.open({ trigger_id: fake.issueTriggerId('U1'), view: tooMany as never })), /at most 100 options/);
+      const stray = select({ options: [option('a')], initial_option: option('b') });
+      assert.match(await detailOf(slack.views.open({ trigger_id: fake.issueTriggerId('U1'), view: stray as never })), /initial_option must be one of the options/);
+    });
+  });
+
   describe('Block Kit, text and metadata', () => {
     const section = (text: string) => ({ type: 'section', text: { type: 'mrkdwn', text } });
     const button = (o: Record<string, unknown> = {}) => ({ type: 'button', action_id: 'a', value: 'v', text: { type: 'plain_text', text: 'Approve' }, ...o });

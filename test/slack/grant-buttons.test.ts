@@ -10,11 +10,11 @@ import {
   connectMessage,
   fieldOfReply,
   refusalText,
-  requestAgainModal,
   requesterMessages,
   requestSentView,
-  VIEW_REQUEST_AGAIN,
 } from '../../src/slack/messages.ts';
+import { requestFormFor } from '../../src/domain/requestable-hosts.ts';
+import { askedInForm, requestFormModal, VIEW_REQUEST_FORM } from '../../src/slack/request-form.ts';
 import { checkMessage, checkView } from '../../src/sandbox/slack-checks.ts';
 import { request, samplePolicy } from '../domain/fixtures.ts';
 
@@ -73,18 +73,27 @@ describe('Request again button', () => {
     }
   });
 
-  it('opens a form prefilled with the host, duration and reason of the earlier request, which Slack accepts', () => {
-    const v = requestAgainModal(request({ durationMs: 5_400_000 })) as unknown as { callback_id: string; private_metadata: string; blocks: any[] };
+  it('opens the request form prefilled with the host, duration and reason of the earlier request, which Slack accepts', () => {
+    const form = (r: ReturnType<typeof request>) => requestFormModal(requestFormFor(samplePolicy(), r.requester, r)) as unknown as { callback_id: string; private_metadata: string; blocks: any[] };
+    const v = form(request({ durationMs: 5_400_000 }));
     assert.equal(checkView(v), undefined);
-    assert.equal(v.callback_id, VIEW_REQUEST_AGAIN);
+    assert.equal(v.callback_id, VIEW_REQUEST_FORM);
     assert.equal(v.private_metadata, 'rabc123');
-    assert.deepEqual(Object.fromEntries(v.blocks.map((b) => [b.block_id, b.element.initial_value])), { host: 'db-prod-1', duration: '1h30m', reason: 'fix replication' });
+    const initial = (b: any) => b.element.initial_option?.value ?? b.element.initial_value;
+    assert.deepEqual(Object.fromEntries(v.blocks.map((b) => [b.block_id, initial(b)])), { host: 'db-prod-1', duration: '1h30m', reason: 'fix replication' });
+    // The host field is the picker of the hosts the person may request; the earlier duration is among the choices.
+    assert.deepEqual(v.blocks[0].element.options.map((o: any) => o.value), ['db-prod-1', 'web-1', 'cache-1']);
+    assert.ok(v.blocks[1].element.options.some((o: any) => o.value === '1h30m'));
     // No reason: the field starts empty (Slack refuses an empty initial_value); a very long one is clipped to the field.
-    const bare = requestAgainModal(request({ reason: '' })) as unknown as { blocks: any[] };
+    const bare = form(request({ reason: '' }));
     assert.equal(checkView(bare), undefined);
     assert.equal(bare.blocks[2].element.initial_value, undefined);
-    assert.equal(checkView(requestAgainModal(request({ reason: 'x'.repeat(2000) }))), undefined);
+    assert.equal(checkView(form(request({ reason: 'x'.repeat(2000) }))), undefined);
     assert.equal(checkView(requestSentView('Request `r1` for *db-prod-1* for 1h sent to its owners.')), undefined);
+    // What the submission asks is read from the pickers as from typed text (a form opened before the picker).
+    const asked = { host: { host: { selected_option: { value: 'web-1' } } }, duration: { duration: { selected_option: { value: '30m' } } }, reason: { reason: { value: ' why ' } } };
+    assert.deepEqual(askedInForm(asked), { host: 'web-1', duration: '30m', reason: 'why' });
+    assert.deepEqual(askedInForm({ host: { host: { value: 'web-1' } }, duration: { duration: { value: '' } }, reason: { reason: { value: null } } }), { host: 'web-1', duration: undefined, reason: '' });
   });
 
   it('shows a refusal under the field it is about, in the words /jump request uses', () => {

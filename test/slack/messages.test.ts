@@ -7,6 +7,7 @@ import { checkDecider, evaluateRequest } from '../../src/domain/access-policy.ts
 import { authorize } from '../../src/domain/authorization.ts';
 import { parseCommand } from '../../src/domain/command.ts';
 import { checkUserPublicKey } from '../../src/domain/public-key.ts';
+import { requestFormFor } from '../../src/domain/requestable-hosts.ts';
 import type { AccessRequest } from '../../src/domain/request-state.ts';
 import type { RefusalDetail, RefusalParams, WordedCode } from '../../src/domain/result.ts';
 import {
@@ -381,6 +382,9 @@ describe('replyText and requester DMs', () => {
     // A grant is bound to the approved key: the help says what a key change costs before anyone makes one.
     assert.match(HELP_TEXT, /key add[^\n]*replacing it ends your active grants and pending requests/);
     assert.match(HELP_TEXT, /key remove[^\n]*ends your active grants and pending requests/);
+    // `/jump request` alone is the request form, and the help says so (and where the Home tab is).
+    assert.match(HELP_TEXT, /^`\/jump request`: [^\n]*form[^\n]*Home tab/m);
+    assert.equal(parseCommand('request').kind, 'request-form');
   });
 
   it('help writes its placeholders escaped: Slack reads a raw angle-bracket word as a control sequence and shows nothing', () => {
@@ -464,6 +468,8 @@ describe('refusalText: the words of every domain refusal', () => {
     'reason-mismatch': { host: 'db-1', pattern: '^(INC|CHG)-[0-9]+', hint: 'start with a ticket id such as INC-1234' },
     'not-a-requester': { host: 'db-1', owners: ['U0ALICE', 'S0DBA'] },
     'requesters-unavailable': { host: 'db-1' },
+    'not-break-glass': { host: 'db-1', owners: ['U0ALICE'] },
+    'break-glass-too-long': { host: 'db-1', maxMs: 3_600_000 },
     'no-key': {},
     'already-approved': { remaining: 1 },
     'approval-too-late': { host: 'db-1', timeoutMs: 86_400_000 },
@@ -505,6 +511,7 @@ describe('refusalText: the words of every domain refusal', () => {
     'unknown-key-command': { text: 'rotate' },
     'revoke-needs-id': {},
     'extend-needs-id-and-duration': {},
+    'break-glass-needs-host': {},
     'unknown-command': { text: 'frobnicate' },
   };
   const detail = <C extends WordedCode>(code: C, params: RefusalParams[C]) => ({ code, params }) as RefusalDetail;
@@ -596,7 +603,11 @@ describe('refusalText: the words of every domain refusal', () => {
       return refusalText(c as RefusalDetail);
     };
     assert.equal(says('frobnicate now'), 'Unknown command "frobnicate". Try `/jump help`.');
-    assert.equal(says('request'), 'Name a host: `/jump request &lt;host&gt; [duration] [reason…]`, e.g. `/jump request db-prod-1 2h fix replication`.');
+    // `/jump request` alone opens the form; these words say what to type where Slack did not open it.
+    assert.equal(
+      replyText({ kind: 'request-form', form: requestFormFor(samplePolicy(), 'U1') }),
+      'Slack did not open the request form; nothing was changed. Name a host: `/jump request &lt;host&gt; [duration] [reason…]`, e.g. `/jump request db-prod-1 2h fix replication`.',
+    );
     assert.equal(says('key add'), 'Paste your public key after `key add`, e.g. `/jump key add ssh-ed25519 AAAAC3Nz… you@laptop`.');
     assert.equal(says('key rotate'), 'Unknown key command "rotate". Use `/jump key add &lt;public key&gt;`, `/jump key remove` or `/jump key`.');
     assert.equal(says('revoke'), 'Name the request: `/jump revoke &lt;id&gt;` (see `/jump list`).');

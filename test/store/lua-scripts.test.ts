@@ -52,7 +52,7 @@ describe('Lua scripts', () => {
       .map((f) => f.path.slice(f.path.indexOf('src/')));
     assert.deepEqual(writers, ['src/store/lua/include/audit-append.lua']);
     const users = readdirSync(LUA).filter((f) => f.endsWith('.lua') && readFileSync(join(LUA, f), 'utf8').includes('-- #include audit-append'));
-    assert.deepEqual(users.sort(), ['append-audit.lua', 'approve.lua', 'ask-extension.lua', 'create-request.lua', 'record-connections.lua', 'remove-key.lua', 'set-key.lua', 'transition.lua']);
+    assert.deepEqual(users.sort(), ['acknowledge.lua', 'append-audit.lua', 'approve.lua', 'ask-extension.lua', 'create-request.lua', 'record-connections.lua', 'remove-key.lua', 'set-key.lua', 'transition.lua']);
   });
 
   it('names no request state in Lua: the guards come from the state table', () => {

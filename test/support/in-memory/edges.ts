@@ -91,6 +91,9 @@ export class RecordingNotifier implements Notifier {
   reminder = async (request: AccessRequest, waitedMs: number, to: readonly string[], escalated: boolean) =>
     void this.notices.push({ event: 'reminder', request, waitedMs, to, escalated });
   activationMessageSent = async () => this.alreadySent;
+  /** whose Home tab was told to change, one entry per call (apart from `notices`: no request of its own) */
+  readonly homes: (readonly string[])[] = [];
+  homeChanged = async (userIds: readonly string[]) => void this.homes.push([...userIds]);
 }
 
 export class InMemoryJobs implements JobScheduler {

@@ -3,7 +3,7 @@
 import type { AuditEvent } from '../../../src/domain/audit-event.ts';
 import { statesLeadingTo, type AccessRequest, type MessageRef, type RequestState } from '../../../src/domain/request-state.ts';
 import { ok, ok0, refuse } from '../../../src/domain/result.ts';
-import type { ApprovalResult, ApprovalRules, CreateResult, ExtensionResult, TransitionResult } from '../../../src/domain/store-results.ts';
+import type { AcknowledgeResult, ApprovalResult, ApprovalRules, CreateResult, ExtensionResult, TransitionResult } from '../../../src/domain/store-results.ts';
 import { grantDurationMs, shortenedDetail } from '../../../src/domain/shorter-approval.ts';
 import type { ActivationLease, RequestRepository } from '../../../src/service/ports.ts';
 
@@ -137,6 +137,20 @@ export class InMemoryRequests implements RequestRepository {
     Object.assign(r, fields, { state: to });
     this.audit.push(event);
     return ok({ from });
+  }
+
+  async acknowledge(req: Pick<AccessRequest, 'id'>, actor: string, now: number, event: AuditEvent): Promise<AcknowledgeResult> {
+    const r = this.requests.get(req.id);
+    if (!r) return refuse('not-found', 'missing');
+    if (r.reviewBy === undefined) return refuse('not-break-glass', 'no review');
+    if (r.acknowledgedBy) return { ...refuse('already', 'already'), by: r.acknowledgedBy };
+    Object.assign(r, { acknowledgedBy: actor, acknowledgedAt: now });
+    this.audit.push(event);
+    return ok0();
+  }
+
+  async overdueReviews(now: number): Promise<string[]> {
+    return [...this.requests.values()].filter((r) => r.reviewBy !== undefined && !r.acknowledgedBy && r.reviewBy <= now).map((r) => r.id);
   }
 
   async addMessageRefs(id: string, refs: readonly MessageRef[]): Promise<void> {

@@ -1,0 +1,95 @@
+// Break-glass: `/jump breakglass <host> [duration] <reason>` for the people the policy lists gives access at once,
+// without an approval, for at most breakGlass.maxDuration. It is loud: the audit channel (`break-glass`), every
+// owner of the host and the approval channel are told, and the owners' message carries Acknowledge: its post-hoc
+// review, due within reviewWithin, after which it escalates to the audit channel. Anyone else is refused, audited.
+import { evaluateRequest } from '../domain/access-policy.ts';
+import { authorize } from '../domain/authorization.ts';
+import { formatDuration, parseDuration } from '../domain/duration.ts';
+import { REQUEST_ID_PATTERN } from '../domain/ids.ts';
+import type { BreakGlassPolicy, HostPolicy, Policy } from '../domain/policy.ts';
+import { refuse } from '../domain/result.ts';
+import { AUTO_APPROVER } from './auto-approve.ts';
+import { completeActivation } from './grant-lifecycle.ts';
+import type { ServiceDeps } from './ports.ts';
+import { auditCallerRefusal, auditRefusal, takeRateLimit } from './refusals.ts';
+import { refusedReply, type Outcome, type Reply } from './replies.ts';
+import { askOwners, mayRequest, newRequest, type AccessAsked } from './request-access.ts';
+import { auditEvent, showCurrentState } from './request-events.ts';
+
+/** The policy as break-glass reads it: every host's maximum is breakGlass.maxDuration, and a reason is required. */
+function breakGlassView(policy: Policy, bg: BreakGlassPolicy): Policy {
+  return { ...policy, hosts: policy.hosts.map((h) => ({ ...h, maxDuration: bg.maxDuration, requireReason: true })) };
+}
+
+/** Whether `user` may break the glass into `host`: the refusal to answer if not (audited). */
+async function refusedBreakGlass(d: ServiceDeps, user: string, host: HostPolicy): Promise<Reply | undefined> {
+  const bg = d.policy.breakGlass;
+  const listed = bg ? await d.owners.expand(bg.users) : undefined;
+  if (!listed?.ok || !listed.value.has(user)) {
+    const refusal = refuse('not-break-glass', `${user} is not on the breakGlass list`, { host: host.name, owners: host.owners });
+    await auditCallerRefusal(d, user, 'request', refusal.code, `break-glass into ${host.name}: ${refusal.message}`);
+    return refusedReply(refusal);
+  }
+  return mayRequest(d, user, host);
+}
+
+export async function breakGlass(d: ServiceDeps, user: string, asked: AccessAsked): Promise<Outcome> {
+  const bg = d.policy.breakGlass;
+  const host = d.policy.hosts.find((h) => h.name === asked.host);
+  const key = await d.keys.get(user);
+  if (!host || !bg) {
+    const unknown = evaluateRequest(d.policy, { hostName: asked.host, reason: asked.reason, hasKey: key !== undefined });
+    if (!unknown.ok) return { reply: refusedReply(unknown) };
+  }
+  const refused = await refusedBreakGlass(d, user, host!);
+  if (refused || !bg || !host) return { reply: refused };
+  const askedMs = asked.duration === undefined ? undefined : parseDuration(asked.duration);
+  if (askedMs !== undefined && askedMs > bg.maxDuration) return { reply: refusedReply({ code: 'break-glass-too-long', params: { host: host.name, maxMs: bg.maxDuration } }) };
+  const decision = evaluateRequest(breakGlassView(d.policy, bg), { hostName: host.name, duration: asked.duration, reason: asked.reason, hasKey: key !== undefined });
+  if (!decision.ok) return { reply: refusedReply(decision) };
+  const limited = await takeRateLimit(d, 'request', user);
+  if (limited) return { reply: limited };
+  const { durationMs, reason } = decision.value;
+  const req = { ...newRequest(d, user, host, { durationMs, reason, requiredApprovals: 1, keyFingerprint: key?.fingerprint }), reviewBy: d.clock.now() + bg.reviewWithin };
+  // No cap on pending requests: nothing waits; the grant is made in the next step.
+  await d.requests.createWithinCap(req, auditEvent(d, 'break-glass', req, { actor: user, durationMs, reason }), Number.MAX_SAFE_INTEGER);
+  const now = d.clock.now();
+  const rules = { approvalTimeoutMs: d.policy.defaults.approvalTimeout, maxDurationMs: bg.maxDuration, requiredApprovals: 1, maxTotalMs: bg.maxDuration };
+  const granted = await d.requests.approve(req, AUTO_APPROVER, now, rules);
+  if (!granted.ok || !granted.value.activated) throw new Error(`break-glass ${req.id} was not activated: ${granted.ok ? 'not active' : granted.message}`);
+  const active = { ...req, state: 'active' as const, approvers: [AUTO_APPROVER], activatedAt: now, expiresAt: granted.value.expiresAt };
+  return {
+    reply: { kind: 'break-glass', id: req.id, host: host.name, durationMs, reviewWithinMs: bg.reviewWithin },
+    // The grant first; the owners' alert (with Acknowledge) beside it.
+    after: async () => void (await Promise.all([completeActivation(d, req.id), askOwners(d, active, host)])),
+  };
+}
+
+/** An owner acknowledges a break-glass grant (its review): once; the owners' messages lose the button. */
+export async function acknowledge(d: ServiceDeps, id: string, actor: string): Promise<Outcome> {
+  if (!REQUEST_ID_PATTERN.test(id)) return { reply: { kind: 'not-an-id', text: id } };
+  const req = await d.requests.get(id);
+  if (!req?.reviewBy) return { reply: { kind: 'request-gone' } };
+  const host = d.policy.hosts.find((h) => h.name === req.host);
+  const owners = await d.owners.expand(host?.owners ?? []);
+  if (!owners.ok) return { reply: { kind: 'refused', code: 'owners-unavailable', params: { host: req.host } } };
+  const allowed = authorize('acknowledge', { actor, requester: req.requester, owners: owners.value, host: req.host });
+  if (!allowed.ok) {
+    await auditRefusal(d, req, actor, 'acknowledge', allowed.code, allowed.message);
+    return { reply: refusedReply(allowed) };
+  }
+  const r = await d.requests.acknowledge(req, actor, d.clock.now(), auditEvent(d, 'break-glass-acknowledged', req, { actor }));
+  if (!r.ok) return { reply: r.code === 'already' ? { kind: 'acknowledged', id, by: r.by } : { kind: 'request-gone' } };
+  return { reply: { kind: 'acknowledged', id, by: actor }, after: () => showCurrentState(d, id) };
+}
+
+/** Reconciler: break-glass grants nobody acknowledged within reviewWithin escalate to the audit channel, once. */
+export async function escalateOverdueReviews(d: ServiceDeps): Promise<void> {
+  const within = d.policy.breakGlass?.reviewWithin;
+  for (const id of await d.requests.overdueReviews(d.clock.now())) {
+    const req = await d.requests.get(id);
+    if (!req || req.acknowledgedBy || !(await d.requests.claimReminder(id, 'review', 400 * 86_400_000))) continue;
+    const detail = `not acknowledged by an owner${within ? ` within ${formatDuration(within)}` : ''}`;
+    await d.requests.appendAudit(auditEvent(d, 'break-glass-review-overdue', req, { detail }));
+  }
+}
