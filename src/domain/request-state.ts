@@ -102,6 +102,10 @@ export interface AccessRequest {
   acknowledgedAt?: number;
   /** granted without a click by this autoApprove rule (its number, from 1) */
   autoApproved?: number;
+  /** approved for less than asked: the shortest duration an approver chose (ms); the grant lasts this long */
+  approvedMs?: number;
+  /** the approver who chose `approvedMs` */
+  shortenedBy?: string;
   /** an extension request: the id of the grant it extends (its `durationMs` is the time it adds) */
   extends?: string;
   /** a grant: the time extensions have added to it so far (ms) */

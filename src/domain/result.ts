@@ -33,6 +33,12 @@ export interface PolicyRefusals {
   'approval-too-late': { host: string; timeoutMs: number };
   /** the request asks for longer than the host's current maxDuration (the policy changed): it ends, unapproved */
   'approval-over-max-duration': { host: string; durationMs: number; maxMs: number };
+  /** shorter approvals (shorter-approval.ts): the chosen duration is no duration, longer than asked, under
+   *  minDuration, or a shorter time for an extension (approved as asked only) */
+  'approve-bad-duration': { text: string };
+  'approve-longer-than-asked': { askedMs: number; chosenMs: number };
+  'approve-under-min': { minMs: number; chosenMs: number };
+  'approve-shorter-extension': { askedMs: number };
   /** an extension of a grant that is no longer active (or whose time is up) */
   'grant-not-active': { id: string; state: string };
   /** one extension is at most the host's maxDuration */

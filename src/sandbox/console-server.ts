@@ -180,6 +180,8 @@ export async function startConsoleServer(env: Environment, opts: ConsoleOptions)
         blockId: String(body.blockId),
         message: { channel, ts: String(body.ts) },
         triggerId,
+        // The menus of the clicked message (the choice next to Approve), as Slack sends them with a click.
+        ...(body.state && typeof body.state === 'object' ? { state: body.state as { values: Record<string, Record<string, unknown>> } } : {}),
       });
       return send(res, 200, { status: r.status });
     }

@@ -69,6 +69,7 @@ const plainTextInput = z.strictObject({
   focus_on_load: z.boolean().optional(),
 });
 
+// A menu of static options (the request form's fields, the choice next to Approve): option text 75, value 150.
 const option = z.strictObject({ text: plain(75), value: text(150), description: plain(75).optional() });
 const staticSelect = z
   .strictObject({
@@ -102,7 +103,11 @@ const block = z.discriminatedUnion('type', [
     ...blockId,
     elements: z.array(z.discriminatedUnion('type', [plain(3000), mrkdwn(3000), image])).min(1).max(10, 'must have at most 10 elements'),
   }),
-  z.strictObject({ type: z.literal('actions'), ...blockId, elements: z.array(button).min(1).max(25, 'must have at most 25 elements') }),
+  z.strictObject({
+    type: z.literal('actions'),
+    ...blockId,
+    elements: z.array(z.discriminatedUnion('type', [button, staticSelect])).min(1).max(25, 'must have at most 25 elements'),
+  }),
   z.strictObject({
     type: z.literal('input'),
     ...blockId,

@@ -52,6 +52,14 @@ export interface ButtonClick {
   message: { channel: string; ts: string; blocks?: any[] };
   /** a trigger id the caller got from the fake's issueTriggerId (to find the modal opened in answer); default: a new one */
   triggerId?: string;
+  /** the message's element states sent with the click, as Slack does: block id → action id → state
+   *  (a static_select: `{ type: 'static_select', selected_option: { text, value } }`) */
+  state?: { values: Record<string, Record<string, unknown>> };
+}
+
+/** The state of a static_select menu with `value` chosen, for a click's `state` (ButtonClick.state). */
+export function selectState(blockId: string, actionId: string, value: string): NonNullable<ButtonClick['state']> {
+  return { values: { [blockId]: { [actionId]: { type: 'static_select', selected_option: { text: { type: 'plain_text', text: value }, value } } } } };
 }
 
 /** A block_actions payload for one button click. */
@@ -68,6 +76,7 @@ export function blockActionPayload(fake: LocalSlackApi, teamId: string, userId: 
     message: { type: 'message', ts: a.message.ts, text: '', blocks: a.message.blocks ?? [] },
     response_url: fake.responseUrl(),
     actions: [{ type: 'button', action_id: a.actionId, block_id: a.blockId, value: a.value, action_ts: String(Date.now() / 1000) }],
+    ...(a.state ? { state: a.state } : {}),
   };
 }
 

@@ -31,7 +31,7 @@ export class AccessService {
 
   /** `/jump <text>` */
   command = (user: string, text: string): Promise<Outcome> => routeCommand(this.d, user, text);
-  approve = (requestId: string, actor: string): Promise<Outcome> => approve(this.d, requestId, actor);
+  approve = (requestId: string, actor: string, approvedFor?: string): Promise<Outcome> => approve(this.d, requestId, actor, approvedFor);
   prepareDeny = (requestId: string, actor: string) => prepareDeny(this.d, requestId, actor);
   deny = (requestId: string, actor: string, reason: string): Promise<Outcome> => deny(this.d, requestId, actor, reason);
   /** the I'm done button: `/jump revoke <id>` by the clicker; `ended`: the request after, for the clicked DM */

@@ -4,6 +4,7 @@ import { approvalRules, checkDecider } from '../domain/access-policy.ts';
 import { formatDuration } from '../domain/duration.ts';
 import { REQUEST_ID_PATTERN } from '../domain/ids.ts';
 import { isRetired } from '../domain/retirement.ts';
+import { checkApprovedDuration } from '../domain/shorter-approval.ts';
 import type { AccessRequest } from '../domain/request-state.ts';
 import type { HostPolicy } from '../domain/policy.ts';
 import { clipCodePoints } from '../domain/user-text.ts';
@@ -40,8 +41,12 @@ async function loadForDecision(d: ServiceDeps, requestId: string, actor: string,
   return { ok: false, reply: refusedReply(allowed) };
 }
 
-/** An owner clicked Approve. The last required approval activates the grant; its follow-up runs after the ack. */
-export async function approve(d: ServiceDeps, requestId: string, actor: string): Promise<Outcome> {
+/**
+ * An owner clicked Approve, for the asked time or (`approvedFor`, "30m") less: never more, never under
+ * minDuration. The last required approval activates the grant, for the shortest time any approver chose; its
+ * follow-up runs after the ack.
+ */
+export async function approve(d: ServiceDeps, requestId: string, actor: string, approvedFor?: string): Promise<Outcome> {
   const loaded = await loadForDecision(d, requestId, actor, 'approve');
   if (!loaded.ok) return { reply: loaded.reply };
   const { req, host } = loaded;
@@ -50,8 +55,13 @@ export async function approve(d: ServiceDeps, requestId: string, actor: string):
     await auditRefusal(d, req, actor, 'approve', 'jump-host-retired', `jump server ${req.jumpHost} is retired`);
     return { reply: refusedReply({ code: 'jump-host-retired', params: { host: req.host, jumpHost: req.jumpHost } }) };
   }
+  const chosen = checkApprovedDuration(req, approvedFor, d.policy.defaults.minDuration);
+  if (!chosen.ok) {
+    await auditRefusal(d, req, actor, 'approve', chosen.code, chosen.message);
+    return { reply: refusedReply(chosen) };
+  }
   const rules = approvalRules(d.policy, host);
-  const result = await d.requests.approve(req, actor, d.clock.now(), rules);
+  const result = await d.requests.approve(req, actor, d.clock.now(), rules, chosen.value);
   if (!result.ok) {
     switch (result.code) {
       case 'not-found':

@@ -27,9 +27,10 @@ export interface RequestRepository {
   createWithinCap(req: AccessRequest, event: AuditEvent, maxPending: number): Promise<CreateResult>;
   /**
    * records one approval if the current policy's `rules` allow it (deadline, maxDuration, required approvals);
-   * the last required one makes the request active and starts its clock (atomic)
+   * the last required one makes the request active and starts its clock (atomic); `approvedMs`: this approver
+   * approves for less than asked (checked by the caller): the grant lasts the shortest time any approver chose
    */
-  approve(req: AccessRequest, approver: string, now: number, rules: ApprovalRules): Promise<ApprovalResult>;
+  approve(req: AccessRequest, approver: string, now: number, rules: ApprovalRules, approvedMs?: number): Promise<ApprovalResult>;
   /**
    * moves the request to `to` if the state machine allows it from its current state, with its audit event
    * (atomic); `guard.expiresAt`: only if the grant still ends then (else `not-due`: its end has moved)

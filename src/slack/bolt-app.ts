@@ -7,6 +7,7 @@ import { App, HTTPReceiver, LogLevel, type AllMiddlewareArgs, type Logger as Bol
 import type { Logger } from 'pino';
 import type { RefusalCode } from '../domain/result.ts';
 import type { AccessService, Outcome } from '../service/access-service.ts';
+import { chosenApproveFor, registerApproveForMenu, type ActionsState } from './approve-for.ts';
 import { registerExtendForm } from './extend-form.ts';
 import { registerReviewButton } from './review-button.ts';
 import { registerGrantButtons } from './grant-buttons.ts';
@@ -194,10 +195,13 @@ function registerListeners(app: App, o: BoltAppOptions, log: Logger, home: HomeT
 
   app.action<ButtonAction>(ACTION_APPROVE, async ({ ack, body, action, client }) => {
     await ack();
-    const outcome = await attempt('approve', () => o.service.approve(action.value ?? '', body.user.id));
+    const approvedFor = chosenApproveFor(body.state as ActionsState | undefined, action.block_id); // the menu next to Approve
+    const outcome = await attempt('approve', () => o.service.approve(action.value ?? '', body.user.id, approvedFor));
     await ephemeral(body, client, outcome.text);
     runAfter(outcome, 'approve');
   });
+
+  registerApproveForMenu(app);
 
   app.action<ButtonAction>(ACTION_DENY, async ({ ack, body, action, client }) => {
     await ack();

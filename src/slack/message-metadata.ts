@@ -60,6 +60,8 @@ export function requestPayload(r: AccessRequest): EventPayload {
   if (r.extends) p.extends = r.extends;
   if (r.autoApproved !== undefined) p.auto_approved = r.autoApproved;
   if (r.reviewBy !== undefined) p.break_glass = r.acknowledgedBy ? 'acknowledged' : 'review-due';
+  // Approved for less than asked: the time granted and who chose it (shorter approvals).
+  if (r.approvedMs !== undefined) Object.assign(p, { approved_ms: r.approvedMs, shortened_by: r.shortenedBy ?? '' });
   return p;
 }
 

@@ -9,6 +9,7 @@ import type { AccessRequest, RequestState } from '../domain/request-state.ts';
 import type { RefusalDetail, RefusalParams, WordedCode } from '../domain/result.ts';
 import { echo, oneLine } from '../domain/user-text.ts';
 import type { Reply } from '../service/replies.ts';
+import { approveForSelect, shortenedSentence } from './approve-for.ts';
 import { escapeMrkdwn, ownerMention, placeholder, userMention, userTextForOthers } from './mrkdwn.ts';
 import { slackDate, withDateFallbacks } from './slack-date.ts';
 
@@ -52,17 +53,18 @@ type Block = { type: string; [key: string]: unknown };
 /** A time as each reader sees it (slack-date.ts): "today at 06:32"; never write "at" before it. */
 const when = slackDate;
 
-/** "Approved by <@U1>, <@U2>", or "Auto-approved (rule 2)" for a request an autoApprove rule granted. */
-export function approvedSentence(r: Pick<AccessRequest, 'approvers' | 'autoApproved' | 'reviewBy'>): string {
+/** "Approved by <@U1>, <@U2>" (and " for 30m of the 2h asked (shortened by <@U1>)" where an approver shortened
+ *  it), or "Auto-approved (rule 2)" for a request an autoApprove rule granted. */
+export function approvedSentence(r: Pick<AccessRequest, 'approvers' | 'autoApproved' | 'reviewBy' | 'durationMs' | 'approvedMs' | 'shortenedBy'>): string {
   if (r.reviewBy !== undefined) return 'Break-glass: no approval';
-  return r.autoApproved !== undefined ? `Auto-approved (rule ${r.autoApproved})` : `Approved by ${r.approvers.map(userMention).join(', ')}`;
+  return r.autoApproved !== undefined ? `Auto-approved (rule ${r.autoApproved})` : `Approved by ${r.approvers.map(userMention).join(', ')}${shortenedSentence(r)}`;
 }
 
 export function outcomeText(r: AccessRequest): string {
   switch (r.state) {
     case 'pending':
       return r.approvers.length > 0
-        ? `:hourglass: Approved by ${r.approvers.map(userMention).join(', ')}; ${r.requiredApprovals - r.approvers.length} more approval(s) needed.`
+        ? `:hourglass: Approved by ${r.approvers.map(userMention).join(', ')}${shortenedSentence(r)}; ${r.requiredApprovals - r.approvers.length} more approval(s) needed.`
         : ':hourglass: Waiting for approval.';
     case 'active':
       // A grant read back without its expiry (never stored so) must not show a 1970 date.
@@ -111,6 +113,8 @@ const REASON_LABEL = '*Reason*\n';
 export interface ApprovalAsk {
   timesOutAt?: number;
   mention?: readonly string[];
+  /** the policy's minDuration: the shortest time offered next to Approve (shorter approvals) */
+  minMs?: number;
 }
 
 /** The approval request; while pending it carries the buttons, afterwards the outcome replaces them. */
@@ -152,6 +156,8 @@ export function approvalMessage(r: AccessRequest, ask: ApprovalAsk = {}): { text
       block_id: `decision:${r.id}`,
       elements: [
         { type: 'button', action_id: ACTION_APPROVE, style: 'primary', text: { type: 'plain_text', text: 'Approve' }, value: r.id },
+        // Approve for less than asked: the choice is read with the Approve click (approve-for.ts).
+        ...[approveForSelect(r, ask.minMs ?? 0)].filter((b) => b !== undefined),
         { type: 'button', action_id: ACTION_DENY, style: 'danger', text: { type: 'plain_text', text: 'Deny' }, value: r.id },
       ],
     });
@@ -180,7 +186,7 @@ function askText(ask: ApprovalAsk): string {
 /** ", approved by <@U1> and <@U2>" (the activation DM names who let the person in). */
 function approvedBy(r: AccessRequest): string {
   if (r.autoApproved !== undefined) return `, auto-approved (rule ${r.autoApproved})`;
-  return r.approvers.length ? `, approved by ${r.approvers.map(userMention).join(' and ')}` : '';
+  return r.approvers.length ? `, approved by ${r.approvers.map(userMention).join(' and ')}${shortenedSentence(r)}` : '';
 }
 
 export function connectMessage(r: AccessRequest, c: ConnectInstructions): { text: string; blocks: Block[] } {
@@ -404,6 +410,14 @@ const REFUSAL_TEXT: { [C in WordedCode]: (p: RefusalParams[C]) => string } = {
     `An extension of \`${p.id}\` (\`${p.extensionId}\`) is already waiting for its owners. Wait for their decision, or cancel it with \`/jump revoke ${p.extensionId}\`.`,
   'extension-grant-ended': (p) =>
     `Too late: grant \`${p.id}\` ended before this extension was approved. Nothing was extended; the requester is told.`,
+  'approve-bad-duration': (p) =>
+    `Not a duration to approve for: "${escapeMrkdwn(p.text)}". Choose one of the times next to Approve.`,
+  'approve-longer-than-asked': (p) =>
+    `You can approve for at most the ${formatDuration(p.askedMs)} asked, not ${formatDuration(p.chosenMs)}. Nothing was approved.`,
+  'approve-under-min': (p) =>
+    `The shortest grant is ${formatDuration(p.minMs)}: you cannot approve for ${formatDuration(p.chosenMs)}. Nothing was approved.`,
+  'approve-shorter-extension': (p) =>
+    `An extension is approved for the ${formatDuration(p.askedMs)} asked or denied; it cannot be shortened. Nothing was approved.`,
   'approval-over-max-duration': (p) =>
     `This request cannot be approved: ${overMaxDuration({ host: p.host, durationMs: p.durationMs }, p.maxMs)} It has ended, and the requester is told to request again within ${formatDuration(p.maxMs)}.`,
   'not-owner': (p) => {

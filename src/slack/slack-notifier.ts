@@ -49,7 +49,7 @@ export class SlackNotifier implements Notifier, AuditPoster {
   /** The approval message for one copy: the approval channel's mentions the host's owners, the owners' DMs do not. */
   private approval(r: AccessRequest, channel: string): Posted {
     const policy = this.deps.policy;
-    const ask: ApprovalAsk = { timesOutAt: policy ? r.createdAt + policy.defaults.approvalTimeout : undefined };
+    const ask: ApprovalAsk = { timesOutAt: policy ? r.createdAt + policy.defaults.approvalTimeout : undefined, minMs: policy?.defaults.minDuration };
     if (policy && channel === this.deps.approvalChannel)
       ask.mention = (policy.hosts.find((h) => h.name === r.host)?.owners ?? []).filter((o) => o !== r.requester);
     return { ...approvalMessage(r, ask), metadata: requestMetadata(r.state === 'pending' ? EVENT_TYPES.requestPending : EVENT_TYPES.requestDecided, r) };

@@ -4,6 +4,7 @@
 import { formatDuration } from '../domain/duration.ts';
 import type { AccessRequest } from '../domain/request-state.ts';
 import type { RequestStep, RequestStepKind } from '../domain/request-step.ts';
+import { shortenedSentence } from './approve-for.ts';
 import { outcomeText, usageSentence } from './messages.ts';
 import { userMention } from './mrkdwn.ts';
 import { slackDate, withDateFallbacks } from './slack-date.ts';
@@ -12,7 +13,7 @@ type StepOf<K extends RequestStepKind> = Extract<RequestStep, { kind: K }>;
 
 /** The words of each step, from the request as it stands after it (a new step without words does not compile). */
 const STEP_TEXT: { [K in RequestStepKind]: (r: AccessRequest, step: StepOf<K>) => string } = {
-  approved: (_r, s) => `:ballot_box_with_check: Approval recorded by ${userMention(s.by)} (${s.approvals} of ${s.required}).`,
+  approved: (r, s) => `:ballot_box_with_check: Approval recorded by ${userMention(s.by)} (${s.approvals} of ${s.required})${shortenedSentence(r)}.`,
   activated: (r) => `:white_check_mark: ${lastApproval(r)}access is active until ${slackDate(r.expiresAt ?? 0)}. The requester has the connect instructions.`,
   'not-activated': (r) => outcomeText(r),
   denied: (r) => outcomeText(r),
@@ -29,7 +30,7 @@ function lastApproval(r: AccessRequest): string {
   if (r.autoApproved !== undefined) return `Auto-approved (rule ${r.autoApproved}): `;
   const last = r.approvers.at(-1);
   if (last === undefined) return 'Approved: ';
-  return `Approved by ${userMention(last)}${r.requiredApprovals > 1 ? ` (${r.approvers.length} of ${r.requiredApprovals})` : ''}: `;
+  return `Approved by ${userMention(last)}${r.requiredApprovals > 1 ? ` (${r.approvers.length} of ${r.requiredApprovals})` : ''}${shortenedSentence(r)}: `;
 }
 
 /** A thread reply: the step's sentence (verbatim: it may quote a deny reason, another person's words). */

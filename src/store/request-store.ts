@@ -24,7 +24,7 @@ import { runScript } from './scripts.ts';
  */
 export const ACTIVATION_HOLD_LEASES = 5;
 
-const NUMBER_FIELDS = ['durationMs', 'createdAt', 'requiredApprovals', 'activatedAt', 'expiresAt', 'endedAt', 'policyMaxMs', 'extendedMs', 'autoApproved', 'reviewBy', 'acknowledgedAt'] as const;
+const NUMBER_FIELDS = ['durationMs', 'createdAt', 'requiredApprovals', 'activatedAt', 'expiresAt', 'endedAt', 'policyMaxMs', 'extendedMs', 'autoApproved', 'reviewBy', 'acknowledgedAt', 'approvedMs'] as const;
 
 function toHash(req: AccessRequest): Record<string, string> {
   const hash: Record<string, string> = {};
@@ -119,7 +119,7 @@ export class RequestStore {
   }
 
   /** Records an owner's approval if the current `rules` allow it; the last required one activates the grant atomically. */
-  async approve(req: AccessRequest, approver: string, now: number, rules: ApprovalRules): Promise<ApprovalResult> {
+  async approve(req: AccessRequest, approver: string, now: number, rules: ApprovalRules, approvedMs?: number): Promise<ApprovalResult> {
     const base = approvalEventBase(req, approver, now);
     // The state table names the events of activation: the decision, then the grant.
     const [approvedType, activatedType] = auditEventsInto(ACTIVE_STATE) ?? [];
@@ -146,12 +146,11 @@ export class RequestStore {
         recordedEvent: JSON.stringify({ ...base, type: 'approval-recorded' } satisfies AuditEvent),
         approvedEvent: JSON.stringify({ ...base, type: approvedType } satisfies AuditEvent),
         activatedEvent: JSON.stringify({ ...base, type: activatedType, durationMs: req.durationMs } satisfies AuditEvent),
-        approvalTimeoutMs: rules.approvalTimeoutMs,
-        maxDurationMs: rules.maxDurationMs,
-        requiredApprovals: rules.requiredApprovals,
+        // approvalTimeoutMs, maxDurationMs, requiredApprovals, maxTotalMs
+        ...rules,
         extendedState: EXTENDED_STATE,
         extendedEvent: JSON.stringify(grantEvent),
-        maxTotalMs: rules.maxTotalMs,
+        approvedMs: approvedMs ?? '',
       },
     );
     switch (r.status) {

@@ -30,7 +30,7 @@ export const SCRIPTS = {
     keys: ['request', 'auditStream', 'activeGrants', 'pendingRequests', 'activating', 'grant'],
     args: [
       'approver', 'now', 'allowedFrom', 'activeState', 'recordedEvent', 'approvedEvent', 'activatedEvent',
-      'approvalTimeoutMs', 'maxDurationMs', 'requiredApprovals', 'extendedState', 'extendedEvent', 'maxTotalMs',
+      'approvalTimeoutMs', 'maxDurationMs', 'requiredApprovals', 'extendedState', 'extendedEvent', 'maxTotalMs', 'approvedMs',
     ],
     replies: {
       recorded: ['approvals', 'required'],

@@ -1,9 +1,12 @@
 // A host that needs two approvals, through Slack: the first owner's click is recorded and shown in place, the
 // same owner clicking again changes nothing, the second owner's click activates the grant. Each step is a reply
 // in the thread of every copy of the approval message, and the times people read are Slack date tokens.
+// Shorter approvals: an owner approves a 2h request for 30m (the menu next to Approve, its state sent with the
+// click): the grant's line on the jump server ends 30m after activation, and the requester's DM says so.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { findButton } from '../../src/sandbox/slack-sender.ts';
+import { findButton, selectState } from '../../src/sandbox/slack-sender.ts';
+import { ACTION_APPROVE_FOR } from '../../src/slack/approve-for.ts';
 import { approvalMessage, auditTypes, blockLines, posts, postsAbout, requestAccess, runJobNow, until } from '../support/flow.ts';
 import { sshHop } from '../support/ssh-client.ts';
 import { APPROVAL_CHANNEL, AUDIT_CHANNEL, ENGINEER, OWNER, OWNER2, OWNER_GROUP, startWorld, type World } from '../support/world.ts';
@@ -11,7 +14,7 @@ import { APPROVAL_CHANNEL, AUDIT_CHANNEL, ENGINEER, OWNER, OWNER2, OWNER_GROUP, 
 describe('a host with approvals: 2', () => {
   let world: World;
   before(async () => {
-    world = await startWorld({ approvals: 2 }); // internal-1, owned by the group of OWNER and OWNER2
+    world = await startWorld({ approvals: 2, maxDuration: '2h' }); // internal-1, owned by the group of OWNER and OWNER2
     await world.sender.command(ENGINEER, `key add ${world.engineerKey.publicKey}`);
   });
   after(async () => {
@@ -114,5 +117,38 @@ describe('a host with approvals: 2', () => {
     assert.match(thread(`D${OWNER}`, id)[2]?.text ?? '', /^:lock: Expired \d{4}-/);
     await until('expired everywhere', () => /Expired <!date/.test(JSON.stringify(approvalMessage(world, APPROVAL_CHANNEL, id)?.blocks)));
     assert.deepEqual(COPIES.map((c) => stepsIn(c, id).length), [3, 3, 3], 'no step told twice');
+  });
+
+  it('approved for 30m of a 2h request: the line ends 30m after activation, the requester is told 30m', async () => {
+    const id = await requestAccess(world, ENGINEER, 'request internal-1 2h a long migration');
+    const dm = await until('approval message', () => approvalMessage(world, `D${OWNER}`, id));
+    const approve = findButton(dm.blocks, 'jit_approve');
+    const click = (who: string, chosen?: string) =>
+      world.sender.blockAction(who, { ...approve, message: { channel: dm.channel, ts: dm.ts }, ...(chosen ? { state: selectState(approve.blockId, ACTION_APPROVE_FOR, chosen) } : {}) });
+    // Choosing in the menu alone decides nothing (acked); longer than asked (a forged menu value): refused.
+    assert.equal((await world.sender.blockAction(OWNER, { actionId: ACTION_APPROVE_FOR, value: '30m', blockId: approve.blockId, message: { channel: dm.channel, ts: dm.ts } })).status, 200);
+    assert.equal((await click(OWNER, '3h')).status, 200);
+    await until('longer refused', () => ephemerals(OWNER, /You can approve for at most the 2h asked, not 3h\. Nothing was approved\./).length === 1);
+    assert.deepEqual((await world.broker.requests.get(id))?.approvers, []);
+    // The first owner chooses 30m; the second approves as asked: the shortest choice stands.
+    assert.equal((await click(OWNER, '30m')).status, 200);
+    await until('recorded', () => /for 30m of the 2h asked \(shortened by <@U0OWNER1>\); 1 more/.test(JSON.stringify(approvalMessage(world, APPROVAL_CHANNEL, id)?.blocks)));
+    assert.equal((await click(OWNER2)).status, 200);
+    const line = await until('key line', () => blockLines(world).find((l) => l.endsWith(`jit:${id}`)));
+    const grant = (await world.broker.requests.get(id))!;
+    assert.equal(grant.state, 'active');
+    assert.equal(grant.expiresAt, grant.activatedAt! + 30 * 60_000, 'expiresAt = activation + 30m');
+    const m = /expiry-time="(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z"/.exec(line)!;
+    const expirySeconds = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!) / 1000;
+    assert.equal(expirySeconds, Math.floor((grant.activatedAt! + 30 * 60_000) / 1000), 'the line’s expiry-time is 30m after activation');
+    const connect = await until('connect instructions', () => postsAbout(world, 'jit_grant_active', id, `D${ENGINEER}`)[0]);
+    assert.match(JSON.stringify(connect.args.blocks), /approved by <@U0OWNER1> and <@U0OWNER2> for 30m of the 2h asked \(shortened by <@U0OWNER1>\)/);
+    assert.deepEqual([connect.args.metadata?.event_payload.approved_ms, connect.args.metadata?.event_payload.shortened_by], [30 * 60_000, OWNER]);
+    await until('audit trail', () => trail(id).includes('activated'));
+    assert.deepEqual(trail(id), ['requested', 'refused', 'approval-recorded', 'approved', 'activated']);
+    await threadsTell(id, ['approved', 'activated']);
+    assert.match(thread(APPROVAL_CHANNEL, id)[1]?.text ?? '', /Approved by <@U0OWNER2> \(2 of 2\) for 30m of the 2h asked \(shortened by <@U0OWNER1>\): access is active/);
+    await runJobNow(world, 'revoke', id);
+    await until('ended', async () => (await world.broker.requests.get(id))?.state === 'expired');
   });
 });

@@ -153,6 +153,30 @@ describe('the sandbox console in headless Chromium', () => {
     assert.deepEqual(pageErrors, []);
   });
 
+  it('an owner approves for less than asked with the menu next to Approve: the message and the requester say 15m', async () => {
+    await actAs('U0ENGINEER');
+    await page.fill('#text', '/jump request internal-2 30m browser shorter');
+    await page.press('#text', 'Enter');
+    const reply = message(/Request r[a-z0-9]+ for internal-2 for 30m sent/);
+    await reply.waitFor();
+    const id = /Request (r[a-z0-9]+) for internal-2/.exec(await reply.innerText())?.[1];
+    assert.ok(id);
+
+    await actAs('U0OWNER1');
+    await openConversation('jit-jump');
+    const approval = message(id);
+    const menu = approval.locator('select');
+    await menu.waitFor();
+    assert.equal(await menu.inputValue(), '30m', 'the time asked is selected');
+    await menu.selectOption('15m');
+    await approval.locator('button', { hasText: 'Approve' }).click();
+    await until('the approval message to show the shorter grant', async () => /Approved by @Olivia for 15m of the 30m asked \(shortened by @Olivia\)\. Active until/.test(await approval.innerText()));
+
+    await actAs('U0ENGINEER');
+    await message(new RegExp(`\\(request ${id}\\), approved by @Olivia for 15m of the 30m asked`)).waitFor();
+    assert.deepEqual(pageErrors, []);
+  });
+
   it('/jump request alone opens the request form: pick a host and a duration, say why, and the owners are asked', async () => {
     await actAs('U0ENGINEER');
     await page.fill('#text', '/jump request');

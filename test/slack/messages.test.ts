@@ -178,7 +178,8 @@ describe('approvalMessage', () => {
     assert.equal(actions.length, 1);
     assert.equal(actions[0]!.block_id, 'decision:rxyz789');
     assert.deepEqual(
-      actions[0]!.elements!.map((e) => [e.action_id, e.value, e.text?.text, e.style]),
+      // (the menu next to Approve, for a shorter approval: test/slack/approve-for.test.ts)
+      actions[0]!.elements!.filter((e) => e.type === 'button').map((e) => [e.action_id, e.value, e.text?.text, e.style]),
       [
         [ACTION_APPROVE, 'rxyz789', 'Approve', 'primary'],
         [ACTION_DENY, 'rxyz789', 'Deny', 'danger'],
@@ -473,6 +474,10 @@ describe('refusalText: the words of every domain refusal', () => {
     'already-approved': { remaining: 1 },
     'approval-too-late': { host: 'db-1', timeoutMs: 86_400_000 },
     'approval-over-max-duration': { host: 'db-1', durationMs: 28_800_000, maxMs: 7_200_000 },
+    'approve-bad-duration': { text: '2x' },
+    'approve-longer-than-asked': { askedMs: 7_200_000, chosenMs: 14_400_000 },
+    'approve-under-min': { minMs: 900_000, chosenMs: 300_000 },
+    'approve-shorter-extension': { askedMs: 3_600_000 },
     'grant-not-active': { id: 'r1grant', state: 'expired' },
     'extension-too-long': { id: 'r1grant', host: 'db-1', maxMs: 7_200_000 },
     'extension-too-short': { id: 'r1grant', minMs: 60_000 },

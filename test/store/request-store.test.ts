@@ -69,6 +69,41 @@ describe('RequestStore', () => {
     assert.deepEqual(await auditTypes(db.redis, store, req.id), ['requested', 'approval-recorded', 'approved', 'activated']);
   });
 
+  it('shorter approvals: keeps the shortest time any approver chose, atomically, and the grant lasts that long', async () => {
+    const req = draft({ requiredApprovals: 3, durationMs: 2 * 3_600_000 });
+    await store.create(req, { type: 'requested', at: NOW, requestId: req.id });
+    const rules = asRequested(req);
+    await store.approve(req, 'UA', NOW + 1, rules, 3_600_000); // 1h of the 2h asked
+    await store.approve(req, 'UB', NOW + 2, rules, 5_400_000); // 90m: longer than UA's 1h, UA's stands
+    assert.deepEqual([(await store.get(req.id))?.approvedMs, (await store.get(req.id))?.shortenedBy], [3_600_000, 'UA']);
+    const last = await store.approve(req, 'UC', NOW + 10_000, rules, 1_800_000); // 30m: the shortest wins
+    assert.deepEqual(codeOf(last), { ok: true, value: { activated: true, expiresAt: NOW + 10_000 + 1_800_000 } });
+    const stored = await store.get(req.id);
+    assert.deepEqual([stored?.durationMs, stored?.approvedMs, stored?.shortenedBy, stored?.expiresAt], [2 * 3_600_000, 1_800_000, 'UC', NOW + 10_000 + 1_800_000]);
+    assert.deepEqual(await store.activeGrantIds('bastion', NOW + 10_000 + 1_799_000), [req.id]);
+    assert.deepEqual(await store.activeGrantIds('bastion', NOW + 10_000 + 1_800_000), [], 'the grant ends after the approved 30m, not the 2h asked');
+    const events = (await db.redis.xrange(store.keys.auditStream, '-', '+'))
+      .map(([, fields]) => JSON.parse(fields[fields.indexOf('e') + 1]!) as { type: string; requestId?: string; durationMs?: number; detail?: string; expiresAt?: number })
+      .filter((e) => e.requestId === req.id && e.type !== 'requested');
+    assert.deepEqual(
+      events.map((e) => [e.type, e.durationMs, e.detail]),
+      [
+        ['approval-recorded', 3_600_000, 'approved for 1h of 2h asked (shortened by UA)'],
+        ['approval-recorded', 3_600_000, 'approved for 1h of 2h asked (shortened by UA)'],
+        ['approved', 1_800_000, 'approved for 30m of 2h asked (shortened by UC)'],
+        ['activated', 1_800_000, 'approved for 30m of 2h asked (shortened by UC)'],
+      ],
+    );
+    assert.equal(events.at(-1)?.expiresAt, NOW + 10_000 + 1_800_000);
+  });
+
+  it('shorter approvals: a choice of the asked time, or longer (never checked by a caller), grants what was asked', async () => {
+    const req = draft();
+    await store.create(req, { type: 'requested', at: NOW, requestId: req.id });
+    assert.deepEqual(codeOf(await store.approve(req, 'UA', NOW, asRequested(req), 3 * 3_600_000)), { ok: true, value: { activated: true, expiresAt: NOW + 3_600_000 } });
+    assert.equal((await store.get(req.id))?.approvedMs, undefined);
+  });
+
   it('lets exactly one of many simultaneous approvals activate', async () => {
     const req = draft();
     await store.create(req, { type: 'requested', at: NOW, requestId: req.id });

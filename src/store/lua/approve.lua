@@ -8,8 +8,11 @@
 -- An extension request (its `extends` names the grant) does not become a grant: its last approval moves the
 -- grant's end (lua/include/extend-grant.lua) in the same step and the extension ends as `extendedState`. If
 -- the grant has ended, or would last longer than maxTotalMs, nothing is recorded and the caller ends it.
+-- Shorter approvals (lua/include/shorter-approval.lua): `approvedMs` (or '') is this approver's choice of less
+-- than asked (checked by the caller; ignored for an extension); the request keeps the shortest choice, and
+-- the grant lasts that long. Its approval events carry that time and say who shortened it.
 -- KEYS: request, auditStream, activeGrants, pendingRequests, activating, grant
--- ARGV: approver, now, allowedFrom, activeState, recordedEvent, approvedEvent, activatedEvent, approvalTimeoutMs, maxDurationMs, requiredApprovals, extendedState, extendedEvent, maxTotalMs
+-- ARGV: approver, now, allowedFrom, activeState, recordedEvent, approvedEvent, activatedEvent, approvalTimeoutMs, maxDurationMs, requiredApprovals, extendedState, extendedEvent, maxTotalMs, approvedMs
 --   allowedFrom: comma-separated states a request may be approved in (the state table's guard, passed in);
 --   activeState: the state it moves to; the activated event's expiresAt is filled in here;
 --   approvalTimeoutMs, maxDurationMs, requiredApprovals, maxTotalMs: the current policy's, for this request's host
@@ -19,6 +22,7 @@
 --   | conflict(state) | missing | too-late(deadline) | too-long(durationMs) | grant-ended(state) | over-total(totalMs)
 -- #include audit-append
 -- #include extend-grant
+-- #include shorter-approval
 local state = redis.call('HGET', KEY.request, 'state')
 if not state then return {'missing'} end
 local allowed = false
@@ -40,8 +44,10 @@ if extends and #approvers >= required then
   if refused then return refused end
 end
 redis.call('HSET', KEY.request, 'approvers', cjson.encode(approvers), 'requiredApprovals', ARG.requiredApprovals)
+local grantMs = durationMs
+if not extends then grantMs = shortestApproval(KEY.request, durationMs, tonumber(ARG.approvedMs), ARG.approver) end
 if #approvers < required then
-  auditAppend(KEY.auditStream, ARG.recordedEvent, state)
+  auditAppend(KEY.auditStream, withShortening(ARG.recordedEvent, KEY.request, durationMs, grantMs), state)
   return {'recorded', tostring(#approvers), ARG.requiredApprovals}
 end
 if extends then
@@ -56,14 +62,14 @@ if extends then
   auditAppend(KEY.auditStream, cjson.encode(extended), ARG.activeState)
   return {'extension-approved', extends, tostring(grantExpiresAt)}
 end
-local expiresAt = now + durationMs
+local expiresAt = now + grantMs
 redis.call('HSET', KEY.request, 'state', ARG.activeState, 'activatedAt', ARG.now, 'expiresAt', tostring(expiresAt))
 local id = redis.call('HGET', KEY.request, 'id')
 redis.call('ZADD', KEY.activeGrants, expiresAt, id)
 redis.call('ZREM', KEY.pendingRequests, id)
 redis.call('ZADD', KEY.activating, now, id)
-auditAppend(KEY.auditStream, ARG.approvedEvent, state)
-local activated = cjson.decode(ARG.activatedEvent)
+auditAppend(KEY.auditStream, withShortening(ARG.approvedEvent, KEY.request, durationMs, grantMs), state)
+local activated = cjson.decode(withShortening(ARG.activatedEvent, KEY.request, durationMs, grantMs))
 activated['expiresAt'] = expiresAt
 auditAppend(KEY.auditStream, cjson.encode(activated), state)
 return {'activated', tostring(expiresAt)}

@@ -4,6 +4,7 @@ import type { AuditEvent } from '../../../src/domain/audit-event.ts';
 import { statesLeadingTo, type AccessRequest, type MessageRef, type RequestState } from '../../../src/domain/request-state.ts';
 import { ok, ok0, refuse } from '../../../src/domain/result.ts';
 import type { AcknowledgeResult, ApprovalResult, ApprovalRules, CreateResult, ExtensionResult, TransitionResult } from '../../../src/domain/store-results.ts';
+import { grantDurationMs, shortenedDetail } from '../../../src/domain/shorter-approval.ts';
 import type { ActivationLease, RequestRepository } from '../../../src/service/ports.ts';
 
 export class InMemoryRequests implements RequestRepository {
@@ -48,7 +49,7 @@ export class InMemoryRequests implements RequestRepository {
     return ok0();
   }
 
-  async approve(req: AccessRequest, approver: string, now: number, rules: ApprovalRules): Promise<ApprovalResult> {
+  async approve(req: AccessRequest, approver: string, now: number, rules: ApprovalRules, approvedMs?: number): Promise<ApprovalResult> {
     const r = this.requests.get(req.id);
     if (!r) return refuse('not-found', 'missing');
     if (r.state !== 'pending') return { ...refuse('conflict', r.state), state: r.state };
@@ -64,8 +65,12 @@ export class InMemoryRequests implements RequestRepository {
     }
     r.approvers.push(approver);
     r.requiredApprovals = rules.requiredApprovals;
-    // An auto-approved request says so in its decision and grant events.
-    const how = r.autoApproved !== undefined ? { detail: `auto-approved (rule ${r.autoApproved})` } : {};
+    // Shorter approvals: the request keeps the shortest time any approver chose (never for an extension).
+    if (!r.extends && approvedMs !== undefined && approvedMs < grantDurationMs(r)) Object.assign(r, { approvedMs, shortenedBy: approver });
+    const grantMs = grantDurationMs(r);
+    // An auto-approved request says so in its decision and grant events; a shortened one says for how long.
+    const shortened = shortenedDetail(r);
+    const how = r.autoApproved !== undefined ? { detail: `auto-approved (rule ${r.autoApproved})` } : shortened ? { detail: shortened, durationMs: grantMs } : {};
     const base = { at: now, actor: approver, requestId: r.id, requester: r.requester, host: r.host, ...how };
     if (r.approvers.length < r.requiredApprovals) {
       this.audit.push({ ...base, type: 'approval-recorded' });
@@ -79,9 +84,9 @@ export class InMemoryRequests implements RequestRepository {
       this.audit.push({ ...base, type: 'approved' }, { ...base, type: 'extended', requestId: grant.id, durationMs: r.durationMs, expiresAt: grant.expiresAt });
       return ok({ activated: false, extendedGrant: grant.id, expiresAt: grant.expiresAt });
     }
-    Object.assign(r, { state: 'active', activatedAt: now, expiresAt: now + r.durationMs });
+    Object.assign(r, { state: 'active', activatedAt: now, expiresAt: now + grantMs });
     this.activating.add(r.id);
-    this.audit.push({ ...base, type: 'approved' }, { ...base, type: 'activated', durationMs: r.durationMs, expiresAt: r.expiresAt });
+    this.audit.push({ ...base, type: 'approved' }, { ...base, type: 'activated', durationMs: grantMs, expiresAt: r.expiresAt });
     return ok({ activated: true, expiresAt: r.expiresAt! });
   }
 
