@@ -2,64 +2,35 @@
 // without an approval, for at most breakGlass.maxDuration. It is loud: the audit channel (`break-glass`), every
 // owner of the host and the approval channel are told, and the owners' message carries Acknowledge: its post-hoc
 // review, due within reviewWithin, after which it escalates to the audit channel. Anyone else is refused, audited.
-import { evaluateRequest } from '../domain/access-policy.ts';
 import { authorize } from '../domain/authorization.ts';
-import { formatDuration, parseDuration } from '../domain/duration.ts';
+import { formatDuration } from '../domain/duration.ts';
 import { REQUEST_ID_PATTERN } from '../domain/ids.ts';
-import type { BreakGlassPolicy, HostPolicy, Policy } from '../domain/policy.ts';
-import { refuse } from '../domain/result.ts';
 import { AUTO_APPROVER } from './auto-approve.ts';
 import { completeActivation } from './grant-lifecycle.ts';
 import type { ServiceDeps } from './ports.ts';
-import { auditCallerRefusal, auditRefusal, takeRateLimit } from './refusals.ts';
-import { refusedReply, type Outcome, type Reply } from './replies.ts';
-import { askOwners, mayRequest, newRequest, type AccessAsked } from './request-access.ts';
+import { auditRefusal, takeRateLimit } from './refusals.ts';
+import { refusedReply, type Outcome } from './replies.ts';
+import { askOwners, decide, newRequest, type AccessAsked } from './request-access.ts';
 import { auditEvent, showCurrentState } from './request-events.ts';
 
-/** The policy as break-glass reads it: every host's maximum is breakGlass.maxDuration, and a reason is required. */
-function breakGlassView(policy: Policy, bg: BreakGlassPolicy): Policy {
-  return { ...policy, hosts: policy.hosts.map((h) => ({ ...h, maxDuration: bg.maxDuration, requireReason: true })) };
-}
-
-/** Whether `user` may break the glass into `host`: the refusal to answer if not (audited). */
-async function refusedBreakGlass(d: ServiceDeps, user: string, host: HostPolicy): Promise<Reply | undefined> {
-  const bg = d.policy.breakGlass;
-  const listed = bg ? await d.owners.expand(bg.users) : undefined;
-  if (!listed?.ok || !listed.value.has(user)) {
-    const refusal = refuse('not-break-glass', `${user} is not on the breakGlass list`, { host: host.name, owners: host.owners });
-    await auditCallerRefusal(d, user, 'request', refusal.code, `break-glass into ${host.name}: ${refusal.message}`);
-    return refusedReply(refusal);
-  }
-  return mayRequest(d, user, host);
-}
-
 export async function breakGlass(d: ServiceDeps, user: string, asked: AccessAsked): Promise<Outcome> {
-  const bg = d.policy.breakGlass;
-  const host = d.policy.hosts.find((h) => h.name === asked.host);
-  const key = await d.keys.get(user);
-  if (!host || !bg) {
-    const unknown = evaluateRequest(d.policy, { hostName: asked.host, reason: asked.reason, hasKey: key !== undefined });
-    if (!unknown.ok) return { reply: refusedReply(unknown) };
-  }
-  const refused = await refusedBreakGlass(d, user, host!);
-  if (refused || !bg || !host) return { reply: refused };
-  const askedMs = asked.duration === undefined ? undefined : parseDuration(asked.duration);
-  if (askedMs !== undefined && askedMs > bg.maxDuration) return { reply: refusedReply({ code: 'break-glass-too-long', params: { host: host.name, maxMs: bg.maxDuration } }) };
-  const decision = evaluateRequest(breakGlassView(d.policy, bg), { hostName: host.name, duration: asked.duration, reason: asked.reason, hasKey: key !== undefined });
-  if (!decision.ok) return { reply: refusedReply(decision) };
+  const decided = await decide(d, user, asked, true);
+  if (!decided.ok) return { reply: decided.reply };
+  const { decision, key } = decided;
+  if (decision.route !== 'break-glass') throw new Error('a break-glass ask decided otherwise');
   const limited = await takeRateLimit(d, 'request', user);
   if (limited) return { reply: limited };
-  const { durationMs, reason } = decision.value;
-  const req = { ...newRequest(d, user, host, { durationMs, reason, requiredApprovals: 1, keyFingerprint: key?.fingerprint }), reviewBy: d.clock.now() + bg.reviewWithin };
+  const { host, durationMs, reason, reviewWithinMs } = decision;
+  const req = { ...newRequest(d, user, host, { durationMs, reason, requiredApprovals: 1, keyFingerprint: key?.fingerprint }), reviewBy: d.clock.now() + reviewWithinMs };
   // No cap on pending requests: nothing waits; the grant is made in the next step.
   await d.requests.createWithinCap(req, auditEvent(d, 'break-glass', req, { actor: user, durationMs, reason }), Number.MAX_SAFE_INTEGER);
   const now = d.clock.now();
-  const rules = { approvalTimeoutMs: d.policy.defaults.approvalTimeout, maxDurationMs: bg.maxDuration, requiredApprovals: 1, maxTotalMs: bg.maxDuration };
+  const rules = { approvalTimeoutMs: d.policy.defaults.approvalTimeout, maxDurationMs: durationMs, requiredApprovals: 1, maxTotalMs: durationMs };
   const granted = await d.requests.approve(req, AUTO_APPROVER, now, rules);
   if (!granted.ok || !granted.value.activated) throw new Error(`break-glass ${req.id} was not activated: ${granted.ok ? 'not active' : granted.message}`);
   const active = { ...req, state: 'active' as const, approvers: [AUTO_APPROVER], activatedAt: now, expiresAt: granted.value.expiresAt };
   return {
-    reply: { kind: 'break-glass', id: req.id, host: host.name, durationMs, reviewWithinMs: bg.reviewWithin },
+    reply: { kind: 'break-glass', id: req.id, host: host.name, durationMs, reviewWithinMs },
     // The grant first; the owners' alert (with Acknowledge) beside it.
     after: async () => void (await Promise.all([completeActivation(d, req.id), askOwners(d, active, host)])),
   };

@@ -1,13 +1,14 @@
 // `/jump request <host> [duration] [reason]`: checked against the policy, rate-limited and capped, stored as
 // pending with its time-out scheduled; the owners are asked after Slack has been answered.
-import { checkRequester, evaluateRequest, hostRules } from '../domain/access-policy.ts';
-import { refuse } from '../domain/result.ts';
+import { decideAccess } from '../domain/access-decision.ts';
+import { hostRules } from '../domain/access-policy.ts';
 import type { HostPolicy } from '../domain/policy.ts';
 import type { AccessRequest } from '../domain/request-state.ts';
 import type { ServiceDeps } from './ports.ts';
-import { refusedReply, type Outcome, type Reply } from './replies.ts';
+import { refusedReply, type Outcome } from './replies.ts';
 import { auditCallerRefusal, takeRateLimit } from './refusals.ts';
-import { autoApprovalRule, grantAutomatically } from './auto-approve.ts';
+import { grantAutomatically } from './auto-approve.ts';
+import { membershipOf } from './membership.ts';
 import { completeActivation } from './grant-lifecycle.ts';
 import { auditEvent, homesChanged } from './request-events.ts';
 
@@ -18,20 +19,16 @@ export interface AccessAsked {
 }
 
 export async function requestAccess(d: ServiceDeps, user: string, asked: AccessAsked): Promise<Outcome> {
-  const key = await d.keys.get(user);
-  const decision = evaluateRequest(d.policy, { hostName: asked.host, duration: asked.duration, reason: asked.reason, hasKey: key !== undefined, requester: user });
-  // Who may ask comes before what they ask (a key, a reason): someone who may not request the host hears that first.
-  const named = d.policy.hosts.find((h) => h.name === asked.host);
-  const mayAsk = named && (await mayRequest(d, user, named));
-  if (mayAsk) return { reply: mayAsk };
-  if (!decision.ok) return { reply: refusedReply(decision) };
+  const decided = await decide(d, user, asked);
+  if (!decided.ok) return { reply: decided.reply };
+  const { decision, key } = decided;
   // Every attempt counts against the rate limit, one refused by the pending cap too.
   const limited = await takeRateLimit(d, 'request', user);
   if (limited) return { reply: limited };
-  const { host, durationMs, requiredApprovals, reason } = decision.value;
+  const { host, durationMs, requiredApprovals, reason } = decision;
   const now = d.clock.now();
+  const autoApproved = decision.route === 'auto-approved' ? decision.rule : undefined;
   // The grant is bound to this key: the owners see its fingerprint, and no other key is ever rendered for it.
-  const autoApproved = await autoApprovalRule(d, user, host, durationMs);
   const req = newRequest(d, user, host, { durationMs, reason, requiredApprovals, keyFingerprint: key?.fingerprint, autoApproved });
   const max = d.policy.limits.maxPendingRequests;
   const created = await d.requests.createWithinCap(req, auditEvent(d, 'requested', req, { actor: user, durationMs, reason }), max);
@@ -45,20 +42,23 @@ export async function requestAccess(d: ServiceDeps, user: string, asked: AccessA
   };
 }
 
+/** Refusals about who asks (not what they ask): audited, since nobody else sees them. */
+const WHO_REFUSALS = new Set(['not-a-requester', 'requesters-unavailable', 'not-break-glass']);
+
 /**
- * Whether `user` may request `host` (the policy's `requesters`, user groups expanded): the refusal to answer if
- * not, audited. A group Slack cannot list now refuses (fail closed), like an unverifiable owner.
+ * The access decision (domain/access-decision.ts) for this person and ask, the policy's user groups expanded
+ * first; a refusal about who asks is audited. `breakGlass`: `/jump breakglass`.
  */
-export async function mayRequest(d: ServiceDeps, user: string, host: HostPolicy): Promise<Reply | undefined> {
-  const requesters = hostRules(d.policy, host).requesters;
-  if (requesters === undefined) return undefined;
-  const expanded = await d.owners.expand(requesters);
-  const allowed = expanded.ok
-    ? checkRequester(d.policy, host, user, expanded.value)
-    : refuse('requesters-unavailable', expanded.message, { host: host.name });
-  if (allowed.ok) return undefined;
-  await auditCallerRefusal(d, user, 'request', allowed.code, `${host.name}: ${allowed.message}`);
-  return refusedReply(allowed);
+export async function decide(d: ServiceDeps, user: string, asked: AccessAsked, breakGlass = false) {
+  const key = await d.keys.get(user);
+  const host = d.policy.hosts.find((h) => h.name === asked.host);
+  const lists = [host && hostRules(d.policy, host).requesters, ...(breakGlass ? [d.policy.breakGlass?.users] : d.policy.autoApprove.map((r) => r.users))];
+  const member = await membershipOf(d, user, lists);
+  const ask = { user, hostName: asked.host, duration: asked.duration, reason: asked.reason, hasKey: key !== undefined, breakGlass };
+  const decision = decideAccess(d.policy, ask, member, d.clock.now());
+  if (decision.ok) return { ok: true as const, decision: decision.value, key };
+  if (WHO_REFUSALS.has(decision.code)) await auditCallerRefusal(d, user, 'request', decision.code, `${breakGlass ? 'break-glass into ' : ''}${asked.host}: ${decision.message}`);
+  return { ok: false as const, reply: refusedReply(decision) };
 }
 
 /** A new undecided request (or extension, with `extends`) by `requester` for `host`, made now. */

@@ -42,11 +42,12 @@ describe('reason rules and requesters', () => {
     assert.equal([...h.requests.requests.values()].filter((r) => r.requester === MALLORY && r.host === 'db-1').length, 0);
   });
 
-  it('requesters Slack cannot list now: refused, fail closed', async () => {
+  it('requesters Slack cannot list now: refused, fail closed (a person named directly needs no list)', async () => {
     const h = inMemoryService({ policy: policy() });
-    await h.registerKey(ENG);
+    for (const u of [ENG, CAROL]) await h.registerKey(u);
     h.owners.groupsUnavailable = true;
-    assert.deepEqual(refusal((await h.run(h.service.command(ENG, 'request db-1 1h INC-1 x'))).reply), ['requesters-unavailable', { host: 'db-1' }]);
+    assert.deepEqual(refusal((await h.run(h.service.command(CAROL, 'request db-1 1h INC-1 x'))).reply), ['requesters-unavailable', { host: 'db-1' }]);
+    assert.equal((await h.run(h.service.command(ENG, 'request db-1 1h INC-1 x'))).reply?.kind, 'request-sent', 'ENG is named among the requesters');
   });
 
   it('an extension’s reason follows the same pattern', async () => {
