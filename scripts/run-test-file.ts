@@ -80,7 +80,7 @@ export const runningGroups = new Set<number>();
 
 /** Resolves when the stream has ended, or after `ms` (a process outside the group may still hold the pipe). */
 function ended(stream: Readable | null, ms: number): Promise<void> {
-  if (!stream || stream.readableEnded) return Promise.resolve();
+  if (!stream || stream.closed) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);
     stream.once('close', () => {
