@@ -1,14 +1,17 @@
 // `npm test [part of a path…]`: make sure redis-server and OpenSSH (and Chromium, for *.browser.test.ts; journald
-// and rsyslogd, as root on Linux) are there, then run every test/**/*.test.ts with Node's test runner, one file at
-// a time (test files start their own servers; the machine has 2 cores). Each file runs in a process group of its
-// own with a deadline (5 min, or `// test-timeout: 10m` near the top of a slow file; JIT_TEST_TIMEOUT sets the
-// default): a file that hangs is reported by name, stopped with every server it started, and the run goes on. A
-// summary ends the run; the exit code is non-zero if any file failed or timed out.
+// and rsyslogd, as root on Linux) are there, then run every test/**/*.test.ts with Node's test runner, two files
+// at a time (JIT_TEST_JOBS sets how many; 1 runs them one after another with their output live). Each file runs
+// in a process group of its own with a deadline (5 min, or `// test-timeout: 10m` near the top of a slow file;
+// JIT_TEST_TIMEOUT sets the default): a file that hangs is reported by name, stopped with every server it started,
+// and the run goes on. With more than one job each file's output is kept and printed as one block when it ends;
+// the slow files start first, and a file marked `// test-exclusive` runs alone. A summary (in name order) ends the
+// run; the exit code is non-zero if any file failed or timed out.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDuration } from '../src/domain/duration.ts';
 import { ensureSystemPackages, type SystemNeed } from '../src/system/ensure-system-packages.ts';
-import { DEFAULT_TIMEOUT_MS, declaredTimeoutMs, runTestFile, runningGroup, stopGroup, type FileResult } from './run-test-file.ts';
+import { DEFAULT_TIMEOUT_MS, declaredExclusive, declaredTimeoutMs, runTestFile, runningGroups, stopGroup, type FileResult } from './run-test-file.ts';
+import { runAll } from './test-schedule.ts';
 
 /** Test files under `dir`; `support` folders hold fixtures and helpers, never tests of their own. */
 function find(dir: string): string[] {
@@ -33,6 +36,8 @@ const files = find(root)
 if (files.length === 0) fail('no test files matched');
 const defaultTimeoutMs = process.env.JIT_TEST_TIMEOUT ? parseDuration(process.env.JIT_TEST_TIMEOUT) : DEFAULT_TIMEOUT_MS;
 if (defaultTimeoutMs === undefined) fail(`JIT_TEST_TIMEOUT=${process.env.JIT_TEST_TIMEOUT} is not a duration such as 90s or 10m`);
+const jobs = Number(process.env.JIT_TEST_JOBS || 2);
+if (!Number.isInteger(jobs) || jobs < 1) fail(`JIT_TEST_JOBS=${process.env.JIT_TEST_JOBS} is not a whole number of files to run at once (1 or more)`);
 let timeouts: number[];
 try {
   timeouts = files.map((f) => declaredTimeoutMs(f, defaultTimeoutMs));
@@ -57,17 +62,33 @@ try {
 // The files run in groups of their own, which a Ctrl-C in the terminal does not reach: pass it on.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
-    const group = runningGroup;
-    console.error(`\nnpm test: ${signal}: stopping the running test file`);
-    void (group === undefined ? Promise.resolve() : stopGroup(group)).then(() => process.exit(130));
+    const groups = [...runningGroups];
+    console.error(`\nnpm test: ${signal}: stopping the running test file${groups.length === 1 ? '' : 's'}`);
+    void Promise.all(groups.map(stopGroup)).then(() => process.exit(130));
   });
 }
 
-const results: FileResult[] = [];
 const started = performance.now();
-for (const [i, file] of files.entries()) {
-  console.log(`\n▶ ${file} (${i + 1}/${files.length})`);
-  results.push(await runTestFile(file, timeouts[i]!));
+const results: FileResult[] = [];
+if (jobs === 1) {
+  // One at a time, in name order, the output going straight to the terminal.
+  for (const [i, file] of files.entries()) {
+    console.log(`\n▶ ${file} (${i + 1}/${files.length})`);
+    results.push(await runTestFile(file, timeouts[i]!));
+  }
+} else {
+  const tasks = files.map((file, i) => ({ file, index: i, timeoutMs: timeouts[i]!, exclusive: declaredExclusive(file) }));
+  let done = 0;
+  const byIndex = await runAll(tasks, jobs, defaultTimeoutMs, {
+    start: (t) => console.log(`… ${t.file} started`),
+    run: (t) => runTestFile(t.file, t.timeoutMs, { capture: true }),
+    end: (t, r) => {
+      done++;
+      console.log(`\n▶ ${t.file} (${done}/${files.length})`);
+      process.stdout.write(r.output.endsWith('\n') || r.output === '' ? r.output : `${r.output}\n`);
+    },
+  });
+  results.push(...byIndex);
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
