@@ -109,4 +109,31 @@ describe('extension store', () => {
     const due = await store.transition(g, 'expired', event('expired', g.id), {}, { expiresAt: NOW + 2 * HOUR });
     assert.equal(due.ok, true);
   });
+
+  it('an extension’s last approval racing the grant’s expiry: exactly one wins each time, whichever order Redis runs them in', async () => {
+    const seen = { extended: 0, expired: 0 };
+    for (let round = 0; round < 40; round++) {
+      const g = await activeGrant();
+      const { ext } = await ask(g, HOUR);
+      // Both at the grant's end (the revoke job runs then; the approval is still before it by the clock it carries),
+      // sent at once; which reaches Redis first alternates (one connection keeps the order it is given).
+      const approve = () => store.approve(ext, 'UOWNER', NOW + HOUR - 1, asRequested(ext, { maxTotalMs: 4 * HOUR }));
+      const expire = () => store.transition(g, 'expired', event('expired', g.id), {}, { expiresAt: NOW + HOUR });
+      const [approved, expired] =
+        round % 2 === 0 ? await Promise.all([approve(), expire()]) : await Promise.all([expire(), approve()]).then(([e, a]) => [a, e] as const);
+      const [grant, extension] = [(await store.get(g.id))!, (await store.get(ext.id))!];
+      if (approved.ok) {
+        assert.equal(expired.ok ? 'ok' : expired.code, 'not-due', 'the job for the old end must not expire it');
+        assert.deepEqual([grant.state, grant.expiresAt, extension.state, await activeScore(g)], ['active', NOW + 2 * HOUR, 'extended', NOW + 2 * HOUR]);
+        seen.extended++;
+      } else {
+        assert.equal(approved.code, 'grant-ended');
+        assert.ok(expired.ok);
+        assert.deepEqual([grant.state, grant.expiresAt, extension.state, await db.redis.zscore(store.keys.activeGrants(g.jumpHost), g.id)], ['expired', NOW + HOUR, 'pending', null]);
+        seen.expired++;
+      }
+    }
+    assert.deepEqual(seen, { extended: 20, expired: 20 }, 'the order Redis ran them in decides, and nothing else');
+    console.log(`extension approval vs expiry, 40 rounds on real Redis: ${seen.extended} extended, ${seen.expired} expired`);
+  });
 });
