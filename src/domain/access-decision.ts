@@ -2,14 +2,13 @@
 // owners, by an auto-approval rule, or at once by break-glass), or why not. The slash command, the request form,
 // break-glass and auto-approval all ask it; the service only expands the Slack user groups the policy names
 // (`member`) and acts on the answer.
-import { evaluateRequest, hostRules, type RequestDraft } from './access-policy.ts';
+import { checkRequester, evaluateRequest, type Membership, type RequestDraft } from './access-policy.ts';
 import { matchingRules } from './auto-approval.ts';
 import { parseDuration } from './duration.ts';
 import type { BreakGlassPolicy, Policy } from './policy.ts';
 import { ok, refuse, type PolicyRefusals, type Result } from './result.ts';
 
-/** Whether the person is one of these Slack IDs (users, or members of user groups); undefined: cannot tell now. */
-export type Membership = (ids: readonly string[]) => boolean | undefined;
+export type { Membership };
 
 export interface AccessAsk {
   user: string;
@@ -34,10 +33,8 @@ export function decideAccess(policy: Policy, ask: AccessAsk, member: Membership,
   const host = policy.hosts.find((h) => h.name === ask.hostName);
   if (!host) return evaluateRequest(policy, input) as Result<never, keyof PolicyRefusals>;
   // Who may ask comes before what they ask (a key, a reason): someone who may not request the host hears that first.
-  const requesters = hostRules(policy, host).requesters;
-  const isRequester = requesters === undefined ? true : member(requesters);
-  if (isRequester === undefined) return refuse('requesters-unavailable', `the requesters of ${host.name} cannot be listed now`, { host: host.name });
-  if (!isRequester) return refuse('not-a-requester', `${ask.user} is not among the requesters of ${host.name}`, { host: host.name, owners: host.owners });
+  const mayAsk = checkRequester(policy, host, ask.user, member);
+  if (!mayAsk.ok) return mayAsk;
   if (ask.breakGlass) {
     const bg = policy.breakGlass;
     if (!bg || member(bg.users) !== true) return refuse('not-break-glass', `${ask.user} is not on the breakGlass list`, { host: host.name, owners: host.owners });

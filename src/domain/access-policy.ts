@@ -59,25 +59,31 @@ export function checkReason(
   return ok(reason);
 }
 
+/** Whether the person is one of these Slack IDs (users, or members of user groups); undefined: cannot tell now. */
+export type Membership = (ids: readonly string[]) => boolean | undefined;
+
 /**
- * May `user` request `host`? Anyone, unless the host (or its rules, or the defaults) names requesters:
- * then only they (`requesterIds`: those requesters expanded to user ids).
+ * May `user` request `host`? Anyone, unless the host (or its rules, or the defaults) names requesters: then only
+ * they (`member`: whether the person is among them), and nobody while that cannot be told (fail closed).
  */
-export function checkRequester(policy: Policy, host: HostPolicy, user: string, requesterIds: ReadonlySet<string>): Decision<null, 'not-a-requester'> {
-  if (hostRules(policy, host).requesters === undefined || requesterIds.has(user)) return ok(null);
-  return refuse('not-a-requester', `${user} is not among the requesters of ${host.name}`, { host: host.name, owners: host.owners });
+export function checkRequester(policy: Policy, host: HostPolicy, user: string, member: Membership): Decision<null, 'not-a-requester' | 'requesters-unavailable'> {
+  const requesters = hostRules(policy, host).requesters;
+  const isRequester = requesters === undefined ? true : member(requesters);
+  if (isRequester === undefined) return refuse('requesters-unavailable', `the requesters of ${host.name} cannot be listed now`, { host: host.name });
+  if (!isRequester) return refuse('not-a-requester', `${user} is not among the requesters of ${host.name}`, { host: host.name, owners: host.owners });
+  return ok(null);
 }
 
 /**
  * May `user` ask for access to `host` at all: the one rule for the typed `/jump request` and the request form's
  * host picker (requestable-hosts.ts). Not while its jump server is retired; not unless they are among its
- * requesters, where it names any (`requesterIds`: those expanded to user ids; undefined where not checked here:
- * the typed command checks them first, apart, so as to audit that refusal).
+ * requesters, where it names any (`member`; undefined where not checked here: the access decision checks them
+ * first, apart, so that someone who may not ask hears that before anything else).
  */
-export function mayRequestHost(policy: Policy, host: HostPolicy, user: string, requesterIds?: ReadonlySet<string>): Decision<null, 'jump-host-retired' | 'not-a-requester'> {
+export function mayRequestHost(policy: Policy, host: HostPolicy, user: string, member?: Membership): Decision<null, 'jump-host-retired' | 'not-a-requester' | 'requesters-unavailable'> {
   if (isRetired(policy, host.jumpHost))
     return refuse('jump-host-retired', `${host.name} is behind retired jump server ${host.jumpHost}`, { host: host.name, jumpHost: host.jumpHost });
-  return requesterIds === undefined ? ok(null) : checkRequester(policy, host, user, requesterIds);
+  return member === undefined ? ok(null) : checkRequester(policy, host, user, member);
 }
 
 export function evaluateRequest(

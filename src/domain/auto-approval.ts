@@ -41,7 +41,8 @@ export function withinWindow(rule: Pick<AutoApproveRule, 'hours' | 'days' | 'tim
   return hours.start < hours.end ? minute >= hours.start && minute < hours.end : minute >= hours.start || minute < hours.end;
 }
 
-function coversHost(rule: AutoApproveRule, host: HostPolicy): boolean {
+/** Whether the rule names this host, or a label selector it matches. */
+export function coversHost(rule: AutoApproveRule, host: HostPolicy): boolean {
   return rule.hosts.some((h) => (typeof h === 'string' ? h === host.name : Object.entries(h).every(([k, v]) => host.labels?.[k] === v)));
 }
 

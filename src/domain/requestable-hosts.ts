@@ -1,23 +1,19 @@
 // What the request form offers a person: the hosts they may request (mayRequestHost, the rule the typed
 // `/jump request` applies too, so the picker never offers what the command would refuse) and durations within
 // their limits. Pure.
-import { hostRules, mayRequestHost } from './access-policy.ts';
+import { hostRules, mayRequestHost, type Membership } from './access-policy.ts';
 import type { HostPolicy, Policy } from './policy.ts';
 import type { AccessRequest } from './request-state.ts';
 
-/** Per host that names requesters, those requesters expanded to user ids (a host missing here: not verifiable now). */
-export type RequesterIds = ReadonlyMap<string, ReadonlySet<string>>;
+/** Nobody's membership can be told: a host naming requesters is not offered. */
+const UNKNOWN: Membership = () => undefined;
 
 /**
  * The hosts the person may request, in policy order (mayRequestHost). A host naming requesters whose members
- * cannot be verified now (absent from `requesterIds`) is not offered: fail closed, as the typed command refuses it.
+ * cannot be told now (`member` answers undefined) is not offered: fail closed, as the typed command refuses it.
  */
-export function requestableHosts(policy: Policy, requester: string, requesterIds: RequesterIds = new Map()): HostPolicy[] {
-  const none: ReadonlySet<string> = new Set();
-  return policy.hosts.filter((h) => {
-    const ids = hostRules(policy, h).requesters === undefined ? undefined : (requesterIds.get(h.name) ?? none);
-    return mayRequestHost(policy, h, requester, ids).ok;
-  });
+export function requestableHosts(policy: Policy, requester: string, member: Membership = UNKNOWN): HostPolicy[] {
+  return policy.hosts.filter((h) => mayRequestHost(policy, h, requester, member).ok);
 }
 
 const MINUTE = 60_000;
@@ -77,16 +73,16 @@ export interface RequestForm {
 /**
  * The request form for `requester`: the hosts they may request with their limits, prefilled from `earlier` if
  * given; `chosen`: the host picked in the form (and the duration chosen so far), which narrows the durations;
- * `requesterIds`: the requesters of the hosts that name any, expanded (see requestableHosts).
+ * `member`: whether the person is among the requesters of the hosts that name any (see requestableHosts).
  */
 export function requestFormFor(
   policy: Policy,
   requester: string,
   earlier?: AccessRequest,
   chosen?: { host: string; durationMs?: number },
-  requesterIds?: RequesterIds,
+  member?: Membership,
 ): RequestForm {
-  const hosts = requestableHosts(policy, requester, requesterIds);
+  const hosts = requestableHosts(policy, requester, member);
   const pick = chosen ?? (earlier ? { host: earlier.host, durationMs: earlier.durationMs } : undefined);
   const picked = pick && hosts.find((h) => h.name === pick.host);
   const offeredFor = picked ? [picked] : hosts;

@@ -1,6 +1,7 @@
 // `/jump request <host> [duration] [reason]`: checked against the policy, rate-limited and capped, stored as
 // pending with its time-out scheduled; the owners are asked after Slack has been answered.
 import { decideAccess } from '../domain/access-decision.ts';
+import { coversHost } from '../domain/auto-approval.ts';
 import { hostRules } from '../domain/access-policy.ts';
 import type { HostPolicy } from '../domain/policy.ts';
 import type { AccessRequest } from '../domain/request-state.ts';
@@ -52,7 +53,10 @@ const WHO_REFUSALS = new Set(['not-a-requester', 'requesters-unavailable', 'not-
 export async function decide(d: ServiceDeps, user: string, asked: AccessAsked, breakGlass = false) {
   const key = await d.keys.get(user);
   const host = d.policy.hosts.find((h) => h.name === asked.host);
-  const lists = [host && hostRules(d.policy, host).requesters, ...(breakGlass ? [d.policy.breakGlass?.users] : d.policy.autoApprove.map((r) => r.users))];
+  // Only the groups this decision can ask about: the host's requesters, and the break-glass list or the users of
+  // the auto-approval rules that name this host.
+  const rules = host ? d.policy.autoApprove.filter((r) => coversHost(r, host)) : [];
+  const lists = [host && hostRules(d.policy, host).requesters, ...(breakGlass ? [d.policy.breakGlass?.users] : rules.map((r) => r.users))];
   const member = await membershipOf(d, user, lists);
   const ask = { user, hostName: asked.host, duration: asked.duration, reason: asked.reason, hasKey: key !== undefined, breakGlass };
   const decision = decideAccess(d.policy, ask, member, d.clock.now());

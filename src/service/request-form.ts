@@ -4,9 +4,10 @@
 // refuses, in its words.
 import { authorize } from '../domain/authorization.ts';
 import { hostRules } from '../domain/access-policy.ts';
-import { requestFormFor, type RequestForm, type RequesterIds } from '../domain/requestable-hosts.ts';
+import { requestFormFor, type RequestForm } from '../domain/requestable-hosts.ts';
 import type { AccessRequest } from '../domain/request-state.ts';
 import { requestAgain } from './grant-buttons.ts';
+import { membershipOf } from './membership.ts';
 import type { ServiceDeps } from './ports.ts';
 import { refusedReply, type Outcome } from './replies.ts';
 import { requestAccess, type AccessAsked } from './request-access.ts';
@@ -23,19 +24,9 @@ export async function requestForm(
   earlier?: AccessRequest,
   chosen?: { host: string; durationMs?: number },
 ): Promise<RequestForm> {
-  return requestFormFor(d.policy, user, earlier, chosen, await requestersOfHosts(d));
-}
-
-/** The requesters of every host that names any, user groups expanded; a group Slack cannot list leaves its host out. */
-async function requestersOfHosts(d: Pick<ServiceDeps, 'policy' | 'owners'>): Promise<RequesterIds> {
-  const out = new Map<string, ReadonlySet<string>>();
-  for (const h of d.policy.hosts) {
-    const named = hostRules(d.policy, h).requesters;
-    if (named === undefined) continue;
-    const expanded = await d.owners.expand(named);
-    if (expanded.ok) out.set(h.name, expanded.value);
-  }
-  return out;
+  // The requesters of every host that names any; a group Slack cannot list leaves its host out.
+  const member = await membershipOf(d, user, d.policy.hosts.map((h) => hostRules(d.policy, h).requesters));
+  return requestFormFor(d.policy, user, earlier, chosen, member);
 }
 
 /** The form submitted: `/jump request` with its fields; from a Request again form, only by that request's requester. */
