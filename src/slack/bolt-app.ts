@@ -12,7 +12,7 @@ import { registerExtendForm } from './extend-form.ts';
 import { registerReviewButton } from './review-button.ts';
 import { registerGrantButtons } from './grant-buttons.ts';
 import { HomeTab, openRequestForm, registerHomeTab } from './home-tab.ts';
-import { createWebClient, explainSlackError, slackClientOptions } from './web-client.ts';
+import { createWebClient, openForm, slackClientOptions } from './web-client.ts';
 import { checkRequestTimestamp, isTrustedResponseUrl, responseUrlsOf, teamOf } from './request-checks.ts';
 import { ACTION_APPROVE, ACTION_DENY, DENY_REASON_BLOCK, DENY_REASON_INPUT, denyReasonModal, replyText, SLACK_REPLIES, VIEW_DENY_REASON } from './messages.ts';
 
@@ -262,14 +262,7 @@ async function openDenyForm(
   const outcome = await attempt('deny', async () => {
     const check = await o.service.prepareDeny(requestId, body.user.id);
     if (!check.ok) return { reply: check.reply };
-    try {
-      // The trigger of this click: Slack opens the form only for it, once, within 3 s.
-      await client.views.open({ trigger_id: body.trigger_id, view: denyReasonModal(requestId, check.host) as never });
-    } catch (err) {
-      explainSlackError(err, 'views.open');
-      log.warn({ err, requestId }, 'Slack did not open the deny form');
-      formNotOpened = true;
-    }
+    formNotOpened = !(await openForm(client, body.trigger_id, denyReasonModal(requestId, check.host), log, 'deny form', { requestId }));
     return {};
   });
   return formNotOpened ? FORM_NOT_OPENED : outcome.text;

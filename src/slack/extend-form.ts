@@ -4,7 +4,7 @@ import type { App } from '@slack/bolt';
 import type { Reply } from '../service/access-service.ts';
 import type { ButtonDeps } from './grant-buttons.ts';
 import { ACTION_EXTEND, EXTEND_FIELDS, extendFieldOfReply, extendModal, requestSentView, SLACK_REPLIES, VIEW_EXTEND } from './messages.ts';
-import { explainSlackError } from './web-client.ts';
+import { openForm } from './web-client.ts';
 
 type ButtonAction = import('@slack/bolt').BlockAction<import('@slack/bolt').ButtonAction>;
 
@@ -15,13 +15,7 @@ export function registerExtendForm(app: App, d: ButtonDeps): void {
     const outcome = await d.attempt('extend', async () => {
       const loaded = await d.service.grantToExtend(action.value ?? '', body.user.id);
       if (!loaded.ok) return { reply: loaded.reply };
-      try {
-        await client.views.open({ trigger_id: body.trigger_id, view: extendModal(loaded.grant, loaded.suggestedMs) as never });
-      } catch (err) {
-        explainSlackError(err, 'views.open');
-        d.log.warn({ err, requestId: loaded.grant.id }, 'Slack did not open the extend form');
-        notOpened = true;
-      }
+      notOpened = !(await openForm(client, body.trigger_id, extendModal(loaded.grant, loaded.suggestedMs), d.log, 'extend form', { requestId: loaded.grant.id }));
       return {};
     });
     await d.ephemeral(body, client, notOpened ? SLACK_REPLIES.extendFormNotOpened : outcome.text);

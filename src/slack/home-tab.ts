@@ -9,7 +9,7 @@ import type { AccessService, HomeContents } from '../service/access-service.ts';
 import { homeView } from './home-view.ts';
 import { SLACK_REPLIES } from './messages.ts';
 import { ACTION_OPEN_REQUEST_FORM, requestFormModal } from './request-form.ts';
-import { explainSlackError } from './web-client.ts';
+import { explainSlackError, openForm } from './web-client.ts';
 
 export class HomeTab {
   /** per person, the publish in flight: the next one waits for it, so the last one shows the latest state */
@@ -45,16 +45,8 @@ export class HomeTab {
 }
 
 /** Opens the request form with the trigger of the interaction it answers: false if Slack did not open it. */
-export async function openRequestForm(client: WebClient, triggerId: string, form: RequestForm, log: Logger): Promise<boolean> {
-  try {
-    // Slack opens a form only for a trigger, once, within 3 s of the interaction.
-    await client.views.open({ trigger_id: triggerId, view: requestFormModal(form) as never });
-    return true;
-  } catch (err) {
-    explainSlackError(err, 'views.open');
-    log.warn({ err }, 'Slack did not open the request form');
-    return false;
-  }
+export function openRequestForm(client: WebClient, triggerId: string, form: RequestForm, log: Logger): Promise<boolean> {
+  return openForm(client, triggerId, requestFormModal(form), log, 'request form');
 }
 
 type ButtonAction = import('@slack/bolt').BlockAction<import('@slack/bolt').ButtonAction>;

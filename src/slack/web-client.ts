@@ -62,3 +62,25 @@ class ExplainingWebClient extends WebClient {
 export function createWebClient(token: string, apiUrl: string | undefined): WebClient {
   return new ExplainingWebClient(token, slackClientOptions(apiUrl));
 }
+
+/**
+ * Opens a form for the trigger of a click or command (Slack opens one only for it, once, within 3 s): false if
+ * Slack did not, logged with `what` and `context`, so the caller can tell the person to try again.
+ */
+export async function openForm(
+  client: Pick<WebClient, 'views'>,
+  triggerId: string,
+  view: unknown,
+  log: { warn(obj: object, msg: string): void },
+  what: string,
+  context: object = {},
+): Promise<boolean> {
+  try {
+    await client.views.open({ trigger_id: triggerId, view: view as never });
+    return true;
+  } catch (err) {
+    explainSlackError(err, 'views.open');
+    log.warn({ err, ...context }, `Slack did not open the ${what}`);
+    return false;
+  }
+}
