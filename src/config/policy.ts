@@ -248,9 +248,39 @@ export const breakGlassSchema = z
   })
   .strict();
 
+// Audit retention is counted in days and years, past the 30d cap of access durations.
+const retentionDuration = z
+  .string()
+  .describe('a duration such as 400d')
+  .transform((text, ctx) => {
+    const ms = parseDuration(text);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration (use e.g. 400d)` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+// The audit trail (src/audit): how long Redis keeps it, when the daily digest and chain checkpoint are posted.
+export const auditSchema = z
+  .object({
+    retention: retentionDuration.prefault('400d').describe('events older than this leave Redis (export them before); at least 1d'),
+    digest: z
+      .object({
+        at: z.string().regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, 'must be a local time such as "09:00"').default('09:00'),
+        timezone: z.string().refine(isValidTimeZone, 'must be an IANA time zone such as Europe/Berlin').default('UTC'),
+      })
+      .strict()
+      .prefault({})
+      .describe('the daily digest to the audit channel, with the chain head (the witness outside Redis)'),
+  })
+  .strict();
+
 export const policySchema = z
   .object({
     auditChannel: slackId('channel').describe('every audit event is posted here'),
+    auditors: z.array(slackId('user or user-group')).default([]).describe('Slack user (U…) or user-group (S…) IDs who may read /jump audit for every host'),
+    audit: auditSchema.prefault({}),
     approvalChannel: slackId('channel').optional().describe('approval requests are also posted here'),
     teamId: slackId('team').optional().describe('the Slack workspace allowed to use the broker'),
     defaults: defaultsSchema.prefault({}),
@@ -267,6 +297,7 @@ export const policySchema = z
   })
   .strict()
   .superRefine((policy, ctx) => {
+    if (policy.audit.retention < 86_400_000) ctx.addIssue({ code: 'custom', path: ['audit', 'retention'], message: 'must be at least 1d' });
     if (policy.reconcileInterval < 1000) ctx.addIssue({ code: 'custom', path: ['reconcileInterval'], message: 'must be at least 1s' });
     if (policy.defaults.duration < policy.defaults.minDuration)
       ctx.addIssue({ code: 'custom', path: ['defaults', 'duration'], message: 'is shorter than defaults.minDuration' });

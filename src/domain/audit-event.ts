@@ -32,7 +32,10 @@ export type AuditEventType =
   | 'session-ended'
   /** the broker applied a changed policy (SIGHUP or a change of the policy file); `detail`: what changed. A
    *  refused reload is a `refused` event with code `policy-invalid` (the old policy stays) */
-  | 'policy-reloaded';
+  | 'policy-reloaded'
+  /** a sync found a jump server's managed block different from what the active grants render (lines missing,
+   *  left over or edited) and rewrote it; `detail`: what differed */
+  | 'drift-repaired';
 
 export interface AuditEvent {
   type: AuditEventType;

@@ -134,8 +134,24 @@ export interface BreakGlassPolicy {
   reviewWithin: number;
 }
 
+/** How long the audit trail is kept in Redis, and when its daily digest is posted. */
+export interface AuditPolicy {
+  /** events older than this leave Redis (by age, never by count); export them before */
+  retention: number;
+  /** the daily digest (and chain checkpoint) to the audit channel */
+  digest: {
+    /** local time "HH:MM" */
+    at: string;
+    /** IANA time zone of `at` */
+    timezone: string;
+  };
+}
+
 export interface Policy {
   auditChannel: string;
+  /** Slack user (U…) or user-group (S…) IDs who may read `/jump audit` for every host (owners: their hosts) */
+  auditors: string[];
+  audit: AuditPolicy;
   approvalChannel?: string;
   teamId?: string;
   defaults: PolicyDefaults;

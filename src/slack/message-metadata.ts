@@ -98,6 +98,7 @@ const STATE_AFTER: Record<AuditEventType, string> = {
   connection: 'connected',
   'session-ended': 'session-ended',
   'policy-reloaded': 'applied',
+  'drift-repaired': 'repaired',
   'break-glass': 'break-glass',
   'break-glass-acknowledged': 'acknowledged',
   'break-glass-review-overdue': 'review-overdue',

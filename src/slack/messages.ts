@@ -655,6 +655,7 @@ const VERB: Record<AuditEvent['type'], string> = {
   connection: 'connected',
   'session-ended': 'live session ended',
   'policy-reloaded': 'policy reloaded',
+  'drift-repaired': 'jump server drift repaired',
   'break-glass': ':rotating_light: BROKE THE GLASS: took access without approval',
   'break-glass-acknowledged': 'acknowledged the break-glass access',
   'break-glass-review-overdue': ':rotating_light: break-glass access not reviewed in time',
