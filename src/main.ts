@@ -8,6 +8,7 @@ import { startBroker, type Broker } from './broker.ts';
 import { checkConfig } from './check-config.ts';
 import { createLogger } from './logger.ts';
 import { reconcileDryRun } from './reconcile-dry-run.ts';
+import { auditExport, auditVerify } from './audit/audit-cli.ts';
 
 const USAGE = `usage: jit-jump <command>
 
@@ -18,6 +19,12 @@ commands:
                      (with REDIS_URL set: also the jump servers the broker wrote to, as start checks them)
   reconcile --dry-run  print what the next reconcile would change on every jump server (needs REDIS_URL);
                      the brokers reconcile by themselves every reconcileInterval
+  audit export --since ISO [--until ISO] [--format jsonl|csv]
+                     write the audit events stored in that window to standard output (needs REDIS_URL);
+                     jsonl carries each event's hash chain fields, csv is for spreadsheets
+  audit verify FILE [--checkpoint SEQ:HASH ...]
+                     check an exported jsonl file: exit 0 when the chain is intact and passes through every
+                     checkpoint posted in the audit channel, 1 naming the first bad event
 options:
   --config PATH   policy file (default: $JIT_CONFIG or ./jit.config.yaml)
   --offline       check-config without connecting to the jump servers
@@ -27,7 +34,17 @@ options:
 async function main(): Promise<number> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
-    options: { config: { type: 'string' }, offline: { type: 'boolean' }, 'sshd-config': { type: 'string' }, 'dry-run': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      config: { type: 'string' },
+      offline: { type: 'boolean' },
+      'sshd-config': { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      since: { type: 'string' },
+      until: { type: 'string' },
+      format: { type: 'string' },
+      checkpoint: { type: 'string', multiple: true },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   const command = positionals[0];
   if (values.help || !command) {
@@ -53,11 +70,35 @@ async function main(): Promise<number> {
     const { REDIS_URL } = readRedisEnv(process.env);
     return reconcileDryRun({ redisUrl: REDIS_URL, policy: loadPolicy(policyPath), print: (t) => console.log(t) });
   }
+  if (command === 'audit' && positionals[1] === 'export') {
+    const { REDIS_URL } = readRedisEnv(process.env);
+    return auditExport({
+      redisUrl: REDIS_URL,
+      since: values.since,
+      until: values.until,
+      format: values.format,
+      write: (text) => writeOut(text),
+      error: (line) => console.error(line),
+    });
+  }
+  if (command === 'audit' && positionals[1] === 'verify') {
+    return auditVerify({ file: positionals[2], checkpoints: values.checkpoint ?? [], print: (l) => console.log(l), error: (l) => console.error(l) });
+  }
+  if (command === 'audit') {
+    console.error(`jit-jump audit: say export, verify or standing\n\n${USAGE}`);
+    return 2;
+  }
   if (command !== 'start') {
     console.error(`unknown command "${command}"\n\n${USAGE}`);
     return 2;
   }
   return start(policyPath);
+}
+
+/** Standard output with backpressure: an export of years goes through a pipe without piling up in memory. */
+function writeOut(text: string): Promise<void> | void {
+  if (process.stdout.write(text)) return;
+  return new Promise((resolve) => process.stdout.once('drain', () => resolve()));
 }
 
 /** `jit-jump start`: runs until SIGTERM or SIGINT; SIGHUP reads the policy file again. */
