@@ -7,7 +7,7 @@ const IO_MODULES = '^(node:)?(fs|fs/promises|net|http|https|http2|child_process|
 const LAYERS = [
   ['domain', [], 'src/domain/ is the core: it imports no other folder of src/ (adapters depend on it, never the reverse)'],
   ['service', ['domain'], 'the use cases reach the outside world through ports they declare (src/service/ports.ts)'],
-  ['audit', ['domain'], 'the audit forwarder posts through a port it declares (AuditPoster); Slack implements it'],
+  ['audit', ['domain', 'store'], 'the audit trail reads the store (its stream); the forwarder posts through a port it declares (AuditPoster), Slack implements it'],
   ['store', ['domain'], 'the store is an adapter below the others: it knows the domain and nothing else of src/'],
 ];
 

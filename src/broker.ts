@@ -32,6 +32,7 @@ import { KeyStore } from './store/key-store.ts';
 import { RateLimiter } from './store/rate-limit.ts';
 import { asCommandClient, createRedisClient, describeRedisTarget, parseRedisUrl, type RedisRole } from './store/redis-connection.ts';
 import { auditStreamKeys, queuePrefixFor } from './store/redis-keys.ts';
+import { AuditRetention } from './audit/audit-retention.ts';
 import { StandingKeyStore } from './store/standing-key-store.ts';
 import { SyncLocks } from './store/sync-lock.ts';
 import { RequestStore } from './store/request-store.ts';
@@ -116,7 +117,7 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
   const jobs = new AccessJobs({ producer: conn.producer, workerConnection: conn.workerConnection, logger: logger.child({ component: 'jobs' }), prefix: bullPrefix });
   const client = createWebClient(env.SLACK_BOT_TOKEN, env.SLACK_API_URL);
   const notifier = liveNotifier(client, live.view, logger);
-  const { service, reconciler, home } = createAccessFlow(o, { policy: live.view, requests, keys, standingKeys: standingKeyLookup(live.view, broker.fingerprints, standing), sync, registry, jobs, notifier, client, clock, limits: new RateLimiter(conn.redis, o.redisPrefix), usage: reports });
+  const { service, reconciler, home } = createAccessFlow(o, { policy: live.view, redis: conn.redis, requests, keys, standingKeys: standingKeyLookup(live.view, broker.fingerprints, standing), sync, registry, jobs, notifier, client, clock, limits: new RateLimiter(conn.redis, o.redisPrefix), usage: reports });
   const reconcileJobs = new ReconcileJobs({ producer: conn.producer, workerConnection: conn.workerConnection, logger: logger.child({ component: 'reconcile' }), everyMs: policy.reconcileInterval, prefix: bullPrefix });
   const inFlight = new Set<Promise<void>>();
   const app = createBoltApp({
@@ -153,7 +154,7 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
 /** The access service over its ports, the reconciler that finishes what it leaves behind, and the Home tabs. */
 function createAccessFlow(
   o: BrokerOptions,
-  p: { policy: Policy; requests: RequestStore; keys: KeyStore; standingKeys: StandingKeys; sync: JumpHostSync; registry: JumpHostRegistry; jobs: AccessJobs; notifier: SlackNotifier; client: ReturnType<typeof createWebClient>; clock: Clock; limits: RateLimiter; usage: ConnectionReports },
+  p: { policy: Policy; redis: Redis; requests: RequestStore; keys: KeyStore; standingKeys: StandingKeys; sync: JumpHostSync; registry: JumpHostRegistry; jobs: AccessJobs; notifier: SlackNotifier; client: ReturnType<typeof createWebClient>; clock: Clock; limits: RateLimiter; usage: ConnectionReports },
 ) {
   const { logger } = o;
   const { policy } = p;
@@ -184,6 +185,7 @@ function createAccessFlow(
     logger: logger.child({ component: 'reconcile' }),
     // the replica that won the approval normally finishes within its lease; after that it is presumed dead
     activationGraceMs: leaseMs ?? 30_000,
+    audit: new AuditRetention({ redis: p.redis, redisPrefix: o.redisPrefix, retentionMs: () => policy.audit.retention, clock: p.clock, logger: logger.child({ component: 'audit' }) }),
   });
   // One publisher of Home tabs for the notifier and the app: one person's publishes run in order.
   const home = new HomeTab({ client: p.client, home: (user) => service.home(user), logger: logger.child({ component: 'slack' }) });

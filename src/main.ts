@@ -70,7 +70,17 @@ async function main(): Promise<number> {
     const { REDIS_URL } = readRedisEnv(process.env);
     return reconcileDryRun({ redisUrl: REDIS_URL, policy: loadPolicy(policyPath), print: (t) => console.log(t) });
   }
-  if (command === 'audit' && positionals[1] === 'export') {
+  if (command === 'audit') return audit(positionals, values);
+  if (command !== 'start') {
+    console.error(`unknown command "${command}"\n\n${USAGE}`);
+    return 2;
+  }
+  return start(policyPath);
+}
+
+/** `jit-jump audit export | verify`: the audit trail out of Redis, and its proof. */
+async function audit(positionals: string[], values: { since?: string; until?: string; format?: string; checkpoint?: string[] }): Promise<number> {
+  if (positionals[1] === 'export') {
     const { REDIS_URL } = readRedisEnv(process.env);
     return auditExport({
       redisUrl: REDIS_URL,
@@ -81,18 +91,11 @@ async function main(): Promise<number> {
       error: (line) => console.error(line),
     });
   }
-  if (command === 'audit' && positionals[1] === 'verify') {
+  if (positionals[1] === 'verify') {
     return auditVerify({ file: positionals[2], checkpoints: values.checkpoint ?? [], print: (l) => console.log(l), error: (l) => console.error(l) });
   }
-  if (command === 'audit') {
-    console.error(`jit-jump audit: say export, verify or standing\n\n${USAGE}`);
-    return 2;
-  }
-  if (command !== 'start') {
-    console.error(`unknown command "${command}"\n\n${USAGE}`);
-    return 2;
-  }
-  return start(policyPath);
+  console.error(`jit-jump audit: say export, verify or standing\n\n${USAGE}`);
+  return 2;
 }
 
 /** Standard output with backpressure: an export of years goes through a pipe without piling up in memory. */

@@ -105,6 +105,10 @@ export class AuditForwarder {
       } catch {
         event = undefined;
       }
+      // Each post carries its place in the hash chain: every audit-channel message is a checkpoint outside Redis.
+      const seq = Number(fields[fields.indexOf('seq') + 1]);
+      const hash = fields[fields.indexOf('hash') + 1];
+      if (event && fields.includes('seq') && Number.isInteger(seq) && hash) event = { ...event, chain: { seq, hash } };
       const marker = deliveryKey(id);
       if ((await redis.set(marker, `posting ${consumer}`, 'PX', leaseMs, 'NX')) !== 'OK') {
         // Posted already (its poster died before acknowledging): just acknowledge. Being posted: leave it.

@@ -50,4 +50,6 @@ export interface AuditEvent {
   detail?: string;
   /** why a `refused` event was refused (stable, see RefusalCode) */
   code?: RefusalCode;
+  /** set by the audit forwarder from the stored entry (never stored inside the event): its place in the hash chain */
+  chain?: { seq: number; hash: string };
 }

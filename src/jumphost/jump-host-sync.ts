@@ -291,6 +291,17 @@ export class JumpHostSync {
         detail: `key ${fingerprint} stands in authorized_keys outside the jit-jump block: this key has standing access outside jit-jump. Its grant(s) ${grantIds.join(', ')} were not installed; remove that line or have the person register another key`,
       });
     }
+    // The block on the server was not what jit-jump wrote (hand edits, damaged markers): alerted above, and
+    // recorded as the repair it was, so the digest and an export count repairs apart from alerts.
+    if (r.blockDamaged || r.handEditedLines.length > 0)
+      await requests.appendAudit({
+        type: 'drift-repaired',
+        at: clock.now(),
+        host: name,
+        detail: r.blockDamaged
+          ? `block rebuilt from the active grants (markers damaged): ${r.repair.dropped} line(s) removed, ${r.lines} line(s) written`
+          : `${r.handEditedLines.length} line(s) jit-jump did not write removed from the block; ${r.lines} line(s) for the active grants in place`,
+      });
     if (orphans > 0 || r.addedLines.length > 0) logger.info({ jumpHost: name, removed: orphans, added: r.addedLines.length }, 'block brought in line with the active grants');
     if (await state.markUp(name)) {
       await requests.appendAudit({ type: 'jump-host-alert', at: clock.now(), host: name, detail: `reachable again; block synced (${r.lines} line(s) for ${r.grantIds.length} active grant(s))` });

@@ -61,6 +61,8 @@ export class Reconciler {
       logger: Logger;
       /** an activation follow-up younger than this is left to the replica that won the approval */
       activationGraceMs: number;
+      /** the audit trail's retention by age */
+      audit?: { trim(): Promise<void> };
     },
   ) {}
 
@@ -97,6 +99,7 @@ export class Reconciler {
     await settle('retirement', stuck.retired, async (id) => void (await actions.endForRetiredJumpHost(id)));
     if (actions.remind) await settle('reminder', await this.undecidedLongEnough(), (id) => actions.remind!(id));
     if (actions.reviewBreakGlass) await settle('break-glass review', ['all'], () => actions.reviewBreakGlass!());
+    if (this.d.audit) await settle('audit retention', ['all'], () => this.d.audit!.trim());
     const jumpHosts = await Promise.all(
       this.d.policy.jumpHosts.map(async (j): Promise<JumpHostReport> => {
         try {

@@ -115,6 +115,10 @@ export function auditMetadata(e: AuditEvent, auditId: string): MessageMetadata {
   if (e.actor) p.actor = e.actor;
   if (e.requester) p.requester = e.requester;
   if (e.code) p.code = e.code;
+  if (e.chain) {
+    p.chain_seq = e.chain.seq;
+    p.chain_hash = e.chain.hash;
+  }
   return { event_type, event_payload: p };
 }
 

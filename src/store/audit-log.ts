@@ -19,6 +19,10 @@ const PAGE = 1000;
 export class AuditLog {
   private readonly stream: string;
 
+  get streamKey(): string {
+    return this.stream;
+  }
+
   constructor(
     private readonly redis: Redis,
     prefix?: string,

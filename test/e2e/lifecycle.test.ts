@@ -6,8 +6,6 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { canonicalJson, chainHash, withoutChainFields } from '../../src/domain/audit-chain.ts';
-import { Redis } from 'ioredis';
-import { AuditLog } from '../../src/store/audit-log.ts';
 import { approvalMessage, blockLines, click, posts, postsAbout, requestAccess, runJobNow, until } from '../support/flow.ts';
 import { describeSsh, sshHop } from '../support/ssh-client.ts';
 import { generateUserKey } from '../../src/sandbox/sshd-process.ts';
@@ -101,10 +99,13 @@ describe('request lifecycle', () => {
     await world.sender.command(ENGINEER, `revoke ${id}`);
     await until('line removed', () => !blockLines(world).some((l) => l.endsWith(`jit:${id}`)) || undefined);
     const env = { REDIS_URL: world.redisUrl };
-    // The chain head as the digest posts it (the witness outside Redis), before the export: the export holds it.
-    const redis = new Redis(world.redisUrl);
-    const head = await new AuditLog(redis).head().finally(() => redis.disconnect());
-    const checkpoint = `${head!.seq}:${head!.hash}`;
+    // Every audit-channel post carries its place in the chain: a checkpoint outside Redis (the witness).
+    const posted = await until('revocation in the audit channel', () =>
+      posts(world, AUDIT_CHANNEL).find((c) => c.args.metadata?.event_payload.audit_type === 'revoked' && c.args.metadata.event_payload.request_id === id),
+    );
+    const head = { seq: Number(posted.args.metadata!.event_payload.chain_seq), hash: String(posted.args.metadata!.event_payload.chain_hash) };
+    assert.match(head.hash, /^[0-9a-f]{64}$/);
+    const checkpoint = `${head.seq}:${head.hash}`;
     const exported = await jitJump(['audit', 'export', '--since', since], env);
     assert.equal(exported.code, 0, exported.err);
     const lines = exported.out.trimEnd().split('\n');
@@ -139,9 +140,9 @@ describe('request lifecycle', () => {
     assert.equal(reordered.code, 1);
     assert.match(reordered.err, new RegExp(`^FAILED: line ${at + 1} \\(seq ${events[at + 1]!.seq}\\)`));
 
-    const cut = await verify(file('truncated.jsonl', lines.filter((_, i) => events[i]!.seq < head!.seq)), checkpoint);
+    const cut = await verify(file('truncated.jsonl', lines.filter((_, i) => events[i]!.seq < head.seq)), checkpoint);
     assert.equal(cut.code, 1);
-    assert.match(cut.err, new RegExp(`checkpoint ${head!.seq} is past the export's last event`));
+    assert.match(cut.err, new RegExp(`checkpoint ${head.seq} is past the export's last event`));
 
     // Whoever can write Redis can recompute a whole chain after an edit: only the checkpoint catches that.
     const forged: string[] = [];
@@ -156,7 +157,7 @@ describe('request lifecycle', () => {
     assert.equal((await verify(file('forged.jsonl', forged))).code, 0, 'a recomputed chain is consistent in itself');
     const caught = await verify(file('forged.jsonl', forged), checkpoint);
     assert.equal(caught.code, 1);
-    assert.match(caught.err, new RegExp(`does not match checkpoint ${head!.seq}:`));
+    assert.match(caught.err, new RegExp(`does not match checkpoint ${head.seq}:`));
 
     const csv = await jitJump(['audit', 'export', '--since', since, '--format', 'csv'], env);
     assert.equal(csv.code, 0, csv.err);

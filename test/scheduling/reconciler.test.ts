@@ -96,6 +96,10 @@ describe('reconciler', () => {
     const alert = await until('hand-edit alert', () => alerts(world, /did not write \(edited by hand\)/)[0]);
     assert.match(alert.args.text, /on `bastion`/);
     assert.doesNotMatch(alert.args.text, /HandWrittenKeyHandWrittenKey/, 'the alert names the key type, not the whole key');
+    const repaired = await until('drift-repaired event', () =>
+      posts(world, AUDIT_CHANNEL).find((c) => c.args.metadata?.event_payload.audit_type === 'drift-repaired' && c.args.metadata.event_payload.host === 'bastion'),
+    );
+    assert.match(repaired.args.text, /1 line\(s\) jit-jump did not write removed from the block/);
 
     // A grant that ended in the store while its line stayed (crash between the transition and the sync).
     await world.broker.requests.transition({ id: kept, jumpHost: 'bastion' }, 'revoked', { type: 'revoked', at: Date.now(), requestId: kept, actor: ENGINEER }, { endedAt: Date.now() });
