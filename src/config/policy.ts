@@ -261,25 +261,17 @@ const retentionDuration = z
     return ms;
   });
 
-// The audit trail (src/audit): how long Redis keeps it, when the daily digest and chain checkpoint are posted.
+// The audit trail (src/audit): how long Redis keeps it.
 export const auditSchema = z
   .object({
     retention: retentionDuration.prefault('400d').describe('events older than this leave Redis (export them before); at least 1d'),
-    digest: z
-      .object({
-        at: z.string().regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, 'must be a local time such as "09:00"').default('09:00'),
-        timezone: z.string().refine(isValidTimeZone, 'must be an IANA time zone such as Europe/Berlin').default('UTC'),
-      })
-      .strict()
-      .prefault({})
-      .describe('the daily digest to the audit channel, with the chain head (the witness outside Redis)'),
   })
   .strict();
 
 export const policySchema = z
   .object({
     auditChannel: slackId('channel').describe('every audit event is posted here'),
-    auditors: z.array(slackId('user or user-group')).default([]).describe('Slack user (U…) or user-group (S…) IDs who may read /jump audit for every host'),
+    auditors: z.array(slackId('user or user-group').regex(/^[UWS]/, 'must be a user (U…) or user-group (S…) ID')).default([]).describe('Slack user (U…) or user-group (S…) IDs who may read /jump audit for every host'),
     audit: auditSchema.prefault({}),
     approvalChannel: slackId('channel').optional().describe('approval requests are also posted here'),
     teamId: slackId('team').optional().describe('the Slack workspace allowed to use the broker'),

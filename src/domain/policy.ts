@@ -134,17 +134,10 @@ export interface BreakGlassPolicy {
   reviewWithin: number;
 }
 
-/** How long the audit trail is kept in Redis, and when its daily digest is posted. */
+/** How long the audit trail is kept in Redis. */
 export interface AuditPolicy {
   /** events older than this leave Redis (by age, never by count); export them before */
   retention: number;
-  /** the daily digest (and chain checkpoint) to the audit channel */
-  digest: {
-    /** local time "HH:MM" */
-    at: string;
-    /** IANA time zone of `at` */
-    timezone: string;
-  };
 }
 
 export interface Policy {

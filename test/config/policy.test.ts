@@ -129,6 +129,18 @@ hosts:
       assert.equal(p.hosts[0]!.maxDuration, undefined, 'a host without its own maximum uses the default at run time');
     });
 
+    it('keeps the audit trail 400 days unless told, takes auditors, and refuses a retention under a day or not a duration', () => {
+      const p = validatePolicy(minimal());
+      assert.equal(p.audit.retention, 400 * 24 * H);
+      assert.deepEqual(p.auditors, []);
+      const set = validatePolicy({ ...minimal(), auditors: ['U0AUDIT', 'S0SEC'], audit: { retention: '2000d' } });
+      assert.equal(set.audit.retention, 2000 * 24 * H);
+      assert.deepEqual(set.auditors, ['U0AUDIT', 'S0SEC']);
+      assert.deepEqual(issues({ ...minimal(), audit: { retention: '12h' } }), ['audit.retention: must be at least 1d']);
+      assert.match(issues({ ...minimal(), audit: { retention: 'forever' } })[0]!, /^audit\.retention: "forever" is not a duration/);
+      assert.match(issues({ ...minimal(), auditors: ['C0NOTAUSER'] })[0]!, /^auditors\[0\]: must be a user \(U…\) or user-group \(S…\) ID/);
+    });
+
     it('fills the defaults left out of a partial defaults block', () => {
       const p = validatePolicy({ ...minimal(), defaults: { maxDuration: '2h', approvals: 1 } });
       assert.equal(p.defaults.maxDuration, 2 * H);
