@@ -9,6 +9,7 @@ import { checkConfig } from './check-config.ts';
 import { createLogger } from './logger.ts';
 import { reconcileDryRun } from './reconcile-dry-run.ts';
 import { auditExport, auditVerify } from './audit/audit-cli.ts';
+import { auditStanding } from './audit-standing.ts';
 
 const USAGE = `usage: jit-jump <command>
 
@@ -25,6 +26,8 @@ commands:
   audit verify FILE [--checkpoint SEQ:HASH ...]
                      check an exported jsonl file: exit 0 when the chain is intact and passes through every
                      checkpoint posted in the audit channel, 1 naming the first bad event
+  audit standing     list every key that can log in to a jump account outside the managed block (the
+                     broker's own excepted): exit 0 when there is none, 1 when any (or a server was not read)
 options:
   --config PATH   policy file (default: $JIT_CONFIG or ./jit.config.yaml)
   --offline       check-config without connecting to the jump servers
@@ -84,6 +87,7 @@ async function main(): Promise<number> {
   if (command === 'audit' && positionals[1] === 'verify') {
     return auditVerify({ file: positionals[2], checkpoints: values.checkpoint ?? [], print: (l) => console.log(l), error: (l) => console.error(l) });
   }
+  if (command === 'audit' && positionals[1] === 'standing') return auditStanding({ policyPath, args: positionals.slice(2), print: (t) => console.log(t), error: (l) => console.error(l) });
   if (command === 'audit') {
     console.error(`jit-jump audit: say export, verify or standing\n\n${USAGE}`);
     return 2;
