@@ -9,6 +9,7 @@ import { checkConfig } from './check-config.ts';
 import { createLogger } from './logger.ts';
 import { reconcileDryRun } from './reconcile-dry-run.ts';
 import { auditExport, auditVerify } from './audit/audit-cli.ts';
+import { auditStanding } from './audit-standing.ts';
 
 const USAGE = `usage: jit-jump <command>
 
@@ -25,6 +26,8 @@ commands:
   audit verify FILE [--checkpoint SEQ:HASH ...]
                      check an exported jsonl file: exit 0 when the chain is intact and passes through every
                      checkpoint posted in the audit channel, 1 naming the first bad event
+  audit standing     list every key that can log in to a jump account outside the managed block (the
+                     broker's own excepted): exit 0 when there is none, 1 when any (or a server was not read)
 options:
   --config PATH   policy file (default: $JIT_CONFIG or ./jit.config.yaml)
   --offline       check-config without connecting to the jump servers
@@ -70,7 +73,7 @@ async function main(): Promise<number> {
     const { REDIS_URL } = readRedisEnv(process.env);
     return reconcileDryRun({ redisUrl: REDIS_URL, policy: loadPolicy(policyPath), print: (t) => console.log(t) });
   }
-  if (command === 'audit') return audit(positionals, values);
+  if (command === 'audit') return audit(positionals, values, policyPath);
   if (command !== 'start') {
     console.error(`unknown command "${command}"\n\n${USAGE}`);
     return 2;
@@ -78,8 +81,8 @@ async function main(): Promise<number> {
   return start(policyPath);
 }
 
-/** `jit-jump audit export | verify`: the audit trail out of Redis, and its proof. */
-async function audit(positionals: string[], values: { since?: string; until?: string; format?: string; checkpoint?: string[] }): Promise<number> {
+/** `jit-jump audit export | verify | standing`: the audit trail out of Redis, its proof, and who holds standing access. */
+async function audit(positionals: string[], values: { since?: string; until?: string; format?: string; checkpoint?: string[] }, policyPath: string): Promise<number> {
   if (positionals[1] === 'export') {
     const { REDIS_URL } = readRedisEnv(process.env);
     return auditExport({
@@ -94,6 +97,7 @@ async function audit(positionals: string[], values: { since?: string; until?: st
   if (positionals[1] === 'verify') {
     return auditVerify({ file: positionals[2], checkpoints: values.checkpoint ?? [], print: (l) => console.log(l), error: (l) => console.error(l) });
   }
+  if (positionals[1] === 'standing') return auditStanding({ policyPath, args: positionals.slice(2), print: (t) => console.log(t), error: (l) => console.error(l) });
   console.error(`jit-jump audit: say export, verify or standing\n\n${USAGE}`);
   return 2;
 }

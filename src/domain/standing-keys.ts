@@ -23,14 +23,22 @@ export function fingerprintOfLine(keyLine: string): string | undefined {
   return fingerprintOfKey(type, blob);
 }
 
+/** One authorized_keys line as sshd reads it: its options (text before the key, '' if none), key and comment. */
+export interface AuthorizedKeysLine {
+  options: string;
+  type: string;
+  fingerprint: string;
+  comment: string;
+}
+
 /**
  * The key of one authorized_keys line, read as sshd reads it: a key at the start, or else options first
  * (up to the first blank outside double quotes, `\"` escaping a quote) and then the key.
  */
-export function keyOfAuthorizedKeysLine(line: string): string | undefined {
+export function readAuthorizedKeysLine(line: string): AuthorizedKeysLine | undefined {
   const text = line.trim();
   if (text === '' || text.startsWith('#')) return undefined;
-  const atStart = keyAt(text);
+  const atStart = keyAt(text, '');
   if (atStart) return atStart;
   let quoted = false;
   let i = 0;
@@ -40,12 +48,20 @@ export function keyOfAuthorizedKeysLine(line: string): string | undefined {
     else if (c === '"') quoted = !quoted;
     else if (!quoted && (c === ' ' || c === '\t')) break;
   }
-  return keyAt(text.slice(i).trim());
+  return keyAt(text.slice(i).trim(), text.slice(0, i));
 }
 
-function keyAt(text: string): string | undefined {
-  const [type = '', blob = ''] = text.split(/[ \t]+/);
-  return fingerprintOfKey(type, blob);
+/** The fingerprint of the key of one authorized_keys line (see readAuthorizedKeysLine). */
+export function keyOfAuthorizedKeysLine(line: string): string | undefined {
+  return readAuthorizedKeysLine(line)?.fingerprint;
+}
+
+function keyAt(text: string, options: string): AuthorizedKeysLine | undefined {
+  const m = /^(\S+)[ \t]+(\S+)(?:[ \t]+(.*))?$/.exec(text);
+  if (!m) return undefined;
+  const [, type = '', blob = '', comment = ''] = m;
+  const fingerprint = fingerprintOfKey(type, blob);
+  return fingerprint ? { options, type, fingerprint, comment: comment.trim() } : undefined;
 }
 
 /**
