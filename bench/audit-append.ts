@@ -1,0 +1,31 @@
+// Cost of the audit hash chain: one append-audit round trip (Lua: canonical JSON + SHA-256 in the script)
+// against a real redis-server, p50/p99 over 2,000 appends of a realistic event. Prints figures; not a test.
+import { Redis } from 'ioredis';
+import { startRedis } from '../src/sandbox/redis-process.ts';
+import { RequestStore } from '../src/store/request-store.ts';
+
+async function main(): Promise<void> {
+  const server = await startRedis();
+  const redis = new Redis(server.url);
+  try {
+    const store = new RequestStore(redis);
+    const event = { type: 'refused' as const, at: Date.now(), actor: 'U0ALICE', host: 'db-prod-1', reason: 'x'.repeat(120), detail: 'approve: not an owner of db-prod-1 '.repeat(4) };
+    for (let i = 0; i < 200; i++) await store.appendAudit(event);
+    const n = 2000;
+    const ms: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const start = process.hrtime.bigint();
+      await store.appendAudit(event);
+      ms.push(Number(process.hrtime.bigint() - start) / 1e6);
+    }
+    ms.sort((a, b) => a - b);
+    const stats = (await redis.info('commandstats')).split('\n').find((l) => l.startsWith('cmdstat_evalsha:'))?.trim();
+    console.log(`append-audit round trip, ${n} appends of a ${JSON.stringify(event).length}-byte event: p50 ${ms[n / 2]!.toFixed(3)} ms, p99 ${ms[Math.floor(n * 0.99)]!.toFixed(3)} ms`);
+    console.log(`redis ${stats ?? ''}`);
+  } finally {
+    redis.disconnect();
+    await server.stop();
+  }
+}
+
+void main();
