@@ -4,22 +4,15 @@ import pino from 'pino';
 import { createSyncParts } from './broker.ts';
 import type { Policy } from './config/policy.ts';
 import { systemClock } from './domain/clock.ts';
-import { asCommandClient, createRedisClient, describeRedisTarget, parseRedisUrl } from './store/redis-connection.ts';
+import { connectOnce } from './store/redis-connection.ts';
 import { formatReconcileReport, Reconciler } from './scheduling/reconciler.ts';
 
 export async function reconcileDryRun(o: { redisUrl: string; policy: Policy; print: (text: string) => void; redisPrefix?: string }): Promise<number> {
   const logger = pino({ level: 'silent' });
-  const target = parseRedisUrl(o.redisUrl);
-  // One attempt, no reconnecting: a dry run that cannot reach Redis says so and ends.
-  const redis = asCommandClient(createRedisClient(target, 'commands', { overrides: { maxRetriesPerRequest: 1, commandTimeout: 5000, retryStrategy: () => null } }));
-  redis.on('error', () => undefined);
+  const redis = await connectOnce(o.redisUrl, 5000);
   const { requests, connections, sync } = createSyncParts({ redis, policy: o.policy, clock: systemClock, logger, redisPrefix: o.redisPrefix, hostKeyAlarm: false });
   const refuse = () => Promise.reject(new Error('dry run: nothing is changed'));
   try {
-    await new Promise<void>((resolve, reject) => {
-      redis.once('ready', resolve);
-      redis.once('end', () => reject(new Error(`cannot reach Redis at ${describeRedisTarget(target)}`)));
-    });
     const reconciler = new Reconciler({
       policy: o.policy,
       requests,

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { formatCheckpoint, parseCheckpoint, verifyChain, type Checkpoint } from '../domain/audit-chain.ts';
 import { AuditLog } from '../store/audit-log.ts';
-import { asCommandClient, createRedisClient, describeRedisTarget, parseRedisUrl } from '../store/redis-connection.ts';
+import { connectOnce } from '../store/redis-connection.ts';
 import { csvHeader, csvRow, jsonlLine, type ExportFormat } from './audit-export.ts';
 
 export interface ExportOptions {
@@ -47,15 +47,9 @@ export async function auditExport(o: ExportOptions): Promise<number> {
     o.error(`jit-jump audit export: --format must be jsonl or csv, not "${o.format}"`);
     return 2;
   }
-  const target = parseRedisUrl(o.redisUrl);
-  // One attempt, no reconnecting: an export that cannot reach Redis says so and ends.
-  const redis = asCommandClient(createRedisClient(target, 'commands', { overrides: { maxRetriesPerRequest: 1, commandTimeout: 30_000, retryStrategy: () => null } }));
-  redis.on('error', () => undefined);
+  let redis: Awaited<ReturnType<typeof connectOnce>> | undefined;
   try {
-    await new Promise<void>((resolve, reject) => {
-      redis.once('ready', resolve);
-      redis.once('end', () => reject(new Error(`cannot reach Redis at ${describeRedisTarget(target)}`)));
-    });
+    redis = await connectOnce(o.redisUrl, 30_000);
     if (format === 'csv') await o.write(`${csvHeader()}\n`);
     for await (const stored of new AuditLog(redis, o.redisPrefix).range(since, until)) {
       await o.write(`${format === 'csv' ? csvRow(stored) : jsonlLine(stored)}\n`);
@@ -65,7 +59,7 @@ export async function auditExport(o: ExportOptions): Promise<number> {
     o.error(`jit-jump audit export: ${err instanceof Error ? err.message : String(err)}`);
     return 1;
   } finally {
-    redis.disconnect();
+    redis?.disconnect();
   }
 }
 

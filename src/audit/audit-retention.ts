@@ -1,6 +1,6 @@
 // Retention of the audit trail in Redis: by age (policy audit.retention), run by the one replica that
-// reconciles. And a warning when Redis could lose history another way: evicting keys, or running out of
-// memory before the retention period is over (then writes fail: refused, not silently dropped).
+// reconciles. And a warning when Redis runs out of memory before the retention period is over (then writes
+// fail: refused, not silently dropped).
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.ts';
@@ -34,11 +34,8 @@ export class AuditRetention {
     const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? NaN);
     const used = field('used_memory');
     const max = field('maxmemory');
-    const policy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1];
-    if (policy && policy !== 'noeviction') {
-      this.lastWarning = now;
-      this.d.logger.warn({ policy }, 'audit: Redis maxmemory-policy is not noeviction: Redis may evict audit history (and grants); set maxmemory-policy noeviction');
-    } else if (max > 0 && used / max > MEMORY_WARN_SHARE) {
+    // (An evicting maxmemory-policy is warned about once at start, with the other Redis settings.)
+    if (max > 0 && used / max > MEMORY_WARN_SHARE) {
       this.lastWarning = now;
       const streamBytes = await this.d.redis.call('MEMORY', 'USAGE', this.log.streamKey, 'SAMPLES', '0').catch(() => null);
       this.d.logger.warn(

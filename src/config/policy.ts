@@ -11,22 +11,25 @@ import type { HostPolicy, JumpHostPolicy, Policy } from '../domain/policy.ts';
 /** The longest duration the policy accepts anywhere (30 days). */
 export const MAX_POLICY_DURATION_MS = 30 * 86_400_000;
 
-const duration = z
-  .string()
-  .describe('a duration such as 30s, 15m, 2h, 1d')
-  .transform((text, ctx) => {
-    const ms = parseDuration(text);
-    if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration (use e.g. 30m, 2h, 1d)` });
-      return z.NEVER;
-    }
-    // Past this an expiry can leave what the renderer writes (year 9999), and no access should last longer.
-    if (ms > MAX_POLICY_DURATION_MS) {
-      ctx.addIssue({ code: 'custom', message: `"${text}" is longer than the 30d every duration is capped at` });
-      return z.NEVER;
-    }
-    return ms;
-  });
+/** A duration ("30s", "15m", "2h", "1d") in ms, at most `capMs` when given. */
+const durationField = (examples: string, capMs?: number) =>
+  z
+    .string()
+    .describe('a duration such as 30s, 15m, 2h, 1d')
+    .transform((text, ctx) => {
+      const ms = parseDuration(text);
+      if (ms === undefined) {
+        ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration (use e.g. ${examples})` });
+        return z.NEVER;
+      }
+      if (capMs !== undefined && ms > capMs) {
+        ctx.addIssue({ code: 'custom', message: `"${text}" is longer than the 30d every duration is capped at` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+// Past the cap an expiry can leave what the renderer writes (year 9999), and no access should last longer.
+const duration = durationField('30m, 2h, 1d', MAX_POLICY_DURATION_MS);
 
 const slackId = (what: string) =>
   z.string().regex(/^[A-Z0-9][A-Z0-9_-]{1,40}$/i, `must be a Slack ${what} ID such as C0123ABC`);
@@ -249,17 +252,7 @@ export const breakGlassSchema = z
   .strict();
 
 // Audit retention is counted in days and years, past the 30d cap of access durations.
-const retentionDuration = z
-  .string()
-  .describe('a duration such as 400d')
-  .transform((text, ctx) => {
-    const ms = parseDuration(text);
-    if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration (use e.g. 400d)` });
-      return z.NEVER;
-    }
-    return ms;
-  });
+const retentionDuration = durationField('400d');
 
 // The audit trail (src/audit): how long Redis keeps it.
 export const auditSchema = z

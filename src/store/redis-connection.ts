@@ -305,3 +305,23 @@ function acknowledgeWrites(client: Redis, replicas: number, timeoutMs: number, o
     return tx;
   };
 }
+
+/**
+ * One connection for a one-shot command (export, dry run): one attempt, no reconnecting, so a command that
+ * cannot reach Redis says so and ends instead of retrying forever.
+ */
+export async function connectOnce(url: string, commandTimeoutMs: number): Promise<Redis> {
+  const target = parseRedisUrl(url);
+  const redis = asCommandClient(createRedisClient(target, 'commands', { overrides: { maxRetriesPerRequest: 1, commandTimeout: commandTimeoutMs, retryStrategy: () => null } }));
+  redis.on('error', () => undefined);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      redis.once('ready', resolve);
+      redis.once('end', () => reject(new Error(`cannot reach Redis at ${describeRedisTarget(target)}`)));
+    });
+  } catch (err) {
+    redis.disconnect();
+    throw err;
+  }
+  return redis;
+}

@@ -3,7 +3,7 @@
 // fingerprint ssh-keygen prints and exit 1; the broker's own line and the block's lines are not; with the
 // planted line gone, exit 0; a jump server that cannot be reached is said so, exit 1; a stray word, exit 2.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,25 +12,8 @@ import { stringify } from 'yaml';
 import { blockBeginLine, BLOCK_END, renderKeyLines } from '../../src/domain/managed-block.ts';
 import { freePort } from '../../src/sandbox/processes.ts';
 import { generateUserKey, startSshd, type SshdProcess } from '../support/sshd.ts';
+import { jitJump } from '../support/cli.ts';
 
-/** Runs the CLI to its end (a generous deadline: the machine may be loaded). */
-function jitJump(args: string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out });
-    });
-  });
-}
 
 const fingerprintOf = (publicKey: string): string => execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', '-'], { input: `${publicKey}\n`, encoding: 'utf8' }).split(' ')[1]!;
 

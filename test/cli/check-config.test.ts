@@ -2,7 +2,6 @@
 // jump server below OpenSSH 9.1 (a real sshd announcing 8.9), --offline, a broker key others can read, and
 // the exit codes: 0 without errors (warnings allowed), 1 with any error, 2 for a command it does not know.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,25 +10,8 @@ import { stringify } from 'yaml';
 import { freePort } from '../../src/sandbox/processes.ts';
 import { startOldSshd } from '../support/old-sshd.ts';
 import { generateUserKey, type SshdProcess } from '../support/sshd.ts';
+import { jitJump } from '../support/cli.ts';
 
-/** Runs the CLI to its end (a generous deadline: the machine may be loaded). */
-function jitJump(args: string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out });
-    });
-  });
-}
 
 describe('check-config end to end', () => {
   let dir: string;

@@ -1,10 +1,9 @@
 // The rest of a request's life: time-outs, expiry warnings, list, early revocation, and a key change ending grants.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
+import { jitJump } from '../support/cli.ts';
 import { canonicalJson, chainHash, withoutChainFields } from '../../src/domain/audit-chain.ts';
 import { approvalMessage, blockLines, click, posts, postsAbout, requestAccess, runJobNow, until } from '../support/flow.ts';
 import { describeSsh, sshHop } from '../support/ssh-client.ts';
@@ -107,8 +106,8 @@ describe('request lifecycle', () => {
     assert.match(head.hash, /^[0-9a-f]{64}$/);
     const checkpoint = `${head.seq}:${head.hash}`;
     const exported = await jitJump(['audit', 'export', '--since', since], env);
-    assert.equal(exported.code, 0, exported.err);
-    const lines = exported.out.trimEnd().split('\n');
+    assert.equal(exported.code, 0, exported.stderr);
+    const lines = exported.stdout.trimEnd().split('\n');
     const events = lines.map((l) => JSON.parse(l) as { seq: number; type: string; requestId?: string; hash: string });
     assert.deepEqual(events.filter((e) => e.requestId === id).map((e) => e.type), ['requested', 'approved', 'activated', 'revoked']);
     assert.deepEqual(events.map((e) => e.seq), events.map((_, i) => events[0]!.seq + i), 'consecutive sequence numbers');
@@ -120,29 +119,29 @@ describe('request lifecycle', () => {
     };
     const verify = (path: string, ...checkpoints: string[]) => jitJump(['audit', 'verify', path, ...checkpoints.flatMap((c) => ['--checkpoint', c])]);
     const good = await verify(file('good.jsonl', lines), checkpoint);
-    assert.equal(good.code, 0, good.err);
-    assert.match(good.out, new RegExp(`^OK: ${lines.length} event\\(s\\).*passes through 1 checkpoint`));
+    assert.equal(good.code, 0, good.stderr);
+    assert.match(good.stdout, new RegExp(`^OK: ${lines.length} event\\(s\\).*passes through 1 checkpoint`));
 
     const at = lines.length - 3; // an event inside the export (0-based)
     const flipped = [...lines];
     flipped[at] = flipped[at]!.replace('"type":"', '"type":"x');
     const edited = await verify(file('edited.jsonl', flipped));
     assert.equal(edited.code, 1);
-    assert.match(edited.err, new RegExp(`^FAILED: line ${at + 1} \\(seq ${events[at]!.seq}\\): its content does not match its hash \\(edited\\)`));
+    assert.match(edited.stderr, new RegExp(`^FAILED: line ${at + 1} \\(seq ${events[at]!.seq}\\): its content does not match its hash \\(edited\\)`));
 
     const deleted = await verify(file('deleted.jsonl', lines.filter((_, i) => i !== at)));
     assert.equal(deleted.code, 1);
-    assert.match(deleted.err, new RegExp(`^FAILED: line ${at + 1} \\(seq ${events[at + 1]!.seq}\\): .*1 event\\(s\\) missing`));
+    assert.match(deleted.stderr, new RegExp(`^FAILED: line ${at + 1} \\(seq ${events[at + 1]!.seq}\\): .*1 event\\(s\\) missing`));
 
     const swapped = [...lines];
     [swapped[at], swapped[at + 1]] = [swapped[at + 1]!, swapped[at]!];
     const reordered = await verify(file('swapped.jsonl', swapped));
     assert.equal(reordered.code, 1);
-    assert.match(reordered.err, new RegExp(`^FAILED: line ${at + 1} \\(seq ${events[at + 1]!.seq}\\)`));
+    assert.match(reordered.stderr, new RegExp(`^FAILED: line ${at + 1} \\(seq ${events[at + 1]!.seq}\\)`));
 
     const cut = await verify(file('truncated.jsonl', lines.filter((_, i) => events[i]!.seq < head.seq)), checkpoint);
     assert.equal(cut.code, 1);
-    assert.match(cut.err, new RegExp(`checkpoint ${head.seq} is past the export's last event`));
+    assert.match(cut.stderr, new RegExp(`checkpoint ${head.seq} is past the export's last event`));
 
     // Whoever can write Redis can recompute a whole chain after an edit: only the checkpoint catches that.
     const forged: string[] = [];
@@ -157,33 +156,17 @@ describe('request lifecycle', () => {
     assert.equal((await verify(file('forged.jsonl', forged))).code, 0, 'a recomputed chain is consistent in itself');
     const caught = await verify(file('forged.jsonl', forged), checkpoint);
     assert.equal(caught.code, 1);
-    assert.match(caught.err, new RegExp(`does not match checkpoint ${head.seq}:`));
+    assert.match(caught.stderr, new RegExp(`does not match checkpoint ${head.seq}:`));
 
     const csv = await jitJump(['audit', 'export', '--since', since, '--format', 'csv'], env);
-    assert.equal(csv.code, 0, csv.err);
-    const rows = csv.out.trimEnd().split('\n');
+    assert.equal(csv.code, 0, csv.stderr);
+    const rows = csv.stdout.trimEnd().split('\n');
     assert.equal(rows[0], 'seq,time,type,actor,requester,host,requestId,durationMs,expiresAt,reason,code,detail,prev,hash');
     assert.ok(rows.length - 1 >= lines.length, 'one row per event (later events may have been appended since)');
     assert.match(rows.find((r) => r.includes(`,revoked,`) && r.includes(id))!, new RegExp(`^\\d+,\\d{4}-\\d{2}-\\d{2}T[0-9:.]+Z,revoked,${ENGINEER},`));
 
     const bad = await jitJump(['audit', 'export', '--since', 'yesterday'], env);
     assert.equal(bad.code, 2);
-    assert.match(bad.err, /--since "yesterday" is not an ISO 8601 time/);
+    assert.match(bad.stderr, /--since "yesterday" is not an ISO 8601 time/);
   });
 });
-
-/** The jit-jump command line as an operator runs it (asynchronously: the broker under test keeps running). */
-async function jitJump(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
-  try {
-    const r = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
-      encoding: 'utf8',
-      timeout: 60_000,
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    return { code: 0, out: r.stdout, err: r.stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, out: e.stdout ?? '', err: e.stderr ?? '' };
-  }
-}
