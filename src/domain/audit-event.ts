@@ -6,6 +6,8 @@ export type AuditEventType =
   | 'requested'
   | 'approval-recorded'
   | 'approved'
+  /** granted by an autoApprove rule (the broker is the actor; `detail`: which rule) */
+  | 'auto-approved'
   | 'activated'
   /** access taken at once by someone on the breakGlass list (then activated) */
   | 'break-glass'
@@ -21,7 +23,7 @@ export type AuditEventType =
   | 'cancelled'
   | 'timed-out'
   | 'failed'
-  | 'key-registered'
+  | 'key-added'
   | 'key-replaced'
   | 'key-removed'
   | 'refused'

@@ -39,7 +39,7 @@ export class KeyStore {
 
   /** Stores the key; `key-taken` when another person registered the same key. */
   async set(user: string, key: UserPublicKey, now: number): Promise<SetKeyResult> {
-    const event: AuditEvent = { type: 'key-registered', at: now, actor: user, detail: `${key.type} ${key.fingerprint}` };
+    const event: AuditEvent = { type: 'key-added', at: now, actor: user, detail: `${key.type} ${key.fingerprint}` };
     const r = await runScript(
       this.redis,
       'set-key',

@@ -144,7 +144,8 @@ export class RequestStore {
         allowedFrom: statesLeadingTo(ACTIVE_STATE).join(','),
         activeState: ACTIVE_STATE,
         recordedEvent: JSON.stringify({ ...base, type: 'approval-recorded' } satisfies AuditEvent),
-        approvedEvent: JSON.stringify({ ...base, type: approvedType } satisfies AuditEvent),
+        // An auto-approval is its own event type, so an export tells it from an owner's decision at a glance.
+        approvedEvent: JSON.stringify({ ...base, type: req.autoApproved !== undefined ? 'auto-approved' : approvedType } satisfies AuditEvent),
         activatedEvent: JSON.stringify({ ...base, type: activatedType, durationMs: req.durationMs } satisfies AuditEvent),
         // approvalTimeoutMs, maxDurationMs, requiredApprovals, maxTotalMs
         ...rules,

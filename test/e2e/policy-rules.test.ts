@@ -75,7 +75,7 @@ describe('policy rules, reason patterns, requesters and auto-approval', () => {
     assert.match(JSON.stringify(dm.args.blocks), /auto-approved \(rule 2\)/);
     assert.equal(metadata(dm)?.event_payload.auto_approved, 2);
     await until('audited', () =>
-      posts(world, AUDIT_CHANNEL).find((c) => metadata(c)?.event_payload.request_id === id && metadata(c)?.event_payload.audit_type === 'approved' && /auto-approved \(rule 2\)/.test(c.args.text)),
+      posts(world, AUDIT_CHANNEL).find((c) => metadata(c)?.event_payload.request_id === id && metadata(c)?.event_payload.audit_type === 'auto-approved' && /auto-approved \(rule 2\)/.test(c.args.text)),
     );
     assert.equal(posts(world).filter((c) => metadata(c)?.event_type === 'jit_request_pending').length, pendingBefore, 'no owner was asked');
     assert.match((await world.sender.command(ENGINEER, `revoke ${id}`)).json.text, /revoked/);

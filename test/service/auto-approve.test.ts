@@ -28,9 +28,9 @@ describe('auto-approval', () => {
     assert.equal(h.notifier.of('grantActivated', id).length, 1, 'the connect instructions were sent');
     assert.deepEqual(h.sync.blocks.get('bastion'), [id]);
     assert.deepEqual(
-      h.audit.filter((e) => e.requestId === id && (e.type === 'approved' || e.type === 'activated')).map((e) => [e.type, e.actor, e.detail]),
+      h.audit.filter((e) => e.requestId === id && (e.type === 'auto-approved' || e.type === 'activated')).map((e) => [e.type, e.actor, e.detail]),
       [
-        ['approved', 'jit-jump', 'auto-approved (rule 2)'],
+        ['auto-approved', 'jit-jump', 'auto-approved (rule 2)'],
         ['activated', 'jit-jump', 'auto-approved (rule 2)'],
       ],
     );

@@ -20,7 +20,7 @@ describe('keys', () => {
     assert.equal(shown.reply?.kind === 'key' && shown.reply.key.line, line.split(' ').slice(0, 2).join(' '), 'stored without the comment');
     const replaced = await h.run(h.service.command(ENG, `key add ${publicKeyLine()}`));
     assert.deepEqual(replaced.reply && { ...replaced.reply, fingerprint: '' }, { kind: 'key-saved', type: 'ssh-ed25519', fingerprint: '', replaced: true, endedGrants: 0, cancelledRequests: 0 });
-    assert.deepEqual(h.audit.filter((e) => e.actor === ENG && e.type.startsWith('key-')).map((e) => e.type), ['key-registered', 'key-replaced']);
+    assert.deepEqual(h.audit.filter((e) => e.actor === ENG && e.type.startsWith('key-')).map((e) => e.type), ['key-added', 'key-replaced']);
   });
 
   it('refuses a key someone else registered', async () => {

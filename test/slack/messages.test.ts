@@ -107,7 +107,7 @@ describe('auditLine', () => {
   });
 
   it('has a verb for every event type', () => {
-    const types: AuditEventType[] = ['requested', 'approval-recorded', 'approved', 'activated', 'denied', 'expired', 'revoked', 'cancelled', 'timed-out', 'failed', 'key-registered', 'key-replaced', 'refused', 'jump-host-alert', 'connection', 'session-ended', 'policy-reloaded'];
+    const types: AuditEventType[] = ['requested', 'approval-recorded', 'approved', 'activated', 'denied', 'expired', 'revoked', 'cancelled', 'timed-out', 'failed', 'key-added', 'key-replaced', 'refused', 'jump-host-alert', 'connection', 'session-ended', 'policy-reloaded'];
     const verbs = new Set<string>();
     for (const type of types) {
       const line = auditLine({ type, at: 0 });

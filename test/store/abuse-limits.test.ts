@@ -72,9 +72,9 @@ describe('RateLimiter, pending cap and KeyStore.remove', () => {
     assert.deepEqual(await keys.set('U2', key, NOW + 3), { ok: true, value: { replaced: false } }, 'a removed key may be registered again');
     const events = (await db.redis.xrange(keys.keys.auditStream, '-', '+')).map(([, f]) => JSON.parse(f[f.indexOf('e') + 1]!) as { type: string; actor: string; detail?: string });
     assert.deepEqual(events.map((e) => `${e.type} ${e.actor} ${e.detail ?? ''}`), [
-      'key-registered U1 ssh-ed25519 SHA256:abc',
+      'key-added U1 ssh-ed25519 SHA256:abc',
       'key-removed U1 ssh-ed25519 SHA256:abc',
-      'key-registered U2 ssh-ed25519 SHA256:abc',
+      'key-added U2 ssh-ed25519 SHA256:abc',
     ]);
   });
 

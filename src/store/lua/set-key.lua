@@ -3,7 +3,7 @@
 -- ARGV: user, line, fingerprint, type, now, event, keyOwnerPrefix
 --   keyOwner: the owner-by-fingerprint key of the new key; keyOwnerPrefix + fingerprint is that of the
 --   previous key, released here (same hash tag as the KEYS); the event's type is filled in here
---   (key-registered or key-replaced)
+--   (key-added or key-replaced)
 -- Returns: ok(previousFingerprint, '' if none) | taken
 -- #include audit-append
 local owner = redis.call('GET', KEY.keyOwner)
@@ -15,6 +15,6 @@ end
 redis.call('HSET', KEY.userKey, 'line', ARG.line, 'fingerprint', ARG.fingerprint, 'type', ARG.type, 'addedAt', ARG.now)
 redis.call('SET', KEY.keyOwner, ARG.user)
 local event = cjson.decode(ARG.event)
-if previous == '' then event['type'] = 'key-registered' else event['type'] = 'key-replaced' end
+if previous == '' then event['type'] = 'key-added' else event['type'] = 'key-replaced' end
 auditAppend(KEY.auditStream, cjson.encode(event), '')
 return {'ok', previous}

@@ -19,7 +19,7 @@ export class InMemoryKeys implements KeyRepository {
     if (owner !== undefined && owner !== user) return refuse('key-taken', 'taken');
     const replaced = this.keys.has(user);
     this.keys.set(user, { ...key, addedAt: now });
-    this.audit.push({ type: replaced ? 'key-replaced' : 'key-registered', at: now, actor: user, detail: `${key.type} ${key.fingerprint}` });
+    this.audit.push({ type: replaced ? 'key-replaced' : 'key-added', at: now, actor: user, detail: `${key.type} ${key.fingerprint}` });
     return ok({ replaced });
   }
 

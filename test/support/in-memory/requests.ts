@@ -86,7 +86,7 @@ export class InMemoryRequests implements RequestRepository {
     }
     Object.assign(r, { state: 'active', activatedAt: now, expiresAt: now + grantMs });
     this.activating.add(r.id);
-    this.audit.push({ ...base, type: 'approved' }, { ...base, type: 'activated', durationMs: grantMs, expiresAt: r.expiresAt });
+    this.audit.push({ ...base, type: r.autoApproved !== undefined ? 'auto-approved' : 'approved' }, { ...base, type: 'activated', durationMs: grantMs, expiresAt: r.expiresAt });
     return ok({ activated: true, expiresAt: r.expiresAt! });
   }
 
