@@ -8,6 +8,7 @@ const LAYERS = [
   ['domain', [], 'src/domain/ is the core: it imports no other folder of src/ (adapters depend on it, never the reverse)'],
   ['service', ['domain'], 'the use cases reach the outside world through ports they declare (src/service/ports.ts)'],
   ['audit', ['domain', 'store'], 'the audit trail reads the store (its stream); the forwarder posts through a port it declares (AuditPoster), Slack implements it'],
+  ['observability', [], 'metrics and health endpoints know nothing of src/: the parts report through its Observer interface, the composition root passes readers in'],
   ['store', ['domain'], 'the store is an adapter below the others: it knows the domain and nothing else of src/'],
 ];
 

@@ -8,6 +8,7 @@ COPY tsconfig.json ./
 COPY src ./src
 USER node
 EXPOSE 3000
-HEALTHCHECK --interval=30s --timeout=5s CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+# /readyz: Redis, workers, reconcile and Slack; in Socket Mode it listens on HEALTH_PORT instead of PORT.
+HEALTHCHECK --interval=30s --timeout=5s CMD node -e "fetch('http://127.0.0.1:'+((process.env.SLACK_APP_TOKEN||process.env.SLACK_APP_TOKEN_FILE?process.env.HEALTH_PORT:process.env.PORT)||3000)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 # node itself, not the tsx wrapper: signals reach the broker (tsx relays SIGTERM and SIGINT only, not SIGHUP).
 CMD ["node", "--import", "tsx", "src/main.ts", "start"]

@@ -36,6 +36,10 @@ import { AuditRetention } from './audit/audit-retention.ts';
 import { StandingKeyStore } from './store/standing-key-store.ts';
 import { SyncLocks } from './store/sync-lock.ts';
 import { RequestStore } from './store/request-store.ts';
+import { brokerMetrics, healthProbes, repairsOf } from './broker-health.ts';
+import { startHealthServer, type HealthProbes } from './observability/health.ts';
+import type { BrokerMetrics, Observer } from './observability/metrics.ts';
+import { SlackReachability } from './slack/slack-reachability.ts';
 
 export interface BrokerOptions {
   env: Env;
@@ -49,6 +53,8 @@ export interface BrokerOptions {
   redisPrefix?: string;
   /** bind address of the HTTP receiver (default: all interfaces) */
   host?: string;
+  /** Socket Mode: serve the health endpoints here instead of on HEALTH_PORT (0: any free port; tests) */
+  healthPort?: number;
   /** timings that tests shorten; production uses the defaults */
   tuning?: BrokerTuning;
 }
@@ -78,6 +84,8 @@ export interface BrokerTuning {
 export interface Broker {
   /** the HTTP port actually listened on (HTTP mode) */
   port?: number;
+  /** Socket Mode: the port of /healthz, /readyz and /metrics (none when HEALTH_PORT is 0) */
+  healthPort?: number;
   service: AccessService;
   sync: JumpHostSync;
   requests: RequestStore;
@@ -93,13 +101,7 @@ export interface Broker {
 export async function startBroker(o: BrokerOptions): Promise<Broker> {
   const { env, policy, logger } = o;
   const clock = o.clock ?? systemClock;
-  for (const jh of policy.jumpHosts) {
-    const problem = checkPrivateKeyFile(jh.privateKeyPath);
-    if (problem) throw new PolicyError(`jumpHosts[${jh.name}].privateKeyPath: ${problem}`);
-  }
-  // The broker's public keys: never registered by a person, never rendered.
-  const broker = brokerKeyFingerprints(policy);
-  if (broker.problems.length) throw new PolicyError(broker.problems.join('\n'));
+  const broker = readableBrokerKeys(policy);
   const t = o.tuning ?? {};
   const live = new PolicySource(policy, { path: o.policyPath });
   const replicaId = `${hostname()}-${process.pid}`;
@@ -112,14 +114,17 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
     throw err;
   }
 
-  const { requests, keys, connections, sync, registry, standing, watch, reports } = createSyncParts({ redis: conn.redis, policy: live.view, clock, logger, redisPrefix: o.redisPrefix, tuning: t });
+  const metrics = brokerMetrics({ redis: conn.redis, requests: new RequestStore(conn.redis, o.redisPrefix), policy: live.view, auditStream: auditStreamKeys(o.redisPrefix).stream, clock });
+  const { requests, keys, connections, sync, registry, standing, watch, reports } = createSyncParts({ redis: conn.redis, policy: live.view, clock, logger, redisPrefix: o.redisPrefix, tuning: t, observer: metrics });
   const bullPrefix = queuePrefixFor(o.redisPrefix);
   const jobs = new AccessJobs({ producer: conn.producer, workerConnection: conn.workerConnection, logger: logger.child({ component: 'jobs' }), prefix: bullPrefix });
-  const client = createWebClient(env.SLACK_BOT_TOKEN, env.SLACK_API_URL);
+  const client = createWebClient(env.SLACK_BOT_TOKEN, env.SLACK_API_URL, (method, error) => metrics.slackApiError(method, error));
+  const slack = new SlackReachability(client);
   const notifier = liveNotifier(client, live.view, logger);
   const { service, reconciler, home } = createAccessFlow(o, { policy: live.view, redis: conn.redis, requests, keys, standingKeys: standingKeyLookup(live.view, broker.fingerprints, standing), sync, registry, jobs, notifier, client, clock, limits: new RateLimiter(conn.redis, o.redisPrefix), usage: reports });
   const reconcileJobs = new ReconcileJobs({ producer: conn.producer, workerConnection: conn.workerConnection, logger: logger.child({ component: 'reconcile' }), everyMs: policy.reconcileInterval, prefix: bullPrefix });
   const inFlight = new Set<Promise<void>>();
+  const health = healthProbes({ redis: conn.redis, requests, policy: live.view, workers: [jobs, reconcileJobs], slack, metrics, startedAt: clock.now(), now: () => clock.now() });
   const app = createBoltApp({
     botToken: env.SLACK_BOT_TOKEN,
     signingSecret: env.SLACK_SIGNING_SECRET,
@@ -131,24 +136,26 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
     ackDeadlineMs: t.slackAckDeadlineMs,
     service, home, // home: the notifier's publisher of Home tabs too (one person's publishes run in order)
     logger,
-    health: async () => (await conn.redis.ping()) === 'PONG',
+    health,
     onWork: (work) => {
       inFlight.add(work);
       void work.finally(() => inFlight.delete(work));
     },
   });
 
-  const audit = await startWorkers({ jobs, reconcileJobs, service, reconciler, notifier, auditRedis: conn.auditRedis, redisPrefix: o.redisPrefix, replicaId, logger, tuning: t });
-  const { port, server } = await startApp(app, env, o.host);
+  const audit = await startWorkers({ jobs, reconcileJobs, service, reconciler, notifier, auditRedis: conn.auditRedis, redisPrefix: o.redisPrefix, replicaId, logger, tuning: t, metrics });
+  slack.start();
+  const { port, server, healthServer } = await startApp(app, env, health, o.host, o.healthPort);
   // Bring every jump server in line with the store now: repairs whatever happened while we were down. A
   // retired jump server's grants end now too, not at the first scheduled reconcile.
   (policy.jumpHosts.some((j) => j.retired) ? reconciler.run() : sync.syncAll()).catch((err: unknown) => logger.warn({ err }, 'initial sync failed'));
-  logger.info({ port, redis: describeRedisTarget(conn.target), socketMode: Boolean(env.SLACK_APP_TOKEN), jumpHosts: policy.jumpHosts.length, hosts: policy.hosts.length }, 'jit-jump started');
+  const healthPort = (healthServer?.address() as import('node:net').AddressInfo | null)?.port;
+  logger.info({ port, healthPort, redis: describeRedisTarget(conn.target), socketMode: Boolean(env.SLACK_APP_TOKEN), jumpHosts: policy.jumpHosts.length, hosts: policy.hosts.length }, 'jit-jump started');
 
   watch.start();
   const stopReloading = reloadWhileRunning(live, o.policyPath, sync, { audit: (e) => requests.appendAudit(e), now: () => clock.now(), logger });
-  const stop = () => stopInOrder({ stopReloading, app, server, jobs, reconcileJobs, inFlight, sync, watch, audit, connections, conn, logger, budgetMs: t.stopTimeoutMs ?? 10_000 });
-  return { port, service, sync, requests, keys, reconciler, connectionWatch: watch, policy: live, stop };
+  const stop = () => stopInOrder({ stopReloading: () => (stopReloading(), slack.stop(), healthServer?.close()), app, server, jobs, reconcileJobs, inFlight, sync, watch, audit, connections, conn, logger, budgetMs: t.stopTimeoutMs ?? 10_000 });
+  return { port, healthPort, service, sync, requests, keys, reconciler, connectionWatch: watch, policy: live, stop };
 }
 
 /** The access service over its ports, the reconciler that finishes what it leaves behind, and the Home tabs. */
@@ -238,6 +245,7 @@ async function startWorkers(p: {
   replicaId: string;
   logger: Logger;
   tuning: BrokerTuning;
+  metrics: BrokerMetrics;
 }): Promise<AuditForwarder> {
   const { service } = p;
   p.jobs.startWorker({
@@ -252,9 +260,10 @@ async function startWorkers(p: {
     poster: p.notifier,
     logger: p.logger.child({ component: 'audit' }),
     claimIdleMs: p.tuning.auditClaimIdleMs,
+    observe: (e) => p.metrics.auditEvent(e.type),
   });
   await audit.start();
-  await p.reconcileJobs.start(() => p.reconciler.run());
+  await p.reconcileJobs.start(async () => p.metrics.reconciled(repairsOf(await p.reconciler.run())));
   return audit;
 }
 
@@ -287,10 +296,11 @@ async function connectRedis(env: Env, logger: Logger) {
 }
 
 /** Starts Bolt (Socket Mode, or HTTP on env.PORT); the HTTP server and the port actually listened on. */
-async function startApp(app: ReturnType<typeof createBoltApp>, env: Env, host?: string): Promise<{ port?: number; server?: import('node:http').Server }> {
+/** In Socket Mode the health endpoints get a server of their own on HEALTH_PORT (0: none). */
+async function startApp(app: ReturnType<typeof createBoltApp>, env: Env, health: HealthProbes, host?: string, healthPort = env.HEALTH_PORT || undefined): Promise<{ port?: number; server?: import('node:http').Server; healthServer?: import('node:http').Server }> {
   if (env.SLACK_APP_TOKEN) {
     await app.start();
-    return {};
+    return healthPort === undefined ? {} : { healthServer: await startHealthServer(health, healthPort, host) };
   }
   const server = (await app.start(host ? ({ port: env.PORT, host } as never) : env.PORT)) as unknown as import('node:http').Server;
   const addr = server.address();
@@ -363,6 +373,8 @@ export function createSyncParts(o: PartsBase & {
   hostKeyAlarm?: boolean;
   /** fault injection for tests: runs between the temp file's write and the final check + rename */
   beforeRename?: (jh: JumpHostConfig) => Promise<void>;
+  /** metrics of syncs and of when lines arrive and leave */
+  observer?: Observer;
 }) {
   const { redis, policy, clock, logger } = o;
   const t = o.tuning ?? {};
@@ -406,6 +418,7 @@ export function createSyncParts(o: PartsBase & {
     logger: logger.child({ component: 'sync' }),
     attempts: t.syncAttempts,
     retryBaseMs: t.syncRetryBaseMs,
+    observer: o.observer,
   });
   const reports = new ConnectionReports({ policy, store: connectionStore });
   return { requests, keys, connections, sync, registry, standing, watch, reports };
@@ -455,6 +468,18 @@ function standingKeyLookup(policy: Policy, brokerKeys: ReadonlyMap<string, strin
       return jumpHost === undefined ? undefined : { kind: 'outside-block', jumpHost };
     },
   };
+}
+
+/** The broker's keys, each readable and safe (else the start stops naming the field); their fingerprints are
+ *  never registered by a person, never rendered. */
+function readableBrokerKeys(policy: Policy): ReturnType<typeof brokerKeyFingerprints> {
+  for (const jh of policy.jumpHosts) {
+    const problem = checkPrivateKeyFile(jh.privateKeyPath);
+    if (problem) throw new PolicyError(`jumpHosts[${jh.name}].privateKeyPath: ${problem}`);
+  }
+  const broker = brokerKeyFingerprints(policy);
+  if (broker.problems.length) throw new PolicyError(broker.problems.join('\n'));
+  return broker;
 }
 
 /** Each jump server's broker key fingerprint (jump server → "SHA256:…"), and the fields that cannot be read. */

@@ -39,6 +39,8 @@ export class AuditForwarder {
       claimIdleMs?: number;
       /** the delivery marker of a stream entry */
       deliveryKey: (streamId: string) => string;
+      /** told of each event as it is posted (metrics) */
+      observe?: (event: AuditEvent) => void;
     },
   ) {}
 
@@ -117,6 +119,7 @@ export class AuditForwarder {
       }
       if (event) {
         this.deps.logger.info({ audit: event, streamId: id }, `audit: ${event.type}`);
+        this.deps.observe?.(event);
         try {
           if (!redelivered || !(await this.deps.poster.alreadyPosted?.(event, id))) await this.deps.poster.postAudit(event, id);
           this.postedHere.add(id);
@@ -137,4 +140,20 @@ export class AuditForwarder {
     await this.deps.redis.quit().catch(() => this.deps.redis.disconnect());
     await this.loop;
   }
+}
+
+/**
+ * Audit events not yet posted: entries no replica has read yet (the group's lag) plus those read and not
+ * acknowledged. Read on a commands connection, never on the forwarder's blocking one.
+ */
+export async function auditBacklog(redis: Redis, stream: string): Promise<number> {
+  const groups = (await redis.xinfo('GROUPS', stream).catch(() => [])) as unknown[][];
+  for (const g of groups) {
+    const f = new Map<string, unknown>();
+    for (let i = 0; i + 1 < g.length; i += 2) f.set(String(g[i]), g[i + 1]);
+    if (f.get('name') !== GROUP) continue;
+    // lag is null when Redis cannot tell (entries deleted in between): count what is pending then.
+    return Number(f.get('pending') ?? 0) + Number(f.get('lag') ?? 0);
+  }
+  return 0;
 }

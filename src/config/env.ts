@@ -28,6 +28,8 @@ const envSchema = z.object({
     })
     .default('redis://127.0.0.1:6379'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  // Socket Mode has no HTTP server of its own: /healthz, /readyz and /metrics listen here (0: not at all).
+  HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   JIT_CONFIG: z.string().min(1).default('./jit.config.yaml'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

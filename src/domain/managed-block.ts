@@ -104,6 +104,12 @@ export function renderKeyLines(grants: readonly RenderableGrant[], now: number, 
   return lines;
 }
 
+/** The grant ids a rendered line names in its comment (`jit:<id>,<id>`); none for any other line. */
+export function grantIdsOfLine(line: string): string[] {
+  const m = / jit:([^\s]+)$/.exec(line.trim());
+  return m ? m[1]!.split(',').filter((id) => GRANT_ID.test(id)) : [];
+}
+
 export interface UnrenderableGrant {
   id: string;
   /** why the renderer refused it (no user text: the renderer's own message) */

@@ -8,7 +8,7 @@ import type { JumpHostConfig, Policy } from '../config/policy.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { AccessRequest } from '../domain/request-state.ts';
 import { renderableGrants } from '../domain/desired-block.ts';
-import { blockGeneration, parseAuthorizedKeys, renderKeyLines, spliceManagedBlock, splitRenderable, type ExpiryFormat, type RenderableGrant, type UnrenderableGrant } from '../domain/managed-block.ts';
+import { blockGeneration, grantIdsOfLine, parseAuthorizedKeys, renderKeyLines, spliceManagedBlock, splitRenderable, type ExpiryFormat, type RenderableGrant, type UnrenderableGrant } from '../domain/managed-block.ts';
 import { identityOf } from '../domain/retirement.ts';
 import { fingerprintOfLine, screenStandingKeys, standingFingerprints, type ScreenedGrants } from '../domain/standing-keys.ts';
 import { lineHash } from '../store/jump-host-state.ts';
@@ -21,6 +21,7 @@ import type { KeyStore } from '../store/key-store.ts';
 import type { RequestStore } from '../store/request-store.ts';
 import type { StandingKeyStore } from '../store/standing-key-store.ts';
 import type { SyncLocks } from '../store/sync-lock.ts';
+import type { Observer } from '../observability/metrics.ts';
 
 export interface OpenSshVersionInfo {
   raw?: string;
@@ -97,6 +98,8 @@ export class JumpHostSync {
       /** who connected and live sessions (connection-watch.ts): told of the grants a write may render, before it;
        *  and of every finished sync, after it (a line may be gone: its live sessions go next) */
       sessions?: { beforeWrite(jumpHost: string, grants: readonly RenderedKey[]): Promise<void>; synced(jumpHost: string): void };
+      /** metrics: sync durations and errors, and when grants' lines arrive and leave */
+      observer?: Observer;
       /** attempts per sync before the error is returned to the caller */
       attempts?: number;
       retryBaseMs?: number;
@@ -127,9 +130,12 @@ export class JumpHostSync {
     const attempts = this.deps.attempts ?? 4;
     const base = this.deps.retryBaseMs ?? 250;
     let staleRefusals = 0;
+    const started = performance.now();
+    const finished = (error: boolean) => this.deps.observer?.syncFinished(name, (performance.now() - started) / 1000, error);
     for (let attempt = 1; ; attempt++) {
       try {
         const result = await this.runOnce(name, false);
+        finished(false);
         this.armExpiryTimer(name).catch((err: unknown) => this.deps.logger.warn({ err, jumpHost: name }, 'could not arm the expiry timer'));
         return result;
       } catch (err) {
@@ -140,6 +146,7 @@ export class JumpHostSync {
           continue;
         }
         if (attempt >= attempts || this.stopped) {
+          finished(true);
           this.deps.logger.error({ err, jumpHost: name, attempt }, 'jump host sync failed');
           // A host key mismatch is not an outage: the host-key alarm (host-key-alarm.ts) has already raised a
           // more specific alert with both fingerprints.
@@ -209,7 +216,7 @@ export class JumpHostSync {
       const result: SyncResult = { jumpHost: name, changed, lines: lines.length, grantIds: screened.kept.map((g) => g.id), removedLines, addedLines, handEditedLines, blockDamaged, skippedStanding: screened.skipped, repair, unrenderable, expiryFormat: format, dryRun };
       this.deps.logger.debug({ jumpHost: name, changed, lines: lines.length, ms: Date.now() - started, dryRun }, 'jump host synced');
       if (dryRun) return result;
-      if (changed) await state.setWritten(name, lines);
+      if (changed) await Promise.all([state.setWritten(name, lines), this.deps.observer && this.observeLines(existing, screened.kept).catch(() => undefined)]);
       await this.deps.standing.record(name, standingInFile);
       await requests.forgetEndedBefore(name, renderedAt);
       await this.afterSuccess(name, result);
@@ -217,6 +224,24 @@ export class JumpHostSync {
       return result;
     };
     return dryRun ? body() : this.deps.lock.with(name, body);
+  }
+
+  /** How long after its start each grant's line arrived, and after its end each ended grant's line left. */
+  private async observeLines(before: readonly string[], kept: readonly RenderableGrant[]): Promise<void> {
+    const observer = this.deps.observer!;
+    const now = this.deps.clock.now();
+    const wasThere = new Set(before.flatMap(grantIdsOfLine));
+    const keptIds = new Set(kept.map((g) => g.id));
+    const added = [...keptIds].filter((id) => !wasThere.has(id));
+    const gone = [...wasThere].filter((id) => !keptIds.has(id));
+    if (added.length === 0 && gone.length === 0) return;
+    for (const g of await this.deps.requests.getMany([...added, ...gone])) {
+      if (keptIds.has(g.id)) {
+        if (g.activatedAt !== undefined) observer.lineInstalled((now - g.activatedAt) / 1000);
+      } else if (g.state === 'revoked' && g.endedAt !== undefined) observer.lineRemoved('revoked', (now - g.endedAt) / 1000);
+      else if (g.expiresAt !== undefined && g.expiresAt <= now) observer.lineRemoved('expired', (now - g.expiresAt) / 1000);
+      else if (g.endedAt !== undefined) observer.lineRemoved('other', (now - g.endedAt) / 1000);
+    }
   }
 
   /**

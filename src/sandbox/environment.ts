@@ -203,7 +203,7 @@ export async function startEnvironment(opts: EnvironmentOptions = {}): Promise<E
     const redisPrefix = opts.redisUrl ? `{jit-sandbox-${process.pid}}` : undefined;
     const environment = { dir, redis, redisUrl, redisPrefix, jump, internal, internal2, slack, policy, engineerKey, logs } as Environment;
     const boot = async () => {
-      environment.broker = await startBroker({ env, policy: environment.policy, logger, host: '127.0.0.1', redisPrefix, tuning: opts.tuning });
+      environment.broker = await startBroker({ env, policy: environment.policy, logger, host: '127.0.0.1', redisPrefix, tuning: opts.tuning, healthPort: opts.socketMode ? 0 : undefined });
       environment.sender = createSlackSender({
         url: `http://127.0.0.1:${environment.broker.port}/slack/events`,
         signingSecret: SIGNING_SECRET,

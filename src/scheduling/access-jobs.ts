@@ -101,6 +101,11 @@ export class AccessJobs {
   }
 
   /** Fetches no more jobs and waits for the running ones (see handBack), then closes the connections it opened. */
+  /** whether the worker takes jobs (for /readyz) */
+  isRunning(): boolean {
+    return this.worker?.isRunning() ?? false;
+  }
+
   async close(): Promise<void> {
     await this.worker?.close();
     await this.queue.close();

@@ -48,6 +48,11 @@ export class ReconcileJobs {
     this.worker.on('error', (err) => this.d.logger.warn({ err: err.message }, 'reconcile worker error'));
   }
 
+  /** whether the worker takes jobs (for /readyz) */
+  isRunning(): boolean {
+    return this.worker?.isRunning() ?? false;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     await this.worker?.close();

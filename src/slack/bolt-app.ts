@@ -6,6 +6,7 @@
 import { App, HTTPReceiver, LogLevel, type AllMiddlewareArgs, type Logger as BoltLogger, type SlackCommandMiddlewareArgs } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { RefusalCode } from '../domain/result.ts';
+import { answerHealth, HEALTH_PATHS, type HealthProbes } from '../observability/health.ts';
 import type { AccessService, Outcome } from '../service/access-service.ts';
 import { chosenApproveFor, registerApproveForMenu, type ActionsState } from './approve-for.ts';
 import { registerExtendForm } from './extend-form.ts';
@@ -29,8 +30,8 @@ export interface BoltAppOptions {
   now?: () => number;
   service: AccessService;
   logger: Logger;
-  /** checked by GET /healthz */
-  health?: () => Promise<boolean>;
+  /** GET /healthz, /readyz and /metrics (HTTP mode; in Socket Mode the broker serves them on HEALTH_PORT) */
+  health?: HealthProbes;
   /** told about every piece of work a Slack request starts (its handling, and what runs after the ack), so
    *  shutdown can wait for it */
   onWork?: (work: Promise<void>) => void;
@@ -275,20 +276,11 @@ function httpReceiver(o: BoltAppOptions, log: Logger): HTTPReceiver {
     endpoints: '/slack/events',
     logger: boltLogger(o.logger),
     bodyLimit: o.maxBodyBytes ?? 128 * 1024,
-    customRoutes: [
-      {
-        path: '/healthz',
-        method: 'GET',
-        handler: (_req, res) => {
-          void (o.health?.() ?? Promise.resolve(true)).then(
-            (ok) => {
-              res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ ok }));
-            },
-            () => res.writeHead(503).end('{"ok":false}'),
-          );
-        },
-      },
-    ],
+    customRoutes: HEALTH_PATHS.map((path) => ({
+      path,
+      method: ['GET', 'HEAD'],
+      handler: (_req, res) => void answerHealth(o.health ?? { readiness: {} }, path, res),
+    })),
   });
   const verified = receiver.requestListener;
   const now = o.now ?? Date.now;

@@ -49,18 +49,35 @@ export function explainSlackError(err: unknown, method: string, options?: Record
 
 /** The notifier's client: the Web API client whose failures name the call, channel and missing scope. */
 class ExplainingWebClient extends WebClient {
+  constructor(
+    token: string,
+    options: WebClientOptions,
+    private readonly failed?: (method: string, error: string) => void,
+  ) {
+    super(token, options);
+  }
+
   override async apiCall(method: string, options?: Record<string, unknown>) {
     try {
       return await super.apiCall(method, options);
     } catch (err) {
+      this.failed?.(method, slackErrorCode(err));
       explainSlackError(err, method, options);
       throw err;
     }
   }
 }
 
-export function createWebClient(token: string, apiUrl: string | undefined): WebClient {
-  return new ExplainingWebClient(token, slackClientOptions(apiUrl));
+/** Slack's error code (`channel_not_found`…), or what kind of failure it was when Slack gave none. */
+function slackErrorCode(err: unknown): string {
+  const e = err as { code?: unknown; data?: { error?: unknown } };
+  if (typeof e.data?.error === 'string') return e.data.error.slice(0, 60);
+  return typeof e.code === 'string' ? e.code.replace(/^slack_webapi_/, '') : 'unknown';
+}
+
+/** `failed`: told of every call that failed after its retries (the metrics count them). */
+export function createWebClient(token: string, apiUrl: string | undefined, failed?: (method: string, error: string) => void): WebClient {
+  return new ExplainingWebClient(token, slackClientOptions(apiUrl), failed);
 }
 
 /**

@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { jitJump } from '../support/cli.ts';
+import { scrapeMetrics, type Scrape } from '../support/health.ts';
 import { canonicalJson, chainHash, withoutChainFields } from '../../src/domain/audit-chain.ts';
 import { approvalMessage, blockLines, click, posts, postsAbout, requestAccess, runJobNow, until } from '../support/flow.ts';
 import { describeSsh, sshHop } from '../support/ssh-client.ts';
@@ -50,6 +51,47 @@ describe('request lifecycle', () => {
     const told = await until('requester told', () => postsAbout(world, 'jit_grant_ended', id, `D${ENGINEER}`)[0]);
     assert.deepEqual([told.args.metadata.event_payload.state, told.args.metadata.event_payload.decided_by], ['revoked', 'U0OWNER1']);
     assert.match(told.args.text, /revoked by <@U0OWNER1>/);
+  });
+
+  it('exposes /metrics after a real grant lifecycle: outcomes, active grants, sync, approval → line and revocation lag, Slack errors', async () => {
+    const base = `http://127.0.0.1:${world.broker.port}`;
+    const before = await scrapeMetrics(base);
+    const count = (m: Scrape, name: string, labels?: Record<string, string>) => m.value(name, labels) ?? 0;
+    const id = await requestAccess(world, ENGINEER, 'request internal-1 10m metrics');
+    await click(world, id, OWNER);
+    await until('key line', () => blockLines(world).some((l) => l.endsWith(`jit:${id}`)));
+    const active = await until('the grant counted', async () => {
+      const m = await scrapeMetrics(base);
+      return count(m, 'jit_active_grants', { host: 'internal-1' }) === 1 && count(m, 'jit_approval_to_line_seconds_count') > count(before, 'jit_approval_to_line_seconds_count') ? m : undefined;
+    });
+    // Approval → line on loopback: well under a minute even on a loaded machine (a wrong clock base would give years).
+    const installed = count(active, 'jit_approval_to_line_seconds_sum') - count(before, 'jit_approval_to_line_seconds_sum');
+    assert.ok(installed >= 0 && installed < 60, `approval → line ${installed} s`);
+    assert.ok(count(active, 'jit_sync_duration_seconds_count', { jump_host: 'bastion' }) > count(before, 'jit_sync_duration_seconds_count', { jump_host: 'bastion' }));
+    assert.equal(active.value('jit_jump_host_up', { jump_host: 'bastion' }), 1);
+    assert.equal(active.value('jit_sync_errors_total', { jump_host: 'bastion' }), 0);
+    // A Slack call that fails (after its retries) is counted by method and error.
+    // (the audit channel's post of the revocation: the forwarder posts it again on its next read)
+    world.slack.failNext('chat.postMessage', 'channel_not_found', { match: (args) => args.channel === AUDIT_CHANNEL });
+    await world.sender.command(OWNER, `revoke ${id}`);
+    await until('line removed', () => !blockLines(world).some((l) => l.endsWith(`jit:${id}`)) || undefined);
+    const after = await until('outcomes counted and the audit posted', async () => {
+      const m = await scrapeMetrics(base);
+      return count(m, 'jit_requests_total', { outcome: 'approved' }) > count(before, 'jit_requests_total', { outcome: 'approved' }) &&
+        count(m, 'jit_audit_events_total', { type: 'revoked' }) > count(before, 'jit_audit_events_total', { type: 'revoked' }) &&
+        m.value('jit_audit_backlog') === 0
+        ? m
+        : undefined;
+    });
+    assert.ok(count(after, 'jit_requests_total', { outcome: 'requested' }) > count(before, 'jit_requests_total', { outcome: 'requested' }));
+    assert.equal(count(after, 'jit_active_grants', { host: 'internal-1' }), 0);
+    const lag = count(after, 'jit_revocation_lag_seconds_sum', { reason: 'revoked' }) - count(before, 'jit_revocation_lag_seconds_sum', { reason: 'revoked' });
+    assert.equal(count(after, 'jit_revocation_lag_seconds_count', { reason: 'revoked' }) - count(before, 'jit_revocation_lag_seconds_count', { reason: 'revoked' }), 1);
+    assert.ok(lag >= 0 && lag < 60, `revoke → line gone ${lag} s`);
+    for (const kind of ['timed_out', 'expired', 'activation_finished', 'retired', 'block_rewritten']) assert.notEqual(after.value('jit_reconcile_repairs_total', { kind }), undefined, kind);
+    assert.ok(after.value('jit_reconcile_last_run_timestamp_seconds') === undefined || after.value('jit_reconcile_last_run_timestamp_seconds')! > 1.7e9);
+    const slackErrors = await until('the Slack error counted', async () => count(await scrapeMetrics(base), 'jit_slack_api_errors_total', { method: 'chat.postMessage', error: 'channel_not_found' }) || undefined);
+    assert.ok(slackErrors >= 1);
   });
 
   it('cancels a pending request, and refuses to touch someone else’s', async () => {

@@ -5,10 +5,13 @@ import { after, before, describe, it } from 'node:test';
 import { findButton } from '../../src/sandbox/slack-sender.ts';
 import { approvalMessage, blockLines, requestAccess, sleep, until } from '../support/flow.ts';
 import { ENGINEER, OWNER, startWorld, type World } from '../support/world.ts';
+import { probe } from '../support/health.ts';
 
-const healthz = async (world: World) => {
-  const res = await fetch(`http://127.0.0.1:${world.broker.port}/healthz`);
-  return { status: res.status, body: (await res.json()) as unknown };
+const base = (world: World) => `http://127.0.0.1:${world.broker.port}`;
+/** /healthz says the process answers (always 200 here); /readyz names what is not ready. */
+const readyz = async (world: World) => {
+  assert.equal((await probe(base(world), '/healthz')).status, 200, '/healthz answers while the process does');
+  return probe(base(world), '/readyz');
 };
 
 const TRY_AGAIN = /could not reach its database just now; nothing was changed\. Please try again/;
@@ -27,11 +30,20 @@ describe('Redis outage', () => {
     const id = await requestAccess(world, ENGINEER, 'request internal-1 20s before the outage');
     const msg = await until('approval message', () => approvalMessage(world, `D${OWNER}`, id));
     const approve = findButton(msg.blocks, 'jit_approve');
-    assert.deepEqual(await healthz(world), { status: 200, body: { ok: true } });
+    // The jump server is reported once the start-up sync has finished.
+    const fine = await until('/readyz with the jump server synced', async () => {
+      const r = await readyz(world);
+      return r.body.info['jumpHost:bastion'] === 'up' ? r : undefined;
+    });
+    assert.equal(fine.status, 200, JSON.stringify(fine.body));
+    assert.deepEqual(fine.body.checks, { redis: 'ok', workers: 'ok', reconcile: 'ok', slack: 'ok' });
     await sleep(1200); // appendfsync everysec: let the request reach the disk before the hard stop
     await world.redis!.kill9();
     // A load balancer or orchestrator takes the replica out while it cannot reach Redis.
-    assert.deepEqual(await healthz(world), { status: 503, body: { ok: false } });
+    const down = await readyz(world);
+    assert.equal(down.status, 503);
+    assert.equal(down.body.ready, false);
+    assert.notEqual(down.body.checks.redis, 'ok', JSON.stringify(down.body));
 
     const started = performance.now();
     const res = await world.sender.command(ENGINEER, 'list');
@@ -50,20 +62,22 @@ describe('Redis outage', () => {
     assert.equal(blockLines(world).length, 0);
 
     await world.redis!.restart();
-    await until('/healthz 200 again', async () => (await healthz(world)).status === 200, 30_000, 100);
+    await until('/readyz 200 again', async () => (await readyz(world)).status === 200, 30_000, 100);
     await until('commands answered again', async () => /`r[a-z0-9]+` \*internal-1\* .*waiting for approval/.test((await world.sender.command(ENGINEER, 'list')).json?.text ?? ''), 30_000, 200);
     // The same click now activates: the request survived the outage, the broker reconnected on its own.
     await world.sender.blockAction(OWNER, { ...approve, message: { channel: msg.channel, ts: msg.ts } });
     await until('key line', () => blockLines(world).some((l) => l.endsWith(`jit:${id}`)));
     assert.equal((await world.broker.requests.get(id))?.state, 'active');
 
-    // A silent Redis (stopped, connections open): /healthz answers 503 on the command deadline, not never.
+    // A silent Redis (stopped, connections open): /readyz answers 503 on the check deadline, not never.
     process.kill(world.redis!.pid, 'SIGSTOP');
     try {
-      assert.deepEqual(await healthz(world), { status: 503, body: { ok: false } });
+      const silent = await readyz(world);
+      assert.equal(silent.status, 503);
+      assert.notEqual(silent.body.checks.redis, 'ok');
     } finally {
       process.kill(world.redis!.pid, 'SIGCONT');
     }
-    await until('/healthz 200 after the pause', async () => (await healthz(world)).status === 200, 30_000, 100);
+    await until('/readyz 200 after the pause', async () => (await readyz(world)).status === 200, 30_000, 100);
   });
 });

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { blockActionPayload, eventCallbackBody, findButton, slashCommandFields } from '../../src/sandbox/slack-sender.ts';
 import { posts, until } from '../support/flow.ts';
+import { probe, scrapeMetrics } from '../support/health.ts';
 import { APP_TOKEN, AUDIT_CHANNEL, ENGINEER, OUTSIDER, OWNER, startWorld, type World } from '../support/world.ts';
 
 describe('Socket Mode', () => {
@@ -69,5 +70,31 @@ describe('Socket Mode', () => {
     await world.slack.socketConnected(60_000);
     const ack = await world.slack.socketSend('slash_commands', slashCommandFields(world.slack, 'T0TEST', ENGINEER, 'help'), 30_000);
     assert.match(ack.payload?.text ?? '', /\/jump request &lt;host&gt;/);
+  });
+
+  // Last: it stops this world's Redis.
+  it('serves /healthz, /readyz and /metrics on a port of their own; /readyz is 503 while Redis is down and 200 when it is back', async () => {
+    assert.ok(world.broker.healthPort, 'a health port is listened on in Socket Mode');
+    const base = `http://127.0.0.1:${world.broker.healthPort}`;
+    assert.deepEqual(await probe(base, '/healthz'), { status: 200, body: { ok: true } });
+    const ready = await until('/readyz 200', async () => {
+      const r = await probe(base, '/readyz');
+      return r.status === 200 ? r : undefined;
+    });
+    assert.deepEqual(ready.body.checks, { redis: 'ok', workers: 'ok', reconcile: 'ok', slack: 'ok' });
+    // The request made over the socket above is counted once the audit forwarder has posted it.
+    const metrics = await until('the request counted', async () => {
+      const m = await scrapeMetrics(base);
+      return (m.value('jit_requests_total', { outcome: 'requested' }) ?? 0) >= 1 ? m : undefined;
+    });
+    assert.ok((metrics.value('process_resident_memory_bytes') ?? 0) > 0);
+
+    await world.redis!.kill9();
+    const down = await probe(base, '/readyz');
+    assert.equal(down.status, 503);
+    assert.notEqual(down.body.checks.redis, 'ok', JSON.stringify(down.body));
+    assert.equal((await probe(base, '/healthz')).status, 200, 'the process still answers');
+    await world.redis!.restart();
+    await until('/readyz 200 again', async () => (await probe(base, '/readyz')).status === 200, 30_000, 100);
   });
 });
