@@ -105,21 +105,19 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
   const t = o.tuning ?? {};
   const live = new PolicySource(policy, { path: o.policyPath });
   const replicaId = `${hostname()}-${process.pid}`;
-  const conn = await connectRedis(env, logger);
-  await warnAboutRedisSettings(conn.redis, logger);
-  try {
-    await checkRecordedJumpHosts(new JumpHostRegistry(conn.redis, o.redisPrefix), policy, logger);
-  } catch (err) {
-    for (const c of [conn.redis, conn.producer, conn.auditRedis]) c.disconnect();
+  // Slack first: a token Slack refuses stops the start here, before anything else is started.
+  const slack = new SlackReachability(createWebClient(env.SLACK_BOT_TOKEN, env.SLACK_API_URL, { logger }), logger.child({ component: 'slack' }));
+  await slack.start();
+  const conn = await connectCheckedRedis(o).catch((err: unknown) => {
+    slack.stop();
     throw err;
-  }
+  });
 
   const metrics = brokerMetrics({ redis: conn.redis, requests: new RequestStore(conn.redis, o.redisPrefix), policy: live.view, auditStream: auditStreamKeys(o.redisPrefix).stream, clock });
   const { requests, keys, connections, sync, registry, standing, watch, reports } = createSyncParts({ redis: conn.redis, policy: live.view, clock, logger, redisPrefix: o.redisPrefix, tuning: t, observer: metrics });
   const bullPrefix = queuePrefixFor(o.redisPrefix);
   const jobs = new AccessJobs({ producer: conn.producer, workerConnection: conn.workerConnection, logger: logger.child({ component: 'jobs' }), prefix: bullPrefix });
-  const client = createWebClient(env.SLACK_BOT_TOKEN, env.SLACK_API_URL, (method, error) => metrics.slackApiError(method, error));
-  const slack = new SlackReachability(client);
+  const client = createWebClient(env.SLACK_BOT_TOKEN, env.SLACK_API_URL, { logger, failed: (method, error) => metrics.slackApiError(method, error) });
   const notifier = liveNotifier(client, live.view, logger);
   const { service, reconciler, home } = createAccessFlow(o, { policy: live.view, redis: conn.redis, requests, keys, standingKeys: standingKeyLookup(live.view, broker.fingerprints, standing), sync, registry, jobs, notifier, client, clock, limits: new RateLimiter(conn.redis, o.redisPrefix), usage: reports });
   const reconcileJobs = new ReconcileJobs({ producer: conn.producer, workerConnection: conn.workerConnection, logger: logger.child({ component: 'reconcile' }), everyMs: policy.reconcileInterval, prefix: bullPrefix });
@@ -144,7 +142,6 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
   });
 
   const audit = await startWorkers({ jobs, reconcileJobs, service, reconciler, notifier, auditRedis: conn.auditRedis, redisPrefix: o.redisPrefix, replicaId, logger, tuning: t, metrics });
-  slack.start();
   const { port, server, healthServer } = await startApp(app, env, health, o.host, o.healthPort);
   // Bring every jump server in line with the store now: repairs whatever happened while we were down. A
   // retired jump server's grants end now too, not at the first scheduled reconcile.
@@ -156,6 +153,19 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
   const stopReloading = reloadWhileRunning(live, o.policyPath, sync, { audit: (e) => requests.appendAudit(e), now: () => clock.now(), logger });
   const stop = () => stopInOrder({ stopReloading: () => (stopReloading(), slack.stop(), healthServer?.close()), app, server, jobs, reconcileJobs, inFlight, sync, watch, audit, connections, conn, logger, budgetMs: t.stopTimeoutMs ?? 10_000 });
   return { port, healthPort, service, sync, requests, keys, reconciler, connectionWatch: watch, policy: live, stop };
+}
+
+/** Redis connected, its settings warned about, and the jump servers it recorded checked against the policy. */
+async function connectCheckedRedis(o: BrokerOptions): Promise<Awaited<ReturnType<typeof connectRedis>>> {
+  const conn = await connectRedis(o.env, o.logger);
+  await warnAboutRedisSettings(conn.redis, o.logger);
+  try {
+    await checkRecordedJumpHosts(new JumpHostRegistry(conn.redis, o.redisPrefix), o.policy, o.logger);
+  } catch (err) {
+    for (const c of [conn.redis, conn.producer, conn.auditRedis]) c.disconnect();
+    throw err;
+  }
+  return conn;
 }
 
 /** The access service over its ports, the reconciler that finishes what it leaves behind, and the Home tabs. */
@@ -290,9 +300,29 @@ async function connectRedis(env: Env, logger: Logger) {
     workerConnections.push(c);
     return c;
   };
-  for (const c of [redis, producer, auditRedis]) c.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  logRedisOutages([redis, producer, auditRedis], logger, describeRedisTarget(target));
   await Promise.all([ready(redis), ready(producer)]);
   return { target, redis, producer, auditRedis, workerConnection, workerConnections };
+}
+
+/**
+ * One line when Redis goes away (what is retried and what to check), one when it answers again: not a line per
+ * failed reconnect of every connection (a start without Redis printed 150 lines in 25 s).
+ */
+function logRedisOutages(clients: Redis[], logger: Logger, target: string): void {
+  let down = false;
+  for (const c of clients) {
+    c.on('error', (err: Error) => {
+      if (down) return;
+      down = true;
+      logger.warn({ err: err.message, redis: target }, `Redis unreachable at ${target} (${err.message}): reconnecting until it answers, requests get "try again" meanwhile. Is redis-server running, and is REDIS_URL right?`);
+    });
+    c.on('ready', () => {
+      if (!down) return;
+      down = false;
+      logger.info({ redis: target }, 'Redis answers again');
+    });
+  }
 }
 
 /** Starts Bolt (Socket Mode, or HTTP on env.PORT); the HTTP server and the port actually listened on. */

@@ -7,6 +7,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AuditEvent } from '../domain/audit-event.ts';
+import { isRedisConnectionError } from '../store/redis-connection.ts';
 
 /** Where audit events go (the audit channel); it words them. Declared here so audit depends on no adapter. */
 export interface AuditPoster {
@@ -79,7 +80,7 @@ export class AuditForwarder {
         await this.deliver(res?.[0]?.[1] ?? [], false);
       } catch (err) {
         if (!this.running) break;
-        if (!(err instanceof PostFailed)) logger.warn({ err }, 'audit forwarder: read failed, retrying');
+        if (!(err instanceof PostFailed)) logger[isRedisConnectionError(err) ? 'debug' : 'warn']({ err }, 'audit forwarder: read failed, retrying');
         await new Promise((r) => setTimeout(r, 1000));
       }
     }

@@ -78,6 +78,8 @@ export class JumpHostSync {
   private readonly slots = new Map<string, Slot>();
   private readonly runs = new CoalescedRuns((name: string) => this.runWithRetry(name));
   private stopped = false;
+  /** jump servers whose last sync failed after its retries (their outage was logged once) */
+  private readonly unreachable = new Set<string>();
 
   constructor(
     private readonly deps: {
@@ -136,6 +138,7 @@ export class JumpHostSync {
       try {
         const result = await this.runOnce(name, false);
         finished(false);
+        if (this.unreachable.delete(name)) this.deps.logger.info({ jumpHost: name }, `jump server ${name} reachable again: synced`);
         this.armExpiryTimer(name).catch((err: unknown) => this.deps.logger.warn({ err, jumpHost: name }, 'could not arm the expiry timer'));
         return result;
       } catch (err) {
@@ -147,7 +150,10 @@ export class JumpHostSync {
         }
         if (attempt >= attempts || this.stopped) {
           finished(true);
-          this.deps.logger.error({ err, jumpHost: name, attempt }, 'jump host sync failed');
+          // One line per outage (the reconcile pass and every grant change retry it), not one per failed sync.
+          const first = !this.unreachable.has(name);
+          this.unreachable.add(name);
+          this.deps.logger[first ? 'error' : 'debug']({ err, jumpHost: name, attempt, retried: 'at every change and reconcile pass, until it works' }, 'jump host sync failed');
           // A host key mismatch is not an outage: the host-key alarm (host-key-alarm.ts) has already raised a
           // more specific alert with both fingerprints.
           if (err instanceof JumpHostUnavailableError)
@@ -158,7 +164,7 @@ export class JumpHostSync {
         // maxDelayMs is logged so the growing backoff shows even where the jittered delay happens to shrink.
         const maxDelay = base * 2 ** (attempt - 1);
         const delay = Math.random() * maxDelay;
-        this.deps.logger.warn({ err, jumpHost: name, attempt, delayMs: Math.round(delay), maxDelayMs: maxDelay }, 'jump host sync failed, retrying');
+        this.deps.logger.debug({ err, jumpHost: name, attempt, delayMs: Math.round(delay), maxDelayMs: maxDelay }, 'jump host sync failed, retrying');
         await new Promise((r) => setTimeout(r, delay));
       }
     }

@@ -4,12 +4,21 @@ import { readFileSync, statSync } from 'node:fs';
 import ssh2 from 'ssh2';
 import sshpk from 'sshpk';
 
+/** Why the key file cannot be read, and the command that fixes it. */
+function unreadable(path: string, err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code ?? String(err);
+  if (code === 'ENOENT') return `cannot read ${path}: no such file. Create the broker's key with: ssh-keygen -t ed25519 -N '' -C jit-jump-broker -f ${path} (then install ${path}.pub on the jump server, see scripts/bootstrap-jump-server.sh)`;
+  if (code === 'EACCES') return `cannot read ${path}: permission denied for this user (uid ${process.getuid?.() ?? '?'}). Give it the file: chown ${process.getuid?.() ?? '<uid>'} ${path} && chmod 600 ${path}`;
+  return `cannot read ${path}: ${code}`;
+}
+
 export function checkPrivateKeyFile(path: string): string | undefined {
   let mode: number;
   try {
     mode = statSync(path).mode;
+    readFileSync(path); // readable by this user, not only present
   } catch (err) {
-    return `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`;
+    return unreadable(path, err);
   }
   if ((mode & 0o077) !== 0)
     return `${path} is readable by group or others (mode ${(mode & 0o777).toString(8)}): run chmod 600 ${path}`;
@@ -42,7 +51,7 @@ export function brokerKeyFingerprint(path: string): { fingerprint: string } | { 
   try {
     text = readFileSync(path);
   } catch (err) {
-    return { problem: `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` };
+    return { problem: unreadable(path, err) };
   }
   const parsed = ssh2.utils.parseKey(text);
   const key = Array.isArray(parsed) ? parsed[0] : parsed;

@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AccessJobName } from '../service/ports.ts';
 import { queuePrefix } from '../store/redis-keys.ts';
+import { isRedisConnectionError } from '../store/redis-connection.ts';
 import { RunningJobs } from './running-jobs.ts';
 
 
@@ -54,7 +55,7 @@ export class AccessJobs {
       },
     });
     // Without a listener an 'error' event (Redis gone for a moment) would crash the process.
-    this.queue.on('error', (err) => deps.logger.warn({ err: err.message }, 'job queue error'));
+    this.queue.on('error', (err) => deps.logger[isRedisConnectionError(err) ? 'debug' : 'warn']({ err: err.message }, 'job queue error'));
   }
 
   /** Adds (or keeps, if it already exists) the job that runs `name` for this request at `at`. */
@@ -97,7 +98,7 @@ export class AccessJobs {
       { connection: this.deps.workerConnection(), prefix: queuePrefix(this.deps.prefix), concurrency },
     );
     this.worker.on('failed', (job, err) => this.deps.logger.warn({ err, job: job?.name, jobId: job?.id }, 'job failed'));
-    this.worker.on('error', (err) => this.deps.logger.error({ err }, 'job worker error'));
+    this.worker.on('error', (err) => this.deps.logger[isRedisConnectionError(err) ? 'debug' : 'error']({ err }, 'job worker error'));
   }
 
   /** Fetches no more jobs and waits for the running ones (see handBack), then closes the connections it opened. */

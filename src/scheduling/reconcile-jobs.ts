@@ -5,6 +5,7 @@ import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { QUEUE_PREFIX } from '../store/redis-keys.ts';
+import { isRedisConnectionError } from '../store/redis-connection.ts';
 import { RunningJobs } from './running-jobs.ts';
 
 export const RECONCILE_QUEUE = 'jit-jump-reconcile';
@@ -18,7 +19,7 @@ export class ReconcileJobs {
 
   constructor(private readonly d: { producer: Redis; workerConnection: () => Redis; logger: Logger; everyMs: number; prefix?: string }) {
     this.queue = new Queue(RECONCILE_QUEUE, { connection: d.producer, prefix: d.prefix ?? QUEUE_PREFIX });
-    this.queue.on('error', (err) => d.logger.warn({ err: err.message }, 'reconcile queue error'));
+    this.queue.on('error', (err) => d.logger[isRedisConnectionError(err) ? 'debug' : 'warn']({ err: err.message }, 'reconcile queue error'));
   }
 
   async start(run: () => Promise<unknown>): Promise<void> {
@@ -45,7 +46,7 @@ export class ReconcileJobs {
       concurrency: 1,
     });
     this.worker.on('failed', (_job, err) => this.d.logger.warn({ err }, 'reconcile failed'));
-    this.worker.on('error', (err) => this.d.logger.warn({ err: err.message }, 'reconcile worker error'));
+    this.worker.on('error', (err) => this.d.logger[isRedisConnectionError(err) ? 'debug' : 'warn']({ err: err.message }, 'reconcile worker error'));
   }
 
   /** whether the worker takes jobs (for /readyz) */

@@ -3,7 +3,7 @@
 // response_url that is not Slack's, is refused before any listener runs. Listeners ack at once with the reply,
 // then do the slow work (SSH, messages) after the ack; a /jump whose reply is late (slow store) is acked with
 // "working" and answered on its response_url.
-import { App, HTTPReceiver, LogLevel, type AllMiddlewareArgs, type Logger as BoltLogger, type SlackCommandMiddlewareArgs } from '@slack/bolt';
+import { App, HTTPReceiver, type AllMiddlewareArgs, type SlackCommandMiddlewareArgs } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { RefusalCode } from '../domain/result.ts';
 import { answerHealth, HEALTH_PATHS, type HealthProbes } from '../observability/health.ts';
@@ -13,7 +13,7 @@ import { registerExtendForm } from './extend-form.ts';
 import { registerReviewButton } from './review-button.ts';
 import { registerGrantButtons } from './grant-buttons.ts';
 import { HomeTab, openRequestForm, registerHomeTab } from './home-tab.ts';
-import { createWebClient, openForm, slackClientOptions } from './web-client.ts';
+import { createWebClient, openForm, slackClientOptions, slackLogger } from './web-client.ts';
 import { checkRequestTimestamp, isTrustedResponseUrl, responseUrlsOf, teamOf } from './request-checks.ts';
 import { ACTION_APPROVE, ACTION_DENY, DENY_REASON_BLOCK, DENY_REASON_INPUT, denyReasonModal, replyText, SLACK_REPLIES, VIEW_DENY_REASON } from './messages.ts';
 
@@ -67,36 +67,18 @@ function keptOnceItWorks<T>(load: () => Promise<T>): () => Promise<T> {
     }));
 }
 
-function boltLogger(logger: Logger): BoltLogger {
-  const child = logger.child({ component: 'bolt' });
-  let level = LogLevel.INFO;
-  return {
-    debug: (...m: unknown[]) => child.debug(m.map(String).join(' ')),
-    info: (...m: unknown[]) => child.info(m.map(String).join(' ')),
-    warn: (...m: unknown[]) => child.warn(m.map(String).join(' ')),
-    error: (...m: unknown[]) => child.error(m.map(String).join(' ')),
-    setLevel: (l: LogLevel) => {
-      level = l;
-    },
-    getLevel: () => level,
-    setName: () => undefined,
-  };
-}
-
 export function createBoltApp(o: BoltAppOptions): App {
-  const clientOptions = slackClientOptions(o.apiUrl);
+  const clientOptions = slackClientOptions(o.apiUrl, o.logger);
   const log = o.logger.child({ component: 'slack' });
-  const identityClient = createWebClient(o.botToken, o.apiUrl);
+  const identityClient = createWebClient(o.botToken, o.apiUrl, { logger: o.logger });
   // Bolt given `token` calls auth.test once at start and keeps the promise: if Slack is unreachable or refuses
   // the token then, the rejection is unhandled (the process dies) and every later request fails until a
   // restart. So the bot's identity is asked here instead: at start, logged if it fails, and asked again by
   // the next request until it works. A request that comes meanwhile gets the token alone (the workspace
   // check below then refuses it with a clear reply).
+  // (The broker checks the token at start and keeps checking it: slack-reachability.ts logs what changes.)
   const botIdentity = keptOnceItWorks(() => identityClient.auth.test());
-  botIdentity().then(
-    (r) => log.info({ team: r.team_id, botUserId: r.user_id }, 'Slack confirmed the bot token (auth.test)'),
-    (err: unknown) => log.error({ err }, 'Slack did not confirm the bot token (auth.test) at start: requests are refused until it does'),
-  );
+  botIdentity().catch(() => undefined);
   const app = new App({
     authorize: async () => {
       try {
@@ -106,7 +88,7 @@ export function createBoltApp(o: BoltAppOptions): App {
         return { botToken: o.botToken };
       }
     },
-    logger: boltLogger(o.logger),
+    logger: slackLogger(o.logger, 'bolt'),
     clientOptions,
     ...(o.appToken
       ? { socketMode: true, appToken: o.appToken, signingSecret: o.signingSecret, installerOptions: { clientOptions } }
@@ -274,7 +256,7 @@ function httpReceiver(o: BoltAppOptions, log: Logger): HTTPReceiver {
   const receiver = new HTTPReceiver({
     signingSecret: o.signingSecret,
     endpoints: '/slack/events',
-    logger: boltLogger(o.logger),
+    logger: slackLogger(o.logger, 'bolt'),
     bodyLimit: o.maxBodyBytes ?? 128 * 1024,
     customRoutes: HEALTH_PATHS.map((path) => ({
       path,

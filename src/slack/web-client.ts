@@ -1,4 +1,22 @@
-import { WebClient, type WebClientOptions } from '@slack/web-api';
+import { LogLevel, WebClient, type Logger as SlackLogger, type WebClientOptions } from '@slack/web-api';
+import type { Logger } from 'pino';
+
+/** Slack's libraries (Bolt, the Web API client) log through pino: one JSON log, no console "[WARN]" lines. */
+export function slackLogger(logger: Logger, component: string): SlackLogger {
+  const child = logger.child({ component });
+  let level = LogLevel.INFO;
+  return {
+    debug: (...m: unknown[]) => child.debug(m.map(String).join(' ')),
+    info: (...m: unknown[]) => child.info(m.map(String).join(' ')),
+    warn: (...m: unknown[]) => child.warn(m.map(String).join(' ')),
+    error: (...m: unknown[]) => child.error(m.map(String).join(' ')),
+    setLevel: (l: LogLevel) => {
+      level = l;
+    },
+    getLevel: () => level,
+    setName: () => undefined,
+  };
+}
 
 /**
  * Web API client settings shared by Bolt and the notifier. The default retry policy retries for ~30 minutes;
@@ -6,8 +24,8 @@ import { WebClient, type WebClientOptions } from '@slack/web-api';
  * A 429 is retried after the Retry-After Slack gives (rejectRateLimitedCalls stays false): each counts as one
  * of the retries, so two rate-limited answers in a row are waited out and the third try goes through.
  */
-export function slackClientOptions(apiUrl: string | undefined): WebClientOptions {
-  return { slackApiUrl: apiUrl, retryConfig: { retries: 2, factor: 2, minTimeout: 200, maxTimeout: 2000 }, timeout: 10_000 };
+export function slackClientOptions(apiUrl: string | undefined, logger?: Logger): WebClientOptions {
+  return { slackApiUrl: apiUrl, retryConfig: { retries: 2, factor: 2, minTimeout: 200, maxTimeout: 2000 }, timeout: 10_000, ...(logger ? { logger: slackLogger(logger, 'slack-web-api') } : {}) };
 }
 
 /** What a refused call aimed at, for the log: a channel, a user, a user group (never a token or a text). */
@@ -75,9 +93,10 @@ function slackErrorCode(err: unknown): string {
   return typeof e.code === 'string' ? e.code.replace(/^slack_webapi_/, '') : 'unknown';
 }
 
-/** `failed`: told of every call that failed after its retries (the metrics count them). */
-export function createWebClient(token: string, apiUrl: string | undefined, failed?: (method: string, error: string) => void): WebClient {
-  return new ExplainingWebClient(token, slackClientOptions(apiUrl), failed);
+/** `failed`: told of every call that failed after its retries (the metrics count them); `logger`: where the
+ *  client's own warnings go (else Slack's console logger). */
+export function createWebClient(token: string, apiUrl: string | undefined, o: { logger?: Logger; failed?: (method: string, error: string) => void } = {}): WebClient {
+  return new ExplainingWebClient(token, slackClientOptions(apiUrl, o.logger), o.failed);
 }
 
 /**

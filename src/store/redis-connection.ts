@@ -325,3 +325,12 @@ export async function connectOnce(url: string, commandTimeoutMs: number): Promis
   }
   return redis;
 }
+
+/**
+ * Whether an error only says Redis cannot be reached now (refused, reset, closed, timed out): the broker logs
+ * an outage once (and its end), so every component's own report of it goes to debug.
+ */
+export function isRedisConnectionError(err: unknown): boolean {
+  const text = `${(err as NodeJS.ErrnoException)?.code ?? ''} ${(err as Error)?.message ?? String(err)}`;
+  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EPIPE|Connection is closed|Stream isn't writeable|connect ETIMEDOUT|Reached the max retries|All sentinels are unreachable|Failed to refresh slots cache/i.test(text);
+}

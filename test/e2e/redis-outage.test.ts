@@ -40,6 +40,7 @@ describe('Redis outage', () => {
     await sleep(1200); // appendfsync everysec: let the request reach the disk before the hard stop
     await world.redis!.kill9();
     // A load balancer or orchestrator takes the replica out while it cannot reach Redis.
+    const logsBefore = world.logs.length;
     const down = await readyz(world);
     assert.equal(down.status, 503);
     assert.equal(down.body.ready, false);
@@ -61,8 +62,15 @@ describe('Redis outage', () => {
     assert.match(eph.args.text, TRY_AGAIN);
     assert.equal(blockLines(world).length, 0);
 
+    // Let the reconnects fail for a while (the broker retries every few hundred ms): still one line, not one per try.
+    await until('Redis reported unreachable', () => world.logs.slice(logsBefore).some((l) => /Redis unreachable at/.test(l)) || undefined);
+    await sleep(3000);
+    const outageLines = world.logs.slice(logsBefore).filter((l) => JSON.parse(l).level >= 40);
+    console.log(`warn/error lines in the outage's first seconds: ${outageLines.length}\n${outageLines.map((l) => JSON.parse(l).msg).join('\n')}`);
+    assert.equal(outageLines.filter((l) => /Redis unreachable at/.test(l)).length, 1, 'one line says Redis is away and what is retried');
     await world.redis!.restart();
     await until('/readyz 200 again', async () => (await readyz(world)).status === 200, 30_000, 100);
+    await until('Redis reported back', () => world.logs.slice(logsBefore).some((l) => /Redis answers again/.test(l)) || undefined);
     await until('commands answered again', async () => /`r[a-z0-9]+` \*internal-1\* .*waiting for approval/.test((await world.sender.command(ENGINEER, 'list')).json?.text ?? ''), 30_000, 200);
     // The same click now activates: the request survived the outage, the broker reconnected on its own.
     await world.sender.blockAction(OWNER, { ...approve, message: { channel: msg.channel, ts: msg.ts } });
