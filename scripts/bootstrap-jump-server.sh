@@ -2,7 +2,7 @@
 # Prepares an OpenSSH jump server for jit-jump (README "Jump server setup"): the jump account, the broker's key
 # outside the managed block, an sshd_config drop-in with the hardening and logging of DESIGN.md, the group that
 # reads sshd's log, `sshd -t` before a reload, and the policy lines for it. Idempotent: a second run changes
-# nothing. POSIX sh; run as root. `--help` lists the options and exit codes.
+# nothing. POSIX sh on Linux (useradd, GNU or busybox stat); run as root. `--help` lists the options and exit codes.
 set -eu
 
 PROG=bootstrap-jump-server
@@ -421,13 +421,22 @@ fi
 
 # ---- 5. reload sshd (only when its configuration changed) ----
 
+# The systemd unit running sshd (Debian/Ubuntu: ssh, others: sshd), or nothing; never under --root.
+running_unit() {
+  if [ -n "$ROOT" ] || [ ! -d /run/systemd/system ] || ! command -v systemctl >/dev/null; then return 0; fi
+  for u in ssh sshd; do
+    if systemctl is-active --quiet "$u"; then
+      echo "$u"
+      return 0
+    fi
+  done
+}
+
 if [ "$DROPIN_CHANGED" = 0 ]; then
   :
 elif [ "$RELOAD" = 0 ]; then
   warn "sshd not reloaded (--no-reload): the drop-in applies after systemctl reload ssh (or kill -HUP \$(cat $PID_FILE))"
-elif [ -z "$ROOT" ] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
-  unit=ssh
-  systemctl is-active --quiet ssh || unit=sshd
+elif unit=$(running_unit) && [ -n "$unit" ]; then
   systemctl reload "$unit" || fail "systemctl reload $unit failed (the drop-in is written and valid): see journalctl -u $unit"
   say "changed: reloaded sshd (systemctl reload $unit)"
 elif [ -r "$PID_FILE" ] && pid=$(cat "$PID_FILE") && [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
@@ -435,7 +444,7 @@ elif [ -r "$PID_FILE" ] && pid=$(cat "$PID_FILE") && [ -n "$pid" ] && kill -0 "$
   kill -HUP "$pid" || fail "kill -HUP $pid (sshd, from $PID_FILE) failed"
   say "changed: reloaded sshd (SIGHUP to pid $pid from $PID_FILE)"
 else
-  warn "no running sshd found (no systemd, no live pid in $PID_FILE): the drop-in applies when sshd starts"
+  warn "no running sshd found (no active ssh/sshd unit, no live pid in $PID_FILE): the drop-in applies when sshd starts"
 fi
 
 # ---- 6. what the policy needs ----
