@@ -335,6 +335,10 @@ else
   changed "add $ACCOUNT to group $LOG_GROUP (reads sshd's log)" "added $ACCOUNT to group $LOG_GROUP (applies to new logins: restart a running broker)"
 fi
 
+if [ "$LOG_KIND" = file ] && [ ! -f "$ROOT$LOG_FILE" ]; then
+  warn "no file $ROOT$LOG_FILE (--log file): is a syslog daemon (rsyslog) writing sshd's lines there? Debian 12 logs to the journal only"
+fi
+
 # ---- 4. ~/.ssh and the broker's line in authorized_keys ----
 
 SSH_DIR=$ACCOUNT_HOME/.ssh

@@ -2,7 +2,7 @@
 // (which Includes the drop-in the script writes), with a real account it creates. Root only (useradd, chown).
 // Proof: --dry-run changes nothing; a first run sets everything up and reloads sshd; the broker's check-config
 // and a real `ssh -J` work through it while `-R` is refused; a second run reports no change and changes no byte,
-// mtime or account; a drop-in that sshd -t rejects is rolled back; usage errors exit 2.
+// mtime or account; a drop-in that sshd -t rejects is rolled back; --log file means group adm; usage errors exit 2.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -290,6 +290,15 @@ describe('scripts/bootstrap-jump-server.sh', { skip: isRoot ? false : 'needs roo
     assert.equal(lines.filter((l) => l.includes(broker.publicKey.split(' ')[1]!)).length, 1);
     assert.match(lines[0]!, /^from="127\.0\.0\.1,10\.1\.2\.3",restrict ssh-ed25519 /);
     assert.match(lines[1]!, /^# BEGIN jit-jump managed block/);
+  });
+
+  it('--log file puts the account in group adm and the snippet reads the file', async () => {
+    const r = await script([...args, '--log', 'file', '--log-file', '/var/log/jit-bootstrap-test.log']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /^changed: added jitbootstrap to group adm /m);
+    assert.match(r.stderr, new RegExp(`^warn: no file ${root}/var/log/jit-bootstrap-test\\.log \\(--log file\\)`, 'm'));
+    assert.match(accountState(), /\badm\b/);
+    assert.match(r.stdout, /^ {4}sshdLog: \{ file: \/var\/log\/jit-bootstrap-test\.log \}$/m);
   });
 
   it('refuses bad input with exit 2 and a missing account under --no-useradd with exit 1, changing nothing', async () => {
