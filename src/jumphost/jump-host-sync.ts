@@ -22,6 +22,7 @@ import type { RequestStore } from '../store/request-store.ts';
 import type { StandingKeyStore } from '../store/standing-key-store.ts';
 import type { SyncLocks } from '../store/sync-lock.ts';
 import type { Observer } from '../observability/metrics.ts';
+import { withOnlyLogFields } from '../logger.ts';
 
 export interface OpenSshVersionInfo {
   raw?: string;
@@ -76,7 +77,8 @@ interface Slot {
 
 export class JumpHostSync {
   private readonly slots = new Map<string, Slot>();
-  private readonly runs = new CoalescedRuns((name: string) => this.runWithRetry(name));
+  // A sync serves every caller that asked meanwhile: its lines carry the jump server, not one caller's request.
+  private readonly runs = new CoalescedRuns((name: string) => withOnlyLogFields({ jumpHost: name }, () => this.runWithRetry(name)));
   private stopped = false;
   /** jump servers whose last sync failed after its retries (their outage was logged once) */
   private readonly unreachable = new Set<string>();

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { AccessJobName } from '../service/ports.ts';
 import { queuePrefix } from '../store/redis-keys.ts';
 import { isRedisConnectionError } from '../store/redis-connection.ts';
+import { withOnlyLogFields } from '../logger.ts';
 import { RunningJobs } from './running-jobs.ts';
 
 
@@ -76,37 +77,39 @@ export class AccessJobs {
   startWorker(handlers: AccessJobHandlers, concurrency = 8): void {
     this.worker = new Worker(
       QUEUE_NAME,
-      this.running.track(async (job: Job<JobData>, token?: string) => {
-        const { requestId: id, grantEnd } = job.data;
-        switch (job.name as AccessJobName) {
-          case 'revoke': {
-            const movedTo = await handlers.revoke(id, grantEnd);
-            if (typeof movedTo !== 'number') return;
-            // Extended: the same job waits for the new end (BullMQ's pattern for a job that delays itself).
-            await job.updateData({ requestId: id, grantEnd: movedTo });
-            await job.moveToDelayed(movedTo, token);
-            throw new DelayedError();
-          }
-          case 'expiry-warning':
-            return handlers.expiryWarning(id, grantEnd);
-          case 'timeout':
-            return handlers.timeout(id);
-          default:
-            this.deps.logger.warn({ job: job.name }, 'unknown job ignored');
-        }
-      }),
+      this.running.track((job: Job<JobData>, token?: string) => withOnlyLogFields({ requestId: job.data.requestId, job: job.name }, () => this.run(handlers, job, token))),
       { connection: this.deps.workerConnection(), prefix: queuePrefix(this.deps.prefix), concurrency },
     );
     this.worker.on('failed', (job, err) => this.deps.logger.warn({ err, job: job?.name, jobId: job?.id }, 'job failed'));
     this.worker.on('error', (err) => this.deps.logger[isRedisConnectionError(err) ? 'debug' : 'error']({ err }, 'job worker error'));
   }
 
-  /** Fetches no more jobs and waits for the running ones (see handBack), then closes the connections it opened. */
+  private async run(handlers: AccessJobHandlers, job: Job<JobData>, token?: string): Promise<void> {
+    const { requestId: id, grantEnd } = job.data;
+    switch (job.name as AccessJobName) {
+      case 'revoke': {
+        const movedTo = await handlers.revoke(id, grantEnd);
+        if (typeof movedTo !== 'number') return;
+        // Extended: the same job waits for the new end (BullMQ's pattern for a job that delays itself).
+        await job.updateData({ requestId: id, grantEnd: movedTo });
+        await job.moveToDelayed(movedTo, token);
+        throw new DelayedError();
+      }
+      case 'expiry-warning':
+        return handlers.expiryWarning(id, grantEnd);
+      case 'timeout':
+        return handlers.timeout(id);
+      default:
+        this.deps.logger.warn({ job: job.name }, 'unknown job ignored');
+    }
+  }
+
   /** whether the worker takes jobs (for /readyz) */
   isRunning(): boolean {
     return this.worker?.isRunning() ?? false;
   }
 
+  /** Fetches no more jobs and waits for the running ones (see handBack), then closes the connections it opened. */
   async close(): Promise<void> {
     await this.worker?.close();
     await this.queue.close();

@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { QUEUE_PREFIX } from '../store/redis-keys.ts';
 import { isRedisConnectionError } from '../store/redis-connection.ts';
+import { withOnlyLogFields } from '../logger.ts';
 import { RunningJobs } from './running-jobs.ts';
 
 export const RECONCILE_QUEUE = 'jit-jump-reconcile';
@@ -40,7 +41,7 @@ export class ReconcileJobs {
       }
     };
     void upsert();
-    this.worker = new Worker(RECONCILE_QUEUE, this.running.track(async () => run()), {
+    this.worker = new Worker(RECONCILE_QUEUE, this.running.track(async () => withOnlyLogFields({ job: 'reconcile' }, run)), {
       connection: this.d.workerConnection(),
       prefix: this.d.prefix ?? QUEUE_PREFIX,
       concurrency: 1,

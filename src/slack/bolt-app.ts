@@ -7,6 +7,7 @@ import { App, HTTPReceiver, type AllMiddlewareArgs, type SlackCommandMiddlewareA
 import type { Logger } from 'pino';
 import type { RefusalCode } from '../domain/result.ts';
 import { answerHealth, HEALTH_PATHS, type HealthProbes } from '../observability/health.ts';
+import { withLogFields } from '../logger.ts';
 import type { AccessService, Outcome } from '../service/access-service.ts';
 import { chosenApproveFor, registerApproveForMenu, type ActionsState } from './approve-for.ts';
 import { registerExtendForm } from './extend-form.ts';
@@ -67,6 +68,15 @@ function keptOnceItWorks<T>(load: () => Promise<T>): () => Promise<T> {
     }));
 }
 
+/** The ids a Slack request's log lines carry: who sent it, and the request a button or form acts on. */
+function requestLogFields(body: unknown): Record<string, string> {
+  const fields: Record<string, string> = { slackUser: userOf(body) };
+  const b = body as { actions?: { value?: unknown }[]; view?: { private_metadata?: unknown } };
+  const carried = [b?.actions?.[0]?.value, b?.view?.private_metadata].find((v) => typeof v === 'string' && /^r[a-z0-9]{4,40}$/.test(v));
+  if (typeof carried === 'string') fields.requestId = carried;
+  return fields;
+}
+
 export function createBoltApp(o: BoltAppOptions): App {
   const clientOptions = slackClientOptions(o.apiUrl, o.logger);
   const log = o.logger.child({ component: 'slack' });
@@ -97,8 +107,10 @@ export function createBoltApp(o: BoltAppOptions): App {
   // The workspace allowed in: the policy's, or else the one the bot token belongs to (asked once, kept).
   const tokenTeam = keptOnceItWorks(async () => (await identityClient.auth.test()).team_id);
   // First of all: the whole handling of a request is work in flight (an action acks first, then works).
-  app.use(async ({ next }) => {
-    const work = next();
+  app.use(async ({ next, body }) => {
+    // Every line this request's handling writes (its follow-up work too) names the Slack user and, for a
+    // click, the request it acts on.
+    const work = withLogFields(requestLogFields(body), () => next());
     o.onWork?.(work.catch(() => undefined));
     await work;
   });

@@ -30,6 +30,9 @@ describe('request lifecycle', () => {
     assert.equal(timedOut.args.metadata.event_payload.state, 'timed-out');
     assert.equal((await world.broker.requests.get(id))?.state, 'timed-out');
     await until('message updated', () => /Timed out/.test(JSON.stringify(world.slack.messages(`D${OWNER}`).find((m) => JSON.stringify(m.blocks).includes(id))?.blocks)));
+    // The job's own log lines name it and its request, whatever component writes them.
+    const jobLines = world.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.job === 'timeout' && l.requestId === id);
+    assert.ok(jobLines.length > 0, 'lines written by the time-out job carry job and requestId');
   });
 
   it('warns before expiry, lists the grant, and revokes it early on request', async () => {
@@ -63,10 +66,11 @@ describe('request lifecycle', () => {
     const active = await until('the grant counted', async () => {
       const m = await scrapeMetrics(base);
       return count(m, 'jit_active_grants', { host: 'internal-1' }) === 1 && count(m, 'jit_approval_to_line_seconds_count') > count(before, 'jit_approval_to_line_seconds_count') ? m : undefined;
-    });
-    // Approval → line on loopback: well under a minute even on a loaded machine (a wrong clock base would give years).
+    }, 30_000, 250); // a scrape is real work for the broker (in this process): not every 20 ms
+    // Plausible, not a timing goal (bench/ has those): seconds, not milliseconds or an epoch. Under heavy load the
+    // reconciler may finish an activation whose follow-up failed, a minute or two later.
     const installed = count(active, 'jit_approval_to_line_seconds_sum') - count(before, 'jit_approval_to_line_seconds_sum');
-    assert.ok(installed >= 0 && installed < 60, `approval → line ${installed} s`);
+    assert.ok(installed >= 0 && installed < 600, `approval → line ${installed} s`);
     assert.ok(count(active, 'jit_sync_duration_seconds_count', { jump_host: 'bastion' }) > count(before, 'jit_sync_duration_seconds_count', { jump_host: 'bastion' }));
     assert.equal(active.value('jit_jump_host_up', { jump_host: 'bastion' }), 1);
     assert.equal(active.value('jit_sync_errors_total', { jump_host: 'bastion' }), 0);
@@ -82,15 +86,15 @@ describe('request lifecycle', () => {
         m.value('jit_audit_backlog') === 0
         ? m
         : undefined;
-    });
+    }, 30_000, 250);
     assert.ok(count(after, 'jit_requests_total', { outcome: 'requested' }) > count(before, 'jit_requests_total', { outcome: 'requested' }));
     assert.equal(count(after, 'jit_active_grants', { host: 'internal-1' }), 0);
     const lag = count(after, 'jit_revocation_lag_seconds_sum', { reason: 'revoked' }) - count(before, 'jit_revocation_lag_seconds_sum', { reason: 'revoked' });
     assert.equal(count(after, 'jit_revocation_lag_seconds_count', { reason: 'revoked' }) - count(before, 'jit_revocation_lag_seconds_count', { reason: 'revoked' }), 1);
-    assert.ok(lag >= 0 && lag < 60, `revoke → line gone ${lag} s`);
+    assert.ok(lag >= 0 && lag < 600, `revoke → line gone ${lag} s`);
     for (const kind of ['timed_out', 'expired', 'activation_finished', 'retired', 'block_rewritten']) assert.notEqual(after.value('jit_reconcile_repairs_total', { kind }), undefined, kind);
     assert.ok(after.value('jit_reconcile_last_run_timestamp_seconds') === undefined || after.value('jit_reconcile_last_run_timestamp_seconds')! > 1.7e9);
-    const slackErrors = await until('the Slack error counted', async () => count(await scrapeMetrics(base), 'jit_slack_api_errors_total', { method: 'chat.postMessage', error: 'channel_not_found' }) || undefined);
+    const slackErrors = await until('the Slack error counted', async () => count(await scrapeMetrics(base), 'jit_slack_api_errors_total', { method: 'chat.postMessage', error: 'channel_not_found' }) || undefined, 30_000, 250);
     assert.ok(slackErrors >= 1);
   });
 

@@ -86,7 +86,7 @@ describe('Socket Mode', () => {
     const metrics = await until('the request counted', async () => {
       const m = await scrapeMetrics(base);
       return (m.value('jit_requests_total', { outcome: 'requested' }) ?? 0) >= 1 ? m : undefined;
-    });
+    }, 30_000, 250);
     assert.ok((metrics.value('process_resident_memory_bytes') ?? 0) > 0);
 
     await world.redis!.kill9();

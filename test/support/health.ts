@@ -6,7 +6,7 @@ export interface Scrape {
 }
 
 export async function scrapeMetrics(baseUrl: string): Promise<Scrape> {
-  const res = await fetch(`${baseUrl}/metrics`);
+  const res = await fetch(`${baseUrl}/metrics`, { signal: AbortSignal.timeout(20_000) });
   if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`);
   const text = await res.text();
   const samples = text
@@ -25,6 +25,6 @@ export async function scrapeMetrics(baseUrl: string): Promise<Scrape> {
 }
 
 export async function probe(baseUrl: string, path: '/healthz' | '/readyz'): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${baseUrl}${path}`);
+  const res = await fetch(`${baseUrl}${path}`, { signal: AbortSignal.timeout(20_000) });
   return { status: res.status, body: await res.json() };
 }
