@@ -1,6 +1,6 @@
 #!/bin/sh
-# The image's entrypoint: checks the policy file, gives the broker private copies of its secret files, and runs
-# the command as the broker's user.
+# The image's entrypoint: checks the policy file (there, a file, readable by the broker's user), gives the broker
+# private copies of its secret files, and runs the command as the broker's user.
 #
 # Why copies: Docker Compose without Swarm ignores uid/gid/mode on file secrets: a file keeps its host owner
 # and mode (root 0600 cannot be read by the broker's user; a private key at 0644 is refused as too open). And
@@ -45,10 +45,15 @@ if [ "$(id -u)" = 0 ]; then
   root=true
   uid="$(id -u "$user" 2>/dev/null)" || fail "JIT_USER $user is no user of this image"
   gid="$(id -g "$user")"
+  # shellcheck disable=SC2016 # $1 is the inner shell's
+  readable=$(setpriv --reuid="$uid" --regid="$gid" --clear-groups sh -c 'test -r "$1" && echo yes' - "$config") || readable=no
 else
   uid="$(id -u)"
   gid="$(id -g)"
+  readable=$(test -r "$config" && echo yes) || readable=no
 fi
+# The policy is read by the broker's user; it holds no secrets.
+[ "$readable" = yes ] || fail "the policy $config cannot be read by uid $uid: make it readable (chmod a+r on the host)"
 
 secretdir="${JIT_SECRET_DIR:-/run/jit-secrets}"
 if [ -n "${JIT_SECRET_FILES:-}" ]; then
@@ -70,7 +75,7 @@ if [ -n "${JIT_SECRET_FILES:-}" ]; then
     chmod 0400 "$target.new"
     mv -f "$target.new" "$target"
     if grep -qsF "$source" "$config"; then
-      echo "jit-jump entrypoint: the policy names $source; the broker refuses it there (owner or mode): name the copy $target" >&2
+      echo "jit-jump entrypoint: the policy names $source, the secret as mounted (with the host's owner and mode): name the broker's copy $target" >&2
     fi
   done
 fi

@@ -183,7 +183,7 @@ describe('the image entrypoint (sh, against a temp dir)', { skip: root ? false :
     assert.ok(!existsSync(join(secretDir, 'ran')), 'the command did not run');
   });
 
-  it('a missing policy file, or a directory Docker made in its place, stops it with one line and runs nothing', () => {
+  it('a missing policy file, a directory Docker made in its place, or one the broker cannot read stops it with one line and runs nothing', () => {
     const { at, key, secretDir } = setup();
     const marker = join(at, 'ran');
     const cases = [
@@ -198,6 +198,13 @@ describe('the image entrypoint (sh, against a temp dir)', { skip: root ? false :
       assert.match(r.stderr, message);
       assert.ok(!existsSync(marker), 'the command did not run');
     }
+    // A policy the broker's user cannot read (a root 0600 file on the host).
+    const secret = join(at, 'private.yaml');
+    writeFileSync(secret, 'auditChannel: C0AUDIT\n', { mode: 0o600 });
+    const unreadable = run({ JIT_CONFIG: secret }, ['touch', marker]);
+    assert.equal(unreadable.code, 1);
+    assert.equal(unreadable.stderr, `jit-jump entrypoint: the policy ${secret} cannot be read by uid ${NOBODY}: make it readable (chmod a+r on the host)\n`);
+    assert.ok(!existsSync(marker), 'the command did not run');
     // --config in the command is the policy the broker will read: that one is checked.
     assert.equal(run({ JIT_CONFIG: join(at, 'missing.yaml') }, ['true', '--config', join(at, 'jit.config.yaml')]).code, 0);
     assert.equal(run({ JIT_CONFIG: join(at, 'missing.yaml') }, ['true', `--config=${join(at, 'jit.config.yaml')}`]).code, 0);
@@ -209,6 +216,6 @@ describe('the image entrypoint (sh, against a temp dir)', { skip: root ? false :
     writeFileSync(config, `privateKeyPath: ${key}\n`);
     const r = run({ JIT_CONFIG: config, JIT_SECRET_FILES: key, JIT_SECRET_DIR: secretDir }, ['true']);
     assert.equal(r.code, 0);
-    assert.equal(r.stderr, `jit-jump entrypoint: the policy names ${key}; the broker refuses it there (owner or mode): name the copy ${secretDir}/broker_ed25519\n`);
+    assert.equal(r.stderr, `jit-jump entrypoint: the policy names ${key}, the secret as mounted (with the host's owner and mode): name the broker's copy ${secretDir}/broker_ed25519\n`);
   });
 });
