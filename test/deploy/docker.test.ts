@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { ENV_NAMES } from '../../src/config/env.ts';
 
 const ENTRYPOINT = 'deploy/docker-entrypoint.sh';
@@ -209,6 +209,35 @@ describe('the image entrypoint (sh, against a temp dir)', { skip: root ? false :
     assert.equal(run({ JIT_CONFIG: join(at, 'missing.yaml') }, ['true', '--config', join(at, 'jit.config.yaml')]).code, 0);
     assert.equal(run({ JIT_CONFIG: join(at, 'missing.yaml') }, ['true', `--config=${join(at, 'jit.config.yaml')}`]).code, 0);
     assert.equal(run({ JIT_CONFIG: join(at, 'jit.config.yaml') }, ['true', '--config', join(at, 'missing.yaml')]).code, 1);
+  });
+
+  it('the broker itself (check-config, as the image runs it) accepts the copy of a key it refuses as mounted (0644)', () => {
+    const { at, key, secretDir } = setup();
+    rmSync(key);
+    assert.equal(spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]).status, 0);
+    chmodSync(key, 0o644); // as a Compose secret often arrives: the host file's mode
+    const policy = (keyPath: string) => {
+      const path = join(at, `policy-${basename(keyPath)}-${keyPath.length}.yaml`);
+      writeFileSync(
+        path,
+        stringify({
+          auditChannel: 'C0AUDIT',
+          jumpHosts: [{ name: 'bastion', address: '127.0.0.1', user: 'jump', hostKey: 'SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s', privateKeyPath: keyPath }],
+          hosts: [{ name: 'db', address: '10.0.0.5', jumpHost: 'bastion', owners: ['U0ALICE'] }],
+        }),
+        { mode: 0o644 },
+      );
+      return path;
+    };
+    const checkConfig = ['node', '--import', 'tsx', 'src/main.ts', 'check-config', '--offline'];
+    // As mounted: refused as too open.
+    const direct = run({ JIT_CONFIG: policy(key) }, checkConfig, NOBODY);
+    assert.equal(direct.code, 1, direct.stdout);
+    assert.match(direct.stdout, /^error\s+jumpHosts bastion: .*is readable by group or others \(mode 644\)/m);
+    // Through the entrypoint, started as root: the copy is read and accepted.
+    const copied = run({ JIT_CONFIG: policy(join(secretDir, 'broker_ed25519')), JIT_SECRET_FILES: key, JIT_SECRET_DIR: secretDir }, checkConfig);
+    assert.equal(copied.code, 0, copied.stdout + copied.stderr);
+    assert.match(copied.stdout, /^ok\s+jumpHosts bastion: private key \S+broker_ed25519$/m);
   });
 
   it('a policy that names the mounted secret instead of the copy gets a warning naming the copy', () => {
