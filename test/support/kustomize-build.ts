@@ -35,7 +35,7 @@ interface Kustomization {
 const KNOWN = new Set(['apiVersion', 'kind', 'resources', 'components', 'labels', 'images', 'configMapGenerator', 'secretGenerator', 'patches']);
 
 /** YAML 1.1, as kubectl reads it: `0400` is octal. */
-export function readYaml<T>(path: string): T {
+function readYaml<T>(path: string): T {
   return parse(readFileSync(path, 'utf8'), { version: '1.1' }) as T;
 }
 
