@@ -36,6 +36,9 @@ const envSchema = z.object({
 
 export type Env = z.output<typeof envSchema>;
 
+/** Every variable the broker reads: the schema's, and the _FILE form of each secret (deploy recipes are checked against it). */
+export const ENV_NAMES: readonly string[] = [...Object.keys(envSchema.shape), ...SECRETS.map((name) => `${name}_FILE`)];
+
 export class EnvError extends Error {
   constructor(message: string) {
     super(message);

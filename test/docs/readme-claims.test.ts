@@ -1,9 +1,8 @@
 // The README's "Where each claim is tested" table points at tests by file and title: a pointer to a file or a
-// test that no longer exists fails here, so the table cannot rot. Plus the one claim checked by reading a file.
+// test that no longer exists fails here, so the table cannot rot.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { parse } from 'yaml';
 
 const HEADING = '## Where each claim is tested';
 
@@ -79,27 +78,5 @@ describe('README: where each claim is tested', () => {
     // Escaped quotes and template titles are read as written.
     const titles = testTitles("it('the broker\\'s slot', () => {}); it(`${RUNS} scenarios`, () => {}); describe(\"a \\\"quoted\\\" one\", () => {});");
     assert.deepEqual([...titles], ["the broker's slot", '${RUNS} scenarios', 'a "quoted" one']);
-  });
-});
-
-describe('docker-compose.yml', () => {
-  it('docker-compose.yml runs Redis with AOF and noeviction and gives the broker its secrets as files', () => {
-    // YAML 1.1, as Compose reads it: mode 0400 is octal.
-    const compose = parse(readFileSync('docker-compose.yml', 'utf8'), { version: '1.1' }) as {
-      services: Record<string, { command?: string[]; environment?: Record<string, string>; secrets?: (string | { source: string; target: string; mode?: number })[] }>;
-      secrets: Record<string, { file: string }>;
-    };
-    const redis = compose.services.redis!.command!.join(' ');
-    assert.match(redis, /--appendonly yes/);
-    assert.match(redis, /--maxmemory-policy noeviction/);
-    const broker = compose.services.broker!;
-    assert.equal(broker.environment?.SLACK_BOT_TOKEN_FILE, '/run/secrets/slack_bot_token');
-    assert.equal(broker.environment?.SLACK_SIGNING_SECRET_FILE, '/run/secrets/slack_signing_secret');
-    assert.equal(broker.environment?.REDIS_URL, 'redis://redis:6379');
-    assert.deepEqual(Object.keys(compose.secrets).sort(), ['broker_ed25519', 'slack_bot_token', 'slack_signing_secret']);
-    for (const [name, s] of Object.entries(compose.secrets)) assert.equal(s.file, `./secrets/${name}`);
-    const key = broker.secrets!.find((s) => typeof s === 'object' && s.source === 'broker_ed25519') as { target: string; mode?: number };
-    assert.equal(key.target, '/run/secrets/broker_ed25519');
-    assert.equal(key.mode, 0o400, 'the broker refuses a private key others can read');
   });
 });
