@@ -2,6 +2,7 @@
 // approved, how long it was granted, how it ended) and the totals (grants, break-glass uses and their reviews,
 // refusals by code, denials). Fed one event at a time (a window can be long); pure, no clock.
 import type { AuditEvent } from './audit-event.ts';
+import { AUTO_APPROVER } from './auto-approval.ts';
 import type { AccessRequest, RequestState } from './request-state.ts';
 
 /** Whose events a summary covers. */
@@ -53,8 +54,7 @@ export interface AuditSummary {
 /** The most grants a summary shows one by one (their usage is read for each); the rest are counted. */
 export const MAX_GRANTS_SHOWN = 25;
 
-/** What the broker records as the approver of auto-approved and break-glass grants (never a Slack user). */
-const BROKER_ACTOR = 'jit-jump';
+const BROKER_ACTOR = AUTO_APPROVER;
 
 /** Whether an event belongs to the scope: hostless events (a caller refused before any request) only unscoped. */
 export function inScope(e: AuditEvent, scope: AuditScope): boolean {

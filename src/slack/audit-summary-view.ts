@@ -87,7 +87,7 @@ function grantSections(r: AuditSummaryReply, limit: number): { sections: string[
   return { sections, left: r.summary.grants.length - shown };
 }
 
-/** The summary message: `text` (notifications, the plain fallback), `blocks`, and its metadata. */
+/** The summary message: `text` (the same in plain text: notifications, clients without blocks), `blocks`, and its metadata. */
 export function auditSummaryMessage(r: AuditSummaryReply, maxShown = MAX_GRANTS_SHOWN): { text: string; blocks: Block[]; metadata: MessageMetadata } {
   const header = `*Audit trail* of ${subjectText(r)} since ${slackDate(r.sinceMs)} (${formatDuration(r.untilMs - r.sinceMs)})`;
   const totals = totalsText(r.summary);
@@ -103,7 +103,9 @@ export function auditSummaryMessage(r: AuditSummaryReply, maxShown = MAX_GRANTS_
     });
   blocks.push(section(totals));
   const shownIds = r.summary.grants.slice(0, r.summary.grants.length - left).map((g) => g.id);
-  return { text: withDateFallbacks(`${header}\n${totals}`), blocks, metadata: auditSummaryMetadata(r, shownIds) };
+  // The whole summary as plain text too: notifications, and clients (the sandbox's console) that show no blocks.
+  const text = withDateFallbacks(blocks.map((b) => (b.text as { text: string } | undefined)?.text ?? (b.elements as { text: string }[]).map((e) => e.text).join(' ')).join('\n'));
+  return { text, blocks, metadata: auditSummaryMetadata(r, shownIds) };
 }
 
 function auditSummaryMetadata(r: AuditSummaryReply, shownIds: readonly string[]): MessageMetadata {

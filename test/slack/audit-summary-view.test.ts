@@ -60,6 +60,7 @@ describe('/jump audit in Slack', () => {
     assert.match(text, /\*Totals:\* 4 grants · 2 break-glass uses \(1 awaiting acknowledgement\) · 3 refusals \(`not-owner` 2, `rate-limited` 1\) · 1 denial$/);
     assert.equal(checkMessage({ text: m.text, blocks: m.blocks, metadata: m.metadata }), undefined);
     assert.doesNotMatch(m.text, /<!date/, 'the plain text has the dates’ fallbacks');
+    assert.match(m.text, /\n• `r1` \*db-1\* <@U0ENG>: approved by <@U0ALICE>, <@U0BOB>; granted 2h, used 14m in 2 connections; active until 2026-11-23T10:00:00.000Z\n/, 'every line in the plain text too (clients without blocks)');
     assert.deepEqual(m.metadata, {
       event_type: 'jit_audit_summary',
       event_payload: {
