@@ -37,12 +37,12 @@ function approvalText(g: GrantRow): string {
   }
 }
 
-/** "14m in 2 connections", "not used", "—" (the jump server's log is not read). */
+/** "used 14m in 2 connections", "not used", "used —" (the jump server's log is not read). */
 function usedText(use: GrantUse | undefined): string {
-  if (!use) return '—';
+  if (!use) return 'used —';
   if (use.connections === 0) return 'not used';
   const minutes = Math.floor(use.usedMs / 60_000);
-  return `${minutes < 1 ? 'under 1m' : formatDuration(minutes * 60_000)} in ${use.connections} connection${use.connections === 1 ? '' : 's'}`;
+  return `used ${minutes < 1 ? 'under 1m' : formatDuration(minutes * 60_000)} in ${use.connections} connection${use.connections === 1 ? '' : 's'}`;
 }
 
 function endText(g: GrantRow): string {
@@ -53,7 +53,7 @@ function endText(g: GrantRow): string {
 
 export function grantLine(g: GrantRow, use: GrantUse | undefined): string {
   const granted = g.grantedMs > 0 ? formatDuration(g.grantedMs) : '?';
-  return `• \`${g.id}\` *${escapeMrkdwn(g.host)}* ${userMention(g.requester)}: ${approvalText(g)}; granted ${granted}, used ${usedText(use)}; ${endText(g)}`;
+  return `• \`${g.id}\` *${escapeMrkdwn(g.host)}* ${userMention(g.requester)}: ${approvalText(g)}; granted ${granted}, ${usedText(use)}; ${endText(g)}`;
 }
 
 function plural(n: number, one: string, many = `${one}s`): string {

@@ -54,7 +54,7 @@ describe('/jump audit in Slack', () => {
     const text = allText(m);
     assert.match(text, /^\*Audit trail\* of every host since <!date\^\d+\^[^|]+\|2026-11-16T09:00:00.000Z> \(7d\)/);
     assert.match(text, /• `r1` \*db-1\* <@U0ENG>: approved by <@U0ALICE>, <@U0BOB>; granted 2h, used 14m in 2 connections; active until <!date\^/);
-    assert.match(text, /• `r2` \*web-1\* <@U0ENG>: auto-approved \(rule 2\); granted 1h, used not used; expired <!date\^/);
+    assert.match(text, /• `r2` \*web-1\* <@U0ENG>: auto-approved \(rule 2\); granted 1h, not used; expired <!date\^/);
     assert.match(text, /• `r3` \*db-1\* <@U0ENG>: :rotating_light: break-glass, \*not yet acknowledged\*; granted 2h, used —; revoked by <@U0ALICE> <!date\^/);
     assert.match(text, /• `r4` .*break-glass, acknowledged by <@U0BOB>/);
     assert.match(text, /\*Totals:\* 4 grants · 2 break-glass uses \(1 awaiting acknowledgement\) · 3 refusals \(`not-owner` 2, `rate-limited` 1\) · 1 denial$/);
