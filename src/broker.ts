@@ -19,6 +19,7 @@ import { AccessJobs } from './scheduling/access-jobs.ts';
 import { ReconcileJobs } from './scheduling/reconcile-jobs.ts';
 import { Reconciler } from './scheduling/reconciler.ts';
 import { AccessService } from './service/access-service.ts';
+import { AuditLog } from './store/audit-log.ts';
 import type { StandingKeys } from './service/ports.ts';
 import { createBoltApp } from './slack/bolt-app.ts';
 import { HomeTab } from './slack/home-tab.ts';
@@ -190,6 +191,7 @@ function createAccessFlow(
     newId: o.newId,
     limits: p.limits,
     usage: p.usage,
+    auditTrail: new AuditLog(p.redis, o.redisPrefix),
     activationLeaseMs: leaseMs,
   });
   const reconciler = new Reconciler({

@@ -30,6 +30,8 @@ export const EVENT_TYPES = {
   audit: 'jit_audit',
   keyChanged: 'jit_key_changed',
   jumpHostAlert: 'jit_jump_host_alert',
+  /** the ephemeral answer to `/jump audit`: the summary's totals (Slack itself drops metadata on ephemeral messages) */
+  auditSummary: 'jit_audit_summary',
 } as const;
 
 export type EventType = (typeof EVENT_TYPES)[keyof typeof EVENT_TYPES];
