@@ -6,7 +6,7 @@ import { formatCheckpoint } from '../domain/audit-chain.ts';
 import type { AuditEventType } from '../domain/audit-event.ts';
 import { formatDuration } from '../domain/duration.ts';
 import { oneLine } from '../domain/user-text.ts';
-import { escapeMrkdwn, userMention } from './mrkdwn.ts';
+import { escapeMrkdwn, placeholder, userMention } from './mrkdwn.ts';
 import { slackDate } from './slack-date.ts';
 
 /** Slack shows a message's text in full up to this many characters. */
@@ -27,7 +27,7 @@ const HEADLINE: [AuditEventType, string][] = [
 
 export function digestText(d: AuditDigest, date: string): string {
   const head = d.chainHead
-    ? `*Chain head:* seq ${d.chainHead.seq}, checkpoint \`${formatCheckpoint(d.chainHead)}\` (\`jit-jump audit verify <export> --checkpoint …\`)`
+    ? `*Chain head:* seq ${d.chainHead.seq}, checkpoint \`${formatCheckpoint(d.chainHead)}\` (\`jit-jump audit verify ${placeholder('export')} --checkpoint …\`)`
     : '*Chain head:* no chained events yet';
   const sections = [
     `*Daily audit digest ${date}*: ${slackDate(d.since)} to ${slackDate(d.until)}`,

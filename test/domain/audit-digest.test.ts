@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { digestCron, localDate, summarizeDigest, type DigestInput } from '../../src/domain/audit-digest.ts';
 import type { AuditEvent } from '../../src/domain/audit-event.ts';
 import { NOT_USED } from '../../src/domain/connection-tracking.ts';
+import { controlSequenceProblem } from '../../src/sandbox/slack-checks.ts';
 import { DIGEST_MAX_CHARS, digestText } from '../../src/slack/digest-message.ts';
 import { digestMetadata } from '../../src/slack/message-metadata.ts';
 import { request } from './fixtures.ts';
@@ -106,6 +107,7 @@ describe('the digest message', () => {
     assert.match(text, /`edge`: could not be read, standing access unknown \(connect ECONNREFUSED\)/);
     assert.match(text, /`third`: 1 standing key\(s\): SHA256:x line 3/);
     assert.match(text, /`bastion`: none/);
+    assert.equal(controlSequenceProblem(text), undefined, 'Slack reads every <…> as a control sequence');
     const meta = digestMetadata(d, '2026-12-03');
     assert.equal(meta.event_type, 'jit_audit_digest');
     assert.deepEqual(
@@ -121,5 +123,6 @@ describe('the digest message', () => {
     assert.ok(text.length <= DIGEST_MAX_CHARS, `${text.length} characters`);
     assert.ok(text.includes(`42:${HEAD.hash}`));
     assert.match(text, /and 495 more/);
+    assert.equal(controlSequenceProblem(text), undefined);
   });
 });
