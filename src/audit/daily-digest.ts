@@ -44,7 +44,11 @@ export class DailyDigest {
     },
   ) {}
 
-  /** `firedAt`: when the schedule fired; its local date is the digest's, however late the job runs. */
+  /**
+   * `firedAt`: when the schedule fired; its local date is the digest's, however late the job runs. The date is
+   * read in the time zone of the policy running now: a reload that moves the zone across a date line may give
+   * one extra digest that day (never a missing one).
+   */
   async run(firedAt: number): Promise<DigestOutcome> {
     const { store, poster, policy, logger } = this.d;
     const date = localDate(firedAt, policy.audit.digest.timezone);
