@@ -46,8 +46,8 @@ export class DailyDigest {
 
   /**
    * `firedAt`: when the schedule fired; its local date is the digest's, however late the job runs. The date is
-   * read in the time zone of the policy running now: a reload that moves the zone across a date line may give
-   * one extra digest that day (never a missing one).
+   * read in the time zone of the policy running now: a reload that moves the zone far enough may give
+   * one extra digest, or skip one whose local date was posted already (its events go into the next digest).
    */
   async run(firedAt: number): Promise<DigestOutcome> {
     const { store, poster, policy, logger } = this.d;
