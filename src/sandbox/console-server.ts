@@ -6,8 +6,9 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { APPROVAL_CHANNEL, AUDIT_CHANNEL, ENGINEER, PEOPLE, type Environment } from './environment.ts';
-import { readGrantNotice } from './grant-notice.ts';
+import { endedGrants, readGrantNotice } from './grant-notice.ts';
 import type { FakeMessage } from './local-slack-api.ts';
+import { hasRegisteredKey, suggestions } from './suggestions.ts';
 
 const PAGE = fileURLToPath(new URL('./console.html', import.meta.url));
 
@@ -35,10 +36,17 @@ export interface ConsoleServer {
 }
 
 export interface ConsoleOptions {
-  /** 0 or unset: any free port */
-  port?: number;
   /** the ssh command that works in this sandbox for a host (the sandbox key and -F config) */
   connectHint: (host: string) => string;
+  /** the grant length the request suggestion asks for (SANDBOX_DURATION) */
+  duration: string;
+}
+
+/** The console's port, held from the first moment (a busy port is known at once); it answers once `serve` ran. */
+export interface ConsoleListener {
+  url: string;
+  serve(env: Environment, opts: ConsoleOptions): ConsoleServer;
+  stop(): Promise<void>;
 }
 
 class BadRequest extends Error {}
@@ -76,7 +84,36 @@ function conversations(user: string) {
   ];
 }
 
-export async function startConsoleServer(env: Environment, opts: ConsoleOptions): Promise<ConsoleServer> {
+/** Listens on 127.0.0.1:`port` (0: any free port); rejects with the listen error (EADDRINUSE) at once. */
+export async function listenConsole(port: number): Promise<ConsoleListener> {
+  let handler: ((req: IncomingMessage, res: ServerResponse) => Promise<void>) | undefined;
+  const server: Server = createServer((req, res) => {
+    if (!handler) return send(res, 503, 'The sandbox is still starting: reload in a few seconds.', 'text/plain; charset=utf-8');
+    handler(req, res).catch((err: unknown) => send(res, err instanceof BadRequest ? 400 : 500, { error: String((err as Error).message) }));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  const addr = server.address();
+  const bound = typeof addr === 'object' && addr ? addr.port : 0;
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  return {
+    url: `http://127.0.0.1:${bound}/`,
+    stop,
+    serve(env, opts) {
+      const app = consoleApp(env, opts, bound);
+      handler = app.handle;
+      return { url: `http://127.0.0.1:${bound}/`, command: app.command, stop };
+    },
+  };
+}
+
+function consoleApp(env: Environment, opts: ConsoleOptions, port: number) {
   const ephemerals: Ephemeral[] = [];
   const modals = new Map<string, OpenModal>();
   /** trigger id of a click → who clicked: views.open names only the trigger */
@@ -102,27 +139,31 @@ export async function startConsoleServer(env: Environment, opts: ConsoleOptions)
   };
 
   // Only the sandbox engineer holds the sandbox key: their grant DMs get the command that works here, marked
-  // as ended once the broker has said that grant expired or was revoked.
-  const withSandboxHints = (channel: string, messages: FakeMessage[]) => {
+  // as ended once any message of the broker says that grant expired or was revoked (a revocation by the
+  // requester themselves gets no DM, but its audit line and approval message say so).
+  const withSandboxHints = (channel: string, messages: FakeMessage[], ended: Set<string>) => {
     if (channel !== `D${ENGINEER}`) return messages;
-    const notices = messages.map((m) => readGrantNotice(m));
-    return messages.map((m, i) => {
-      const n = notices[i];
+    return messages.map((m) => {
+      const n = readGrantNotice(m);
       if (n?.kind !== 'granted') return m;
-      const ended = notices.slice(i + 1).some((later) => later?.kind === 'ended' && later.host === n.host);
-      return { ...m, sandboxConnect: { command: opts.connectHint(n.host), ended } };
+      return { ...m, sandboxConnect: { command: opts.connectHint(n.host), ended: ended.has(n.requestId) } };
     });
   };
+  const guide = { engineer: ENGINEER, publicKey: env.engineerKey.publicKey, duration: opts.duration };
 
   const state = (user: string) => {
     scanCalls();
     const modal = [...modals.entries()].find(([, m]) => m.user === user);
+    const all = env.slack.messages();
+    const ended = endedGrants(all);
+    const keyRegistered = hasRegisteredKey(all.filter((m) => m.channel === AUDIT_CHANNEL), user);
     return {
       me: user,
       people: PEOPLE,
+      suggestions: suggestions(user, keyRegistered, guide),
       channels: conversations(user).map((ch) => ({
         ...ch,
-        messages: withSandboxHints(ch.id, env.slack.messages(ch.id)),
+        messages: withSandboxHints(ch.id, all.filter((m) => m.channel === ch.id), ended),
       })),
       ephemerals: ephemerals.filter((e) => e.user === user),
       modal: modal ? { id: modal[0], view: modal[1].view, errors: modal[1].errors } : undefined,
@@ -146,7 +187,6 @@ export async function startConsoleServer(env: Environment, opts: ConsoleOptions)
     return { status: r.status, reply };
   };
 
-  let port = 0;
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     // Loopback is not enough: a web page open in the same browser could post here (CSRF), or reach us under
     // its own host name (DNS rebinding). Only our own host name, and only JSON posts (which need CORS).
@@ -211,22 +251,5 @@ export async function startConsoleServer(env: Environment, opts: ConsoleOptions)
     return send(res, 404, { error: 'not found' });
   };
 
-  const server: Server = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => send(res, err instanceof BadRequest ? 400 : 500, { error: String((err as Error).message) }));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, '127.0.0.1', resolve);
-  });
-  const addr = server.address();
-  port = typeof addr === 'object' && addr ? addr.port : 0;
-  return {
-    url: `http://127.0.0.1:${port}/`,
-    command,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { handle, command };
 }

@@ -1,23 +1,41 @@
-// Reads the broker's DMs to the requester for the two moments the sandbox points out to a person: access
-// granted (show the ssh command that works here) and access ended (the same command now fails). The sandbox
-// recognises them by their message metadata (jit_grant_active, jit_grant_ended), never by their wording; it
-// decides nothing.
+// Reads the broker's messages for the two moments the sandbox points out to a person: access granted (show the
+// ssh command that works here) and access ended (the same command now fails). The sandbox recognises them by
+// their message metadata, never by their wording, and decides nothing.
 import { EVENT_TYPES, metadataOf } from '../slack/message-metadata.ts';
 
-export type GrantNotice = { kind: 'granted'; host: string; until: string } | { kind: 'ended'; host: string; text: string };
+export type GrantNotice =
+  | { kind: 'granted'; requestId: string; host: string; until: string }
+  | { kind: 'ended'; requestId: string; host: string; state: 'expired' | 'revoked' };
 
-/** Slack mrkdwn to the plain text a terminal shows. */
-export function plainText(mrkdwn: string): string {
-  return mrkdwn.replace(/<@([A-Z0-9]+)>/g, '@$1').replace(/[*`]/g, '');
+const ENDED_STATES = new Set(['expired', 'revoked']);
+
+/**
+ * `message`: a posted message (or postMessage/update arguments) with its metadata. Granted: the requester's
+ * connect DM (jit_grant_active). Ended: any message about the request in state expired or revoked — the
+ * requester's DM says so only when someone else ended the grant, while the audit line and the approval message
+ * (updated in place) always carry the state.
+ */
+export function readGrantNotice(message: { metadata?: unknown }): GrantNotice | undefined {
+  const meta = metadataOf(message);
+  const { host, request_id: requestId, state, expires_at: expiresAt } = meta?.event_payload ?? {};
+  if (typeof host !== 'string' || typeof requestId !== 'string' || requestId === '') return undefined;
+  if (meta?.event_type === EVENT_TYPES.grantActive && typeof expiresAt === 'number')
+    return { kind: 'granted', requestId, host, until: new Date(expiresAt).toISOString() };
+  if (typeof state === 'string' && ENDED_STATES.has(state)) return { kind: 'ended', requestId, host, state: state as 'expired' | 'revoked' };
+  return undefined;
 }
 
-/** `message`: a posted message (or postMessage arguments) with its text and metadata. */
-export function readGrantNotice(message: { text?: string; metadata?: unknown }): GrantNotice | undefined {
-  const meta = metadataOf(message);
-  const host = meta?.event_payload.host;
-  if (typeof host !== 'string') return undefined;
-  if (meta?.event_type === EVENT_TYPES.grantActive && typeof meta.event_payload.expires_at === 'number')
-    return { kind: 'granted', host, until: new Date(meta.event_payload.expires_at).toISOString() };
-  if (meta?.event_type === EVENT_TYPES.grantEnded) return { kind: 'ended', host, text: plainText(message.text ?? '') };
-  return undefined;
+/** The requests whose grant has ended, from every message the broker posted (any channel). */
+export function endedGrants(messages: readonly { metadata?: unknown }[]): Set<string> {
+  const ended = new Set<string>();
+  for (const m of messages) {
+    const n = readGrantNotice(m);
+    if (n?.kind === 'ended') ended.add(n.requestId);
+  }
+  return ended;
+}
+
+/** One line for the terminal when a grant of the sandbox engineer ended. */
+export function endedLine(n: Extract<GrantNotice, { kind: 'ended' }>): string {
+  return `access to ${n.host} (${n.requestId}) ${n.state === 'expired' ? 'has expired' : 'was revoked'}. The same ssh command now fails.`;
 }

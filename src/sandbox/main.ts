@@ -1,13 +1,15 @@
 // `npm run sandbox`: the whole product on this machine, with a Slack-like web console, in one command.
-// Ctrl-C (SIGINT), SIGTERM or a closed terminal (SIGHUP) stops everything and removes the temp dir.
+// Ctrl-C (SIGINT), SIGTERM, a closed terminal (SIGHUP) or the end of the process that started it stops
+// everything and removes the temp dir.
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureSystemPackages, type SystemNeed } from '../system/ensure-system-packages.ts';
-import { startConsoleServer, type ConsoleServer } from './console-server.ts';
+import { listenConsole, type ConsoleListener, type ConsoleServer } from './console-server.ts';
 import { ENGINEER, PEOPLE, startEnvironment, type Environment } from './environment.ts';
-import { readGrantNotice } from './grant-notice.ts';
+import { endedLine, readGrantNotice } from './grant-notice.ts';
 import { writeSandboxSshConfig } from './ssh-config.ts';
+import { keyAddSuggestion, requestSuggestion } from './suggestions.ts';
 
 const DEFAULT_CONSOLE_PORT = 3838;
 /** A clean stop takes about a second; past this something hangs, and the sandbox kills what it started. */
@@ -36,6 +38,22 @@ function sandboxOptions(e: NodeJS.ProcessEnv) {
   };
 }
 
+/**
+ * Holds the console port before anything starts, so that a busy port is reported at once. The default port,
+ * when taken (another sandbox?), gives way to any free one; a port the person chose does not.
+ */
+async function holdConsolePort(chosen: number | undefined): Promise<ConsoleListener> {
+  const port = chosen ?? DEFAULT_CONSOLE_PORT;
+  try {
+    return await listenConsole(port);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (chosen === undefined && code === 'EADDRINUSE') return listenConsole(0);
+    const why = code === 'EADDRINUSE' ? 'is in use' : `cannot be opened (${code ?? (err as Error).message})`;
+    return fail(`console port ${port} ${why}: choose another with SANDBOX_PORT=<port> (SANDBOX_PORT=0: any free port)`);
+  }
+}
+
 let env: Environment | undefined;
 let dir: string | undefined;
 let stopping: string | undefined;
@@ -57,13 +75,20 @@ async function main(): Promise<void> {
     process.exit(0);
   };
   // Installed before anything starts, so that Ctrl-C during start-up still cleans up.
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.on(signal, () => {
-      if (stopping) return;
-      stopping = signal;
-      void stop(signal);
-    });
-  }
+  const stopFor = (why: string) => {
+    if (stopping) return;
+    stopping = why;
+    void stop(why);
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => stopFor(signal));
+  // `npm run` runs the sandbox through `sh -c`, and npm passes a SIGTERM to that shell only: the shell dies and
+  // the sandbox, orphaned, would run on. A new parent process id is that moment (or any wrapper's end).
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) stopFor(`the process that started it (${parent}) is gone`);
+  }, 200).unref();
+
+  const listener = await holdConsolePort(options.port);
 
   const needs: SystemNeed[] = process.env.REDIS_URL ? ['sshd'] : ['redis', 'sshd'];
   try {
@@ -93,15 +118,8 @@ async function main(): Promise<void> {
   if (stopping) return stop(stopping);
 
   const ssh = writeSandboxSshConfig(env);
-  const port = options.port ?? DEFAULT_CONSOLE_PORT;
-  consoleServer = await startConsoleServer(env, { port, connectHint: ssh.command }).catch((err: NodeJS.ErrnoException) => {
-    if (options.port !== undefined || err.code !== 'EADDRINUSE') throw err;
-    say(`sandbox: port ${port} is taken; using another one`);
-    return startConsoleServer(env!, { port: 0, connectHint: ssh.command });
-  });
-  // Through the console, so the engineer sees the registration in their DM like any other command.
-  const reg = await consoleServer.command(ENGINEER, `/jump key add ${env.engineerKey.publicKey}`);
-  if (reg.status !== 200 || !/registered/i.test(reg.reply)) throw new Error(`registering the sandbox key failed: ${reg.reply}`);
+  consoleServer = listener.serve(env, { connectHint: ssh.command, duration: options.duration });
+  const moved = options.port === undefined && !consoleServer.url.endsWith(`:${DEFAULT_CONSOLE_PORT}/`);
 
   const servers = [
     ...(env.redis ? [`redis-server ${env.redis.pid}`] : []),
@@ -111,23 +129,31 @@ async function main(): Promise<void> {
   ];
   say('');
   say(`jit-jump sandbox is running. Open the console: ${consoleServer.url}`);
-  say(`  people: ${Object.values(PEOPLE).join(', ')}; Erin has the sandbox key registered`);
-  say('  try: as Erin type /jump request internal-1 2m checking the sandbox, then switch to Olivia and click Approve');
+  if (moved) say(`  (port ${DEFAULT_CONSOLE_PORT} is taken, another sandbox?: SANDBOX_PORT=<port> chooses one)`);
+  say(`  people: ${Object.values(PEOPLE).join(', ')}; Erin holds the sandbox key`);
+  say('  try: as Erin, register the sandbox key (the first suggestion in the console):');
+  say(`    ${keyAddSuggestion(env.engineerKey.publicKey)}`);
+  say(`  then send ${requestSuggestion(options.duration)}, switch to Olivia and click Approve`);
   say(`  ssh config for the sandbox key: ${ssh.path}`);
   say(`  temp dir: ${dir} (removed on exit; broker log: ${logFile})`);
   say(`  processes: ${servers.join(', ')}; the broker runs in this process (${process.pid})`);
   say('  stop with Ctrl-C');
 
-  // Echo the moments that matter to the terminal too, so the ssh command can be pasted from here.
+  // Echo the moments that matter to the terminal too, so the ssh command can be pasted from here: the
+  // engineer's grants (their connect DMs), and each one's end however the broker said it (posts and updates).
+  const granted = new Set<string>();
   let seen = 0;
   setInterval(() => {
     const calls = env!.slack.calls;
     for (; seen < calls.length; seen++) {
       const c = calls[seen]!;
-      if (c.method !== 'chat.postMessage' || c.args.channel !== `D${ENGINEER}`) continue;
+      if (c.error || (c.method !== 'chat.postMessage' && c.method !== 'chat.update')) continue;
       const notice = readGrantNotice(c.args);
-      if (notice?.kind === 'granted') say(`\nsandbox: access granted to ${notice.host} until ${notice.until}; connect with:\n  ${ssh.command(notice.host)}`);
-      if (notice?.kind === 'ended') say(`\nsandbox: ${notice.text} The same ssh command now fails.`);
+      if (notice?.kind === 'granted' && c.args.channel === `D${ENGINEER}` && !granted.has(notice.requestId)) {
+        granted.add(notice.requestId);
+        say(`\nsandbox: access granted to ${notice.host} until ${notice.until}; connect with:\n  ${ssh.command(notice.host)}`);
+      }
+      if (notice?.kind === 'ended' && granted.delete(notice.requestId)) say(`\nsandbox: ${endedLine(notice)}`);
     }
   }, 250).unref();
 }

@@ -52,15 +52,32 @@ describe('the sandbox console in headless Chromium', () => {
   };
   const openConversation = (name: string) => page.locator('#channels .channel', { hasText: name }).click();
   const message = (text: string | RegExp) => page.locator('#messages .msg', { hasText: text });
+  /** Sends `/jump request` as the engineer and reads the request id from the answer. */
+  const requestAs = async (host: string, duration: string, reason: string) => {
+    await actAs('U0ENGINEER');
+    await page.fill('#text', `/jump request ${host} ${duration} ${reason}`);
+    await page.press('#text', 'Enter');
+    const reply = message(new RegExp(`Request r[a-z0-9]+ for ${host} for ${duration} sent`));
+    await reply.waitFor();
+    const id = /Request (r[a-z0-9]+) for/.exec(await reply.innerText())?.[1];
+    assert.ok(id, await reply.innerText());
+    return id;
+  };
 
   before(async () => {
-    run = runSandbox({ SANDBOX_MIN_DURATION: '2s' });
+    run = runSandbox({ SANDBOX_MIN_DURATION: '2s', SANDBOX_DURATION: GRANT });
     info = await sandboxStarted(run);
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
     page.setDefaultTimeout(60_000);
     page.on('pageerror', (err) => pageErrors.push(err.message));
     await page.goto(info.url);
+    // A newcomer's first step: the first suggestion is the sandbox key's exact /jump key add.
+    const first = page.locator('#chips button').first();
+    assert.equal(await first.getAttribute('data-chip'), info.keyAdd);
+    await first.click();
+    assert.equal(await page.inputValue('#text'), info.keyAdd);
+    await page.press('#text', 'Enter');
     await message('Key registered').waitFor();
   });
   after(async () => {
@@ -69,7 +86,10 @@ describe('the sandbox console in headless Chromium', () => {
   });
 
   it('request as the engineer, approve as an owner, connect with the printed ssh command, and lose access at expiry', async () => {
-    await page.fill('#text', `/jump request internal-1 ${GRANT} browser test`);
+    // Once the key is registered, the request for SANDBOX_DURATION is the first suggestion.
+    const suggested = page.locator('#chips button').first();
+    await until('the request to be suggested', async () => (await suggested.getAttribute('data-chip')) === `/jump request internal-1 ${GRANT} checking the sandbox`);
+    await suggested.click();
     await page.press('#text', 'Enter');
     const reply = message('sent to its owners');
     await reply.waitFor();
@@ -112,21 +132,60 @@ describe('the sandbox console in headless Chromium', () => {
 
     await message(`(${id}) has expired`).waitFor({ timeout: 180_000 });
     await connect.locator('.sandbox-connect.ended').waitFor();
-    await until('the terminal to say so', () => /has expired\. .*The same ssh command now fails\./.test(run!.output()));
+    await until('the terminal to say so', () => run!.output().includes(`access to internal-1 (${id}) has expired. The same ssh command now fails.`));
     const refused = await shell(command);
     assert.equal(refused.outcome, 'refused-auth', refused.stderr);
     assert.match(refused.stderr, /Permission denied/);
     assert.deepEqual(pageErrors, []);
   });
 
-  it('an outsider cannot approve; an owner denies with a reason in a modal, and the requester is told', async () => {
+  it('a grant the engineer revokes themselves: its box is marked ended, as on expiry, and the terminal says so', async () => {
+    const id = await requestAs('internal-2', '10m', 'browser revoke');
+    await actAs('U0OWNER1');
+    await openConversation('jit-jump');
+    await message(id).locator('button', { hasText: 'Approve' }).click();
+
     await actAs('U0ENGINEER');
-    await page.fill('#text', '/jump request internal-2 1m browser deny');
+    const connect = message(new RegExp(`Access to internal-2 is active until[\\s\\S]*${id}`));
+    const box = connect.locator('.sandbox-connect');
+    await box.waitFor();
+    assert.equal(await box.evaluate((el) => el.classList.contains('ended')), false);
+    assert.match(await box.innerText(), /paste this/);
+    await page.fill('#text', `/jump revoke ${id}`);
     await page.press('#text', 'Enter');
-    const reply = message(/Request r[a-z0-9]+ for internal-2 for 1m sent/);
-    await reply.waitFor();
-    const id = /Request (r[a-z0-9]+) for internal-2/.exec(await reply.innerText())?.[1];
-    assert.ok(id);
+    // No DM tells the requester what they did themselves: the audit line and the approval message say it.
+    await connect.locator('.sandbox-connect.ended').waitFor();
+    assert.match(await box.innerText(), /this grant has ended/);
+    assert.doesNotMatch(await box.innerText(), /paste this/);
+    await until('the terminal to say so', () => run!.output().includes(`access to internal-2 (${id}) was revoked. The same ssh command now fails.`));
+    assert.deepEqual(pageErrors, []);
+  });
+
+  it('long code (ssh commands, the public key) wraps in a narrow window: nothing sticks out of the messages', async () => {
+    await actAs('U0ENGINEER');
+    await openConversation('jit-jump');
+    await page.setViewportSize({ width: 700, height: 800 });
+    try {
+      await message('Key registered').scrollIntoViewIfNeeded();
+      // Page code as text: this project's TypeScript has no DOM types.
+      const overflow = await page.evaluate(`(() => {
+        const box = document.getElementById('messages');
+        const right = box.getBoundingClientRect().right;
+        const out = [...box.querySelectorAll('pre, code, .ran')]
+          .filter((el) => el.getBoundingClientRect().right > right + 1)
+          .map((el) => el.textContent.slice(0, 40));
+        const chips = document.getElementById('chips');
+        return { out, scroll: box.scrollWidth - box.clientWidth, chips: chips.scrollWidth - chips.clientWidth, page: document.documentElement.scrollWidth - window.innerWidth };
+      })()`);
+      assert.deepEqual(overflow, { out: [], scroll: 0, chips: 0, page: 0 });
+      assert.ok(await page.locator('#messages pre.connect').count() >= 2, 'the ssh commands are on the page');
+    } finally {
+      await page.setViewportSize({ width: 1200, height: 800 });
+    }
+  });
+
+  it('an outsider cannot approve; an owner denies with a reason in a modal, and the requester is told', async () => {
+    const id = await requestAs('internal-2', '1m', 'browser deny');
 
     await actAs('U0OUTSIDER');
     await openConversation('access-approvals');
@@ -154,13 +213,7 @@ describe('the sandbox console in headless Chromium', () => {
   });
 
   it('an owner approves for less than asked with the menu next to Approve: the message and the requester say 15m', async () => {
-    await actAs('U0ENGINEER');
-    await page.fill('#text', '/jump request internal-2 30m browser shorter');
-    await page.press('#text', 'Enter');
-    const reply = message(/Request r[a-z0-9]+ for internal-2 for 30m sent/);
-    await reply.waitFor();
-    const id = /Request (r[a-z0-9]+) for internal-2/.exec(await reply.innerText())?.[1];
-    assert.ok(id);
+    const id = await requestAs('internal-2', '30m', 'browser shorter');
 
     await actAs('U0OWNER1');
     await openConversation('jit-jump');

@@ -1,13 +1,21 @@
 // `npm run sandbox` as a person runs it: it starts, answers on loopback, and Ctrl-C leaves nothing behind.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
-import { get as httpGet } from 'node:http';
+import { createServer, get as httpGet } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { planInstall } from '../../src/system/ensure-system-packages.ts';
-import { isRunning, processesMentioning, runSandbox, sandboxStarted, stopSandbox, type SandboxRun } from '../support/sandbox-process.ts';
+import { isRunning, processesMentioning, runSandbox, sandboxStarted, stopSandbox, type SandboxInfo, type SandboxRun } from '../support/sandbox-process.ts';
 import { until } from '../support/flow.ts';
+
+/** Nothing the sandbox started is left: its servers, any process using its temp dir, the temp dir itself. */
+function assertCleanedUp(info: SandboxInfo): void {
+  for (const pid of info.pids) assert.equal(isRunning(pid), false, `process ${pid} is gone`);
+  assert.deepEqual(processesMentioning(info.dir), [], 'no process (nor an sshd session) uses the temp dir');
+  assert.equal(existsSync(info.dir), false, 'the temp dir is removed');
+}
 
 describe('npm run sandbox: start-up and clean-up', () => {
   // Every sandbox a test started is stopped, even when an assertion failed half-way.
@@ -21,7 +29,7 @@ describe('npm run sandbox: start-up and clean-up', () => {
 
   it('starts everything on loopback, serves the console, and Ctrl-C stops every process and removes the temp dir', async () => {
     const startedAt = performance.now();
-    const run = start();
+    const run = start({ SANDBOX_DURATION: '45s' });
     const info = await sandboxStarted(run);
     console.log(`sandbox start → console URL printed: ${(performance.now() - startedAt).toFixed(0)} ms`);
     assert.match(info.url, /^http:\/\/127\.0\.0\.1:\d+\/$/, 'the console listens on loopback only');
@@ -32,9 +40,15 @@ describe('npm run sandbox: start-up and clean-up', () => {
     const page = await fetch(info.url);
     assert.equal(page.status, 200);
     assert.match(await page.text(), /<title>jit-jump sandbox<\/title>/);
-    const state = (await (await fetch(`${info.url}api/state?user=U0ENGINEER`)).json()) as { ephemerals: { text: string }[]; channels: { id: string }[] };
-    assert.ok(state.ephemerals.some((e) => /Key registered/.test(e.text)), 'the sandbox engineer has a key registered');
+    type State = { ephemerals: { text: string }[]; channels: { id: string }[]; suggestions: string[] };
+    const engineer = async () => (await (await fetch(`${info.url}api/state?user=U0ENGINEER`)).json()) as State;
+    const state = await engineer();
+    assert.deepEqual(state.ephemerals, [], 'no key registered for the engineer: that is their first step');
+    assert.match(info.keyAdd, /^\/jump key add ssh-ed25519 AAAA\S+ \S+$/, 'the terminal prints the exact command');
+    assert.equal(state.suggestions[0], info.keyAdd, 'the console suggests it first');
+    assert.ok(!state.suggestions.some((c) => c.startsWith('/jump request')), 'no request before a key');
     assert.deepEqual(state.channels.map((c) => c.id), ['DU0ENGINEER', 'C0APPROVALS', 'C0AUDIT']);
+    assert.match(run.output(), /then send \/jump request internal-1 45s checking the sandbox/, 'the terminal suggests SANDBOX_DURATION');
     const unknown = await fetch(`${info.url}api/state?user=U0NOBODY`);
     assert.equal(unknown.status, 400);
     const json = { 'content-type': 'application/json' };
@@ -50,6 +64,11 @@ describe('npm run sandbox: start-up and clean-up', () => {
     );
     assert.equal(rebound, 403);
 
+    // The suggested first step registers the key, and the request for SANDBOX_DURATION becomes the suggestion.
+    const added = await fetch(`${info.url}api/command`, { method: 'POST', headers: json, body: JSON.stringify({ user: 'U0ENGINEER', text: info.keyAdd }) });
+    assert.match(((await added.json()) as { reply: string }).reply, /Key registered/);
+    await until('the request to be suggested', async () => (await engineer()).suggestions[0] === '/jump request internal-1 45s checking the sandbox', 30_000);
+
     const stoppedAt = performance.now();
     run.interrupt();
     const { code, signal } = await run.exited;
@@ -57,9 +76,7 @@ describe('npm run sandbox: start-up and clean-up', () => {
     assert.equal(signal, null);
     assert.equal(code, 0, run.output());
     assert.match(run.output(), /stopped; nothing left running/);
-    for (const pid of info.pids) assert.equal(isRunning(pid), false, `process ${pid} is gone`);
-    assert.deepEqual(processesMentioning(info.dir), [], 'no process (nor an sshd session) uses the temp dir');
-    assert.equal(existsSync(info.dir), false, 'the temp dir is removed');
+    assertCleanedUp(info);
   });
 
   it('cleans up as well when Ctrl-C comes while it is still starting', async () => {
@@ -82,9 +99,37 @@ describe('npm run sandbox: start-up and clean-up', () => {
     run.interrupt('SIGHUP');
     const { code } = await run.exited;
     assert.equal(code, 0);
-    for (const pid of info.pids) assert.equal(isRunning(pid), false, `process ${pid} is gone`);
-    assert.deepEqual(processesMentioning(info.dir), []);
-    assert.equal(existsSync(info.dir), false, 'the temp dir is removed');
+    assertCleanedUp(info);
+  });
+
+  it('the sandbox stops cleanly on SIGTERM: sent to the npm process alone, as timeout or a supervisor does', async () => {
+    // npm hands SIGTERM to the shell that runs the script, not to the sandbox behind it.
+    const run = start({}, { npm: true });
+    const info = await sandboxStarted(run);
+    const stoppedAt = performance.now();
+    process.kill(run.child.pid!, 'SIGTERM');
+    await until('the sandbox to stop', () => !isRunning(info.sandboxPid), 30_000);
+    console.log(`npm SIGTERM → sandbox process gone: ${(performance.now() - stoppedAt).toFixed(0)} ms`);
+    assert.match(run.output(), /stopped; nothing left running/);
+    assertCleanedUp(info);
+  });
+
+  it('a console port in use (SANDBOX_PORT): one line with the hint, exit 1, at once, nothing started', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (taken.address() as AddressInfo).port;
+      const startedAt = performance.now();
+      const run = start({ SANDBOX_PORT: String(port) });
+      const { code } = await run.exited;
+      const ms = performance.now() - startedAt;
+      console.log(`sandbox with a busy SANDBOX_PORT → exit: ${ms.toFixed(0)} ms`);
+      assert.equal(code, 1);
+      assert.deepEqual(run.output().trim().split('\n'), [`sandbox: console port ${port} is in use: choose another with SANDBOX_PORT=<port> (SANDBOX_PORT=0: any free port)`]);
+      assert.ok(ms < 15_000, 'before redis-server, sshd and the broker start');
+    } finally {
+      taken.close();
+    }
   });
 
   it('without redis-server and no way to install it: one line naming the packages, exit code 1', async () => {

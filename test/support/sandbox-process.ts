@@ -23,28 +23,34 @@ export interface SandboxInfo {
   sshConfig: string;
   /** redis-server and the sshds, as printed */
   pids: number[];
+  /** the sandbox's own process (the broker runs in it), as printed */
+  sandboxPid: number;
+  /** the exact `/jump key add …` of the sandbox key, as printed */
+  keyAdd: string;
 }
 
 // A sandbox runs in its own process group, so it would outlive a test process that dies: Ctrl-C it then.
 const live = new Set<ChildProcess>();
 process.on('exit', () => {
-  for (const c of live) if (c.exitCode === null && c.signalCode === null) try { process.kill(-c.pid!, 'SIGINT'); } catch { /* gone */ }
+  for (const c of live) try { process.kill(-c.pid!, 'SIGINT'); } catch { /* gone */ }
 });
 
-export function runSandbox(env: Record<string, string> = {}, opts: { path?: string } = {}): SandboxRun {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, SANDBOX_PORT: '0', ...env };
+/** `npm: true` runs `npm run sandbox` itself (npm, then the shell that runs the script, then the sandbox). */
+export function runSandbox(env: Record<string, string> = {}, opts: { path?: string; npm?: boolean } = {}): SandboxRun {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, SANDBOX_PORT: '0', npm_config_update_notifier: 'false', ...env };
   delete childEnv.REDIS_URL;
   if (opts.path !== undefined) childEnv.PATH = opts.path;
   // The command line of `npm run sandbox`, with node by its path so that a test can shrink PATH; in a process
   // group of its own, like a job in a terminal.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/sandbox/main.ts'], { cwd: ROOT, env: childEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [cmd, args] = opts.npm ? ['npm', ['run', 'sandbox']] : [process.execPath, ['--import', 'tsx', 'src/sandbox/main.ts']];
+  const child = spawn(cmd, args, { cwd: ROOT, env: childEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
   live.add(child);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on('exit', (code, signal) => {
-      live.delete(child);
+      if (!opts.npm) live.delete(child); // npm's group may still hold the sandbox
       resolve({ code, signal });
     }),
   );
@@ -82,12 +88,19 @@ export async function sandboxStarted(run: SandboxRun, timeoutMs = 90_000): Promi
     dir: field(/temp dir: (\S+)/),
     sshConfig: field(/ssh config for the sandbox key: (\S+)/),
     pids: [...field(/processes: ([^;\n]+)/).matchAll(/(?:redis-server|sshd) (\d+)/g)].map((m) => Number(m[1])),
+    sandboxPid: Number(field(/the broker runs in this process \((\d+)\)/)),
+    keyAdd: field(/^ +(\/jump key add .+)$/m),
   };
 }
 
 /** Stops a sandbox a test left running (a failed assertion): Ctrl-C first, then SIGKILL. */
 export async function stopSandbox(run: SandboxRun | undefined): Promise<void> {
-  if (!run || run.child.exitCode !== null || run.child.signalCode !== null) return;
+  if (!run) return;
+  if (run.child.exitCode !== null || run.child.signalCode !== null) {
+    // npm gone, the sandbox behind it perhaps not: Ctrl-C what is left of its process group.
+    try { process.kill(-run.child.pid!, 'SIGINT'); } catch { /* nothing left */ }
+    return;
+  }
   run.interrupt();
   const timer = setTimeout(() => run.interrupt('SIGKILL'), 30_000);
   await run.exited;
