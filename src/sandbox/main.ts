@@ -129,7 +129,7 @@ async function main(): Promise<void> {
   ];
   say('');
   say(`jit-jump sandbox is running. Open the console: ${consoleServer.url}`);
-  if (moved) say(`  (port ${DEFAULT_CONSOLE_PORT} is taken, another sandbox?: SANDBOX_PORT=<port> chooses one)`);
+  if (moved) say(`  (port ${DEFAULT_CONSOLE_PORT} was taken, perhaps by another sandbox; SANDBOX_PORT=<port> picks the port)`);
   say(`  people: ${Object.values(PEOPLE).join(', ')}; Erin holds the sandbox key`);
   say('  try: as Erin, register the sandbox key (the first suggestion in the console):');
   say(`    ${keyAddSuggestion(env.engineerKey.publicKey)}`);
