@@ -469,7 +469,7 @@ cat <<EOF
     port: ${PORT:-22}
     user: $ACCOUNT
     hostKey: "$HOST_FP"
-    privateKeyPath: /run/secrets/broker_ed25519
+    privateKeyPath: /run/jit-secrets/broker_ed25519
     authorizedKeysPath: .ssh/authorized_keys
     sshdLog: $SNIPPET_LOG
 EOF

@@ -6,22 +6,15 @@ import { brokerKeyFingerprints } from './broker.ts';
 import { loadPolicy, type Policy } from './config/policy.ts';
 import type { StandingAccessEntry } from './domain/standing-access.ts';
 import { JumpHostConnections } from './jumphost/jump-host-connections.ts';
-import { formatStandingReport, standingAccessReport, standingExitCode } from './audit/standing-report.ts';
+import { formatStandingReport, policyStandingAccess, standingExitCode } from './audit/standing-report.ts';
 
-/** Each jump server's standing keys (the daily digest calls this); never throws for one server. */
+/** Each jump server's standing keys, over connections of its own (the command); never throws for one server. */
 export async function readStandingAccess(policy: Policy): Promise<StandingAccessEntry[]> {
   const connections = new JumpHostConnections({ logger: pino({ level: 'silent' }) });
-  const byName = new Map(policy.jumpHosts.map((jh) => [jh.name, jh]));
   try {
-    return await standingAccessReport({
-      jumpHosts: policy.jumpHosts.map((jh) => jh.name),
-      // Every broker key, as the sync screens them: the broker's login line is not someone's standing access.
-      brokerFingerprints: new Set(brokerKeyFingerprints(policy).fingerprints.values()),
-      readAuthorizedKeys: (name) => {
-        const jh = byName.get(name)!;
-        return connections.readRemoteFile(jh, jh.authorizedKeysPath);
-      },
-    });
+    // Every broker key, as the sync screens them: the broker's login line is not someone's standing access.
+    const brokerFingerprints = new Set(brokerKeyFingerprints(policy).fingerprints.values());
+    return await policyStandingAccess(policy, brokerFingerprints, (jh, path) => connections.readRemoteFile(jh, path));
   } finally {
     await connections.close();
   }

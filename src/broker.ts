@@ -17,8 +17,13 @@ import { ConnectionStore } from './store/connection-store.ts';
 import { withHostKeyAlarm } from './jumphost/host-key-alarm.ts';
 import { AccessJobs } from './scheduling/access-jobs.ts';
 import { ReconcileJobs } from './scheduling/reconcile-jobs.ts';
+import { DigestJobs } from './scheduling/digest-jobs.ts';
+import { DailyDigest } from './audit/daily-digest.ts';
+import { policyStandingAccess } from './audit/standing-report.ts';
+import { DigestStore } from './store/digest-store.ts';
 import { Reconciler } from './scheduling/reconciler.ts';
 import { AccessService } from './service/access-service.ts';
+import { AuditLog } from './store/audit-log.ts';
 import type { StandingKeys } from './service/ports.ts';
 import { createBoltApp } from './slack/bolt-app.ts';
 import { HomeTab } from './slack/home-tab.ts';
@@ -141,6 +146,7 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
     },
   });
 
+  const digestJobs = await startDigest({ ...o, live, conn, notifier, connections, brokerKeys: new Set(broker.fingerprints.values()), clock, prefix: bullPrefix });
   const audit = await startWorkers({ jobs, reconcileJobs, service, reconciler, notifier, auditRedis: conn.auditRedis, redisPrefix: o.redisPrefix, replicaId, logger, tuning: t, metrics });
   const { port, server, healthServer } = await startApp(app, env, health, o.host, o.healthPort);
   // Bring every jump server in line with the store now: repairs whatever happened while we were down. A
@@ -151,7 +157,7 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
 
   watch.start();
   const stopReloading = reloadWhileRunning(live, o.policyPath, sync, { audit: (e) => requests.appendAudit(e), now: () => clock.now(), logger });
-  const stop = () => stopInOrder({ stopReloading: () => (stopReloading(), slack.stop(), healthServer?.close()), app, server, jobs, reconcileJobs, inFlight, sync, watch, audit, connections, conn, logger, budgetMs: t.stopTimeoutMs ?? 10_000 });
+  const stop = () => stopInOrder({ stopReloading: () => (stopReloading(), slack.stop(), healthServer?.close()), app, server, jobs, reconcileJobs, digestJobs, inFlight, sync, watch, audit, connections, conn, logger, budgetMs: t.stopTimeoutMs ?? 10_000 });
   return { port, healthPort, service, sync, requests, keys, reconciler, connectionWatch: watch, policy: live, stop };
 }
 
@@ -166,6 +172,38 @@ async function connectCheckedRedis(o: BrokerOptions): Promise<Awaited<ReturnType
     throw err;
   }
   return conn;
+}
+
+/**
+ * The daily audit digest: its schedule (re-upserted when a reload changes audit.digest) and its run, which reads
+ * the policy, the store and every jump server's standing keys (over the broker's own SSH connections).
+ */
+async function startDigest(p: {
+  live: PolicySource;
+  conn: Awaited<ReturnType<typeof connectRedis>>;
+  notifier: SlackNotifier;
+  connections: JumpHostConnections;
+  brokerKeys: ReadonlySet<string>;
+  clock: Clock;
+  logger: Logger;
+  redisPrefix?: string;
+  prefix?: string;
+}): Promise<DigestJobs> {
+  const logger = p.logger.child({ component: 'digest' });
+  const digest = new DailyDigest({
+    store: new DigestStore(p.conn.redis, p.redisPrefix),
+    poster: p.notifier,
+    policy: p.live.view,
+    standing: (policy) => policyStandingAccess(policy, p.brokerKeys, (jh, path) => p.connections.readRemoteFile(jh, path)),
+    clock: p.clock,
+    logger,
+  });
+  const jobs = new DigestJobs({ producer: p.conn.producer, workerConnection: p.conn.workerConnection, logger, prefix: p.prefix });
+  await jobs.start(p.live.view.audit.digest, (firedAt) => digest.run(firedAt));
+  p.live.onReload((r) => {
+    if (r.ok && r.changed) jobs.schedule(p.live.view.audit.digest); // the same time and zone: nothing to do
+  });
+  return jobs;
 }
 
 /** The access service over its ports, the reconciler that finishes what it leaves behind, and the Home tabs. */
@@ -190,6 +228,7 @@ function createAccessFlow(
     newId: o.newId,
     limits: p.limits,
     usage: p.usage,
+    auditTrail: new AuditLog(p.redis, o.redisPrefix),
     activationLeaseMs: leaseMs,
   });
   const reconciler = new Reconciler({
@@ -343,6 +382,7 @@ async function stopInOrder(p: {
   server?: import('node:http').Server;
   jobs: AccessJobs;
   reconcileJobs: ReconcileJobs;
+  digestJobs: DigestJobs;
   inFlight: Set<Promise<void>>;
   sync: JumpHostSync;
   watch: ConnectionWatch;
@@ -352,7 +392,7 @@ async function stopInOrder(p: {
   logger: Logger;
   budgetMs: number;
 }): Promise<void> {
-  const { jobs, reconcileJobs, sync, logger, budgetMs } = p;
+  const { jobs, reconcileJobs, digestJobs, sync, logger, budgetMs } = p;
   // One budget for the whole drain, so that stop (and the process) ends in bounded time.
   const deadline = Date.now() + budgetMs;
   const left = () => Math.max(0, deadline - Date.now());
@@ -360,7 +400,7 @@ async function stopInOrder(p: {
   // 1. Take no new work: the HTTP port closes (a load balancer sends requests elsewhere; requests already
   //    received are answered), workers fetch no more jobs.
   const httpClosed = p.app.stop().catch(() => undefined);
-  const workersClosed = Promise.all([jobs.close(), reconcileJobs.close()]).catch(() => undefined);
+  const workersClosed = Promise.all([jobs.close(), reconcileJobs.close(), digestJobs.close()]).catch(() => undefined);
   // 2. Finish what is in flight (Slack requests and their follow-up work, jobs, syncs) within the budget.
   //    A job still running then is handed back: moved back to the queue, another replica runs it at once
   //    (handlers are idempotent); a follow-up still owed is finished by the reconciler.
@@ -375,6 +415,7 @@ async function stopInOrder(p: {
     await withinMs(CLOSE_MS, (async () => {
       handedBack.push(...(await jobs.handBack()));
       handedBack.push(...(await reconcileJobs.handBack()));
+      handedBack.push(...(await digestJobs.handBack()));
       await workersClosed;
     })());
     logger.warn({ deadlineMs: budgetMs, handedBack }, 'in-flight work did not finish in time: handed back to the other replicas');

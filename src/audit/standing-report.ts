@@ -1,6 +1,7 @@
 // The standing-access report: per jump server, the keys that log in to the jump account outside the managed
 // block (the broker's own excepted). Reading the files is a port (src/audit imports only the domain); the
 // command wires it to the jump servers (src/audit-standing.ts).
+import type { JumpHostPolicy, Policy } from '../domain/policy.ts';
 import { standingKeys, type StandingAccessEntry } from '../domain/standing-access.ts';
 
 export interface StandingSource {
@@ -24,6 +25,23 @@ export function standingAccessReport(source: StandingSource): Promise<StandingAc
       }
     }),
   );
+}
+
+/** Every jump server of the policy, read with `read` (a jump server's file over SFTP), the broker's keys excepted. */
+export function policyStandingAccess(
+  policy: Policy,
+  brokerFingerprints: ReadonlySet<string>,
+  read: (jumpHost: JumpHostPolicy, path: string) => Promise<string | undefined>,
+): Promise<StandingAccessEntry[]> {
+  const byName = new Map(policy.jumpHosts.map((jh) => [jh.name, jh]));
+  return standingAccessReport({
+    jumpHosts: policy.jumpHosts.map((jh) => jh.name),
+    brokerFingerprints,
+    readAuthorizedKeys: (name) => {
+      const jh = byName.get(name)!;
+      return read(jh, jh.authorizedKeysPath);
+    },
+  });
 }
 
 /** 0 only when every jump server was read and none has a standing key: an unread server proves nothing. */

@@ -3,15 +3,15 @@
 // Callers from another Slack workspace never get this far (the Slack adapter refuses them first).
 import { ok, refuse, type AuthorizationRefusals, type Result } from './result.ts';
 
-export const ACTIONS = ['help', 'list', 'key-show', 'key-add', 'key-remove', 'request', 'approve', 'deny', 'cancel', 'revoke', 'request-again', 'extend', 'acknowledge'] as const;
+export const ACTIONS = ['help', 'list', 'key-show', 'key-add', 'key-remove', 'request', 'approve', 'deny', 'cancel', 'revoke', 'request-again', 'extend', 'acknowledge', 'audit'] as const;
 export type Action = (typeof ACTIONS)[number];
 
 /**
  * How the actor stands to the request acted on: every caller is a `member` of the workspace; `requester` made
  * the request; `owner` is among the host's owners (user groups expanded). Self-service actions have no request:
- * they only ever read or change the actor's own key and requests.
+ * they only ever read or change the actor's own key and requests. `auditor`: among the policy's auditors.
  */
-export type Role = 'member' | 'requester' | 'owner';
+export type Role = 'member' | 'requester' | 'owner' | 'auditor';
 
 export interface Rule {
   /** allowed if the actor has any of these roles… */
@@ -39,6 +39,8 @@ export const PERMISSIONS: Readonly<Record<Action, Rule>> = {
   extend: { anyOf: ['requester'], noneOf: [], who: 'the requester of the grant (owners decide the extension)' },
   // The post-hoc review of a break-glass grant: another person than the one who broke the glass.
   acknowledge: { anyOf: ['owner'], noneOf: ['requester'], who: 'an owner of the host, never the person who broke the glass' },
+  // Reading the audit trail: auditors every host; an owner only the hosts they own (the service narrows it).
+  audit: { anyOf: ['auditor', 'owner'], noneOf: [], who: 'the people listed in auditors (every host), and owners (their own hosts only)' },
 };
 
 export interface Subject {
@@ -49,12 +51,15 @@ export interface Subject {
   owners?: ReadonlySet<string>;
   /** the host's name, for the refusal */
   host?: string;
+  /** among the policy's auditors (user groups expanded) */
+  auditor?: boolean;
 }
 
 export function rolesOf(s: Subject): Set<Role> {
   const roles = new Set<Role>(['member']);
   if (s.requester !== undefined && s.actor === s.requester) roles.add('requester');
   if (s.owners?.has(s.actor)) roles.add('owner');
+  if (s.auditor) roles.add('auditor');
   return roles;
 }
 
@@ -80,6 +85,8 @@ export function authorize(action: Action, s: Subject): Authorization {
       return refuse('not-owner', 'not the requester of the grant', { action, host: s.host });
     case 'acknowledge':
       return refuse('not-owner', `not an owner of ${host}, or the one who broke the glass`, { action, host: s.host });
+    case 'audit':
+      return refuse('not-auditor', `neither an auditor nor an owner of ${s.host ?? 'any host'}`, s.host === undefined ? {} : { host: s.host });
     default:
       // Unreachable while every member may use the self-service actions; kept so that a new rule is answered.
       return refuse('not-allowed', `not allowed as ${[...roles].join(', ')}`, {});

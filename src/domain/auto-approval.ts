@@ -4,6 +4,9 @@
 // user groups expanded (the service does that), so `matchingRules` returns the candidates in policy order.
 import type { AutoApproveRule, HostPolicy, Policy } from './policy.ts';
 
+/** The approver recorded for auto-approved and break-glass grants (never a Slack user id). */
+export const AUTO_APPROVER = 'jit-jump';
+
 export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
 export type Weekday = (typeof WEEKDAYS)[number];
 

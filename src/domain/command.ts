@@ -1,4 +1,5 @@
 // Parses the text of a `/jump …` slash command. No I/O; policy checks happen in access-policy.ts.
+import { parseAuditSince, type AuditSince } from './audit-since.ts';
 import { looksLikeDuration } from './duration.ts';
 import { containsPrivateKey } from './public-key.ts';
 import type { CommandRefusals, RefusalDetail } from './result.ts';
@@ -19,10 +20,15 @@ export type JumpCommand =
   | { kind: 'list'; all: boolean }
   | { kind: 'revoke'; id: string }
   | { kind: 'extend'; id: string; duration: string; reason: string }
+  /** `/jump audit [host|@person] [since]`: a summary of the audit trail (auditors; owners for their hosts) */
+  | { kind: 'audit'; host?: string; person?: string; since: AuditSince }
   /** what could not be read, worded by the Slack layer */
   | ({ kind: 'invalid' } & RefusalDetail<keyof CommandRefusals>);
 
 export const MAX_COMMAND_TEXT = 4_000;
+
+/** `/jump audit` without a since: the last 7 days. */
+export const DEFAULT_AUDIT_WINDOW_MS = 7 * 86_400_000;
 
 function invalid<C extends keyof CommandRefusals>(code: C, params: CommandRefusals[C]): JumpCommand {
   return { kind: 'invalid', code, params } as JumpCommand;
@@ -81,7 +87,34 @@ export function parseCommand(text: string, maxLength = MAX_COMMAND_TEXT): JumpCo
       const reasonText = afterVerb.slice(afterVerb.indexOf(duration, afterVerb.indexOf(id) + id.length) + duration.length);
       return { kind: 'extend', id, duration, reason: unquote(reasonText) };
     }
+    case 'audit':
+      return parseAudit(rest);
     default:
       return invalid('unknown-command', { text: verb });
   }
+}
+
+/** A person as Slack sends a mention in a slash command: `<@U123|name>` or `<@U123>`. */
+const MENTION = /^<@([UW][A-Z0-9]{1,40})(?:\|[^>]*)?>$/;
+/** A word meant as a date or time ("2026-11-01", "2026-11-01T10:00Z"): read as `since`, or refused as one. */
+const LOOKS_LIKE_DATE = /^\d{4}-/;
+
+/** `[host|@person] [since]`: the subject first, then since; one word is since only if it reads as a time. */
+function parseAudit(words: readonly string[]): JumpCommand {
+  if (words.length > 2) return invalid('audit-bad-arguments', { text: words.slice(2).join(' ') });
+  const last = words[words.length - 1];
+  const sinceWord = words.length === 2 || (last !== undefined && (looksLikeDuration(last) || LOOKS_LIKE_DATE.test(last))) ? last : undefined;
+  const subject = sinceWord === undefined ? words[0] : words.length === 2 ? words[0] : undefined;
+  let since: AuditSince = { kind: 'ago', ms: DEFAULT_AUDIT_WINDOW_MS };
+  if (sinceWord !== undefined) {
+    const parsed = parseAuditSince(sinceWord);
+    if (!parsed) return invalid('audit-bad-since', { text: sinceWord });
+    since = parsed;
+  }
+  if (subject === undefined) return { kind: 'audit', since };
+  const person = MENTION.exec(subject)?.[1];
+  if (person) return { kind: 'audit', person, since };
+  // "@name" typed without Slack turning it into a mention (the command does not escape users): no id to go by.
+  if (subject.startsWith('@') || subject.startsWith('<')) return invalid('audit-bad-person', { text: subject });
+  return { kind: 'audit', host: subject, since };
 }

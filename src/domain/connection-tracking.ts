@@ -187,9 +187,12 @@ function usedTime(ms: number): string {
   return rest === 0 ? `${minutes / 60} h` : `${Math.floor(minutes / 60)} h ${rest} min`;
 }
 
+/** A grant's recorded usage when its key never logged in (the daily digest lists these grants). */
+export const NOT_USED = 'not used';
+
 /** One line for Slack and the audit trail: "not used", or "used 14 min in 3 connections from … to …". */
 export function describeUsage(usage: GrantUsage): string {
-  if (usage.connections === 0) return 'not used';
+  if (usage.connections === 0) return NOT_USED;
   const count = `${usage.connections} connection${usage.connections === 1 ? '' : 's'}`;
   const from = usage.sources.length > 0 ? ` from ${listOf(usage.sources)}` : '';
   const to = usage.targets.length > 0 ? ` to ${listOf(usage.targets)}` : '';

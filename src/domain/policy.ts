@@ -134,10 +134,19 @@ export interface BreakGlassPolicy {
   reviewWithin: number;
 }
 
-/** How long the audit trail is kept in Redis. */
+/** When the daily audit digest is posted to the audit channel. */
+export interface DigestPolicy {
+  /** local time of day, "HH:MM" (00:00–23:59) */
+  at: string;
+  /** IANA time zone of `at` */
+  timezone: string;
+}
+
+/** How long the audit trail is kept in Redis, and its daily digest. */
 export interface AuditPolicy {
   /** events older than this leave Redis (by age, never by count); export them before */
   retention: number;
+  digest: DigestPolicy;
 }
 
 export interface Policy {

@@ -60,6 +60,10 @@ export interface AuthorizationRefusals {
   'not-allowed': None;
   /** a user group among the host's owners cannot be listed now (Slack's API fails past the cache's grace) */
   'owners-unavailable': { host: string };
+  /** `/jump audit`: neither among the policy's auditors nor an owner of the host asked about (`host`), or of any host */
+  'not-auditor': { host?: string };
+  /** `/jump audit`: a user group among the policy's auditors cannot be listed now, so who is one cannot be told */
+  'auditors-unavailable': None;
 }
 
 /** Refusals of a public key text (public-key.ts). */
@@ -97,6 +101,14 @@ export interface CommandRefusals {
   'revoke-needs-id': None;
   'extend-needs-id-and-duration': None;
   'break-glass-needs-host': None;
+  /** `/jump audit`: the since word is no duration, date or zoned ISO time */
+  'audit-bad-since': { text: string };
+  /** `/jump audit`: the since lies in the future */
+  'audit-since-future': { at: number };
+  /** `/jump audit`: "@name" arrived as typed, not as a Slack mention (no user id to go by) */
+  'audit-bad-person': { text: string };
+  /** `/jump audit`: words after [host|@person] [since] */
+  'audit-bad-arguments': { text: string };
   'unknown-command': { text: string };
 }
 

@@ -70,6 +70,8 @@ export interface EnvironmentOptions {
   breakGlass?: Record<string, unknown>;
   /** policy autoApprove rules */
   autoApprove?: Record<string, unknown>[];
+  /** policy auditors: who reads `/jump audit` for every host */
+  auditors?: string[];
   /** reason rules and requesters in the policy defaults */
   reasonPattern?: string;
   reasonHint?: string;
@@ -169,6 +171,7 @@ export async function startEnvironment(opts: EnvironmentOptions = {}): Promise<E
       ...(opts.rules ? { rules: opts.rules } : {}),
       ...(opts.autoApprove ? { autoApprove: opts.autoApprove } : {}),
       ...(opts.breakGlass ? { breakGlass: opts.breakGlass } : {}),
+      ...(opts.auditors ? { auditors: opts.auditors } : {}),
       hosts: [
         { name: 'internal-1', address: '127.0.0.1', port: internal.port, jumpHost: 'bastion', loginUser: internal.user, owners: [OWNER_GROUP], approvals: opts.approvals ?? 1, ...opts.hostFields?.['internal-1'] },
         { name: 'internal-2', address: '127.0.0.1', port: internal2.port, jumpHost: 'bastion', loginUser: internal2.user, owners: [OWNER], ...opts.hostFields?.['internal-2'] },

@@ -4,10 +4,11 @@
 import { approvalRules } from '../domain/access-policy.ts';
 import type { HostPolicy } from '../domain/policy.ts';
 import type { AccessRequest } from '../domain/request-state.ts';
+import { AUTO_APPROVER } from '../domain/auto-approval.ts';
 import type { ServiceDeps } from './ports.ts';
 
-/** The approver recorded for an auto-approved request (never a Slack user id). */
-export const AUTO_APPROVER = 'jit-jump';
+// Kept here too: the break-glass use case and tests import it from the use case that records it.
+export { AUTO_APPROVER };
 
 /** Grants a request stored as auto-approved: true if it became active (else it waits for its owners). */
 export async function grantAutomatically(d: ServiceDeps, req: AccessRequest, host: HostPolicy): Promise<boolean> {

@@ -1,5 +1,6 @@
 // `/jump <text>`: parsed, checked against the permission table, and handed to the use case it names.
 import { authorize, type Action } from '../domain/authorization.ts';
+import { auditSummary, mayAudit } from './audit-summary.ts';
 import { parseCommand, type JumpCommand } from '../domain/command.ts';
 import { revokeOrCancel } from './end-request.ts';
 import { extendGrant } from './extend-grant.ts';
@@ -40,7 +41,8 @@ export async function routeCommand(d: ServiceDeps, user: string, text: string): 
       return { reply: refusedReply({ code: 'private-key-pasted', params: {} }) };
     case 'help':
       // The hosts this person may request (requesters, retired jump servers), as the request form offers them.
-      return { reply: { kind: 'help', hosts: (await requestForm(d, user)).hosts.map((h) => h.name) } };
+      // `/jump audit` is listed for those who may use it only.
+      return { reply: { kind: 'help', hosts: (await requestForm(d, user)).hosts.map((h) => h.name), ...((await mayAudit(d, user)) ? { audit: true } : {}) } };
     case 'invalid':
       return { reply: refusedReply(cmd) };
     case 'key-show':
@@ -61,6 +63,8 @@ export async function routeCommand(d: ServiceDeps, user: string, text: string): 
       return extendGrant(d, user, cmd.id, cmd);
     case 'break-glass':
       return breakGlass(d, user, cmd);
+    case 'audit':
+      return auditSummary(d, user, cmd);
   }
 }
 

@@ -37,7 +37,7 @@ export async function ownerQueue(
 }
 
 /** The hosts whose owners include the person (user groups expanded; a group that cannot be read counts as not theirs). */
-async function hostsOwnedBy(d: Pick<ServiceDeps, 'policy' | 'owners'>, user: string): Promise<Set<string>> {
+export async function hostsOwnedBy(d: Pick<ServiceDeps, 'policy' | 'owners'>, user: string): Promise<Set<string>> {
   const owned = new Set<string>();
   for (const h of d.policy.hosts) {
     const expanded = await d.owners.expand(h.owners);

@@ -178,6 +178,20 @@ export interface Log {
 export interface UsageReports {
   /** one line ("used 14 min in 3 connections from … to …", "not used"); undefined where the log is not read */
   usage(grant: AccessRequest, now: number): Promise<string | undefined>;
+  /** the same as figures (`/jump audit`); undefined where the log is not read */
+  measure?(grant: AccessRequest, now: number): Promise<GrantUse | undefined>;
+}
+
+/** How long a grant's key was connected in all, and in how many connections. */
+export interface GrantUse {
+  connections: number;
+  usedMs: number;
+}
+
+/** The audit trail as stored, read back (`/jump audit`). */
+export interface AuditTrail {
+  /** the events stored from `sinceMs` up to `untilMs`, oldest first */
+  events(sinceMs: number, untilMs: number): AsyncIterable<AuditEvent>;
 }
 
 export interface ServiceDeps {
@@ -197,6 +211,8 @@ export interface ServiceDeps {
   limits?: RateLimits;
   /** how grants were used (where jump servers' sshd logs are read); without it nothing reports usage */
   usage?: UsageReports;
+  /** the stored audit trail (`/jump audit`); without it the command cannot answer */
+  auditTrail?: AuditTrail;
   /** how long an activation follow-up may run before another replica may take it over */
   activationLeaseMs: number;
 }

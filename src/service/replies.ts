@@ -4,12 +4,13 @@
 import type { RegisteredKey } from '../domain/public-key.ts';
 import type { AccessRequest, RequestState } from '../domain/request-state.ts';
 import type { RefusalDetail } from '../domain/result.ts';
-import type { RateLimitKind } from './ports.ts';
+import type { AuditSummary } from '../domain/audit-summary.ts';
+import type { GrantUse, RateLimitKind } from './ports.ts';
 import type { RequestForm } from '../domain/requestable-hosts.ts';
 
 export type Reply =
-  /** `hosts`: the hosts the person may request */
-  | { kind: 'help'; hosts?: string[] }
+  /** `hosts`: the hosts the person may request; `audit`: they may use `/jump audit` */
+  | { kind: 'help'; hosts?: string[]; audit?: boolean }
   /** refused by a domain rule: its code and the data of its sentence */
   | ({ kind: 'refused' } & RefusalDetail)
   | { kind: 'request-gone' }
@@ -47,7 +48,24 @@ export type Reply =
   | { kind: 'extension-sent'; id: string; grantId: string; host: string; durationMs: number; requiredApprovals: number; selfExtendMs: number }
   /** `awaiting`: pending requests on the person's hosts they may still decide; `onTheirHosts` (list all): every
    *  pending request and active grant on those hosts; `ownsHosts`: whether they own any host */
-  | { kind: 'list'; open: AccessRequest[]; awaiting?: AccessRequest[]; onTheirHosts?: AccessRequest[]; ownsHosts?: boolean };
+  | { kind: 'list'; open: AccessRequest[]; awaiting?: AccessRequest[]; onTheirHosts?: AccessRequest[]; ownsHosts?: boolean }
+  | AuditSummaryReply;
+
+/**
+ * `/jump audit`: the summary of `sinceMs`..`untilMs` for the subject asked about (`host` or `person`), over
+ * every host (`ownHosts` undefined: an auditor) or the hosts the person owns; `usage` by grant id, for the
+ * grants shown where their jump server's log is read.
+ */
+export interface AuditSummaryReply {
+  kind: 'audit-summary';
+  host?: string;
+  person?: string;
+  ownHosts?: string[];
+  sinceMs: number;
+  untilMs: number;
+  summary: AuditSummary;
+  usage: Record<string, GrantUse>;
+}
 
 /** What the caller sees at once (ephemeral), and work to do after Slack has been answered. */
 export interface Outcome {

@@ -16,7 +16,7 @@ import { registerGrantButtons } from './grant-buttons.ts';
 import { HomeTab, openRequestForm, registerHomeTab } from './home-tab.ts';
 import { createWebClient, openForm, slackClientOptions, slackLogger } from './web-client.ts';
 import { checkRequestTimestamp, isTrustedResponseUrl, responseUrlsOf, teamOf } from './request-checks.ts';
-import { ACTION_APPROVE, ACTION_DENY, DENY_REASON_BLOCK, DENY_REASON_INPUT, denyReasonModal, replyText, SLACK_REPLIES, VIEW_DENY_REASON } from './messages.ts';
+import { ACTION_APPROVE, ACTION_DENY, DENY_REASON_BLOCK, DENY_REASON_INPUT, denyReasonModal, replyMessage, SLACK_REPLIES, VIEW_DENY_REASON } from './messages.ts';
 
 export interface BoltAppOptions {
   botToken: string;
@@ -167,7 +167,8 @@ function registerListeners(app: App, o: BoltAppOptions, log: Logger, home: HomeT
   const attempt: Attempt = async (what, run) => {
     try {
       const outcome = await run();
-      return { ...outcome, text: outcome.reply && replyText(outcome.reply) };
+      const message = outcome.reply && replyMessage(outcome.reply);
+      return { ...outcome, text: message?.text, message };
     } catch (err) {
       log.error({ err }, `${what} failed`);
       return { text: TRY_AGAIN };
@@ -216,14 +217,15 @@ function registerListeners(app: App, o: BoltAppOptions, log: Logger, home: HomeT
   });
 }
 
-type Attempt = (what: string, run: () => Promise<Outcome>) => Promise<Outcome & { text?: string }>;
+/** A reply in words (`text`), and as the message a slash command answers with (`message`: blocks and metadata too). */
+type Attempt = (what: string, run: () => Promise<Outcome>) => Promise<Outcome & { text?: string; message?: ReturnType<typeof replyMessage> }>;
 
 /** `/jump`: the reply is the ack when it is ready within the ack deadline; otherwise a "working" ack, then the reply. */
 function slashCommandListener(o: BoltAppOptions, log: Logger, attempt: Attempt, runAfter: (outcome: Outcome, what: string) => void) {
   const ackDeadlineMs = o.ackDeadlineMs ?? 2000;
   return async ({ command, ack, respond, client }: SlackCommandMiddlewareArgs & AllMiddlewareArgs): Promise<void> => {
     // `/jump request` alone opens the request form (with this command's trigger); its words only if Slack did not.
-    const formOr = async (outcome: Outcome & { text?: string }) =>
+    const formOr = async (outcome: Awaited<ReturnType<Attempt>>) =>
       outcome.reply?.kind === 'request-form' && (await openRequestForm(client, command.trigger_id, outcome.reply.form, log)) ? { ...outcome, text: undefined } : outcome;
     const pending = attempt('/jump', () => o.service.command(command.user_id, command.text ?? '')).then(formOr);
     // Slack forgets a command not acked within 3 s (the user sees operation_timeout, the request may exist or
@@ -231,7 +233,7 @@ function slashCommandListener(o: BoltAppOptions, log: Logger, attempt: Attempt, 
     // on the response_url, replacing it. Either way it is answered once.
     const early = await within(pending, ackDeadlineMs);
     if (early) {
-      await ack(early.text ? { response_type: 'ephemeral', text: early.text } : undefined);
+      await ack(early.text ? { response_type: 'ephemeral', ...early.message, text: early.text } : undefined);
       runAfter(early, '/jump');
       return;
     }
@@ -239,7 +241,7 @@ function slashCommandListener(o: BoltAppOptions, log: Logger, attempt: Attempt, 
     const outcome = await pending;
     log.warn({ user: command.user_id, ackDeadlineMs }, '/jump: outcome later than the ack deadline, answered on the response_url');
     if (outcome.text)
-      await respond({ response_type: 'ephemeral', replace_original: true, text: outcome.text }).catch((err: unknown) => log.warn({ err }, '/jump: late answer on the response_url failed'));
+      await respond({ response_type: 'ephemeral', replace_original: true, ...outcome.message, text: outcome.text }).catch((err: unknown) => log.warn({ err }, '/jump: late answer on the response_url failed'));
     runAfter(outcome, '/jump');
   };
 }

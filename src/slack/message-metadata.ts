@@ -1,6 +1,7 @@
 // Slack message metadata on every message the broker posts: a stable `event_type` and a payload with the
 // request's id, host and state, so Slack workflows, other bots, the sandbox, the tests and the broker's own
 // duplicate checks recognise a message by its data, never by its wording. README lists the types.
+import type { AuditDigest } from '../domain/audit-digest.ts';
 import type { AuditEvent, AuditEventType } from '../domain/audit-event.ts';
 import type { AccessRequest } from '../domain/request-state.ts';
 import type { RequestStep } from '../domain/request-step.ts';
@@ -30,6 +31,10 @@ export const EVENT_TYPES = {
   audit: 'jit_audit',
   keyChanged: 'jit_key_changed',
   jumpHostAlert: 'jit_jump_host_alert',
+  /** the ephemeral answer to `/jump audit`: the summary's totals (Slack itself drops metadata on ephemeral messages) */
+  auditSummary: 'jit_audit_summary',
+  /** audit channel: the daily digest; its chain_seq/chain_hash are a checkpoint like every jit_audit line's */
+  auditDigest: 'jit_audit_digest',
 } as const;
 
 export type EventType = (typeof EVENT_TYPES)[keyof typeof EVENT_TYPES];
@@ -121,6 +126,25 @@ export function auditMetadata(e: AuditEvent, auditId: string): MessageMetadata {
     p.chain_hash = e.chain.hash;
   }
   return { event_type, event_payload: p };
+}
+
+/**
+ * The daily digest's metadata: its local date (`digest_date`, what a replica taking over an unfinished run looks
+ * for), its window, the chain head (a checkpoint) and the headline counts. On no request: `request_id: ''`.
+ */
+export function digestMetadata(d: AuditDigest, date: string): MessageMetadata {
+  const p: EventPayload = { request_id: '', host: '', state: 'posted', digest_date: date, since: d.since, until: d.until };
+  if (d.chainHead) {
+    p.chain_seq = d.chainHead.seq;
+    p.chain_hash = d.chainHead.hash;
+  }
+  for (const type of ['requested', 'approved', 'auto-approved', 'denied', 'break-glass', 'expired', 'revoked', 'refused'] as const)
+    p[`count_${type.replace(/-/g, '_')}`] = d.counts[type] ?? 0;
+  p.unused_grants = d.unused.length;
+  p.awaiting_review = d.awaitingReview.length;
+  p.standing_keys = d.standing.reduce((n, e) => n + e.keys.length, 0);
+  p.jump_hosts_unread = d.standing.filter((e) => e.error !== undefined).length;
+  return { event_type: EVENT_TYPES.auditDigest, event_payload: p };
 }
 
 /** Reads the metadata of a message as `conversations.history` (with include_all_metadata) or the fake returns it. */

@@ -10,6 +10,8 @@ import type { RefusalDetail, RefusalParams, WordedCode } from '../domain/result.
 import { echo, oneLine } from '../domain/user-text.ts';
 import type { Reply } from '../service/replies.ts';
 import { approveForSelect, shortenedSentence } from './approve-for.ts';
+import { auditSummaryMessage } from './audit-summary-view.ts';
+import type { MessageMetadata } from './message-metadata.ts';
 import { escapeMrkdwn, ownerMention, placeholder, userMention, userTextForOthers } from './mrkdwn.ts';
 import { slackDate, withDateFallbacks } from './slack-date.ts';
 
@@ -348,6 +350,11 @@ export const HELP_TEXT = [
   '`/jump help`: this text',
 ].join('\n');
 
+/** `/jump help`, for the people who may use `/jump audit` (auditors, owners). */
+export const AUDIT_HELP =
+  '`/jump audit [host|@person] [since]`: a summary of the audit trail (grants, who approved, granted and used time, break-glass, refusals, denials), ' +
+  'since `7d` (the default), `24h` or a date such as `2026-11-01`; auditors see every host, owners their own hosts';
+
 const KEY_HELP = 'Paste the one line from your *.pub file, e.g. `/jump key add ssh-ed25519 AAAAC3Nz… you@laptop`.';
 const MAKE_ED25519 = 'Make an ed25519 key: `ssh-keygen -t ed25519`.';
 
@@ -480,6 +487,20 @@ const REFUSAL_TEXT: { [C in WordedCode]: (p: RefusalParams[C]) => string } = {
     `Name the grant and how much longer: \`/jump extend ${placeholder('id')} ${placeholder('duration')} [reason…]\`, e.g. \`/jump extend r1a2b3c4 1h still migrating\` (see \`/jump list\`).`,
   'revoke-needs-id': () =>
     `Name the request: \`/jump revoke ${placeholder('id')}\` (see \`/jump list\`).`,
+  'not-auditor': (p) =>
+    p.host !== undefined
+      ? `Only the auditors and the owners of ${escapeMrkdwn(p.host)} may read its audit trail.`
+      : 'Only the people listed as `auditors` in the policy, and the owners of a host (for their hosts), may read the audit trail.',
+  'auditors-unavailable': () =>
+    'Cannot verify who the auditors are right now (Slack does not list their user group). Try again in a few minutes.',
+  'audit-bad-since': (p) =>
+    `"${echo(p.text, 30)}" is not a time to start from. Use e.g. \`7d\`, \`24h\`, a date such as \`2026-11-01\` (UTC) or a time with its zone such as \`2026-11-01T08:00:00Z\`.`,
+  'audit-since-future': (p) =>
+    `${when(p.at)} is in the future: a summary covers what already happened. Try \`/jump audit 7d\`.`,
+  'audit-bad-person': (p) =>
+    `"${echo(p.text, 40)}" did not arrive as a mention. Pick the person from Slack's @ suggestions, e.g. \`/jump audit @erin 30d\`.`,
+  'audit-bad-arguments': (p) =>
+    `Too many words ("${echo(p.text, 40)}"). Use \`/jump audit [host|@person] [since]\`, e.g. \`/jump audit db-prod-1 30d\`.`,
   'unknown-command': (p) =>
     `Unknown command "${echo(p.text, 40)}". Try \`/jump help\`.`,
 };
@@ -503,10 +524,12 @@ export const STATE_WORDS: Record<RequestState, string> = {
 
 type ReplyOf<K extends Reply['kind']> = Extract<Reply, { kind: K }>;
 const words: { [K in Reply['kind']]: (r: ReplyOf<K>) => string } = {
-  help: (r) =>
-    r.hosts === undefined
-      ? HELP_TEXT
-      : `${HELP_TEXT}\n${r.hosts.length ? `Hosts you can request: ${r.hosts.map((h) => `\`${h}\``).join(', ')}.` : 'There is no host you can request; ask a host’s owners.'}`,
+  help: (r) => {
+    const help = r.audit ? `${HELP_TEXT}\n${AUDIT_HELP}` : HELP_TEXT;
+    return r.hosts === undefined
+      ? help
+      : `${help}\n${r.hosts.length ? `Hosts you can request: ${r.hosts.map((h) => `\`${h}\``).join(', ')}.` : 'There is no host you can request; ask a host’s owners.'}`;
+  },
   refused: (r) => refusalText(r),
   'request-gone': () => 'That request no longer exists.',
   already: (r) => `This request is already ${STATE_WORDS[r.state]}.`,
@@ -540,6 +563,7 @@ const words: { [K in Reply['kind']]: (r: ReplyOf<K>) => string } = {
   revoked: (r) => `Access \`${r.id}\` to *${r.host}* revoked.`,
   'nothing-to-revoke': (r) => `Request \`${r.id}\` is ${STATE_WORDS[r.state]}; nothing to revoke.`,
   list: (r) => listText(r),
+  'audit-summary': (r) => auditSummaryMessage(r).text,
   extended: (r) => `Access \`${r.id}\` to *${r.host}* extended by ${formatDuration(r.durationMs)}: it now ends ${when(r.expiresAt)}.`,
   'extension-sent': (r) =>
     // Past what the person may add on their own (selfExtend): say that limit, so the wait is no surprise.
@@ -585,6 +609,11 @@ function listLine(r: AccessRequest): string {
 /** The words of a use case's reply (shown ephemerally, or as the modal's error). */
 export function replyText(reply: Reply): string {
   return (words[reply.kind] as (r: Reply) => string)(reply);
+}
+
+/** A reply as an ephemeral message: its words, and for the audit summary its blocks and metadata. */
+export function replyMessage(reply: Reply): { text: string; blocks?: Block[]; metadata?: MessageMetadata } {
+  return reply.kind === 'audit-summary' ? auditSummaryMessage(reply) : { text: replyText(reply) };
 }
 
 /** A reminder to an owner (or, escalated, to escalateTo) of a request still waiting: how long, what, where to decide. */

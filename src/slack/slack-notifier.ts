@@ -3,19 +3,22 @@
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
 import type { AuditPoster } from '../audit/audit-forwarder.ts';
+import type { DigestPoster } from '../audit/daily-digest.ts';
+import type { AuditDigest } from '../domain/audit-digest.ts';
 import type { AuditEvent } from '../domain/audit-event.ts';
 import type { ConnectInstructions } from '../domain/connect-instructions.ts';
 import type { Policy } from '../domain/policy.ts';
 import type { AccessRequest, MessageRef } from '../domain/request-state.ts';
 import type { RequestStep } from '../domain/request-step.ts';
 import type { Notifier } from '../service/ports.ts';
-import { auditMetadata, EVENT_TYPES, metadataOf, requestMetadata, requestStepMetadata, type EventType, type MessageMetadata } from './message-metadata.ts';
+import { auditMetadata, digestMetadata, EVENT_TYPES, metadataOf, requestMetadata, requestStepMetadata, type EventType, type MessageMetadata } from './message-metadata.ts';
 import { approvalMessage, auditLine, connectMessage, reminderText, requesterMessages, requesterTexts, type ApprovalAsk } from './messages.ts';
+import { digestText } from './digest-message.ts';
 import { stepMessage } from './thread-messages.ts';
 
 type Posted = { text: string; blocks?: unknown[]; metadata: MessageMetadata; thread_ts?: string };
 
-export class SlackNotifier implements Notifier, AuditPoster {
+export class SlackNotifier implements Notifier, AuditPoster, DigestPoster {
   /** publishes Home tabs; set once the service that reads them exists (showHomesWith) */
   private homes?: { changed(userIds: readonly string[]): Promise<void> };
 
@@ -166,5 +169,14 @@ export class SlackNotifier implements Notifier, AuditPoster {
   async postAudit(event: AuditEvent, auditId: string): Promise<void> {
     const text = auditLine(event);
     await this.deps.client.chat.postMessage({ channel: this.deps.auditChannel, text, unfurl_links: false, unfurl_media: false, metadata: auditMetadata(event, auditId) });
+  }
+
+  async digestPosted(date: string, since: number): Promise<boolean> {
+    return this.inHistory(this.deps.auditChannel, since, (m) => m.event_type === EVENT_TYPES.auditDigest && m.event_payload.digest_date === date);
+  }
+
+  async postDigest(digest: AuditDigest, date: string): Promise<void> {
+    const text = digestText(digest, date);
+    await this.deps.client.chat.postMessage({ channel: this.deps.auditChannel, text, unfurl_links: false, unfurl_media: false, metadata: digestMetadata(digest, date) });
   }
 }

@@ -48,6 +48,11 @@ export class AuditLog {
     }
   }
 
+  /** The events alone, oldest first (`/jump audit` folds them as they come). */
+  async *events(sinceMs: number, untilMs?: number): AsyncGenerator<AuditEvent> {
+    for await (const stored of this.range(sinceMs, untilMs)) yield stored.event;
+  }
+
   /** Every event stored in the window, oldest first (summaries and the digest: bounded windows). */
   async list(sinceMs: number, untilMs?: number): Promise<StoredAuditEvent[]> {
     const out: StoredAuditEvent[] = [];

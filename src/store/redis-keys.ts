@@ -26,6 +26,12 @@ export function redisKeys(prefix = '{jit}') {
     /** who is posting an audit entry, then that it was posted (so a replica taking it over does not post it twice) */
     auditDelivery: (streamId: string) => `${p}:audit:delivery:${streamId}`,
     ...jumpHostKeys(p),
+    /** the daily digest of a local date: "claimed" once a replica started it, "posted" once it is in Slack */
+    digestDay: (date: string) => `${p}:digest:${date}`,
+    /** held by the replica posting a date's digest (a lease: a dead holder's lapses) */
+    digestLease: (date: string) => `${p}:digest:${date}:lease`,
+    /** where the last posted digest's window ended (ms): the next one starts there */
+    digestWindowEnd: `${p}:digest:window-end`,
     /** when the last reconcile finished (ms) */
     lastReconcile: `${p}:reconcile:last`,
     rateLimit: (kind: string, user: string) => `${p}:rate:${kind}:${user}`,

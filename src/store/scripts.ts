@@ -80,6 +80,8 @@ export const SCRIPTS = {
     args: ['position', 'records', 'events', 'connectionPrefix', 'keyConnectionsPrefix', 'endedTtlSeconds', 'targetsSeen'],
     replies: { ok: [] },
   },
+  'claim-digest': { keys: ['day', 'lease'], args: ['token', 'leaseMs', 'keepMs'], replies: { fresh: [], retry: [], busy: [], posted: [] } },
+  'digest-posted': { keys: ['day', 'lease', 'windowEnd'], args: ['token', 'keepMs', 'upTo'], replies: { ok: [] } },
   'release-lock': { keys: ['lock'], args: ['token'], replies: { released: [], notHeld: [] } },
   'renew-lock': { keys: ['lock'], args: ['token', 'leaseMs'], replies: { renewed: [], lost: [] } },
 } as const satisfies Record<string, ScriptSpec>;

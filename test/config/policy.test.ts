@@ -141,6 +141,17 @@ hosts:
       assert.match(issues({ ...minimal(), auditors: ['C0NOTAUSER'] })[0]!, /^auditors\[0\]: must be a user \(U…\) or user-group \(S…\) ID/);
     });
 
+    it('posts the digest at 09:00 UTC unless told, and refuses a time or time zone that is not one, naming the field', () => {
+      assert.deepEqual(validatePolicy(minimal()).audit.digest, { at: '09:00', timezone: 'UTC' });
+      const set = validatePolicy({ ...minimal(), audit: { digest: { at: '23:59', timezone: 'Europe/Berlin' } } });
+      assert.deepEqual(set.audit.digest, { at: '23:59', timezone: 'Europe/Berlin' });
+      assert.equal(set.audit.retention, 400 * 24 * H, 'retention keeps its default beside a digest');
+      for (const at of ['24:00', '9:00', '12:60', '0900', ' 09:00', '09:00:60', '09:00:5'])
+        assert.deepEqual(issues({ ...minimal(), audit: { digest: { at } } }), ['audit.digest.at: must be a local time of day "HH:MM" (or "HH:MM:SS") from 00:00 to 23:59, such as "09:00"'], at);
+      assert.deepEqual(issues({ ...minimal(), audit: { digest: { timezone: 'Mars/Olympus' } } }), ['audit.digest.timezone: must be an IANA time zone such as Europe/Berlin']);
+      assert.deepEqual(issues({ ...minimal(), audit: { digest: { at: '09:00', when: 'daily' } } }), ['audit.digest.when: unknown field (a typo?)']);
+    });
+
     it('fills the defaults left out of a partial defaults block', () => {
       const p = validatePolicy({ ...minimal(), defaults: { maxDuration: '2h', approvals: 1 } });
       assert.equal(p.defaults.maxDuration, 2 * H);

@@ -5,13 +5,12 @@
 // *_FILE and the policy's key path land in a mounted volume, the broker reads its environment and policy from
 // those files as they would be in the pod, labels and selectors match, three replicas, a disruption budget.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Ajv, type ValidateFunction } from 'ajv';
-import { parseAllDocuments } from 'yaml';
+
 import { ENV_NAMES, readEnv } from '../../src/config/env.ts';
 import { loadPolicy } from '../../src/config/policy.ts';
 import { parseRedisUrl } from '../../src/store/redis-connection.ts';
@@ -260,35 +259,4 @@ describe('deploy/kubernetes', () => {
     assert.ok(c.volumeMounts.some((m) => m.mountPath === '/tmp' && !m.readOnly), 'tsx writes its cache to /tmp');
   });
 
-  it('kubectl kustomize, where installed, builds the same objects (names aside, which carry a content hash there), also with components uncommented as the file says', (t) => {
-    const kustomize = (at: string): K8sObject[] | undefined => {
-      let out: string;
-      try {
-        out = execFileSync('kubectl', ['kustomize', at], { encoding: 'utf8' });
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-        throw err;
-      }
-      const objects = JSON.parse(
-        JSON.stringify(parseAllDocuments(out, { version: '1.1' }).map((d) => d.toJS())).replace(/"(jit-jump(?:-broker-key)?)-[a-z0-9]{10}"/g, '"$1"'),
-      ) as K8sObject[];
-      // kubectl breaks long base64 values into lines
-      for (const o of ofKind(objects, 'Secret')) for (const [k, v] of Object.entries(o.data as Record<string, string>)) (o.data as Record<string, string>)[k] = v.replace(/\s/g, '');
-      return objects;
-    };
-    const key = (o: K8sObject) => `${o.kind}/${o.metadata.name}`;
-    const sorted = (objects: K8sObject[]) => [...objects].sort((a, b) => key(a).localeCompare(key(b)));
-    const built = kustomize(base);
-    if (!built) return t.skip('no kubectl here: the builder above stands in for it');
-    assert.deepEqual(sorted(built), sorted(http));
-    assert.deepEqual(schemaProblems(built), []);
-    // Socket Mode as kustomization.yaml tells the operator to switch it on: uncomment the two lines.
-    const socketBase = join(dir, 'socket-mode-on');
-    cpSync(base, socketBase, { recursive: true });
-    const file = join(socketBase, 'kustomization.yaml');
-    const text = readFileSync(file, 'utf8');
-    assert.match(text, /^# components:\n#   - socket-mode$/m);
-    writeFileSync(file, text.replace(/^# components:\n#   - socket-mode$/m, 'components:\n  - socket-mode'));
-    assert.deepEqual(sorted(kustomize(socketBase)!), sorted(socket));
-  });
 });

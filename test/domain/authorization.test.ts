@@ -33,6 +33,8 @@ const EXPECTED: Record<Action, Record<Standing, boolean>> = {
   'request-again': { stranger: false, requester: true, owner: false, 'requester who is also an owner': true },
   extend: { stranger: false, requester: true, owner: false, 'requester who is also an owner': true },
   acknowledge: { stranger: false, requester: false, owner: true, 'requester who is also an owner': false },
+  // An owner of the host reads its audit trail (auditors: below); nobody else.
+  audit: { stranger: false, requester: false, owner: true, 'requester who is also an owner': true },
 };
 
 describe('authorization table', () => {
@@ -52,7 +54,10 @@ describe('authorization table', () => {
         const r = authorize(action, { actor: s.actor, requester: REQUESTER, owners: new Set(s.owners), host: 'db-prod-1' });
         assert.equal(r.ok, EXPECTED[action][standing]);
         if (!r.ok) {
-          assert.ok(r.code === 'self-approval' || (r.code === 'not-owner' && r.params.action === action && r.params.host === 'db-prod-1'), JSON.stringify(r));
+          assert.ok(
+            r.code === 'self-approval' || (r.code === 'not-owner' && r.params.action === action && r.params.host === 'db-prod-1') || (action === 'audit' && r.code === 'not-auditor' && r.params.host === 'db-prod-1'),
+            JSON.stringify(r),
+          );
           assert.ok(r.message.length > 5, 'the log detail says why');
           assert.doesNotMatch(r.message, /undefined/);
         }
@@ -81,6 +86,16 @@ describe('authorization table', () => {
     assert.deepEqual(refusal('deny', STRANGER), notOwner('deny', 'not an owner of db-prod-1'));
     assert.deepEqual(refusal('revoke', STRANGER), notOwner('revoke', 'neither the requester nor an owner of db-prod-1'));
     assert.deepEqual(refusal('cancel', OWNER + 'X'), notOwner('cancel', 'neither the requester nor an owner of db-prod-1'));
+  });
+
+  it('audit: an auditor reads any host without owning it; anyone else is refused not-auditor, naming the host if one was asked', () => {
+    assert.equal(authorize('audit', { actor: STRANGER, auditor: true }).ok, true);
+    assert.equal(authorize('audit', { actor: STRANGER, auditor: true, owners: new Set([OWNER]), host: 'db-prod-1' }).ok, true);
+    assert.deepEqual([...rolesOf({ actor: STRANGER, auditor: true })].sort(), ['auditor', 'member']);
+    const r = authorize('audit', { actor: STRANGER });
+    assert.deepEqual(r.ok ? r : [r.code, r.params, r.message], ['not-auditor', {}, 'neither an auditor nor an owner of any host']);
+    const h = authorize('audit', { actor: STRANGER, owners: new Set([OWNER]), host: 'db-prod-1' });
+    assert.deepEqual(h.ok ? h : [h.code, h.params], ['not-auditor', { host: 'db-prod-1' }]);
   });
 
   it('derives roles only from exact id matches (no prefix, case or empty-id tricks)', () => {

@@ -9,14 +9,17 @@ import { canonicalJson, chainHash, withoutChainFields } from '../../src/domain/a
 import { approvalMessage, blockLines, click, posts, postsAbout, requestAccess, runJobNow, until } from '../support/flow.ts';
 import { describeSsh, sshHop } from '../support/ssh-client.ts';
 import { generateUserKey } from '../../src/sandbox/sshd-process.ts';
-import { AUDIT_CHANNEL, ENGINEER, OWNER, startWorld, type World } from '../support/world.ts';
+import { AUDIT_CHANNEL, ENGINEER, OUTSIDER, OWNER, OWNER2, startWorld, type World } from '../support/world.ts';
+
+/** Named in the policy's auditors: reads `/jump audit` for every host. */
+const AUDITOR = 'U0AUDITOR';
 
 describe('request lifecycle', () => {
   let world: World;
   before(async () => {
     // Real-clock defaults (1h time-out, 10m warning): no request times out or expires under a test by accident.
     // The tests about a time-out or a warning run that job on cue (runJobNow) instead of waiting for the clock.
-    world = await startWorld();
+    world = await startWorld({ auditors: [AUDITOR] });
     await world.sender.command(ENGINEER, `key add ${world.engineerKey.publicKey}`);
   });
   after(async () => {
@@ -214,5 +217,46 @@ describe('request lifecycle', () => {
     const bad = await jitJump(['audit', 'export', '--since', 'yesterday'], env);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--since "yesterday" is not an ISO 8601 time/);
+  });
+
+  it('/jump audit: an auditor sees a real grant with its approver and the refusals; an owner of another host does not; an outsider is refused', async () => {
+    /** `/jump audit …` as `user`: the answer Slack got (checked as Slack checks it), and its summary metadata. */
+    const audit = async (user: string, text: string) => {
+      const res = await world.sender.command(user, text);
+      assert.equal(res.status, 200);
+      assert.equal(res.problem, undefined, 'Slack accepts the answer');
+      return { json: res.json, payload: res.json.metadata?.event_type === 'jit_audit_summary' ? res.json.metadata.event_payload : undefined };
+    };
+    const notOwnerCount = (p: Record<string, any>) => Number(/(?:^|,)not-owner:(\d+)/.exec(String(p.refusal_codes))?.[1] ?? 0);
+    const before = (await audit(AUDITOR, 'audit internal-2')).payload!;
+    const id = await requestAccess(world, ENGINEER, 'request internal-2 10m audit summary');
+    // Oscar owns internal-1 only: his Approve on the internal-2 request is refused (not-owner), and audited.
+    await click(world, id, OWNER2, 'jit_approve', `D${OWNER}`);
+    await until('Oscar’s refusal in the audit channel', () =>
+      posts(world, AUDIT_CHANNEL).find((c) => c.args.metadata?.event_payload.code === 'not-owner' && c.args.metadata.event_payload.actor === OWNER2 && c.args.metadata.event_payload.request_id === id),
+    );
+    await click(world, id, OWNER);
+    await until('key line', () => blockLines(world).some((l) => l.endsWith(`jit:${id}`)));
+    await world.sender.command(ENGINEER, `revoke ${id}`);
+    await until('line removed', () => !blockLines(world).some((l) => l.endsWith(`jit:${id}`)) || undefined);
+
+    const seen = await audit(AUDITOR, 'audit internal-2 1d');
+    assert.ok(seen.payload, JSON.stringify(seen.json));
+    assert.ok(String(seen.payload.grant_ids).split(',').includes(id), `${id} in ${seen.payload.grant_ids}`);
+    assert.equal(notOwnerCount(seen.payload), notOwnerCount(before) + 1, 'Oscar’s refused approval counted');
+    const line = JSON.stringify(seen.json.blocks).split('\\n').find((l) => l.includes(`\`${id}\``));
+    assert.match(line ?? '', new RegExp(`\\*internal-2\\* <@${ENGINEER}>: approved by <@${OWNER}>; granted 10m, used —; revoked by <@${ENGINEER}>`));
+
+    const other = await audit(OWNER2, 'audit');
+    assert.ok(other.payload, JSON.stringify(other.json));
+    assert.ok(!String(other.payload.grant_ids).split(',').includes(id), 'an owner of internal-1 only does not see internal-2’s grant');
+    assert.match((await audit(OWNER2, 'audit internal-2')).json.text, /^Only the auditors and the owners of internal-2 may read its audit trail\.$/);
+
+    const outsider = await audit(OUTSIDER, 'audit');
+    assert.equal(outsider.payload, undefined);
+    assert.match(outsider.json.text, /^Only the people listed as `auditors`/);
+    await until('the outsider’s refusal in the audit channel', () =>
+      posts(world, AUDIT_CHANNEL).find((c) => c.args.metadata?.event_payload.code === 'not-auditor' && c.args.metadata.event_payload.actor === OUTSIDER),
+    );
   });
 });

@@ -161,6 +161,12 @@ function liveSessionSuite(log: 'journal' | 'file'): void {
       );
       assert.match(String(unusedRevoked.args.text), /\(not used\)/);
       assert.equal(connectionEvents(id).length, 2, 'no connection counted twice across the restart');
+      // `/jump audit` by an owner of internal-1: the granted time against the time used, from the same records.
+      const audit = await world.sender.command(OWNER, 'audit internal-1 1d');
+      assert.equal(audit.problem, undefined, 'Slack accepts the answer');
+      const lineOf = (grantId: string) => String(audit.json.text).split('\n').find((l) => l.includes(`\`${grantId}\``)) ?? '';
+      assert.match(lineOf(id), /; granted 10m, used (under 1m|\d+m) in 2 connections; revoked by /);
+      assert.match(lineOf(unused), /; granted 10m, not used; revoked by /);
     });
   });
 }

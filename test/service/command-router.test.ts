@@ -35,6 +35,7 @@ describe('command router', () => {
   it('help lists only the hosts the person may request (requesters)', async () => {
     const h = inMemoryService({ policy: unitPolicy({ defaults: { requesters: [ALICE] } }) });
     assert.deepEqual((await h.service.command(ENG, 'help')).reply, { kind: 'help', hosts: [] });
-    assert.deepEqual((await h.service.command(ALICE, 'help')).reply, { kind: 'help', hosts: ['db-1', 'web-1', 'cache-1'] });
+    // Alice owns hosts: help lists `/jump audit` for her too.
+    assert.deepEqual((await h.service.command(ALICE, 'help')).reply, { kind: 'help', hosts: ['db-1', 'web-1', 'cache-1'], audit: true });
   });
 });

@@ -512,6 +512,12 @@ describe('refusalText: the words of every domain refusal', () => {
     'revoke-needs-id': {},
     'extend-needs-id-and-duration': {},
     'break-glass-needs-host': {},
+    'not-auditor': { host: 'db-1' },
+    'auditors-unavailable': {},
+    'audit-bad-since': { text: 'yesterday' },
+    'audit-since-future': { at: Date.UTC(2030, 0, 1) },
+    'audit-bad-person': { text: '@erin' },
+    'audit-bad-arguments': { text: 'extra words' },
     'unknown-command': { text: 'frobnicate' },
   };
   const detail = <C extends WordedCode>(code: C, params: RefusalParams[C]) => ({ code, params }) as RefusalDetail;

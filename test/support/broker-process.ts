@@ -9,7 +9,8 @@ import { createLogger } from '../../src/logger.ts';
 const env = readEnv(process.env);
 const logger = createLogger({ level: env.LOG_LEVEL, secrets: [env.SLACK_BOT_TOKEN, env.SLACK_SIGNING_SECRET] });
 const tuning = JSON.parse(process.env.JIT_TEST_TUNING ?? '{}') as BrokerTuning;
-const broker = await startBroker({ env, policy: loadPolicy(env.JIT_CONFIG), logger, host: '127.0.0.1', tuning });
+// policyPath as `jit-jump start` gives it: a change of the file reloads the policy.
+const broker = await startBroker({ env, policy: loadPolicy(env.JIT_CONFIG), policyPath: env.JIT_CONFIG, logger, host: '127.0.0.1', tuning });
 process.once('SIGTERM', () => {
   broker.stop().then(
     () => process.exit(0),

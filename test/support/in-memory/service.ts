@@ -75,6 +75,12 @@ export function inMemoryService(o: { policy?: Policy; rateLimited?: boolean; usa
     newId: () => `rtest${++n}`,
     limits: o.rateLimited === false ? undefined : new InMemoryRateLimits(),
     usage: o.usage,
+    // The audit trail as the store keeps it, selected by time as the Redis stream is.
+    auditTrail: {
+      async *events(sinceMs: number, untilMs: number) {
+        for (const e of [...audit]) if (e.at >= sinceMs && e.at <= untilMs) yield e;
+      },
+    },
   };
   const service = new AccessService(deps);
   /** The same ports served under another policy: the broker restarted after the policy file changed. */
