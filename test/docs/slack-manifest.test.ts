@@ -6,6 +6,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
+import { parseCommand } from '../../src/domain/command.ts';
 
 /**
  * Bot scopes each Web API method needs (docs.slack.dev/reference/methods/<method>, "Required scopes").
@@ -58,7 +59,7 @@ const usesInteractivity = code.some(({ text }) => /\bapp\.(action|view|shortcut)
 interface Manifest {
   features: {
     app_home: { home_tab_enabled: boolean; messages_tab_enabled: boolean };
-    slash_commands: { command: string; url?: string }[];
+    slash_commands: { command: string; url?: string; should_escape: boolean }[];
   };
   oauth_config: { scopes: { bot: string[]; user?: string[] } };
   settings: {
@@ -90,12 +91,15 @@ describe('Slack app manifests', () => {
       assert.equal(manifest.oauth_config.scopes.user, undefined);
     });
 
-    it(`${mode}: the slash command, the bot events and interactivity are what Bolt listens for; the Home tab is on`, () => {
+    it(`${mode}: the slash command (escaping users, as /jump audit @person needs), the bot events and interactivity are what Bolt listens for; the Home tab is on`, () => {
       assert.deepEqual(sorted(manifest.features.slash_commands.map((c) => c.command)), sorted(slashCommands));
       assert.deepEqual(sorted(manifest.settings.event_subscriptions.bot_events), sorted(events));
       assert.ok(events.has('app_home_opened'), 'the code no longer draws the Home tab on app_home_opened');
       assert.equal(manifest.settings.interactivity.is_enabled, usesInteractivity);
       assert.equal(manifest.features.app_home.home_tab_enabled, true);
+      // `/jump audit @person` is read from the mention Slack sends only when the command escapes users.
+      assert.deepEqual(parseCommand('audit <@U0ALICE|alice>'), { kind: 'audit', person: 'U0ALICE', since: (parseCommand('audit') as { since: unknown }).since });
+      assert.equal(manifest.features.slash_commands[0]!.should_escape, true);
       // The connect instructions and expiry notices arrive as DMs from the app: its Messages tab shows them.
       assert.equal(manifest.features.app_home.messages_tab_enabled, true);
     });
