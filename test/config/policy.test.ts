@@ -582,7 +582,7 @@ describe('environment', () => {
 describe('README configuration table', () => {
   const FP = 'SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s';
   const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-  const section = readme.slice(readme.indexOf('### Policy file (`JIT_CONFIG`)'), readme.indexOf('### Slack app setup'));
+  const section = readme.slice(readme.indexOf('### 2. Write the policy'), readme.indexOf('### 3. Prepare the jump server'));
   // "| `jumpHosts[].address`, `port` | … | required, `22` |" → [['jumpHosts[].address', 'jumpHosts[].port'], 'required, `22`']
   const rows = section
     .split('\n')
