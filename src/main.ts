@@ -1,88 +1,105 @@
 #!/usr/bin/env node
-// jit-jump command line: `start` runs the broker, `check-config` validates the policy and reaches the jump servers.
+// The jit-jump command line (bin/jit-jump.mjs runs it): `start` runs the broker, `sandbox` the whole product locally,
+// `check-config` validates the policy and reaches the jump servers, `reconcile --dry-run` and `audit …` (src/cli-usage.ts).
 import { parseArgs } from 'node:util';
 import { EnvError, readEnv, readRedisEnv, secretValues } from './config/env.ts';
 import { loadPolicy, PolicyError } from './config/policy.ts';
-import { privateKeyLines } from './jumphost/private-key-file.ts';
-import { startBroker, type Broker } from './broker.ts';
-import { checkConfig } from './check-config.ts';
-import { createLogger } from './logger.ts';
-import { reconcileDryRun } from './reconcile-dry-run.ts';
-import { auditExport, auditVerify } from './audit/audit-cli.ts';
-import { auditStanding } from './audit-standing.ts';
+import type { Broker } from './broker.ts';
+import { commandNamed, commandUsage, groupUsage, mainUsage, optionNames } from './cli-usage.ts';
 
-const USAGE = `usage: jit-jump <command>
+const OPTIONS = {
+  config: { type: 'string' },
+  offline: { type: 'boolean' },
+  'sshd-config': { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  since: { type: 'string' },
+  until: { type: 'string' },
+  format: { type: 'string' },
+  checkpoint: { type: 'string', multiple: true },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
 
-commands:
-  start              run the broker (environment and JIT_CONFIG as in the README); SIGHUP or a change
-                     of the policy file reloads the policy, SIGTERM stops it
-  check-config       validate the policy, the broker's keys and reach every jump server
-                     (with REDIS_URL set: also the jump servers the broker wrote to, as start checks them)
-  reconcile --dry-run  print what the next reconcile would change on every jump server (needs REDIS_URL);
-                     the brokers reconcile by themselves every reconcileInterval
-  audit export --since ISO [--until ISO] [--format jsonl|csv]
-                     write the audit events stored in that window to standard output (needs REDIS_URL);
-                     jsonl carries each event's hash chain fields, csv is for spreadsheets
-  audit verify FILE [--checkpoint SEQ:HASH ...]
-                     check an exported jsonl file: exit 0 when the chain is intact and passes through every
-                     checkpoint posted in the audit channel, 1 naming the first bad event
-  audit standing     list every key that can log in to a jump account outside the managed block (the
-                     broker's own excepted): exit 0 when there is none, 1 when any (or a server was not read)
-options:
-  --config PATH   policy file (default: $JIT_CONFIG or ./jit.config.yaml)
-  --offline       check-config without connecting to the jump servers
-  --sshd-config PATH  check-config: the jump server's sshd configuration to read over SFTP (default /etc/ssh/sshd_config)
-  --dry-run       reconcile: change nothing, print the plan`;
-
-async function main(): Promise<number> {
-  const { positionals, values } = parseArgs({
-    allowPositionals: true,
-    options: {
-      config: { type: 'string' },
-      offline: { type: 'boolean' },
-      'sshd-config': { type: 'string' },
-      'dry-run': { type: 'boolean' },
-      since: { type: 'string' },
-      until: { type: 'string' },
-      format: { type: 'string' },
-      checkpoint: { type: 'string', multiple: true },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  const command = positionals[0];
-  if (values.help || !command) {
-    console.log(USAGE);
-    return command || values.help ? 0 : 2;
-  }
-  // An empty JIT_CONFIG means unset (a compose file that declares the variable without a value).
-  const policyPath = values.config || process.env.JIT_CONFIG || './jit.config.yaml';
-  if (command === 'check-config') {
-    // With REDIS_URL set it also checks the jump servers the broker wrote to, as `start` does.
-    return checkConfig(policyPath, {
-      offline: values.offline ?? false,
-      print: (l) => console.log(l),
-      redisUrl: process.env.REDIS_URL || undefined,
-      sshdConfigPath: values['sshd-config'],
-    });
-  }
-  if (command === 'reconcile') {
-    if (!values['dry-run']) {
-      console.error('jit-jump: the running brokers reconcile every reconcileInterval by themselves; use `reconcile --dry-run` to see what the next one would change');
-      return 2;
-    }
-    const { REDIS_URL } = readRedisEnv(process.env);
-    return reconcileDryRun({ redisUrl: REDIS_URL, policy: loadPolicy(policyPath), print: (t) => console.log(t) });
-  }
-  if (command === 'audit') return audit(positionals, values, policyPath);
-  if (command !== 'start') {
-    console.error(`unknown command "${command}"\n\n${USAGE}`);
-    return 2;
-  }
-  return start(policyPath);
+/** Help asked for: printed on standard output, exit 0. */
+function help(text: string): number {
+  console.log(text);
+  return 0;
 }
 
-/** `jit-jump audit export | verify | standing`: the audit trail out of Redis, its proof, and who holds standing access. */
+/** A usage error: the message and the usage to print on standard error, exit 2. */
+function usageError(message: string, usage: string): number {
+  console.error(`jit-jump: ${message}\n\n${usage}`);
+  return 2;
+}
+
+async function main(): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ allowPositionals: true, options: OPTIONS });
+  } catch (err) {
+    // An unknown option, or a value missing after one: node:util says which.
+    const words = process.argv.slice(2).filter((w) => !w.startsWith('-'));
+    const c = commandNamed(words);
+    return usageError(err instanceof Error ? err.message : String(err), c ? commandUsage(c) : mainUsage());
+  }
+  const { positionals, values } = parsed;
+  const command = commandNamed(positionals);
+  if (!command) {
+    if (positionals.length === 0) {
+      if (values.help) return help(mainUsage());
+      return usageError('name a command', mainUsage());
+    }
+    const group = groupUsage(positionals[0]!);
+    if (group) return values.help && positionals.length === 1 ? help(group) : usageError(positionals[1] ? `unknown command "${positionals.join(' ')}"` : `say which ${positionals[0]} command`, group);
+    return usageError(`unknown command "${positionals[0]}"`, mainUsage());
+  }
+  if (values.help) return help(commandUsage(command));
+  const foreign = Object.keys(values).filter((o) => !optionNames(command).has(o));
+  if (foreign.length > 0) return usageError(`${command.name} does not take --${foreign[0]}`, commandUsage(command));
+  const operands = positionals.slice(command.name.split(' ').length);
+  if (operands.length > (command.operands ?? 0)) return usageError(`${command.name}: unexpected argument "${operands[command.operands ?? 0]}"`, commandUsage(command));
+  return run(command.name, positionals, values);
+}
+
+/** Runs a command whose options were checked against its usage. Each loads its own modules, so that help and
+ *  usage errors answer at once (Bolt, BullMQ and ssh2 take seconds to load on a busy machine). */
+async function run(name: string, positionals: string[], values: Values): Promise<number> {
+  // An empty JIT_CONFIG means unset (a compose file that declares the variable without a value).
+  const policyPath = values.config || process.env.JIT_CONFIG || './jit.config.yaml';
+  switch (name) {
+    case 'check-config': {
+      // With REDIS_URL set it also checks the jump servers the broker wrote to, as `start` does.
+      const { checkConfig } = await import('./check-config.ts');
+      return checkConfig(policyPath, {
+        offline: values.offline ?? false,
+        print: (l) => console.log(l),
+        redisUrl: process.env.REDIS_URL || undefined,
+        sshdConfigPath: values['sshd-config'],
+      });
+    }
+    case 'reconcile': {
+      if (!values['dry-run']) {
+        console.error('jit-jump: the running brokers reconcile every reconcileInterval by themselves; use `reconcile --dry-run` to see what the next one would change');
+        return 2;
+      }
+      const { REDIS_URL } = readRedisEnv(process.env);
+      const { reconcileDryRun } = await import('./reconcile-dry-run.ts');
+      return reconcileDryRun({ redisUrl: REDIS_URL, policy: loadPolicy(policyPath), print: (t) => console.log(t) });
+    }
+    case 'sandbox':
+      // The sandbox runs on import and ends the process itself (on Ctrl-C, SIGTERM or SIGHUP).
+      await import('./sandbox/main.ts');
+      return -1;
+    case 'start':
+      return start(policyPath);
+    default:
+      return audit(positionals, values, policyPath);
+  }
+}
+
+/** `jit-jump audit export | verify | standing` (main made sure it is one of them): the audit trail out of Redis, its proof, and who holds standing access. */
 async function audit(positionals: string[], values: { since?: string; until?: string; format?: string; checkpoint?: string[] }, policyPath: string): Promise<number> {
+  const { auditExport, auditVerify } = await import('./audit/audit-cli.ts');
   if (positionals[1] === 'export') {
     const { REDIS_URL } = readRedisEnv(process.env);
     return auditExport({
@@ -97,9 +114,8 @@ async function audit(positionals: string[], values: { since?: string; until?: st
   if (positionals[1] === 'verify') {
     return auditVerify({ file: positionals[2], checkpoints: values.checkpoint ?? [], print: (l) => console.log(l), error: (l) => console.error(l) });
   }
-  if (positionals[1] === 'standing') return auditStanding({ policyPath, args: positionals.slice(2), print: (t) => console.log(t), error: (l) => console.error(l) });
-  console.error(`jit-jump audit: say export, verify or standing\n\n${USAGE}`);
-  return 2;
+  const { auditStanding } = await import('./audit-standing.ts');
+  return auditStanding({ policyPath, args: positionals.slice(2), print: (t) => console.log(t), error: (l) => console.error(l) });
 }
 
 /** Standard output with backpressure: an export of years goes through a pipe without piling up in memory. */
@@ -112,6 +128,7 @@ function writeOut(text: string): Promise<void> | void {
 async function start(policyPath: string): Promise<number> {
   const env = readEnv({ ...process.env, JIT_CONFIG: policyPath });
   const policy = loadPolicy(env.JIT_CONFIG);
+  const [{ createLogger }, { privateKeyLines }, { startBroker }] = await Promise.all([import('./logger.ts'), import('./jumphost/private-key-file.ts'), import('./broker.ts')]);
   const logger = createLogger({
     level: env.LOG_LEVEL,
     secrets: [...secretValues(env), ...policy.jumpHosts.flatMap((jh) => privateKeyLines(jh.privateKeyPath))],

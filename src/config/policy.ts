@@ -257,7 +257,7 @@ const retentionDuration = durationField('400d');
 // The daily digest (src/audit/daily-digest.ts): a local time of day in a time zone, as autoApprove names them.
 export const digestSchema = z
   .object({
-    at: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a local time of day "HH:MM" from 00:00 to 23:59, such as "09:00"').default('09:00').describe('local time of day the digest is posted'),
+    at: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$/, 'must be a local time of day "HH:MM" (or "HH:MM:SS") from 00:00 to 23:59, such as "09:00"').default('09:00').describe('local time of day the digest is posted'),
     timezone: z.string().refine(isValidTimeZone, 'must be an IANA time zone such as Europe/Berlin').default('UTC').describe('IANA time zone of at'),
   })
   .strict();

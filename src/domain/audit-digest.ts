@@ -120,9 +120,11 @@ export function localDate(ms: number, timeZone: string): string {
   return `${get('year')}-${get('month')}-${get('day')}`;
 }
 
-/** The cron pattern (minute hour, every day) of a digest time "HH:MM"; the scheduler applies the time zone. */
+/** The cron pattern (minute hour, every day; with seconds first for "HH:MM:SS") of a digest time; the scheduler
+ *  applies the time zone. */
 export function digestCron(at: string): string {
-  const m = /^(\d{2}):(\d{2})$/.exec(at);
+  const m = /^(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(at);
   if (!m) throw new Error(`not a digest time "HH:MM": ${at}`);
-  return `${Number(m[2])} ${Number(m[1])} * * *`;
+  const minuteHour = `${Number(m[2])} ${Number(m[1])} * * *`;
+  return m[3] === undefined ? minuteHour : `${Number(m[3])} ${minuteHour}`;
 }

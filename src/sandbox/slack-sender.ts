@@ -150,6 +150,8 @@ export function createSlackSender(o: { url: string; signingSecret: string; teamI
         'x-slack-signature': opts.signature ?? signSlackRequest(o.signingSecret, timestamp, body),
       },
       body,
+      // Slack gives up on an app after 3 s; a request unanswered for two minutes is a hang to report, not wait out.
+      signal: AbortSignal.timeout(120_000),
     });
     const text = await res.text();
     let json: any;

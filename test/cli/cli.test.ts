@@ -13,7 +13,7 @@ import { until } from '../support/flow.ts';
 import { startRedis } from '../../src/sandbox/redis-process.ts';
 
 function jitJump(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+  const r = spawnSync(process.execPath, ['bin/jit-jump.mjs', ...args], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
     encoding: 'utf8',
     timeout: 30_000,
@@ -119,7 +119,7 @@ describe('jit-jump command line', () => {
     const slack = await startLocalSlackApi({ botToken: 'xoxb-cli-test-token' });
     const redis = await startRedis();
     await redis.kill9(); // its port, nobody listening
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'start', '--config', write('noredis.yaml', policy(sshd.hostKeyFingerprint))], {
+    const child = spawn(process.execPath, ['bin/jit-jump.mjs', 'start', '--config', write('noredis.yaml', policy(sshd.hostKeyFingerprint))], {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', SLACK_BOT_TOKEN: 'xoxb-cli-test-token', SLACK_SIGNING_SECRET: 'secret', SLACK_API_URL: slack.apiUrl, REDIS_URL: redis.url, PORT: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -146,8 +146,8 @@ hosts:
       const set = validatePolicy({ ...minimal(), audit: { digest: { at: '23:59', timezone: 'Europe/Berlin' } } });
       assert.deepEqual(set.audit.digest, { at: '23:59', timezone: 'Europe/Berlin' });
       assert.equal(set.audit.retention, 400 * 24 * H, 'retention keeps its default beside a digest');
-      for (const at of ['24:00', '9:00', '12:60', '0900', ' 09:00'])
-        assert.deepEqual(issues({ ...minimal(), audit: { digest: { at } } }), ['audit.digest.at: must be a local time of day "HH:MM" from 00:00 to 23:59, such as "09:00"'], at);
+      for (const at of ['24:00', '9:00', '12:60', '0900', ' 09:00', '09:00:60', '09:00:5'])
+        assert.deepEqual(issues({ ...minimal(), audit: { digest: { at } } }), ['audit.digest.at: must be a local time of day "HH:MM" (or "HH:MM:SS") from 00:00 to 23:59, such as "09:00"'], at);
       assert.deepEqual(issues({ ...minimal(), audit: { digest: { timezone: 'Mars/Olympus' } } }), ['audit.digest.timezone: must be an IANA time zone such as Europe/Berlin']);
       assert.deepEqual(issues({ ...minimal(), audit: { digest: { at: '09:00', when: 'daily' } } }), ['audit.digest.when: unknown field (a typo?)']);
     });
@@ -582,7 +582,7 @@ describe('environment', () => {
 describe('README configuration table', () => {
   const FP = 'SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s';
   const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-  const section = readme.slice(readme.indexOf('### Policy file (`JIT_CONFIG`)'), readme.indexOf('### Slack app setup'));
+  const section = readme.slice(readme.indexOf('### 2. Write the policy'), readme.indexOf('### 3. Prepare the jump server'));
   // "| `jumpHosts[].address`, `port` | … | required, `22` |" → [['jumpHosts[].address', 'jumpHosts[].port'], 'required, `22`']
   const rows = section
     .split('\n')

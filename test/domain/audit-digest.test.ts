@@ -74,6 +74,7 @@ describe('the schedule', () => {
     assert.equal(digestCron('09:00'), '0 9 * * *');
     assert.equal(digestCron('23:59'), '59 23 * * *');
     assert.equal(digestCron('00:05'), '5 0 * * *');
+    assert.equal(digestCron('14:03:07'), '7 3 14 * * *', 'with seconds: a six-field pattern, seconds first');
     assert.throws(() => digestCron('9:00'));
   });
 

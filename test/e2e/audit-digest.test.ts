@@ -22,9 +22,9 @@ import { AUDIT_CHANNEL, ENGINEER, OWNER, SIGNING_SECRET, TEAM_ID, startWorld, ty
 const TZ = 'Asia/Kolkata'; // UTC+05:30: a local date and time that is not UTC's
 const POLICY = 'digest-policy.yaml';
 
-/** "HH:MM" of `ms` in TZ. */
-function localHHMM(ms: number): string {
-  return new Intl.DateTimeFormat('en-GB', { timeZone: TZ, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(ms);
+/** "HH:MM:SS" of `ms` in TZ. */
+function localHHMMSS(ms: number): string {
+  return new Intl.DateTimeFormat('en-GB', { timeZone: TZ, hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }).format(ms);
 }
 
 describe('daily audit digest across three replicas', () => {
@@ -39,7 +39,7 @@ describe('daily audit digest across three replicas', () => {
     redis = new Redis(world.redisUrl);
     queue = new Queue(DIGEST_QUEUE, { connection: redis, prefix: QUEUE_PREFIX });
     // Scheduled far from now at start: only the reload below brings it near.
-    const far = localHHMM(Date.now() + 12 * 3_600_000);
+    const far = localHHMMSS(Date.now() + 12 * 3_600_000).slice(0, 5);
     fleet = await startFleet({
       replicas: 3,
       dir: world.dir,
@@ -70,15 +70,15 @@ describe('daily audit digest across three replicas', () => {
     await fleet.blockAction(OWNER, { ...findButton(msg.blocks, 'jit_approve'), message: { channel: msg.channel, ts: msg.ts } });
     await until('activated in the audit channel', () => posts(world, AUDIT_CHANNEL).some((c) => metadata(c)?.event_payload.audit_type === 'activated'), 60_000);
 
-    // Due at the next minute at least 45 s away, in TZ; every replica reloads the changed file and reschedules.
-    const due = Math.ceil((Date.now() + 45_000) / 60_000) * 60_000;
-    const at = localHHMM(due);
+    // Due 20 s from now (a whole second), in TZ; every replica reloads the changed file and reschedules first.
+    const due = Math.ceil((Date.now() + 20_000) / 1000) * 1000;
+    const at = localHHMMSS(due);
     writePolicyFile(world, POLICY, { audit: { digest: { at, timezone: TZ } } });
     await until(
       'the scheduler moved to the new time',
       async () => {
         const s = await queue.getJobScheduler(DIGEST_SCHEDULER_ID);
-        return s?.pattern === `${Number(at.slice(3))} ${Number(at.slice(0, 2))} * * *` && s.tz === TZ;
+        return s?.pattern === `${Number(at.slice(6))} ${Number(at.slice(3, 5))} ${Number(at.slice(0, 2))} * * *` && s.tz === TZ;
       },
       60_000,
       200,

@@ -32,10 +32,10 @@ interface BrokerProcess {
   redisAddrs(): Promise<string[]>;
 }
 
-/** `jit-jump start` in a process of its own, on the world's Redis, jump server and fake Slack. */
+/** `jit-jump start` (through the bin, as npx runs it) in a process of its own, on the world's Redis, jump server and fake Slack. */
 async function startBrokerProcess(world: World, redis: Redis, policyName: string, env: Record<string, string> = {}): Promise<BrokerProcess> {
   const port = await freePort();
-  const child = spawnTracked(process.execPath, ['--import', 'tsx', 'src/main.ts', 'start'], {
+  const child = spawnTracked(process.execPath, ['bin/jit-jump.mjs', 'start'], {
     env: { ...brokerEnv(world, policyName), PORT: String(port), ...env },
   });
   let out = '';

@@ -87,7 +87,7 @@ describe('Socket Mode', () => {
       const m = await scrapeMetrics(base);
       return (m.value('jit_requests_total', { outcome: 'requested' }) ?? 0) >= 1 ? m : undefined;
     }, 30_000, 250);
-    assert.ok((metrics.value('process_resident_memory_bytes') ?? 0) > 0);
+    assert.ok((metrics.value('process_resident_memory_bytes') ?? 0) > 0, 'the default process metrics are there');
 
     await world.redis!.kill9();
     const down = await probe(base, '/readyz');

@@ -1,6 +1,10 @@
 // The jit-jump command line as an operator runs it: the real CLI in a child process, asynchronously (a broker
-// under test in this process keeps running), with a generous deadline (the machine may be loaded).
+// under test in this process keeps running), with a generous deadline (the machine may be loaded). It goes through
+// the package's bin (bin/jit-jump.mjs, what `npx jit-jump` and the npm scripts run), or through npx itself.
 import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface CliRun {
   code: number | null;
@@ -10,9 +14,17 @@ export interface CliRun {
   stderr: string;
 }
 
-export function jitJump(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+export interface CliOptions {
+  /** `bin` (default): node bin/jit-jump.mjs; `npx`: npx jit-jump from the checkout, as the README says */
+  via?: 'bin' | 'npx';
+}
+
+export function jitJump(args: string[], env: Record<string, string> = {}, o: CliOptions = {}): Promise<CliRun> {
+  // --offline: the checkout's own bin, never a package of that name from the registry.
+  const [cmd, argv] = o.via === 'npx' ? ['npx', ['--offline', 'jit-jump', ...args]] : [process.execPath, ['bin/jit-jump.mjs', ...args]];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+    const child = spawn(cmd, argv, {
+      cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

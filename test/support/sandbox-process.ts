@@ -1,4 +1,4 @@
-// Runs the real `npm run sandbox` command line (node --import tsx src/sandbox/main.ts) as a child process, the way a person
+// Runs the real `npm run sandbox` command line (node bin/jit-jump.mjs sandbox) as a child process, the way a person
 // runs it in a terminal, and reads what it prints: the console URL, the temp dir, the processes it started.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -42,7 +42,7 @@ export function runSandbox(env: Record<string, string> = {}, opts: { path?: stri
   if (opts.path !== undefined) childEnv.PATH = opts.path;
   // The command line of `npm run sandbox`, with node by its path so that a test can shrink PATH; in a process
   // group of its own, like a job in a terminal.
-  const [cmd, args] = opts.npm ? ['npm', ['run', 'sandbox']] : [process.execPath, ['--import', 'tsx', 'src/sandbox/main.ts']];
+  const [cmd, args] = opts.npm ? ['npm', ['run', 'sandbox']] : [process.execPath, ['bin/jit-jump.mjs', 'sandbox']];
   const child = spawn(cmd, args, { cwd: ROOT, env: childEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
