@@ -111,7 +111,7 @@ describe('jit-jump check-config from a checkout', () => {
       let out = '';
       child.stdout.on('data', (d) => (out += d));
       child.stderr.on('data', (d) => (out += d));
-      child.once('exit', (code) => resolve({ code, out }));
+      child.once('close', (code) => resolve({ code, out }));
     });
     assert.equal(r.code, 0, r.out);
     assert.match(r.out, /0 error\(s\)/);

@@ -36,7 +36,7 @@ function script(args: string[]): Promise<Run> {
     child.stderr.on('data', (d) => (stderr += d));
     const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
     child.once('error', reject);
-    child.once('exit', (code) => {
+    child.once('close', (code) => { // 'close': after the output streams ended ('exit' may come first)
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
@@ -111,7 +111,7 @@ describe('scripts/bootstrap-jump-server.sh', { skip: isRoot ? false : 'needs roo
       child.stdout.on('data', (d) => (stdout += d));
       child.stderr.on('data', (d) => (stderr += d));
       const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-      child.once('exit', (code) => (clearTimeout(timer), resolve({ code, stdout, stderr })));
+      child.once('close', (code) => (clearTimeout(timer), resolve({ code, stdout, stderr })));
     });
 
   before(async () => {

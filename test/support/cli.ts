@@ -35,7 +35,7 @@ export function jitJump(args: string[], env: Record<string, string> = {}, o: Cli
     child.stderr.on('data', (d) => ((out += d), (stderr += d)));
     const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
     child.once('error', reject);
-    child.once('exit', (code) => {
+    child.once('close', (code) => { // after the output streams ended: 'exit' may come before the last output
       clearTimeout(timer);
       resolve({ code, out, stdout, stderr });
     });
