@@ -3,6 +3,7 @@
 import { Redis } from 'ioredis';
 import { startRedis } from '../src/sandbox/redis-process.ts';
 import { RequestStore } from '../src/store/request-store.ts';
+import { summaryLine } from './stats.ts';
 
 async function main(): Promise<void> {
   const server = await startRedis();
@@ -18,9 +19,8 @@ async function main(): Promise<void> {
       await store.appendAudit(event);
       ms.push(Number(process.hrtime.bigint() - start) / 1e6);
     }
-    ms.sort((a, b) => a - b);
     const stats = (await redis.info('commandstats')).split('\n').find((l) => l.startsWith('cmdstat_evalsha:'))?.trim();
-    console.log(`append-audit round trip, ${n} appends of a ${JSON.stringify(event).length}-byte event: p50 ${ms[n / 2]!.toFixed(3)} ms, p99 ${ms[Math.floor(n * 0.99)]!.toFixed(3)} ms`);
+    console.log(summaryLine(`append-audit round trip (${JSON.stringify(event).length}-byte event)`, ms));
     console.log(`redis ${stats ?? ''}`);
   } finally {
     redis.disconnect();

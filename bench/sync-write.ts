@@ -1,34 +1,18 @@
 // How long one authorized_keys update takes against a real local sshd (DESIGN.md "Measured floor").
 // Run: node_modules/.bin/tsx bench/sync-write.ts [iterations]
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { Client, type SFTPWrapper } from 'ssh2';
 import type { JumpHostConfig } from '../src/config/policy.ts';
 import { JumpHostConnections } from '../src/jumphost/jump-host-connections.ts';
 import { generateUserKey, startSshd } from '../src/sandbox/sshd-process.ts';
+import { cb, connectSsh, openSftp, time, writeAndRename } from './sftp.ts';
+import { summaryLine } from './stats.ts';
 
 const iterations = Number(process.argv[2] ?? 500);
 const coldIterations = 30;
-
-function stats(name: string, samples: number[]): void {
-  const s = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * (s.length - 1)))]!;
-  console.log(
-    `${name.padEnd(44)} n=${String(s.length).padStart(4)}  p50 ${at(0.5).toFixed(2).padStart(7)} ms  p99 ${at(0.99).toFixed(2).padStart(7)} ms  max ${at(1).toFixed(2).padStart(7)} ms`,
-  );
-}
-
-async function time(n: number, fn: (i: number) => Promise<unknown>): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    await fn(i);
-    out.push(performance.now() - t);
-  }
-  return out;
-}
+const stats = (name: string, samples: number[]) => console.log(summaryLine(name, samples));
 
 const dir = mkdtempSync(join(tmpdir(), 'jit-bench-'));
 const broker = generateUserKey(dir, 'broker');
@@ -63,23 +47,13 @@ try {
   await connections.close();
 
   // For comparison: the same read + write with a fresh SFTP channel per update (channel kept open above).
-  const client = new Client();
-  await new Promise<void>((resolve, reject) =>
-    client.on('ready', resolve).on('error', reject).connect({
-      host: jh.address, port: jh.port, username: jh.user, privateKey: readFileSync(jh.privateKeyPath),
-      hostVerifier: () => true, // benchmark only, against the server started above
-    }),
-  );
-  const cb = <T>(f: (done: (err: Error | null | undefined, v?: T) => void) => void) =>
-    new Promise<T>((resolve, reject) => f((err, v) => (err ? reject(err) : resolve(v as T))));
+  const client = await connectSsh(jh);
   stats(
     'warm connection, new SFTP channel per update',
     await time(iterations, async (i) => {
-      const sftp = await cb<SFTPWrapper>((done) => client.sftp(done));
+      const sftp = await openSftp(client);
       await cb<Buffer>((done) => sftp.readFile(jh.authorizedKeysPath, done));
-      const tmp = `${jh.authorizedKeysPath}.bench.tmp`;
-      await cb<void>((done) => sftp.writeFile(tmp, block(i), { mode: 0o600 }, done));
-      await cb<void>((done) => sftp.ext_openssh_rename(tmp, jh.authorizedKeysPath, done));
+      await writeAndRename(sftp, jh.authorizedKeysPath, block(i));
       sftp.end();
     }),
   );

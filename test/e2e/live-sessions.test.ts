@@ -19,7 +19,7 @@ import { openSession, sshHop, describeSsh, type LiveSession } from '../support/s
 import { brokerKeyFingerprints } from '../../src/broker.ts';
 import { fingerprintOfLine } from '../../src/domain/standing-keys.ts';
 
-/** Generous: the machine may be loaded. What the product promises (about 2 s) is measured by bench/session-end.ts. */
+/** Generous: the machine may be loaded. What the product promises (about 2 s) is measured by `npm run bench` (live session ending). */
 const SESSION_END_DEADLINE_MS = 30_000;
 
 function liveSessionSuite(log: 'journal' | 'file'): void {

@@ -1,0 +1,75 @@
+// Driving the real broker as people do, through its HTTP endpoint with signed requests: keys, requests, the
+// owner's Approve click, `/jump revoke`. Messages are found by their metadata, as the product does.
+import { generateKeyPairSync } from 'node:crypto';
+import sshpk from 'sshpk';
+import { OWNER, startEnvironment, type Environment, type EnvironmentOptions } from '../src/sandbox/environment.ts';
+import type { FakeMessage } from '../src/sandbox/local-slack-api.ts';
+import { findButton } from '../src/sandbox/slack-sender.ts';
+import { until } from './keys-watch.ts';
+
+/** An installation on loopback whose per-person limits never shape a figure. */
+export function benchEnvironment(opts: EnvironmentOptions = {}): Promise<Environment> {
+  return startEnvironment({
+    logLevel: 'warn',
+    duration: '10m',
+    minDuration: '1s',
+    maxDuration: '1h',
+    limits: { requestsPerWindow: 10_000, keyChangesPerWindow: 10_000, maxPendingRequests: 1_000 },
+    ...opts,
+  });
+}
+
+/** A fresh ed25519 public key line, made in-process (ssh-keygen per person would dominate a 1,000-person setup). */
+export function freshPublicKey(comment: string): string {
+  const { publicKey } = generateKeyPairSync('ed25519');
+  return `${sshpk.parseKey(publicKey.export({ type: 'spki', format: 'pem' }), 'pem').toString('ssh')} ${comment}`;
+}
+
+function check(what: string, res: { status: number; body: string }): void {
+  if (res.status !== 200) throw new Error(`${what}: HTTP ${res.status} ${res.body}`);
+}
+
+export async function addKey(env: Environment, user: string, publicKey = freshPublicKey(`${user}@bench`)): Promise<void> {
+  check(`key add for ${user}`, await env.sender.command(user, `key add ${publicKey}`));
+  await until(`${user}'s key stored`, () => env.broker.keys.get(user), 30_000);
+}
+
+function pendingOf(m: FakeMessage): { id: string; requester: string } | undefined {
+  if (m.metadata?.event_type !== 'jit_request_pending') return undefined;
+  return { id: String(m.metadata.event_payload.request_id), requester: String(m.metadata.event_payload.requester) };
+}
+
+/** The owner's approval messages, by request id (the owner of internal-2 is OWNER alone). */
+export function approvalMessages(env: Environment): Map<string, FakeMessage & { requester: string }> {
+  const out = new Map<string, FakeMessage & { requester: string }>();
+  for (const m of env.slack.messages(`D${OWNER}`)) {
+    const p = pendingOf(m);
+    if (p) out.set(p.id, { ...m, requester: p.requester });
+  }
+  return out;
+}
+
+/**
+ * `/jump request <host> <duration> …` as `user`; the new request's approval message (by metadata: one the caller
+ * has not seen, `seen` grows). The message appears after the ack: it is waited for, not timed.
+ */
+export async function request(env: Environment, user: string, text: string, seen: Set<string>): Promise<FakeMessage & { id: string }> {
+  const res = await env.sender.command(user, `request ${text}`);
+  check(`request by ${user}`, res);
+  return until(`approval message of ${user}'s request (reply: ${res.body})`, () => {
+    const mine = [...approvalMessages(env)].find(([id, m]) => m.requester === user && !seen.has(id));
+    if (!mine) return undefined;
+    seen.add(mine[0]);
+    return { ...mine[1], id: mine[0] };
+  }, 30_000);
+}
+
+/** The owner clicks Approve on an approval message; resolves when the endpoint has answered. */
+export async function approve(env: Environment, msg: FakeMessage): Promise<void> {
+  const b = findButton(msg.blocks, 'jit_approve');
+  check('Approve click', await env.sender.blockAction(OWNER, { actionId: b.actionId, value: b.value, blockId: b.blockId, message: { channel: msg.channel, ts: msg.ts } }));
+}
+
+export async function revoke(env: Environment, user: string, id: string): Promise<void> {
+  check(`revoke ${id}`, await env.sender.command(user, `revoke ${id}`));
+}

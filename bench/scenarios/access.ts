@@ -1,0 +1,56 @@
+// 1 and 3b. Time to access and revoke click → line gone, one grant at a time: a person asks, the owner's
+// Approve click is sent (timer starts), the key line appears on the jump server, then a real `ssh -J` hop
+// through it succeeds; `/jump revoke` sent → the line gone.
+import type { Environment } from '../../src/sandbox/environment.ts';
+import { generateUserKey } from '../../src/sandbox/sshd-process.ts';
+import { describeSsh, sshHop } from '../../test/support/ssh-client.ts';
+import { addKey, approve, request, revoke } from '../grants.ts';
+import { KeysWatch } from '../keys-watch.ts';
+import { summarize, type Row } from '../stats.ts';
+
+/** `hopEvery`: the hop (a second of real ssh on a busy machine) is tried on every n-th round only. */
+export async function access(env: Environment, rounds: number, hopEvery = 1): Promise<Row[]> {
+  const watch = new KeysWatch(env.jump.authorizedKeysPath);
+  const line: number[] = [];
+  const hop: number[] = [];
+  const gone: number[] = [];
+  const seen = new Set<string>();
+  try {
+    for (let i = 0; i < rounds; i++) {
+      // A person of their own per round, as in a company where many people ask: one person asking again the
+      // moment their last grant was revoked would measure that revocation's follow-up work too.
+      const user = `U0ACCESS${i}`;
+      const key = generateUserKey(env.dir, `access_${i}`);
+      env.internal2.writeAuthorizedKeys(`${env.internal2.readAuthorizedKeys()}${key.publicKey}\n`);
+      await addKey(env, user, key.publicKey);
+      const msg = await request(env, user, 'internal-2 10m benchmark round', seen);
+      const clicked = performance.now();
+      const acked = approve(env, msg);
+      line.push((await watch.present(msg.id)).mono - clicked);
+      if (i % hopEvery === 0) {
+        // The hop starts as soon as the line is there, whether or not Slack has had its answer yet.
+        const hopped = await sshHop({ jump: env.jump, target: env.internal2, identityFile: key.privateKeyPath });
+        if (hopped.outcome !== 'ok') throw new Error(`hop after approving ${msg.id}: ${describeSsh(hopped)}`);
+        hop.push(performance.now() - clicked);
+      }
+      await acked;
+      const sent = performance.now();
+      const revoked = revoke(env, user, msg.id);
+      gone.push((await watch.gone(msg.id)).mono - sent);
+      await revoked;
+    }
+  } finally {
+    watch.close();
+  }
+  return [
+    {
+      figure: 'Approve click → key line on jump server',
+      unit: 'ms',
+      summary: summarize(line),
+      ratioToFloor: true,
+      targets: [{ stat: 'p50', op: '<=', limit: 5 }, { stat: 'p99', op: '<=', limit: 20 }],
+    },
+    { figure: 'Approve click → real ssh -J hop succeeded', unit: 'ms', summary: summarize(hop), ratioToFloor: true },
+    { figure: '/jump revoke sent → key line gone', unit: 'ms', summary: summarize(gone), ratioToFloor: true, targets: [{ stat: 'p99', op: '<=', limit: 20 }] },
+  ];
+}

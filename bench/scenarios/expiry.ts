@@ -1,0 +1,29 @@
+// 3a. Revocation lag after expiry: short grants approved one after another, so their expiries are staggered
+// (and fall while later grants are being approved); lag = the moment the line is seen gone − the grant's
+// expiresAt as the broker stored it (both on this machine's wall clock).
+import type { Environment } from '../../src/sandbox/environment.ts';
+import { addKey, approve, request } from '../grants.ts';
+import { KeysWatch, pool } from '../keys-watch.ts';
+import { summarize, type Row } from '../stats.ts';
+
+export async function expiry(env: Environment, grants: number, duration = '3s'): Promise<Row[]> {
+  const watch = new KeysWatch(env.jump.authorizedKeysPath);
+  const users = Array.from({ length: grants }, (_, i) => `U0EXPIRY${i}`);
+  const seen = new Set<string>();
+  try {
+    await pool(users, 10, (u) => addKey(env, u));
+    const lags: Promise<number>[] = [];
+    for (const user of users) {
+      const msg = await request(env, user, `internal-2 ${duration} benchmark expiry`, seen);
+      await approve(env, msg);
+      await watch.present(msg.id);
+      const expiresAt = (await env.broker.requests.get(msg.id))?.expiresAt;
+      if (expiresAt === undefined) throw new Error(`grant ${msg.id} has no expiresAt`);
+      lags.push(watch.gone(msg.id, 120_000).then((s) => s.wall - expiresAt));
+    }
+    const lag = await Promise.all(lags);
+    return [{ figure: `expiry instant → key line gone (${duration} grants, staggered)`, unit: 'ms', summary: summarize(lag), ratioToFloor: true, targets: [{ stat: 'p99', op: '<=', limit: 100 }] }];
+  } finally {
+    watch.close();
+  }
+}
