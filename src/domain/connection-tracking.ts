@@ -57,10 +57,26 @@ function userChild(fold: Fold, e: Extract<SshdEvent, { kind: 'user-child' }>): v
   fold.records.set(r.id, { ...r, childPid: e.child });
 }
 
+/**
+ * The live records a close line ends: those of its process, or else the one with the remote address it names. A
+ * user child's disconnect can reach the log before its monitor's "User child is on pid" line (two processes
+ * writing at once, under load), when its pid is nobody's yet; the address (client IP and port, unique while the
+ * connection is open) still says which connection it was, wherever the reads are split.
+ */
+function closedBy(fold: Fold, e: Extract<SshdEvent, { kind: 'closed' }>): ConnectionRecord[] {
+  const byPid = holders(fold, e.pid);
+  if (byPid.length > 0 || e.ip === undefined) return byPid;
+  // Only a record whose child is not known yet: that is the race, and another sshd's connection from the same client
+  // port (a journal holds every sshd of the machine) cannot end one whose processes are known.
+  return [...fold.open]
+    .map((id) => fold.records.get(id)!)
+    .filter((r) => !fold.hidden.has(r.id) && r.childPid === undefined && r.ip === e.ip && r.port === e.port && r.startedAt <= e.at);
+}
+
 function applyEvent(fold: Fold, e: SshdEvent): void {
   if (e.kind === 'accepted') return accept(fold, e);
   if (e.kind === 'closed') {
-    for (const r of holders(fold, e.pid)) end(fold, r, e.at);
+    for (const r of closedBy(fold, e)) end(fold, r, e.at);
     return;
   }
   if (e.kind === 'user-child') return userChild(fold, e);

@@ -137,7 +137,9 @@ function closed(entry: LogEntry): SshdEvent | undefined {
   if (PAM_CLOSED.test(entry.message)) return { kind: 'closed', at: entry.at, pid: entry.pid };
   for (const pattern of CLOSED) {
     const m = pattern.exec(entry.message);
-    if (m) return isIpAddress(m[1]!) && toPort(m[2]) !== undefined ? { kind: 'closed', at: entry.at, pid: entry.pid } : undefined;
+    if (!m) continue;
+    const port = toPort(m[2]);
+    return isIpAddress(m[1]!) && port !== undefined ? { kind: 'closed', at: entry.at, pid: entry.pid, ip: m[1]!, port } : undefined;
   }
   return undefined;
 }

@@ -21,7 +21,8 @@ export type SshdEvent =
   /** a direct-tcpip request sshd refused (subtract it from the targets) */
   | { kind: 'tunnel-denied'; at: number; pid: number; host: string; port: number }
   /** the connection ended (disconnect, connection closed, PAM session closed) */
-  | { kind: 'closed'; at: number; pid: number };
+  /** `ip`/`port`: the remote end the line names (all but PAM's): the connection it closes, whichever process logged it */
+  | { kind: 'closed'; at: number; pid: number; ip?: string; port?: number };
 
 /**
  * How far a logged time may lie before the instant it stands for: traditional syslog lines carry whole seconds

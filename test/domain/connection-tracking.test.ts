@@ -51,6 +51,22 @@ describe('foldEvents', () => {
     });
   });
 
+  it('ends a connection by the address its close line names when the line’s pid is nobody’s yet (a child that logged before its monitor named it)', () => {
+    const byAddr = (pid: number, at: number, port: number): SshdEvent => ({ kind: 'closed', at, pid, ip: '203.0.113.7', port });
+    // Seen under load: the user child's disconnect reaches the log before its monitor's "User child is on pid".
+    const [r] = foldEvents('jump-a', [], [accepted(100, T0), byAddr(101, T0 + MIN, 50100), child(100, 101, T0 + MIN + 1)]);
+    assert.deepEqual([r!.endedAt, r!.endedBy], [T0 + MIN, 'closed']);
+    // Split anywhere, it is the same: the record is in the store when the close line comes in the next read.
+    const first = foldInto(new Map(), [accepted(100, T0)]);
+    assert.equal(foldInto(first, [byAddr(101, T0 + MIN, 50100)]).get(`100-${T0}`)!.endedAt, T0 + MIN);
+    // Another port, or a close older than the login (a failed attempt from the same port before it), ends nothing.
+    assert.equal(foldEvents('jump-a', [], [accepted(100, T0), byAddr(101, T0 + 1, 50999)])[0]!.endedAt, undefined);
+    assert.equal(foldInto(first, [byAddr(101, T0 - 1, 50100)]).get(`100-${T0}`)!.endedAt, undefined);
+    // Once its child is known, only its own processes end it: a line of another sshd from the same address does not.
+    const known = foldInto(new Map(), [accepted(100, T0), child(100, 101, T0)]);
+    assert.equal(foldInto(known, [byAddr(777, T0 + 1, 50100)]).get(`100-${T0}`)!.endedAt, undefined);
+  });
+
   it('returns only what is new or changed, whole; never changes its input', () => {
     const a = conn({ startedAt: T0 });
     const b = conn({ id: `200-${T0}`, monitorPid: 200, startedAt: T0 });

@@ -277,7 +277,11 @@ describe('parseSshdMessage', () => {
       'pam_unix(sshd:session): session closed for user jump',
       'Timeout, client not responding from user jump 203.0.113.7 port 51017',
     ];
-    for (const m of ends) assert.deepEqual(parse(m), { kind: 'closed', at, pid: 4242 }, m);
+    // Every form but PAM's names the remote end: the connection it closes, whichever process logged it.
+    for (const m of ends) {
+      const ip = m.includes('2001:db8::7') ? '2001:db8::7' : '203.0.113.7';
+      assert.deepEqual(parse(m), m.startsWith('pam_unix') ? { kind: 'closed', at, pid: 4242 } : { kind: 'closed', at, pid: 4242, ip, port: 51017 }, m);
+    }
     const bad = ['Connection closed by host.example port 1', 'Connection closed by 203.0.113.7', 'Disconnected from user jump', 'pam_unix(sshd:session): session opened for user jump', 'Received disconnect from x port 1:11: bye'];
     for (const m of bad) assert.equal(parse(m), undefined, m);
   });
