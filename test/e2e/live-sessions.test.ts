@@ -127,6 +127,10 @@ function liveSessionSuite(log: 'journal' | 'file'): void {
     it('counts two connections with their times and target across a broker restart; an unused grant says "not used"', async () => {
       const id = await grant(ENGINEER, 'two connections');
       const unused = await grant(OWNER2, 'never used');
+      // The log has whole seconds: a connection of the test before (ended by the broker a moment ago) can start
+      // within the second before t0. Those already recorded are not this test's.
+      const fp = fingerprintOfLine(world.engineerKey.publicKey)!;
+      const earlier = new Set((await store.forKey('bastion', fp, 0, Date.now())).map((c) => c.id));
       const t0 = Date.now();
       const hop1 = await sshHop({ jump: world.jump, target: world.internal, identityFile: world.engineerKey.privateKeyPath });
       assert.equal(hop1.outcome, 'ok', describeSsh(hop1));
@@ -139,12 +143,16 @@ function liveSessionSuite(log: 'journal' | 'file'): void {
       const t2 = Date.now();
       await until('second login seen', () => connectionEvents(id).length === 2, 60_000);
       // Both ended (ssh exited): wait until the log said so.
-      const fp = fingerprintOfLine(world.engineerKey.publicKey)!;
+      let seen: unknown = [];
       const records = await until('both connections closed in the store', async () => {
         // Logged times have microseconds; sshd and this process share a clock. Earlier tests' connections are older.
-        const r = await store.forKey('bastion', fp, t0 - 1000, Date.now());
+        const r = (await store.forKey('bastion', fp, t0 - 1000, Date.now())).filter((c) => !earlier.has(c.id));
+        seen = r;
         return r.length === 2 && r.every((c) => c.endedAt !== undefined) && r;
-      }, 60_000);
+      }, 60_000).catch((err: Error) => {
+        // What the store held when time ran out: which connection never ended, and what it knew of its processes.
+        throw new Error(`${err.message}; records: ${JSON.stringify(seen)}; jump sshd pid ${world.jump.pid}`);
+      });
       // sshd's clock and ours are the same machine's; a second of slack covers the log's resolution.
       assert.ok(records[0]!.startedAt >= t0 - 1000 && records[0]!.startedAt <= t1 + 1000, JSON.stringify(records));
       assert.ok(records[1]!.startedAt >= t1 - 1000 && records[1]!.startedAt <= t2 + 1000, JSON.stringify(records));
