@@ -17,7 +17,7 @@ export function brokerMetrics(p: { redis: Redis; requests: RequestStore; policy:
       async activeGrants() {
         const perHost = new Map<string, number>(policy.hosts.map((h) => [h.name, 0]));
         for (const j of policy.jumpHosts) {
-          for (const g of await requests.getMany(await requests.activeGrantIds(j.name, clock.now()))) perHost.set(g.host, (perHost.get(g.host) ?? 0) + 1);
+          for (const host of await requests.activeGrantHosts(j.name, clock.now())) perHost.set(host, (perHost.get(host) ?? 0) + 1);
         }
         return perHost;
       },

@@ -224,7 +224,7 @@ export class JumpHostSync {
       const result: SyncResult = { jumpHost: name, changed, lines: lines.length, grantIds: screened.kept.map((g) => g.id), removedLines, addedLines, handEditedLines, blockDamaged, skippedStanding: screened.skipped, repair, unrenderable, expiryFormat: format, dryRun };
       this.deps.logger.debug({ jumpHost: name, changed, lines: lines.length, ms: Date.now() - started, dryRun }, 'jump host synced');
       if (dryRun) return result;
-      if (changed) await Promise.all([state.setWritten(name, lines), this.deps.observer && this.observeLines(existing, screened.kept).catch(() => undefined)]);
+      if (changed) await Promise.all([state.setWritten(name, lines), this.deps.observer && this.observeLines(existing, screened.kept, grants).catch(() => undefined)]);
       await this.deps.standing.record(name, standingInFile);
       await requests.forgetEndedBefore(name, renderedAt);
       await this.afterSuccess(name, result);
@@ -235,7 +235,7 @@ export class JumpHostSync {
   }
 
   /** How long after its start each grant's line arrived, and after its end each ended grant's line left. */
-  private async observeLines(before: readonly string[], kept: readonly RenderableGrant[]): Promise<void> {
+  private async observeLines(before: readonly string[], kept: readonly RenderableGrant[], rendered: readonly AccessRequest[]): Promise<void> {
     const observer = this.deps.observer!;
     const now = this.deps.clock.now();
     const wasThere = new Set(before.flatMap(grantIdsOfLine));
@@ -243,7 +243,10 @@ export class JumpHostSync {
     const added = [...keptIds].filter((id) => !wasThere.has(id));
     const gone = [...wasThere].filter((id) => !keptIds.has(id));
     if (added.length === 0 && gone.length === 0) return;
-    for (const g of await this.deps.requests.getMany([...added, ...gone])) {
+    // The added grants were read for this render; only the ended ones are read again.
+    const byId = new Map(rendered.map((g) => [g.id, g]));
+    const addedGrants = added.flatMap((id) => byId.get(id) ?? []);
+    for (const g of [...addedGrants, ...(gone.length ? await this.deps.requests.getMany(gone) : [])]) {
       if (keptIds.has(g.id)) {
         if (g.activatedAt !== undefined) observer.lineInstalled((now - g.activatedAt) / 1000);
       } else if (g.state === 'revoked' && g.endedAt !== undefined) observer.lineRemoved('revoked', (now - g.endedAt) / 1000);

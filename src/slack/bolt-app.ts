@@ -6,6 +6,7 @@
 import { App, HTTPReceiver, type AllMiddlewareArgs, type SlackCommandMiddlewareArgs } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { RefusalCode } from '../domain/result.ts';
+import { REQUEST_ID_PATTERN } from '../domain/ids.ts';
 import { answerHealth, HEALTH_PATHS, type HealthProbes } from '../observability/health.ts';
 import { withLogFields } from '../logger.ts';
 import type { AccessService, Outcome } from '../service/access-service.ts';
@@ -72,7 +73,7 @@ function keptOnceItWorks<T>(load: () => Promise<T>): () => Promise<T> {
 function requestLogFields(body: unknown): Record<string, string> {
   const fields: Record<string, string> = { slackUser: userOf(body) };
   const b = body as { actions?: { value?: unknown }[]; view?: { private_metadata?: unknown } };
-  const carried = [b?.actions?.[0]?.value, b?.view?.private_metadata].find((v) => typeof v === 'string' && /^r[a-z0-9]{4,40}$/.test(v));
+  const carried = [b?.actions?.[0]?.value, b?.view?.private_metadata].find((v) => typeof v === 'string' && REQUEST_ID_PATTERN.test(v));
   if (typeof carried === 'string') fields.requestId = carried;
   return fields;
 }

@@ -297,6 +297,15 @@ export class RequestStore {
     return this.redis.zrangebyscore(this.keys.activeGrants(jumpHost), `(${now}`, '+inf');
   }
 
+  /** The host of each active grant on a jump server (the metrics' count per host): one field each, not the hash. */
+  async activeGrantHosts(jumpHost: string, now: number): Promise<string[]> {
+    const ids = await this.activeGrantIds(jumpHost, now);
+    if (ids.length === 0) return [];
+    const pipe = this.redis.pipeline();
+    for (const id of ids) pipe.hget(this.keys.request(id), 'host');
+    return ((await pipe.exec()) ?? []).flatMap(([, h]) => (typeof h === 'string' ? [h] : []));
+  }
+
   /** Grants whose expiry has passed but that are still indexed as active: their revoke job is late or lost. */
   async overdueGrantIds(jumpHost: string, now: number): Promise<string[]> {
     return this.redis.zrangebyscore(this.keys.activeGrants(jumpHost), '-inf', now);
