@@ -13,8 +13,12 @@ import { fingerprintOfLine } from './standing-keys.ts';
  */
 export function renderableGrants(policy: Policy, grants: readonly AccessRequest[], keyLines: ReadonlyMap<string, string>): RenderableGrant[] {
   const out: RenderableGrant[] = [];
+  // By name, once: a policy with hundreds of hosts would otherwise be searched once per grant.
+  const hosts = new Map<string, (typeof policy.hosts)[number]>();
+  for (const h of policy.hosts) if (!hosts.has(h.name)) hosts.set(h.name, h);
   for (const g of grants) {
-    const host = policy.hosts.find((h) => h.name === g.host && h.jumpHost === g.jumpHost);
+    const found = hosts.get(g.host);
+    const host = found?.jumpHost === g.jumpHost ? found : undefined;
     const key = keyLines.get(g.requester);
     if (!host || !key || g.state !== 'active' || g.expiresAt === undefined || isRetired(policy, g.jumpHost)) continue;
     if (g.keyFingerprint !== undefined && fingerprintOfLine(key) !== g.keyFingerprint) continue;

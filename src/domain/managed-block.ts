@@ -71,11 +71,23 @@ function permitOpenTarget(address: string, port: number): string {
 
 export function formatExpiryTime(epochMs: number, format: Exclude<ExpiryFormat, 'none'>): string {
   // expiry-time has second precision; round down so sshd never honours a key past its grant.
-  const iso = new Date(Math.floor(epochMs / 1000) * 1000).toISOString(); // 2026-11-23T18:30:00.000Z
-  const digits = iso.slice(0, 19).replace(/[-T:]/g, '');
-  // Past year 9999 toISOString gives "+010000-…": never let that (or anything else odd) into the line.
+  const d = new Date(Math.floor(epochMs / 1000) * 1000);
+  // Field by field rather than toISOString + replace: a sync renders thousands of these on every pass.
+  const two = (n: number) => (n < 10 ? `0${n}` : String(n));
+  const year = d.getUTCFullYear();
+  const digits = `${year < 1000 && year >= 0 ? String(year).padStart(4, '0') : year}${two(d.getUTCMonth() + 1)}${two(d.getUTCDate())}${two(d.getUTCHours())}${two(d.getUTCMinutes())}${two(d.getUTCSeconds())}`;
+  // Past year 9999 (five digits), before year 0 ("-1…") or an invalid date ("NaN…"): never let that into the line.
   if (!/^\d{14}$/.test(digits)) throw new Error(`refusing to render expiry-time for ${epochMs}`);
   return format === 'utc' ? `${digits}Z` : digits;
+}
+
+/** Throws what renderKeyLines would throw for this grant's values; false: it has ended and renders nothing. */
+function checkGrant(g: RenderableGrant, now: number): boolean {
+  if (!Number.isFinite(g.expiresAt)) throw new Error(`refusing to render grant ${JSON.stringify(g.id)} without a valid expiry`);
+  if (g.expiresAt <= now) return false;
+  if (!GRANT_ID.test(g.id)) throw new Error(`refusing to render grant id ${JSON.stringify(g.id)}`);
+  if (!KEY.test(g.publicKey)) throw new Error(`refusing to render a malformed key for grant ${g.id}`);
+  return true;
 }
 
 /**
@@ -83,31 +95,45 @@ export function formatExpiryTime(epochMs: number, format: Exclude<ExpiryFormat, 
  * so a person's overlapping grants share one line: a permitopen per grant and the earliest expiry.
  */
 export function renderKeyLines(grants: readonly RenderableGrant[], now: number, expiry: ExpiryFormat): string[] {
+  return renderInFormats(grants, now, [expiry])[0]!;
+}
+
+/**
+ * The lines renderKeyLines gives in each of `formats`, from one grouping and one expiry-time per line: a sync
+ * records the lines of every format before it knows the server's (thousands of lines, on every pass).
+ */
+export function renderInFormats(grants: readonly RenderableGrant[], now: number, formats: readonly ExpiryFormat[]): string[][] {
   const byKey = new Map<string, RenderableGrant[]>();
   for (const g of grants) {
-    if (!Number.isFinite(g.expiresAt)) throw new Error(`refusing to render grant ${JSON.stringify(g.id)} without a valid expiry`);
-    if (g.expiresAt <= now) continue; // late revoke jobs never keep a key alive
-    if (!GRANT_ID.test(g.id)) throw new Error(`refusing to render grant id ${JSON.stringify(g.id)}`);
-    if (!KEY.test(g.publicKey)) throw new Error(`refusing to render a malformed key for grant ${g.id}`);
+    if (!checkGrant(g, now)) continue; // late revoke jobs never keep a key alive
     const list = byKey.get(g.publicKey) ?? [];
     list.push(g);
     byKey.set(g.publicKey, list);
   }
-  const lines: string[] = [];
+  const out = formats.map((): string[] => []);
   for (const [key, list] of [...byKey].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     list.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const targets = [...new Set(list.map((g) => permitOpenTarget(g.address, g.port)))].sort();
-    const options = ['restrict', 'port-forwarding', ...targets.map((t) => `permitopen="${t}"`), 'command="/bin/false"'];
-    if (expiry !== 'none') options.push(`expiry-time="${formatExpiryTime(Math.min(...list.map((g) => g.expiresAt)), expiry)}"`);
-    lines.push(`${options.join(',')} ${key} jit:${list.map((g) => g.id).join(',')}`);
+    const options = ['restrict', 'port-forwarding', ...targets.map((t) => `permitopen="${t}"`), 'command="/bin/false"'].join(',');
+    const tail = `${key} jit:${list.map((g) => g.id).join(',')}`;
+    // 'local' is 'utc' without its Z (formatExpiryTime): computed once for both.
+    const local = formats.some((f) => f !== 'none') ? formatExpiryTime(Math.min(...list.map((g) => g.expiresAt)), 'local') : '';
+    formats.forEach((f, i) => out[i]!.push(f === 'none' ? `${options} ${tail}` : `${options},expiry-time="${f === 'utc' ? `${local}Z` : local}" ${tail}`));
   }
-  return lines;
+  return out;
 }
 
 /** The grant ids a rendered line names in its comment (`jit:<id>,<id>`); none for any other line. */
 export function grantIdsOfLine(line: string): string[] {
   const m = / jit:([^\s]+)$/.exec(line.trim());
   return m ? m[1]!.split(',').filter((id) => GRANT_ID.test(id)) : [];
+}
+
+/** The lines of `before` that `after` no longer holds, and the new ones, each in its own order (Set lookups: blocks hold thousands). */
+export function lineChanges(before: readonly string[], after: readonly string[]): { removedLines: string[]; addedLines: string[] } {
+  const stays = new Set(after);
+  const was = new Set(before);
+  return { removedLines: before.filter((l) => !stays.has(l)), addedLines: after.filter((l) => !was.has(l)) };
 }
 
 export interface UnrenderableGrant {
@@ -126,7 +152,12 @@ export function splitRenderable(grants: readonly RenderableGrant[], now: number)
   const unrenderable: UnrenderableGrant[] = [];
   for (const g of grants) {
     try {
-      for (const format of ['utc', 'local', 'none'] as const) renderKeyLines([g], now, format);
+      // Everything renderKeyLines refuses in any format, checked once per grant (not three renders): its values,
+      // its permitopen target, and its expiry-time ('utc' and 'local' refuse the same instants, 'none' none).
+      if (checkGrant(g, now)) {
+        permitOpenTarget(g.address, g.port);
+        formatExpiryTime(g.expiresAt, 'utc');
+      }
       renderable.push(g);
     } catch (err) {
       unrenderable.push({ id: String(g.id), reason: err instanceof Error ? err.message : String(err) });

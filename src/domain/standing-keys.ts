@@ -7,14 +7,29 @@ import { parseAuthorizedKeys, type RenderableGrant } from './managed-block.ts';
 
 const KEY_TYPE = /^(?:ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9@.-]+|[a-z0-9-]+-cert-v0\d@openssh\.com)$/;
 
+// A sync asks for the fingerprint of every active grant's key several times (approved key check, standing-key
+// screening, live sessions), on every pass: an sshpk parse + SHA-256 each (≈ 15 µs). The answer depends on the
+// text alone, so it is remembered; bounded in entries and in key size (RSA up to 4096 bits; a larger key is
+// simply parsed each time), so keys of people long gone do not pile up: ≤ 20,000 × 1 KB, oldest forgotten first.
+const FINGERPRINT_MEMO_MAX = 20_000;
+const FINGERPRINT_MEMO_KEY_CHARS = 1_024;
+const fingerprintMemo = new Map<string, string | undefined>();
+
 /** "SHA256:…" as ssh-keygen -l prints it, of a "<type> <base64>" text; undefined if it is no key. */
 export function fingerprintOfKey(type: string, blob: string): string | undefined {
   if (!KEY_TYPE.test(type) || !/^[A-Za-z0-9+/]+={0,2}$/.test(blob)) return undefined;
+  const text = `${type} ${blob}`;
+  if (fingerprintMemo.has(text)) return fingerprintMemo.get(text);
+  let fingerprint: string | undefined;
   try {
-    return sshpk.parseKey(`${type} ${blob}`, 'ssh').fingerprint('sha256').toString();
+    fingerprint = sshpk.parseKey(text, 'ssh').fingerprint('sha256').toString();
   } catch {
-    return undefined;
+    fingerprint = undefined;
   }
+  if (text.length > FINGERPRINT_MEMO_KEY_CHARS) return fingerprint;
+  if (fingerprintMemo.size >= FINGERPRINT_MEMO_MAX) fingerprintMemo.delete(fingerprintMemo.keys().next().value!);
+  fingerprintMemo.set(text, fingerprint);
+  return fingerprint;
 }
 
 /** The fingerprint of a "<type> <base64>" key as the store and the renderer hold it. */

@@ -8,7 +8,7 @@ import type { JumpHostConfig, Policy } from '../config/policy.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { AccessRequest } from '../domain/request-state.ts';
 import { renderableGrants } from '../domain/desired-block.ts';
-import { blockGeneration, grantIdsOfLine, parseAuthorizedKeys, renderKeyLines, spliceManagedBlock, splitRenderable, type ExpiryFormat, type RenderableGrant, type UnrenderableGrant } from '../domain/managed-block.ts';
+import { blockGeneration, grantIdsOfLine, lineChanges, parseAuthorizedKeys, renderInFormats, renderKeyLines, spliceManagedBlock, splitRenderable, type ExpiryFormat, type RenderableGrant, type UnrenderableGrant } from '../domain/managed-block.ts';
 import { identityOf } from '../domain/retirement.ts';
 import { fingerprintOfLine, screenStandingKeys, standingFingerprints, type ScreenedGrants } from '../domain/standing-keys.ts';
 import { lineHash } from '../store/jump-host-state.ts';
@@ -187,8 +187,8 @@ export class JumpHostSync {
         // Before the first write; a retired server only loses lines, and keeps the identity it was recorded with.
         if (!jh.retired) await this.deps.registry?.record(name, identityOf(jh));
         // Remember every line this write may put in the block before writing it, whatever the server's format.
-        const candidates = (['utc', 'local', 'none'] as const).flatMap((f) => renderKeyLines(renderable, renderedAt, f));
-        await state.recordWritten(name, candidates);
+        const candidates = renderInFormats(renderable, renderedAt, ['utc', 'local', 'none']).flat();
+        await state.recordWritten(name, candidates, written);
         await this.deps.sessions?.beforeWrite(name, renderedKeys(renderable, grants));
       }
       let lines: string[] = [];
@@ -218,9 +218,8 @@ export class JumpHostSync {
         lease?.check(); // another replica may have taken over: never write a rendering older than its
         return spliceWithGeneration(current, lines, ours, generation);
       }, { beforeRename: notOlder('rename') }));
-      const removedLines = existing.filter((l) => !lines.includes(l));
+      const { removedLines, addedLines } = lineChanges(existing, lines);
       const handEditedLines = removedLines.filter((l) => !written.has(lineHash(l)));
-      const addedLines = lines.filter((l) => !existing.includes(l));
       const result: SyncResult = { jumpHost: name, changed, lines: lines.length, grantIds: screened.kept.map((g) => g.id), removedLines, addedLines, handEditedLines, blockDamaged, skippedStanding: screened.skipped, repair, unrenderable, expiryFormat: format, dryRun };
       this.deps.logger.debug({ jumpHost: name, changed, lines: lines.length, ms: Date.now() - started, dryRun }, 'jump host synced');
       if (dryRun) return result;
@@ -392,9 +391,10 @@ export interface RenderedKey {
 }
 
 function renderedKeys(renderable: readonly RenderableGrant[], grants: readonly AccessRequest[]): RenderedKey[] {
+  const activated = new Map(grants.map((g) => [g.id, g.activatedAt])); // by id: a find per grant is O(n²)
   return renderable.flatMap((r) => {
     const fingerprint = fingerprintOfLine(r.publicKey);
-    const activatedAt = grants.find((g) => g.id === r.id)?.activatedAt;
+    const activatedAt = activated.get(r.id);
     return fingerprint && activatedAt !== undefined ? [{ id: r.id, fingerprint, activatedAt }] : [];
   });
 }

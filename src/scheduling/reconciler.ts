@@ -177,7 +177,8 @@ export function formatReconcileReport(r: ReconcileReport): string {
       continue;
     }
     const s = j.result!;
-    const orphans = s.removedLines.filter((l) => !s.handEditedLines.includes(l));
+    const handEdited = new Set(s.handEditedLines);
+    const orphans = s.removedLines.filter((l) => !handEdited.has(l));
     if (!s.removedLines.length && !s.addedLines.length && !s.blockDamaged) out.push(`  in line with the active grants (${s.lines} line(s))`);
     if (s.blockDamaged) out.push(`  block markers damaged: the block would be rebuilt (${s.repair.dropped} jit-jump line(s) removed, ${s.repair.kept} other line(s) kept)`);
     for (const l of orphans) out.push(`  - remove (no active grant): ${lineSummary(l)}`);

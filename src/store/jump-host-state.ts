@@ -1,12 +1,16 @@
 // What the broker remembers about each jump server: which lines it wrote into the managed block (so a line it
 // did not write is recognised as a hand edit), whether the server is currently unreachable (one alert
 // per outage, across replicas), and which host key mismatches were alerted lately.
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { redisKeys, type RedisKeys } from './redis-keys.ts';
 
+// One-shot crypto.hash (Node ≥ 20.12) is ~2.5× faster than a Hash object per line; a sync hashes every rendered
+// line in three formats on every pass. Same digest either way.
+const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'base64') => string }).hash;
+
 export function lineHash(line: string): string {
-  return createHash('sha256').update(line).digest('base64');
+  return oneShot ? oneShot('sha256', line, 'base64') : crypto.createHash('sha256').update(line).digest('base64');
 }
 
 export class JumpHostState {
@@ -20,9 +24,13 @@ export class JumpHostState {
     return new Set(await this.redis.smembers(this.keys.renderedLines(jumpHost)));
   }
 
-  /** Recorded before the write: a crash after it leaves a hash too many, which only weakens detection. */
-  async recordWritten(jumpHost: string, lines: readonly string[]): Promise<void> {
-    if (lines.length) await this.redis.sadd(this.keys.renderedLines(jumpHost), ...lines.map(lineHash));
+  /**
+   * Recorded before the write: a crash after it leaves a hash too many, which only weakens detection.
+   * `recorded` (writtenLineHashes read under the same sync lock) are left out: a pass that changes nothing sends nothing.
+   */
+  async recordWritten(jumpHost: string, lines: readonly string[], recorded?: ReadonlySet<string>): Promise<void> {
+    const hashes = lines.map(lineHash).filter((h) => !recorded?.has(h));
+    if (hashes.length) await this.redis.sadd(this.keys.renderedLines(jumpHost), ...hashes);
   }
 
   /** After a write: exactly the lines the block holds now. */

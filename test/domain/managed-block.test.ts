@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import sshpk from 'sshpk';
 import { renderableGrants } from '../../src/domain/desired-block.ts';
 import { randomRequestId, REQUEST_ID_PATTERN } from '../../src/domain/ids.ts';
-import { BLOCK_BEGIN, BLOCK_END, blockBeginLine, blockGeneration, type ExpiryFormat, formatExpiryTime, isBlockMarker, isRenderedKeyLine, parseAuthorizedKeys, type RenderableGrant, renderKeyLines, spliceManagedBlock, splitRenderable } from '../../src/domain/managed-block.ts';
+import { BLOCK_BEGIN, BLOCK_END, blockBeginLine, blockGeneration, type ExpiryFormat, formatExpiryTime, isBlockMarker, isRenderedKeyLine, parseAuthorizedKeys, type RenderableGrant, renderInFormats, renderKeyLines, spliceManagedBlock, splitRenderable } from '../../src/domain/managed-block.ts';
 import { FC_RUNS, generateKeys, request, samplePolicy } from './fixtures.ts';
 
 describe('managed-block', () => {
@@ -81,6 +81,20 @@ describe('managed-block', () => {
       assert.throws(() => formatExpiryTime(Date.UTC(10000, 0, 1), 'utc'), /refusing to render expiry-time/);
       assert.throws(() => formatExpiryTime(Number.NaN, 'utc'));
       assert.throws(() => formatExpiryTime(Number.POSITIVE_INFINITY, 'local'));
+      assert.throws(() => formatExpiryTime(Date.parse('-000001-01-01T00:00:00Z'), 'utc'), /refusing to render expiry-time/);
+      assert.throws(() => formatExpiryTime(8.64e15 + 1000, 'utc'), /refusing to render expiry-time/);
+      assert.equal(formatExpiryTime(Date.parse('0005-01-01T00:00:00Z'), 'local'), '00050101000000');
+    });
+
+    it('writes what the ISO form of the instant, cut to whole seconds, says: for any instant from year 0 to 9999', () => {
+      const iso = (t: number) => new Date(Math.floor(t / 1000) * 1000).toISOString().slice(0, 19).replace(/[-T:]/g, '');
+      fc.assert(
+        fc.property(fc.integer({ min: Date.parse('0000-01-01T00:00:00Z'), max: Date.UTC(9999, 11, 31, 23, 59, 59, 999) }), (t) => {
+          assert.equal(formatExpiryTime(t, 'local'), iso(t));
+          assert.equal(formatExpiryTime(t, 'utc'), `${iso(t)}Z`);
+        }),
+        { numRuns: FC_RUNS },
+      );
     });
   });
 
@@ -168,6 +182,23 @@ describe('managed-block', () => {
       assert.match(line!, new RegExp(`expiry-time="${formatExpiryTime(NOW + HOUR, 'utc')}"`));
       // with 'none' an expired grant is still left out: nothing else would end it
       assert.deepEqual(renderKeyLines([grant({ expiresAt: NOW - 1 })], NOW, 'none'), []);
+    });
+
+    it('renders several formats at once exactly as one at a time (the lines a sync records before it writes)', () => {
+      const gs = [
+        grant({ id: 'r1', expiresAt: NOW + 2 * HOUR }),
+        grant({ id: 'r2', address: '10.0.0.7', expiresAt: NOW + HOUR + 1500 }),
+        grant({ id: 'r3', publicKey: key(1), port: 2222 }),
+        grant({ id: 'r4', publicKey: key(3), expiresAt: NOW - 1 }),
+        grant({ id: 'r5', publicKey: key(4), expiresAt: NOW + 30_000 }),
+      ];
+      const formats = ['none', 'utc', 'local', 'utc'] as const;
+      const all = renderInFormats(gs, NOW, formats);
+      assert.deepEqual(all, formats.map((f) => renderKeyLines(gs, NOW, f)));
+      assert.equal(all[1]!.length, 3);
+      assert.ok(all[1]!.every((l, i) => l === all[2]![i]!.replace(/(expiry-time="\d{14})"/, '$1Z"')), all.join('\n'));
+      assert.ok(all[0]!.every((l) => !l.includes('expiry-time')));
+      assert.deepEqual(renderInFormats(gs, NOW, []), []);
     });
 
     it("writes local time without Z for 'local' and no expiry-time at all for 'none'", () => {
@@ -283,6 +314,33 @@ describe('managed-block', () => {
       assert.deepEqual(unrenderable.map((u) => u.id), ['rfar', 'rnan', 'rkey', 'R bad']);
       for (const u of unrenderable) assert.match(u.reason, /refusing to render/);
       assert.equal(renderKeyLines(renderable, NOW, 'utc').length, 2);
+    });
+
+    it('refuses exactly the grants that some expiry format would refuse to render (checked once, not rendered thrice)', () => {
+      const value = <T>(ok: fc.Arbitrary<T>, odd: fc.Arbitrary<T>) => fc.oneof({ arbitrary: ok, weight: 4 }, { arbitrary: odd, weight: 1 });
+      const grantArb = fc.record({
+        id: value(fc.stringMatching(/^[a-z0-9-]{1,40}$/), fc.string({ maxLength: 42 })),
+        publicKey: value(fc.integer({ min: 0, max: 4 }).map(key), fc.string({ maxLength: 20 })),
+        address: value(fc.oneof(fc.ipV4(), fc.ipV6(), fc.domain()), fc.string({ maxLength: 12 })),
+        port: value(fc.integer({ min: 1, max: 65_535 }), fc.oneof(fc.integer(), fc.double())),
+        expiresAt: value(fc.integer({ min: NOW - HOUR, max: NOW + 8 * HOUR }), fc.oneof(fc.double(), fc.constant(Date.UTC(10000, 0, 1)), fc.constant(8.64e15 + 1))),
+      });
+      fc.assert(
+        fc.property(grantArb, (g) => {
+          const refusedByOne = (['utc', 'local', 'none'] as const).some((f) => {
+            try {
+              renderKeyLines([g], NOW, f);
+              return false;
+            } catch {
+              return true;
+            }
+          });
+          const { renderable, unrenderable } = splitRenderable([g], NOW);
+          assert.equal(unrenderable.length === 1, refusedByOne, JSON.stringify(g));
+          assert.equal(renderable.length === 1, !refusedByOne);
+        }),
+        { numRuns: FC_RUNS },
+      );
     });
 
     it('checks every expiry format: a grant that renders only without expiry-time is still refused', () => {
