@@ -20,7 +20,7 @@ import { fmt, formatTable, parseArgs, type Row, type ScenarioName } from './stat
 const SIZES = {
   // A real ssh login costs about a second on a busy 2-core machine: the hop is tried on every 4th round, and the
   // naive baseline and live sessions get fewer rounds, to keep the full run near ten minutes.
-  full: { floor: 500, access: 200, hopEvery: 4, expiry: 200, naive: 50, naiveBurst: 100, burst: 1000, concurrency: 50, session: 40, scaleLevels: [10, 1000, 10_000], jumpServers: 10 },
+  full: { floor: 500, access: 200, hopEvery: 4, expiry: 200, naive: 50, naiveBurst: 100, burst: 1000, concurrency: 50, session: 40, scaleLevels: [10, 1000, 10_000], jumpServers: 100 },
   quick: { floor: 100, access: 10, hopEvery: 2, expiry: 10, naive: 5, naiveBurst: 10, burst: 100, concurrency: 50, session: 3, scaleLevels: [10, 100], jumpServers: 2 },
 };
 

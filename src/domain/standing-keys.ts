@@ -34,6 +34,8 @@ export function fingerprintOfKey(type: string, blob: string): string | undefined
 
 /** The fingerprint of a "<type> <base64>" key as the store and the renderer hold it. */
 export function fingerprintOfLine(keyLine: string): string | undefined {
+  // The text the memo is keyed by, as is: no split and join per call for a key seen before.
+  if (fingerprintMemo.has(keyLine)) return fingerprintMemo.get(keyLine);
   const [type = '', blob = ''] = keyLine.split(' ');
   return fingerprintOfKey(type, blob);
 }

@@ -1,0 +1,76 @@
+// The broker of the scale scenario, in a process of its own so that its memory is measured apart from the
+// harness, the fake Slack and the seeding: started as `jit-jump start` starts it (from its environment), with the
+// scenario's policy as validated (JSON in SCALE_POLICY_FILE: the validated form is not the YAML one), then driven
+// over the IPC channel. Asked `reconcile`, it runs one full Reconciler pass and answers its duration
+// and outcome; asked `memory`, it collects garbage and answers process.memoryUsage().
+// To see where time and memory go: SCALE_CPU_PROFILE=<prefix> writes each pass's CPU profile, and
+// SCALE_MEMORY_DEBUG=1 prints the memory after start, after each pass and by heap space on stderr.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { runInNewContext } from 'node:vm';
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
+import { startBroker } from '../src/broker.ts';
+import { readEnv } from '../src/config/env.ts';
+import type { Policy } from '../src/config/policy.ts';
+import { createLogger } from '../src/logger.ts';
+
+export type ScaleBrokerAsk = { ask: 'reconcile' } | { ask: 'memory' };
+export type ScaleBrokerAnswer =
+  | { ready: true }
+  | { ask: 'reconcile'; ms: number; failed: string[]; lines: number; changed: number }
+  | { ask: 'memory'; rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number }
+  | { error: string };
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+const env = readEnv(process.env);
+const logger = createLogger({ level: env.LOG_LEVEL, secrets: [env.SLACK_BOT_TOKEN, env.SLACK_SIGNING_SECRET] });
+const policy = JSON.parse(readFileSync(process.env.SCALE_POLICY_FILE!, 'utf8')) as Policy;
+const broker = await startBroker({ env, policy, logger, host: '127.0.0.1' });
+// The start-up sync of every jump server is left behind it: what is measured next starts from a quiet broker.
+await broker.sync.syncAll();
+if (process.env.SCALE_MEMORY_DEBUG) console.error('after start', JSON.stringify(process.memoryUsage()));
+const send = (a: ScaleBrokerAnswer) => process.send!(a);
+
+/** SCALE_CPU_PROFILE=<prefix>: each reconcile's CPU profile in <prefix>-<n>.cpuprofile (for `where does it go`). */
+let profiles = 0;
+async function startProfile(): Promise<() => Promise<void>> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 250 });
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(`${process.env.SCALE_CPU_PROFILE}-${++profiles}.cpuprofile`, JSON.stringify(profile));
+    session.disconnect();
+  };
+}
+
+process.on('message', (m: ScaleBrokerAsk) => {
+  const answer = async (): Promise<ScaleBrokerAnswer> => {
+    if (m.ask === 'memory') {
+      gc();
+      const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
+      if (process.env.SCALE_MEMORY_DEBUG) console.error(JSON.stringify({ rss, heapTotal, heapUsed, external, arrayBuffers, spaces: getHeapSpaceStatistics().map((s) => [s.space_name, Math.round(s.space_size / 1e6), Math.round(s.space_used_size / 1e6)]) }));
+      return { ask: 'memory', rss, heapUsed, heapTotal, external, arrayBuffers };
+    }
+    const profiling = process.env.SCALE_CPU_PROFILE ? await startProfile() : undefined;
+    const t0 = performance.now();
+    const report = await broker.reconciler.run();
+    const ms = performance.now() - t0;
+    await profiling?.();
+    if (process.env.SCALE_MEMORY_DEBUG) console.error('after reconcile', JSON.stringify(process.memoryUsage()));
+    const failed = report.jumpHosts.flatMap((j) => (j.error ? [`${j.jumpHost}: ${j.error}`] : []));
+    const lines = report.jumpHosts.reduce((n, j) => n + (j.result?.lines ?? 0), 0);
+    return { ask: 'reconcile', ms, failed, lines, changed: report.jumpHosts.filter((j) => j.result?.changed).length };
+  };
+  answer().then(send, (err: unknown) => send({ error: String((err as Error)?.stack ?? err) }));
+});
+process.once('SIGTERM', () => {
+  broker.stop().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
+});
+send({ ready: true });
