@@ -48,23 +48,6 @@ export interface ReconcileReport {
   jumpHosts: JumpHostReport[];
 }
 
-/** Jump servers a reconcile pass syncs at once. */
-export const SYNCS_AT_ONCE = 8;
-
-/** fn over every item, at most `limit` running at a time; results in the items' order. */
-async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return out;
-}
-
 export class Reconciler {
   constructor(
     private readonly d: {
@@ -80,8 +63,6 @@ export class Reconciler {
       activationGraceMs: number;
       /** the audit trail's retention by age */
       audit?: { trim(): Promise<void> };
-      /** jump servers synced at once by a pass (default SYNCS_AT_ONCE) */
-      syncsAtOnce?: number;
     },
   ) {}
 
@@ -119,16 +100,15 @@ export class Reconciler {
     if (actions.remind) await settle('reminder', await this.undecidedLongEnough(), (id) => actions.remind!(id));
     if (actions.reviewBreakGlass) await settle('break-glass review', ['all'], () => actions.reviewBreakGlass!());
     if (this.d.audit) await settle('audit retention', ['all'], () => this.d.audit!.trim());
-    // A few jump servers at a time, not all at once: each sync holds its grants, their lines in three formats and
-    // the file while it runs, and a hundred of them together would lift the broker's memory for good (freed heap
-    // and malloc pages are kept). The syncs are CPU-bound here, so this costs no time.
-    const jumpHosts = await mapLimited(this.d.policy.jumpHosts, this.d.syncsAtOnce ?? SYNCS_AT_ONCE, async (j): Promise<JumpHostReport> => {
-      try {
-        return { jumpHost: j.name, result: await sync.sync(j.name) };
-      } catch (err) {
-        return { jumpHost: j.name, error: (err as Error).message };
-      }
-    });
+    const jumpHosts = await Promise.all(
+      this.d.policy.jumpHosts.map(async (j): Promise<JumpHostReport> => {
+        try {
+          return { jumpHost: j.name, result: await sync.sync(j.name) };
+        } catch (err) {
+          return { jumpHost: j.name, error: (err as Error).message };
+        }
+      }),
+    );
     await this.forgetEmptiedRetired(jumpHosts);
     await this.d.requests.recordReconcile(clock.now());
     const report = { at, dryRun: false, ...stuck, jumpHosts };
