@@ -33,8 +33,9 @@ export interface AuthorizedKeysUpdater {
   updateAuthorizedKeys(
     jh: JumpHostConfig,
     update: (current: string, server: OpenSshVersionInfo | undefined) => string,
-    /** `beforeRename` sees the file again right before the rename, and throws to refuse replacing it */
-    guard?: { beforeRename?: (current: string) => void },
+    /** `beforeRename` sees the file again right before the rename, and throws to refuse replacing it; the file
+     *  is replaced only once `ready` has resolved */
+    guard?: { beforeRename?: (current: string) => void; ready?: Promise<unknown> },
   ): Promise<{ changed: boolean; before: string; after: string }>;
 }
 
@@ -178,19 +179,28 @@ export class JumpHostSync {
     const { requests, keys, policy, clock, updater, state } = this.deps;
     const body = async (lease?: { check(): void }): Promise<SyncResult> => {
       const renderedAt = clock.now();
-      const grants = await requests.getMany(await requests.activeGrantIds(name, renderedAt));
-      const keyLines = await keys.linesFor(grants.map((g) => g.requester));
+      // What does not depend on another answer is asked at once: each round trip is on the Approve → line path.
+      const [{ grants, keyLines }, written, fencing] = await Promise.all([
+        requests.activeGrantIds(name, renderedAt).then(async (ids) => {
+          const grants = await requests.getMany(ids);
+          return { grants, keyLines: await keys.linesFor(grants.map((g) => g.requester)) };
+        }),
+        state.writtenLineHashes(name),
+        this.fence(name, dryRun),
+        // Before the first write; a retired server only loses lines, and keeps the identity it was recorded with.
+        !dryRun && !jh.retired ? this.deps.registry?.record(name, identityOf(jh)) : undefined,
+      ]);
       // A grant the renderer refuses is left out and alerted: it must not block every other line's change.
       const { renderable, unrenderable } = splitRenderable(renderableGrants(policy, grants, keyLines), renderedAt);
-      const written = await state.writtenLineHashes(name);
-      if (!dryRun) {
-        // Before the first write; a retired server only loses lines, and keeps the identity it was recorded with.
-        if (!jh.retired) await this.deps.registry?.record(name, identityOf(jh));
-        // Remember every line this write may put in the block before writing it, whatever the server's format.
-        const candidates = (['utc', 'local', 'none'] as const).flatMap((f) => renderKeyLines(renderable, renderedAt, f));
-        await state.recordWritten(name, candidates);
-        await this.deps.sessions?.beforeWrite(name, renderedKeys(renderable, grants));
-      }
+      // Every line this write may put in the block is remembered before the file is replaced, whatever the
+      // server's format (recorded beside the write, awaited before the rename).
+      const recorded = dryRun
+        ? undefined
+        : Promise.all([
+            state.recordWritten(name, (['utc', 'local', 'none'] as const).flatMap((f) => renderKeyLines(renderable, renderedAt, f))),
+            this.deps.sessions?.beforeWrite(name, renderedKeys(renderable, grants)),
+          ]);
+      recorded?.catch(() => undefined); // awaited below, also when nothing was written
       let lines: string[] = [];
       let existing: string[] = [];
       let blockDamaged = false;
@@ -198,7 +208,7 @@ export class JumpHostSync {
       let format: ExpiryFormat = 'utc';
       let screened: ScreenedGrants = { kept: renderable, skipped: [] };
       let standingInFile = new Set<string>();
-      const { generation, notOlder } = await this.fence(name, dryRun);
+      const { generation, notOlder } = fencing;
       const started = Date.now();
       const { changed } = await this.fenced(name, () => updater.updateAuthorizedKeys(jh, (current, server) => {
         format = expiryFormatFor(server, jh);
@@ -217,7 +227,8 @@ export class JumpHostSync {
         notOlder('read')(current);
         lease?.check(); // another replica may have taken over: never write a rendering older than its
         return spliceWithGeneration(current, lines, ours, generation);
-      }, { beforeRename: notOlder('rename') }));
+      }, { beforeRename: notOlder('rename'), ready: recorded }));
+      await recorded;
       const removedLines = existing.filter((l) => !lines.includes(l));
       const handEditedLines = removedLines.filter((l) => !written.has(lineHash(l)));
       const addedLines = lines.filter((l) => !existing.includes(l));

@@ -8,18 +8,17 @@ import type { ActivationLease, ServiceDeps } from './ports.ts';
 import { auditEvent, showCurrentState, usageAtEnd } from './request-events.ts';
 
 /**
- * The work owed once a grant is active: its end is scheduled before the key goes on the server, then sync,
- * then exactly one activation message to the requester (the connect instructions, or why there are none).
+ * The work owed once a grant is active: the key goes on the server, its end is scheduled, then exactly one
+ * activation message to the requester (the connect instructions, or why there are none).
  * Run by the replica that won the approval; if that one dies, its lease runs out and the reconciler runs it.
  * Idempotent: jobs have fixed ids, the sync renders from the store, and the activation stays owed (in the
  * store's activating index) until the message is sent.
  */
 export async function completeActivation(d: ServiceDeps, requestId: string): Promise<void> {
-  await d.requests.withActivationLease(requestId, d.activationLeaseMs, (lease) => followUpActivation(d, requestId, lease));
+  await d.requests.withActivationLease(requestId, d.activationLeaseMs, (lease, req) => followUpActivation(d, requestId, lease, req));
 }
 
-async function followUpActivation(d: ServiceDeps, requestId: string, lease: ActivationLease): Promise<void> {
-  const req = await d.requests.get(requestId);
+async function followUpActivation(d: ServiceDeps, requestId: string, lease: ActivationLease, req: AccessRequest | undefined): Promise<void> {
   if (!req) return d.requests.finishActivation(requestId);
   const current = req.state === 'active' && req.expiresAt !== undefined ? await installGrant(d, req, req.expiresAt) : req;
   // A replica that died after sending but before finishing leaves an attempt behind: look before sending again.
@@ -39,15 +38,14 @@ async function followUpActivation(d: ServiceDeps, requestId: string, lease: Acti
 /** Schedules the grant's end and warning, puts its line on the jump server; the request as it then stands. */
 async function installGrant(d: ServiceDeps, req: AccessRequest, expiresAt: number): Promise<AccessRequest> {
   const { requests, jobs, clock, logger } = d;
-  const now = clock.now();
-  await jobs.schedule('revoke', req.id, expiresAt, now, expiresAt);
-  // Bookkeeping that does not gate access runs beside the sync.
-  const bookkeeping = Promise.all([jobs.cancel('timeout', req.id), scheduleExpiryWarning(d, req, expiresAt)]).catch((err: unknown) =>
-    logger.warn({ err, requestId: req.id }, 'could not update jobs after activation'),
-  );
+  // The line is what the person waits for: the sync runs first, alone (scheduling a BullMQ job costs a few ms
+  // of this process's time, which would otherwise sit between the click and the write). A crash before the jobs
+  // exist leaves the activation owed, so the reconciler schedules them again; meanwhile the line's expiry-time
+  // and every replica's expiry timer end the grant on time.
+  const synced = d.sync.sync(req.jumpHost);
   let keyChanged = false;
   try {
-    const result = await d.sync.sync(req.jumpHost);
+    const result = await synced;
     if (!result.grantIds.includes(req.id) && (await requests.get(req.id))?.state === 'active' && expiresAt > clock.now()) {
       // Approved for one key while the person registered another (a race with the key-change path): never installed.
       const current = await d.keys.get(req.requester);
@@ -64,7 +62,15 @@ async function installGrant(d: ServiceDeps, req: AccessRequest, expiresAt: numbe
     const failed = await requests.transition(req, 'failed', auditEvent(d, 'failed', req, { detail }), fields);
     if (failed.ok) await d.sync.sync(req.jumpHost).catch(() => undefined); // take out anything half-installed
   }
-  await bookkeeping;
+  // A failure to schedule the end is thrown: the activation stays owed and is run again.
+  const ending = jobs.schedule('revoke', req.id, expiresAt, clock.now(), expiresAt);
+  await Promise.all([
+    ending,
+    // Bookkeeping that does not gate access.
+    Promise.all([jobs.cancel('timeout', req.id), scheduleExpiryWarning(d, req, expiresAt)]).catch((err: unknown) =>
+      logger.warn({ err, requestId: req.id }, 'could not update jobs after activation'),
+    ),
+  ]);
   return (await requests.get(req.id)) ?? req;
 }
 

@@ -336,12 +336,17 @@ export class RequestStore {
    * so does one whose `fn` has run for ACTIVATION_HOLD_LEASES leases: this then rejects (LockHeldTooLongError),
    * the follow-up stays owed for the reconciler, and `fn`'s lease.check() throws from then on.
    */
-  async withActivationLease(id: string, leaseMs: number, fn: (lease: Lease) => Promise<void>): Promise<boolean> {
+  async withActivationLease(id: string, leaseMs: number, fn: (lease: Lease, req: AccessRequest | undefined) => Promise<void>): Promise<boolean> {
     const lock = new RedisLock(this.redis, { leaseMs, maxHoldMs: ACTIVATION_HOLD_LEASES * leaseMs });
     const ran = await lock.tryWith(this.keys.activationLease(id), async (lease) => {
-      // Checked under the lease: the previous holder un-owes it before letting go of the lease.
-      if ((await this.redis.zscore(this.keys.activating, id)) === null) return false;
-      await fn(lease);
+      // Checked under the lease: the previous holder un-owes it before letting go of the lease. The request
+      // comes in the same round trip (the follow-up needs it next).
+      const [owed, fields] = ((await this.redis.pipeline().zscore(this.keys.activating, id).hgetall(this.keys.request(id)).exec()) ?? []).map(([err, v]) => {
+        if (err) throw err;
+        return v;
+      });
+      if (owed === null) return false;
+      await fn(lease, fromHash(fields as Record<string, string>));
       return true;
     });
     return ran === true;
