@@ -79,11 +79,12 @@ export async function revoke(env: Environment, user: string, id: string): Promis
 const keptAlive = new Agent({ keepAlive: true, maxSockets: 64 });
 
 /**
- * The owner's Approve click, built and signed before the clock starts; `sent` is when its bytes were handed to
+ * The owner's Approve click, built and signed now, sent later by `send()`: `sent` is when its bytes were handed to
  * the socket (what the broker can be held to), `answered` resolves with the endpoint's answer. The same request
- * `approve` sends, over node:http: fetch (undici) adds 2–4 ms of its own per request on this machine.
+ * `approve` sends, over node:http with kept-alive connections: fetch (undici) adds 2–4 ms of its own per
+ * request on this machine, in the process that also runs the broker.
  */
-export function approveTimed(env: Environment, msg: FakeMessage): { sent: number; answered: Promise<void> } {
+export function prepareApprove(env: Environment, msg: FakeMessage): () => { sent: number; answered: Promise<void> } {
   const b = findButton(msg.blocks, 'jit_approve');
   const body = `payload=${encodeURIComponent(JSON.stringify(blockActionPayload(env.slack, TEAM_ID, OWNER, { actionId: b.actionId, value: b.value, blockId: b.blockId, message: { channel: msg.channel, ts: msg.ts } })))}`;
   const timestamp = Math.floor(Date.now() / 1000);
@@ -93,16 +94,24 @@ export function approveTimed(env: Environment, msg: FakeMessage): { sent: number
     'x-slack-request-timestamp': String(timestamp),
     'x-slack-signature': signSlackRequest(SIGNING_SECRET, timestamp, body),
   };
-  const req = httpRequest(`http://127.0.0.1:${env.broker.port}/slack/events`, { method: 'POST', headers, agent: keptAlive });
-  const answered = new Promise<void>((resolve, reject) => {
-    req.on('response', (res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`Approve click: HTTP ${res.statusCode} ${text}`))));
+  const url = `http://127.0.0.1:${env.broker.port}/slack/events`;
+  return () => {
+    const req = httpRequest(url, { method: 'POST', headers, agent: keptAlive });
+    const answered = new Promise<void>((resolve, reject) => {
+      req.on('response', (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`Approve click: HTTP ${res.statusCode} ${text}`))));
+      });
+      req.on('error', reject);
     });
-    req.on('error', reject);
-  });
-  const sent = performance.now();
-  req.end(body);
-  return { sent, answered };
+    const sent = performance.now();
+    req.end(body);
+    return { sent, answered };
+  };
+}
+
+/** `prepareApprove` sent at once: the timer starts when the request leaves. */
+export function approveTimed(env: Environment, msg: FakeMessage): { sent: number; answered: Promise<void> } {
+  return prepareApprove(env, msg)();
 }

@@ -10,12 +10,25 @@ const KEY_TYPE = /^(?:ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9@.-]+|[a-z0
 /** "SHA256:…" as ssh-keygen -l prints it, of a "<type> <base64>" text; undefined if it is no key. */
 export function fingerprintOfKey(type: string, blob: string): string | undefined {
   if (!KEY_TYPE.test(type) || !/^[A-Za-z0-9+/]+={0,2}$/.test(blob)) return undefined;
+  const known = fingerprints.get(`${type} ${blob}`);
+  if (known !== undefined) return known || undefined;
+  let fingerprint = '';
   try {
-    return sshpk.parseKey(`${type} ${blob}`, 'ssh').fingerprint('sha256').toString();
+    fingerprint = sshpk.parseKey(`${type} ${blob}`, 'ssh').fingerprint('sha256').toString();
   } catch {
-    return undefined;
+    /* not a key sshpk reads: remembered as '' */
   }
+  if (fingerprints.size >= FINGERPRINTS_KEPT) fingerprints.clear();
+  fingerprints.set(`${type} ${blob}`, fingerprint);
+  return fingerprint || undefined;
 }
+
+/**
+ * Fingerprints already computed, by key: every sync fingerprints each rendered key (≈ 0.1 ms each with sshpk),
+ * the same keys again and again. A pure function's results; bounded, forgotten all at once when full.
+ */
+const fingerprints = new Map<string, string>();
+const FINGERPRINTS_KEPT = 50_000;
 
 /** The fingerprint of a "<type> <base64>" key as the store and the renderer hold it. */
 export function fingerprintOfLine(keyLine: string): string | undefined {

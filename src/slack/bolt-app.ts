@@ -91,6 +91,8 @@ export function createBoltApp(o: BoltAppOptions): App {
   const botIdentity = keptOnceItWorks(() => identityClient.auth.test());
   botIdentity().catch(() => undefined);
   const app = new App({
+    // Bolt's default keeps a per-conversation state store on every request; nothing here reads it.
+    convoStore: false,
     authorize: async () => {
       try {
         const r = await botIdentity();
