@@ -470,7 +470,6 @@ export function createSyncParts(o: PartsBase & {
   const sync = new JumpHostSync({
     policy,
     requests,
-    keys,
     state,
     registry,
     standing,

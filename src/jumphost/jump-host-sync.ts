@@ -17,7 +17,6 @@ import { JumpHostUnavailableError, StaleBlockError } from './errors.ts';
 import { supportsExpiryTime, supportsUtcExpiry } from './server-version.ts';
 import type { JumpHostState } from '../store/jump-host-state.ts';
 import type { JumpHostRegistry } from '../store/jump-host-registry.ts';
-import type { KeyStore } from '../store/key-store.ts';
 import type { RequestStore } from '../store/request-store.ts';
 import type { StandingKeyStore } from '../store/standing-key-store.ts';
 import type { SyncLocks } from '../store/sync-lock.ts';
@@ -88,7 +87,6 @@ export class JumpHostSync {
     private readonly deps: {
       policy: Policy;
       requests: RequestStore;
-      keys: KeyStore;
       state: JumpHostState;
       /** remembers every jump server written to, so one that leaves the policy is not forgotten with lines on it */
       registry?: Pick<JumpHostRegistry, 'record'>;
@@ -176,31 +174,10 @@ export class JumpHostSync {
   /** Renders what the block should hold at this instant and writes it if the server differs. */
   private async runOnce(name: string, dryRun: boolean): Promise<SyncResult> {
     const jh = this.jumpHost(name);
-    const { requests, keys, policy, clock, updater, state } = this.deps;
+    const { requests, clock, updater, state } = this.deps;
     const body = async (lease?: { check(): void }): Promise<SyncResult> => {
       const renderedAt = clock.now();
-      // What does not depend on another answer is asked at once: each round trip is on the Approve → line path.
-      const [{ grants, keyLines }, written, fencing] = await Promise.all([
-        requests.activeGrantIds(name, renderedAt).then(async (ids) => {
-          const grants = await requests.getMany(ids);
-          return { grants, keyLines: await keys.linesFor(grants.map((g) => g.requester)) };
-        }),
-        state.writtenLineHashes(name),
-        this.fence(name, dryRun),
-        // Before the first write; a retired server only loses lines, and keeps the identity it was recorded with.
-        !dryRun && !jh.retired ? this.deps.registry?.record(name, identityOf(jh)) : undefined,
-      ]);
-      // A grant the renderer refuses is left out and alerted: it must not block every other line's change.
-      const { renderable, unrenderable } = splitRenderable(renderableGrants(policy, grants, keyLines), renderedAt);
-      // Every line this write may put in the block is remembered before the file is replaced, whatever the
-      // server's format (recorded beside the write, awaited before the rename).
-      const recorded = dryRun
-        ? undefined
-        : Promise.all([
-            state.recordWritten(name, (['utc', 'local', 'none'] as const).flatMap((f) => renderKeyLines(renderable, renderedAt, f))),
-            this.deps.sessions?.beforeWrite(name, renderedKeys(renderable, grants)),
-          ]);
-      recorded?.catch(() => undefined); // awaited below, also when nothing was written
+      const { grants, written, fencing, renderable, unrenderable, recorded } = await this.prepare(name, jh, renderedAt, dryRun);
       let lines: string[] = [];
       let existing: string[] = [];
       let blockDamaged = false;
@@ -243,6 +220,32 @@ export class JumpHostSync {
       return result;
     };
     return dryRun ? body() : this.deps.lock.with(name, body);
+  }
+
+  /**
+   * What a write renders from, read at once (each round trip is on the Approve → line path), and the recording
+   * of every line the write may put in the block, whatever the server's format: started here, beside the write,
+   * and awaited before the rename (and by the caller, also when nothing was written).
+   */
+  private async prepare(name: string, jh: JumpHostConfig, renderedAt: number, dryRun: boolean) {
+    const { requests, policy, state } = this.deps;
+    const [{ grants, keyLines }, written, fencing] = await Promise.all([
+      requests.renderInputs(name, renderedAt),
+      state.writtenLineHashes(name),
+      this.fence(name, dryRun),
+      // Before the first write; a retired server only loses lines, and keeps the identity it was recorded with.
+      !dryRun && !jh.retired ? this.deps.registry?.record(name, identityOf(jh)) : undefined,
+    ]);
+    // A grant the renderer refuses is left out and alerted: it must not block every other line's change.
+    const { renderable, unrenderable } = splitRenderable(renderableGrants(policy, grants, keyLines), renderedAt);
+    const recorded = dryRun
+      ? undefined
+      : Promise.all([
+          state.recordWritten(name, (['utc', 'local', 'none'] as const).flatMap((f) => renderKeyLines(renderable, renderedAt, f))),
+          this.deps.sessions?.beforeWrite(name, renderedKeys(renderable, grants)),
+        ]);
+    recorded?.catch(() => undefined);
+    return { grants, written, fencing, renderable, unrenderable, recorded };
   }
 
   /** How long after its start each grant's line arrived, and after its end each ended grant's line left. */

@@ -109,6 +109,26 @@ export class RequestStore {
     return results.map(([, h]) => fromHash(h as Record<string, string>)).filter((r): r is AccessRequest => r !== undefined);
   }
 
+  /**
+   * What a sync renders from, in one round trip: the jump server's grants active after `now` (whole) and the key
+   * line of each one's requester (by user; a person without a key has none).
+   */
+  async renderInputs(jumpHost: string, now: number): Promise<{ grants: AccessRequest[]; keyLines: Map<string, string> }> {
+    const r = await runScript(this.redis, 'render-inputs', { activeGrants: this.keys.activeGrants(jumpHost) }, { after: now, requestPrefix: this.keys.request(''), userKeyPrefix: this.keys.userKey('') });
+    const { grants, lines } = JSON.parse(r.json) as { grants: string[][] | object; lines: string[] | object };
+    // cjson writes an empty list as {}.
+    const hashes = Array.isArray(grants) ? grants : [];
+    const pairs = Array.isArray(lines) ? lines : [];
+    const keyLines = new Map<string, string>();
+    for (let i = 0; i + 1 < pairs.length; i += 2) keyLines.set(pairs[i]!, pairs[i + 1]!);
+    const toObject = (flat: string[]) => {
+      const o: Record<string, string> = {};
+      for (let i = 0; i + 1 < flat.length; i += 2) o[flat[i]!] = flat[i + 1]!;
+      return o;
+    };
+    return { grants: hashes.map((h) => fromHash(toObject(h))).filter((g): g is AccessRequest => g !== undefined), keyLines };
+  }
+
   async addMessageRefs(id: string, refs: readonly MessageRef[]): Promise<void> {
     if (refs.length === 0) return;
     await this.redis.rpush(this.keys.requestMessages(id), ...refs.map((r) => JSON.stringify(r)));
