@@ -193,9 +193,12 @@ function registerListeners(app: App, o: BoltAppOptions, log: Logger, home: HomeT
   registerHomeTab(app, { service: o.service, home, log });
 
   app.action<ButtonAction>(ACTION_APPROVE, async ({ ack, body, action, client }) => {
-    await ack();
     const approvedFor = chosenApproveFor(body.state as ActionsState | undefined, action.block_id); // the menu next to Approve
-    const outcome = await attempt('approve', () => o.service.approve(action.value ?? '', body.user.id, approvedFor));
+    // The approval's first read goes out before the ack is written: the two overlap (the ack is not held up:
+    // the use case runs only up to that read before the ack).
+    const approving = attempt('approve', () => o.service.approve(action.value ?? '', body.user.id, approvedFor));
+    await ack();
+    const outcome = await approving;
     await ephemeral(body, client, outcome.text);
     runAfter(outcome, 'approve');
   });
