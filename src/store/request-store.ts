@@ -1,6 +1,6 @@
 // Requests, grants and their transitions in Redis. Transitions are atomic Lua scripts (scripts.ts, lua/), whose
 // guards come from the state table (domain/request-state.ts).
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import type { AuditEvent } from '../domain/audit-event.ts';
 import {
   ACTIVE_STATE,
@@ -358,13 +358,10 @@ export class RequestStore {
    */
   async withActivationLease(id: string, leaseMs: number, fn: (lease: Lease, req: AccessRequest | undefined) => Promise<void>): Promise<boolean> {
     const lock = new RedisLock(this.redis, { leaseMs, maxHoldMs: ACTIVATION_HOLD_LEASES * leaseMs });
-    const ran = await lock.tryWith(this.keys.activationLease(id), async (lease) => {
-      // Checked under the lease: the previous holder un-owes it before letting go of the lease. The request
-      // comes in the same round trip (the follow-up needs it next).
-      const [owed, fields] = ((await this.redis.pipeline().zscore(this.keys.activating, id).hgetall(this.keys.request(id)).exec()) ?? []).map(([err, v]) => {
-        if (err) throw err;
-        return v;
-      });
+    // Checked under the lease (read right after taking it, in the same round trip): the previous holder un-owes
+    // it before letting go of the lease. The request comes along: the follow-up needs it next.
+    const reads = (pipe: ChainableCommander) => pipe.zscore(this.keys.activating, id).hgetall(this.keys.request(id));
+    const ran = await lock.tryWithReads(this.keys.activationLease(id), reads, async (lease, [owed, fields]) => {
       if (owed === null) return false;
       await fn(lease, fromHash(fields as Record<string, string>));
       return true;
