@@ -216,4 +216,6 @@ export interface ServiceDeps {
   auditTrail?: AuditTrail;
   /** how long an activation follow-up may run before another replica may take it over */
   activationLeaseMs: number;
+  /** runs follow-up work that does not gate access (jobs, messages) a few at a time; without it, at once */
+  pace?: <T>(work: () => Promise<T>) => Promise<T>;
 }
