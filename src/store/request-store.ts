@@ -1,6 +1,7 @@
 // Requests, grants and their transitions in Redis. Transitions are atomic Lua scripts (scripts.ts, lua/), whose
 // guards come from the state table (domain/request-state.ts).
 import type { Redis } from 'ioredis';
+import { canonicalJson } from '../domain/audit-chain.ts';
 import type { AuditEvent } from '../domain/audit-event.ts';
 import {
   ACTIVE_STATE,
@@ -90,7 +91,7 @@ export class RequestStore {
         initialState: INITIAL_STATE,
         createdAt: req.createdAt,
         id: req.id,
-        event: JSON.stringify(event),
+        event: canonicalJson(event),
         reviewBy: req.reviewBy ?? '',
       },
       Object.entries(toHash(req)).flat(),
@@ -143,14 +144,14 @@ export class RequestStore {
         now,
         allowedFrom: statesLeadingTo(ACTIVE_STATE).join(','),
         activeState: ACTIVE_STATE,
-        recordedEvent: JSON.stringify({ ...base, type: 'approval-recorded' } satisfies AuditEvent),
+        recordedEvent: canonicalJson({ ...base, type: 'approval-recorded' } satisfies AuditEvent),
         // An auto-approval is its own event type, so an export tells it from an owner's decision at a glance.
-        approvedEvent: JSON.stringify({ ...base, type: req.autoApproved !== undefined ? 'auto-approved' : approvedType } satisfies AuditEvent),
-        activatedEvent: JSON.stringify({ ...base, type: activatedType, durationMs: req.durationMs } satisfies AuditEvent),
+        approvedEvent: canonicalJson({ ...base, type: req.autoApproved !== undefined ? 'auto-approved' : approvedType } satisfies AuditEvent),
+        activatedEvent: canonicalJson({ ...base, type: activatedType, durationMs: req.durationMs } satisfies AuditEvent),
         // approvalTimeoutMs, maxDurationMs, requiredApprovals, maxTotalMs
         ...rules,
         extendedState: EXTENDED_STATE,
-        extendedEvent: JSON.stringify(grantEvent),
+        extendedEvent: canonicalJson(grantEvent),
         approvedMs: approvedMs ?? '',
       },
     );
@@ -210,7 +211,7 @@ export class RequestStore {
         to,
         initialState: INITIAL_STATE,
         activeState: ACTIVE_STATE,
-        event: JSON.stringify(event),
+        event: canonicalJson(event),
         endedAt: fields.endedAt ?? event.at,
         endsAt: guard.expiresAt ?? '',
       },
@@ -253,8 +254,8 @@ export class RequestStore {
         activeState: ACTIVE_STATE,
         initialState: INITIAL_STATE,
         requestKeyPrefix: this.keys.request(''),
-        extendedEvent: JSON.stringify(events.extended),
-        requestedEvent: JSON.stringify(events.requested),
+        extendedEvent: canonicalJson(events.extended),
+        requestedEvent: canonicalJson(events.requested),
       },
       Object.entries(toHash(extension)).flat(),
     );
@@ -280,7 +281,7 @@ export class RequestStore {
       this.redis,
       'acknowledge',
       { request: this.keys.request(req.id), reviews: this.keys.breakGlassReviews, auditStream: this.keys.auditStream },
-      { actor, now, event: JSON.stringify(event) },
+      { actor, now, event: canonicalJson(event) },
     );
     if (r.status === 'ok') return ok0();
     if (r.status === 'already') return { ...refuse('already', `acknowledged by ${r.acknowledgedBy}`), by: r.acknowledgedBy };
@@ -383,7 +384,7 @@ export class RequestStore {
 
   /** An audit event that goes with no state change (a refused action, an alert). */
   async appendAudit(event: AuditEvent): Promise<void> {
-    await runScript(this.redis, 'append-audit', { auditStream: this.keys.auditStream }, { event: JSON.stringify(event) });
+    await runScript(this.redis, 'append-audit', { auditStream: this.keys.auditStream }, { event: canonicalJson(event) });
   }
 
   async recentForUser(user: string, limit = 20): Promise<AccessRequest[]> {

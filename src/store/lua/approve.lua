@@ -59,7 +59,7 @@ if extends then
   auditAppend(KEY.auditStream, ARG.approvedEvent, state)
   local extended = cjson.decode(ARG.extendedEvent)
   extended['expiresAt'] = grantExpiresAt
-  auditAppend(KEY.auditStream, cjson.encode(extended), ARG.activeState)
+  auditAppend(KEY.auditStream, auditCanonical(extended), ARG.activeState)
   return {'extension-approved', extends, tostring(grantExpiresAt)}
 end
 local expiresAt = now + grantMs
@@ -71,5 +71,5 @@ redis.call('ZADD', KEY.activating, now, id)
 auditAppend(KEY.auditStream, withShortening(ARG.approvedEvent, KEY.request, durationMs, grantMs), state)
 local activated = cjson.decode(withShortening(ARG.activatedEvent, KEY.request, durationMs, grantMs))
 activated['expiresAt'] = expiresAt
-auditAppend(KEY.auditStream, cjson.encode(activated), state)
+auditAppend(KEY.auditStream, auditCanonical(activated), state)
 return {'activated', tostring(expiresAt)}

@@ -20,7 +20,7 @@ if tonumber(g[3] or '0') + durationMs <= tonumber(ARG.selfExtendMs) then
   local expiresAt = extendGrant(KEY.grant, KEY.activeGrants, durationMs)
   local event = cjson.decode(ARG.extendedEvent)
   event['expiresAt'] = expiresAt
-  auditAppend(KEY.auditStream, cjson.encode(event), ARG.activeState)
+  auditAppend(KEY.auditStream, auditCanonical(event), ARG.activeState)
   return {'self-extended', tostring(expiresAt)}
 end
 for i = REST, #ARGV, 2 do redis.call('HSET', KEY.extension, ARGV[i], ARGV[i + 1]) end
