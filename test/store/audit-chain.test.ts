@@ -2,15 +2,19 @@
 // (domain/audit-chain.ts): the two must agree byte for byte on any event, including hostile text.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import type { AuditEvent } from '../../src/domain/audit-event.ts';
 import { canonicalJson, chainHash, GENESIS_HASH, verifyChain } from '../../src/domain/audit-chain.ts';
 import type { AccessRequest } from '../../src/domain/request-state.ts';
 import { jsonlLine } from '../../src/audit/audit-export.ts';
 import { AuditLog } from '../../src/store/audit-log.ts';
+import { freePort, spawnTracked, stopProcess, waitForPort } from '../../src/sandbox/processes.ts';
 import { KeyStore } from '../../src/store/key-store.ts';
 import { RequestStore } from '../../src/store/request-store.ts';
 import { asRequested } from '../support/approval-rules.ts';
@@ -91,6 +95,8 @@ describe('audit hash chain on real Redis', () => {
         fc.dictionary(key, tie('value'), { maxKeys: 5 }),
       ),
     }));
+    // Byte order whatever the server's locale (here C; under en_US Lua's own `<` puts requester first).
+    assert.deepEqual(await throughLua(db.redis, 'auditCanonical(cjson.decode(a))', ['{"requester":1,"requestId":2,"_":3,"Z":4,"":5}']), ['{"":5,"Z":4,"_":3,"requestId":2,"requester":1}']);
     await fc.assert(
       fc.asyncProperty(fc.array(value, { minLength: 1, maxLength: 20 }), async (values) => {
         const lua = await throughLua(db.redis, 'auditCanonical(cjson.decode(a))', values.map((v) => JSON.stringify(v)));
@@ -98,6 +104,34 @@ describe('audit hash chain on real Redis', () => {
       }),
       { numRuns: Number(process.env.FC_RUNS ?? 100) },
     );
+  });
+
+  it('sorts keys in byte order on a redis-server whose locale collates otherwise (en_US: requester before requestId)', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'jit-locale-'));
+    try {
+      try {
+        execFileSync('localedef', ['-i', 'en_US', '-f', 'UTF-8', join(dir, 'en_US.UTF-8')], { stdio: 'ignore' });
+      } catch {
+        return t.skip('localedef cannot build en_US.UTF-8 here');
+      }
+      const port = await freePort();
+      const env = { ...process.env, LOCPATH: dir, LC_ALL: 'en_US.UTF-8' };
+      const server = spawnTracked('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir], { env });
+      const redis = new Redis(`redis://127.0.0.1:${port}`);
+      try {
+        await waitForPort(port, undefined);
+        // The locale is in force: Lua's own comparison puts requester first…
+        assert.deepEqual(await redis.eval("local k = {'requestId', 'requester'} table.sort(k) return k", 0), ['requester', 'requestId']);
+        // …and the canonical encoding still sorts as the verifier does.
+        const value = { requester: 'U1', requestId: 'r1', Z: 1, _: 2, apple: 3 };
+        assert.deepEqual(await throughLua(redis, 'auditCanonical(cjson.decode(a))', [JSON.stringify(value)]), [canonicalJson(value)]);
+      } finally {
+        redis.disconnect();
+        await stopProcess(server);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('appends whatever its length: a chain whose messages sweep over two 64-byte blocks verifies, each hash as Node computes it', async () => {

@@ -135,6 +135,16 @@ local function auditSha256(msg)
   return string.format('%08x%08x%08x%08x%08x%08x%08x%08x', h1, h2, h3, h4, h5, h6, h7, h8)
 end
 
+-- Keys in byte order, as the verifier sorts them. Not Lua's `<`: it compares with strcoll, and redis-server
+-- collates by its environment's locale (en_US puts requester before requestId; C and C.UTF-8 do not).
+local function auditBytesBefore(x, y)
+  for i = 1, math.min(#x, #y) do
+    local a, b = string.byte(x, i), string.byte(y, i)
+    if a ~= b then return a < b end
+  end
+  return #x < #y
+end
+
 -- JSON as JavaScript's JSON.stringify writes it, keys sorted: the canonical encoding both sides hash.
 local auditShortEscapes = { ['"'] = '\\"', ['\\'] = '\\\\', ['\b'] = '\\b', ['\f'] = '\\f', ['\n'] = '\\n', ['\r'] = '\\r', ['\t'] = '\\t' }
 local function auditCanonical(v)
@@ -156,7 +166,7 @@ local function auditCanonical(v)
     end
     local keys = {}
     for k in pairs(v) do keys[#keys + 1] = k end
-    table.sort(keys)
+    table.sort(keys, auditBytesBefore)
     local parts = {}
     for _, k in ipairs(keys) do parts[#parts + 1] = auditCanonical(tostring(k)) .. ':' .. auditCanonical(v[k]) end
     return '{' .. table.concat(parts, ',') .. '}'
