@@ -127,7 +127,8 @@ export class RequestStore {
     const [, extendedType] = auditEventsInto(EXTENDED_STATE) ?? [];
     if (!approvedType || !activatedType || !extendedType) throw new Error('the state table names no decision and grant events for activation and extension');
     // An extension's grant: its own event (requestId = the grant), naming the extension that moved its end.
-    const grantEvent: AuditEvent = { ...base, type: extendedType, requestId: req.extends ?? req.id, durationMs: req.durationMs, detail: `extension ${req.id}` };
+    // expiresAt of the activated and extended events: 0, a placeholder the script sets in place (auditWithNumber).
+    const grantEvent: AuditEvent = { ...base, type: extendedType, requestId: req.extends ?? req.id, durationMs: req.durationMs, expiresAt: 0, detail: `extension ${req.id}` };
     const r = await runScript(
       this.redis,
       'approve',
@@ -147,7 +148,7 @@ export class RequestStore {
         recordedEvent: canonicalJson({ ...base, type: 'approval-recorded' } satisfies AuditEvent),
         // An auto-approval is its own event type, so an export tells it from an owner's decision at a glance.
         approvedEvent: canonicalJson({ ...base, type: req.autoApproved !== undefined ? 'auto-approved' : approvedType } satisfies AuditEvent),
-        activatedEvent: canonicalJson({ ...base, type: activatedType, durationMs: req.durationMs } satisfies AuditEvent),
+        activatedEvent: canonicalJson({ ...base, type: activatedType, durationMs: req.durationMs, expiresAt: 0 } satisfies AuditEvent),
         // approvalTimeoutMs, maxDurationMs, requiredApprovals, maxTotalMs
         ...rules,
         extendedState: EXTENDED_STATE,
@@ -254,7 +255,8 @@ export class RequestStore {
         activeState: ACTIVE_STATE,
         initialState: INITIAL_STATE,
         requestKeyPrefix: this.keys.request(''),
-        extendedEvent: canonicalJson(events.extended),
+        // its expiresAt: 0, a placeholder the script sets in place (auditWithNumber)
+        extendedEvent: canonicalJson({ ...events.extended, expiresAt: 0 }),
         requestedEvent: canonicalJson(events.requested),
       },
       Object.entries(toHash(extension)).flat(),

@@ -106,6 +106,21 @@ describe('audit hash chain on real Redis', () => {
     );
   });
 
+  it('sets a number in a canonical event in place where the broker sent 0, else by re-encoding; never inside a string', async () => {
+    const tricky = ',"expiresAt":0,{"expiresAt":0}';
+    const cases: [Record<string, unknown>, number][] = [
+      [{ at: 1, expiresAt: 0, type: 'activated' }, 1_800_000_003_600_000],
+      [{ expiresAt: 0 }, 5],
+      [{ detail: tricky, expiresAt: 0, reason: tricky }, 7],
+      [{ detail: tricky, reason: 'é"\\' }, 9], // no placeholder: re-encoded with the field added
+      [{ at: 1, expiresAt: 12, zz: 0 }, 13], // a value other than 0 is no placeholder either
+    ];
+    for (const [event, n] of cases) {
+      const out = await db.redis.eval(`${AUDIT_APPEND}\nreturn auditWithNumber(ARGV[1], 'expiresAt', tonumber(ARGV[2]))`, 0, canonicalJson(event), String(n));
+      assert.equal(out, canonicalJson({ ...event, expiresAt: n }), JSON.stringify(event));
+    }
+  });
+
   it('sorts keys in byte order on a redis-server whose locale collates otherwise (en_US: requester before requestId)', async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'jit-locale-'));
     try {
@@ -117,16 +132,17 @@ describe('audit hash chain on real Redis', () => {
       const port = await freePort();
       const env = { ...process.env, LOCPATH: dir, LC_ALL: 'en_US.UTF-8' };
       const server = spawnTracked('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir], { env });
-      const redis = new Redis(`redis://127.0.0.1:${port}`);
+      let redis: Redis | undefined;
       try {
         await waitForPort(port, undefined);
+        redis = new Redis(`redis://127.0.0.1:${port}`);
         // The locale is in force: Lua's own comparison puts requester first…
         assert.deepEqual(await redis.eval("local k = {'requestId', 'requester'} table.sort(k) return k", 0), ['requester', 'requestId']);
         // …and the canonical encoding still sorts as the verifier does.
         const value = { requester: 'U1', requestId: 'r1', Z: 1, _: 2, apple: 3 };
         assert.deepEqual(await throughLua(redis, 'auditCanonical(cjson.decode(a))', [JSON.stringify(value)]), [canonicalJson(value)]);
       } finally {
-        redis.disconnect();
+        redis?.disconnect();
         await stopProcess(server);
       }
     } finally {

@@ -174,6 +174,23 @@ local function auditCanonical(v)
   return 'null'
 end
 
+-- The event (canonical JSON) with a whole-number field set. The broker sends such a field as 0 and it is set in
+-- place, not decoded and re-encoded: in canonical JSON `{"key":0` or `,"key":0` before `,` or `}` can only be
+-- that key (a quote inside a string is escaped). Without that placeholder: decoded, set and re-encoded.
+local function auditWithNumber(canonical, key, n)
+  for _, open in ipairs({ '{', ',' }) do
+    local placeholder = open .. '"' .. key .. '":0'
+    local s, e = string.find(canonical, placeholder, 1, true)
+    local after = s and string.sub(canonical, e + 1, e + 1)
+    if after == ',' or after == '}' then
+      return string.sub(canonical, 1, s - 1) .. open .. '"' .. key .. '":' .. auditCanonical(n) .. string.sub(canonical, e + 1)
+    end
+  end
+  local event = cjson.decode(canonical)
+  event[key] = n
+  return auditCanonical(event)
+end
+
 -- `canonical`: the event's canonical JSON, as the broker sends it or as auditCanonical gives it after a change.
 local function auditAppend(stream, canonical, from)
   local seq, prev = 1, string.rep('0', 64)
