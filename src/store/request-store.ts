@@ -126,8 +126,7 @@ export class RequestStore {
     const [approvedType, activatedType] = auditEventsInto(ACTIVE_STATE) ?? [];
     const [, extendedType] = auditEventsInto(EXTENDED_STATE) ?? [];
     if (!approvedType || !activatedType || !extendedType) throw new Error('the state table names no decision and grant events for activation and extension');
-    // An extension's grant: its own event (requestId = the grant), naming the extension that moved its end.
-    // expiresAt of the activated and extended events: 0, a placeholder the script sets in place (auditWithNumber).
+    // An extension's grant: its own event (requestId = the grant), naming the extension that moved its end (expiresAt: 0, see approve.lua).
     const grantEvent: AuditEvent = { ...base, type: extendedType, requestId: req.extends ?? req.id, durationMs: req.durationMs, expiresAt: 0, detail: `extension ${req.id}` };
     const r = await runScript(
       this.redis,
