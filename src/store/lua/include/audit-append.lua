@@ -176,7 +176,8 @@ end
 
 -- The event (canonical JSON) with a whole-number field set. The broker sends such a field as 0 and it is set in
 -- place, not decoded and re-encoded: in canonical JSON `{"key":0` or `,"key":0` before `,` or `}` can only be
--- that key (a quote inside a string is escaped). Without that placeholder: decoded, set and re-encoded.
+-- that key (a quote inside a string is escaped; an audit event has no nested objects). Without that
+-- placeholder: decoded, set and re-encoded.
 local function auditWithNumber(canonical, key, n)
   for _, open in ipairs({ '{', ',' }) do
     local placeholder = open .. '"' .. key .. '":0'
