@@ -1,6 +1,7 @@
 // Requests, grants and their transitions in Redis. Transitions are atomic Lua scripts (scripts.ts, lua/), whose
 // guards come from the state table (domain/request-state.ts).
 import type { ChainableCommander, Redis } from 'ioredis';
+import { canonicalJson } from '../domain/audit-chain.ts';
 import type { AuditEvent } from '../domain/audit-event.ts';
 import {
   ACTIVE_STATE,
@@ -90,7 +91,7 @@ export class RequestStore {
         initialState: INITIAL_STATE,
         createdAt: req.createdAt,
         id: req.id,
-        event: JSON.stringify(event),
+        event: canonicalJson(event),
         reviewBy: req.reviewBy ?? '',
       },
       Object.entries(toHash(req)).flat(),
@@ -145,8 +146,8 @@ export class RequestStore {
     const [approvedType, activatedType] = auditEventsInto(ACTIVE_STATE) ?? [];
     const [, extendedType] = auditEventsInto(EXTENDED_STATE) ?? [];
     if (!approvedType || !activatedType || !extendedType) throw new Error('the state table names no decision and grant events for activation and extension');
-    // An extension's grant: its own event (requestId = the grant), naming the extension that moved its end.
-    const grantEvent: AuditEvent = { ...base, type: extendedType, requestId: req.extends ?? req.id, durationMs: req.durationMs, detail: `extension ${req.id}` };
+    // An extension's grant: its own event (requestId = the grant), naming the extension that moved its end (expiresAt: 0, see approve.lua).
+    const grantEvent: AuditEvent = { ...base, type: extendedType, requestId: req.extends ?? req.id, durationMs: req.durationMs, expiresAt: 0, detail: `extension ${req.id}` };
     const r = await runScript(
       this.redis,
       'approve',
@@ -163,14 +164,14 @@ export class RequestStore {
         now,
         allowedFrom: statesLeadingTo(ACTIVE_STATE).join(','),
         activeState: ACTIVE_STATE,
-        recordedEvent: JSON.stringify({ ...base, type: 'approval-recorded' } satisfies AuditEvent),
+        recordedEvent: canonicalJson({ ...base, type: 'approval-recorded' } satisfies AuditEvent),
         // An auto-approval is its own event type, so an export tells it from an owner's decision at a glance.
-        approvedEvent: JSON.stringify({ ...base, type: req.autoApproved !== undefined ? 'auto-approved' : approvedType } satisfies AuditEvent),
-        activatedEvent: JSON.stringify({ ...base, type: activatedType, durationMs: req.durationMs } satisfies AuditEvent),
+        approvedEvent: canonicalJson({ ...base, type: req.autoApproved !== undefined ? 'auto-approved' : approvedType } satisfies AuditEvent),
+        activatedEvent: canonicalJson({ ...base, type: activatedType, durationMs: req.durationMs, expiresAt: 0 } satisfies AuditEvent),
         // approvalTimeoutMs, maxDurationMs, requiredApprovals, maxTotalMs
         ...rules,
         extendedState: EXTENDED_STATE,
-        extendedEvent: JSON.stringify(grantEvent),
+        extendedEvent: canonicalJson(grantEvent),
         approvedMs: approvedMs ?? '',
       },
     );
@@ -230,7 +231,7 @@ export class RequestStore {
         to,
         initialState: INITIAL_STATE,
         activeState: ACTIVE_STATE,
-        event: JSON.stringify(event),
+        event: canonicalJson(event),
         endedAt: fields.endedAt ?? event.at,
         endsAt: guard.expiresAt ?? '',
       },
@@ -273,8 +274,9 @@ export class RequestStore {
         activeState: ACTIVE_STATE,
         initialState: INITIAL_STATE,
         requestKeyPrefix: this.keys.request(''),
-        extendedEvent: JSON.stringify(events.extended),
-        requestedEvent: JSON.stringify(events.requested),
+        // its expiresAt: 0, a placeholder the script sets in place (auditWithNumber)
+        extendedEvent: canonicalJson({ ...events.extended, expiresAt: 0 }),
+        requestedEvent: canonicalJson(events.requested),
       },
       Object.entries(toHash(extension)).flat(),
     );
@@ -300,7 +302,7 @@ export class RequestStore {
       this.redis,
       'acknowledge',
       { request: this.keys.request(req.id), reviews: this.keys.breakGlassReviews, auditStream: this.keys.auditStream },
-      { actor, now, event: JSON.stringify(event) },
+      { actor, now, event: canonicalJson(event) },
     );
     if (r.status === 'ok') return ok0();
     if (r.status === 'already') return { ...refuse('already', `acknowledged by ${r.acknowledgedBy}`), by: r.acknowledgedBy };
@@ -405,7 +407,7 @@ export class RequestStore {
 
   /** An audit event that goes with no state change (a refused action, an alert). */
   async appendAudit(event: AuditEvent): Promise<void> {
-    await runScript(this.redis, 'append-audit', { auditStream: this.keys.auditStream }, { event: JSON.stringify(event) });
+    await runScript(this.redis, 'append-audit', { auditStream: this.keys.auditStream }, { event: canonicalJson(event) });
   }
 
   async recentForUser(user: string, limit = 20): Promise<AccessRequest[]> {
