@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { AuditForwarder } from './audit/audit-forwarder.ts';
+import { WorkPace } from './service/work-pace.ts';
 import type { Env } from './config/env.ts';
 import { PolicyError, type JumpHostConfig, type Policy } from './config/policy.ts';
 import { announceReloads, PolicySource } from './config/policy-source.ts';
@@ -207,6 +208,9 @@ async function startDigest(p: {
 }
 
 /** The access service over its ports, the reconciler that finishes what it leaves behind, and the Home tabs. */
+/** Follow-ups whose jobs and messages run at once; more wait their turn (their key lines do not wait). */
+const FOLLOW_UPS_AT_ONCE = 8;
+
 function createAccessFlow(
   o: BrokerOptions,
   p: { policy: Policy; redis: Redis; requests: RequestStore; keys: KeyStore; standingKeys: StandingKeys; sync: JumpHostSync; registry: JumpHostRegistry; jobs: AccessJobs; notifier: SlackNotifier; client: ReturnType<typeof createWebClient>; clock: Clock; limits: RateLimiter; usage: ConnectionReports },
@@ -230,6 +234,7 @@ function createAccessFlow(
     usage: p.usage,
     auditTrail: new AuditLog(p.redis, o.redisPrefix),
     activationLeaseMs: leaseMs,
+    pace: new WorkPace(FOLLOW_UPS_AT_ONCE).run,
   });
   const reconciler = new Reconciler({
     policy,
@@ -470,7 +475,6 @@ export function createSyncParts(o: PartsBase & {
   const sync = new JumpHostSync({
     policy,
     requests,
-    keys,
     state,
     registry,
     standing,

@@ -5,13 +5,32 @@
 // broker's own sync counter (GET /metrics).
 import { blockGeneration } from '../../src/domain/managed-block.ts';
 import type { Environment } from '../../src/sandbox/environment.ts';
-import { addKey, approvalMessages, approve } from '../grants.ts';
+import { addKey, approvalMessages, prepareApprove } from '../grants.ts';
 import { KeysWatch, pool, until } from '../keys-watch.ts';
 import { metricValue, summarize, type Row } from '../stats.ts';
 
 async function syncCount(env: Environment): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${env.broker.port}/metrics`)).text();
   return metricValue(text, 'jit_sync_duration_seconds_count', { jump_host: 'bastion' }) ?? 0;
+}
+
+/** BENCH_PROFILE=<file>: a CPU profile of this process (broker, fake Slack, harness) over the timed burst. */
+async function profileIf(file: string | undefined): Promise<{ stop(): Promise<void> } | undefined> {
+  if (!file) return undefined;
+  const { Session } = await import('node:inspector/promises');
+  const { writeFileSync } = await import('node:fs');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 200 });
+  await session.post('Profiler.start');
+  return {
+    async stop() {
+      const { profile } = await session.post('Profiler.stop');
+      writeFileSync(file, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
 }
 
 export interface BurstResult {
@@ -37,14 +56,18 @@ export async function burst(env: Environment, grants: number, concurrency: numbe
     const renamesBefore = watch.renames;
     const ack: number[] = [];
     let lastAck = 0;
+    // Built and signed before the clock starts: the harness shares this process with the broker.
+    const clicks = msgs.map(([, m]) => prepareApprove(env, m));
+    const profile = await profileIf(process.env.BENCH_PROFILE);
     const t0 = performance.now();
-    await pool(msgs, concurrency, async ([, m]) => {
-      const sent = performance.now();
-      await approve(env, m);
+    await pool(clicks, concurrency, async (click) => {
+      const { sent, answered } = click();
+      await answered;
       lastAck = performance.now();
       ack.push(lastAck - sent);
     });
     const done = await allPresent;
+    await profile?.stop();
     const seconds = (done.mono - t0) / 1000;
     const generations = (blockGeneration(env.jump.readAuthorizedKeys()) ?? 0) - genBefore;
     const writes = watch.renames - renamesBefore;

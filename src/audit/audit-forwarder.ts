@@ -37,6 +37,8 @@ export class AuditForwarder {
       poster: AuditPoster;
       logger: Logger;
       blockMs?: number;
+      /** how long new events wait before they are posted (the work that made them goes first) */
+      settleMs?: number;
       claimIdleMs?: number;
       /** the delivery marker of a stream entry */
       deliveryKey: (streamId: string) => string;
@@ -77,7 +79,11 @@ export class AuditForwarder {
         const res = (await redis.xreadgroup('GROUP', GROUP, consumer, 'COUNT', 50, 'BLOCK', this.deps.blockMs ?? 1000, 'STREAMS', stream, '>')) as
           | [string, [string, string[]][]][]
           | null;
-        await this.deliver(res?.[0]?.[1] ?? [], false);
+        const fresh = res?.[0]?.[1] ?? [];
+        // The change an event records has its own follow-up running now (an approval's key line): posting can
+        // wait a moment and let that go first, on the same process.
+        if (fresh.length) await new Promise((r) => setTimeout(r, this.deps.settleMs ?? 25));
+        await this.deliver(fresh, false);
       } catch (err) {
         if (!this.running) break;
         if (!(err instanceof PostFailed)) logger[isRedisConnectionError(err) ? 'debug' : 'warn']({ err }, 'audit forwarder: read failed, retrying');

@@ -7,35 +7,34 @@ import { parseAuthorizedKeys, type RenderableGrant } from './managed-block.ts';
 
 const KEY_TYPE = /^(?:ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9@.-]+|[a-z0-9-]+-cert-v0\d@openssh\.com)$/;
 
-// A sync asks for the fingerprint of every active grant's key several times (approved key check, standing-key
-// screening, live sessions), on every pass: an sshpk parse + SHA-256 each (≈ 15 µs). The answer depends on the
-// text alone, so it is remembered; bounded in entries and in key size (RSA up to 4096 bits; a larger key is
-// simply parsed each time), so keys of people long gone do not pile up: ≤ 20,000 × 1 KB, oldest forgotten first.
-const FINGERPRINT_MEMO_MAX = 20_000;
-const FINGERPRINT_MEMO_KEY_CHARS = 1_024;
-const fingerprintMemo = new Map<string, string | undefined>();
-
 /** "SHA256:…" as ssh-keygen -l prints it, of a "<type> <base64>" text; undefined if it is no key. */
 export function fingerprintOfKey(type: string, blob: string): string | undefined {
   if (!KEY_TYPE.test(type) || !/^[A-Za-z0-9+/]+={0,2}$/.test(blob)) return undefined;
-  const text = `${type} ${blob}`;
-  if (fingerprintMemo.has(text)) return fingerprintMemo.get(text);
-  let fingerprint: string | undefined;
+  const known = fingerprints.get(`${type} ${blob}`);
+  if (known !== undefined) return known || undefined;
+  let fingerprint = '';
   try {
-    fingerprint = sshpk.parseKey(text, 'ssh').fingerprint('sha256').toString();
+    fingerprint = sshpk.parseKey(`${type} ${blob}`, 'ssh').fingerprint('sha256').toString();
   } catch {
-    fingerprint = undefined;
+    /* not a key sshpk reads: remembered as '' */
   }
-  if (text.length > FINGERPRINT_MEMO_KEY_CHARS) return fingerprint;
-  if (fingerprintMemo.size >= FINGERPRINT_MEMO_MAX) fingerprintMemo.delete(fingerprintMemo.keys().next().value!);
-  fingerprintMemo.set(text, fingerprint);
-  return fingerprint;
+  if (fingerprints.size >= FINGERPRINTS_KEPT) fingerprints.clear();
+  fingerprints.set(`${type} ${blob}`, fingerprint);
+  return fingerprint || undefined;
 }
+
+/**
+ * Fingerprints already computed, by key: every sync fingerprints each rendered key (≈ 0.1 ms each with sshpk),
+ * the same keys again and again. A pure function's results; bounded, forgotten all at once when full.
+ */
+const fingerprints = new Map<string, string>();
+const FINGERPRINTS_KEPT = 50_000;
 
 /** The fingerprint of a "<type> <base64>" key as the store and the renderer hold it. */
 export function fingerprintOfLine(keyLine: string): string | undefined {
-  // The text the memo is keyed by, as is: no split and join per call for a key seen before.
-  if (fingerprintMemo.has(keyLine)) return fingerprintMemo.get(keyLine);
+  // Remembered by "<type> <base64>", which is what the store holds: no split and join per call for a key seen before.
+  const known = fingerprints.get(keyLine);
+  if (known !== undefined) return known || undefined;
   const [type = '', blob = ''] = keyLine.split(' ');
   return fingerprintOfKey(type, blob);
 }

@@ -9,6 +9,7 @@ import type { JumpHostConfig } from '../config/policy.ts';
 import { HostKeyMismatchError, JumpHostUnavailableError } from './errors.ts';
 import { sha256Fingerprint } from './host-key-fingerprint.ts';
 import { parseServerVersion, type ServerVersion } from './server-version.ts';
+import { readWholeFile, SFTP_NO_SUCH_FILE, writeWholeFile, type SftpError } from './sftp-file.ts';
 
 interface Connection {
   client: Client;
@@ -16,6 +17,8 @@ interface Connection {
   server?: ServerVersion;
   /** one SFTP channel kept open on the connection: opening one costs several round trips per sync */
   sftp?: Promise<SFTPWrapper>;
+  /** what this connection last read or wrote per path: an update starts from it instead of reading first */
+  known: Map<string, string>;
   /** when it became ready: a failure on a connection older than the call may just mean it died quietly since */
   readyAt: number;
   /** set synchronously on close, error or timeout, so that the very next call connects afresh */
@@ -33,6 +36,8 @@ interface Slot {
 /** Checks the file as it stands right before the rename (re-read); throws to refuse replacing it. */
 export interface UpdateGuard {
   beforeRename?: (current: string) => void;
+  /** work that must be done before the file is replaced (it runs beside the write; a rejection refuses it) */
+  ready?: Promise<unknown>;
 }
 
 export interface AuthorizedKeysUpdate {
@@ -42,7 +47,6 @@ export interface AuthorizedKeysUpdate {
   server?: ServerVersion;
 }
 
-type SftpError = Error & { code?: number | string };
 
 export interface ExecResult {
   /** the exit status; null if the command was ended by a signal or its channel closed first */
@@ -54,7 +58,6 @@ export interface ExecResult {
 }
 
 const SAFE_WORD = /^[A-Za-z0-9_@%+=:,.\/;-]+$/;
-const SFTP_NO_SUCH_FILE = 2;
 
 /** ssh2 keeps the server's identification line only on internal fields; read them defensively. */
 function identificationOf(client: Client): string | undefined {
@@ -79,7 +82,7 @@ export class JumpHostConnections {
       logger: Logger;
       connectTimeoutMs?: number;
       operationTimeoutMs?: number;
-      /** fault injection for tests: runs after the temp file is written, before the re-read and the rename */
+      /** fault injection for tests: runs after the new content is rendered, before the temp file is written beside the re-read, and the rename */
       beforeRename?: (jh: JumpHostConfig) => Promise<void>;
     },
   ) {
@@ -124,7 +127,7 @@ export class JumpHostConnections {
     const started = performance.now();
     return new Promise<Connection>((resolve, reject) => {
       const client = new Client();
-      const conn: Connection = { client, log, readyAt: Infinity, dead: false };
+      const conn: Connection = { client, log, known: new Map(), readyAt: Infinity, dead: false };
       let mismatch: HostKeyMismatchError | undefined;
       let settled = false;
       const fail = (err: Error) => {
@@ -214,6 +217,14 @@ export class JumpHostConnections {
     return this.deadline(jh, what, this.operationTimeoutMs, op, conn);
   }
 
+  /** Several SFTP requests as one operation, with one deadline; their errors become JumpHostUnavailableError. */
+  private sftpOp<T>(jh: JumpHostConfig, conn: Connection, what: string, op: Promise<T>): Promise<T> {
+    const named = op.catch((err: SftpError) => {
+      throw err instanceof JumpHostUnavailableError ? err : new JumpHostUnavailableError(jh.name, `${what}: ${err?.message ?? String(err)}`, { cause: err });
+    });
+    return this.deadline(jh, what, this.operationTimeoutMs, named, conn);
+  }
+
   private async sftp(jh: JumpHostConfig, conn: Connection): Promise<SFTPWrapper> {
     if (!conn.sftp) {
       const opening = this.sftpCall<SFTPWrapper>(jh, conn, 'opening SFTP', (done) =>
@@ -247,7 +258,7 @@ export class JumpHostConnections {
 
   /**
    * Reads the authorized_keys file ('' if absent; decoded as latin1, one char per byte), lets `update` compute the new content and writes it only if
-   * it differs: temp file in the same directory (mode 0600), then posix-rename over the target, so sshd never
+   * it differs (`update` may run again with the file as it really stands, when it changed under the first run): temp file in the same directory (mode 0600), then posix-rename over the target, so sshd never
    * reads a half-written file. Relative paths are relative to the login's home (SFTP resolves them so).
    * Updates of one jump server run one at a time. A failure on a reused connection is retried once on a fresh
    * one (it may have died quietly since the last call); a failure on a fresh connection is reported at once.
@@ -276,71 +287,107 @@ export class JumpHostConnections {
   }
 
   /** The file ('' if absent), decoded as latin1: one char per byte, so lines outside the block come back byte for byte. */
-  private readText(jh: JumpHostConfig, conn: Connection, sftp: SFTPWrapper, path: string): Promise<string> {
-    return this.sftpCall<string>(jh, conn, `reading ${path}`, (done) =>
-      sftp.readFile(path, (err: SftpError | null | undefined, data: Buffer) => {
-        if (err?.code === SFTP_NO_SUCH_FILE) done(undefined, '');
-        else if (err) done(err);
-        else done(undefined, data.toString('latin1'));
-      }),
-    );
+  private async readText(jh: JumpHostConfig, conn: Connection, sftp: SFTPWrapper, path: string): Promise<string> {
+    return (await this.sftpOp(jh, conn, `reading ${path}`, readWholeFile(sftp, path)))?.toString('latin1') ?? '';
   }
 
+  /**
+   * Starts from what this connection last read or wrote at `path` (no read before the write), and checks it in the
+   * re-read that runs beside the temp file's write: a file changed meanwhile (another replica, a hand edit) is
+   * rendered again from what is really there. Replacing it takes three round trips on a warm connection: opening
+   * the temp file and the target, writing + closing the one while reading the other, the rename.
+   */
   private async updateOnce(jh: JumpHostConfig, conn: Connection, update: (current: string, server: ServerVersion | undefined) => string, guard: UpdateGuard): Promise<AuthorizedKeysUpdate> {
     const path = jh.authorizedKeysPath;
     let sftp: SFTPWrapper;
-    let before: string;
     try {
       sftp = await this.sftp(jh, conn);
-      before = await this.readText(jh, conn, sftp, path);
     } catch (err) {
       this.resetSftp(conn);
       throw err;
     }
-    // The caller's function runs outside the SFTP error handling: its own errors are not the server's fault.
-    const after = update(before, conn.server);
-    if (after === before) return { changed: false, before, after, server: conn.server };
-    // Everything the broker adds is ASCII; a char above one byte would be silently mangled by the latin1 encoding.
-    if (/[^\x00-\xff]/.test(after)) throw new Error(`refusing to write ${path} on ${jh.name}: the new content is not one byte per char`);
-    const tmp = posix.join(posix.dirname(path), `.${posix.basename(path)}.jit-${randomBytes(6).toString('hex')}.tmp`);
-    try {
-      await this.sftpCall<void>(jh, conn, `writing ${tmp}`, (done) => sftp.writeFile(tmp, Buffer.from(after, 'latin1'), { mode: 0o600 }, (err) => done(err)));
+    const remembered = conn.known.get(path);
+    // Whatever fails below leaves the file in a state not known here: the next update reads it first.
+    conn.known.delete(path);
+    const read = async () => {
       try {
-        await this.o.beforeRename?.(jh);
-        // The write and the rename each take time: look again right before replacing the file, so a newer block
-        // written meanwhile by another replica is never replaced by this one (the guard throws).
-        if (guard.beforeRename) guard.beforeRename(await this.readText(jh, conn, sftp, path));
-        // Plain SFTP rename fails when the target exists on OpenSSH; posix-rename replaces it atomically.
-        await this.sftpCall<void>(jh, conn, `renaming ${tmp} to ${path}`, (done) => sftp.ext_openssh_rename(tmp, path, (err) => done(err)));
+        return await this.readText(jh, conn, sftp, path);
       } catch (err) {
-        // Best effort: on a dead channel this goes nowhere, and the file is hidden and harmless to sshd.
-        try {
-          sftp.unlink(tmp, () => undefined);
-        } catch {
-          /* channel gone */
-        }
+        this.resetSftp(conn);
         throw err;
       }
+    };
+    let before = remembered ?? (await read());
+    let confirmed = remembered === undefined;
+    for (let round = 1; ; round++) {
+      // The caller's function runs outside the SFTP error handling: its own errors are not the server's fault.
+      const after = update(before, conn.server);
+      if (after === before) {
+        // Nothing to change from what was remembered: the server may still differ (a hand edit), so look.
+        if (!confirmed) {
+          const current = await read();
+          confirmed = true;
+          if (current !== before) {
+            before = current;
+            continue;
+          }
+        }
+        conn.known.set(path, before);
+        return { changed: false, before, after, server: conn.server };
+      }
+      // Everything the broker adds is ASCII; a char above one byte would be silently mangled by the latin1 encoding.
+      if (/[^\x00-\xff]/.test(after)) throw new Error(`refusing to write ${path} on ${jh.name}: the new content is not one byte per char`);
+      const current = await this.writeBeside(jh, conn, sftp, path, after, guard, before);
+      if (current === undefined) {
+        conn.known.set(path, after);
+        conn.log.debug({ path, bytesBefore: before.length, bytesAfter: after.length, round }, 'authorized_keys written');
+        return { changed: true, before, after, server: conn.server };
+      }
+      // The file was not what this rendering started from: render again from what is there (bounded: a file
+      // rewritten faster than three round trips is not a state worth chasing).
+      if (round >= 3) throw new JumpHostUnavailableError(jh.name, `${path} changed during each of ${round} writes`);
+      before = current;
+      confirmed = true;
+    }
+  }
+
+  /**
+   * Writes `after` to a temp file while re-reading the target; the guard sees the target as it stands right
+   * before the rename (and throws to refuse). Renamed only if the target is still `expected`; otherwise the temp
+   * file goes and the target's content is returned, to render again from.
+   */
+  private async writeBeside(jh: JumpHostConfig, conn: Connection, sftp: SFTPWrapper, path: string, after: string, guard: UpdateGuard, expected: string): Promise<string | undefined> {
+    const tmp = posix.join(posix.dirname(path), `.${posix.basename(path)}.jit-${randomBytes(6).toString('hex')}.tmp`);
+    try {
+      await this.o.beforeRename?.(jh);
+      const [, current] = await Promise.all([
+        this.sftpOp(jh, conn, `writing ${tmp}`, writeWholeFile(sftp, tmp, Buffer.from(after, 'latin1'), 0o600)),
+        this.readText(jh, conn, sftp, path),
+      ]);
+      // A newer block written meanwhile by another replica is never replaced by this one (the guard throws).
+      guard.beforeRename?.(current);
+      await guard.ready;
+      if (current !== expected) {
+        removeQuietly(sftp, tmp);
+        return current;
+      }
+      // Plain SFTP rename fails when the target exists on OpenSSH; posix-rename replaces it atomically.
+      await this.sftpCall<void>(jh, conn, `renaming ${tmp} to ${path}`, (done) => sftp.ext_openssh_rename(tmp, path, (err) => done(err)));
+      return undefined;
     } catch (err) {
+      // Best effort: on a dead channel this goes nowhere, and the file is hidden and harmless to sshd.
+      removeQuietly(sftp, tmp);
       // A refusal by the guard says nothing about the channel: keep it.
       if (err instanceof JumpHostUnavailableError) this.resetSftp(conn);
       throw err;
     }
-    conn.log.debug({ path, bytesBefore: before.length, bytesAfter: after.length }, 'authorized_keys written');
-    return { changed: true, before, after, server: conn.server };
   }
 
   /** A file as the jump account reads it over SFTP (latin1), or undefined if it does not exist (check-config). */
   async readRemoteFile(jh: JumpHostConfig, path: string): Promise<string | undefined> {
     const conn = await this.connected(jh);
     const sftp = await this.sftp(jh, conn);
-    return this.sftpCall<string | undefined>(jh, conn, `reading ${path}`, (done) =>
-      sftp.readFile(path, (err: SftpError | null | undefined, data: Buffer) => {
-        if (err?.code === SFTP_NO_SUCH_FILE) done(undefined, undefined);
-        else if (err) done(err);
-        else done(undefined, data.toString('latin1'));
-      }),
-    );
+    return (await this.sftpOp(jh, conn, `reading ${path}`, readWholeFile(sftp, path)))?.toString('latin1');
   }
 
   /** The names in a directory as the jump account lists it over SFTP (check-config: sshd_config Include globs). */
@@ -440,4 +487,13 @@ function pinnedHostKey(jh: JumpHostConfig, log: Logger, onMismatch: (e: HostKeyM
     log.error({ expected: jh.hostKey, actual }, 'jump host presented an unexpected host key');
     return false;
   };
+}
+
+/** Removes a temp file without waiting (best effort: on a dead channel this goes nowhere). */
+function removeQuietly(sftp: SFTPWrapper, path: string): void {
+  try {
+    sftp.unlink(path, () => undefined);
+  } catch {
+    /* channel gone */
+  }
 }

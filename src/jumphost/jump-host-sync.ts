@@ -17,7 +17,6 @@ import { JumpHostUnavailableError, StaleBlockError } from './errors.ts';
 import { supportsExpiryTime, supportsUtcExpiry } from './server-version.ts';
 import type { JumpHostState } from '../store/jump-host-state.ts';
 import type { JumpHostRegistry } from '../store/jump-host-registry.ts';
-import type { KeyStore } from '../store/key-store.ts';
 import type { RequestStore } from '../store/request-store.ts';
 import type { StandingKeyStore } from '../store/standing-key-store.ts';
 import type { SyncLocks } from '../store/sync-lock.ts';
@@ -33,8 +32,9 @@ export interface AuthorizedKeysUpdater {
   updateAuthorizedKeys(
     jh: JumpHostConfig,
     update: (current: string, server: OpenSshVersionInfo | undefined) => string,
-    /** `beforeRename` sees the file again right before the rename, and throws to refuse replacing it */
-    guard?: { beforeRename?: (current: string) => void },
+    /** `beforeRename` sees the file again right before the rename, and throws to refuse replacing it; the file
+     *  is replaced only once `ready` has resolved */
+    guard?: { beforeRename?: (current: string) => void; ready?: Promise<unknown> },
   ): Promise<{ changed: boolean; before: string; after: string }>;
 }
 
@@ -87,7 +87,6 @@ export class JumpHostSync {
     private readonly deps: {
       policy: Policy;
       requests: RequestStore;
-      keys: KeyStore;
       state: JumpHostState;
       /** remembers every jump server written to, so one that leaves the policy is not forgotten with lines on it */
       registry?: Pick<JumpHostRegistry, 'record'>;
@@ -175,22 +174,10 @@ export class JumpHostSync {
   /** Renders what the block should hold at this instant and writes it if the server differs. */
   private async runOnce(name: string, dryRun: boolean): Promise<SyncResult> {
     const jh = this.jumpHost(name);
-    const { requests, keys, policy, clock, updater, state } = this.deps;
+    const { requests, clock, updater, state } = this.deps;
     const body = async (lease?: { check(): void }): Promise<SyncResult> => {
       const renderedAt = clock.now();
-      const grants = await requests.getMany(await requests.activeGrantIds(name, renderedAt));
-      const keyLines = await keys.linesFor(grants.map((g) => g.requester));
-      // A grant the renderer refuses is left out and alerted: it must not block every other line's change.
-      const { renderable, unrenderable } = splitRenderable(renderableGrants(policy, grants, keyLines), renderedAt);
-      const written = await state.writtenLineHashes(name);
-      if (!dryRun) {
-        // Before the first write; a retired server only loses lines, and keeps the identity it was recorded with.
-        if (!jh.retired) await this.deps.registry?.record(name, identityOf(jh));
-        // Remember every line this write may put in the block before writing it, whatever the server's format.
-        const candidates = renderInFormats(renderable, renderedAt, ['utc', 'local', 'none']).flat();
-        await state.recordWritten(name, candidates, written);
-        await this.deps.sessions?.beforeWrite(name, renderedKeys(renderable, grants));
-      }
+      const { grants, written, fencing, renderable, unrenderable, recorded } = await this.prepare(name, jh, renderedAt, dryRun);
       let lines: string[] = [];
       let existing: string[] = [];
       let blockDamaged = false;
@@ -198,7 +185,7 @@ export class JumpHostSync {
       let format: ExpiryFormat = 'utc';
       let screened: ScreenedGrants = { kept: renderable, skipped: [] };
       let standingInFile = new Set<string>();
-      const { generation, notOlder } = await this.fence(name, dryRun);
+      const { generation, notOlder } = fencing;
       const started = Date.now();
       const { changed } = await this.fenced(name, () => updater.updateAuthorizedKeys(jh, (current, server) => {
         format = expiryFormatFor(server, jh);
@@ -217,7 +204,8 @@ export class JumpHostSync {
         notOlder('read')(current);
         lease?.check(); // another replica may have taken over: never write a rendering older than its
         return spliceWithGeneration(current, lines, ours, generation);
-      }, { beforeRename: notOlder('rename') }));
+      }, { beforeRename: notOlder('rename'), ready: recorded }));
+      await recorded;
       const { removedLines, addedLines } = lineChanges(existing, lines);
       const handEditedLines = removedLines.filter((l) => !written.has(lineHash(l)));
       const result: SyncResult = { jumpHost: name, changed, lines: lines.length, grantIds: screened.kept.map((g) => g.id), removedLines, addedLines, handEditedLines, blockDamaged, skippedStanding: screened.skipped, repair, unrenderable, expiryFormat: format, dryRun };
@@ -231,6 +219,32 @@ export class JumpHostSync {
       return result;
     };
     return dryRun ? body() : this.deps.lock.with(name, body);
+  }
+
+  /**
+   * What a write renders from, read at once (each round trip is on the Approve → line path), and the recording
+   * of every line the write may put in the block, whatever the server's format: started here, beside the write,
+   * and awaited before the rename (and by the caller, also when nothing was written).
+   */
+  private async prepare(name: string, jh: JumpHostConfig, renderedAt: number, dryRun: boolean) {
+    const { requests, policy, state } = this.deps;
+    const [{ grants, keyLines }, written, fencing] = await Promise.all([
+      requests.renderInputs(name, renderedAt),
+      state.writtenLineHashes(name),
+      this.fence(name, dryRun),
+      // Before the first write; a retired server only loses lines, and keeps the identity it was recorded with.
+      !dryRun && !jh.retired ? this.deps.registry?.record(name, identityOf(jh)) : undefined,
+    ]);
+    // A grant the renderer refuses is left out and alerted: it must not block every other line's change.
+    const { renderable, unrenderable } = splitRenderable(renderableGrants(policy, grants, keyLines), renderedAt);
+    const recorded = dryRun
+      ? undefined
+      : Promise.all([
+          state.recordWritten(name, renderInFormats(renderable, renderedAt, ['utc', 'local', 'none']).flat(), written),
+          this.deps.sessions?.beforeWrite(name, renderedKeys(renderable, grants)),
+        ]);
+    recorded?.catch(() => undefined);
+    return { grants, written, fencing, renderable, unrenderable, recorded };
   }
 
   /** How long after its start each grant's line arrived, and after its end each ended grant's line left. */

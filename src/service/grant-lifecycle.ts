@@ -8,43 +8,47 @@ import type { ActivationLease, ServiceDeps } from './ports.ts';
 import { auditEvent, showCurrentState, usageAtEnd } from './request-events.ts';
 
 /**
- * The work owed once a grant is active: its end is scheduled before the key goes on the server, then sync,
- * then exactly one activation message to the requester (the connect instructions, or why there are none).
+ * The work owed once a grant is active: the key goes on the server, then (in its turn) its end is scheduled and
+ * exactly one activation message to the requester (the connect instructions, or why there are none).
  * Run by the replica that won the approval; if that one dies, its lease runs out and the reconciler runs it.
  * Idempotent: jobs have fixed ids, the sync renders from the store, and the activation stays owed (in the
  * store's activating index) until the message is sent.
  */
 export async function completeActivation(d: ServiceDeps, requestId: string): Promise<void> {
-  await d.requests.withActivationLease(requestId, d.activationLeaseMs, (lease) => followUpActivation(d, requestId, lease));
+  await d.requests.withActivationLease(requestId, d.activationLeaseMs, (lease, req) => followUpActivation(d, requestId, lease, req));
 }
 
-async function followUpActivation(d: ServiceDeps, requestId: string, lease: ActivationLease): Promise<void> {
-  const req = await d.requests.get(requestId);
+async function followUpActivation(d: ServiceDeps, requestId: string, lease: ActivationLease, req: AccessRequest | undefined): Promise<void> {
   if (!req) return d.requests.finishActivation(requestId);
-  const current = req.state === 'active' && req.expiresAt !== undefined ? await installGrant(d, req, req.expiresAt) : req;
-  // A replica that died after sending but before finishing leaves an attempt behind: look before sending again.
-  const attempt = await d.requests.activationMessageAttempt(requestId);
-  const sending = attempt === 1 || !(await d.notifier.activationMessageSent?.(current));
-  if (sending) {
-    // A follow-up that outlived its lease (a call hung) may have been taken over: it must not send as well.
-    lease.check();
-    await sendActivationMessage(d, current);
-  }
-  // Sent: finishing must not be lost to a Redis blip, or the reconciler would send it again.
-  await retrying(() => d.requests.finishActivation(requestId), 30_000);
-  // The approval thread hears of it with the activation message: once, from the attempt that sent it.
-  await showCurrentState(d, requestId, sending ? activationStep(current) : undefined);
+  const expiresAt = req.state === 'active' ? req.expiresAt : undefined;
+  if (expiresAt !== undefined) await installLine(d, req, expiresAt);
+  // The rest (jobs, messages) waits its turn behind other follow-ups: in a burst of approvals the lines go first.
+  await (d.pace ?? now)(async () => {
+    if (expiresAt !== undefined) await scheduleEnd(d, req, expiresAt);
+    const current = expiresAt !== undefined ? ((await d.requests.get(requestId)) ?? req) : req;
+    // A replica that died after sending but before finishing leaves an attempt behind: look before sending again.
+    const attempt = await d.requests.activationMessageAttempt(requestId);
+    const sending = attempt === 1 || !(await d.notifier.activationMessageSent?.(current));
+    if (sending) {
+      // A follow-up that outlived its lease (a call hung) may have been taken over: it must not send as well.
+      lease.check();
+      await sendActivationMessage(d, current);
+    }
+    // Sent: finishing must not be lost to a Redis blip, or the reconciler would send it again.
+    await retrying(() => d.requests.finishActivation(requestId), 30_000);
+    // The approval thread hears of it with the activation message: once, from the attempt that sent it.
+    await showCurrentState(d, requestId, sending ? activationStep(current) : undefined);
+  });
 }
 
-/** Schedules the grant's end and warning, puts its line on the jump server; the request as it then stands. */
-async function installGrant(d: ServiceDeps, req: AccessRequest, expiresAt: number): Promise<AccessRequest> {
-  const { requests, jobs, clock, logger } = d;
-  const now = clock.now();
-  await jobs.schedule('revoke', req.id, expiresAt, now, expiresAt);
-  // Bookkeeping that does not gate access runs beside the sync.
-  const bookkeeping = Promise.all([jobs.cancel('timeout', req.id), scheduleExpiryWarning(d, req, expiresAt)]).catch((err: unknown) =>
-    logger.warn({ err, requestId: req.id }, 'could not update jobs after activation'),
-  );
+const now = <T>(fn: () => Promise<T>): Promise<T> => fn();
+
+/**
+ * Puts the grant's line on the jump server, first and alone: it is what the person waits for. A grant whose
+ * line cannot be installed ends as failed (and anything half-installed is taken out).
+ */
+async function installLine(d: ServiceDeps, req: AccessRequest, expiresAt: number): Promise<void> {
+  const { requests, clock, logger } = d;
   let keyChanged = false;
   try {
     const result = await d.sync.sync(req.jumpHost);
@@ -64,8 +68,22 @@ async function installGrant(d: ServiceDeps, req: AccessRequest, expiresAt: numbe
     const failed = await requests.transition(req, 'failed', auditEvent(d, 'failed', req, { detail }), fields);
     if (failed.ok) await d.sync.sync(req.jumpHost).catch(() => undefined); // take out anything half-installed
   }
-  await bookkeeping;
-  return (await requests.get(req.id)) ?? req;
+}
+
+/**
+ * Schedules the grant's end (a failure is thrown: the activation stays owed and is run again), its warning,
+ * and cancels its time-out. After the line: a crash before the jobs exist leaves the activation owed, so the
+ * reconciler schedules them again; meanwhile the line's expiry-time and every replica's expiry timer hold.
+ */
+async function scheduleEnd(d: ServiceDeps, req: AccessRequest, expiresAt: number): Promise<void> {
+  const { jobs, clock, logger } = d;
+  await Promise.all([
+    jobs.schedule('revoke', req.id, expiresAt, clock.now(), expiresAt),
+    // Bookkeeping that does not gate access.
+    Promise.all([jobs.cancel('timeout', req.id), scheduleExpiryWarning(d, req, expiresAt)]).catch((err: unknown) =>
+      logger.warn({ err, requestId: req.id }, 'could not update jobs after activation'),
+    ),
+  ]);
 }
 
 /** The thread's step for an activation follow-up: none where the grant ended another way (that path told it). */

@@ -63,8 +63,9 @@ export interface RequestRepository {
   /**
    * runs `fn` holding the activation lease of the grant, if its follow-up is still owed: true if it ran. Gives
    * the lease up (rejects) if `fn` runs for several leases; `fn` goes on, so it checks the lease before sending.
+   * `fn` is given the request as it stood under the lease (read with the check: one round trip).
    */
-  withActivationLease(id: string, leaseMs: number, fn: (lease: ActivationLease) => Promise<void>): Promise<boolean>;
+  withActivationLease(id: string, leaseMs: number, fn: (lease: ActivationLease, req: AccessRequest | undefined) => Promise<void>): Promise<boolean>;
   /** counts attempts at sending the activation message: more than 1 means an earlier one may have sent it */
   activationMessageAttempt(id: string): Promise<number>;
   /** the follow-up is done: nobody owes it any more */
@@ -215,4 +216,6 @@ export interface ServiceDeps {
   auditTrail?: AuditTrail;
   /** how long an activation follow-up may run before another replica may take it over */
   activationLeaseMs: number;
+  /** runs follow-up work that does not gate access (jobs, messages) a few at a time; without it, at once */
+  pace?: <T>(work: () => Promise<T>) => Promise<T>;
 }

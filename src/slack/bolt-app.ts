@@ -91,6 +91,8 @@ export function createBoltApp(o: BoltAppOptions): App {
   const botIdentity = keptOnceItWorks(() => identityClient.auth.test());
   botIdentity().catch(() => undefined);
   const app = new App({
+    // Bolt's default keeps a per-conversation state store on every request; nothing here reads it.
+    convoStore: false,
     authorize: async () => {
       try {
         const r = await botIdentity();
@@ -190,13 +192,7 @@ function registerListeners(app: App, o: BoltAppOptions, log: Logger, home: HomeT
   registerReviewButton(app, buttons);
   registerHomeTab(app, { service: o.service, home, log });
 
-  app.action<ButtonAction>(ACTION_APPROVE, async ({ ack, body, action, client }) => {
-    await ack();
-    const approvedFor = chosenApproveFor(body.state as ActionsState | undefined, action.block_id); // the menu next to Approve
-    const outcome = await attempt('approve', () => o.service.approve(action.value ?? '', body.user.id, approvedFor));
-    await ephemeral(body, client, outcome.text);
-    runAfter(outcome, 'approve');
-  });
+  registerApprove(app, buttons);
 
   registerApproveForMenu(app);
 
@@ -215,6 +211,19 @@ function registerListeners(app: App, o: BoltAppOptions, log: Logger, home: HomeT
     if (outcome.text) await ack({ response_action: 'errors', errors: { [DENY_REASON_BLOCK]: outcome.text } });
     else await ack();
     runAfter(outcome, 'deny');
+  });
+}
+
+/** Approve: the approval's first read goes out before the ack is written, so the two overlap (the ack is not
+ * held up: the use case runs only up to that read before it). */
+function registerApprove(app: App, b: { service: AccessService; attempt: Attempt; runAfter: (outcome: Outcome, what: string) => void; ephemeral: (body: ButtonAction, client: App['client'], text: string | undefined) => unknown }): void {
+  app.action<ButtonAction>(ACTION_APPROVE, async ({ ack, body, action, client }) => {
+    const approvedFor = chosenApproveFor(body.state as ActionsState | undefined, action.block_id); // the menu next to Approve
+    const approving = b.attempt('approve', () => b.service.approve(action.value ?? '', body.user.id, approvedFor));
+    await ack();
+    const outcome = await approving;
+    await b.ephemeral(body, client, outcome.text);
+    b.runAfter(outcome, 'approve');
   });
 }
 

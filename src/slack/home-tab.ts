@@ -14,13 +14,25 @@ import { explainSlackError, openForm } from './web-client.ts';
 export class HomeTab {
   /** per person, the publish in flight: the next one waits for it, so the last one shows the latest state */
   private readonly inFlight = new Map<string, Promise<void>>();
+  /**
+   * per person, a publish without a notice that waits for the one in flight: later changes share it, since it
+   * reads the state when it starts (an owner approving 1,000 requests gets a handful of publishes, not 1,000
+   * of which each reads the whole queue)
+   */
+  private readonly waiting = new Map<string, Promise<void>>();
 
   constructor(private readonly deps: { client: WebClient; home: (user: string) => Promise<HomeContents>; logger: Logger }) {}
 
   /** Shows `user` their Home tab as it stands now, with `notice` (the answer to their last click there) on top. Never throws. */
   publish(user: string, notice?: string): Promise<void> {
+    const shared = notice === undefined ? this.waiting.get(user) : undefined;
+    if (shared) return shared;
     const previous = this.inFlight.get(user) ?? Promise.resolve();
-    const next = previous.then(() => this.publishNow(user, notice));
+    const next: Promise<void> = previous.then(() => {
+      if (this.waiting.get(user) === next) this.waiting.delete(user);
+      return this.publishNow(user, notice);
+    });
+    if (notice === undefined) this.waiting.set(user, next);
     this.inFlight.set(user, next);
     void next.finally(() => {
       if (this.inFlight.get(user) === next) this.inFlight.delete(user);

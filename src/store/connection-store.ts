@@ -1,6 +1,7 @@
 // The connections the broker has seen in each jump server's sshd log, with the position the last read stopped
 // at. One read's changes and its new position are stored in one atomic step (lua/record-connections.lua).
 import type { Redis } from 'ioredis';
+import { canonicalJson } from '../domain/audit-chain.ts';
 import type { AuditEvent } from '../domain/audit-event.ts';
 import type { ConnectionRecord } from '../domain/sshd-log.ts';
 import { redisKeys, type RedisKeys } from './redis-keys.ts';
@@ -57,7 +58,7 @@ export class ConnectionStore {
         position: o.position ?? '',
         // cjson encodes an empty Lua table as {}: never decode one back into an array here
         records: records.length ? JSON.stringify(records) : '[]',
-        events: o.events.length ? JSON.stringify(o.events.map((e) => ({ connection: e.connection ?? '', event: JSON.stringify(e.event) }))) : '[]',
+        events: o.events.length ? JSON.stringify(o.events.map((e) => ({ connection: e.connection ?? '', event: canonicalJson(e.event) }))) : '[]',
         connectionPrefix: this.keys.connection(jumpHost, ''),
         keyConnectionsPrefix: this.keys.keyConnections(jumpHost, ''),
         endedTtlSeconds: Math.round(ENDED_CONNECTION_TTL_MS / 1000),

@@ -1,5 +1,6 @@
 // One registered public key per person. A key may belong to only one person.
 import type { Redis } from 'ioredis';
+import { canonicalJson } from '../domain/audit-chain.ts';
 import type { AuditEvent } from '../domain/audit-event.ts';
 import type { RegisteredKey, UserPublicKey } from '../domain/public-key.ts';
 import { ok, refuse } from '../domain/result.ts';
@@ -44,7 +45,7 @@ export class KeyStore {
       this.redis,
       'set-key',
       { userKey: this.keys.userKey(user), keyOwner: this.keys.keyOwner(key.fingerprint), auditStream: this.keys.auditStream },
-      { user, line: key.line, fingerprint: key.fingerprint, type: key.type, now, event: JSON.stringify(event), keyOwnerPrefix: this.keys.keyOwner('') },
+      { user, line: key.line, fingerprint: key.fingerprint, type: key.type, now, event: canonicalJson(event), keyOwnerPrefix: this.keys.keyOwner('') },
     );
     if (r.status === 'taken') return refuse('key-taken', `${key.fingerprint} belongs to someone else`);
     return ok({ replaced: r.previousFingerprint !== '' });
@@ -57,7 +58,7 @@ export class KeyStore {
       this.redis,
       'remove-key',
       { userKey: this.keys.userKey(user), auditStream: this.keys.auditStream },
-      { event: JSON.stringify(event), keyOwnerPrefix: this.keys.keyOwner('') },
+      { event: canonicalJson(event), keyOwnerPrefix: this.keys.keyOwner('') },
     );
     return r.status === 'ok' ? ok({ fingerprint: r.fingerprint }) : refuse('no-key', `${user} has no key`);
   }

@@ -3,7 +3,7 @@
 // A holder killed with kill -9 blocks the others for at most one lease; one whose work hangs, for at most
 // maxHoldMs when that is set. Waiters poll: sections are short.
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import { runScript } from './scripts.ts';
 
 export class LockTimeoutError extends Error {
@@ -59,6 +59,21 @@ export class RedisLock {
   async tryWith<T>(key: string, fn: (lease: Lease) => Promise<T>): Promise<T | undefined> {
     const token = await this.acquire(key, 0);
     return token === undefined ? undefined : this.holding(key, token, fn);
+  }
+
+  /**
+   * tryWith, with reads sent in the same round trip as the taking of the lock: Redis runs them right after it,
+   * so when the lock was taken they read what its holder may rely on. `fn` gets their answers.
+   */
+  async tryWithReads<T>(key: string, reads: (pipe: ChainableCommander) => void, fn: (lease: Lease, answers: unknown[]) => Promise<T>): Promise<T | undefined> {
+    const token = randomBytes(12).toString('hex');
+    const pipe = this.redis.pipeline().set(key, token, 'PX', this.o.leaseMs, 'NX');
+    reads(pipe);
+    const [taken, ...answers] = ((await pipe.exec()) ?? []).map(([err, v]) => {
+      if (err) throw err;
+      return v;
+    });
+    return taken === 'OK' ? this.holding(key, token, (lease) => fn(lease, answers)) : undefined;
   }
 
   private async acquire(key: string, waitMs: number): Promise<string | undefined> {

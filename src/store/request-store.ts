@@ -1,6 +1,7 @@
 // Requests, grants and their transitions in Redis. Transitions are atomic Lua scripts (scripts.ts, lua/), whose
 // guards come from the state table (domain/request-state.ts).
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
+import { canonicalJson } from '../domain/audit-chain.ts';
 import type { AuditEvent } from '../domain/audit-event.ts';
 import {
   ACTIVE_STATE,
@@ -90,7 +91,7 @@ export class RequestStore {
         initialState: INITIAL_STATE,
         createdAt: req.createdAt,
         id: req.id,
-        event: JSON.stringify(event),
+        event: canonicalJson(event),
         reviewBy: req.reviewBy ?? '',
       },
       Object.entries(toHash(req)).flat(),
@@ -109,6 +110,26 @@ export class RequestStore {
     return results.map(([, h]) => fromHash(h as Record<string, string>)).filter((r): r is AccessRequest => r !== undefined);
   }
 
+  /**
+   * What a sync renders from, in one round trip: the jump server's grants active after `now` (whole) and the key
+   * line of each one's requester (by user; a person without a key has none).
+   */
+  async renderInputs(jumpHost: string, now: number): Promise<{ grants: AccessRequest[]; keyLines: Map<string, string> }> {
+    const r = await runScript(this.redis, 'render-inputs', { activeGrants: this.keys.activeGrants(jumpHost) }, { after: now, requestPrefix: this.keys.request(''), userKeyPrefix: this.keys.userKey('') });
+    const { grants, lines } = JSON.parse(r.json) as { grants: string[][] | object; lines: string[] | object };
+    // cjson writes an empty list as {}.
+    const hashes = Array.isArray(grants) ? grants : [];
+    const pairs = Array.isArray(lines) ? lines : [];
+    const keyLines = new Map<string, string>();
+    for (let i = 0; i + 1 < pairs.length; i += 2) keyLines.set(pairs[i]!, pairs[i + 1]!);
+    const toObject = (flat: string[]) => {
+      const o: Record<string, string> = {};
+      for (let i = 0; i + 1 < flat.length; i += 2) o[flat[i]!] = flat[i + 1]!;
+      return o;
+    };
+    return { grants: hashes.map((h) => fromHash(toObject(h))).filter((g): g is AccessRequest => g !== undefined), keyLines };
+  }
+
   async addMessageRefs(id: string, refs: readonly MessageRef[]): Promise<void> {
     if (refs.length === 0) return;
     await this.redis.rpush(this.keys.requestMessages(id), ...refs.map((r) => JSON.stringify(r)));
@@ -125,8 +146,8 @@ export class RequestStore {
     const [approvedType, activatedType] = auditEventsInto(ACTIVE_STATE) ?? [];
     const [, extendedType] = auditEventsInto(EXTENDED_STATE) ?? [];
     if (!approvedType || !activatedType || !extendedType) throw new Error('the state table names no decision and grant events for activation and extension');
-    // An extension's grant: its own event (requestId = the grant), naming the extension that moved its end.
-    const grantEvent: AuditEvent = { ...base, type: extendedType, requestId: req.extends ?? req.id, durationMs: req.durationMs, detail: `extension ${req.id}` };
+    // An extension's grant: its own event (requestId = the grant), naming the extension that moved its end (expiresAt: 0, see approve.lua).
+    const grantEvent: AuditEvent = { ...base, type: extendedType, requestId: req.extends ?? req.id, durationMs: req.durationMs, expiresAt: 0, detail: `extension ${req.id}` };
     const r = await runScript(
       this.redis,
       'approve',
@@ -143,14 +164,14 @@ export class RequestStore {
         now,
         allowedFrom: statesLeadingTo(ACTIVE_STATE).join(','),
         activeState: ACTIVE_STATE,
-        recordedEvent: JSON.stringify({ ...base, type: 'approval-recorded' } satisfies AuditEvent),
+        recordedEvent: canonicalJson({ ...base, type: 'approval-recorded' } satisfies AuditEvent),
         // An auto-approval is its own event type, so an export tells it from an owner's decision at a glance.
-        approvedEvent: JSON.stringify({ ...base, type: req.autoApproved !== undefined ? 'auto-approved' : approvedType } satisfies AuditEvent),
-        activatedEvent: JSON.stringify({ ...base, type: activatedType, durationMs: req.durationMs } satisfies AuditEvent),
+        approvedEvent: canonicalJson({ ...base, type: req.autoApproved !== undefined ? 'auto-approved' : approvedType } satisfies AuditEvent),
+        activatedEvent: canonicalJson({ ...base, type: activatedType, durationMs: req.durationMs, expiresAt: 0 } satisfies AuditEvent),
         // approvalTimeoutMs, maxDurationMs, requiredApprovals, maxTotalMs
         ...rules,
         extendedState: EXTENDED_STATE,
-        extendedEvent: JSON.stringify(grantEvent),
+        extendedEvent: canonicalJson(grantEvent),
         approvedMs: approvedMs ?? '',
       },
     );
@@ -210,7 +231,7 @@ export class RequestStore {
         to,
         initialState: INITIAL_STATE,
         activeState: ACTIVE_STATE,
-        event: JSON.stringify(event),
+        event: canonicalJson(event),
         endedAt: fields.endedAt ?? event.at,
         endsAt: guard.expiresAt ?? '',
       },
@@ -253,8 +274,9 @@ export class RequestStore {
         activeState: ACTIVE_STATE,
         initialState: INITIAL_STATE,
         requestKeyPrefix: this.keys.request(''),
-        extendedEvent: JSON.stringify(events.extended),
-        requestedEvent: JSON.stringify(events.requested),
+        // its expiresAt: 0, a placeholder the script sets in place (auditWithNumber)
+        extendedEvent: canonicalJson({ ...events.extended, expiresAt: 0 }),
+        requestedEvent: canonicalJson(events.requested),
       },
       Object.entries(toHash(extension)).flat(),
     );
@@ -280,7 +302,7 @@ export class RequestStore {
       this.redis,
       'acknowledge',
       { request: this.keys.request(req.id), reviews: this.keys.breakGlassReviews, auditStream: this.keys.auditStream },
-      { actor, now, event: JSON.stringify(event) },
+      { actor, now, event: canonicalJson(event) },
     );
     if (r.status === 'ok') return ok0();
     if (r.status === 'already') return { ...refuse('already', `acknowledged by ${r.acknowledgedBy}`), by: r.acknowledgedBy };
@@ -336,12 +358,14 @@ export class RequestStore {
    * so does one whose `fn` has run for ACTIVATION_HOLD_LEASES leases: this then rejects (LockHeldTooLongError),
    * the follow-up stays owed for the reconciler, and `fn`'s lease.check() throws from then on.
    */
-  async withActivationLease(id: string, leaseMs: number, fn: (lease: Lease) => Promise<void>): Promise<boolean> {
+  async withActivationLease(id: string, leaseMs: number, fn: (lease: Lease, req: AccessRequest | undefined) => Promise<void>): Promise<boolean> {
     const lock = new RedisLock(this.redis, { leaseMs, maxHoldMs: ACTIVATION_HOLD_LEASES * leaseMs });
-    const ran = await lock.tryWith(this.keys.activationLease(id), async (lease) => {
-      // Checked under the lease: the previous holder un-owes it before letting go of the lease.
-      if ((await this.redis.zscore(this.keys.activating, id)) === null) return false;
-      await fn(lease);
+    // Checked under the lease (read right after taking it, in the same round trip): the previous holder un-owes
+    // it before letting go of the lease. The request comes along: the follow-up needs it next.
+    const reads = (pipe: ChainableCommander) => pipe.zscore(this.keys.activating, id).hgetall(this.keys.request(id));
+    const ran = await lock.tryWithReads(this.keys.activationLease(id), reads, async (lease, [owed, fields]) => {
+      if (owed === null) return false;
+      await fn(lease, fromHash(fields as Record<string, string>));
       return true;
     });
     return ran === true;
@@ -383,7 +407,7 @@ export class RequestStore {
 
   /** An audit event that goes with no state change (a refused action, an alert). */
   async appendAudit(event: AuditEvent): Promise<void> {
-    await runScript(this.redis, 'append-audit', { auditStream: this.keys.auditStream }, { event: JSON.stringify(event) });
+    await runScript(this.redis, 'append-audit', { auditStream: this.keys.auditStream }, { event: canonicalJson(event) });
   }
 
   async recentForUser(user: string, limit = 20): Promise<AccessRequest[]> {

@@ -82,6 +82,7 @@ export const SCRIPTS = {
   },
   'claim-digest': { keys: ['day', 'lease'], args: ['token', 'leaseMs', 'keepMs'], replies: { fresh: [], retry: [], busy: [], posted: [] } },
   'digest-posted': { keys: ['day', 'lease', 'windowEnd'], args: ['token', 'keepMs', 'upTo'], replies: { ok: [] } },
+  'render-inputs': { keys: ['activeGrants'], args: ['after', 'requestPrefix', 'userKeyPrefix'], replies: { ok: ['json'] } },
   'release-lock': { keys: ['lock'], args: ['token'], replies: { released: [], notHeld: [] } },
   'renew-lock': { keys: ['lock'], args: ['token', 'leaseMs'], replies: { renewed: [], lost: [] } },
 } as const satisfies Record<string, ScriptSpec>;

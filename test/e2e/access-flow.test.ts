@@ -32,6 +32,8 @@ describe('core access flow', () => {
   });
 
   it('refuses bad requests with a specific message and creates nothing', async () => {
+    // The key registered just before is audited in the channel a moment later: that post is not this test's.
+    await until('the key registration in the audit channel', () => posts(world, AUDIT_CHANNEL).find((c) => JSON.stringify(c.args).includes('U0NEWCOMER')));
     const before = world.slack.calls.length;
     const cases: [string, string, RegExp][] = [
       [ENGINEER, 'request nope 5s because', /Unknown host "nope"\. Hosts you can request: `internal-1`, `internal-2`/],

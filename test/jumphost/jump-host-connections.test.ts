@@ -149,6 +149,43 @@ describe('JumpHostConnections', () => {
     assert.equal(accepted(sshd), logins);
   });
 
+  it('an update starting from what it last wrote still sees a change made on the server since: edited by hand, or rewritten to the same content', async () => {
+    await connections.updateAuthorizedKeys(jh, (c) => `${c}remembered\n`);
+    // Someone edits the file between two updates (the connection remembers what it wrote, not this).
+    sshd.writeAuthorizedKeys(`${sshd.readAuthorizedKeys()}edited by hand\n`);
+    const seen: string[] = [];
+    const result = await connections.updateAuthorizedKeys(jh, (current) => (seen.push(current), current.replace('remembered\n', 'changed\n')));
+    assert.match(result.before, /edited by hand\n$/, 'the result names what was really replaced');
+    assert.equal(sshd.readAuthorizedKeys(), result.after);
+    assert.match(result.after, /changed\nedited by hand\n$/, 'the hand edit is kept, the change made');
+    assert.ok(seen.at(-1)!.includes('edited by hand'), 'the last rendering started from the file as it stood');
+
+    // A change that renders to what was remembered: the server is still looked at, and repaired.
+    sshd.writeAuthorizedKeys(sshd.readAuthorizedKeys().replace('changed\n', 'tampered\n'));
+    const repaired = await connections.updateAuthorizedKeys(jh, (current) => current.replace('tampered\n', 'changed\n'));
+    assert.equal(repaired.changed, true);
+    assert.match(sshd.readAuthorizedKeys(), /changed\nedited by hand\n$/);
+    assert.deepEqual(readdirSync(sshd.dir).filter((f) => f.includes('.tmp')), [], 'no temp file left behind');
+  });
+
+  it('reads and writes a file larger than one SFTP request byte for byte (2.5 MB, all 256 byte values)', async () => {
+    const path = join(sshd.dir, 'large');
+    const bytes = Buffer.alloc(2_500_003);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7 + (i >> 11)) & 0xff;
+    const content = bytes.toString('latin1');
+    await connections.updateAuthorizedKeys({ ...jh, authorizedKeysPath: path }, () => content);
+    assert.ok(readFileSync(path).equals(bytes), 'written byte for byte');
+    const fresh = new JumpHostConnections({ logger: pino({ level: 'silent' }), connectTimeoutMs: TIMEOUT_MS, operationTimeoutMs: TIMEOUT_MS });
+    try {
+      const result = await fresh.updateAuthorizedKeys({ ...jh, authorizedKeysPath: path }, (current) => `${current}tail\n`);
+      assert.equal(result.before.length, bytes.length, 'read whole by a connection that never wrote it');
+      assert.ok(Buffer.from(result.before, 'latin1').equals(bytes), 'read byte for byte');
+      assert.ok(readFileSync(path).equals(Buffer.concat([bytes, Buffer.from('tail\n')])));
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('reports the server version from the SSH banner', async () => {
     const v = await connections.serverVersion(jh);
     assert.equal(v?.raw, await banner(sshd.port));

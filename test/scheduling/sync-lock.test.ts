@@ -92,6 +92,23 @@ describe('sync across replicas', () => {
     assert.equal(await lock.with('{jit}:test-lock', async () => 'ran'), 'ran');
   });
 
+  it('takes a lock and reads in one round trip: the reads are answered only to the one that took it', async () => {
+    const redis = client();
+    const lock = new RedisLock(redis, { leaseMs: 1500 });
+    await redis.set('{jit}:read-me', 'v1');
+    const reads = (p: import('ioredis').ChainableCommander) => p.get('{jit}:read-me').exists('{jit}:read-lock');
+    let inside: unknown[] | undefined;
+    const got = await lock.tryWithReads('{jit}:read-lock', reads, async (_lease, answers) => {
+      inside = answers;
+      // While held, nobody else takes it, and their function does not run.
+      assert.equal(await lock.tryWithReads('{jit}:read-lock', reads, async () => assert.fail('ran beside the holder')), undefined);
+      return 'ran';
+    });
+    assert.equal(got, 'ran');
+    assert.deepEqual(inside, ['v1', 1], 'read after the lock was taken (it exists)');
+    assert.equal(await redis.exists('{jit}:read-lock'), 0, 'released after');
+  });
+
   it('never lets the server hold an older rendering than one already written while two replicas race', async () => {
     const logger = pino({ level: 'silent' });
     const redisOf = [client(), client()];

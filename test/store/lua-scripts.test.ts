@@ -55,6 +55,22 @@ describe('Lua scripts', () => {
     assert.deepEqual(users.sort(), ['acknowledge.lua', 'append-audit.lua', 'approve.lua', 'ask-extension.lua', 'create-request.lua', 'record-connections.lua', 'remove-key.lua', 'set-key.lua', 'transition.lua']);
   });
 
+  it('appends only canonical events: as the broker sends them, or re-encoded by auditCanonical after a change', () => {
+    // The append stores the text it is given (no re-encoding: the hash covers exactly that text), so every call
+    // passes an argument the broker made with canonicalJson, or auditCanonical's or auditWithNumber's output.
+    const calls = readdirSync(LUA, { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.lua'))
+      .flatMap((f) => [...readFileSync(join(LUA, f), 'utf8').matchAll(/(?<!function )\bauditAppend\(([^,]+), ([^,]+)/g)].map((m) => `${f}: ${m[2]}`));
+    assert.ok(calls.length >= 12, calls.join('\n'));
+    for (const call of calls) assert.match(call, /: (ARG\.\w+|e\.event|auditCanonical\(\w+\)|(auditWithNumber\()?withShortening\(ARG\.\w+|auditWithNumber\(ARG\.\w+)$/, call);
+    assert.match(readFileSync(join(LUA, 'include/shorter-approval.lua'), 'utf8'), /return auditCanonical\(event\)/);
+    // The broker's side: every event argument of a script is canonicalJson's output, never JSON.stringify's.
+    for (const f of sourceFiles().filter((f) => f.path.includes('src/store/') && f.path.endsWith('.ts'))) {
+      assert.doesNotMatch(f.text, /[eE]vent\w*: JSON\.stringify\(/, f.path);
+      assert.doesNotMatch(f.text, /JSON\.stringify\(\s*(?:[\w.]*\.)?\w*[eE]vents?(?:\.\w+)?\s*\)/, f.path);
+    }
+  });
+
   it('names no request state in Lua: the guards come from the state table', () => {
     for (const f of readdirSync(LUA).filter((n) => n.endsWith('.lua')))
       for (const state of REQUEST_STATES) assert.ok(!readFileSync(join(LUA, f), 'utf8').includes(`'${state}'`), `${f} names '${state}'`);

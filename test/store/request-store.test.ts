@@ -150,6 +150,30 @@ describe('RequestStore', () => {
     assert.equal(await store.nextExpiry('bastion', NOW), NOW + 1000);
   });
 
+  it('reads what a sync renders in one step: the active grants whole and each requester’s key line once, nothing ended or of another jump server', async () => {
+    const keys = new KeyStore(db.redis);
+    const key = (n: string) => ({ line: `ssh-ed25519 AAAA${n} ${n}@laptop`, type: 'ssh-ed25519', bits: 256, fingerprint: `SHA256:${n}` });
+    await keys.set('UONE', key('one'), NOW);
+    await keys.set('UTWO', key('two'), NOW);
+    const grant = async (o: Partial<AccessRequest>) => {
+      const req = draft(o);
+      await store.create(req, { type: 'requested', at: NOW, requestId: req.id });
+      await store.approve(req, 'UA', NOW, asRequested(req));
+      return req;
+    };
+    assert.deepEqual(await store.renderInputs('bastion', NOW), { grants: [], keyLines: new Map() }, 'none yet: an empty list');
+    const a = await grant({ requester: 'UONE', durationMs: 1000 });
+    const b = await grant({ requester: 'UONE' });
+    const c = await grant({ requester: 'UTWO', reason: 'quote " and \\ back\nslash' });
+    const keyless = await grant({ requester: 'UNOKEY' });
+    await grant({ requester: 'UTWO', jumpHost: 'other-bastion' });
+    const read = await store.renderInputs('bastion', NOW + 1000); // a has ended by then
+    assert.deepEqual(read.grants.map((g) => g.id).sort(), [b.id, c.id, keyless.id].sort());
+    assert.deepEqual(read.grants.find((g) => g.id === c.id), await store.get(c.id), 'whole, as get reads it');
+    assert.deepEqual([...read.keyLines].sort(), [['UONE', key('one').line], ['UTWO', key('two').line]]);
+    assert.equal((await store.renderInputs('bastion', NOW + 999)).grants.some((g) => g.id === a.id), true);
+  });
+
   it('gives up an activation lease whose follow-up never settles: the call fails, the follow-up stays owed, another replica runs it', async () => {
     const req = draft();
     await store.create(req, { type: 'requested', at: NOW, requestId: req.id });

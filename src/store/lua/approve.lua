@@ -14,10 +14,10 @@
 -- KEYS: request, auditStream, activeGrants, pendingRequests, activating, grant
 -- ARGV: approver, now, allowedFrom, activeState, recordedEvent, approvedEvent, activatedEvent, approvalTimeoutMs, maxDurationMs, requiredApprovals, extendedState, extendedEvent, maxTotalMs, approvedMs
 --   allowedFrom: comma-separated states a request may be approved in (the state table's guard, passed in);
---   activeState: the state it moves to; the activated event's expiresAt is filled in here;
+--   activeState: the state it moves to; the activated event's expiresAt is filled in here (sent as 0);
 --   approvalTimeoutMs, maxDurationMs, requiredApprovals, maxTotalMs: the current policy's, for this request's host
 --   grant: the extended grant's hash (for a request that is no extension: the request's own, unused);
---   extendedEvent: the grant's audit event of an extension (its expiresAt is filled in here)
+--   extendedEvent: the grant's audit event of an extension (its expiresAt is filled in here; sent as 0)
 -- Returns: recorded(approvals, required) | activated(expiresAt) | extension-approved(grantId, expiresAt) | duplicate | self
 --   | conflict(state) | missing | too-late(deadline) | too-long(durationMs) | grant-ended(state) | over-total(totalMs)
 -- #include audit-append
@@ -57,9 +57,7 @@ if extends then
   redis.call('ZREM', KEY.pendingRequests, redis.call('HGET', KEY.request, 'id'))
   redis.call('HDEL', KEY.grant, 'pendingExtension')
   auditAppend(KEY.auditStream, ARG.approvedEvent, state)
-  local extended = cjson.decode(ARG.extendedEvent)
-  extended['expiresAt'] = grantExpiresAt
-  auditAppend(KEY.auditStream, cjson.encode(extended), ARG.activeState)
+  auditAppend(KEY.auditStream, auditWithNumber(ARG.extendedEvent, 'expiresAt', grantExpiresAt), ARG.activeState)
   return {'extension-approved', extends, tostring(grantExpiresAt)}
 end
 local expiresAt = now + grantMs
@@ -69,7 +67,5 @@ redis.call('ZADD', KEY.activeGrants, expiresAt, id)
 redis.call('ZREM', KEY.pendingRequests, id)
 redis.call('ZADD', KEY.activating, now, id)
 auditAppend(KEY.auditStream, withShortening(ARG.approvedEvent, KEY.request, durationMs, grantMs), state)
-local activated = cjson.decode(withShortening(ARG.activatedEvent, KEY.request, durationMs, grantMs))
-activated['expiresAt'] = expiresAt
-auditAppend(KEY.auditStream, cjson.encode(activated), state)
+auditAppend(KEY.auditStream, auditWithNumber(withShortening(ARG.activatedEvent, KEY.request, durationMs, grantMs), 'expiresAt', expiresAt), state)
 return {'activated', tostring(expiresAt)}

@@ -5,7 +5,7 @@
 -- ARGV: now, requester, durationMs, maxTotalMs, selfExtendMs, activeState, initialState, requestKeyPrefix, extendedEvent, requestedEvent, [field, value]...
 --   extension: the hash of the extension request to create (fields after ARGV); requestKeyPrefix + id: any
 --   request's hash (same hash tag as the KEYS); extendedEvent: the audit event of a self-extension (its
---   expiresAt is filled in here); requestedEvent: that of an extension request
+--   expiresAt is filled in here; sent as 0); requestedEvent: that of an extension request
 -- Returns: self-extended(expiresAt) | asked | waiting(extensionId) | grant-ended(state) | over-total(totalMs) | missing
 -- #include audit-append
 -- #include extend-grant
@@ -18,9 +18,7 @@ if refused then return refused end
 if g[2] and redis.call('HGET', ARG.requestKeyPrefix .. g[2], 'state') == ARG.initialState then return {'waiting', g[2]} end
 if tonumber(g[3] or '0') + durationMs <= tonumber(ARG.selfExtendMs) then
   local expiresAt = extendGrant(KEY.grant, KEY.activeGrants, durationMs)
-  local event = cjson.decode(ARG.extendedEvent)
-  event['expiresAt'] = expiresAt
-  auditAppend(KEY.auditStream, cjson.encode(event), ARG.activeState)
+  auditAppend(KEY.auditStream, auditWithNumber(ARG.extendedEvent, 'expiresAt', expiresAt), ARG.activeState)
   return {'self-extended', tostring(expiresAt)}
 end
 for i = REST, #ARGV, 2 do redis.call('HSET', KEY.extension, ARGV[i], ARGV[i + 1]) end

@@ -4,7 +4,7 @@
 -- KEYS: logPosition, liveConnections, auditStream, targetsLogged
 -- ARGV: position, records, events, connectionPrefix, keyConnectionsPrefix, endedTtlSeconds, targetsSeen
 -- position: '' to leave it as it is (the broker ended connections, nothing was read)
--- records: JSON [{id, json, fingerprint, startedAt, ended}]; events: JSON [{connection (id or ''), event (JSON)}]
+-- records: JSON [{id, json, fingerprint, startedAt, ended}]; events: JSON [{connection (id or ''), event (canonical JSON)}]
 -- Returns: ok
 -- #include audit-append
 -- An event tied to a connection is appended only with that connection's first record: a read that sees the

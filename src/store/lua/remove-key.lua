@@ -11,5 +11,5 @@ local keyType = redis.call('HGET', KEY.userKey, 'type') or ''
 redis.call('DEL', KEY.userKey, ARG.keyOwnerPrefix .. fingerprint)
 local event = cjson.decode(ARG.event)
 event['detail'] = keyType .. ' ' .. fingerprint
-auditAppend(KEY.auditStream, cjson.encode(event), '')
+auditAppend(KEY.auditStream, auditCanonical(event), '')
 return {'ok', fingerprint}

@@ -16,5 +16,5 @@ redis.call('HSET', KEY.userKey, 'line', ARG.line, 'fingerprint', ARG.fingerprint
 redis.call('SET', KEY.keyOwner, ARG.user)
 local event = cjson.decode(ARG.event)
 if previous == '' then event['type'] = 'key-added' else event['type'] = 'key-replaced' end
-auditAppend(KEY.auditStream, cjson.encode(event), '')
+auditAppend(KEY.auditStream, auditCanonical(event), '')
 return {'ok', previous}

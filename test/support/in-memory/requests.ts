@@ -165,11 +165,11 @@ export class InMemoryRequests implements RequestRepository {
     this.audit.push(event);
   }
 
-  async withActivationLease(id: string, _leaseMs: number, fn: (lease: ActivationLease) => Promise<void>): Promise<boolean> {
+  async withActivationLease(id: string, _leaseMs: number, fn: (lease: ActivationLease, req: AccessRequest | undefined) => Promise<void>): Promise<boolean> {
     if (this.leases.has(id) || !this.activating.has(id)) return false;
     this.leases.add(id);
     try {
-      await fn({ check: () => this.leaseCheck(id) });
+      await fn({ check: () => this.leaseCheck(id) }, await this.get(id));
       return true;
     } finally {
       this.leases.delete(id);

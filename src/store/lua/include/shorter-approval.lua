@@ -25,12 +25,12 @@ local function shortestApproval(requestKey, askedMs, chosen, approver)
   return shortest or askedMs
 end
 
--- An approval's audit event (JSON) says the grant's time and that it was shortened, and by whom.
+-- An approval's audit event (canonical JSON, in and out) says the grant's time and that it was shortened, and by whom.
 local function withShortening(eventJson, requestKey, askedMs, grantMs)
   if grantMs >= askedMs then return eventJson end
   local event = cjson.decode(eventJson)
   event['durationMs'] = grantMs
   event['detail'] = 'approved for ' .. formatDurationMs(grantMs) .. ' of ' .. formatDurationMs(askedMs) .. ' asked (shortened by '
     .. redis.call('HGET', requestKey, 'shortenedBy') .. ')'
-  return cjson.encode(event)
+  return auditCanonical(event)
 end
