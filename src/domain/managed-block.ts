@@ -69,11 +69,12 @@ function permitOpenTarget(address: string, port: number): string {
   return `${host}:${port}`;
 }
 
+const two = (n: number): string => (n < 10 ? `0${n}` : String(n));
+
 export function formatExpiryTime(epochMs: number, format: Exclude<ExpiryFormat, 'none'>): string {
   // expiry-time has second precision; round down so sshd never honours a key past its grant.
   const d = new Date(Math.floor(epochMs / 1000) * 1000);
   // Field by field rather than toISOString + replace: a sync renders thousands of these on every pass.
-  const two = (n: number) => (n < 10 ? `0${n}` : String(n));
   const year = d.getUTCFullYear();
   const digits = `${year < 1000 && year >= 0 ? String(year).padStart(4, '0') : year}${two(d.getUTCMonth() + 1)}${two(d.getUTCDate())}${two(d.getUTCHours())}${two(d.getUTCMinutes())}${two(d.getUTCSeconds())}`;
   // Past year 9999 (five digits), before year 0 ("-1…") or an invalid date ("NaN…"): never let that into the line.
@@ -111,17 +112,34 @@ export function renderInFormats(grants: readonly RenderableGrant[], now: number,
     byKey.set(g.publicKey, list);
   }
   const out = formats.map((): string[] => []);
-  for (const [key, list] of [...byKey].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    list.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    const targets = [...new Set(list.map((g) => permitOpenTarget(g.address, g.port)))].sort();
-    const options = ['restrict', 'port-forwarding', ...targets.map((t) => `permitopen="${t}"`), 'command="/bin/false"'].join(',');
-    const tail = `${key} jit:${list.map((g) => g.id).join(',')}`;
+  const withExpiry = formats.some((f) => f !== 'none');
+  // Plain loops and module-level comparators: no closure made per key (thousands per pass, each one a cost).
+  for (const [key, list] of [...byKey].sort(byFirst)) {
+    list.sort(byId);
+    const targets = new Set<string>();
+    const ids: string[] = [];
+    let earliest = Infinity;
+    for (const g of list) {
+      targets.add(permitOpenTarget(g.address, g.port));
+      ids.push(g.id);
+      if (g.expiresAt < earliest) earliest = g.expiresAt;
+    }
+    let options = 'restrict,port-forwarding';
+    for (const t of [...targets].sort()) options += `,permitopen="${t}"`;
+    options += ',command="/bin/false"';
+    const tail = `${key} jit:${ids.join(',')}`;
     // 'local' is 'utc' without its Z (formatExpiryTime): computed once for both.
-    const local = formats.some((f) => f !== 'none') ? formatExpiryTime(Math.min(...list.map((g) => g.expiresAt)), 'local') : '';
-    formats.forEach((f, i) => out[i]!.push(f === 'none' ? `${options} ${tail}` : `${options},expiry-time="${f === 'utc' ? `${local}Z` : local}" ${tail}`));
+    const local = withExpiry ? formatExpiryTime(earliest, 'local') : '';
+    for (let i = 0; i < formats.length; i++) {
+      const f = formats[i];
+      out[i]!.push(f === 'none' ? `${options} ${tail}` : `${options},expiry-time="${f === 'utc' ? `${local}Z` : local}" ${tail}`);
+    }
   }
   return out;
 }
+
+const byFirst = ([a]: [string, unknown], [b]: [string, unknown]): number => (a < b ? -1 : a > b ? 1 : 0);
+const byId = (a: RenderableGrant, b: RenderableGrant): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 /** The grant ids a rendered line names in its comment (`jit:<id>,<id>`); none for any other line. */
 export function grantIdsOfLine(line: string): string[] {
