@@ -70,6 +70,8 @@ export function expiryFormatFor(server: OpenSshVersionInfo | undefined, jh: Jump
 }
 
 const UNRENDERABLE_ALERT_QUIET_MS = 31 * 86_400_000;
+/** The longest a write waits for its callers' `before` work (a revoke job add held up by a Redis failover). */
+const GATE_WAIT_MS = 5000;
 
 interface Slot {
   timer?: NodeJS.Timeout;
@@ -77,6 +79,8 @@ interface Slot {
 
 export class JumpHostSync {
   private readonly slots = new Map<string, Slot>();
+  /** per jump server, what callers asked the next write to wait for (sync's `before`) */
+  private readonly gates = new Map<string, Promise<unknown>[]>();
   // A sync serves every caller that asked meanwhile: its lines carry the jump server, not one caller's request.
   private readonly runs = new CoalescedRuns((name: string) => withOnlyLogFields({ jumpHost: name }, () => this.runWithRetry(name)));
   private stopped = false;
@@ -115,9 +119,28 @@ export class JumpHostSync {
     return jh;
   }
 
-  /** Resolves once a sync that started after this call has finished. */
-  sync(jumpHostName: string): Promise<SyncResult> {
+  /**
+   * Resolves once a sync that started after this call has finished. `before`: work that must be done before that
+   * sync replaces the file (an activation's revoke job: the line never stands without its end scheduled); it is
+   * waited for at most GATE_WAIT_MS, then the write goes ahead (what it guards is also covered otherwise).
+   */
+  sync(jumpHostName: string, before?: Promise<unknown>): Promise<SyncResult> {
+    if (before) {
+      const gates = this.gates.get(jumpHostName) ?? [];
+      gates.push(before.catch(() => undefined));
+      this.gates.set(jumpHostName, gates);
+    }
     return this.runs.request(jumpHostName);
+  }
+
+  /** What the next run's write waits for (taken by the run when it starts: a later caller is served by the next run). */
+  private takeGates(name: string): Promise<unknown> | undefined {
+    const gates = this.gates.get(name);
+    if (!gates) return undefined;
+    this.gates.delete(name);
+    let timer: NodeJS.Timeout | undefined;
+    const cap = new Promise<void>((r) => (timer = setTimeout(r, GATE_WAIT_MS)));
+    return Promise.race([Promise.all(gates), cap]).finally(() => clearTimeout(timer));
   }
 
   async syncAll(): Promise<SyncResult[]> {
@@ -130,6 +153,7 @@ export class JumpHostSync {
   }
 
   private async runWithRetry(name: string): Promise<SyncResult> {
+    const gate = this.takeGates(name);
     const attempts = this.deps.attempts ?? 4;
     const base = this.deps.retryBaseMs ?? 250;
     let staleRefusals = 0;
@@ -137,7 +161,7 @@ export class JumpHostSync {
     const finished = (error: boolean) => this.deps.observer?.syncFinished(name, (performance.now() - started) / 1000, error);
     for (let attempt = 1; ; attempt++) {
       try {
-        const result = await this.runOnce(name, false);
+        const result = await this.runOnce(name, false, gate);
         finished(false);
         if (this.unreachable.delete(name)) this.deps.logger.info({ jumpHost: name }, `jump server ${name} reachable again: synced`);
         this.armExpiryTimer(name).catch((err: unknown) => this.deps.logger.warn({ err, jumpHost: name }, 'could not arm the expiry timer'));
@@ -172,7 +196,7 @@ export class JumpHostSync {
   }
 
   /** Renders what the block should hold at this instant and writes it if the server differs. */
-  private async runOnce(name: string, dryRun: boolean): Promise<SyncResult> {
+  private async runOnce(name: string, dryRun: boolean, gate?: Promise<unknown>): Promise<SyncResult> {
     const jh = this.jumpHost(name);
     const { requests, clock, updater, state } = this.deps;
     const body = async (lease?: { check(): void }): Promise<SyncResult> => {
@@ -204,7 +228,7 @@ export class JumpHostSync {
         notOlder('read')(current);
         lease?.check(); // another replica may have taken over: never write a rendering older than its
         return spliceWithGeneration(current, lines, ours, generation);
-      }, { beforeRename: notOlder('rename'), ready: recorded }));
+      }, { beforeRename: notOlder('rename'), ready: gate ? Promise.all([recorded, gate]) : recorded }));
       await recorded;
       const { removedLines, addedLines } = lineChanges(existing, lines);
       const handEditedLines = removedLines.filter((l) => !written.has(lineHash(l)));

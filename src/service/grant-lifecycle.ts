@@ -8,8 +8,8 @@ import type { ActivationLease, ServiceDeps } from './ports.ts';
 import { auditEvent, showCurrentState, usageAtEnd } from './request-events.ts';
 
 /**
- * The work owed once a grant is active: the key goes on the server, then (in its turn) its end is scheduled and
- * exactly one activation message to the requester (the connect instructions, or why there are none).
+ * The work owed once a grant is active: its end is scheduled and the key goes on the server (the write waits
+ * for the schedule), then (in its turn) the rest of its jobs and exactly one activation message to the requester (the connect instructions, or why there are none).
  * Run by the replica that won the approval; if that one dies, its lease runs out and the reconciler runs it.
  * Idempotent: jobs have fixed ids, the sync renders from the store, and the activation stays owed (in the
  * store's activating index) until the message is sent.
@@ -24,7 +24,7 @@ async function followUpActivation(d: ServiceDeps, requestId: string, lease: Acti
   if (expiresAt !== undefined) await installLine(d, req, expiresAt);
   // The rest (jobs, messages) waits its turn behind other follow-ups: in a burst of approvals the lines go first.
   await (d.pace ?? now)(async () => {
-    if (expiresAt !== undefined) await scheduleEnd(d, req, expiresAt);
+    if (expiresAt !== undefined) await tidyJobs(d, req, expiresAt);
     const current = expiresAt !== undefined ? ((await d.requests.get(requestId)) ?? req) : req;
     // A replica that died after sending but before finishing leaves an attempt behind: look before sending again.
     const attempt = await d.requests.activationMessageAttempt(requestId);
@@ -44,14 +44,22 @@ async function followUpActivation(d: ServiceDeps, requestId: string, lease: Acti
 const now = <T>(fn: () => Promise<T>): Promise<T> => fn();
 
 /**
- * Puts the grant's line on the jump server, first and alone: it is what the person waits for. A grant whose
- * line cannot be installed ends as failed (and anything half-installed is taken out).
+ * Puts the grant's line on the jump server: it is what the person waits for. Its revoke job is scheduled beside
+ * the sync (its few ms of BullMQ work overlap the sync's round trips) and the write waits for it: the line never
+ * stands without its end scheduled, so a crash right after the write leaves nothing to chance. A grant whose
+ * line cannot be installed ends as failed (and anything half-installed is taken out). A revoke job that could
+ * not be scheduled is thrown, after the sync: the activation stays owed and is run again.
  */
 async function installLine(d: ServiceDeps, req: AccessRequest, expiresAt: number): Promise<void> {
   const { requests, clock, logger } = d;
+  let scheduled!: () => void;
+  const synced = d.sync.sync(req.jumpHost, new Promise<void>((r) => (scheduled = r)));
+  synced.catch(() => undefined); // awaited below
+  const ending = d.jobs.schedule('revoke', req.id, expiresAt, clock.now(), expiresAt);
+  ending.then(scheduled, scheduled);
   let keyChanged = false;
   try {
-    const result = await d.sync.sync(req.jumpHost);
+    const result = await synced;
     if (!result.grantIds.includes(req.id) && (await requests.get(req.id))?.state === 'active' && expiresAt > clock.now()) {
       // Approved for one key while the person registered another (a race with the key-change path): never installed.
       const current = await d.keys.get(req.requester);
@@ -68,22 +76,14 @@ async function installLine(d: ServiceDeps, req: AccessRequest, expiresAt: number
     const failed = await requests.transition(req, 'failed', auditEvent(d, 'failed', req, { detail }), fields);
     if (failed.ok) await d.sync.sync(req.jumpHost).catch(() => undefined); // take out anything half-installed
   }
+  await ending;
 }
 
-/**
- * Schedules the grant's end (a failure is thrown: the activation stays owed and is run again), its warning,
- * and cancels its time-out. After the line: a crash before the jobs exist leaves the activation owed, so the
- * reconciler schedules them again; meanwhile the line's expiry-time and every replica's expiry timer hold.
- */
-async function scheduleEnd(d: ServiceDeps, req: AccessRequest, expiresAt: number): Promise<void> {
-  const { jobs, clock, logger } = d;
-  await Promise.all([
-    jobs.schedule('revoke', req.id, expiresAt, clock.now(), expiresAt),
-    // Bookkeeping that does not gate access.
-    Promise.all([jobs.cancel('timeout', req.id), scheduleExpiryWarning(d, req, expiresAt)]).catch((err: unknown) =>
-      logger.warn({ err, requestId: req.id }, 'could not update jobs after activation'),
-    ),
-  ]);
+/** Bookkeeping that does not gate access: the grant's expiry warning, and its request's time-out cancelled. */
+async function tidyJobs(d: ServiceDeps, req: AccessRequest, expiresAt: number): Promise<void> {
+  await Promise.all([d.jobs.cancel('timeout', req.id), scheduleExpiryWarning(d, req, expiresAt)]).catch((err: unknown) =>
+    d.logger.warn({ err, requestId: req.id }, 'could not update jobs after activation'),
+  );
 }
 
 /** The thread's step for an activation follow-up: none where the grant ended another way (that path told it). */

@@ -95,8 +95,9 @@ export interface StandingKeys {
 /** The one path that changes a jump server: renders the block from the store and writes it. */
 export interface BlockSync {
   /** the ids of the grants the written block holds; `skippedStanding`: grants left out because their key stands
-   *  in authorized_keys outside the block (access jit-jump does not govern), by fingerprint */
-  sync(jumpHost: string): Promise<{ grantIds: string[]; skippedStanding?: { fingerprint: string; grantIds: string[] }[] }>;
+   *  in authorized_keys outside the block (access jit-jump does not govern), by fingerprint; `before`: work the
+   *  write waits for before it replaces the file (bounded) */
+  sync(jumpHost: string, before?: Promise<unknown>): Promise<{ grantIds: string[]; skippedStanding?: { fingerprint: string; grantIds: string[] }[] }>;
   jumpHost(name: string): JumpHostPolicy;
 }
 

@@ -1,9 +1,9 @@
 // Jump-host sync faults against a real sshd and Redis: hand-damaged BEGIN/END markers are rebuilt and alerted,
 // and a failing write is retried with a growing backoff, then succeeds or gives up with one alert.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import pino from 'pino';
@@ -18,6 +18,7 @@ import type { KeyStore } from '../../src/store/key-store.ts';
 import type { RequestStore } from '../../src/store/request-store.ts';
 import { generateUserKey, startSshd, type SshdProcess } from '../support/sshd.ts';
 import { asRequested } from '../support/approval-rules.ts';
+import { until } from '../support/flow.ts';
 
 // The product's alert for damaged markers; the audit event has no other field that tells it apart.
 const DAMAGED = (dropped: number, kept: number) =>
@@ -242,6 +243,30 @@ describe('jump-host sync faults', () => {
       await p.sync.sync('bastion');
       assert.equal((await alerted()).length, 1);
       assert.equal((await alerts(p.requests, 'bastion')).length, 1, 'no other alert');
+    } finally {
+      await p.sync.stop();
+      await p.connections.close();
+      jump.writeAuthorizedKeys(`${brokerLine}\n`);
+    }
+  });
+
+  it('a write waits for its callers’ work before replacing the file (an activation’s revoke job): written and read, not renamed until it is done', async () => {
+    const p = parts();
+    try {
+      await grant(p.requests, p.keys, 'rgate1', 'db', 'bastion');
+      let done!: () => void;
+      const waiting = p.sync.sync('bastion', new Promise<void>((r) => (done = r)));
+      // The temp file beside the target: the write went ahead up to the rename, which waits.
+      const tmp = () => readdirSync(dirname(jump.authorizedKeysPath)).some((f) => f.includes('.jit-') && f.endsWith('.tmp'));
+      await until('the temp file written beside authorized_keys', () => tmp() || undefined, 60_000);
+      assert.ok(!jump.readAuthorizedKeys().includes('jit:rgate1'), 'not on the server before the work is done');
+      done();
+      assert.deepEqual((await waiting).grantIds, ['rgate1']);
+      assert.ok(jump.readAuthorizedKeys().includes('jit:rgate1'));
+      assert.ok(!tmp(), 'no temp file left');
+      // Work that fails does not hold the write up or fail it: the caller hears of its failure itself.
+      await grant(p.requests, p.keys, 'rgate2', 'db', 'bastion');
+      assert.ok((await p.sync.sync('bastion', Promise.reject(new Error('no job')))).grantIds.includes('rgate2'));
     } finally {
       await p.sync.stop();
       await p.connections.close();

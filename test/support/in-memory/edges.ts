@@ -28,7 +28,8 @@ export class InMemoryBlockSync implements BlockSync {
 
   constructor(private readonly d: { policy: Policy; requests: InMemoryRequests; keys: InMemoryKeys; clock: Clock }) {}
 
-  async sync(jumpHost: string): Promise<{ grantIds: string[]; skippedStanding: { fingerprint: string; grantIds: string[] }[] }> {
+  async sync(jumpHost: string, before?: Promise<unknown>): Promise<{ grantIds: string[]; skippedStanding: { fingerprint: string; grantIds: string[] }[] }> {
+    await before?.catch(() => undefined); // the write waits for it, as the real sync's does
     this.synced.push(jumpHost);
     if (this.failures > 0) {
       this.failures--;
