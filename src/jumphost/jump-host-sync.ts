@@ -380,7 +380,7 @@ export class JumpHostSync {
    * Re-syncs when the earliest rendered grant ends: this timer, not the revoke job, makes the line leave on time
    * (a delayed BullMQ job starts when Redis's blocking timeout fires, up to 1/hz late: 100 ms at Redis's default).
    * Every replica arms one per jump server; at the same instant their syncs queue on the sync lock and only the
-   * first one writes (the others render the same block, which is not written again).
+   * first one replaces the file (the others find the block already as they would render it).
    */
   private async armExpiryTimer(name: string): Promise<void> {
     if (this.stopped) return;
