@@ -399,15 +399,24 @@ export class JumpHostSync {
     });
   }
 
-  /** Safety net besides the revoke jobs: re-sync when the earliest rendered grant ends. */
+  /**
+   * Re-syncs when the earliest rendered grant ends: this timer, not the revoke job, makes the line leave on time
+   * (a delayed BullMQ job starts when Redis's blocking timeout fires, up to 1/hz late: 100 ms at Redis's default).
+   * Every replica arms one per jump server; at the same instant their syncs queue on the sync lock and only the
+   * first one replaces the file (the others find the block already as they would render it).
+   */
   private async armExpiryTimer(name: string): Promise<void> {
     if (this.stopped) return;
+    const next = await this.deps.requests.nextExpiry(name, this.deps.clock.now());
     let slot = this.slots.get(name);
     if (!slot) this.slots.set(name, (slot = {}));
+    // Cleared after the read, so that two calls at once leave one timer, not two.
     clearTimeout(slot.timer);
-    const next = await this.deps.requests.nextExpiry(name, this.deps.clock.now());
-    if (next === undefined) return;
-    const delay = Math.max(0, Math.min(next - this.deps.clock.now() + 50, 2 ** 31 - 1));
+    if (next === undefined || this.stopped) return;
+    // 1 ms past the end: a grant is rendered until `now` reaches its end, and a Node timer may fire up to 1 ms
+    // early. If it fires earlier still (a clock step), the sync finds the grant rendered and arms this timer again
+    // for the rest: it never spins.
+    const delay = Math.max(1, Math.min(next + 1 - this.deps.clock.now(), 2 ** 31 - 1));
     slot.timer = setTimeout(() => {
       this.sync(name).catch(() => undefined);
     }, delay);

@@ -53,11 +53,14 @@ async function revoke(d: ServiceDeps, actor: string, req: AccessRequest): Promis
   return {
     reply: { kind: 'revoked', id: req.id, host: req.host },
     after: async () => {
-      await d.sync.sync(req.jumpHost);
-      await d.jobs.cancel('revoke', req.id);
+      // The line goes before anyone is told; told even if the sync failed (the revocation stands), then the
+      // failure is thrown and logged. The revoke job then stays: it syncs again at the grant's end.
+      const syncFailure = await d.sync.sync(req.jumpHost).then(() => undefined, (err: unknown) => err ?? new Error('sync failed'));
+      if (syncFailure === undefined) await d.jobs.cancel('revoke', req.id);
       // The requester knows what they did; anyone else's revocation is news to them.
       if (actor !== req.requester) await d.notifier.grantEnded({ ...req, state: 'revoked', decidedBy: actor, endedAt, ...used });
       await showCurrentState(d, req.id, { kind: 'revoked' });
+      if (syncFailure !== undefined) throw syncFailure;
     },
   };
 }

@@ -120,13 +120,15 @@ export async function expire(d: ServiceDeps, requestId: string, grantEnd?: numbe
   const event = auditEvent(d, 'expired', req, { detail: used.usage });
   const t = await d.requests.transition(req, 'expired', event, { endedAt, ...used }, { expiresAt: grantEnd });
   if (!t.ok && t.code === 'not-due') return moved(t.expiresAt);
+  // The line goes before anyone is told it has (the jump server's expiry timer has usually taken it already).
+  // Synced even if another path ended the grant: this may be a retry after a failed sync.
+  const syncFailure = await d.sync.sync(req.jumpHost).then(() => undefined, (err: unknown) => err ?? new Error('sync failed'));
   if (t.ok) {
-    // Already true on the jump server: an expired grant is never rendered and sshd enforces expiry-time.
+    // Told even if the sync failed: the grant has ended, and sshd refuses the key after its expiry-time anyway.
     await d.notifier.grantEnded({ ...req, state: 'expired', endedAt, ...used });
     await showCurrentState(d, req.id, { kind: 'expired' });
   }
-  // Sync even if another path already ended it: this may be a retry after a failed sync; a throw retries the job.
-  await d.sync.sync(req.jumpHost);
+  if (syncFailure !== undefined) throw syncFailure; // the job retries: the line goes when the server is back
   return undefined;
 }
 

@@ -55,6 +55,27 @@ describe('revoke or cancel', () => {
     assert.deepEqual([told?.request.state, told?.request.decidedBy], ['revoked', ALICE]);
   });
 
+  it('a revocation whose sync fails is still told, keeps the revoke job (it syncs again at the end) and fails the follow-up', async () => {
+    const id = await activeGrant();
+    const blockWhenTold: string[][] = [];
+    const grantEnded = h.notifier.grantEnded.bind(h.notifier);
+    h.notifier.grantEnded = async (r) => {
+      blockWhenTold.push([...(h.sync.blocks.get('bastion') ?? [])]);
+      return grantEnded(r);
+    };
+    h.sync.failures = 1;
+    await assert.rejects(h.run(h.service.command(ALICE, `revoke ${id}`)), /bastion unreachable/);
+    assert.equal((await h.requests.get(id))?.state, 'revoked');
+    assert.deepEqual(blockWhenTold, [[id]]);
+    assert.equal(h.notifier.of('requestChanged', id).at(-1)?.request.state, 'revoked');
+    assert.equal(h.jobs.scheduled.has(`revoke:${id}`), true, 'the revoke job stays');
+
+    const next = await activeGrant();
+    await h.run(h.service.command(ALICE, `revoke ${next}`));
+    assert.deepEqual(blockWhenTold.at(-1), [], 'synced first: the line was gone when the requester was told');
+    assert.equal(h.jobs.scheduled.has(`revoke:${next}`), false);
+  });
+
   it('anyone else is answered as if the request did not exist, audited, and nothing changes', async () => {
     const id = await activeGrant();
     assert.deepEqual((await h.service.command(MALLORY, `revoke ${id}`)).reply, { kind: 'not-yours', id });

@@ -114,6 +114,32 @@ describe('grant lifecycle', () => {
     assert.equal(h.requests.auditTypes(id).filter((t) => t === 'expired').length, 1);
   });
 
+  it('expiry: the line is gone before anyone is told; a failed sync still tells, throws (the job retries), and the retry takes the line out', async () => {
+    const id = await approvedGrant('1h');
+    await h.service.completeActivation(id);
+    const blockWhenTold: (string[] | undefined)[] = [];
+    const grantEnded = h.notifier.grantEnded.bind(h.notifier);
+    h.notifier.grantEnded = async (r) => {
+      blockWhenTold.push([...(h.sync.blocks.get('bastion') ?? [])]);
+      return grantEnded(r);
+    };
+    h.clock.advance(HOUR);
+    h.sync.failures = 1;
+    await assert.rejects(h.service.expire(id), /bastion unreachable/);
+    assert.equal((await h.requests.get(id))?.state, 'expired');
+    assert.deepEqual(blockWhenTold, [[id]], 'told while the server could not be written (sshd expiry-time ends the key)');
+    assert.equal(h.notifier.of('requestChanged', id).at(-1)?.request.state, 'expired', 'every copy shows the end');
+    await h.service.expire(id);
+    assert.deepEqual(h.sync.blocks.get('bastion'), [], 'the retry took the line out');
+    assert.equal(h.notifier.of('grantEnded', id).length, 1, 'told once');
+
+    const next = await approvedGrant('1h');
+    await h.service.completeActivation(next);
+    h.clock.advance(HOUR);
+    await h.service.expire(next);
+    assert.deepEqual(blockWhenTold.at(-1), [], 'synced first: the line was gone when the requester was told');
+  });
+
   it('time-out: a pending request times out and the requester is told; a decided one is left alone', async () => {
     const pending = await h.request(ENG, 'web-1 30m');
     await h.service.timeOut(pending);

@@ -130,3 +130,16 @@ export function delayedJobData(world: World, name: AccessJobName, requestId: str
     }, 60_000),
   );
 }
+
+/** Removes a request's delayed job, as if it were lost; whether there was one to remove. */
+export function removeJob(world: World, name: AccessJobName, requestId: string): Promise<boolean> {
+  return withQueue(world, async (queue) => (await queue.remove(jobId(name, requestId))) === 1);
+}
+
+/** A request's job as BullMQ holds it: its state, the attempts it made so far and why the last one failed. */
+export function jobStatus(world: World, name: AccessJobName, requestId: string): Promise<{ state: string; attemptsMade: number; failedReason?: string } | undefined> {
+  return withQueue(world, async (queue) => {
+    const job = await findJob(queue, name, requestId);
+    return job && { state: await job.getState(), attemptsMade: job.attemptsMade, failedReason: job.failedReason };
+  });
+}
