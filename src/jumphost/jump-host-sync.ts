@@ -235,10 +235,14 @@ export class JumpHostSync {
       const result: SyncResult = { jumpHost: name, changed, lines: lines.length, grantIds: screened.kept.map((g) => g.id), removedLines, addedLines, handEditedLines, blockDamaged, skippedStanding: screened.skipped, repair, unrenderable, expiryFormat: format, dryRun };
       this.deps.logger.debug({ jumpHost: name, changed, lines: lines.length, ms: Date.now() - started, dryRun }, 'jump host synced');
       if (dryRun) return result;
-      if (changed) await Promise.all([state.setWritten(name, lines), this.deps.observer && this.observeLines(existing, screened.kept, grants).catch(() => undefined)]);
-      await this.deps.standing.record(name, standingInFile);
-      await requests.forgetEndedBefore(name, renderedAt);
-      await this.afterSuccess(name, result);
+      // Independent of each other, and held under the lock: a sync queued behind this one (an expiry) waits for them.
+      await Promise.all([
+        changed && state.setWritten(name, lines),
+        changed && this.deps.observer && this.observeLines(existing, screened.kept, grants).catch(() => undefined),
+        this.deps.standing.record(name, standingInFile),
+        requests.forgetEndedBefore(name, renderedAt),
+        this.afterSuccess(name, result),
+      ]);
       this.deps.sessions?.synced(name);
       return result;
     };
