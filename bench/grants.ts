@@ -3,7 +3,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { Agent, request as httpRequest } from 'node:http';
 import sshpk from 'sshpk';
-import { OWNER, SIGNING_SECRET, startEnvironment, TEAM_ID, type Environment, type EnvironmentOptions } from '../src/sandbox/environment.ts';
+import { AUDIT_CHANNEL, OWNER, SIGNING_SECRET, startEnvironment, TEAM_ID, type Environment, type EnvironmentOptions } from '../src/sandbox/environment.ts';
 import type { FakeMessage } from '../src/sandbox/local-slack-api.ts';
 import { blockActionPayload, findButton, signSlackRequest } from '../src/sandbox/slack-sender.ts';
 import { until } from './keys-watch.ts';
@@ -114,4 +114,22 @@ export function prepareApprove(env: Environment, msg: FakeMessage): () => { sent
 /** `prepareApprove` sent at once: the timer starts when the request leaves. */
 export function approveTimed(env: Environment, msg: FakeMessage): { sent: number; answered: Promise<void> } {
   return prepareApprove(env, msg)();
+}
+
+/**
+ * Until the audit channel holds the `type` line of request `id` (by metadata): the work that event's change
+ * started is over. An owner clicks seconds after being asked; the timed click should not land in the middle of
+ * the request's own follow-up (its messages, and the audit line posted a moment after it).
+ */
+export function auditPosted(env: Environment, id: string, type: string): Promise<unknown> {
+  return until(`the ${type} audit line of ${id}`, () =>
+    env.slack.messages(AUDIT_CHANNEL).find((m) => m.metadata?.event_type === 'jit_audit' && m.metadata.event_payload.request_id === id && m.metadata.event_payload.audit_type === type),
+  30_000);
+}
+
+/** Until the activation's follow-up is over: its last step, the approval thread's `activated` line (by metadata). */
+export function activationDone(env: Environment, id: string): Promise<unknown> {
+  return until(`the activation follow-up of ${id}`, () =>
+    env.slack.messages().find((m) => m.metadata?.event_type === 'jit_request_step' && m.metadata.event_payload.request_id === id && m.metadata.event_payload.state === 'active'),
+  30_000);
 }

@@ -34,6 +34,13 @@ function span(obj: Record<string, unknown>, name: string, label: string): void {
     }
   };
 }
+// The event loop held up: a 1 ms timer that came late says when, and for how long.
+let lastTick = performance.now();
+setInterval(() => {
+  const t = performance.now();
+  if (t - lastTick > 2.5) marks.push(`${performance.timeOrigin + lastTick} blocked ${(t - lastTick).toFixed(1)} ms`);
+  lastTick = t;
+}, 1).unref();
 const b = env.broker as unknown as Record<string, Record<string, unknown>>;
 span(b.requests!, 'approve', 'store.approve');
 span(b.requests!, 'withActivationLease', 'lease');

@@ -4,7 +4,7 @@
 import type { Environment } from '../../src/sandbox/environment.ts';
 import { generateUserKey } from '../../src/sandbox/sshd-process.ts';
 import { describeSsh, sshHop } from '../../test/support/ssh-client.ts';
-import { addKey, approveTimed, request, revoke } from '../grants.ts';
+import { activationDone, addKey, approveTimed, auditPosted, request, revoke } from '../grants.ts';
 import { KeysWatch } from '../keys-watch.ts';
 import { summarize, type Row } from '../stats.ts';
 
@@ -24,6 +24,7 @@ export async function access(env: Environment, rounds: number, hopEvery = 1): Pr
       env.internal2.writeAuthorizedKeys(`${env.internal2.readAuthorizedKeys()}${key.publicKey}\n`);
       await addKey(env, user, key.publicKey);
       const msg = await request(env, user, 'internal-2 10m benchmark round', seen);
+      await auditPosted(env, msg.id, 'requested');
       const { sent: clicked, answered: acked } = approveTimed(env, msg);
       line.push((await watch.present(msg.id)).mono - clicked);
       if (i % hopEvery === 0) {
@@ -33,6 +34,8 @@ export async function access(env: Environment, rounds: number, hopEvery = 1): Pr
         hop.push(performance.now() - clicked);
       }
       await acked;
+      // The approval's work is over too (its messages, its audit lines), as before a later click.
+      await Promise.all([activationDone(env, msg.id), auditPosted(env, msg.id, 'activated')]);
       const sent = performance.now();
       const revoked = revoke(env, user, msg.id);
       gone.push((await watch.gone(msg.id)).mono - sent);

@@ -139,6 +139,9 @@ export class JumpHostConnections {
       client.on('ready', () => {
         if (settled) return;
         settled = true;
+        // Requests are pipelined (sftp-file.ts): Nagle would hold the second small packet until the first is
+        // acknowledged, and a delayed ACK can make that tens of ms.
+        client.setNoDelay(true);
         conn.readyAt = performance.now();
         const ident = identificationOf(client);
         conn.server = ident !== undefined ? parseServerVersion(ident) : undefined;
