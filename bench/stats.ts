@@ -97,10 +97,13 @@ export interface BenchArgs {
   only: ScenarioName[];
 }
 
-/** `[--quick] [--only floor,access,…]`; anything else is refused by name. */
+/**
+ * `[--quick] [--only floor,access,…]`; anything else is refused by name. `--quick` alone leaves out `scale`
+ * (its own broker process is started once per level: ≈ 20 s even when small); `--quick --only scale` runs it.
+ */
 export function parseArgs(argv: readonly string[]): BenchArgs {
   let quick = false;
-  let only: ScenarioName[] = [...SCENARIOS];
+  let only: ScenarioName[] | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--quick') quick = true;
@@ -113,7 +116,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
       only = names as ScenarioName[];
     } else throw new Error(`unknown argument ${a} (use --quick, --only ${SCENARIOS.join(',')})`);
   }
-  return { quick, only };
+  return { quick, only: only ?? SCENARIOS.filter((n) => !quick || n !== 'scale') };
 }
 
 /** A sample of a Prometheus text exposition: `name{labels}` exactly as written (labels in the order given). */

@@ -43,6 +43,8 @@ describe('bench statistics', () => {
   it('reads --quick and --only, and names what it refuses', () => {
     assert.deepEqual(parseArgs([]), { quick: false, only: [...SCENARIOS] });
     assert.deepEqual(parseArgs(['--quick', '--only', 'floor,burst']), { quick: true, only: ['floor', 'burst'] });
+    assert.deepEqual(parseArgs(['--quick']).only, SCENARIOS.filter((n) => n !== 'scale'), 'quick leaves out scale');
+    assert.deepEqual(parseArgs(['--quick', '--only', 'scale']).only, ['scale']);
     assert.deepEqual(parseArgs(['--only=scale']).only, ['scale']);
     assert.throws(() => parseArgs(['--only', 'flor']), /no scenario flor/);
     assert.throws(() => parseArgs(['--only']), /--only needs a list/);
