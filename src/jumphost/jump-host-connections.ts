@@ -9,7 +9,7 @@ import type { JumpHostConfig } from '../config/policy.ts';
 import { HostKeyMismatchError, JumpHostUnavailableError } from './errors.ts';
 import { sha256Fingerprint } from './host-key-fingerprint.ts';
 import { parseServerVersion, type ServerVersion } from './server-version.ts';
-import { readWholeFile, SFTP_NO_SUCH_FILE, writeWholeFile, type SftpError } from './sftp-file.ts';
+import { readFileRange, readWholeFile, writeWholeFile, type SftpError } from './sftp-file.ts';
 
 interface Connection {
   client: Client;
@@ -443,24 +443,7 @@ export class JumpHostConnections {
   async readRange(jh: JumpHostConfig, path: string, offset: number, maxBytes: number): Promise<{ size: number; data: Buffer } | undefined> {
     const conn = await this.connected(jh);
     const sftp = await this.sftp(jh, conn);
-    const handle = await this.sftpCall<Buffer | undefined>(jh, conn, `opening ${path}`, (done) =>
-      sftp.open(path, 'r', (err: SftpError | null | undefined, h: Buffer) => (err?.code === SFTP_NO_SUCH_FILE ? done(undefined, undefined) : done(err, h))),
-    );
-    if (!handle) return undefined;
-    try {
-      const { size } = await this.sftpCall<{ size: number }>(jh, conn, `stat ${path}`, (done) => sftp.fstat(handle, done));
-      const length = Math.max(0, Math.min(maxBytes, size - offset));
-      const data = Buffer.alloc(length);
-      let read = 0;
-      while (read < length) {
-        const n = await this.sftpCall<number>(jh, conn, `reading ${path}`, (done) => sftp.read(handle, data, read, length - read, offset + read, (err, bytes) => done(err, bytes)));
-        if (n === 0) break;
-        read += n;
-      }
-      return { size, data: data.subarray(0, read) };
-    } finally {
-      sftp.close(handle, () => undefined);
-    }
+    return this.sftpOp(jh, conn, `reading ${path}`, readFileRange(sftp, path, offset, maxBytes));
   }
 
   /** Ends every connection; later calls fail with JumpHostUnavailableError. */

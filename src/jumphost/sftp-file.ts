@@ -20,11 +20,15 @@ function ask<T>(op: (cb: (err: SftpError | null | undefined, value?: T) => void)
   });
 }
 
-/** The first read asks this much: an authorized_keys file of thousands of lines is one request (ssh2 splits it at the server's maximum). */
+/** The first read asks at most this much: an authorized_keys file of thousands of lines is one request (ssh2 splits it at the server's maximum). */
 const FIRST_READ_BYTES = 1024 * 1024;
 
-/** The whole file, or undefined if it does not exist. */
-export async function readWholeFile(sftp: SFTPWrapper, path: string): Promise<Buffer | undefined> {
+/**
+ * Up to `maxBytes` of the file from byte `offset`, with its size then (fstat), or undefined if it does not exist.
+ * fstat and the first read go out together. A finite `maxBytes` reads no further than the size (the log reader's
+ * incremental read); Infinity reads the whole file, on past the size while it keeps answering (/proc files say 0).
+ */
+export async function readFileRange(sftp: SFTPWrapper, path: string, offset: number, maxBytes: number): Promise<{ size: number; data: Buffer } | undefined> {
   let handle: Buffer;
   try {
     handle = await ask<Buffer>((cb) => sftp.open(path, 'r', cb));
@@ -33,23 +37,20 @@ export async function readWholeFile(sftp: SFTPWrapper, path: string): Promise<Bu
     throw err;
   }
   try {
-    let buf = Buffer.allocUnsafe(FIRST_READ_BYTES);
-    // ssh2 splits a long read into the server's maximum and stops at a short answer (end of file).
-    const [stats, first] = await Promise.all([
-      ask<{ size?: number }>((cb) => sftp.fstat(handle, cb)),
-      ask<number>((cb) => sftp.read(handle, buf, 0, buf.length, 0, (err, n) => cb(err, n))),
-    ]);
+    let buf = Buffer.allocUnsafe(Math.min(maxBytes, FIRST_READ_BYTES));
+    const readAt = (at: number) => ask<number>((cb) => sftp.read(handle, buf, at, buf.length - at, offset + at, (err, n) => cb(err, n)));
+    const [stats, first] = await Promise.all([ask<{ size?: number }>((cb) => sftp.fstat(handle, cb)), buf.length ? readAt(0) : Promise.resolve(0)]);
+    const size = stats.size ?? 0;
+    const limit = Number.isFinite(maxBytes) ? Math.max(0, Math.min(maxBytes, size - offset)) : undefined;
+    // A short answer need not be the end (a server may cap one reply below what ssh2 asked): read on.
     let got = first ?? 0;
-    // A short answer need not be the end (a server may cap one reply below what ssh2 asked): read on up to the
-    // size fstat gave, and past it while the file keeps answering.
-    while (got === buf.length || got < (stats.size ?? 0)) {
-      if (got === buf.length) buf = Buffer.concat([buf, Buffer.allocUnsafe(buf.length)]);
-      const at = got;
-      const n = await ask<number>((cb) => sftp.read(handle, buf, at, buf.length - at, at, (err, bytes) => cb(err, bytes)));
+    while (limit !== undefined ? got < limit : got === buf.length || got < size) {
+      if (got === buf.length) buf = Buffer.concat([buf, Buffer.allocUnsafe(limit !== undefined ? limit - got : buf.length)]);
+      const n = await readAt(got);
       if (!n) break;
       got += n;
     }
-    return buf.subarray(0, got);
+    return { size, data: buf.subarray(0, limit === undefined ? got : Math.min(got, limit)) };
   } finally {
     // Not waited for: nothing depends on its answer, and the server handles it before anything sent later.
     try {
@@ -58,6 +59,11 @@ export async function readWholeFile(sftp: SFTPWrapper, path: string): Promise<Bu
       /* channel gone */
     }
   }
+}
+
+/** The whole file, or undefined if it does not exist. */
+export async function readWholeFile(sftp: SFTPWrapper, path: string): Promise<Buffer | undefined> {
+  return (await readFileRange(sftp, path, 0, Number.POSITIVE_INFINITY))?.data;
 }
 
 /** What one write request may carry: ssh2 splits a longer one and sends the rest only after the first answer. */

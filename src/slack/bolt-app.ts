@@ -13,7 +13,7 @@ import type { AccessService, Outcome } from '../service/access-service.ts';
 import { chosenApproveFor, registerApproveForMenu, type ActionsState } from './approve-for.ts';
 import { registerExtendForm } from './extend-form.ts';
 import { registerReviewButton } from './review-button.ts';
-import { registerGrantButtons } from './grant-buttons.ts';
+import { registerGrantButtons, type ButtonDeps } from './grant-buttons.ts';
 import { HomeTab, openRequestForm, registerHomeTab } from './home-tab.ts';
 import { createWebClient, openForm, slackClientOptions, slackLogger } from './web-client.ts';
 import { checkRequestTimestamp, isTrustedResponseUrl, responseUrlsOf, teamOf } from './request-checks.ts';
@@ -216,7 +216,7 @@ function registerListeners(app: App, o: BoltAppOptions, log: Logger, home: HomeT
 
 /** Approve: the approval's first read goes out before the ack is written, so the two overlap (the ack is not
  * held up: the use case runs only up to that read before it). */
-function registerApprove(app: App, b: { service: AccessService; attempt: Attempt; runAfter: (outcome: Outcome, what: string) => void; ephemeral: (body: ButtonAction, client: App['client'], text: string | undefined) => unknown }): void {
+function registerApprove(app: App, b: ButtonDeps): void {
   app.action<ButtonAction>(ACTION_APPROVE, async ({ ack, body, action, client }) => {
     const approvedFor = chosenApproveFor(body.state as ActionsState | undefined, action.block_id); // the menu next to Approve
     const approving = b.attempt('approve', () => b.service.approve(action.value ?? '', body.user.id, approvedFor));

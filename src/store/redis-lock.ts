@@ -56,9 +56,8 @@ export class RedisLock {
   }
 
   /** Runs `fn` holding `key` if it is free now; undefined (and `fn` not run) if someone holds it. */
-  async tryWith<T>(key: string, fn: (lease: Lease) => Promise<T>): Promise<T | undefined> {
-    const token = await this.acquire(key, 0);
-    return token === undefined ? undefined : this.holding(key, token, fn);
+  tryWith<T>(key: string, fn: (lease: Lease) => Promise<T>): Promise<T | undefined> {
+    return this.tryWithReads(key, () => undefined, (lease) => fn(lease));
   }
 
   /**
