@@ -1,11 +1,11 @@
 // 7. Scale: N active grants spread over M jump servers (M real sshd on loopback), at each level the full
 // reconcile (Reconciler.run(): the first one writes every block, later ones find nothing to change), the
 // broker's memory, the cost per grant, and sshd's own login time on a block of that size. The broker runs in a
-// process of its own (bench/scale-broker.ts, started as `jit-jump start` starts it): its RSS is the broker's,
+// process of its own (bench/scale-broker.mjs, the compiled code started as `jit-jump start` starts it): its RSS is the broker's,
 // not the harness's, the fake Slack's or the seeding's. Grants are seeded through the stores from this process
 // (key, request, approval: the same Lua scripts the HTTP path ends in), not over HTTP: 10,000 signed requests
 // and clicks would take most of the run's ten minutes.
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -22,11 +22,18 @@ import { RequestStore } from '../../src/store/request-store.ts';
 import { sshJumpShell } from '../../test/support/ssh-client.ts';
 import { benchEnvironment, freshPublicKey } from '../grants.ts';
 import { grantIdsIn, pool } from '../keys-watch.ts';
-import type { ScaleBrokerAnswer, ScaleBrokerAsk } from '../scale-broker.ts';
 import { time } from '../sftp.ts';
 import { fmt, summarize, type Row } from '../stats.ts';
 
 const HOUR = 3_600_000;
+
+/** What bench/scale-broker.mjs is asked over its IPC channel, and what it answers. */
+type ScaleBrokerAsk = { ask: 'reconcile' } | { ask: 'memory' };
+type ScaleBrokerAnswer =
+  | { ready: true }
+  | { ask: 'reconcile'; ms: number; failed: string[]; lines: number; changed: number }
+  | { ask: 'memory'; rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number }
+  | { error: string };
 /** sshd started at once: each start runs ssh-keygen twice and waits for the listener */
 const SSHD_STARTS_AT_ONCE = 8;
 
@@ -72,7 +79,8 @@ async function seedGrant(stores: Stores, i: number, host: string, jumpHost: stri
 async function startScaleBroker(env: Environment, policy: Policy): Promise<{ ask<A extends ScaleBrokerAsk>(a: A): Promise<Extract<ScaleBrokerAnswer, { ask: A['ask'] }>>; stop(): Promise<void> }> {
   const policyPath = join(env.dir, 'scale.policy.json');
   writeFileSync(policyPath, JSON.stringify(policy));
-  const child: ChildProcess = spawnTracked(process.execPath, ['--import', 'tsx', 'bench/scale-broker.ts'], {
+  execFileSync(process.execPath, ['scripts/build.mjs', '--if-stale'], { stdio: 'inherit' }); // dist/ as src/ is now
+  const child: ChildProcess = spawnTracked(process.execPath, ['bench/scale-broker.mjs'], {
     stdio: ['ignore', 'pipe', process.env.SCALE_MEMORY_DEBUG ? 'inherit' : 'pipe', 'ipc'],
     env: { ...process.env, SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: env.slack.apiUrl, REDIS_URL: env.redisUrl, PORT: '0', SCALE_POLICY_FILE: policyPath, LOG_LEVEL: 'warn' },
   });

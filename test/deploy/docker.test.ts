@@ -2,7 +2,7 @@
 // entrypoint run with sh against a temp dir (as root, as Compose starts it, and as the broker's user, as
 // Kubernetes starts it), and what .dockerignore keeps out of the build context.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -74,6 +74,9 @@ describe('docker-compose.yml', () => {
     assert.match(dockerfile, /^ENTRYPOINT \["\/usr\/local\/bin\/jit-entrypoint"\]$/m);
     assert.match(dockerfile, /^USER node$/m);
     assert.match(dockerfile, /^HEALTHCHECK .*\/readyz/m);
+    // The compiled code, built from the src/ the image holds, and node as the process the entrypoint execs.
+    assert.match(dockerfile, /^CMD \["node", "dist\/main\.js", "start"\]$/m);
+    assert.match(dockerfile, /^COPY src \.\/src\nRUN node scripts\/build\.mjs$/m);
     assert.ok(statSync(ENTRYPOINT).mode & 0o111, 'the script is executable (COPY keeps the mode)');
   });
 });
@@ -115,6 +118,7 @@ describe('the image entrypoint (sh, against a temp dir)', { skip: root ? false :
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'jit-entrypoint-'));
     chmodSync(dir, 0o755); // nobody must reach the files
+    execFileSync(process.execPath, ['scripts/build.mjs', '--if-stale']); // dist/, which the image runs
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -229,7 +233,7 @@ describe('the image entrypoint (sh, against a temp dir)', { skip: root ? false :
       );
       return path;
     };
-    const checkConfig = ['node', '--import', 'tsx', 'src/main.ts', 'check-config', '--offline'];
+    const checkConfig = ['node', 'dist/main.js', 'check-config', '--offline']; // as the image runs it
     // As mounted: refused as too open.
     const direct = run({ JIT_CONFIG: policy(key) }, checkConfig, NOBODY);
     assert.equal(direct.code, 1, direct.stdout);

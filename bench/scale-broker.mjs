@@ -1,7 +1,7 @@
 // The broker of the scale scenario, in a process of its own so that its memory is measured apart from the
-// harness, the fake Slack and the seeding: started as `jit-jump start` starts it (from its environment), with the
-// scenario's policy as validated (JSON in SCALE_POLICY_FILE: the validated form is not the YAML one), then driven
-// over the IPC channel. Asked `reconcile`, it runs one full Reconciler pass and answers its duration
+// harness, the fake Slack and the seeding: started as `jit-jump start` starts it (the compiled code in dist/,
+// under plain node, from its environment), with the scenario's policy as validated (JSON in SCALE_POLICY_FILE:
+// the validated form is not the YAML one), then driven over the IPC channel (the messages: bench/scenarios/scale.ts). Asked `reconcile`, it runs one full Reconciler pass and answers its duration
 // and outcome; asked `memory`, it collects garbage and answers process.memoryUsage().
 // To see where time and memory go: SCALE_CPU_PROFILE=<prefix> writes each pass's CPU profile, and
 // SCALE_MEMORY_DEBUG=1 prints the memory after start, after each pass and by heap space on stderr.
@@ -9,32 +9,24 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { runInNewContext } from 'node:vm';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
-import { startBroker } from '../src/broker.ts';
-import { readEnv } from '../src/config/env.ts';
-import type { Policy } from '../src/config/policy.ts';
-import { createLogger } from '../src/logger.ts';
-
-export type ScaleBrokerAsk = { ask: 'reconcile' } | { ask: 'memory' };
-export type ScaleBrokerAnswer =
-  | { ready: true }
-  | { ask: 'reconcile'; ms: number; failed: string[]; lines: number; changed: number }
-  | { ask: 'memory'; rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number }
-  | { error: string };
+import { startBroker } from '../dist/broker.js';
+import { readEnv } from '../dist/config/env.js';
+import { createLogger } from '../dist/logger.js';
 
 setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
+const gc = runInNewContext('gc');
 const env = readEnv(process.env);
 const logger = createLogger({ level: env.LOG_LEVEL, secrets: [env.SLACK_BOT_TOKEN, env.SLACK_SIGNING_SECRET] });
-const policy = JSON.parse(readFileSync(process.env.SCALE_POLICY_FILE!, 'utf8')) as Policy;
+const policy = JSON.parse(readFileSync(process.env.SCALE_POLICY_FILE, 'utf8'));
 const broker = await startBroker({ env, policy, logger, host: '127.0.0.1' });
 // The start-up sync of every jump server is left behind it: what is measured next starts from a quiet broker.
 await broker.sync.syncAll();
 if (process.env.SCALE_MEMORY_DEBUG) console.error('after start', JSON.stringify(process.memoryUsage()));
-const send = (a: ScaleBrokerAnswer) => process.send!(a);
+const send = (a) => process.send(a);
 
 /** SCALE_CPU_PROFILE=<prefix>: each reconcile's CPU profile in <prefix>-<n>.cpuprofile (for `where does it go`). */
 let profiles = 0;
-async function startProfile(): Promise<() => Promise<void>> {
+async function startProfile() {
   const session = new Session();
   session.connect();
   await session.post('Profiler.enable');
@@ -47,8 +39,8 @@ async function startProfile(): Promise<() => Promise<void>> {
   };
 }
 
-process.on('message', (m: ScaleBrokerAsk) => {
-  const answer = async (): Promise<ScaleBrokerAnswer> => {
+process.on('message', (m) => {
+  const answer = async () => {
     if (m.ask === 'memory') {
       gc();
       const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
@@ -65,7 +57,7 @@ process.on('message', (m: ScaleBrokerAsk) => {
     const lines = report.jumpHosts.reduce((n, j) => n + (j.result?.lines ?? 0), 0);
     return { ask: 'reconcile', ms, failed, lines, changed: report.jumpHosts.filter((j) => j.result?.changed).length };
   };
-  answer().then(send, (err: unknown) => send({ error: String((err as Error)?.stack ?? err) }));
+  answer().then(send, (err) => send({ error: String(err?.stack ?? err) }));
 });
 process.once('SIGTERM', () => {
   broker.stop().then(
