@@ -6,6 +6,7 @@ import { EnvError, readEnv, readRedisEnv, secretValues } from './config/env.ts';
 import { loadPolicy, PolicyError } from './config/policy.ts';
 import type { Broker } from './broker.ts';
 import { commandNamed, commandUsage, groupUsage, mainUsage, optionNames } from './cli-usage.ts';
+import { limitHeapGrowth } from './system/heap-tuning.ts';
 
 const OPTIONS = {
   config: { type: 'string' },
@@ -126,6 +127,7 @@ function writeOut(text: string): Promise<void> | void {
 
 /** `jit-jump start`: runs until SIGTERM or SIGINT; SIGHUP reads the policy file again. */
 async function start(policyPath: string): Promise<number> {
+  limitHeapGrowth();
   const env = readEnv({ ...process.env, JIT_CONFIG: policyPath });
   const policy = loadPolicy(env.JIT_CONFIG);
   const [{ createLogger }, { privateKeyLines }, { startBroker }] = await Promise.all([import('./logger.ts'), import('./jumphost/private-key-file.ts'), import('./broker.ts')]);

@@ -17,6 +17,7 @@ import { BOT_TOKEN, OWNER, SIGNING_SECRET, type Environment } from '../../src/sa
 import { spawnTracked, stopProcess } from '../../src/sandbox/processes.ts';
 import { generateUserKey, startSshd, type SshdProcess } from '../../src/sandbox/sshd-process.ts';
 import { KeyStore } from '../../src/store/key-store.ts';
+import { BROKER_NODE_FLAGS } from '../../src/system/heap-tuning.ts';
 import { auditStreamKeys } from '../../src/store/redis-keys.ts';
 import { RequestStore } from '../../src/store/request-store.ts';
 import { sshJumpShell } from '../../test/support/ssh-client.ts';
@@ -80,7 +81,10 @@ async function startScaleBroker(env: Environment, policy: Policy): Promise<{ ask
   const policyPath = join(env.dir, 'scale.policy.json');
   writeFileSync(policyPath, JSON.stringify(policy));
   execFileSync(process.execPath, ['scripts/build.mjs', '--if-stale'], { stdio: 'inherit' }); // dist/ as src/ is now
-  const child: ChildProcess = spawnTracked(process.execPath, ['bench/scale-broker.mjs'], {
+  // The node flags `npm start` and the image start the broker with; SCALE_NODE_ARGS: more for the broker alone,
+  // or others in their place (V8 flags on trial, --heap-prof, …).
+  const nodeArgs = [...BROKER_NODE_FLAGS, ...(process.env.SCALE_NODE_ARGS?.split(' ').filter(Boolean) ?? [])];
+  const child: ChildProcess = spawnTracked(process.execPath, [...nodeArgs, 'bench/scale-broker.mjs'], {
     stdio: ['ignore', 'pipe', process.env.SCALE_MEMORY_DEBUG ? 'inherit' : 'pipe', 'ipc'],
     env: { ...process.env, SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: env.slack.apiUrl, REDIS_URL: env.redisUrl, PORT: '0', SCALE_POLICY_FILE: policyPath, LOG_LEVEL: 'warn' },
   });
