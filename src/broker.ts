@@ -10,6 +10,7 @@ import { announceReloads, PolicySource } from './config/policy-source.ts';
 import { brokerKeyFingerprint, checkPrivateKeyFile } from './jumphost/private-key-file.ts';
 import { systemClock, type Clock } from './domain/clock.ts';
 import type { IdGenerator } from './domain/ids.ts';
+import { forEveryJumpHost } from './jumphost/every-jump-host.ts';
 import { JumpHostConnections } from './jumphost/jump-host-connections.ts';
 import { JumpHostSync } from './jumphost/jump-host-sync.ts';
 import { ConnectionReports } from './jumphost/connection-reports.ts';
@@ -152,7 +153,7 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
   const { port, server, healthServer } = await startApp(app, env, health, o.host, o.healthPort);
   // Bring every jump server in line with the store now: repairs whatever happened while we were down. A
   // retired jump server's grants end now too, not at the first scheduled reconcile.
-  (policy.jumpHosts.some((j) => j.retired) ? reconciler.run() : sync.syncAll()).catch((err: unknown) => logger.warn({ err }, 'initial sync failed'));
+  (policy.jumpHosts.some((j) => j.retired) ? reconciler.run() : forEveryJumpHost(policy.jumpHosts.map((j) => j.name), (name) => sync.sync(name))).catch((err: unknown) => logger.warn({ err }, 'initial sync failed'));
   const healthPort = (healthServer?.address() as import('node:net').AddressInfo | null)?.port;
   logger.info({ port, healthPort, redis: describeRedisTarget(conn.target), socketMode: Boolean(env.SLACK_APP_TOKEN), jumpHosts: policy.jumpHosts.length, hosts: policy.hosts.length }, 'jit-jump started');
 
@@ -256,13 +257,13 @@ function createAccessFlow(
 
 /**
  * Reads the policy again on a change of its file (SIGHUP comes through Broker.policy.reload), and tells the log
- * and the audit channel. An applied change syncs every jump server at once: a removed host's lines leave the
+ * and the audit channel. An applied change syncs every jump server (a few at a time): a removed host's lines leave the
  * block, a moved host's lines follow its new address. Returns the stop.
  */
 function reloadWhileRunning(source: PolicySource, path: string | undefined, sync: JumpHostSync, d: Parameters<typeof announceReloads>[1] & { logger: Logger }): () => void {
   const unannounce = announceReloads(source, d);
   const unsync = source.onReload((r) => {
-    if (r.ok && r.changed) sync.syncAll().catch((err: unknown) => d.logger.warn({ err }, 'sync after a policy reload failed'));
+    if (r.ok && r.changed) forEveryJumpHost(source.view.jumpHosts.map((j) => j.name), (name) => sync.sync(name)).catch((err: unknown) => d.logger.warn({ err }, 'sync after a policy reload failed'));
   });
   const unwatch = path ? source.watchFile((err) => d.logger.warn({ err, path }, 'cannot watch the policy file: reload with SIGHUP')) : () => undefined;
   return () => {

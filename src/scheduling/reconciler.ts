@@ -15,6 +15,7 @@
 import type { Logger } from 'pino';
 import type { Policy } from '../config/policy.ts';
 import type { Clock } from '../domain/clock.ts';
+import { forEveryJumpHost } from '../jumphost/every-jump-host.ts';
 import type { JumpHostSync, SyncResult } from '../jumphost/jump-host-sync.ts';
 import type { JumpHostRegistry } from '../store/jump-host-registry.ts';
 import type { RequestStore } from '../store/request-store.ts';
@@ -100,14 +101,15 @@ export class Reconciler {
     if (actions.remind) await settle('reminder', await this.undecidedLongEnough(), (id) => actions.remind!(id));
     if (actions.reviewBreakGlass) await settle('break-glass review', ['all'], () => actions.reviewBreakGlass!());
     if (this.d.audit) await settle('audit retention', ['all'], () => this.d.audit!.trim());
-    const jumpHosts = await Promise.all(
-      this.d.policy.jumpHosts.map(async (j): Promise<JumpHostReport> => {
+    const jumpHosts = await forEveryJumpHost(
+      this.d.policy.jumpHosts.map((j) => j.name),
+      async (name): Promise<JumpHostReport> => {
         try {
-          return { jumpHost: j.name, result: await sync.sync(j.name) };
+          return { jumpHost: name, result: await sync.sync(name) };
         } catch (err) {
-          return { jumpHost: j.name, error: (err as Error).message };
+          return { jumpHost: name, error: (err as Error).message };
         }
-      }),
+      },
     );
     await this.forgetEmptiedRetired(jumpHosts);
     await this.d.requests.recordReconcile(clock.now());

@@ -2,33 +2,18 @@
 // bin/jit-jump.mjs in a copy of the checkout (bin, scripts, src, package.json; node_modules linked) whose src/
 // is then edited, and checks that the edited code is what ran and that one line on standard error said how.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { jitJump } from '../support/cli.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const NOBODY = 65534;
 
-function run(dir: string, args: string[], asUser?: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const [cmd, argv] =
-    asUser === undefined ? [process.execPath, ['bin/jit-jump.mjs', ...args]] : ['setpriv', [`--reuid=${asUser}`, `--regid=${asUser}`, '--clear-groups', process.execPath, 'bin/jit-jump.mjs', ...args]];
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, argv, { cwd: dir, env: { PATH: process.env.PATH ?? '', HOME: tmpdir() }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+/** `jit-jump <args>` in the copy at `dir`, as `asUser` if given. */
+const run = (dir: string, args: string[], asUser?: number) => jitJump(args, { HOME: tmpdir() }, { cwd: dir, asUser });
 
 /** Changes the first line of `jit-jump --help` in the copy's src/, so that its output shows which code ran. */
 function editUsage(dir: string, word: string): void {

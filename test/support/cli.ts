@@ -17,6 +17,10 @@ export interface CliRun {
 export interface CliOptions {
   /** `bin` (default): node bin/jit-jump.mjs; `npx`: npx jit-jump from the checkout, as the README says */
   via?: 'bin' | 'npx';
+  /** another checkout (a copy) to run in; default this one */
+  cwd?: string;
+  /** runs the command as this user (uid and gid alike), as root drops to it */
+  asUser?: number;
 }
 
 export function jitJump(args: string[], env: Record<string, string> = {}, o: CliOptions = {}): Promise<CliRun> {
@@ -24,8 +28,9 @@ export function jitJump(args: string[], env: Record<string, string> = {}, o: Cli
   const [cmd, argv] = o.via === 'npx' ? ['npx', ['--offline', 'jit-jump', ...args]] : [process.execPath, ['bin/jit-jump.mjs', ...args]];
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, argv, {
-      cwd: ROOT,
+      cwd: o.cwd ?? ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+      ...(o.asUser === undefined ? {} : { uid: o.asUser, gid: o.asUser }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
