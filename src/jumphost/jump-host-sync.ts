@@ -17,7 +17,8 @@ import { JumpHostUnavailableError, StaleBlockError } from './errors.ts';
 import { supportsExpiryTime, supportsUtcExpiry } from './server-version.ts';
 import type { JumpHostState } from '../store/jump-host-state.ts';
 import type { JumpHostRegistry } from '../store/jump-host-registry.ts';
-import type { RequestStore } from '../store/request-store.ts';
+import type { RenderInputs, RequestStore } from '../store/request-store.ts';
+import { allReads, NO_READ, type PipelinedRead } from '../store/pipelined-read.ts';
 import type { StandingKeyStore } from '../store/standing-key-store.ts';
 import type { SyncLocks } from '../store/sync-lock.ts';
 import type { Observer } from '../observability/metrics.ts';
@@ -199,9 +200,13 @@ export class JumpHostSync {
   private async runOnce(name: string, dryRun: boolean, gate?: Promise<unknown>): Promise<SyncResult> {
     const jh = this.jumpHost(name);
     const { requests, clock, updater, state } = this.deps;
-    const body = async (lease?: { check(): void }): Promise<SyncResult> => {
-      const renderedAt = clock.now();
-      const { grants, written, fencing, renderable, unrenderable, recorded } = await this.prepare(name, jh, renderedAt, dryRun);
+    // Before the first write (awaited before the rename). Idempotent, so not under the lock: it overlaps the
+    // lock's round trip. A retired server only loses lines, and keeps the identity it was recorded with.
+    const registered = !dryRun && !jh.retired ? this.deps.registry?.record(name, identityOf(jh)) : undefined;
+    registered?.catch(() => undefined);
+    const body = async (lease: { check(): void } | undefined, inputs: SyncInputs): Promise<SyncResult> => {
+      const { renderedAt } = inputs;
+      const { grants, written, fencing, renderable, unrenderable, recorded } = this.prepare(name, inputs, dryRun);
       let lines: string[] = [];
       let existing: string[] = [];
       let blockDamaged = false;
@@ -228,7 +233,7 @@ export class JumpHostSync {
         notOlder('read')(current);
         lease?.check(); // another replica may have taken over: never write a rendering older than its
         return spliceWithGeneration(current, lines, ours, generation);
-      }, { beforeRename: notOlder('rename'), ready: gate ? Promise.all([recorded, gate]) : recorded }));
+      }, { beforeRename: notOlder('rename'), ready: Promise.all([recorded, gate, registered]) }));
       await recorded;
       const { removedLines, addedLines } = lineChanges(existing, lines);
       const handEditedLines = removedLines.filter((l) => !written.has(lineHash(l)));
@@ -246,23 +251,32 @@ export class JumpHostSync {
       this.deps.sessions?.synced(name);
       return result;
     };
-    return dryRun ? body() : this.deps.lock.with(name, body);
+    const read = this.inputsRead(name, dryRun);
+    return dryRun ? this.deps.lock.read(read).then((inputs) => body(undefined, inputs)) : this.deps.lock.withRead(name, read, body);
   }
 
   /**
-   * What a write renders from, read at once (each round trip is on the Approve → line path), and the recording
-   * of every line the write may put in the block, whatever the server's format: started here, beside the write,
-   * and awaited before the rename (and by the caller, also when nothing was written).
+   * What a write renders from, as one read sent beside the taking of the sync lock (each round trip is on the
+   * Approve → line path): the active grants and their key lines, the hashes of the lines written before, and the
+   * write's fencing token (none in a dry run).
    */
-  private async prepare(name: string, jh: JumpHostConfig, renderedAt: number, dryRun: boolean) {
-    const { requests, policy, state } = this.deps;
-    const [{ grants, keyLines }, written, fencing] = await Promise.all([
-      requests.renderInputs(name, renderedAt),
-      state.writtenLineHashes(name),
-      this.fence(name, dryRun),
-      // Before the first write; a retired server only loses lines, and keeps the identity it was recorded with.
-      !dryRun && !jh.retired ? this.deps.registry?.record(name, identityOf(jh)) : undefined,
-    ]);
+  private inputsRead(name: string, dryRun: boolean): PipelinedRead<SyncInputs> {
+    const { requests, state, clock } = this.deps;
+    const parts = allReads(requests.renderInputsRead(name, () => clock.now()), state.writtenLineHashesRead(name), dryRun ? NO_READ : state.nextGenerationRead(name));
+    return { ...parts, decode: (answers) => {
+      const [{ grants, keyLines, renderedAt }, written, generation] = parts.decode(answers);
+      return { grants, keyLines, renderedAt, written, generation };
+    } };
+  }
+
+  /**
+   * The grants to render, and the recording of every line the write may put in the block, whatever the server's
+   * format: started here, beside the write, and awaited before the rename (and by the caller, also when nothing
+   * was written).
+   */
+  private prepare(name: string, inputs: SyncInputs, dryRun: boolean) {
+    const { policy, state } = this.deps;
+    const { grants, keyLines, renderedAt, written } = inputs;
     // A grant the renderer refuses is left out and alerted: it must not block every other line's change.
     const { renderable, unrenderable } = splitRenderable(renderableGrants(policy, grants, keyLines), renderedAt);
     const recorded = dryRun
@@ -272,7 +286,7 @@ export class JumpHostSync {
           this.deps.sessions?.beforeWrite(name, renderedKeys(renderable, grants)),
         ]);
     recorded?.catch(() => undefined);
-    return { grants, written, fencing, renderable, unrenderable, recorded };
+    return { grants, written, fencing: this.fence(name, inputs.generation), renderable, unrenderable, recorded };
   }
 
   /** How long after its start each grant's line arrived, and after its end each ended grant's line left. */
@@ -300,8 +314,7 @@ export class JumpHostSync {
    * The fencing token of this write, issued by Redis under the lock: the block it writes carries it, and it never
    * replaces a block that carries one as high (a newer write by a replica that took over). None in a dry run.
    */
-  private async fence(name: string, dryRun: boolean): Promise<{ generation?: number; notOlder: (phase: 'read' | 'rename') => (file: string) => void }> {
-    const generation = dryRun ? undefined : await this.deps.state.nextGeneration(name);
+  private fence(name: string, generation: number | undefined): { generation?: number; notOlder: (phase: 'read' | 'rename') => (file: string) => void } {
     const notOlder = (phase: 'read' | 'rename') => (file: string) => {
       const onServer = blockGeneration(file);
       if (generation !== undefined && onServer !== undefined && onServer >= generation) throw new StaleBlockError(name, generation, onServer, phase);
@@ -432,6 +445,16 @@ export class JumpHostSync {
     for (const slot of this.slots.values()) clearTimeout(slot.timer);
     await this.runs.settled();
   }
+}
+
+/** What one sync renders from, read under its lock. */
+interface SyncInputs extends RenderInputs {
+  /** the instant the grants were read for: those ended by then are left out */
+  renderedAt: number;
+  /** hashes of every line jit-jump wrote to this block */
+  written: Set<string>;
+  /** the write's fencing token (none in a dry run) */
+  generation: number | undefined;
 }
 
 /** A grant a write may render, with the fingerprint of the key its line holds. */

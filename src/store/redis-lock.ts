@@ -3,7 +3,8 @@
 // A holder killed with kill -9 blocks the others for at most one lease; one whose work hangs, for at most
 // maxHoldMs when that is set. Waiters poll: sections are short.
 import { randomBytes } from 'node:crypto';
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { answersOf, NO_READ, runRead, type PipelinedRead } from './pipelined-read.ts';
 import { runScript } from './scripts.ts';
 
 export class LockTimeoutError extends Error {
@@ -49,39 +50,53 @@ export class RedisLock {
   ) {}
 
   /** Runs `fn` holding `key`, waiting up to waitMs for it. */
-  async with<T>(key: string, fn: (lease: Lease) => Promise<T>): Promise<T> {
-    const token = await this.acquire(key, this.o.waitMs ?? 0);
-    if (token === undefined) throw new LockTimeoutError(key, this.o.waitMs ?? 0);
-    return this.holding(key, token, fn);
+  with<T>(key: string, fn: (lease: Lease) => Promise<T>): Promise<T> {
+    return this.withRead(key, NO_READ, (lease) => fn(lease));
+  }
+
+  /**
+   * `with`, and `read` answered under the lock: sent in the same round trip as the lock's first try (Redis runs it
+   * right after the lock is taken); if the lock was held, read again once it is taken. `fn` gets its value.
+   */
+  async withRead<R, T>(key: string, read: PipelinedRead<R>, fn: (lease: Lease, value: R) => Promise<T>): Promise<T> {
+    const first = await this.take(key, read);
+    if (first) return this.holding(key, first.token, (lease) => fn(lease, first.value()));
+    const waitMs = this.o.waitMs ?? 0;
+    const token = await this.acquire(key, waitMs);
+    if (token === undefined) throw new LockTimeoutError(key, waitMs);
+    return this.holding(key, token, async (lease) => fn(lease, await runRead(this.redis, read)));
   }
 
   /** Runs `fn` holding `key` if it is free now; undefined (and `fn` not run) if someone holds it. */
   tryWith<T>(key: string, fn: (lease: Lease) => Promise<T>): Promise<T | undefined> {
-    return this.tryWithReads(key, () => undefined, (lease) => fn(lease));
+    return this.tryWithRead(key, NO_READ, (lease) => fn(lease));
   }
 
-  /**
-   * tryWith, with reads sent in the same round trip as the taking of the lock: Redis runs them right after it,
-   * so when the lock was taken they read what its holder may rely on. `fn` gets their answers.
-   */
-  async tryWithReads<T>(key: string, reads: (pipe: ChainableCommander) => void, fn: (lease: Lease, answers: unknown[]) => Promise<T>): Promise<T | undefined> {
+  /** tryWith, with `read` sent in the same round trip as the taking of the lock and answered only to its taker. */
+  async tryWithRead<R, T>(key: string, read: PipelinedRead<R>, fn: (lease: Lease, value: R) => Promise<T>): Promise<T | undefined> {
+    const first = await this.take(key, read);
+    return first ? this.holding(key, first.token, (lease) => fn(lease, first.value())) : undefined;
+  }
+
+  /** One try at the lock, `read` behind it in the same pipeline. Its value is decoded under the lock (by
+   *  `holding`), so an error answer releases the lock like any failure of the work. */
+  private async take<R>(key: string, read: PipelinedRead<R>): Promise<{ token: string; value: () => R } | undefined> {
     const token = randomBytes(12).toString('hex');
     const pipe = this.redis.pipeline().set(key, token, 'PX', this.o.leaseMs, 'NX');
-    reads(pipe);
-    const [taken, ...answers] = ((await pipe.exec()) ?? []).map(([err, v]) => {
-      if (err) throw err;
-      return v;
-    });
-    return taken === 'OK' ? this.holding(key, token, (lease) => fn(lease, answers)) : undefined;
+    read.send(pipe);
+    const [taken, ...rest] = (await pipe.exec()) ?? [];
+    if (taken?.[0]) throw taken[0];
+    return taken?.[1] === 'OK' ? { token, value: () => read.decode(answersOf(rest)) } : undefined;
   }
 
+  /** Polls for the lock after a first try failed, for up to waitMs. */
   private async acquire(key: string, waitMs: number): Promise<string | undefined> {
     const token = randomBytes(12).toString('hex');
     const started = Date.now();
     for (;;) {
-      if ((await this.redis.set(key, token, 'PX', this.o.leaseMs, 'NX')) === 'OK') return token;
       if (Date.now() - started >= waitMs) return undefined;
       await new Promise((r) => setTimeout(r, (this.o.pollMs ?? 20) * (0.5 + Math.random())));
+      if ((await this.redis.set(key, token, 'PX', this.o.leaseMs, 'NX')) === 'OK') return token;
     }
   }
 

@@ -1,6 +1,6 @@
 // Requests, grants and their transitions in Redis. Transitions are atomic Lua scripts (scripts.ts, lua/), whose
 // guards come from the state table (domain/request-state.ts).
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { canonicalJson } from '../domain/audit-chain.ts';
 import type { AuditEvent } from '../domain/audit-event.ts';
 import {
@@ -17,7 +17,8 @@ import { ok, ok0, refuse } from '../domain/result.ts';
 import type { AcknowledgeResult, ApprovalResult, ApprovalRules, CreateResult, ExtensionResult, TransitionResult } from '../domain/store-results.ts';
 import { redisKeys, type RedisKeys } from './redis-keys.ts';
 import { RedisLock, type Lease } from './redis-lock.ts';
-import { runScript } from './scripts.ts';
+import { runRead, type PipelinedRead } from './pipelined-read.ts';
+import { decodeReply, runScript, sendScript } from './scripts.ts';
 
 /**
  * An activation follow-up (jobs, sync with its retries, one Slack message) takes seconds; one still running
@@ -51,6 +52,12 @@ function approvalEventBase(req: AccessRequest, approver: string, at: number) {
 }
 
 const conflict = (id: string, state: RequestState) => ({ ...refuse('conflict', `request ${id} is ${state}`), state });
+
+/** What a sync renders from: the active grants, and their requesters' key lines by user. */
+export interface RenderInputs {
+  grants: AccessRequest[];
+  keyLines: Map<string, string>;
+}
 
 export class RequestStore {
   readonly keys: RedisKeys;
@@ -114,20 +121,38 @@ export class RequestStore {
    * What a sync renders from, in one round trip: the jump server's grants active after `now` (whole) and the key
    * line of each one's requester (by user; a person without a key has none).
    */
-  async renderInputs(jumpHost: string, now: number): Promise<{ grants: AccessRequest[]; keyLines: Map<string, string> }> {
-    const r = await runScript(this.redis, 'render-inputs', { activeGrants: this.keys.activeGrants(jumpHost) }, { after: now, requestPrefix: this.keys.request(''), userKeyPrefix: this.keys.userKey('') });
-    const { grants, lines } = JSON.parse(r.json) as { grants: string[][] | object; lines: string[] | object };
-    // cjson writes an empty list as {}.
-    const hashes = Array.isArray(grants) ? grants : [];
-    const pairs = Array.isArray(lines) ? lines : [];
-    const keyLines = new Map<string, string>();
-    for (let i = 0; i + 1 < pairs.length; i += 2) keyLines.set(pairs[i]!, pairs[i + 1]!);
-    const toObject = (flat: string[]) => {
-      const o: Record<string, string> = {};
-      for (let i = 0; i + 1 < flat.length; i += 2) o[flat[i]!] = flat[i + 1]!;
-      return o;
+  async renderInputs(jumpHost: string, now: number): Promise<RenderInputs> {
+    const { grants, keyLines } = await runRead(this.redis, this.renderInputsRead(jumpHost, () => now));
+    return { grants, keyLines };
+  }
+
+  /**
+   * What a sync renders from, as one read: the grants active after `now()` (taken when the read is sent) whole,
+   * and their requesters' key lines (one script: render-inputs.lua).
+   */
+  renderInputsRead(jumpHost: string, now: () => number): PipelinedRead<RenderInputs & { renderedAt: number }> {
+    let renderedAt = 0;
+    return {
+      commands: 1,
+      send: (pipe) => {
+        renderedAt = now();
+        sendScript(pipe, 'render-inputs', { activeGrants: this.keys.activeGrants(jumpHost) }, { after: renderedAt, requestPrefix: this.keys.request(''), userKeyPrefix: this.keys.userKey('') });
+      },
+      decode: ([raw]) => {
+        const { grants, lines } = JSON.parse(decodeReply('render-inputs', raw).json!) as { grants: string[][] | object; lines: string[] | object };
+        // cjson writes an empty list as {}.
+        const hashes = Array.isArray(grants) ? grants : [];
+        const pairs = Array.isArray(lines) ? lines : [];
+        const keyLines = new Map<string, string>();
+        for (let i = 0; i + 1 < pairs.length; i += 2) keyLines.set(pairs[i]!, pairs[i + 1]!);
+        const toObject = (flat: string[]) => {
+          const o: Record<string, string> = {};
+          for (let i = 0; i + 1 < flat.length; i += 2) o[flat[i]!] = flat[i + 1]!;
+          return o;
+        };
+        return { grants: hashes.map((h) => fromHash(toObject(h))).filter((g): g is AccessRequest => g !== undefined), keyLines, renderedAt };
+      },
     };
-    return { grants: hashes.map((h) => fromHash(toObject(h))).filter((g): g is AccessRequest => g !== undefined), keyLines };
   }
 
   async addMessageRefs(id: string, refs: readonly MessageRef[]): Promise<void> {
@@ -362,10 +387,14 @@ export class RequestStore {
     const lock = new RedisLock(this.redis, { leaseMs, maxHoldMs: ACTIVATION_HOLD_LEASES * leaseMs });
     // Checked under the lease (read right after taking it, in the same round trip): the previous holder un-owes
     // it before letting go of the lease. The request comes along: the follow-up needs it next.
-    const reads = (pipe: ChainableCommander) => pipe.zscore(this.keys.activating, id).hgetall(this.keys.request(id));
-    const ran = await lock.tryWithReads(this.keys.activationLease(id), reads, async (lease, [owed, fields]) => {
-      if (owed === null) return false;
-      await fn(lease, fromHash(fields as Record<string, string>));
+    const read: PipelinedRead<{ owed: boolean; req: AccessRequest | undefined }> = {
+      commands: 2,
+      send: (pipe) => pipe.zscore(this.keys.activating, id).hgetall(this.keys.request(id)),
+      decode: ([owed, fields]) => ({ owed: owed !== null, req: fromHash(fields as Record<string, string>) }),
+    };
+    const ran = await lock.tryWithRead(this.keys.activationLease(id), read, async (lease, { owed, req }) => {
+      if (!owed) return false;
+      await fn(lease, req);
       return true;
     });
     return ran === true;
