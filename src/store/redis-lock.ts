@@ -28,6 +28,12 @@ export class LockHeldTooLongError extends Error {
   }
 }
 
+/** A lock taken by `tryTake` and held: the work runs under it once, or it is given back. */
+export interface TakenLock<R> {
+  run<T>(fn: (lease: Lease, value: R) => Promise<T>): Promise<T>;
+  release(): void;
+}
+
 export interface Lease {
   /** throws LockLostError if the lease could not be renewed: check it right before an irreversible step */
   check(): void;
@@ -74,19 +80,37 @@ export class RedisLock {
 
   /** tryWith, with `read` sent in the same round trip as the taking of the lock and answered only to its taker. */
   async tryWithRead<R, T>(key: string, read: PipelinedRead<R>, fn: (lease: Lease, value: R) => Promise<T>): Promise<T | undefined> {
-    const first = await this.take(key, read);
-    return first ? this.holding(key, first.token, (lease) => fn(lease, first.value())) : undefined;
+    return (await this.tryTake(key, read))?.run(fn);
+  }
+
+  /**
+   * One try at the lock, `read` behind it in the same round trip, without running anything yet: for work that
+   * needs the lock only if what was sent just before says so (an approval that activates a grant takes the
+   * activation lease beside it). A lock taken is held from then on: `run` the work under it (once), or `release` it.
+   */
+  async tryTake<R>(key: string, read: PipelinedRead<R>): Promise<TakenLock<R> | undefined> {
+    const taken = await this.take(key, read);
+    if (!taken) return undefined;
+    return {
+      run: (fn) => this.holding(key, taken.token, (lease) => fn(lease, taken.value()), taken.takenAt),
+      release: () => void this.release(key, taken.token),
+    };
   }
 
   /** One try at the lock, `read` behind it in the same pipeline. Its value is decoded under the lock (by
    *  `holding`), so an error answer releases the lock like any failure of the work. */
-  private async take<R>(key: string, read: PipelinedRead<R>): Promise<{ token: string; value: () => R } | undefined> {
+  private async take<R>(key: string, read: PipelinedRead<R>): Promise<{ token: string; takenAt: number; value: () => R } | undefined> {
     const token = randomBytes(12).toString('hex');
     const pipe = this.redis.pipeline().set(key, token, 'PX', this.o.leaseMs, 'NX');
     read.send(pipe);
+    const takenAt = Date.now();
     const [taken, ...rest] = (await pipe.exec()) ?? [];
     if (taken?.[0]) throw taken[0];
-    return taken?.[1] === 'OK' ? { token, value: () => read.decode(answersOf(rest)) } : undefined;
+    return taken?.[1] === 'OK' ? { token, takenAt, value: () => read.decode(answersOf(rest)) } : undefined;
+  }
+
+  private async release(key: string, token: string): Promise<void> {
+    await runScript(this.redis, 'release-lock', { lock: key }, { token }).catch(() => undefined); // it expires anyway
   }
 
   /** Polls for the lock after a first try failed, for up to waitMs. */
@@ -100,9 +124,10 @@ export class RedisLock {
     }
   }
 
-  private async holding<T>(key: string, token: string, fn: (lease: Lease) => Promise<T>): Promise<T> {
+  /** `takenAt`: when the lease began (sent): it counts from then, however late the work starts under it. */
+  private async holding<T>(key: string, token: string, fn: (lease: Lease) => Promise<T>, takenAt = Date.now()): Promise<T> {
     let lost = false;
-    let renewedAt = Date.now();
+    let renewedAt = takenAt;
     const renew = setInterval(() => {
       runScript(this.redis, 'renew-lock', { lock: key }, { token, leaseMs: this.o.leaseMs }).then(
         (r) => {
@@ -139,7 +164,7 @@ export class RedisLock {
     } finally {
       clearTimeout(cap);
       clearInterval(renew);
-      await runScript(this.redis, 'release-lock', { lock: key }, { token }).catch(() => undefined); // it expires anyway
+      await this.release(key, token);
     }
   }
 }
