@@ -30,7 +30,17 @@ function check(what: string, res: { status: number; body: string }): void {
   if (res.status !== 200) throw new Error(`${what}: HTTP ${res.status} ${res.body}`);
 }
 
-export async function addKey(env: Environment, user: string, publicKey = freshPublicKey(`${user}@bench`)): Promise<void> {
+/**
+ * What the harness drives: the fake Slack, a signed sender, and the broker (its port, and its keys read from
+ * Redis): the environment's own broker, or one in a process of its own (bench/broker-child.ts).
+ */
+export interface Driven {
+  slack: Environment['slack'];
+  sender: Environment['sender'];
+  broker: { port?: number; keys: Pick<Environment['broker']['keys'], 'get'> };
+}
+
+export async function addKey(env: Driven, user: string, publicKey = freshPublicKey(`${user}@bench`)): Promise<void> {
   check(`key add for ${user}`, await env.sender.command(user, `key add ${publicKey}`));
   await until(`${user}'s key stored`, () => env.broker.keys.get(user), 30_000);
 }
@@ -41,7 +51,7 @@ function pendingOf(m: FakeMessage): { id: string; requester: string } | undefine
 }
 
 /** The owner's approval messages, by request id (the owner of internal-2 is OWNER alone). */
-export function approvalMessages(env: Environment): Map<string, FakeMessage & { requester: string }> {
+export function approvalMessages(env: Pick<Driven, 'slack'>): Map<string, FakeMessage & { requester: string }> {
   const out = new Map<string, FakeMessage & { requester: string }>();
   for (const m of env.slack.messages(`D${OWNER}`)) {
     const p = pendingOf(m);
@@ -84,7 +94,7 @@ const keptAlive = new Agent({ keepAlive: true, maxSockets: 64 });
  * `approve` sends, over node:http with kept-alive connections: fetch (undici) adds 2–4 ms of its own per
  * request on this machine, in the process that also runs the broker.
  */
-export function prepareApprove(env: Environment, msg: FakeMessage): () => { sent: number; answered: Promise<void> } {
+export function prepareApprove(env: Driven, msg: FakeMessage): () => { sent: number; answered: Promise<void> } {
   const b = findButton(msg.blocks, 'jit_approve');
   const body = `payload=${encodeURIComponent(JSON.stringify(blockActionPayload(env.slack, TEAM_ID, OWNER, { actionId: b.actionId, value: b.value, blockId: b.blockId, message: { channel: msg.channel, ts: msg.ts } })))}`;
   const timestamp = Math.floor(Date.now() / 1000);

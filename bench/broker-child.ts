@@ -1,0 +1,51 @@
+// The bench's end of bench/broker-process.ts: the broker started in a process of its own, as `jit-jump start`
+// runs it, against an environment's Redis, fake Slack and sshd, with `policy`; then asked over IPC.
+import type { ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Policy } from '../src/config/policy.ts';
+import { BOT_TOKEN, SIGNING_SECRET, type Environment } from '../src/sandbox/environment.ts';
+import { spawnTracked, stopProcess } from '../src/sandbox/processes.ts';
+import type { BrokerAnswer, BrokerAsk } from './broker-process.ts';
+
+export interface BrokerChild {
+  /** the broker's HTTP port */
+  port: number;
+  ask<A extends BrokerAsk>(a: A): Promise<Extract<BrokerAnswer, { ask: A['ask'] }>>;
+  stop(): Promise<void>;
+}
+
+export async function startBrokerChild(env: Environment, policy: Policy): Promise<BrokerChild> {
+  const policyPath = join(env.dir, 'bench.policy.json');
+  writeFileSync(policyPath, JSON.stringify(policy));
+  const child: ChildProcess = spawnTracked(process.execPath, ['--import', 'tsx', 'bench/broker-process.ts'], {
+    stdio: ['ignore', 'pipe', process.env.SCALE_MEMORY_DEBUG ? 'inherit' : 'pipe', 'ipc'],
+    env: { ...process.env, SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: env.slack.apiUrl, REDIS_URL: env.redisUrl, PORT: '0', BENCH_POLICY_FILE: policyPath, LOG_LEVEL: 'warn' },
+  });
+  // Its last lines, for an error message: the warnings of a broker under this load are not the figures.
+  const tail: string[] = [];
+  const keep = (chunk: Buffer) => tail.push(...chunk.toString().split('\n').filter(Boolean)) > 40 && tail.splice(0, tail.length - 40);
+  child.stdout!.on('data', keep);
+  child.stderr?.on('data', keep);
+  const next = () =>
+    new Promise<BrokerAnswer>((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`broker process exited (${code}): ${tail.join('\n')}`));
+      child.once('exit', onExit);
+      child.once('message', (m: BrokerAnswer) => {
+        child.off('exit', onExit);
+        if ('error' in m) reject(new Error(`broker process: ${m.error}`));
+        else resolve(m);
+      });
+    });
+  const ready = await next(); // started, and its start-up sync of every jump server done
+  if (!('ready' in ready)) throw new Error(`broker process: expected ready, got ${JSON.stringify(ready)}`);
+  return {
+    port: ready.port,
+    async ask(a) {
+      const answer = next();
+      child.send(a);
+      return (await answer) as never;
+    },
+    stop: () => stopProcess(child, 'SIGTERM', 15_000),
+  };
+}
