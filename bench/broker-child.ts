@@ -3,10 +3,40 @@
 import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import type { Policy } from '../src/config/policy.ts';
-import { BOT_TOKEN, SIGNING_SECRET, type Environment } from '../src/sandbox/environment.ts';
+import { BOT_TOKEN, SIGNING_SECRET, TEAM_ID, type Environment } from '../src/sandbox/environment.ts';
 import { spawnTracked, stopProcess } from '../src/sandbox/processes.ts';
+import { createSlackSender } from '../src/sandbox/slack-sender.ts';
+import { KeyStore } from '../src/store/key-store.ts';
+import { RequestStore } from '../src/store/request-store.ts';
 import type { BrokerAnswer, BrokerAsk } from './broker-process.ts';
+import type { Driven } from './grants.ts';
+
+/**
+ * Runs `fn` against a broker in a process of its own: the environment's broker steps aside (it shares Redis and the
+ * jump server) and is back at the end. The harness, the fake Slack and the jump-server watch stay in this process,
+ * as Slack and the jump server are elsewhere in production: what is timed is the broker's work, not theirs.
+ */
+export async function withBrokerChild<T>(env: Environment, fn: (driven: Driven, broker: BrokerChild) => Promise<T>, policy: Policy = env.policy): Promise<T> {
+  await env.broker.stop();
+  const redis = new Redis(env.redisUrl);
+  let broker: BrokerChild | undefined;
+  try {
+    broker = await startBrokerChild(env, policy);
+    const url = `http://127.0.0.1:${broker.port}/slack/events`;
+    const driven: Driven = {
+      slack: env.slack,
+      sender: createSlackSender({ url, signingSecret: SIGNING_SECRET, teamId: TEAM_ID, fake: env.slack }),
+      broker: { port: broker.port, keys: new KeyStore(redis, env.redisPrefix), requests: new RequestStore(redis, env.redisPrefix) },
+    };
+    return await fn(driven, broker);
+  } finally {
+    await broker?.stop();
+    redis.disconnect();
+    await env.restartBroker();
+  }
+}
 
 export interface BrokerChild {
   /** the broker's HTTP port */

@@ -37,7 +37,7 @@ function check(what: string, res: { status: number; body: string }): void {
 export interface Driven {
   slack: Environment['slack'];
   sender: Environment['sender'];
-  broker: { port?: number; keys: Pick<Environment['broker']['keys'], 'get'> };
+  broker: { port?: number; keys: Pick<Environment['broker']['keys'], 'get'>; requests: Pick<Environment['broker']['requests'], 'get'> };
 }
 
 export async function addKey(env: Driven, user: string, publicKey = freshPublicKey(`${user}@bench`)): Promise<void> {
@@ -64,7 +64,7 @@ export function approvalMessages(env: Pick<Driven, 'slack'>): Map<string, FakeMe
  * `/jump request <host> <duration> …` as `user`; the new request's approval message (by metadata: one the caller
  * has not seen, `seen` grows). The message appears after the ack: it is waited for, not timed.
  */
-export async function request(env: Environment, user: string, text: string, seen: Set<string>): Promise<FakeMessage & { id: string }> {
+export async function request(env: Driven, user: string, text: string, seen: Set<string>): Promise<FakeMessage & { id: string }> {
   const res = await env.sender.command(user, `request ${text}`);
   check(`request by ${user}`, res);
   return until(`approval message of ${user}'s request (reply: ${res.body})`, () => {
@@ -76,12 +76,12 @@ export async function request(env: Environment, user: string, text: string, seen
 }
 
 /** The owner clicks Approve on an approval message; resolves when the endpoint has answered. */
-export async function approve(env: Environment, msg: FakeMessage): Promise<void> {
+export async function approve(env: Driven, msg: FakeMessage): Promise<void> {
   const b = findButton(msg.blocks, 'jit_approve');
   check('Approve click', await env.sender.blockAction(OWNER, { actionId: b.actionId, value: b.value, blockId: b.blockId, message: { channel: msg.channel, ts: msg.ts } }));
 }
 
-export async function revoke(env: Environment, user: string, id: string): Promise<void> {
+export async function revoke(env: Driven, user: string, id: string): Promise<void> {
   check(`revoke ${id}`, await env.sender.command(user, `revoke ${id}`));
 }
 
@@ -122,7 +122,7 @@ export function prepareApprove(env: Driven, msg: FakeMessage): () => { sent: num
 }
 
 /** `prepareApprove` sent at once: the timer starts when the request leaves. */
-export function approveTimed(env: Environment, msg: FakeMessage): { sent: number; answered: Promise<void> } {
+export function approveTimed(env: Driven, msg: FakeMessage): { sent: number; answered: Promise<void> } {
   return prepareApprove(env, msg)();
 }
 
@@ -131,14 +131,14 @@ export function approveTimed(env: Environment, msg: FakeMessage): { sent: number
  * started is over. An owner clicks seconds after being asked; the timed click should not land in the middle of
  * the request's own follow-up (its messages, and the audit line posted a moment after it).
  */
-export function auditPosted(env: Environment, id: string, type: string): Promise<unknown> {
+export function auditPosted(env: Driven, id: string, type: string): Promise<unknown> {
   return until(`the ${type} audit line of ${id}`, () =>
     env.slack.messages(AUDIT_CHANNEL).find((m) => m.metadata?.event_type === 'jit_audit' && m.metadata.event_payload.request_id === id && m.metadata.event_payload.audit_type === type),
   30_000);
 }
 
 /** Until the activation's follow-up is over: its last step, the approval thread's `activated` line (by metadata). */
-export function activationDone(env: Environment, id: string): Promise<unknown> {
+export function activationDone(env: Driven, id: string): Promise<unknown> {
   return until(`the activation follow-up of ${id}`, () =>
     env.slack.messages().find((m) => m.metadata?.event_type === 'jit_request_step' && m.metadata.event_payload.request_id === id && m.metadata.event_payload.state === 'active'),
   30_000);

@@ -7,12 +7,9 @@
 // the writes) and the broker's own sync counter (GET /metrics). BENCH_PROFILE=<prefix>: CPU profiles of the
 // broker's process from the first click until every line is present (<prefix>-lines.cpuprofile), then until every
 // follow-up is over (<prefix>-follow-ups.cpuprofile).
-import { Redis } from 'ioredis';
 import { blockGeneration } from '../../src/domain/managed-block.ts';
-import { AUDIT_CHANNEL, SIGNING_SECRET, TEAM_ID, type Environment } from '../../src/sandbox/environment.ts';
-import { createSlackSender } from '../../src/sandbox/slack-sender.ts';
-import { KeyStore } from '../../src/store/key-store.ts';
-import { startBrokerChild, type BrokerChild } from '../broker-child.ts';
+import { AUDIT_CHANNEL, type Environment } from '../../src/sandbox/environment.ts';
+import { withBrokerChild, type BrokerChild } from '../broker-child.ts';
 import { addKey, approvalMessages, prepareApprove, type Driven } from '../grants.ts';
 import { KeysWatch, pool, until } from '../keys-watch.ts';
 import { metricValue, summarize, type Row } from '../stats.ts';
@@ -43,21 +40,8 @@ export interface BurstResult {
   throughput: number;
 }
 
-export async function burst(env: Environment, grants: number, concurrency: number): Promise<BurstResult> {
-  // The environment's own broker steps aside (it shares Redis and the jump server), and is back at the end.
-  await env.broker.stop();
-  const redis = new Redis(env.redisUrl);
-  let broker: BrokerChild | undefined;
-  try {
-    broker = await startBrokerChild(env, env.policy);
-    const url = `http://127.0.0.1:${broker.port}/slack/events`;
-    const driven: Driven = { slack: env.slack, sender: createSlackSender({ url, signingSecret: SIGNING_SECRET, teamId: TEAM_ID, fake: env.slack }), broker: { port: broker.port, keys: new KeyStore(redis, env.redisPrefix) } };
-    return await timedBurst(env, driven, broker, grants, concurrency);
-  } finally {
-    await broker?.stop();
-    redis.disconnect();
-    await env.restartBroker();
-  }
+export function burst(env: Environment, grants: number, concurrency: number): Promise<BurstResult> {
+  return withBrokerChild(env, (driven, broker) => timedBurst(env, driven, broker, grants, concurrency));
 }
 
 async function timedBurst(env: Environment, driven: Driven, broker: BrokerChild, grants: number, concurrency: number): Promise<BurstResult> {
