@@ -121,9 +121,15 @@ function liveSessionSuite(log: 'journal' | 'file'): void {
 
     it('ends a live session at expiry, and the end message says how the grant was used', async () => {
       const id = await grant(ENGINEER, 'live session, expires');
+      const fp = fingerprintOfLine(world.engineerKey.publicKey)!;
+      const earlier = new Set((await store.forKey('bastion', fp, 0, Date.now())).map((c) => c.id));
       const s = session(world.engineerKey.privateKeyPath);
       await s.ready;
       await until('the login in the audit trail', () => connectionEvents(id).length === 1, 60_000);
+      // The end message says what the log has shown by the end: the tunnel line and the line naming the process
+      // that logged it (in either order; the next test holds one back), read before the grant expires.
+      const target = `127.0.0.1:${world.internal.port}`;
+      await until('the tunnel in the store', async () => (await store.live('bastion')).some((c) => !earlier.has(c.id) && c.fingerprint === fp && c.targets.includes(target)), 60_000);
       await runJobNow(world, 'revoke', id);
       const ended = await Promise.race([s.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), SESSION_END_DEADLINE_MS).unref())]);
       assert.ok(ended, 'the expired grant’s live session ended');
