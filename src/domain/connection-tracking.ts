@@ -6,7 +6,7 @@ import type { ConnectionRecord, GrantUsage, PendingTunnel, SshdEvent } from './s
 
 type Accepted = Extract<SshdEvent, { kind: 'accepted' }>;
 
-/** What one read of the log leaves for the next: the live connections, and the tunnel lines nobody's process logged yet. */
+/** What one read of the log leaves for the next: the live connections, and the tunnel lines whose process no line named yet. */
 export interface FoldState {
   live: readonly ConnectionRecord[];
   pending: readonly PendingTunnel[];
@@ -80,7 +80,11 @@ function tunnelOn(fold: Fold, id: string, e: PendingTunnel): void {
   fold.records.set(id, { ...r, targets });
 }
 
-/** Tunnel lines kept while their process was nobody's, now known to be the record's (none from before its login). */
+/**
+ * Tunnel lines kept while their process was nobody's, now known to be the record's (none from before its login).
+ * Applied now, in their order: nothing else changed the record's targets meanwhile, as a connection's tunnel lines
+ * all come from its user child (or, a root login having none, from its monitor, with no child line to wait for).
+ */
 function attribute(fold: Fold, id: string, lines: readonly PendingTunnel[]): void {
   const startedAt = fold.records.get(id)!.startedAt;
   for (const line of lines) if (line.at >= startedAt) tunnelOn(fold, id, line);
@@ -106,8 +110,8 @@ function applyEvent(fold: Fold, e: SshdEvent): void {
   fold.pending.age(e.at);
   if (e.kind === 'accepted') return accept(fold, e);
   if (e.kind === 'closed') {
-    // The process is over: its kept tunnel lines are the connection the line ends by its address (the same race),
-    // or nobody's.
+    // The process is over: the tunnel lines kept for it belong to the connection this line ends by its address (the
+    // same race: a child that logged before its monitor named it), or to nobody.
     const early = fold.pending.take(e.pid);
     for (const r of closedBy(fold, e)) {
       attribute(fold, r.id, early);

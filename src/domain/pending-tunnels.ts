@@ -19,7 +19,9 @@ export class PendingTunnels {
 
   /**
    * `carried`: the list the last fold left. A line of it that is in this batch again (a re-read) is not kept
-   * before that line this time either: the fold meets it again in its place.
+   * before that line this time either: the fold meets it again in its place. (A re-read may keep a line the first
+   * read gave to a connection that has ended since, as the fold sees live ones only: it then waits, bounded as any,
+   * for a child line naming the pid that ended connection's process had.)
    */
   constructor(carried: readonly PendingTunnel[], batch: readonly { kind: string }[]) {
     const again = new Set(batch.flatMap((e) => (e.kind === 'tunnel' || e.kind === 'tunnel-denied' ? [keyOf(e as PendingTunnel)] : [])));

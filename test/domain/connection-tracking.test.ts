@@ -38,6 +38,30 @@ function apply(state: Stored, out: ReturnType<typeof foldEvents>): Stored {
 }
 const liveOf = (state: Stored) => [...state.records.values()].filter((r) => r.endedAt === undefined);
 const foldInto = (state: Stored, events: readonly SshdEvent[]) => apply(state, foldEvents('jump-a', { live: liveOf(state), pending: state.pending }, events));
+/**
+ * A re-read (lines read again over a state that already holds them) gives the same records, with one exception it
+ * cannot avoid: it folds over the live connections only, so a tunnel line the first read gave to a connection that
+ * has ended since finds no owner and is kept; should a connection's child then be named with that pid (the pid
+ * reused at once, which takes a process that logged and died between a fork and its "User child" line), the line
+ * goes to it. So: a record may differ only in its targets, and only when its child's pid was an ended
+ * connection's process; a kept line may be extra only if its pid was an ended connection's process.
+ */
+function sameAfterReread(reread: Stored, once: Stored): void {
+  const ended = [...once.records.values()].filter((r) => r.endedAt !== undefined);
+  const wasEnded = (pid: number | undefined, except?: string) => ended.some((e) => e.id !== except && (e.childPid === pid || e.monitorPid === pid));
+  assert.deepEqual([...reread.records.keys()].sort(), [...once.records.keys()].sort());
+  for (const [id, r] of reread.records) {
+    const o = once.records.get(id)!;
+    if (r.targets.join() !== o.targets.join()) assert.ok(wasEnded(r.childPid, id), `targets differ only after pid reuse: ${JSON.stringify([r, o])}`);
+    assert.deepEqual({ ...r, targets: [] }, { ...o, targets: [] });
+  }
+  const key = (t: PendingTunnel) => JSON.stringify(t);
+  const kept = new Set(reread.pending.map(key));
+  assert.ok(once.pending.every((t) => kept.has(key(t))), 'no kept line lost');
+  const extra = reread.pending.filter((t) => !once.pending.some((o) => key(o) === key(t)));
+  for (const t of extra) assert.ok(wasEnded(t.pid), `an extra line is an ended connection’s: ${key(t)}`);
+}
+
 /** One fold from live records and nothing carried: what changed. */
 const fold = (live: readonly ConnectionRecord[], events: readonly SshdEvent[]) => foldEvents('jump-a', { live, pending: [] }, events).changed;
 
@@ -166,7 +190,7 @@ describe('foldEvents', () => {
   const log = fc.array(fc.tuple(step, fc.integer({ min: 1, max: 5 })), { maxLength: 40 }).map((steps) => {
     let t = T0;
     const named = new Set<number>();
-    return steps.flatMap(([s, dt]): SshdEvent[] => {
+    const events = steps.flatMap(([s, dt]): SshdEvent[] => {
       t += dt;
       if (s.kind === 'accepted') named.delete(s.pid);
       if (s.kind === 'accepted') return [accepted(s.pid, t, s.key)];
@@ -174,13 +198,24 @@ describe('foldEvents', () => {
       if (s.kind === 'closed') return [closed(s.pid, t)];
       return [{ kind: s.kind, at: t, pid: s.pid, host: s.host, port: s.port }];
     });
+    // A connection's tunnel lines come from one process: its user child, or its monitor where there is none (a root
+    // login: no "User child" line). So no monitor logs one before it names its child.
+    const namesLater = new Set<number>();
+    return events
+      .reverse()
+      .filter((e) => {
+        if (e.kind === 'user-child') namesLater.add(e.pid);
+        if (e.kind === 'accepted') namesLater.delete(e.pid);
+        return !((e.kind === 'tunnel' || e.kind === 'tunnel-denied') && namesLater.has(e.pid));
+      })
+      .reverse();
   });
 
   it('folding a batch again over its result changes nothing (property)', () => {
     fc.assert(
       fc.property(log, (events) => {
         const once = foldInto(NONE, events);
-        assert.deepEqual(foldInto(once, events), once);
+        sameAfterReread(foldInto(once, events), once);
       }),
       { numRuns: FC_RUNS },
     );
@@ -200,7 +235,7 @@ describe('foldEvents', () => {
     fc.assert(
       fc.property(log.chain((events) => fc.tuple(fc.constant(events), cuts(events))), ([events, [a, b]]) => {
         const read = foldInto(foldInto(NONE, events.slice(0, a)), events.slice(a, b));
-        assert.deepEqual(foldInto(read, events.slice(a)), foldInto(NONE, events));
+        sameAfterReread(foldInto(read, events.slice(a)), foldInto(NONE, events));
       }),
       { numRuns: FC_RUNS },
     );
@@ -350,7 +385,7 @@ describe('foldEvents: tunnel lines logged before the monitor names its child', (
     fc.assert(
       fc.property(raced.chain((log) => fc.tuple(fc.constant(log), cuts(log.reordered))), ([{ reordered }, [a, b]]) => {
         const read = foldInto(foldInto(NONE, reordered.slice(0, a)), reordered.slice(a, b));
-        assert.deepEqual(foldInto(read, reordered.slice(a)), foldInto(NONE, reordered));
+        sameAfterReread(foldInto(read, reordered.slice(a)), foldInto(NONE, reordered));
       }),
       { numRuns: FC_RUNS },
     );
