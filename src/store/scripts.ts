@@ -76,8 +76,8 @@ export const SCRIPTS = {
     replies: { ok: ['count'], limited: ['retryAfterMs', 'firstRefusal'] },
   },
   'record-connections': {
-    keys: ['logPosition', 'liveConnections', 'auditStream', 'targetsLogged'],
-    args: ['position', 'records', 'events', 'connectionPrefix', 'keyConnectionsPrefix', 'endedTtlSeconds', 'targetsSeen'],
+    keys: ['logPosition', 'liveConnections', 'auditStream', 'targetsLogged', 'pendingTunnels'],
+    args: ['position', 'pending', 'records', 'events', 'connectionPrefix', 'keyConnectionsPrefix', 'endedTtlSeconds', 'targetsSeen'],
     replies: { ok: [] },
   },
   'claim-digest': { keys: ['day', 'lease'], args: ['token', 'leaseMs', 'keepMs'], replies: { fresh: [], retry: [], busy: [], posted: [] } },
