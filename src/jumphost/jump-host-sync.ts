@@ -34,8 +34,8 @@ export interface AuthorizedKeysUpdater {
     jh: JumpHostConfig,
     update: (current: string, server: OpenSshVersionInfo | undefined) => string,
     /** `beforeRename` sees the file again right before the rename, and throws to refuse replacing it; the file
-     *  is replaced only once `ready` has resolved */
-    guard?: { beforeRename?: (current: string) => void; ready?: Promise<unknown> },
+     *  is replaced only once `ready` has resolved; `stale` true then: rendered again (once) before the rename */
+    guard?: { beforeRename?: (current: string) => void; ready?: Promise<unknown>; stale?: () => boolean },
   ): Promise<{ changed: boolean; before: string; after: string }>;
 }
 
@@ -207,44 +207,31 @@ export class JumpHostSync {
     const body = async (lease: { check(): void } | undefined, inputs: SyncInputs): Promise<SyncResult> => {
       const { renderedAt } = inputs;
       const { grants, written, fencing, renderable, unrenderable, recorded } = this.prepare(name, inputs, dryRun);
-      let lines: string[] = [];
-      let existing: string[] = [];
-      let blockDamaged = false;
-      let repair = { dropped: 0, kept: 0 };
-      let format: ExpiryFormat = 'utc';
-      let screened: ScreenedGrants = { kept: renderable, skipped: [] };
-      let standingInFile = new Set<string>();
+      const r: Rendering = { lines: [], existing: [], blockDamaged: false, repair: { dropped: 0, kept: 0 }, format: 'utc', screened: { kept: renderable, skipped: [] }, standingInFile: new Set(), validUntil: Infinity, linesAt: renderedAt };
       const { generation, notOlder } = fencing;
       const started = Date.now();
+      const ours = (l: string) => written.has(lineHash(l));
+      // `stale`: a grant that ends while the write waits for its rename (a slow server, the gate) is rendered out
+      // then, rather than renamed in for the expiry timer's sync, queued behind this one, to take out again.
       const { changed } = await this.fenced(name, () => updater.updateAuthorizedKeys(jh, (current, server) => {
-        format = expiryFormatFor(server, jh);
-        // Rendered at write time with a fresh clock so a grant that expired while we connected is left out.
-        // Screened against the file being replaced: a key standing outside the block is never rendered.
-        // With damaged markers only lines the broker wrote (recorded hash) or of its exact shape are taken out.
-        const ours = (l: string) => written.has(lineHash(l));
-        standingInFile = standingFingerprints(current, ours);
-        screened = screenStandingKeys(renderable, new Set([...standingInFile, ...(this.deps.brokerKeys ?? [])]));
-        lines = renderKeyLines(screened.kept, clock.now(), format);
-        const parsed = parseAuthorizedKeys(current, ours);
-        existing = parsed.block ?? [];
-        blockDamaged = parsed.damaged;
-        if (parsed.damaged) repair = { dropped: parsed.dropped?.length ?? 0, kept: parsed.before.length };
+        this.render(r, jh, renderable, current, server, ours);
         if (dryRun) return current;
         notOlder('read')(current);
         lease?.check(); // another replica may have taken over: never write a rendering older than its
-        return spliceWithGeneration(current, lines, ours, generation);
-      }, { beforeRename: notOlder('rename'), ready: Promise.all([recorded, gate, registered]) }));
+        return spliceWithGeneration(current, r.lines, ours, generation);
+      }, { beforeRename: notOlder('rename'), ready: Promise.all([recorded, gate, registered]), stale: () => clock.now() >= r.validUntil }));
       await recorded;
+      const { lines, existing, screened } = r;
       const { removedLines, addedLines } = lineChanges(existing, lines);
       const handEditedLines = removedLines.filter((l) => !written.has(lineHash(l)));
-      const result: SyncResult = { jumpHost: name, changed, lines: lines.length, grantIds: screened.kept.map((g) => g.id), removedLines, addedLines, handEditedLines, blockDamaged, skippedStanding: screened.skipped, repair, unrenderable, expiryFormat: format, dryRun };
+      const result: SyncResult = { jumpHost: name, changed, lines: lines.length, grantIds: screened.kept.filter((g) => g.expiresAt > r.linesAt).map((g) => g.id), removedLines, addedLines, handEditedLines, blockDamaged: r.blockDamaged, skippedStanding: screened.skipped, repair: r.repair, unrenderable, expiryFormat: r.format, dryRun };
       this.deps.logger.debug({ jumpHost: name, changed, lines: lines.length, ms: Date.now() - started, dryRun }, 'jump host synced');
       if (dryRun) return result;
       // Independent of each other, and held under the lock: a sync queued behind this one (an expiry) waits for them.
       await Promise.all([
         changed && state.setWritten(name, lines),
         changed && this.deps.observer && this.observeLines(existing, screened.kept, grants).catch(() => undefined),
-        this.deps.standing.record(name, standingInFile),
+        this.deps.standing.record(name, r.standingInFile),
         requests.forgetEndedBefore(name, renderedAt),
         this.afterSuccess(name, result),
       ]);
@@ -253,6 +240,25 @@ export class JumpHostSync {
     };
     const read = this.inputsRead(name, dryRun);
     return dryRun ? this.deps.lock.read(read).then((inputs) => body(undefined, inputs)) : this.deps.lock.withRead(name, read, body);
+  }
+
+  /**
+   * Renders the block for the file as it is now (`current`), into `r`: at write time with a fresh clock, so a
+   * grant that ended while we connected is left out; screened against the file being replaced, so a key standing
+   * outside the block is never rendered; with damaged markers only lines the broker wrote (`ours`: recorded
+   * hash) or of its exact shape are taken out.
+   */
+  private render(r: Rendering, jh: JumpHostConfig, renderable: readonly RenderableGrant[], current: string, server: OpenSshVersionInfo | undefined, ours: (line: string) => boolean): void {
+    r.format = expiryFormatFor(server, jh);
+    r.standingInFile = standingFingerprints(current, ours);
+    r.screened = screenStandingKeys(renderable, new Set([...r.standingInFile, ...(this.deps.brokerKeys ?? [])]));
+    r.linesAt = this.deps.clock.now();
+    r.lines = renderKeyLines(r.screened.kept, r.linesAt, r.format);
+    r.validUntil = earliestEnd(r.screened.kept, r.linesAt);
+    const parsed = parseAuthorizedKeys(current, ours);
+    r.existing = parsed.block ?? [];
+    r.blockDamaged = parsed.damaged;
+    if (parsed.damaged) r.repair = { dropped: parsed.dropped?.length ?? 0, kept: parsed.before.length };
   }
 
   /**
@@ -447,6 +453,22 @@ export class JumpHostSync {
   }
 }
 
+/** What a write rendered last (its function may run more than once: a file changed meanwhile, a stale rendering). */
+interface Rendering {
+  lines: string[];
+  /** the block's lines in the file it replaced */
+  existing: string[];
+  blockDamaged: boolean;
+  repair: { dropped: number; kept: number };
+  format: ExpiryFormat;
+  screened: ScreenedGrants;
+  standingInFile: Set<string>;
+  /** the earliest end among the grants rendered: the rendering is stale from then */
+  validUntil: number;
+  /** when the lines were rendered (grants ended by then are not in them) */
+  linesAt: number;
+}
+
 /** What one sync renders from, read under its lock. */
 interface SyncInputs extends RenderInputs {
   /** the instant the grants were read for: those ended by then are left out */
@@ -471,6 +493,13 @@ function renderedKeys(renderable: readonly RenderableGrant[], grants: readonly A
     const activatedAt = activated.get(r.id);
     return fingerprint && activatedAt !== undefined ? [{ id: r.id, fingerprint, activatedAt }] : [];
   });
+}
+
+/** The earliest end among the grants a rendering at `now` holds (Infinity if none): the rendering is stale from then. */
+function earliestEnd(grants: readonly RenderableGrant[], now: number): number {
+  let earliest = Infinity;
+  for (const g of grants) if (g.expiresAt > now && g.expiresAt < earliest) earliest = g.expiresAt;
+  return earliest;
 }
 
 /** The file with the block holding `lines`; unchanged lines keep the block (and its generation) as it is, so a sync that changes nothing writes nothing. */
