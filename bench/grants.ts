@@ -30,7 +30,17 @@ function check(what: string, res: { status: number; body: string }): void {
   if (res.status !== 200) throw new Error(`${what}: HTTP ${res.status} ${res.body}`);
 }
 
-export async function addKey(env: Environment, user: string, publicKey = freshPublicKey(`${user}@bench`)): Promise<void> {
+/**
+ * What the harness drives: the fake Slack, a signed sender, and the broker (its port, and its keys read from
+ * Redis): the environment's own broker, or one in a process of its own (bench/broker-child.ts).
+ */
+export interface Driven {
+  slack: Environment['slack'];
+  sender: Environment['sender'];
+  broker: { port?: number; keys: Pick<Environment['broker']['keys'], 'get'>; requests: Pick<Environment['broker']['requests'], 'get'> };
+}
+
+export async function addKey(env: Driven, user: string, publicKey = freshPublicKey(`${user}@bench`)): Promise<void> {
   check(`key add for ${user}`, await env.sender.command(user, `key add ${publicKey}`));
   await until(`${user}'s key stored`, () => env.broker.keys.get(user), 30_000);
 }
@@ -41,7 +51,7 @@ function pendingOf(m: FakeMessage): { id: string; requester: string } | undefine
 }
 
 /** The owner's approval messages, by request id (the owner of internal-2 is OWNER alone). */
-export function approvalMessages(env: Environment): Map<string, FakeMessage & { requester: string }> {
+export function approvalMessages(env: Pick<Driven, 'slack'>): Map<string, FakeMessage & { requester: string }> {
   const out = new Map<string, FakeMessage & { requester: string }>();
   for (const m of env.slack.messages(`D${OWNER}`)) {
     const p = pendingOf(m);
@@ -54,7 +64,7 @@ export function approvalMessages(env: Environment): Map<string, FakeMessage & { 
  * `/jump request <host> <duration> …` as `user`; the new request's approval message (by metadata: one the caller
  * has not seen, `seen` grows). The message appears after the ack: it is waited for, not timed.
  */
-export async function request(env: Environment, user: string, text: string, seen: Set<string>): Promise<FakeMessage & { id: string }> {
+export async function request(env: Driven, user: string, text: string, seen: Set<string>): Promise<FakeMessage & { id: string }> {
   const res = await env.sender.command(user, `request ${text}`);
   check(`request by ${user}`, res);
   return until(`approval message of ${user}'s request (reply: ${res.body})`, () => {
@@ -66,12 +76,12 @@ export async function request(env: Environment, user: string, text: string, seen
 }
 
 /** The owner clicks Approve on an approval message; resolves when the endpoint has answered. */
-export async function approve(env: Environment, msg: FakeMessage): Promise<void> {
+export async function approve(env: Driven, msg: FakeMessage): Promise<void> {
   const b = findButton(msg.blocks, 'jit_approve');
   check('Approve click', await env.sender.blockAction(OWNER, { actionId: b.actionId, value: b.value, blockId: b.blockId, message: { channel: msg.channel, ts: msg.ts } }));
 }
 
-export async function revoke(env: Environment, user: string, id: string): Promise<void> {
+export async function revoke(env: Driven, user: string, id: string): Promise<void> {
   check(`revoke ${id}`, await env.sender.command(user, `revoke ${id}`));
 }
 
@@ -84,7 +94,7 @@ const keptAlive = new Agent({ keepAlive: true, maxSockets: 64 });
  * `approve` sends, over node:http with kept-alive connections: fetch (undici) adds 2–4 ms of its own per
  * request on this machine, in the process that also runs the broker.
  */
-export function prepareApprove(env: Environment, msg: FakeMessage): () => { sent: number; answered: Promise<void> } {
+export function prepareApprove(env: Driven, msg: FakeMessage): () => { sent: number; answered: Promise<void> } {
   const b = findButton(msg.blocks, 'jit_approve');
   const body = `payload=${encodeURIComponent(JSON.stringify(blockActionPayload(env.slack, TEAM_ID, OWNER, { actionId: b.actionId, value: b.value, blockId: b.blockId, message: { channel: msg.channel, ts: msg.ts } })))}`;
   const timestamp = Math.floor(Date.now() / 1000);
@@ -112,7 +122,7 @@ export function prepareApprove(env: Environment, msg: FakeMessage): () => { sent
 }
 
 /** `prepareApprove` sent at once: the timer starts when the request leaves. */
-export function approveTimed(env: Environment, msg: FakeMessage): { sent: number; answered: Promise<void> } {
+export function approveTimed(env: Driven, msg: FakeMessage): { sent: number; answered: Promise<void> } {
   return prepareApprove(env, msg)();
 }
 
@@ -121,14 +131,14 @@ export function approveTimed(env: Environment, msg: FakeMessage): { sent: number
  * started is over. An owner clicks seconds after being asked; the timed click should not land in the middle of
  * the request's own follow-up (its messages, and the audit line posted a moment after it).
  */
-export function auditPosted(env: Environment, id: string, type: string): Promise<unknown> {
+export function auditPosted(env: Driven, id: string, type: string): Promise<unknown> {
   return until(`the ${type} audit line of ${id}`, () =>
     env.slack.messages(AUDIT_CHANNEL).find((m) => m.metadata?.event_type === 'jit_audit' && m.metadata.event_payload.request_id === id && m.metadata.event_payload.audit_type === type),
   30_000);
 }
 
 /** Until the activation's follow-up is over: its last step, the approval thread's `activated` line (by metadata). */
-export function activationDone(env: Environment, id: string): Promise<unknown> {
+export function activationDone(env: Driven, id: string): Promise<unknown> {
   return until(`the activation follow-up of ${id}`, () =>
     env.slack.messages().find((m) => m.metadata?.event_type === 'jit_request_step' && m.metadata.event_payload.request_id === id && m.metadata.event_payload.state === 'active'),
   30_000);

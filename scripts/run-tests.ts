@@ -46,12 +46,13 @@ try {
 }
 
 // The browser tests drive the sandbox's console in the system's Chromium (playwright-core downloads nothing).
-// The jump server's log daemons are started only by tests running as root on Linux (the others skip them).
+// The jump server's log daemons (and the C compiler of the shim that reorders its lines) are used only by tests
+// running as root on Linux (the others skip them).
 const needs: SystemNeed[] = [
   'redis',
   'sshd',
   ...(files.some((f) => f.endsWith('.browser.test.ts')) ? (['chromium'] as const) : []),
-  ...(process.platform === 'linux' && process.getuid?.() === 0 ? (['journald', 'rsyslog'] as const) : []),
+  ...(process.platform === 'linux' && process.getuid?.() === 0 ? (['journald', 'rsyslog', 'cc'] as const) : []),
 ];
 try {
   await ensureSystemPackages(needs, (line) => console.log(line));

@@ -1,15 +1,22 @@
 // 1 and 3b. Time to access and revoke click → line gone, one grant at a time: a person asks, the owner's
 // Approve click is sent (timer starts), the key line appears on the jump server, then a real `ssh -J` hop
-// through it succeeds; `/jump revoke` sent → the line gone.
+// through it succeeds; `/jump revoke` sent → the line gone. The broker runs in a process of its own (as
+// `jit-jump start` runs it): the harness, the fake Slack and the watch of the jump server's file do not share its
+// event loop.
 import type { Environment } from '../../src/sandbox/environment.ts';
 import { generateUserKey } from '../../src/sandbox/sshd-process.ts';
 import { describeSsh, sshHop } from '../../test/support/ssh-client.ts';
-import { activationDone, addKey, approveTimed, auditPosted, request, revoke } from '../grants.ts';
+import { withBrokerChild } from '../broker-child.ts';
+import { activationDone, addKey, approveTimed, auditPosted, request, revoke, type Driven } from '../grants.ts';
 import { KeysWatch } from '../keys-watch.ts';
 import { summarize, type Row } from '../stats.ts';
 
 /** `hopEvery`: the hop (a second of real ssh on a busy machine) is tried on every n-th round only. */
-export async function access(env: Environment, rounds: number, hopEvery = 1): Promise<Row[]> {
+export function access(env: Environment, rounds: number, hopEvery = 1): Promise<Row[]> {
+  return withBrokerChild(env, (driven) => timedAccess(env, driven, rounds, hopEvery));
+}
+
+async function timedAccess(env: Environment, driven: Driven, rounds: number, hopEvery: number): Promise<Row[]> {
   const watch = new KeysWatch(env.jump.authorizedKeysPath);
   const line: number[] = [];
   const hop: number[] = [];
@@ -22,10 +29,10 @@ export async function access(env: Environment, rounds: number, hopEvery = 1): Pr
       const user = `U0ACCESS${i}`;
       const key = generateUserKey(env.dir, `access_${i}`);
       env.internal2.writeAuthorizedKeys(`${env.internal2.readAuthorizedKeys()}${key.publicKey}\n`);
-      await addKey(env, user, key.publicKey);
-      const msg = await request(env, user, 'internal-2 10m benchmark round', seen);
-      await auditPosted(env, msg.id, 'requested');
-      const { sent: clicked, answered: acked } = approveTimed(env, msg);
+      await addKey(driven, user, key.publicKey);
+      const msg = await request(driven, user, 'internal-2 10m benchmark round', seen);
+      await auditPosted(driven, msg.id, 'requested');
+      const { sent: clicked, answered: acked } = approveTimed(driven, msg);
       line.push((await watch.present(msg.id)).mono - clicked);
       if (i % hopEvery === 0) {
         // The hop starts as soon as the line is there, whether or not Slack has had its answer yet.
@@ -35,9 +42,9 @@ export async function access(env: Environment, rounds: number, hopEvery = 1): Pr
       }
       await acked;
       // The approval's work is over too (its messages, its audit lines), as before a later click.
-      await Promise.all([activationDone(env, msg.id), auditPosted(env, msg.id, 'activated')]);
+      await Promise.all([activationDone(driven, msg.id), auditPosted(driven, msg.id, 'activated')]);
       const sent = performance.now();
-      const revoked = revoke(env, user, msg.id);
+      const revoked = revoke(driven, user, msg.id);
       gone.push((await watch.gone(msg.id)).mono - sent);
       await revoked;
     }

@@ -1,37 +1,38 @@
 // 5. Burst: `grants` people have asked for internal-2 (set up first, not timed); then the owner's Approve
 // clicks are sent `concurrency` at a time as fast as the endpoint answers them, and the run ends when every
-// line stands on the jump server. Writes are counted by inotify (each is a temp file renamed onto
-// authorized_keys), beside the block's generation (taken per sync, so it may advance past the writes) and the
-// broker's own sync counter (GET /metrics).
+// line stands on the jump server. The broker runs in a process of its own (bench/broker-process.mjs, as
+// `jit-jump start` runs it): the harness and the fake Slack stay in this one, so the throughput is the broker's,
+// and its CPU time per approval (process.cpuUsage there) is its own. Writes are counted by inotify (each is a
+// temp file renamed onto authorized_keys), beside the block's generation (taken per sync, so it may advance past
+// the writes) and the broker's own sync counter (GET /metrics). BENCH_PROFILE=<prefix>: CPU profiles of the
+// broker's process from the first click until every line is present (<prefix>-lines.cpuprofile), then until every
+// follow-up is over (<prefix>-follow-ups.cpuprofile).
 import { blockGeneration } from '../../src/domain/managed-block.ts';
-import type { Environment } from '../../src/sandbox/environment.ts';
-import { addKey, approvalMessages, prepareApprove } from '../grants.ts';
+import { AUDIT_CHANNEL, type Environment } from '../../src/sandbox/environment.ts';
+import { withBrokerChild, type BrokerChild } from '../broker-child.ts';
+import { addKey, approvalMessages, prepareApprove, type Driven } from '../grants.ts';
 import { KeysWatch, pool, until } from '../keys-watch.ts';
 import { metricValue, summarize, type Row } from '../stats.ts';
 
-async function syncCount(env: Environment): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${env.broker.port}/metrics`)).text();
+async function syncCount(port: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   return metricValue(text, 'jit_sync_duration_seconds_count', { jump_host: 'bastion' }) ?? 0;
 }
 
-/** BENCH_PROFILE=<file>: a CPU profile of this process (broker, fake Slack, harness) over the timed burst. */
-async function profileIf(file: string | undefined): Promise<{ stop(): Promise<void> } | undefined> {
-  if (!file) return undefined;
-  const { Session } = await import('node:inspector/promises');
-  const { writeFileSync } = await import('node:fs');
-  const session = new Session();
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.setSamplingInterval', { interval: 200 });
-  await session.post('Profiler.start');
-  return {
-    async stop() {
-      const { profile } = await session.post('Profiler.stop');
-      writeFileSync(file, JSON.stringify(profile));
-      session.disconnect();
-    },
-  };
+/** Polls (every 20 ms: the fake's message list is long by now) until every request of `ids` has its `active` step in its thread. */
+async function followUpsDone(env: Environment, ids: readonly string[], timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const active = new Set<unknown>();
+    for (const m of env.slack.messages()) if (m.metadata?.event_type === 'jit_request_step' && m.metadata.event_payload.state === 'active') active.add(m.metadata.event_payload.request_id);
+    if (ids.every((id) => active.has(id))) return;
+    if (performance.now() > deadline) throw new Error(`timed out: ${ids.filter((id) => !active.has(id)).length} activation follow-ups not over`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
+
+/** CPU time (user + system, ms) the process used between two process.cpuUsage() readings. */
+const cpuMs = (a: { user: number; system: number }, b: { user: number; system: number }) => (b.user - a.user + b.system - a.system) / 1000;
 
 export interface BurstResult {
   rows: Row[];
@@ -39,26 +40,35 @@ export interface BurstResult {
   throughput: number;
 }
 
-export async function burst(env: Environment, grants: number, concurrency: number): Promise<BurstResult> {
+export function burst(env: Environment, grants: number, concurrency: number): Promise<BurstResult> {
+  return withBrokerChild(env, (driven, broker) => timedBurst(env, driven, broker, grants, concurrency));
+}
+
+async function timedBurst(env: Environment, driven: Driven, broker: BrokerChild, grants: number, concurrency: number): Promise<BurstResult> {
   const users = Array.from({ length: grants }, (_, i) => `U0BURST${i}`);
   const asked = new Set(users);
-  await pool(users, 20, (u) => addKey(env, u));
-  await pool(users, 20, (u) => env.sender.command(u, 'request internal-2 1h benchmark burst'));
+  await pool(users, 20, (u) => addKey(driven, u));
+  await pool(users, 20, (u) => driven.sender.command(u, 'request internal-2 1h benchmark burst'));
   const msgs = await until('every burst request asked of the owner', () => {
     const mine = [...approvalMessages(env)].filter(([, m]) => asked.has(m.requester));
     return mine.length === grants && mine;
   });
   const ids = msgs.map(([id]) => id);
+  const idSet = new Set(ids);
+  // The requests' own follow-up (approval messages, audit lines) is over before the clock starts.
+  await until('the requests\' audit lines forwarded', () => env.slack.messages(AUDIT_CHANNEL).filter((m) => m.metadata?.event_type === 'jit_audit' && m.metadata.event_payload.audit_type === 'requested' && idSet.has(String(m.metadata.event_payload.request_id))).length === grants, 120_000);
   const watch = new KeysWatch(env.jump.authorizedKeysPath);
   try {
-    const [syncsBefore, genBefore] = [await syncCount(env), blockGeneration(env.jump.readAuthorizedKeys()) ?? 0];
+    const [syncsBefore, genBefore] = [await syncCount(broker.port), blockGeneration(env.jump.readAuthorizedKeys()) ?? 0];
     const allPresent = watch.until(`all ${grants} burst lines`, (on) => ids.every((id) => on.has(id)), 300_000);
     const renamesBefore = watch.renames;
     const ack: number[] = [];
     let lastAck = 0;
-    // Built and signed before the clock starts: the harness shares this process with the broker.
-    const clicks = msgs.map(([, m]) => prepareApprove(env, m));
-    const profile = await profileIf(process.env.BENCH_PROFILE);
+    const clicks = msgs.map(([, m]) => prepareApprove(driven, m));
+    if (process.env.BENCH_PROFILE) await broker.ask({ ask: 'profile-start' });
+    const callsBefore = env.slack.calls.length;
+    const cpu0 = await broker.ask({ ask: 'cpu' });
+    const here0 = process.cpuUsage();
     const t0 = performance.now();
     await pool(clicks, concurrency, async (click) => {
       const { sent, answered } = click();
@@ -67,12 +77,22 @@ export async function burst(env: Environment, grants: number, concurrency: numbe
       ack.push(lastAck - sent);
     });
     const done = await allPresent;
-    await profile?.stop();
+    const [cpuLines, hereLines] = [await broker.ask({ ask: 'cpu' }), process.cpuUsage()];
+    const profile = process.env.BENCH_PROFILE;
+    if (profile) await broker.ask({ ask: 'profile-stop', file: `${profile}-lines.cpuprofile` });
+    if (profile) await broker.ask({ ask: 'profile-start' });
+    await followUpsDone(env, ids, 300_000);
+    if (profile) await broker.ask({ ask: 'profile-stop', file: `${profile}-follow-ups.cpuprofile` });
+    const cpuAll = await broker.ask({ ask: 'cpu' });
+    const calls = new Map<string, number>();
+    for (const c of env.slack.calls.slice(callsBefore)) calls.set(c.method, (calls.get(c.method) ?? 0) + 1);
+    const slackCalls = [...calls].sort((a, b) => b[1] - a[1]).map(([m, n]) => `${m} ${(n / grants).toFixed(2)}`).join(', ');
     const seconds = (done.mono - t0) / 1000;
     const generations = (blockGeneration(env.jump.readAuthorizedKeys()) ?? 0) - genBefore;
     const writes = watch.renames - renamesBefore;
-    const syncs = (await syncCount(env)) - syncsBefore;
+    const syncs = (await syncCount(broker.port)) - syncsBefore;
     const throughput = grants / seconds;
+    const wallMs = done.mono - t0;
     return {
       throughput,
       rows: [
@@ -81,6 +101,8 @@ export async function burst(env: Environment, grants: number, concurrency: numbe
         { figure: 'burst: last answer → every line present', unit: 'ms', value: Math.max(0, done.mono - lastAck), targets: [{ stat: 'value', op: '<=', limit: 250 }] },
         // "A handful, not 1,000": 10 is this harness's reading of a handful.
         { figure: 'burst: SFTP writes (renames onto authorized_keys)', unit: 'writes', value: writes, targets: [{ stat: 'value', op: '<=', limit: 10 }], note: `generation +${generations}, ${syncs} syncs by /metrics` },
+        { figure: 'burst: broker process CPU per approval, first click → every line present', unit: 'ms', value: cpuMs(cpu0, cpuLines) / grants, note: `${((cpuMs(cpu0, cpuLines) / wallMs) * 100).toFixed(0)} % of one core; the bench process (harness, fake Slack) ${(cpuMs(here0, hereLines) / grants).toFixed(2)} ms per approval` },
+        { figure: 'burst: broker process CPU per approval, follow-ups included (every activation told in Slack)', unit: 'ms', value: cpuMs(cpu0, cpuAll) / grants, note: `Slack calls per approval: ${slackCalls}` },
       ],
     };
   } finally {

@@ -1,40 +1,29 @@
 // 7. Scale: N active grants spread over M jump servers (M real sshd on loopback), at each level the full
 // reconcile (Reconciler.run(): the first one writes every block, later ones find nothing to change), the
 // broker's memory, the cost per grant, and sshd's own login time on a block of that size. The broker runs in a
-// process of its own (bench/scale-broker.mjs, the compiled code started as `jit-jump start` starts it): its RSS is the broker's,
+// process of its own (bench/broker-process.mjs, started as `jit-jump start` starts it): its RSS is the broker's,
 // not the harness's, the fake Slack's or the seeding's. Grants are seeded through the stores from this process
 // (key, request, approval: the same Lua scripts the HTTP path ends in), not over HTTP: 10,000 signed requests
 // and clicks would take most of the run's ten minutes.
-import { execFileSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import type { Policy } from '../../src/config/policy.ts';
 import { checkUserPublicKey } from '../../src/domain/public-key.ts';
 import { randomRequestId } from '../../src/domain/ids.ts';
 import type { AccessRequest } from '../../src/domain/request-state.ts';
-import { BOT_TOKEN, OWNER, SIGNING_SECRET, type Environment } from '../../src/sandbox/environment.ts';
-import { spawnTracked, stopProcess } from '../../src/sandbox/processes.ts';
+import { OWNER, type Environment } from '../../src/sandbox/environment.ts';
 import { generateUserKey, startSshd, type SshdProcess } from '../../src/sandbox/sshd-process.ts';
 import { KeyStore } from '../../src/store/key-store.ts';
-import { BROKER_NODE_FLAGS } from '../../src/system/heap-tuning.ts';
 import { auditStreamKeys } from '../../src/store/redis-keys.ts';
 import { RequestStore } from '../../src/store/request-store.ts';
 import { sshJumpShell } from '../../test/support/ssh-client.ts';
 import { benchEnvironment, freshPublicKey } from '../grants.ts';
 import { grantIdsIn, pool } from '../keys-watch.ts';
+import { startBrokerChild, type BrokerChild } from '../broker-child.ts';
 import { time } from '../sftp.ts';
 import { fmt, summarize, type Row } from '../stats.ts';
 
 const HOUR = 3_600_000;
-
-/** What bench/scale-broker.mjs is asked over its IPC channel, and what it answers. */
-type ScaleBrokerAsk = { ask: 'reconcile' } | { ask: 'memory' };
-type ScaleBrokerAnswer =
-  | { ready: true }
-  | { ask: 'reconcile'; ms: number; failed: string[]; lines: number; changed: number }
-  | { ask: 'memory'; rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number }
-  | { error: string };
 /** sshd started at once: each start runs ssh-keygen twice and waits for the listener */
 const SSHD_STARTS_AT_ONCE = 8;
 
@@ -76,44 +65,6 @@ async function seedGrant(stores: Stores, i: number, host: string, jumpHost: stri
   await stores.requests.finishActivation(req.id); // no follow-up owed: reconcile measures syncs only
 }
 
-/** The broker in its own process, as `jit-jump start` runs it, with `policy`; asked over IPC. */
-async function startScaleBroker(env: Environment, policy: Policy): Promise<{ ask<A extends ScaleBrokerAsk>(a: A): Promise<Extract<ScaleBrokerAnswer, { ask: A['ask'] }>>; stop(): Promise<void> }> {
-  const policyPath = join(env.dir, 'scale.policy.json');
-  writeFileSync(policyPath, JSON.stringify(policy));
-  execFileSync(process.execPath, ['scripts/build.mjs', '--if-stale'], { stdio: 'inherit' }); // dist/ as src/ is now
-  // The node flags `npm start` and the image start the broker with; SCALE_NODE_ARGS: more for the broker alone,
-  // or others in their place (V8 flags on trial, --heap-prof, …).
-  const nodeArgs = [...BROKER_NODE_FLAGS, ...(process.env.SCALE_NODE_ARGS?.split(' ').filter(Boolean) ?? [])];
-  const child: ChildProcess = spawnTracked(process.execPath, [...nodeArgs, 'bench/scale-broker.mjs'], {
-    stdio: ['ignore', 'pipe', process.env.SCALE_MEMORY_DEBUG ? 'inherit' : 'pipe', 'ipc'],
-    env: { ...process.env, SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: env.slack.apiUrl, REDIS_URL: env.redisUrl, PORT: '0', SCALE_POLICY_FILE: policyPath, LOG_LEVEL: 'warn' },
-  });
-  // Its last lines, for an error message: the warnings of a broker under this load are not the figures.
-  const tail: string[] = [];
-  const keep = (chunk: Buffer) => tail.push(...chunk.toString().split('\n').filter(Boolean)) > 40 && tail.splice(0, tail.length - 40);
-  child.stdout!.on('data', keep);
-  child.stderr?.on('data', keep);
-  const next = () =>
-    new Promise<ScaleBrokerAnswer>((resolve, reject) => {
-      const onExit = (code: number | null) => reject(new Error(`scale broker exited (${code}): ${tail.join('\n')}`));
-      child.once('exit', onExit);
-      child.once('message', (m: ScaleBrokerAnswer) => {
-        child.off('exit', onExit);
-        if ('error' in m) reject(new Error(`scale broker: ${m.error}`));
-        else resolve(m);
-      });
-    });
-  await next(); // ready: started, and its start-up sync of every jump server done
-  return {
-    async ask(a) {
-      const answer = next();
-      child.send(a);
-      return (await answer) as never;
-    },
-    stop: () => stopProcess(child, 'SIGTERM', 15_000),
-  };
-}
-
 /** sshd's login time (ssh started → refused) for a key it must compare with every line on file. */
 async function loginTimes(server: SshdProcess, stranger: string, n: number): Promise<number[]> {
   return time(n, async () => {
@@ -122,10 +73,9 @@ async function loginTimes(server: SshdProcess, stranger: string, n: number): Pro
   });
 }
 
-type ScaleBroker = Awaited<ReturnType<typeof startScaleBroker>>;
 const MB = 1e6;
 
-async function measureLevel(broker: ScaleBroker, servers: SshdProcess[], at: { level: number; top: boolean; stranger: string; before: string[]; base: { rss: number; heapUsed: number } }, perGrant: number[]): Promise<Row[]> {
+async function measureLevel(broker: BrokerChild, servers: SshdProcess[], at: { level: number; top: boolean; stranger: string; before: string[]; base: { rss: number; heapUsed: number } }, perGrant: number[]): Promise<Row[]> {
   const { level, top } = at;
   // The broker's start-up sync has written the new lines: every file goes back to what it held before this
   // level, so that this reconcile writes every block as it would for grants it had not seen yet.
@@ -173,7 +123,7 @@ export async function scale(levels: number[], jumpServers: number): Promise<Row[
   const stores: Stores = { keys: new KeyStore(redis, env.redisPrefix), requests: new RequestStore(redis, env.redisPrefix) };
   const rows: Row[] = [];
   let servers: SshdProcess[] = [];
-  let broker: ScaleBroker | undefined;
+  let broker: BrokerChild | undefined;
   try {
     const added = await addJumpServers(env, jumpServers - 1);
     servers = added.servers;
@@ -181,7 +131,7 @@ export async function scale(levels: number[], jumpServers: number): Promise<Row[
     const hostOf = added.hostOf;
     const jumpOf = new Map(added.policy.hosts.map((h) => [h.name, h.jumpHost]));
     const stranger = generateUserKey(env.dir, 'stranger').privateKeyPath;
-    broker = await startScaleBroker(env, added.policy);
+    broker = await startBrokerChild(env, added.policy);
     const base = await broker.ask({ ask: 'memory' });
     rows.push({ figure: `scale: broker process RSS with 0 grants, ${jumpServers} jump servers connected (after GC)`, unit: 'MB', value: base.rss / MB, note: `JS heap ${fmt(base.heapUsed / MB)} MB of ${fmt(base.heapTotal / MB)} MB` });
     let seeded = 0;
@@ -199,7 +149,7 @@ export async function scale(levels: number[], jumpServers: number): Promise<Row[
       seeded = level;
       await redis.xgroup('SETID', auditStreamKeys(env.redisPrefix).stream, 'audit-forwarder', '$');
       const before = servers.map((s) => s.readAuthorizedKeys());
-      broker = await startScaleBroker(env, added.policy);
+      broker = await startBrokerChild(env, added.policy);
       rows.push(...(await measureLevel(broker, servers, { level, top: level === levels.at(-1), stranger, before, base }, perGrant)));
     }
     rows.push({ figure: `reconcile per grant at ${levels.at(-1)} ÷ at ${levels.at(-2)}`, unit: '×', value: perGrant.at(-1)! / perGrant.at(-2)!, targets: [{ stat: 'value', op: '<=', limit: 1.5 }], note: `flat: ≤ 1.5 here; each level's pass includes the same fixed cost of ${jumpServers} jump servers (the ${levels[0]}-grant pass)` });

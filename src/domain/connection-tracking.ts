@@ -1,9 +1,16 @@
 // What the broker decides from sshd's log (issue #12): the connections it follows, how a grant was used, which
 // live sessions it must end, which logins no grant explains. Pure: events and times come in as data.
 import { hostPort } from './ip-address.ts';
-import type { ConnectionRecord, GrantUsage, SshdEvent } from './sshd-log.ts';
+import { PendingTunnels } from './pending-tunnels.ts';
+import type { ConnectionRecord, GrantUsage, PendingTunnel, SshdEvent } from './sshd-log.ts';
 
 type Accepted = Extract<SshdEvent, { kind: 'accepted' }>;
+
+/** What one read of the log leaves for the next: the live connections, and the tunnel lines whose process no line named yet. */
+export interface FoldState {
+  live: readonly ConnectionRecord[];
+  pending: readonly PendingTunnel[];
+}
 
 /** The working state of one fold: records by id in the order they were first seen. */
 interface Fold {
@@ -15,6 +22,8 @@ interface Fold {
   hidden: Set<string>;
   /** live records whose user child line is in the batch again: their child pid is not known yet until that line */
   childHidden: Set<string>;
+  /** tunnel lines of processes nobody holds yet (a user child that logged before its monitor named it) */
+  pending: PendingTunnels;
 }
 
 const idOf = (e: { pid: number; at: number }): string => `${e.pid}-${e.at}`;
@@ -33,6 +42,8 @@ function end(fold: Fold, r: ConnectionRecord, at: number): void {
 }
 
 function accept(fold: Fold, e: Accepted): void {
+  // The pid is a new monitor: tunnel lines an earlier process of that pid left unattributed were not this login's.
+  fold.pending.take(e.pid);
   const id = idOf(e);
   if (fold.records.has(id)) {
     // A re-read line: nothing new, but what this line ended the first time it ends again.
@@ -52,9 +63,31 @@ function userChild(fold: Fold, e: Extract<SshdEvent, { kind: 'user-child' }>): v
     .pop();
   // The child is a new process: whatever held its pid before is over, whether or not its monitor is followed.
   for (const other of holders(fold, e.child)) if (other.id !== r?.id) end(fold, other, e.at);
+  // Its tunnel lines logged before this line are its connection's (or nobody's followed: dropped).
+  const early = fold.pending.take(e.child);
   if (!r) return;
   fold.childHidden.delete(r.id);
   fold.records.set(r.id, { ...r, childPid: e.child });
+  attribute(fold, r.id, early);
+}
+
+/** Opens (or, denied, takes out) a tunnel target on a record. */
+function tunnelOn(fold: Fold, id: string, e: PendingTunnel): void {
+  const r = fold.records.get(id)!;
+  const target = hostPort(e.host, e.port);
+  const rest = r.targets.filter((t) => t !== target);
+  const targets = e.kind === 'tunnel' ? [...rest, target].sort() : rest;
+  fold.records.set(id, { ...r, targets });
+}
+
+/**
+ * Tunnel lines kept while their process was nobody's, now known to be the record's (none from before its login).
+ * Applied now, in their order: nothing else changed the record's targets meanwhile, as a connection's tunnel lines
+ * all come from its user child (or, a root login having none, from its monitor, with no child line to wait for).
+ */
+function attribute(fold: Fold, id: string, lines: readonly PendingTunnel[]): void {
+  const startedAt = fold.records.get(id)!.startedAt;
+  for (const line of lines) if (line.at >= startedAt) tunnelOn(fold, id, line);
 }
 
 /**
@@ -74,18 +107,22 @@ function closedBy(fold: Fold, e: Extract<SshdEvent, { kind: 'closed' }>): Connec
 }
 
 function applyEvent(fold: Fold, e: SshdEvent): void {
+  fold.pending.age(e.at);
   if (e.kind === 'accepted') return accept(fold, e);
   if (e.kind === 'closed') {
-    for (const r of closedBy(fold, e)) end(fold, r, e.at);
+    // The process is over: the tunnel lines kept for it belong to the connection this line ends by its address (the
+    // same race: a child that logged before its monitor named it), or to nobody.
+    const early = fold.pending.take(e.pid);
+    for (const r of closedBy(fold, e)) {
+      attribute(fold, r.id, early);
+      end(fold, fold.records.get(r.id)!, e.at);
+    }
     return;
   }
   if (e.kind === 'user-child') return userChild(fold, e);
   const r = holders(fold, e.pid).pop();
-  if (!r) return;
-  const target = hostPort(e.host, e.port);
-  const rest = r.targets.filter((t) => t !== target);
-  const targets = e.kind === 'tunnel' ? [...rest, target].sort() : rest;
-  fold.records.set(r.id, { ...r, targets });
+  if (r) tunnelOn(fold, r.id, e);
+  else fold.pending.hold(e);
 }
 
 function sameRecord(a: ConnectionRecord, b: ConnectionRecord): boolean {
@@ -110,12 +147,13 @@ function rereadChildLines(live: ReadonlyMap<string, ConnectionRecord>, events: r
 
 /**
  * Applies sshd events, in log order, to the live connections of one jump server; returns the records that are new
- * or changed (whole, ended ones included). Idempotent: folding a batch again over its own result changes nothing.
+ * or changed (whole, ended ones included) and the tunnel lines to carry to the next read (store them with the
+ * records and the position). Idempotent: folding a batch again over its own result changes nothing.
  * A returned record whose id is not in `live` is new to this fold, which may be a re-read line of a connection
  * that ended already: store it only if no record with that id exists, or a re-read would revive it.
  */
-export function foldEvents(jumpHost: string, live: readonly ConnectionRecord[], events: readonly SshdEvent[]): ConnectionRecord[] {
-  const before = new Map(live.filter((r) => r.endedAt === undefined).map((r) => [r.id, r]));
+export function foldEvents(jumpHost: string, state: FoldState, events: readonly SshdEvent[]): { changed: ConnectionRecord[]; pending: PendingTunnel[] } {
+  const before = new Map(state.live.filter((r) => r.endedAt === undefined).map((r) => [r.id, r]));
   // A re-read: what a line taught the first time it was read is not known before that line this time either.
   const fold: Fold = {
     jumpHost,
@@ -123,12 +161,14 @@ export function foldEvents(jumpHost: string, live: readonly ConnectionRecord[], 
     open: new Set(before.keys()),
     hidden: new Set(events.flatMap((e) => (e.kind === 'accepted' && before.has(idOf(e)) ? [idOf(e)] : []))),
     childHidden: rereadChildLines(before, events),
+    pending: new PendingTunnels(state.pending, events),
   };
   for (const e of events) applyEvent(fold, e);
-  return [...fold.records.values()].filter((r) => {
+  const changed = [...fold.records.values()].filter((r) => {
     const old = before.get(r.id);
     return old === undefined || !sameRecord(old, r);
   });
+  return { changed, pending: fold.pending.list() };
 }
 
 /** Total length of the union of intervals. */

@@ -24,6 +24,9 @@ export type SshdEvent =
   /** `ip`/`port`: the remote end the line names (all but PAM's): the connection it closes, whichever process logged it */
   | { kind: 'closed'; at: number; pid: number; ip?: string; port?: number };
 
+/** A tunnel line, kept while no line has said whose process logged it (see pending-tunnels.ts). */
+export type PendingTunnel = Extract<SshdEvent, { kind: 'tunnel' | 'tunnel-denied' }>;
+
 /**
  * How far a logged time may lie before the instant it stands for: traditional syslog lines carry whole seconds
  * (truncated). A login logged up to this long before a grant's activation may have come under that grant.

@@ -23,8 +23,13 @@ export interface ApprovalRules {
   maxTotalMs: number;
 }
 
+/** A lease the store took for the caller (the activation lease, beside the approval that activated): handed back to the store to run under, or released. */
+export interface HeldLease {
+  release(): void;
+}
+
 export type ApprovalResult =
-  | Ok<{ activated: false; approvals: number; required: number } | { activated: true; expiresAt: number } | { activated: false; extendedGrant: string; expiresAt: number }>
+  | Ok<{ activated: false; approvals: number; required: number } | { activated: true; expiresAt: number; lease?: HeldLease } | { activated: false; extendedGrant: string; expiresAt: number }>
   | Refusal<'not-found' | 'self-approval' | 'already-approved'>
   | (Refusal<'too-late'> & { deadline: number })
   | (Refusal<'too-long'> & { durationMs: number })

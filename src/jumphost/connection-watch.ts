@@ -127,11 +127,11 @@ export class ConnectionWatch {
       const event = parseSshdMessage(e);
       return event ? [event] : [];
     });
-    const live = await store.live(jh.name);
-    const changed = foldEvents(jh.name, live, events);
+    const [live, pendingTunnels] = await Promise.all([store.live(jh.name), store.pendingTunnels(jh.name)]);
+    const { changed, pending } = foldEvents(jh.name, { live, pending: pendingTunnels }, events);
     const before = new Set(live.map((c) => c.id));
     const audit = await this.auditNewConnections(jh, changed.filter((c) => !before.has(c.id)));
-    await store.record(jh.name, { position: read.position, records: changed, events: audit, targetsSeen: events.some((e) => e.kind === 'tunnel') });
+    await store.record(jh.name, { position: read.position, pending, records: changed, events: audit, targetsSeen: events.some((e) => e.kind === 'tunnel') });
     this.d.logger.debug({ jumpHost: jh.name, lines: read.entries.length, events: events.length, changed: changed.length, audited: audit.length, position: read.position.slice(0, 40) }, 'sshd log read');
     return read.more;
   }

@@ -38,6 +38,9 @@ export interface UpdateGuard {
   beforeRename?: (current: string) => void;
   /** work that must be done before the file is replaced (it runs beside the write; a rejection refuses it) */
   ready?: Promise<unknown>;
+  /** true when the rendering has gone stale before its rename (a grant it holds has ended meanwhile): rendered
+   *  again, once, from the same file, so a line that has just ended is not put back for the next sync to take out */
+  stale?: () => boolean;
 }
 
 export interface AuthorizedKeysUpdate {
@@ -322,7 +325,8 @@ export class JumpHostConnections {
     };
     let before = remembered ?? (await read());
     let confirmed = remembered === undefined;
-    for (let round = 1; ; round++) {
+    let stale = guard.stale;
+    for (let round = 1; ; ) {
       // The caller's function runs outside the SFTP error handling: its own errors are not the server's fault.
       const after = update(before, conn.server);
       if (after === before) {
@@ -340,24 +344,29 @@ export class JumpHostConnections {
       }
       // Everything the broker adds is ASCII; a char above one byte would be silently mangled by the latin1 encoding.
       if (/[^\x00-\xff]/.test(after)) throw new Error(`refusing to write ${path} on ${jh.name}: the new content is not one byte per char`);
-      const current = await this.writeBeside(jh, conn, sftp, path, after, guard, before);
+      const current = await this.writeBeside(jh, conn, sftp, path, after, { ...guard, stale }, before);
       if (current === undefined) {
         conn.known.set(path, after);
         conn.log.debug({ path, bytesBefore: before.length, bytesAfter: after.length, round }, 'authorized_keys written');
         return { changed: true, before, after, server: conn.server };
       }
+      confirmed = true;
+      // The file as expected (just re-read), the rendering stale: once more from it (once; not a change on the server).
+      if (current === before) {
+        stale = undefined;
+        continue;
+      }
       // The file was not what this rendering started from: render again from what is there (bounded: a file
       // rewritten faster than three round trips is not a state worth chasing).
-      if (round >= 3) throw new JumpHostUnavailableError(jh.name, `${path} changed during each of ${round} writes`);
+      if (round++ >= 3) throw new JumpHostUnavailableError(jh.name, `${path} changed during each of ${round - 1} writes`);
       before = current;
-      confirmed = true;
     }
   }
 
   /**
    * Writes `after` to a temp file while re-reading the target; the guard sees the target as it stands right
-   * before the rename (and throws to refuse). Renamed only if the target is still `expected`; otherwise the temp
-   * file goes and the target's content is returned, to render again from.
+   * before the rename (and throws to refuse). Renamed only if the target is still `expected` and the rendering
+   * is not stale; otherwise the temp file goes and the target's content is returned, to render again from.
    */
   private async writeBeside(jh: JumpHostConfig, conn: Connection, sftp: SFTPWrapper, path: string, after: string, guard: UpdateGuard, expected: string): Promise<string | undefined> {
     const tmp = posix.join(posix.dirname(path), `.${posix.basename(path)}.jit-${randomBytes(6).toString('hex')}.tmp`);
@@ -370,7 +379,7 @@ export class JumpHostConnections {
       // A newer block written meanwhile by another replica is never replaced by this one (the guard throws).
       guard.beforeRename?.(current);
       await guard.ready;
-      if (current !== expected) {
+      if (current !== expected || guard.stale?.()) {
         removeQuietly(sftp, tmp);
         return current;
       }

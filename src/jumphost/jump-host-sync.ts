@@ -17,7 +17,8 @@ import { JumpHostUnavailableError, StaleBlockError } from './errors.ts';
 import { supportsExpiryTime, supportsUtcExpiry } from './server-version.ts';
 import type { JumpHostState } from '../store/jump-host-state.ts';
 import type { JumpHostRegistry } from '../store/jump-host-registry.ts';
-import type { RequestStore } from '../store/request-store.ts';
+import type { RenderInputs, RequestStore } from '../store/request-store.ts';
+import { allReads, NO_READ, type PipelinedRead } from '../store/pipelined-read.ts';
 import type { StandingKeyStore } from '../store/standing-key-store.ts';
 import type { SyncLocks } from '../store/sync-lock.ts';
 import type { Observer } from '../observability/metrics.ts';
@@ -33,8 +34,8 @@ export interface AuthorizedKeysUpdater {
     jh: JumpHostConfig,
     update: (current: string, server: OpenSshVersionInfo | undefined) => string,
     /** `beforeRename` sees the file again right before the rename, and throws to refuse replacing it; the file
-     *  is replaced only once `ready` has resolved */
-    guard?: { beforeRename?: (current: string) => void; ready?: Promise<unknown> },
+     *  is replaced only once `ready` has resolved; `stale` true then: rendered again (once) before the rename */
+    guard?: { beforeRename?: (current: string) => void; ready?: Promise<unknown>; stale?: () => boolean },
   ): Promise<{ changed: boolean; before: string; after: string }>;
 }
 
@@ -199,70 +200,89 @@ export class JumpHostSync {
   private async runOnce(name: string, dryRun: boolean, gate?: Promise<unknown>): Promise<SyncResult> {
     const jh = this.jumpHost(name);
     const { requests, clock, updater, state } = this.deps;
-    const body = async (lease?: { check(): void }): Promise<SyncResult> => {
-      const renderedAt = clock.now();
-      const { grants, written, fencing, renderable, unrenderable, recorded } = await this.prepare(name, jh, renderedAt, dryRun);
-      let lines: string[] = [];
-      let existing: string[] = [];
-      let blockDamaged = false;
-      let repair = { dropped: 0, kept: 0 };
-      let format: ExpiryFormat = 'utc';
-      let screened: ScreenedGrants = { kept: renderable, skipped: [] };
-      let standingInFile = new Set<string>();
+    // Before the first write (awaited before the rename). Idempotent, so not under the lock: it overlaps the
+    // lock's round trip. A retired server only loses lines, and keeps the identity it was recorded with.
+    const registered = !dryRun && !jh.retired ? this.deps.registry?.record(name, identityOf(jh)) : undefined;
+    registered?.catch(() => undefined);
+    const body = async (lease: { check(): void } | undefined, inputs: SyncInputs): Promise<SyncResult> => {
+      const { renderedAt } = inputs;
+      const { grants, written, fencing, renderable, unrenderable, recorded } = this.prepare(name, inputs, dryRun);
+      const r: Rendering = { lines: [], existing: [], blockDamaged: false, repair: { dropped: 0, kept: 0 }, format: 'utc', screened: { kept: renderable, skipped: [] }, standingInFile: new Set(), validUntil: Infinity, linesAt: renderedAt };
       const { generation, notOlder } = fencing;
       const started = Date.now();
+      const ours = (l: string) => written.has(lineHash(l));
+      // `stale`: a grant that ends while the write waits for its rename (a slow server, the gate) is rendered out
+      // then, rather than renamed in for the expiry timer's sync, queued behind this one, to take out again.
       const { changed } = await this.fenced(name, () => updater.updateAuthorizedKeys(jh, (current, server) => {
-        format = expiryFormatFor(server, jh);
-        // Rendered at write time with a fresh clock so a grant that expired while we connected is left out.
-        // Screened against the file being replaced: a key standing outside the block is never rendered.
-        // With damaged markers only lines the broker wrote (recorded hash) or of its exact shape are taken out.
-        const ours = (l: string) => written.has(lineHash(l));
-        standingInFile = standingFingerprints(current, ours);
-        screened = screenStandingKeys(renderable, new Set([...standingInFile, ...(this.deps.brokerKeys ?? [])]));
-        lines = renderKeyLines(screened.kept, clock.now(), format);
-        const parsed = parseAuthorizedKeys(current, ours);
-        existing = parsed.block ?? [];
-        blockDamaged = parsed.damaged;
-        if (parsed.damaged) repair = { dropped: parsed.dropped?.length ?? 0, kept: parsed.before.length };
+        this.render(r, jh, renderable, current, server, ours);
         if (dryRun) return current;
         notOlder('read')(current);
         lease?.check(); // another replica may have taken over: never write a rendering older than its
-        return spliceWithGeneration(current, lines, ours, generation);
-      }, { beforeRename: notOlder('rename'), ready: gate ? Promise.all([recorded, gate]) : recorded }));
+        return spliceWithGeneration(current, r.lines, ours, generation);
+      }, { beforeRename: notOlder('rename'), ready: Promise.all([recorded, gate, registered]), stale: () => clock.now() >= r.validUntil }));
       await recorded;
+      const { lines, existing, screened } = r;
       const { removedLines, addedLines } = lineChanges(existing, lines);
       const handEditedLines = removedLines.filter((l) => !written.has(lineHash(l)));
-      const result: SyncResult = { jumpHost: name, changed, lines: lines.length, grantIds: screened.kept.map((g) => g.id), removedLines, addedLines, handEditedLines, blockDamaged, skippedStanding: screened.skipped, repair, unrenderable, expiryFormat: format, dryRun };
+      const result: SyncResult = { jumpHost: name, changed, lines: lines.length, grantIds: screened.kept.filter((g) => g.expiresAt > r.linesAt).map((g) => g.id), removedLines, addedLines, handEditedLines, blockDamaged: r.blockDamaged, skippedStanding: screened.skipped, repair: r.repair, unrenderable, expiryFormat: r.format, dryRun };
       this.deps.logger.debug({ jumpHost: name, changed, lines: lines.length, ms: Date.now() - started, dryRun }, 'jump host synced');
       if (dryRun) return result;
       // Independent of each other, and held under the lock: a sync queued behind this one (an expiry) waits for them.
       await Promise.all([
         changed && state.setWritten(name, lines),
         changed && this.deps.observer && this.observeLines(existing, screened.kept, grants).catch(() => undefined),
-        this.deps.standing.record(name, standingInFile),
+        this.deps.standing.record(name, r.standingInFile),
         requests.forgetEndedBefore(name, renderedAt),
         this.afterSuccess(name, result),
       ]);
       this.deps.sessions?.synced(name);
       return result;
     };
-    return dryRun ? body() : this.deps.lock.with(name, body);
+    const read = this.inputsRead(name, dryRun);
+    return dryRun ? this.deps.lock.read(read).then((inputs) => body(undefined, inputs)) : this.deps.lock.withRead(name, read, body);
   }
 
   /**
-   * What a write renders from, read at once (each round trip is on the Approve → line path), and the recording
-   * of every line the write may put in the block, whatever the server's format: started here, beside the write,
-   * and awaited before the rename (and by the caller, also when nothing was written).
+   * Renders the block for the file as it is now (`current`), into `r`: at write time with a fresh clock, so a
+   * grant that ended while we connected is left out; screened against the file being replaced, so a key standing
+   * outside the block is never rendered; with damaged markers only lines the broker wrote (`ours`: recorded
+   * hash) or of its exact shape are taken out.
    */
-  private async prepare(name: string, jh: JumpHostConfig, renderedAt: number, dryRun: boolean) {
-    const { requests, policy, state } = this.deps;
-    const [{ grants, keyLines }, written, fencing] = await Promise.all([
-      requests.renderInputs(name, renderedAt),
-      state.writtenLineHashes(name),
-      this.fence(name, dryRun),
-      // Before the first write; a retired server only loses lines, and keeps the identity it was recorded with.
-      !dryRun && !jh.retired ? this.deps.registry?.record(name, identityOf(jh)) : undefined,
-    ]);
+  private render(r: Rendering, jh: JumpHostConfig, renderable: readonly RenderableGrant[], current: string, server: OpenSshVersionInfo | undefined, ours: (line: string) => boolean): void {
+    r.format = expiryFormatFor(server, jh);
+    r.standingInFile = standingFingerprints(current, ours);
+    r.screened = screenStandingKeys(renderable, new Set([...r.standingInFile, ...(this.deps.brokerKeys ?? [])]));
+    r.linesAt = this.deps.clock.now();
+    r.lines = renderKeyLines(r.screened.kept, r.linesAt, r.format);
+    r.validUntil = earliestEnd(r.screened.kept, r.linesAt);
+    const parsed = parseAuthorizedKeys(current, ours);
+    r.existing = parsed.block ?? [];
+    r.blockDamaged = parsed.damaged;
+    if (parsed.damaged) r.repair = { dropped: parsed.dropped?.length ?? 0, kept: parsed.before.length };
+  }
+
+  /**
+   * What a write renders from, as one read sent beside the taking of the sync lock (each round trip is on the
+   * Approve → line path): the active grants and their key lines, the hashes of the lines written before, and the
+   * write's fencing token (none in a dry run).
+   */
+  private inputsRead(name: string, dryRun: boolean): PipelinedRead<SyncInputs> {
+    const { requests, state, clock } = this.deps;
+    const parts = allReads(requests.renderInputsRead(name, () => clock.now()), state.writtenLineHashesRead(name), dryRun ? NO_READ : state.nextGenerationRead(name));
+    return { ...parts, decode: (answers) => {
+      const [{ grants, keyLines, renderedAt }, written, generation] = parts.decode(answers);
+      return { grants, keyLines, renderedAt, written, generation };
+    } };
+  }
+
+  /**
+   * The grants to render, and the recording of every line the write may put in the block, whatever the server's
+   * format: started here, beside the write, and awaited before the rename (and by the caller, also when nothing
+   * was written).
+   */
+  private prepare(name: string, inputs: SyncInputs, dryRun: boolean) {
+    const { policy, state } = this.deps;
+    const { grants, keyLines, renderedAt, written } = inputs;
     // A grant the renderer refuses is left out and alerted: it must not block every other line's change.
     const { renderable, unrenderable } = splitRenderable(renderableGrants(policy, grants, keyLines), renderedAt);
     const recorded = dryRun
@@ -272,7 +292,7 @@ export class JumpHostSync {
           this.deps.sessions?.beforeWrite(name, renderedKeys(renderable, grants)),
         ]);
     recorded?.catch(() => undefined);
-    return { grants, written, fencing, renderable, unrenderable, recorded };
+    return { grants, written, fencing: this.fence(name, inputs.generation), renderable, unrenderable, recorded };
   }
 
   /** How long after its start each grant's line arrived, and after its end each ended grant's line left. */
@@ -300,8 +320,7 @@ export class JumpHostSync {
    * The fencing token of this write, issued by Redis under the lock: the block it writes carries it, and it never
    * replaces a block that carries one as high (a newer write by a replica that took over). None in a dry run.
    */
-  private async fence(name: string, dryRun: boolean): Promise<{ generation?: number; notOlder: (phase: 'read' | 'rename') => (file: string) => void }> {
-    const generation = dryRun ? undefined : await this.deps.state.nextGeneration(name);
+  private fence(name: string, generation: number | undefined): { generation?: number; notOlder: (phase: 'read' | 'rename') => (file: string) => void } {
     const notOlder = (phase: 'read' | 'rename') => (file: string) => {
       const onServer = blockGeneration(file);
       if (generation !== undefined && onServer !== undefined && onServer >= generation) throw new StaleBlockError(name, generation, onServer, phase);
@@ -434,6 +453,32 @@ export class JumpHostSync {
   }
 }
 
+/** What a write rendered last (its function may run more than once: a file changed meanwhile, a stale rendering). */
+interface Rendering {
+  lines: string[];
+  /** the block's lines in the file it replaced */
+  existing: string[];
+  blockDamaged: boolean;
+  repair: { dropped: number; kept: number };
+  format: ExpiryFormat;
+  screened: ScreenedGrants;
+  standingInFile: Set<string>;
+  /** the earliest end among the grants rendered: the rendering is stale from then */
+  validUntil: number;
+  /** when the lines were rendered (grants ended by then are not in them) */
+  linesAt: number;
+}
+
+/** What one sync renders from, read under its lock. */
+interface SyncInputs extends RenderInputs {
+  /** the instant the grants were read for: those ended by then are left out */
+  renderedAt: number;
+  /** hashes of every line jit-jump wrote to this block */
+  written: Set<string>;
+  /** the write's fencing token (none in a dry run) */
+  generation: number | undefined;
+}
+
 /** A grant a write may render, with the fingerprint of the key its line holds. */
 export interface RenderedKey {
   id: string;
@@ -448,6 +493,13 @@ function renderedKeys(renderable: readonly RenderableGrant[], grants: readonly A
     const activatedAt = activated.get(r.id);
     return fingerprint && activatedAt !== undefined ? [{ id: r.id, fingerprint, activatedAt }] : [];
   });
+}
+
+/** The earliest end among the grants a rendering at `now` holds (Infinity if none): the rendering is stale from then. */
+function earliestEnd(grants: readonly RenderableGrant[], now: number): number {
+  let earliest = Infinity;
+  for (const g of grants) if (g.expiresAt > now && g.expiresAt < earliest) earliest = g.expiresAt;
+  return earliest;
 }
 
 /** The file with the block holding `lines`; unchanged lines keep the block (and its generation) as it is, so a sync that changes nothing writes nothing. */

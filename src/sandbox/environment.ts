@@ -102,6 +102,8 @@ export interface EnvironmentOptions {
   /** the jump sshd logs through a real log daemon read by the broker (sshdLog), with a non-root jump account
    *  (needs root: see sshd-process.ts) */
   sshdLog?: 'journal' | 'file';
+  /** another sshd binary for the jump server (tests: one that logs a connection's lines in another order) */
+  jumpSshdBinary?: string;
 }
 
 /** The non-root jump account of an environment whose jump server's log is read (a root login has no user child). */
@@ -121,7 +123,7 @@ export async function startEnvironment(opts: EnvironmentOptions = {}): Promise<E
     const logging = opts.sshdLog ? { jumpUser: JUMP_ACCOUNT, log: opts.sshdLog } : {};
     // The non-root jump account must pass through this directory to its own files (keys here stay 0600).
     if (opts.sshdLog) chmodSync(dir, 0o711);
-    const jump = await startSshd({ name: 'jump', role: 'jump', authorizedKeysContent: `restrict ${brokerKey.publicKey}\n`, ...logging, ...where });
+    const jump = await startSshd({ name: 'jump', role: 'jump', authorizedKeysContent: `restrict ${brokerKey.publicKey}\n`, binary: opts.jumpSshdBinary, ...logging, ...where });
     started.push(jump);
     const internal = await startSshd({ name: 'internal', role: 'internal', authorizedKeysContent: `${engineerKey.publicKey}\n`, ...where });
     started.push(internal);

@@ -61,7 +61,7 @@ export async function approve(d: ServiceDeps, requestId: string, actor: string, 
     return { reply: refusedReply(chosen) };
   }
   const rules = approvalRules(d.policy, host);
-  const result = await d.requests.approve(req, actor, d.clock.now(), rules, chosen.value);
+  const result = await d.requests.approve(req, actor, d.clock.now(), rules, chosen.value, d.activationLeaseMs);
   if (!result.ok) {
     switch (result.code) {
       case 'not-found':
@@ -95,7 +95,7 @@ export async function approve(d: ServiceDeps, requestId: string, actor: string, 
     const { approvals, required } = approved;
     return { reply: { kind: 'approval-recorded', approvals, required }, after: () => showCurrentState(d, req.id, { kind: 'approved', by: actor, approvals, required }) };
   }
-  return { after: () => completeActivation(d, req.id) };
+  return { after: () => completeActivation(d, req.id, approved.lease) };
 }
 
 /**

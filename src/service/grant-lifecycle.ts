@@ -4,18 +4,19 @@
 import { connectInstructions } from '../domain/connect-instructions.ts';
 import type { AccessRequest } from '../domain/request-state.ts';
 import type { RequestStep } from '../domain/request-step.ts';
+import type { HeldLease } from '../domain/store-results.ts';
 import type { ActivationLease, ServiceDeps } from './ports.ts';
 import { auditEvent, showCurrentState, usageAtEnd } from './request-events.ts';
 
 /**
  * The work owed once a grant is active: its end is scheduled and the key goes on the server (the write waits
  * for the schedule), then (in its turn) the rest of its jobs and exactly one activation message to the requester (the connect instructions, or why there are none).
- * Run by the replica that won the approval; if that one dies, its lease runs out and the reconciler runs it.
+ * Run by the replica that won the approval (`held`: the lease it took with the approval); if that one dies, its lease runs out and the reconciler runs it.
  * Idempotent: jobs have fixed ids, the sync renders from the store, and the activation stays owed (in the
  * store's activating index) until the message is sent.
  */
-export async function completeActivation(d: ServiceDeps, requestId: string): Promise<void> {
-  await d.requests.withActivationLease(requestId, d.activationLeaseMs, (lease, req) => followUpActivation(d, requestId, lease, req));
+export async function completeActivation(d: ServiceDeps, requestId: string, held?: HeldLease): Promise<void> {
+  await d.requests.withActivationLease(requestId, d.activationLeaseMs, (lease, req) => followUpActivation(d, requestId, lease, req), held);
 }
 
 async function followUpActivation(d: ServiceDeps, requestId: string, lease: ActivationLease, req: AccessRequest | undefined): Promise<void> {

@@ -10,7 +10,7 @@ import type { RegisteredKey, UserPublicKey } from '../domain/public-key.ts';
 import type { AccessRequest, MessageRef, RequestState } from '../domain/request-state.ts';
 import type { RequestStep } from '../domain/request-step.ts';
 import type { Ok, Refusal } from '../domain/result.ts';
-import type { AcknowledgeResult, ApprovalResult, ApprovalRules, CreateResult, ExtensionResult, RemoveKeyResult, SetKeyResult, TransitionResult } from '../domain/store-results.ts';
+import type { AcknowledgeResult, ApprovalResult, HeldLease, ApprovalRules, CreateResult, ExtensionResult, RemoveKeyResult, SetKeyResult, TransitionResult } from '../domain/store-results.ts';
 
 export type { Clock, IdGenerator };
 
@@ -30,7 +30,8 @@ export interface RequestRepository {
    * the last required one makes the request active and starts its clock (atomic); `approvedMs`: this approver
    * approves for less than asked (checked by the caller): the grant lasts the shortest time any approver chose
    */
-  approve(req: AccessRequest, approver: string, now: number, rules: ApprovalRules, approvedMs?: number): Promise<ApprovalResult>;
+  /** `activationLeaseMs`: an activation comes back holding the activation lease (`lease`), taken in the same round trip */
+  approve(req: AccessRequest, approver: string, now: number, rules: ApprovalRules, approvedMs?: number, activationLeaseMs?: number): Promise<ApprovalResult>;
   /**
    * moves the request to `to` if the state machine allows it from its current state, with its audit event
    * (atomic); `guard.expiresAt`: only if the grant still ends then (else `not-due`: its end has moved)
@@ -63,9 +64,10 @@ export interface RequestRepository {
   /**
    * runs `fn` holding the activation lease of the grant, if its follow-up is still owed: true if it ran. Gives
    * the lease up (rejects) if `fn` runs for several leases; `fn` goes on, so it checks the lease before sending.
-   * `fn` is given the request as it stood under the lease (read with the check: one round trip).
+   * `fn` is given the request as it stood under the lease (read with the check: one round trip). `held`: the
+   * lease approve() took, run under first.
    */
-  withActivationLease(id: string, leaseMs: number, fn: (lease: ActivationLease, req: AccessRequest | undefined) => Promise<void>): Promise<boolean>;
+  withActivationLease(id: string, leaseMs: number, fn: (lease: ActivationLease, req: AccessRequest | undefined) => Promise<void>, held?: HeldLease): Promise<boolean>;
   /** counts attempts at sending the activation message: more than 1 means an earlier one may have sent it */
   activationMessageAttempt(id: string): Promise<number>;
   /** the follow-up is done: nobody owes it any more */

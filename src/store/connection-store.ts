@@ -3,7 +3,7 @@
 import type { Redis } from 'ioredis';
 import { canonicalJson } from '../domain/audit-chain.ts';
 import type { AuditEvent } from '../domain/audit-event.ts';
-import type { ConnectionRecord } from '../domain/sshd-log.ts';
+import type { ConnectionRecord, PendingTunnel } from '../domain/sshd-log.ts';
 import { redisKeys, type RedisKeys } from './redis-keys.ts';
 import { runScript } from './scripts.ts';
 
@@ -21,6 +21,12 @@ export class ConnectionStore {
     return (await this.redis.get(this.keys.logPosition(jumpHost))) ?? undefined;
   }
 
+  /** Tunnel lines the last read kept for a process nobody held yet (domain/pending-tunnels.ts). */
+  async pendingTunnels(jumpHost: string): Promise<PendingTunnel[]> {
+    const json = await this.redis.get(this.keys.pendingTunnels(jumpHost));
+    return json ? (JSON.parse(json) as PendingTunnel[]) : [];
+  }
+
   /** Connections not ended yet. */
   async live(jumpHost: string): Promise<ConnectionRecord[]> {
     const ids = await this.redis.smembers(this.keys.liveConnections(jumpHost));
@@ -33,11 +39,16 @@ export class ConnectionStore {
     return this.load(jumpHost, ids);
   }
 
-  /** Stores new and changed connections (an ended one is never made live again), the audit events they raise and the new log position, at once. */
+  /**
+   * Stores new and changed connections (an ended one is never made live again), the audit events they raise and the
+   * new log position with the tunnel lines carried past it, at once.
+   */
   async record(
     jumpHost: string,
     o: {
+      /** with `pending`: what the read left unattributed (a position without it keeps none) */
       position?: string;
+      pending?: readonly PendingTunnel[];
       records: readonly ConnectionRecord[];
       /** `connection`: appended only if that connection was not stored before (a login seen twice is audited once) */
       events: readonly { event: AuditEvent; connection?: string }[];
@@ -53,9 +64,11 @@ export class ConnectionStore {
         liveConnections: this.keys.liveConnections(jumpHost),
         auditStream: this.keys.auditStream,
         targetsLogged: this.keys.targetsLogged(jumpHost),
+        pendingTunnels: this.keys.pendingTunnels(jumpHost),
       },
       {
         position: o.position ?? '',
+        pending: o.pending?.length ? JSON.stringify(o.pending) : '',
         // cjson encodes an empty Lua table as {}: never decode one back into an array here
         records: records.length ? JSON.stringify(records) : '[]',
         events: o.events.length ? JSON.stringify(o.events.map((e) => ({ connection: e.connection ?? '', event: canonicalJson(e.event) }))) : '[]',

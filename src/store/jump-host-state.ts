@@ -3,6 +3,7 @@
 // per outage, across replicas), and which host key mismatches were alerted lately.
 import * as crypto from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { runRead, type PipelinedRead } from './pipelined-read.ts';
 import { redisKeys, type RedisKeys } from './redis-keys.ts';
 
 // One-shot crypto.hash (Node ≥ 20.12) is ~2.5× faster than a Hash object per line; a sync hashes every rendered
@@ -20,8 +21,13 @@ export class JumpHostState {
     this.keys = redisKeys(prefix);
   }
 
-  async writtenLineHashes(jumpHost: string): Promise<Set<string>> {
-    return new Set(await this.redis.smembers(this.keys.renderedLines(jumpHost)));
+  writtenLineHashes(jumpHost: string): Promise<Set<string>> {
+    return runRead(this.redis, this.writtenLineHashesRead(jumpHost));
+  }
+
+  /** The hashes of every line written to this block, as a read a sync sends beside its lock. */
+  writtenLineHashesRead(jumpHost: string): PipelinedRead<Set<string>> {
+    return { commands: 1, send: (pipe) => pipe.smembers(this.keys.renderedLines(jumpHost)), decode: ([hashes]) => new Set(hashes as string[]) };
   }
 
   /**
@@ -57,8 +63,13 @@ export class JumpHostState {
   }
 
   /** The next fencing token for a write of this jump server's block (taken under the sync lock). */
-  async nextGeneration(jumpHost: string): Promise<number> {
-    return this.redis.incr(this.keys.blockGeneration(jumpHost));
+  nextGeneration(jumpHost: string): Promise<number> {
+    return runRead(this.redis, this.nextGenerationRead(jumpHost));
+  }
+
+  /** The next fencing token, issued by the command that follows the taking of the sync lock. */
+  nextGenerationRead(jumpHost: string): PipelinedRead<number> {
+    return { commands: 1, send: (pipe) => pipe.incr(this.keys.blockGeneration(jumpHost)), decode: ([n]) => Number(n) };
   }
 
   /**

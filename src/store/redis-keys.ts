@@ -61,6 +61,8 @@ function jumpHostKeys(p: string) {
     hostKeyAlert: (jumpHost: string, presented: string) => `${p}:jh:${jumpHost}:hostkey-alert:${presented}`,
     /** where the last read of the jump server's sshd log stopped (a journald cursor or a file offset) */
     logPosition: (jumpHost: string) => `${p}:jh:${jumpHost}:log-position`,
+    /** tunnel lines read up to that position whose process nobody held yet (JSON), to attribute on a later read */
+    pendingTunnels: (jumpHost: string) => `${p}:jh:${jumpHost}:log-pending-tunnels`,
     /** a connection seen in the sshd log (JSON ConnectionRecord) */
     connection: (jumpHost: string, id: string) => `${p}:jh:${jumpHost}:conn:${id}`,
     /** ids of the connections not ended yet */

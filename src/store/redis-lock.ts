@@ -3,7 +3,8 @@
 // A holder killed with kill -9 blocks the others for at most one lease; one whose work hangs, for at most
 // maxHoldMs when that is set. Waiters poll: sections are short.
 import { randomBytes } from 'node:crypto';
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { answersOf, NO_READ, runRead, type PipelinedRead } from './pipelined-read.ts';
 import { runScript } from './scripts.ts';
 
 export class LockTimeoutError extends Error {
@@ -25,6 +26,12 @@ export class LockHeldTooLongError extends Error {
     super(`gave up lock ${key} after holding it ${maxHoldMs} ms (the work under it did not finish)`);
     this.name = 'LockHeldTooLongError';
   }
+}
+
+/** A lock taken by `tryTake` and held: the work runs under it once, or it is given back. */
+export interface TakenLock<R> {
+  run<T>(fn: (lease: Lease, value: R) => Promise<T>): Promise<T>;
+  release(): void;
 }
 
 export interface Lease {
@@ -49,45 +56,78 @@ export class RedisLock {
   ) {}
 
   /** Runs `fn` holding `key`, waiting up to waitMs for it. */
-  async with<T>(key: string, fn: (lease: Lease) => Promise<T>): Promise<T> {
-    const token = await this.acquire(key, this.o.waitMs ?? 0);
-    if (token === undefined) throw new LockTimeoutError(key, this.o.waitMs ?? 0);
-    return this.holding(key, token, fn);
+  with<T>(key: string, fn: (lease: Lease) => Promise<T>): Promise<T> {
+    return this.withRead(key, NO_READ, (lease) => fn(lease));
+  }
+
+  /**
+   * `with`, and `read` answered under the lock: sent in the same round trip as the lock's first try (Redis runs it
+   * right after the lock is taken); if the lock was held, read again once it is taken. `fn` gets its value.
+   */
+  async withRead<R, T>(key: string, read: PipelinedRead<R>, fn: (lease: Lease, value: R) => Promise<T>): Promise<T> {
+    const first = await this.take(key, read);
+    if (first) return this.holding(key, first.token, (lease) => fn(lease, first.value()));
+    const waitMs = this.o.waitMs ?? 0;
+    const token = await this.acquire(key, waitMs);
+    if (token === undefined) throw new LockTimeoutError(key, waitMs);
+    return this.holding(key, token, async (lease) => fn(lease, await runRead(this.redis, read)));
   }
 
   /** Runs `fn` holding `key` if it is free now; undefined (and `fn` not run) if someone holds it. */
   tryWith<T>(key: string, fn: (lease: Lease) => Promise<T>): Promise<T | undefined> {
-    return this.tryWithReads(key, () => undefined, (lease) => fn(lease));
+    return this.tryWithRead(key, NO_READ, (lease) => fn(lease));
+  }
+
+  /** tryWith, with `read` sent in the same round trip as the taking of the lock and answered only to its taker. */
+  async tryWithRead<R, T>(key: string, read: PipelinedRead<R>, fn: (lease: Lease, value: R) => Promise<T>): Promise<T | undefined> {
+    return (await this.tryTake(key, read))?.run(fn);
   }
 
   /**
-   * tryWith, with reads sent in the same round trip as the taking of the lock: Redis runs them right after it,
-   * so when the lock was taken they read what its holder may rely on. `fn` gets their answers.
+   * One try at the lock, `read` behind it in the same round trip, without running anything yet: for work that
+   * needs the lock only if what was sent just before says so (an approval that activates a grant takes the
+   * activation lease beside it). A lock taken is held from then on: `run` the work under it (once), or `release` it.
    */
-  async tryWithReads<T>(key: string, reads: (pipe: ChainableCommander) => void, fn: (lease: Lease, answers: unknown[]) => Promise<T>): Promise<T | undefined> {
-    const token = randomBytes(12).toString('hex');
-    const pipe = this.redis.pipeline().set(key, token, 'PX', this.o.leaseMs, 'NX');
-    reads(pipe);
-    const [taken, ...answers] = ((await pipe.exec()) ?? []).map(([err, v]) => {
-      if (err) throw err;
-      return v;
-    });
-    return taken === 'OK' ? this.holding(key, token, (lease) => fn(lease, answers)) : undefined;
+  async tryTake<R>(key: string, read: PipelinedRead<R>): Promise<TakenLock<R> | undefined> {
+    const taken = await this.take(key, read);
+    if (!taken) return undefined;
+    return {
+      run: (fn) => this.holding(key, taken.token, (lease) => fn(lease, taken.value()), taken.takenAt),
+      release: () => void this.release(key, taken.token),
+    };
   }
 
+  /** One try at the lock, `read` behind it in the same pipeline. Its value is decoded under the lock (by
+   *  `holding`), so an error answer releases the lock like any failure of the work. */
+  private async take<R>(key: string, read: PipelinedRead<R>): Promise<{ token: string; takenAt: number; value: () => R } | undefined> {
+    const token = randomBytes(12).toString('hex');
+    const pipe = this.redis.pipeline().set(key, token, 'PX', this.o.leaseMs, 'NX');
+    read.send(pipe);
+    const takenAt = Date.now();
+    const [taken, ...rest] = (await pipe.exec()) ?? [];
+    if (taken?.[0]) throw taken[0];
+    return taken?.[1] === 'OK' ? { token, takenAt, value: () => read.decode(answersOf(rest)) } : undefined;
+  }
+
+  private async release(key: string, token: string): Promise<void> {
+    await runScript(this.redis, 'release-lock', { lock: key }, { token }).catch(() => undefined); // it expires anyway
+  }
+
+  /** Polls for the lock after a first try failed, for up to waitMs. */
   private async acquire(key: string, waitMs: number): Promise<string | undefined> {
     const token = randomBytes(12).toString('hex');
     const started = Date.now();
     for (;;) {
-      if ((await this.redis.set(key, token, 'PX', this.o.leaseMs, 'NX')) === 'OK') return token;
       if (Date.now() - started >= waitMs) return undefined;
       await new Promise((r) => setTimeout(r, (this.o.pollMs ?? 20) * (0.5 + Math.random())));
+      if ((await this.redis.set(key, token, 'PX', this.o.leaseMs, 'NX')) === 'OK') return token;
     }
   }
 
-  private async holding<T>(key: string, token: string, fn: (lease: Lease) => Promise<T>): Promise<T> {
+  /** `takenAt`: when the lease began (sent): it counts from then, however late the work starts under it. */
+  private async holding<T>(key: string, token: string, fn: (lease: Lease) => Promise<T>, takenAt = Date.now()): Promise<T> {
     let lost = false;
-    let renewedAt = Date.now();
+    let renewedAt = takenAt;
     const renew = setInterval(() => {
       runScript(this.redis, 'renew-lock', { lock: key }, { token, leaseMs: this.o.leaseMs }).then(
         (r) => {
@@ -124,7 +164,7 @@ export class RedisLock {
     } finally {
       clearTimeout(cap);
       clearInterval(renew);
-      await runScript(this.redis, 'release-lock', { lock: key }, { token }).catch(() => undefined); // it expires anyway
+      await this.release(key, token);
     }
   }
 }

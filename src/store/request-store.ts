@@ -1,6 +1,6 @@
 // Requests, grants and their transitions in Redis. Transitions are atomic Lua scripts (scripts.ts, lua/), whose
 // guards come from the state table (domain/request-state.ts).
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { canonicalJson } from '../domain/audit-chain.ts';
 import type { AuditEvent } from '../domain/audit-event.ts';
 import {
@@ -14,10 +14,11 @@ import {
   type RequestState,
 } from '../domain/request-state.ts';
 import { ok, ok0, refuse } from '../domain/result.ts';
-import type { AcknowledgeResult, ApprovalResult, ApprovalRules, CreateResult, ExtensionResult, TransitionResult } from '../domain/store-results.ts';
+import type { AcknowledgeResult, ApprovalResult, ApprovalRules, CreateResult, ExtensionResult, HeldLease, TransitionResult } from '../domain/store-results.ts';
 import { redisKeys, type RedisKeys } from './redis-keys.ts';
-import { RedisLock, type Lease } from './redis-lock.ts';
-import { runScript } from './scripts.ts';
+import { RedisLock, type Lease, type TakenLock } from './redis-lock.ts';
+import { runRead, type PipelinedRead } from './pipelined-read.ts';
+import { decodeReply, runScript, sendScript, type ScriptReply } from './scripts.ts';
 
 /**
  * An activation follow-up (jobs, sync with its retries, one Slack message) takes seconds; one still running
@@ -51,6 +52,18 @@ function approvalEventBase(req: AccessRequest, approver: string, at: number) {
 }
 
 const conflict = (id: string, state: RequestState) => ({ ...refuse('conflict', `request ${id} is ${state}`), state });
+
+/** What a sync renders from: the active grants, and their requesters' key lines by user. */
+export interface RenderInputs {
+  grants: AccessRequest[];
+  keyLines: Map<string, string>;
+}
+
+/** What the activation follow-up reads under its lease. */
+interface ActivationState {
+  owed: boolean;
+  req: AccessRequest | undefined;
+}
 
 export class RequestStore {
   readonly keys: RedisKeys;
@@ -114,20 +127,38 @@ export class RequestStore {
    * What a sync renders from, in one round trip: the jump server's grants active after `now` (whole) and the key
    * line of each one's requester (by user; a person without a key has none).
    */
-  async renderInputs(jumpHost: string, now: number): Promise<{ grants: AccessRequest[]; keyLines: Map<string, string> }> {
-    const r = await runScript(this.redis, 'render-inputs', { activeGrants: this.keys.activeGrants(jumpHost) }, { after: now, requestPrefix: this.keys.request(''), userKeyPrefix: this.keys.userKey('') });
-    const { grants, lines } = JSON.parse(r.json) as { grants: string[][] | object; lines: string[] | object };
-    // cjson writes an empty list as {}.
-    const hashes = Array.isArray(grants) ? grants : [];
-    const pairs = Array.isArray(lines) ? lines : [];
-    const keyLines = new Map<string, string>();
-    for (let i = 0; i + 1 < pairs.length; i += 2) keyLines.set(pairs[i]!, pairs[i + 1]!);
-    const toObject = (flat: string[]) => {
-      const o: Record<string, string> = {};
-      for (let i = 0; i + 1 < flat.length; i += 2) o[flat[i]!] = flat[i + 1]!;
-      return o;
+  async renderInputs(jumpHost: string, now: number): Promise<RenderInputs> {
+    const { grants, keyLines } = await runRead(this.redis, this.renderInputsRead(jumpHost, () => now));
+    return { grants, keyLines };
+  }
+
+  /**
+   * What a sync renders from, as one read: the grants active after `now()` (taken when the read is sent) whole,
+   * and their requesters' key lines (one script: render-inputs.lua).
+   */
+  renderInputsRead(jumpHost: string, now: () => number): PipelinedRead<RenderInputs & { renderedAt: number }> {
+    let renderedAt = 0;
+    return {
+      commands: 1,
+      send: (pipe) => {
+        renderedAt = now();
+        sendScript(pipe, 'render-inputs', { activeGrants: this.keys.activeGrants(jumpHost) }, { after: renderedAt, requestPrefix: this.keys.request(''), userKeyPrefix: this.keys.userKey('') });
+      },
+      decode: ([raw]) => {
+        const { grants, lines } = JSON.parse(decodeReply('render-inputs', raw).json!) as { grants: string[][] | object; lines: string[] | object };
+        // cjson writes an empty list as {}.
+        const hashes = Array.isArray(grants) ? grants : [];
+        const pairs = Array.isArray(lines) ? lines : [];
+        const keyLines = new Map<string, string>();
+        for (let i = 0; i + 1 < pairs.length; i += 2) keyLines.set(pairs[i]!, pairs[i + 1]!);
+        const toObject = (flat: string[]) => {
+          const o: Record<string, string> = {};
+          for (let i = 0; i + 1 < flat.length; i += 2) o[flat[i]!] = flat[i + 1]!;
+          return o;
+        };
+        return { grants: hashes.map((h) => fromHash(toObject(h))).filter((g): g is AccessRequest => g !== undefined), keyLines, renderedAt };
+      },
     };
-    return { grants: hashes.map((h) => fromHash(toObject(h))).filter((g): g is AccessRequest => g !== undefined), keyLines };
   }
 
   async addMessageRefs(id: string, refs: readonly MessageRef[]): Promise<void> {
@@ -139,8 +170,12 @@ export class RequestStore {
     return (await this.redis.lrange(this.keys.requestMessages(id), 0, -1)).map((s) => JSON.parse(s) as MessageRef);
   }
 
-  /** Records an owner's approval if the current `rules` allow it; the last required one activates the grant atomically. */
-  async approve(req: AccessRequest, approver: string, now: number, rules: ApprovalRules, approvedMs?: number): Promise<ApprovalResult> {
+  /**
+   * Records an owner's approval if the current `rules` allow it; the last required one activates the grant
+   * atomically. `activationLeaseMs`: the activation lease is tried right behind the script (same connection, so
+   * Redis runs it after): an activation comes back holding it (`lease`), with no round trip of its own.
+   */
+  async approve(req: AccessRequest, approver: string, now: number, rules: ApprovalRules, approvedMs?: number, activationLeaseMs?: number): Promise<ApprovalResult> {
     const base = approvalEventBase(req, approver, now);
     // The state table names the events of activation: the decision, then the grant.
     const [approvedType, activatedType] = auditEventsInto(ACTIVE_STATE) ?? [];
@@ -148,7 +183,7 @@ export class RequestStore {
     if (!approvedType || !activatedType || !extendedType) throw new Error('the state table names no decision and grant events for activation and extension');
     // An extension's grant: its own event (requestId = the grant), naming the extension that moved its end (expiresAt: 0, see approve.lua).
     const grantEvent: AuditEvent = { ...base, type: extendedType, requestId: req.extends ?? req.id, durationMs: req.durationMs, expiresAt: 0, detail: `extension ${req.id}` };
-    const r = await runScript(
+    const approving = runScript(
       this.redis,
       'approve',
       {
@@ -175,30 +210,14 @@ export class RequestStore {
         approvedMs: approvedMs ?? '',
       },
     );
-    switch (r.status) {
-      case 'recorded':
-        return ok({ activated: false, approvals: Number(r.approvals), required: Number(r.required) });
-      case 'activated':
-        return ok({ activated: true, expiresAt: Number(r.expiresAt) });
-      case 'extension-approved':
-        return ok({ activated: false, extendedGrant: r.grantId, expiresAt: Number(r.expiresAt) });
-      case 'grant-ended':
-        return { ...refuse('grant-ended', `grant ${req.extends} is ${r.state}`), grantState: r.state as RequestState };
-      case 'over-total':
-        return { ...refuse('over-total', `grant ${req.extends} would last ${r.totalMs} ms`), totalMs: Number(r.totalMs) };
-      case 'conflict':
-        return conflict(req.id, r.state as RequestState);
-      case 'self':
-        return refuse('self-approval', `${approver} requested ${req.id}`);
-      case 'duplicate':
-        return refuse('already-approved', `${approver} already approved ${req.id}`);
-      case 'too-late':
-        return { ...refuse('too-late', `${req.id} is past its approval deadline`), deadline: Number(r.deadline) };
-      case 'too-long':
-        return { ...refuse('too-long', `${req.id} asks for more than ${rules.maxDurationMs} ms`), durationMs: Number(r.durationMs) };
-      default:
-        return refuse('not-found', `no request ${req.id}`);
-    }
+    const leasing = activationLeaseMs === undefined ? undefined : this.activationLock(activationLeaseMs).tryTake(this.keys.activationLease(req.id), this.activationRead(req.id)).catch(() => undefined);
+    const r = await approving.catch(async (err: unknown) => {
+      (await leasing)?.release();
+      throw err;
+    });
+    const lease = await leasing;
+    if (r.status !== 'activated') lease?.release();
+    return approvalResult(req, approver, rules, r, lease);
   }
 
   /**
@@ -358,17 +377,32 @@ export class RequestStore {
    * so does one whose `fn` has run for ACTIVATION_HOLD_LEASES leases: this then rejects (LockHeldTooLongError),
    * the follow-up stays owed for the reconciler, and `fn`'s lease.check() throws from then on.
    */
-  async withActivationLease(id: string, leaseMs: number, fn: (lease: Lease, req: AccessRequest | undefined) => Promise<void>): Promise<boolean> {
-    const lock = new RedisLock(this.redis, { leaseMs, maxHoldMs: ACTIVATION_HOLD_LEASES * leaseMs });
-    // Checked under the lease (read right after taking it, in the same round trip): the previous holder un-owes
-    // it before letting go of the lease. The request comes along: the follow-up needs it next.
-    const reads = (pipe: ChainableCommander) => pipe.zscore(this.keys.activating, id).hgetall(this.keys.request(id));
-    const ran = await lock.tryWithReads(this.keys.activationLease(id), reads, async (lease, [owed, fields]) => {
-      if (owed === null) return false;
-      await fn(lease, fromHash(fields as Record<string, string>));
+  async withActivationLease(id: string, leaseMs: number, fn: (lease: Lease, req: AccessRequest | undefined) => Promise<void>, held?: HeldLease): Promise<boolean> {
+    const body = async (lease: Lease, { owed, req }: ActivationState): Promise<boolean> => {
+      if (!owed) return false;
+      await fn(lease, req);
       return true;
-    });
+    };
+    // Taken beside the approval: if Redis ran it before the approval landed (it reads not owed), try again.
+    if (held && (await (held as TakenLock<ActivationState>).run(body))) return true;
+    const ran = await this.activationLock(leaseMs).tryWithRead(this.keys.activationLease(id), this.activationRead(id), body);
     return ran === true;
+  }
+
+  private activationLock(leaseMs: number): RedisLock {
+    return new RedisLock(this.redis, { leaseMs, maxHoldMs: ACTIVATION_HOLD_LEASES * leaseMs });
+  }
+
+  /**
+   * Read under the activation lease, right after taking it (same round trip): whether the follow-up is still owed
+   * (the previous holder un-owes it before letting go), and the request, which the follow-up needs next.
+   */
+  private activationRead(id: string): PipelinedRead<ActivationState> {
+    return {
+      commands: 2,
+      send: (pipe) => pipe.zscore(this.keys.activating, id).hgetall(this.keys.request(id)),
+      decode: ([owed, fields]) => ({ owed: owed !== null, req: fromHash(fields as Record<string, string>) }),
+    };
   }
 
   /** Counts attempts at sending a grant's activation message: more than 1 means an earlier one may have sent it. */
@@ -413,5 +447,33 @@ export class RequestStore {
   async recentForUser(user: string, limit = 20): Promise<AccessRequest[]> {
     const ids = await this.redis.zrevrange(this.keys.userRequests(user), 0, limit - 1);
     return this.getMany(ids);
+  }
+}
+
+/** The approve script's reply as the caller's result (`lease`: the activation lease taken beside it). */
+function approvalResult(req: AccessRequest, approver: string, rules: ApprovalRules, r: ScriptReply<'approve'>, lease: HeldLease | undefined): ApprovalResult {
+  switch (r.status) {
+    case 'recorded':
+      return ok({ activated: false, approvals: Number(r.approvals), required: Number(r.required) });
+    case 'activated':
+      return ok({ activated: true, expiresAt: Number(r.expiresAt), ...(lease ? { lease } : {}) });
+    case 'extension-approved':
+      return ok({ activated: false, extendedGrant: r.grantId, expiresAt: Number(r.expiresAt) });
+    case 'grant-ended':
+      return { ...refuse('grant-ended', `grant ${req.extends} is ${r.state}`), grantState: r.state as RequestState };
+    case 'over-total':
+      return { ...refuse('over-total', `grant ${req.extends} would last ${r.totalMs} ms`), totalMs: Number(r.totalMs) };
+    case 'conflict':
+      return conflict(req.id, r.state as RequestState);
+    case 'self':
+      return refuse('self-approval', `${approver} requested ${req.id}`);
+    case 'duplicate':
+      return refuse('already-approved', `${approver} already approved ${req.id}`);
+    case 'too-late':
+      return { ...refuse('too-late', `${req.id} is past its approval deadline`), deadline: Number(r.deadline) };
+    case 'too-long':
+      return { ...refuse('too-long', `${req.id} asks for more than ${rules.maxDurationMs} ms`), durationMs: Number(r.durationMs) };
+    default:
+      return refuse('not-found', `no request ${req.id}`);
   }
 }

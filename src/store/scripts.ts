@@ -8,7 +8,7 @@
 // ioredis defineCommand: EVAL the first time on each connection, EVALSHA after, EVAL again on NOSCRIPT (a
 // restarted or promoted server). Every script's keys share one hash tag (redis-keys.ts), so it runs on a Cluster.
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 
 interface ScriptSpec {
   readonly keys: readonly string[];
@@ -76,8 +76,8 @@ export const SCRIPTS = {
     replies: { ok: ['count'], limited: ['retryAfterMs', 'firstRefusal'] },
   },
   'record-connections': {
-    keys: ['logPosition', 'liveConnections', 'auditStream', 'targetsLogged'],
-    args: ['position', 'records', 'events', 'connectionPrefix', 'keyConnectionsPrefix', 'endedTtlSeconds', 'targetsSeen'],
+    keys: ['logPosition', 'liveConnections', 'auditStream', 'targetsLogged', 'pendingTunnels'],
+    args: ['position', 'pending', 'records', 'events', 'connectionPrefix', 'keyConnectionsPrefix', 'endedTtlSeconds', 'targetsSeen'],
     replies: { ok: [] },
   },
   'claim-digest': { keys: ['day', 'lease'], args: ['token', 'leaseMs', 'keepMs'], replies: { fresh: [], retry: [], busy: [], posted: [] } },
@@ -147,12 +147,36 @@ export async function runScript<N extends ScriptName>(
   args: Record<Spec<N>['args'][number], string | number>,
   rest: readonly (string | number)[] = [],
 ): Promise<ScriptReply<N>> {
+  return decodeReply(name, await callScript(redis, name, keys, args, rest)) as ScriptReply<N>;
+}
+
+/** Adds a script to a pipeline (its reply: decodeReply), as the pipeline's own command. */
+export function sendScript<N extends ScriptName>(
+  pipe: ChainableCommander,
+  name: N,
+  keys: Record<Spec<N>['keys'][number], string>,
+  args: Record<Spec<N>['args'][number], string | number>,
+): void {
+  const redis = (pipe as unknown as { redis: Redis }).redis;
   ensureDefined(redis);
+  // Not the client's method: with replicas that one is wrapped to WAIT after the script, and runs on the client
+  // itself (redis-connection.ts). ioredis's script object sends EVAL/EVALSHA into the pipeline (a read: no WAIT).
+  const script = (redis as unknown as { scriptsSet: Record<string, { execute(on: unknown, args: string[], options: object): unknown }> }).scriptsSet[commandName(name)]!;
+  script.execute(pipe, argumentsOf(name, keys, args, []), { replyEncoding: 'utf8' });
+}
+
+/** The script's command on the client: EVAL/EVALSHA as ioredis defined it (and as redis-connection.ts wraps it). */
+function callScript(redis: Redis, name: ScriptName, keys: Record<string, string>, args: Record<string, string | number>, rest: readonly (string | number)[]): Promise<unknown> {
+  ensureDefined(redis);
+  const command = (redis as unknown as Record<string, (...a: string[]) => Promise<unknown>>)[commandName(name)]!;
+  return command.call(redis, ...argumentsOf(name, keys, args, rest));
+}
+
+/** KEYS then ARGV, each in the order the spec names them. */
+function argumentsOf(name: ScriptName, keys: Record<string, string>, args: Record<string, string | number>, rest: readonly (string | number)[]): string[] {
   const spec: ScriptSpec = SCRIPTS[name];
   const byName = <T>(o: Record<string, T>, names: readonly string[]) => names.map((n) => String(o[n]));
-  const command = (redis as unknown as Record<string, (...a: string[]) => Promise<unknown>>)[commandName(name)]!;
-  const raw = await command.call(redis, ...byName(keys, spec.keys), ...byName(args, spec.args), ...rest.map(String));
-  return decodeReply(name, raw) as ScriptReply<N>;
+  return [...byName(keys, spec.keys), ...byName(args, spec.args), ...rest.map(String)];
 }
 
 /** Every script answers {status, value…} with string values: named here, once. */

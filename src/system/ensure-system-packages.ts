@@ -4,7 +4,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
-export type SystemNeed = 'redis' | 'sshd' | 'chromium' | 'journald' | 'rsyslog';
+export type SystemNeed = 'redis' | 'sshd' | 'chromium' | 'journald' | 'rsyslog' | 'cc';
 
 const PACKAGES: Record<SystemNeed, { debian: string[]; mac: string; present: () => boolean }> = {
   redis: { debian: ['redis-server'], mac: 'brew install redis', present: () => onPath('redis-server') },
@@ -21,6 +21,8 @@ const PACKAGES: Record<SystemNeed, { debian: string[]; mac: string; present: () 
     present: () => isExecutable('/lib/systemd/systemd-journald') && onPath('journalctl'),
   },
   rsyslog: { debian: ['rsyslog'], mac: 'rsyslogd is not needed on macOS', present: () => isExecutable('/usr/sbin/rsyslogd') },
+  // The live-session tests build an LD_PRELOAD shim that holds back one sshd log line (Linux, as root).
+  cc: { debian: ['gcc', 'libc6-dev'], mac: 'xcode-select --install', present: () => onPath('cc') || onPath('gcc') },
 };
 
 function isExecutable(path: string): boolean {

@@ -36,8 +36,11 @@ class FakeJumpServer {
   login(pid: number, child: number, fp: string, at: number, port: number, target?: string) {
     this.log(pid, at, `Accepted publickey for jitjump from 127.0.0.1 port ${port} ssh2: ED25519 ${fp}`);
     this.log(pid, at + 1, `User child is on pid ${child}`);
-    if (target) this.log(child, at + 2, `debug1: serverloop.c:server_request_direct_tcpip():453 (pid=${child}): originator 127.0.0.1 port 65535, target ${target.replace(':', ' port ')}`);
+    if (target) this.tunnel(child, at + 2, target);
     this.procs.set(child, { name: 'sshd', ppid: pid, uid: JUMP_UID });
+  }
+  tunnel(child: number, at: number, target: string) {
+    this.log(child, at, `debug1: serverloop.c:server_request_direct_tcpip():453 (pid=${child}): originator 127.0.0.1 port 65535, target ${target.replace(':', ' port ')}`);
   }
   log(pid: number, at: number, message: string) {
     this.records.push(JSON.stringify({ __CURSOR: `s=1;i=${this.records.length + 1}`, __REALTIME_TIMESTAMP: String(at * 1000), _PID: String(pid), _COMM: 'sshd', MESSAGE: message }));
@@ -134,6 +137,23 @@ describe('connection watch', () => {
     assert.match(sessionEnded[0]!.detail!, /ended the connection from 127\.0\.0\.1 port 5001 to 10\.0\.0\.5:22 on jump server bastion \(sshd pid 101\): its grant ended$/);
     await watch.pass('bastion');
     assert.deepEqual(server.kills, [101], 'ended once');
+  });
+
+  it('carries a tunnel line read before its monitor named the user child in the store, and a later pass attributes it (and acts on it)', async () => {
+    const { server, watch, store } = await setup([grant('ga', 'db-1', FP_A, T - 60_000)]);
+    server.log(100, T, `Accepted publickey for jitjump from 127.0.0.1 port 5001 ssh2: ED25519 ${FP_A}`);
+    server.tunnel(101, T + 1, '10.0.0.6:22'); // db-2: no grant of this key names it
+    server.procs.set(101, { name: 'sshd', ppid: 100, uid: JUMP_UID });
+    await watch.pass('bastion');
+    assert.deepEqual((await store.live('bastion')).map((c) => [c.id, c.childPid, c.targets]), [[`100-${T}`, undefined, []]]);
+    assert.deepEqual((await store.pendingTunnels('bastion')).map((t) => [t.pid, t.host, t.port]), [[101, '10.0.0.6', 22]]);
+    assert.deepEqual(server.kills, []);
+    server.log(100, T + 2, 'User child is on pid 101');
+    await watch.pass('bastion');
+    const [c] = await store.forKey('bastion', FP_A, 0, Number.MAX_SAFE_INTEGER);
+    assert.deepEqual([c!.targets, c!.childPid, c!.endedBy], [['10.0.0.6:22'], 101, 'broker']);
+    assert.deepEqual(server.kills, [101], 'the target no grant names ends the session');
+    assert.deepEqual(await store.pendingTunnels('bastion'), []);
   });
 
   it('leaves a reused pid alone, and the same key’s connection to a target another active grant allows', async () => {

@@ -15,6 +15,7 @@ import { descendantsOf, isRunning } from '../support/proc.ts';
 import { describeSsh, sshHop, sshTunnel } from '../support/ssh-client.ts';
 import { generateUserKey, startSshd, type SshdLogKind, type SshdProcess } from '../support/sshd.ts';
 import { SshdLogReader, type SshdLogEntry } from '../support/sshd-log.ts';
+import { lateChildLineSshd, type LateChildLineSshd } from '../support/late-child-line-sshd.ts';
 
 const JUMP_USER = 'jitjump';
 const KINDS: SshdLogKind[] = ['journal', 'file'];
@@ -70,9 +71,12 @@ describe('a jump sshd logging through a real log daemon', { skip: process.getuid
   let broker: { privateKeyPath: string; publicKey: string };
   let engineerFingerprint: string;
   let internal: SshdProcess;
+  /** the jump sshd can hold its monitors' "User child is on pid" lines back (a C compiler builds the shim) */
+  let late: LateChildLineSshd | { unavailable: string } = { unavailable: 'not built yet' };
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'jit-sshd-log-'));
+    late = lateChildLineSshd(mkdtempSync(join(dir, 'late-')));
     engineer = generateUserKey(dir, 'engineer');
     broker = generateUserKey(dir, 'broker');
     engineerFingerprint = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', `${engineer.privateKeyPath}.pub`]).toString().split(' ')[1]!;
@@ -93,7 +97,8 @@ describe('a jump sshd logging through a real log daemon', { skip: process.getuid
 
       before(async () => {
         const engineerLine = `restrict,port-forwarding,permitopen="127.0.0.1:${internal.port}",command="/bin/false" ${engineer.publicKey}`;
-        jump = await startSshd({ name: `log-${kind}`, role: 'jump', jumpUser: JUMP_USER, log: kind, authorizedKeysContent: `${engineerLine}\nrestrict ${broker.publicKey}\n` });
+        const binary = 'binary' in late ? late.binary : undefined;
+        jump = await startSshd({ name: `log-${kind}`, role: 'jump', jumpUser: JUMP_USER, log: kind, binary, authorizedKeysContent: `${engineerLine}\nrestrict ${broker.publicKey}\n` });
         conn = await connectAsJumpAccount(jump, broker.privateKeyPath);
         reader = new SshdLogReader(conn, jump.logSource!, () => jump.log());
       });
@@ -167,6 +172,35 @@ describe('a jump sshd logging through a real log daemon', { skip: process.getuid
         const monitor = reader.entries.find((e) => e.message === `User child is on pid ${refused.pid}`)?.pid;
         if (monitor) pids.add(monitor);
         capture(kind === 'journal' ? 'journal-ended-denied.jsonl' : 'auth-ended-denied.log', reader.entries.filter((e) => pids.has(e.pid)).map((e) => e.raw));
+      });
+
+      it('a monitor slow to name its user child: the child’s tunnel line is logged first', async (t) => {
+        if (!('binary' in late)) return t.skip(late.unavailable);
+        const held = late;
+        const from = reader.entries.length;
+        held.hold();
+        let c: { monitor: number; child: number; clientPort: number };
+        try {
+          hop = await openHopSession({ jump, target: internal, identityFile: engineer.privateKeyPath });
+          const accepted = new RegExp(`^Accepted publickey for ${JUMP_USER} from 127\\.0\\.0\\.1 port (\\d+) ssh2: ED25519 ${escape(engineerFingerprint)}$`);
+          c = await reader.waitFor('the tunnel line of a child nobody named yet', (es) => {
+            const a = es.map((e) => ({ e, m: accepted.exec(e.message) })).find(({ m }) => m);
+            const direct = es.find((e) => DIRECT_TCPIP.test(e.message));
+            return a && direct && !es.some((e) => USER_CHILD.test(e.message)) ? { monitor: a.e.pid, child: direct.pid, clientPort: Number(a.m![1]) } : undefined;
+          }, from);
+        } finally {
+          held.release();
+        }
+        const named = await reader.waitFor('the monitor’s line naming its child', (es) => es.find((e) => e.pid === c.monitor && e.message === `User child is on pid ${c.child}`), from);
+        const own = reader.entries.slice(from).filter((e) => e.pid === c.monitor || e.pid === c.child);
+        assert.ok(own.findIndex((e) => DIRECT_TCPIP.test(e.message)) < own.indexOf(named), 'the tunnel line first');
+        await hop!.close();
+        hop = undefined;
+        const closedLine = new RegExp(`^(Received disconnect from|Disconnected from user ${JUMP_USER}|Connection (closed|reset) by( user ${JUMP_USER})?) 127\\.0\\.0\\.1 port ${c.clientPort}\\b`);
+        await reader.waitFor('the end of the connection', (es) => es.find((e) => e.pid === c.child && closedLine.test(e.message)), from);
+        const lines = reader.entries.slice(from).filter((e) => e.pid === c.monitor || e.pid === c.child).map((e) => e.raw);
+        capture(kind === 'journal' ? 'journal-child-line-late.jsonl' : 'auth-child-line-late.log', lines);
+        if (kind === 'file') capture('auth-rfc3339-child-line-late.log', sameConnection(join(jump.dir, 'syslog', 'auth-rfc3339.log'), { ...c, target: { host: '127.0.0.1', port: internal.port } }));
       });
 
       it('leaves no process behind on restart, kill9 and stop', async () => {

@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import pino from 'pino';
 import { createSyncParts } from '../../src/broker.ts';
 import { validatePolicy, type Policy } from '../../src/config/policy.ts';
-import { systemClock } from '../../src/domain/clock.ts';
+import { systemClock, type Clock } from '../../src/domain/clock.ts';
 import { BLOCK_BEGIN, BLOCK_END, blockBeginLine, parseAuthorizedKeys } from '../../src/domain/managed-block.ts';
 import { checkUserPublicKey, type UserPublicKey } from '../../src/domain/public-key.ts';
 import { JumpHostUnavailableError } from '../../src/jumphost/errors.ts';
@@ -88,7 +88,7 @@ describe('jump-host sync faults', () => {
   });
 
   /** Sync parts whose log lines are kept in order; `onLog` sees each as it is written, before the sync goes on. */
-  function parts(tuning: { syncAttempts?: number; syncRetryBaseMs?: number } = {}, onLog: (l: LogLine) => void = () => {}, beforeRename?: () => Promise<void>) {
+  function parts(tuning: { syncAttempts?: number; syncRetryBaseMs?: number } = {}, onLog: (l: LogLine) => void = () => {}, beforeRename?: () => Promise<void>, clock: Clock = systemClock) {
     const logs: LogLine[] = [];
     // pino calls write() synchronously from the log call: onLog runs before the retry's sleep starts.
     const logger = pino({ level: 'debug' }, {
@@ -98,14 +98,14 @@ describe('jump-host sync faults', () => {
         onLog(line);
       },
     });
-    const p = createSyncParts({ redis, policy, clock: systemClock, logger, tuning, beforeRename });
+    const p = createSyncParts({ redis, policy, clock, logger, tuning, beforeRename });
     return { ...p, logs };
   }
 
   /** An active grant of the engineer's key to `host`. */
-  async function grant(requests: RequestStore, keys: KeyStore, id: string, host: string, jumpHost: string, who = { user: 'U0ENGINEER', key: userKey }) {
+  async function grant(requests: RequestStore, keys: KeyStore, id: string, host: string, jumpHost: string, who = { user: 'U0ENGINEER', key: userKey }, durationMs = 600_000) {
     await keys.set(who.user, who.key, Date.now());
-    await requests.create({ id, requester: who.user, host, jumpHost, durationMs: 600_000, reason: 'faults', state: 'pending', createdAt: Date.now(), requiredApprovals: 1, approvers: [] }, { type: 'requested', at: Date.now(), requestId: id });
+    await requests.create({ id, requester: who.user, host, jumpHost, durationMs, reason: 'faults', state: 'pending', createdAt: Date.now(), requiredApprovals: 1, approvers: [] }, { type: 'requested', at: Date.now(), requestId: id });
     const approved = await requests.approve((await requests.get(id))!, 'U0OWNER', Date.now(), asRequested((await requests.get(id))!));
     assert.ok(approved.ok && approved.value.activated);
   }
@@ -267,6 +267,34 @@ describe('jump-host sync faults', () => {
       // Work that fails does not hold the write up or fail it: the caller hears of its failure itself.
       await grant(p.requests, p.keys, 'rgate2', 'db', 'bastion');
       assert.ok((await p.sync.sync('bastion', Promise.reject(new Error('no job')))).grantIds.includes('rgate2'));
+    } finally {
+      await p.sync.stop();
+      await p.connections.close();
+      jump.writeAuthorizedKeys(`${brokerLine}\n`);
+    }
+  });
+
+  it('a grant that ends while the write waits for its rename is rendered out before the rename, not put back for the next sync', async () => {
+    let skew = 0;
+    const p = parts({}, () => {}, undefined, { now: () => Date.now() + skew });
+    try {
+      const other = { user: 'U0OTHER', key: otherKey };
+      await grant(p.requests, p.keys, 'rends1', 'db', 'bastion', other, 600_000);
+      await grant(p.requests, p.keys, 'rstays', 'db', 'bastion', { user: 'U0ENGINEER', key: userKey }, 3_600_000);
+      const ending = (await p.requests.get('rends1'))!.expiresAt!;
+      let done!: () => void;
+      const waiting = p.sync.sync('bastion', new Promise<void>((r) => (done = r)));
+      const tmp = () => readdirSync(dirname(jump.authorizedKeysPath)).some((f) => f.includes('.jit-') && f.endsWith('.tmp'));
+      await until('the temp file written beside authorized_keys', () => tmp() || undefined, 60_000);
+      // rends1 ends while the write waits (the broker's clock reaches its end), then the rename may go.
+      skew = ending - Date.now();
+      done();
+      const result = await waiting;
+      assert.deepEqual(result.grantIds, ['rstays'], 'rendered again at the rename: the ended grant left out');
+      const file = jump.readAuthorizedKeys();
+      assert.ok(file.includes('jit:rstays') && !file.includes('jit:rends1'), 'the ended grant’s line never stood');
+      assert.ok(!tmp(), 'no temp file left');
+      assert.equal((await p.sync.sync('bastion')).changed, false, 'nothing left for the next sync');
     } finally {
       await p.sync.stop();
       await p.connections.close();

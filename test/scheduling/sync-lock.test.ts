@@ -14,6 +14,7 @@ import { systemClock } from '../../src/domain/clock.ts';
 import { parseAuthorizedKeys } from '../../src/domain/managed-block.ts';
 import { checkUserPublicKey } from '../../src/domain/public-key.ts';
 import { startRedis, type RedisProcess } from '../../src/sandbox/redis-process.ts';
+import type { PipelinedRead } from '../../src/store/pipelined-read.ts';
 import { RedisLock } from '../../src/store/redis-lock.ts';
 import { generateUserKey, startSshd, type SshdProcess } from '../support/sshd.ts';
 import { asRequested } from '../support/approval-rules.ts';
@@ -96,17 +97,44 @@ describe('sync across replicas', () => {
     const redis = client();
     const lock = new RedisLock(redis, { leaseMs: 1500 });
     await redis.set('{jit}:read-me', 'v1');
-    const reads = (p: import('ioredis').ChainableCommander) => p.get('{jit}:read-me').exists('{jit}:read-lock');
+    const read: PipelinedRead<unknown[]> = { commands: 2, send: (p) => p.get('{jit}:read-me').exists('{jit}:read-lock'), decode: (answers) => [...answers] };
     let inside: unknown[] | undefined;
-    const got = await lock.tryWithReads('{jit}:read-lock', reads, async (_lease, answers) => {
+    const got = await lock.tryWithRead('{jit}:read-lock', read, async (_lease, answers) => {
       inside = answers;
       // While held, nobody else takes it, and their function does not run.
-      assert.equal(await lock.tryWithReads('{jit}:read-lock', reads, async () => assert.fail('ran beside the holder')), undefined);
+      assert.equal(await lock.tryWithRead('{jit}:read-lock', read, async () => assert.fail('ran beside the holder')), undefined);
       return 'ran';
     });
     assert.equal(got, 'ran');
     assert.deepEqual(inside, ['v1', 1], 'read after the lock was taken (it exists)');
     assert.equal(await redis.exists('{jit}:read-lock'), 0, 'released after');
+  });
+
+  it('waits for a held lock and reads again under it: never what was there before the holder let go', async () => {
+    const redis = client();
+    const lock = new RedisLock(redis, { leaseMs: 1500, waitMs: 10_000, pollMs: 5 });
+    await redis.set('{jit}:block', 'old');
+    const read: PipelinedRead<string | null> = { commands: 1, send: (p) => p.get('{jit}:block'), decode: ([v]) => v as string | null };
+    let release!: () => void;
+    const holding = new Promise<void>((r) => (release = r));
+    let held!: () => void;
+    const taken = new Promise<void>((r) => (held = r));
+    const first = lock.withRead('{jit}:block-lock', read, async (_lease, v) => {
+      assert.equal(v, 'old');
+      held();
+      await holding;
+      await redis.set('{jit}:block', 'new'); // written under the lock, before letting go
+    });
+    await taken;
+    const second = lock.withRead('{jit}:block-lock', read, async (_lease, v) => v);
+    release();
+    await first;
+    assert.equal(await second, 'new', 'the waiter read after it took the lock');
+    // A read answered with an error fails the work and lets go of the lock at once.
+    await redis.set('{jit}:not-a-set', 'x');
+    const failing: PipelinedRead<unknown> = { commands: 1, send: (p) => p.smembers('{jit}:not-a-set'), decode: ([v]) => v };
+    await assert.rejects(lock.withRead('{jit}:block-lock', failing, async () => assert.fail('ran on a failed read')), /WRONGTYPE/);
+    assert.equal(await redis.exists('{jit}:block-lock'), 0, 'released after the failed read');
   });
 
   it('never lets the server hold an older rendering than one already written while two replicas race', async () => {

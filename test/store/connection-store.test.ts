@@ -47,6 +47,19 @@ describe('connection store', () => {
     assert.equal((await store.forKey('bastion', FP, 0, Number.MAX_SAFE_INTEGER))[0]!.endedBy, 'broker');
   });
 
+  it('keeps the tunnel lines a read carried past its position with that position, and only with one', async () => {
+    const store = new ConnectionStore(db.redis);
+    const line = { kind: 'tunnel' as const, at: T, pid: 12, host: '10.0.0.5', port: 22 };
+    assert.deepEqual(await store.pendingTunnels('bastion'), []);
+    await store.record('bastion', { position: 'file:100', pending: [line], records: [rec(10, T)], events: [], targetsSeen: true });
+    assert.deepEqual(await store.pendingTunnels('bastion'), [line]);
+    await store.record('bastion', { records: [rec(10, T, { endedAt: T + 1, endedBy: 'broker' })], events: [], targetsSeen: false });
+    assert.deepEqual(await store.pendingTunnels('bastion'), [line], 'no position: the broker ended a connection, nothing was read');
+    await store.record('bastion', { position: 'file:200', pending: [], records: [], events: [], targetsSeen: false });
+    assert.deepEqual(await store.pendingTunnels('bastion'), []);
+    assert.deepEqual(await store.pendingTunnels('other'), []);
+  });
+
   it('remembers the grants rendered with each key, and the keys ever in the block', async () => {
     const store = new ConnectionStore(db.redis);
     await store.noteRendered('bastion', [{ id: 'r1', fingerprint: FP, activatedAt: T }, { id: 'r2', fingerprint: FP, activatedAt: T + 1 }]);

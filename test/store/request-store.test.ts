@@ -10,6 +10,7 @@ import { ACTIVATION_HOLD_LEASES, RequestStore } from '../../src/store/request-st
 import { useFreshRedis } from '../support/fresh-redis.ts';
 import { codeOf } from '../support/results.ts';
 import { asRequested } from '../support/approval-rules.ts';
+import { until } from '../support/flow.ts';
 
 const NOW = 1_800_000_000_000;
 let counter = 0;
@@ -207,6 +208,31 @@ describe('RequestStore', () => {
     } finally {
       otherRedis.disconnect();
     }
+  });
+
+  it('takes the activation lease beside the approval that activates: held for the follow-up, given back by an approval that only records', async () => {
+    const leaseMs = 5000;
+    const req = draft({ requiredApprovals: 2 });
+    await store.create(req, { type: 'requested', at: NOW, requestId: req.id });
+    const leaseKey = store.keys.activationLease(req.id);
+    const first = await store.approve(req, 'UA', NOW + 1, asRequested(req), undefined, leaseMs);
+    assert.ok(first.ok && !first.value.activated && !('lease' in first.value));
+    // Given back at once (compare-and-delete, not awaited by approve): gone before long.
+    await until('the recording approval to give the lease back', async () => (await db.redis.exists(leaseKey)) === 0);
+    const second = await store.approve(req, 'UB', NOW + 2, asRequested(req), undefined, leaseMs);
+    assert.ok(second.ok && second.value.activated && second.value.lease, 'activated, holding the lease');
+    assert.equal(await db.redis.exists(leaseKey), 1);
+    const other = new RequestStore(db.redis); // another replica (the reconciler) finds it held
+    assert.equal(await other.withActivationLease(req.id, leaseMs, async () => assert.fail('ran beside the holder')), false);
+    let seen: string | undefined;
+    const ran = await store.withActivationLease(req.id, leaseMs, async (_lease, r) => {
+      seen = r?.state;
+      await store.finishActivation(req.id);
+    }, second.value.lease);
+    assert.equal(ran, true);
+    assert.equal(seen, 'active', 'the request as the approval left it, read under the lease');
+    assert.equal(await db.redis.exists(leaseKey), 0, 'released after the follow-up');
+    assert.equal(await store.withActivationLease(req.id, leaseMs, async () => assert.fail('no longer owed')), false);
   });
 });
 

@@ -1,9 +1,10 @@
 -- What one read of a jump server's sshd log changed, stored at once with the position it read up to: a crash
 -- before this leaves nothing half-recorded, and the next read starts from the old position and finds the same.
 -- Records are idempotent by id (monitor pid + accepted time), so a line read twice never counts twice.
--- KEYS: logPosition, liveConnections, auditStream, targetsLogged
--- ARGV: position, records, events, connectionPrefix, keyConnectionsPrefix, endedTtlSeconds, targetsSeen
+-- KEYS: logPosition, liveConnections, auditStream, targetsLogged, pendingTunnels
+-- ARGV: position, pending, records, events, connectionPrefix, keyConnectionsPrefix, endedTtlSeconds, targetsSeen
 -- position: '' to leave it as it is (the broker ended connections, nothing was read)
+-- pending: JSON of the tunnel lines carried past the position ('' for none); stored only with a position
 -- records: JSON [{id, json, fingerprint, startedAt, ended}]; events: JSON [{connection (id or ''), event (canonical JSON)}]
 -- Returns: ok
 -- #include audit-append
@@ -36,5 +37,8 @@ for _, e in ipairs(cjson.decode(ARG.events)) do
   if e.connection == '' or not existed[e.connection] then auditAppend(KEY.auditStream, e.event, '') end
 end
 if ARG.targetsSeen == '1' then redis.call('SET', KEY.targetsLogged, '1') end
-if ARG.position ~= '' then redis.call('SET', KEY.logPosition, ARG.position) end
+if ARG.position ~= '' then
+  redis.call('SET', KEY.logPosition, ARG.position)
+  if ARG.pending ~= '' then redis.call('SET', KEY.pendingTunnels, ARG.pending) else redis.call('DEL', KEY.pendingTunnels) end
+end
 return {'ok'}

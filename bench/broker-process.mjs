@@ -1,10 +1,14 @@
-// The broker of the scale scenario, in a process of its own so that its memory is measured apart from the
-// harness, the fake Slack and the seeding: started as `jit-jump start` starts it (the compiled code in dist/,
-// under plain node, from its environment), with the scenario's policy as validated (JSON in SCALE_POLICY_FILE:
-// the validated form is not the YAML one), then driven over the IPC channel (the messages: bench/scenarios/scale.ts). Asked `reconcile`, it runs one full Reconciler pass and answers its duration
-// and outcome; asked `memory`, it collects garbage and answers process.memoryUsage().
-// To see where time and memory go: SCALE_CPU_PROFILE=<prefix> writes each pass's CPU profile, and
-// SCALE_MEMORY_DEBUG=1 prints the memory after start, after each pass and by heap space on stderr.
+// The broker of the scale and burst scenarios, in a process of its own so that its memory and its CPU time are
+// measured apart from the harness, the fake Slack and the seeding: started as `jit-jump start` starts it (the
+// compiled code in dist/ under plain node, with its node flags and heap growth: bench/broker-child.ts starts it;
+// from its environment), with the scenario's policy as validated (JSON in BENCH_POLICY_FILE: the validated form is not
+// the YAML one), then driven over the IPC channel (bench/broker-child.ts is the other end). Asked `reconcile`,
+// it runs one full Reconciler pass and answers its duration and outcome; `memory`: collects garbage and answers
+// process.memoryUsage() once RSS stops falling; `cpu`: process.cpuUsage() so far; `profile-start` / `profile-stop`: a CPU profile of
+// what it does in between, written to the file named.
+// To see where time and memory go: SCALE_CPU_PROFILE=<prefix> writes each reconcile's CPU profile, and
+// SCALE_MEMORY_DEBUG=1 prints the memory after start, after each pass, by heap space and resident memory by kind
+// of mapping on stderr; SCALE_ALLOC_PROFILE=<file> writes what the start-up allocated, garbage included.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { runInNewContext } from 'node:vm';
@@ -17,10 +21,10 @@ import { limitHeapGrowth } from '../dist/system/heap-tuning.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc');
-limitHeapGrowth(); // as `jit-jump start` does (its node flags: bench/scenarios/scale.ts)
+limitHeapGrowth(); // as `jit-jump start` does
 const env = readEnv(process.env);
 const logger = createLogger({ level: env.LOG_LEVEL, secrets: [env.SLACK_BOT_TOKEN, env.SLACK_SIGNING_SECRET] });
-const policy = JSON.parse(readFileSync(process.env.SCALE_POLICY_FILE, 'utf8'));
+const policy = JSON.parse(readFileSync(process.env.BENCH_POLICY_FILE, 'utf8'));
 const allocations = process.env.SCALE_ALLOC_PROFILE ? await startAllocationProfile() : undefined;
 const broker = await startBroker({ env, policy, logger, host: '127.0.0.1' });
 // The start-up sync of every jump server is left behind it (as the broker runs it: a few at a time): what is
@@ -71,24 +75,26 @@ async function startAllocationProfile() {
   };
 }
 
-/** SCALE_CPU_PROFILE=<prefix>: each reconcile's CPU profile in <prefix>-<n>.cpuprofile (for `where does it go`). */
-let profiles = 0;
+/** A CPU profile from now until the function returned is called with the file to write it to. */
 async function startProfile() {
   const session = new Session();
   session.connect();
   await session.post('Profiler.enable');
   await session.post('Profiler.setSamplingInterval', { interval: 250 });
   await session.post('Profiler.start');
-  return async () => {
+  return async (file) => {
     const { profile } = await session.post('Profiler.stop');
-    writeFileSync(`${process.env.SCALE_CPU_PROFILE}-${++profiles}.cpuprofile`, JSON.stringify(profile));
+    writeFileSync(file, JSON.stringify(profile));
     session.disconnect();
   };
 }
 
-process.on('message', (m) => {
-  const answer = async () => {
-    if (m.ask === 'memory') {
+let profiles = 0;
+let profiling;
+
+async function answer(m) {
+  switch (m.ask) {
+    case 'memory': {
       gc();
       // V8 gives the pages a GC emptied back to the system from a thread of its own, after the GC returns: RSS
       // read at once counted up to 70 MB about to go (measured at 10,000 grants). Read once it stops falling.
@@ -97,17 +103,31 @@ process.on('message', (m) => {
       if (process.env.SCALE_MEMORY_DEBUG) console.error(JSON.stringify({ rss, heapTotal, heapUsed, external, arrayBuffers, spaces: getHeapSpaceStatistics().map((s) => [s.space_name, Math.round(s.space_size / 1e6), Math.round(s.space_used_size / 1e6)]), resident: residentByMapping() }));
       return { ask: 'memory', rss, heapUsed, heapTotal, external, arrayBuffers };
     }
-    const profiling = process.env.SCALE_CPU_PROFILE ? await startProfile() : undefined;
-    const t0 = performance.now();
-    const report = await broker.reconciler.run();
-    const ms = performance.now() - t0;
-    await profiling?.();
-    if (process.env.SCALE_MEMORY_DEBUG) console.error('after reconcile', JSON.stringify(process.memoryUsage()));
-    const failed = report.jumpHosts.flatMap((j) => (j.error ? [`${j.jumpHost}: ${j.error}`] : []));
-    const lines = report.jumpHosts.reduce((n, j) => n + (j.result?.lines ?? 0), 0);
-    return { ask: 'reconcile', ms, failed, lines, changed: report.jumpHosts.filter((j) => j.result?.changed).length };
-  };
-  answer().then(send, (err) => send({ error: String(err?.stack ?? err) }));
+    case 'cpu':
+      return { ask: 'cpu', ...process.cpuUsage() };
+    case 'profile-start':
+      profiling ??= await startProfile();
+      return { ask: 'profile-start' };
+    case 'profile-stop':
+      await profiling?.(m.file);
+      profiling = undefined;
+      return { ask: 'profile-stop' };
+    case 'reconcile': {
+      const perPass = process.env.SCALE_CPU_PROFILE ? await startProfile() : undefined;
+      const t0 = performance.now();
+      const report = await broker.reconciler.run();
+      const ms = performance.now() - t0;
+      await perPass?.(`${process.env.SCALE_CPU_PROFILE}-${++profiles}.cpuprofile`);
+      if (process.env.SCALE_MEMORY_DEBUG) console.error('after reconcile', JSON.stringify(process.memoryUsage()));
+      const failed = report.jumpHosts.flatMap((j) => (j.error ? [`${j.jumpHost}: ${j.error}`] : []));
+      const lines = report.jumpHosts.reduce((n, j) => n + (j.result?.lines ?? 0), 0);
+      return { ask: 'reconcile', ms, failed, lines, changed: report.jumpHosts.filter((j) => j.result?.changed).length };
+    }
+  }
+}
+
+process.on('message', (m) => {
+  answer(m).then(send, (err) => send({ error: String(err?.stack ?? err) }));
 });
 process.once('SIGTERM', () => {
   broker.stop().then(
@@ -115,4 +135,4 @@ process.once('SIGTERM', () => {
     () => process.exit(1),
   );
 });
-send({ ready: true });
+send({ ready: true, port: broker.port });
