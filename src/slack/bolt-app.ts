@@ -15,6 +15,7 @@ import { registerExtendForm } from './extend-form.ts';
 import { registerReviewButton } from './review-button.ts';
 import { registerGrantButtons, type ButtonDeps } from './grant-buttons.ts';
 import { HomeTab, openRequestForm, registerHomeTab } from './home-tab.ts';
+import { SlackListeners } from './slack-listeners.ts';
 import { createWebClient, openForm, slackClientOptions, slackLogger } from './web-client.ts';
 import { checkRequestTimestamp, isTrustedResponseUrl, responseUrlsOf, teamOf } from './request-checks.ts';
 import { ACTION_APPROVE, ACTION_DENY, DENY_REASON_BLOCK, DENY_REASON_INPUT, denyReasonModal, replyMessage, SLACK_REPLIES, VIEW_DENY_REASON } from './messages.ts';
@@ -186,22 +187,24 @@ function registerListeners(app: App, o: BoltAppOptions, log: Logger, home: HomeT
         : undefined;
 
   app.command('/jump', slashCommandListener(o, log, attempt, runAfter));
+  // Buttons and forms: one Bolt listener each for all actions and all views, dispatching by id.
+  const listeners = new SlackListeners(app);
   const buttons = { service: o.service, log, attempt, runAfter, ephemeral };
-  registerGrantButtons(app, buttons);
-  registerExtendForm(app, buttons);
-  registerReviewButton(app, buttons);
-  registerHomeTab(app, { service: o.service, home, log });
+  registerGrantButtons(listeners, buttons);
+  registerExtendForm(listeners, buttons);
+  registerReviewButton(listeners, buttons);
+  registerHomeTab(listeners, { service: o.service, home, log });
 
-  registerApprove(app, buttons);
+  registerApprove(listeners, buttons);
 
-  registerApproveForMenu(app);
+  registerApproveForMenu(listeners);
 
-  app.action<ButtonAction>(ACTION_DENY, async ({ ack, body, action, client }) => {
+  listeners.action<ButtonAction>(ACTION_DENY, async ({ ack, body, action, client }) => {
     await ack();
     await ephemeral(body, client, await openDenyForm(o, log, attempt, action.value ?? '', body, client));
   });
 
-  app.view(VIEW_DENY_REASON, async ({ ack, body, view }) => {
+  listeners.view(VIEW_DENY_REASON, async ({ ack, body, view }) => {
     const reason = view.state.values[DENY_REASON_BLOCK]?.[DENY_REASON_INPUT]?.value ?? '';
     if (reason.trim() === '') {
       await ack({ response_action: 'errors', errors: { [DENY_REASON_BLOCK]: SLACK_REPLIES.denyReasonNeeded } });
@@ -212,11 +215,12 @@ function registerListeners(app: App, o: BoltAppOptions, log: Logger, home: HomeT
     else await ack();
     runAfter(outcome, 'deny');
   });
+  listeners.attach();
 }
 
 /** Approve: the approval's first read goes out before the ack is written, so the two overlap (the ack is not
  * held up: the use case runs only up to that read before it). */
-function registerApprove(app: App, b: ButtonDeps): void {
+function registerApprove(app: SlackListeners, b: ButtonDeps): void {
   app.action<ButtonAction>(ACTION_APPROVE, async ({ ack, body, action, client }) => {
     const approvedFor = chosenApproveFor(body.state as ActionsState | undefined, action.block_id); // the menu next to Approve
     const approving = b.attempt('approve', () => b.service.approve(action.value ?? '', body.user.id, approvedFor));
