@@ -9,7 +9,7 @@
 // follow-up is over (<prefix>-follow-ups.cpuprofile).
 import { Redis } from 'ioredis';
 import { blockGeneration } from '../../src/domain/managed-block.ts';
-import { AUDIT_CHANNEL, SIGNING_SECRET, TEAM_ID, type Environment } from '../../src/sandbox/environment.ts';
+import { OWNER, SIGNING_SECRET, TEAM_ID, type Environment } from '../../src/sandbox/environment.ts';
 import { createSlackSender } from '../../src/sandbox/slack-sender.ts';
 import { KeyStore } from '../../src/store/key-store.ts';
 import { startBrokerChild, type BrokerChild } from '../broker-child.ts';
@@ -22,14 +22,23 @@ async function syncCount(port: number): Promise<number> {
   return metricValue(text, 'jit_sync_duration_seconds_count', { jump_host: 'bastion' }) ?? 0;
 }
 
-/** Polls (every 20 ms: the fake's message list is long by now) until every request of `ids` has its `active` step in its thread. */
-async function followUpsDone(env: Environment, ids: readonly string[], timeoutMs: number): Promise<void> {
+/**
+ * Until every request of `ids` has had a post whose metadata `is` what is waited for. Reads the fake's calls as
+ * they come (each looked at once, nothing copied): cloning its message list on every poll would slow the fake
+ * Slack, which serves the broker from this process.
+ */
+async function postedForEach(env: Environment, ids: readonly string[], what: string, is: (m: { event_type: string; event_payload: Record<string, unknown> }) => boolean, timeoutMs: number): Promise<void> {
+  const left = new Set(ids);
+  let next = 0;
   const deadline = performance.now() + timeoutMs;
   for (;;) {
-    const active = new Set<unknown>();
-    for (const m of env.slack.messages()) if (m.metadata?.event_type === 'jit_request_step' && m.metadata.event_payload.state === 'active') active.add(m.metadata.event_payload.request_id);
-    if (ids.every((id) => active.has(id))) return;
-    if (performance.now() > deadline) throw new Error(`timed out: ${ids.filter((id) => !active.has(id)).length} activation follow-ups not over`);
+    const calls = env.slack.calls;
+    for (; next < calls.length; next++) {
+      const m = calls[next]!.method === 'chat.postMessage' ? calls[next]!.args.metadata : undefined;
+      if (m && is(m)) left.delete(String(m.event_payload.request_id));
+    }
+    if (left.size === 0) return;
+    if (performance.now() > deadline) throw new Error(`timed out: ${left.size} of ${ids.length} requests without ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -66,13 +75,15 @@ async function timedBurst(env: Environment, driven: Driven, broker: BrokerChild,
   await pool(users, 20, (u) => addKey(driven, u));
   await pool(users, 20, (u) => driven.sender.command(u, 'request internal-2 1h benchmark burst'));
   const msgs = await until('every burst request asked of the owner', () => {
+    // Counted in the calls first (cheap): the fake's messages are copied when read.
+    const asking = env.slack.calls.filter((c) => c.method === 'chat.postMessage' && c.args.channel === `D${OWNER}` && c.args.metadata?.event_type === 'jit_request_pending' && asked.has(c.args.metadata.event_payload.requester));
+    if (asking.length < grants) return undefined;
     const mine = [...approvalMessages(env)].filter(([, m]) => asked.has(m.requester));
     return mine.length === grants && mine;
   });
   const ids = msgs.map(([id]) => id);
-  const idSet = new Set(ids);
   // The requests' own follow-up (approval messages, audit lines) is over before the clock starts.
-  await until('the requests\' audit lines forwarded', () => env.slack.messages(AUDIT_CHANNEL).filter((m) => m.metadata?.event_type === 'jit_audit' && m.metadata.event_payload.audit_type === 'requested' && idSet.has(String(m.metadata.event_payload.request_id))).length === grants, 120_000);
+  await postedForEach(env, ids, 'the requested audit line', (m) => m.event_type === 'jit_audit' && m.event_payload.audit_type === 'requested', 120_000);
   const watch = new KeysWatch(env.jump.authorizedKeysPath);
   try {
     const [syncsBefore, genBefore] = [await syncCount(broker.port), blockGeneration(env.jump.readAuthorizedKeys()) ?? 0];
@@ -97,7 +108,8 @@ async function timedBurst(env: Environment, driven: Driven, broker: BrokerChild,
     const profile = process.env.BENCH_PROFILE;
     if (profile) await broker.ask({ ask: 'profile-stop', file: `${profile}-lines.cpuprofile` });
     if (profile) await broker.ask({ ask: 'profile-start' });
-    await followUpsDone(env, ids, 300_000);
+    // Every activation's follow-up is over: the approval thread's `active` step is its last post.
+    await postedForEach(env, ids, 'the activation follow-up', (m) => m.event_type === 'jit_request_step' && m.event_payload.state === 'active', 600_000);
     if (profile) await broker.ask({ ask: 'profile-stop', file: `${profile}-follow-ups.cpuprofile` });
     const cpuAll = await broker.ask({ ask: 'cpu' });
     const calls = new Map<string, number>();
