@@ -52,7 +52,7 @@ describe('DM channels', () => {
     assert.deepEqual(s.opened, ['U1', 'U1']);
   });
 
-  it('keeps at most `max` people, forgetting the least recently used', async () => {
+  it('keeps at most max people, forgetting the least recently used', async () => {
     const { s, client } = slack();
     const dms = new DmChannels(client, 2);
     await dms.open('U1');
