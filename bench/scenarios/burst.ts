@@ -43,6 +43,13 @@ async function postedForEach(env: Environment, ids: readonly string[], what: str
   }
 }
 
+/** redis-server's CPU time so far (ms, user + system, INFO cpu): Redis runs commands and scripts on one core. */
+async function redisCpuMs(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
+  return (field('used_cpu_user') + field('used_cpu_sys')) * 1000;
+}
+
 /** CPU time (user + system, ms) the process used between two process.cpuUsage() readings. */
 const cpuMs = (a: { user: number; system: number }, b: { user: number; system: number }) => (b.user - a.user + b.system - a.system) / 1000;
 
@@ -61,7 +68,7 @@ export async function burst(env: Environment, grants: number, concurrency: numbe
     broker = await startBrokerChild(env, env.policy);
     const url = `http://127.0.0.1:${broker.port}/slack/events`;
     const driven: Driven = { slack: env.slack, sender: createSlackSender({ url, signingSecret: SIGNING_SECRET, teamId: TEAM_ID, fake: env.slack }), broker: { port: broker.port, keys: new KeyStore(redis, env.redisPrefix) } };
-    return await timedBurst(env, driven, broker, grants, concurrency);
+    return await timedBurst(env, driven, broker, redis, grants, concurrency);
   } finally {
     await broker?.stop();
     redis.disconnect();
@@ -69,7 +76,7 @@ export async function burst(env: Environment, grants: number, concurrency: numbe
   }
 }
 
-async function timedBurst(env: Environment, driven: Driven, broker: BrokerChild, grants: number, concurrency: number): Promise<BurstResult> {
+async function timedBurst(env: Environment, driven: Driven, broker: BrokerChild, redis: Redis, grants: number, concurrency: number): Promise<BurstResult> {
   const users = Array.from({ length: grants }, (_, i) => `U0BURST${i}`);
   const asked = new Set(users);
   await pool(users, 20, (u) => addKey(driven, u));
@@ -94,7 +101,7 @@ async function timedBurst(env: Environment, driven: Driven, broker: BrokerChild,
     const clicks = msgs.map(([, m]) => prepareApprove(driven, m));
     if (process.env.BENCH_PROFILE) await broker.ask({ ask: 'profile-start' });
     const callsBefore = env.slack.calls.length;
-    const cpu0 = await broker.ask({ ask: 'cpu' });
+    const [cpu0, redis0] = [await broker.ask({ ask: 'cpu' }), await redisCpuMs(redis)];
     const here0 = process.cpuUsage();
     const t0 = performance.now();
     await pool(clicks, concurrency, async (click) => {
@@ -104,7 +111,7 @@ async function timedBurst(env: Environment, driven: Driven, broker: BrokerChild,
       ack.push(lastAck - sent);
     });
     const done = await allPresent;
-    const [cpuLines, hereLines] = [await broker.ask({ ask: 'cpu' }), process.cpuUsage()];
+    const [cpuLines, hereLines, redisLines] = [await broker.ask({ ask: 'cpu' }), process.cpuUsage(), await redisCpuMs(redis)];
     const profile = process.env.BENCH_PROFILE;
     if (profile) await broker.ask({ ask: 'profile-stop', file: `${profile}-lines.cpuprofile` });
     if (profile) await broker.ask({ ask: 'profile-start' });
@@ -129,7 +136,7 @@ async function timedBurst(env: Environment, driven: Driven, broker: BrokerChild,
         { figure: 'burst: last answer → every line present', unit: 'ms', value: Math.max(0, done.mono - lastAck), targets: [{ stat: 'value', op: '<=', limit: 250 }] },
         // "A handful, not 1,000": 10 is this harness's reading of a handful.
         { figure: 'burst: SFTP writes (renames onto authorized_keys)', unit: 'writes', value: writes, targets: [{ stat: 'value', op: '<=', limit: 10 }], note: `generation +${generations}, ${syncs} syncs by /metrics` },
-        { figure: 'burst: broker process CPU per approval, first click → every line present', unit: 'ms', value: cpuMs(cpu0, cpuLines) / grants, note: `${((cpuMs(cpu0, cpuLines) / wallMs) * 100).toFixed(0)} % of one core; the bench process (harness, fake Slack) ${(cpuMs(here0, hereLines) / grants).toFixed(2)} ms per approval` },
+        { figure: 'burst: broker process CPU per approval, first click → every line present', unit: 'ms', value: cpuMs(cpu0, cpuLines) / grants, note: `${((cpuMs(cpu0, cpuLines) / wallMs) * 100).toFixed(0)} % of one core; the bench process (harness, fake Slack) ${(cpuMs(here0, hereLines) / grants).toFixed(2)} ms per approval; redis-server ${((redisLines - redis0) / grants).toFixed(2)} ms per approval (${(((redisLines - redis0) / wallMs) * 100).toFixed(0)} % of its one core)` },
         { figure: 'burst: broker process CPU per approval, follow-ups included (every activation told in Slack)', unit: 'ms', value: cpuMs(cpu0, cpuAll) / grants, note: `Slack calls per approval: ${slackCalls}` },
       ],
     };
