@@ -19,7 +19,7 @@ import type { Driven } from './grants.ts';
  * jump server) and is back at the end. The harness, the fake Slack and the jump-server watch stay in this process,
  * as Slack and the jump server are elsewhere in production: what is timed is the broker's work, not theirs.
  */
-export async function withBrokerChild<T>(env: Environment, fn: (driven: Driven, broker: BrokerChild) => Promise<T>, policy: Policy = env.policy): Promise<T> {
+export async function withBrokerChild<T>(env: Environment, fn: (driven: Driven, broker: BrokerChild, redis: Redis) => Promise<T>, policy: Policy = env.policy): Promise<T> {
   await env.broker.stop();
   const redis = new Redis(env.redisUrl);
   let broker: BrokerChild | undefined;
@@ -31,7 +31,7 @@ export async function withBrokerChild<T>(env: Environment, fn: (driven: Driven, 
       sender: createSlackSender({ url, signingSecret: SIGNING_SECRET, teamId: TEAM_ID, fake: env.slack }),
       broker: { port: broker.port, keys: new KeyStore(redis, env.redisPrefix), requests: new RequestStore(redis, env.redisPrefix) },
     };
-    return await fn(driven, broker);
+    return await fn(driven, broker, redis);
   } finally {
     await broker?.stop();
     redis.disconnect();

@@ -86,6 +86,12 @@ export interface LocalSlackApi {
    * that dies meanwhile never learns that it worked (the crash between Slack's answer and the caller's record).
    */
   holdAnswer(method: string, match: (args: Record<string, any>) => boolean): { arrived: Promise<void>; release(): void };
+  /**
+   * The next call of `method` whose arguments match waits before it is done: release() does and answers it,
+   * drop() never does it (its connection is cut, and it leaves `calls`), as if the caller had died before the
+   * call reached Slack.
+   */
+  holdCall(method: string, match: (args: Record<string, any>) => boolean): { arrived: Promise<void>; release(): void; drop(): void };
   /** A trigger id as Slack puts in a slash command or click: exchangeable once, for a while, for a modal. */
   issueTriggerId(user?: string): string;
   /** The modals opened (views.open that worked), oldest first, as views.update last redrew them. */
@@ -199,6 +205,8 @@ export async function startLocalSlackApi(opts: LocalSlackApiOptions): Promise<Lo
     holds.push(hold);
     return { arrival, hold };
   };
+  /** calls held before they are done (holdCall) */
+  const callHolds: { method: string; match: (args: Record<string, any>) => boolean; arrived: () => void; decided: Promise<'do' | 'drop'> }[] = [];
   const now = opts.now ?? Date.now;
   const triggerTtlMs = opts.triggerTtlMs ?? 3000;
   /** trigger id → when issued, for whom, and whether it was exchanged already */
@@ -386,6 +394,13 @@ export async function startLocalSlackApi(opts: LocalSlackApiOptions): Promise<Lo
       if ('status' in failure) return answer(429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(failure.retryAfter) });
       return answer(200, { ...failure, ok: false });
     }
+    const before = callHolds.find((h) => h.method === method && h.match(args));
+    if (before) {
+      callHolds.splice(callHolds.indexOf(before), 1);
+      before.arrived();
+      // Dropped: it never reached Slack, so it is not among the calls either.
+      if ((await before.decided) === 'drop') return void (calls.splice(calls.indexOf(call), 1), res.destroy());
+    }
     const done = handle(method, args);
     const hold = holds.find((h) => !h.used && h.method === method && h.match(args));
     if (hold) {
@@ -446,6 +461,13 @@ export async function startLocalSlackApi(opts: LocalSlackApiOptions): Promise<Lo
     holdAnswer(method, match) {
       const { arrival, hold } = addHold(method, match, true);
       return { arrived: arrival, release: hold.release };
+    },
+    holdCall(method, match) {
+      let arrived!: () => void;
+      let decide!: (d: 'do' | 'drop') => void;
+      const arrival = new Promise<void>((r) => (arrived = r));
+      callHolds.push({ method, match, arrived, decided: new Promise((r) => (decide = r)) });
+      return { arrived: arrival, release: () => decide('do'), drop: () => decide('drop') };
     },
     issueTriggerId(user) {
       const id = `${Math.floor(now() / 1000)}.${++triggerCounter}.${randomBytes(16).toString('hex')}`;

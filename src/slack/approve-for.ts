@@ -1,7 +1,7 @@
 // Shorter approvals on Slack: the choice next to Approve (a static_select in the decision block), read from the
 // block_actions payload's `state.values` when Approve is clicked (Slack sends the message's select states with
 // a button click; choosing in the menu itself decides nothing), and the words that say a grant was shortened.
-import type { App } from '@slack/bolt';
+import type { SlackListeners } from './slack-listeners.ts';
 import { formatDuration } from '../domain/duration.ts';
 import type { AccessRequest } from '../domain/request-state.ts';
 import { approvalChoices, grantDurationMs } from '../domain/shorter-approval.ts';
@@ -27,7 +27,7 @@ export function approveForSelect(r: Pick<AccessRequest, 'durationMs' | 'extends'
 }
 
 /** Choosing in the menu decides nothing (acked, nothing remembered): the choice is read when Approve is clicked. */
-export function registerApproveForMenu(app: App): void {
+export function registerApproveForMenu(app: SlackListeners): void {
   app.action(ACTION_APPROVE_FOR, async ({ ack }) => {
     await ack();
   });

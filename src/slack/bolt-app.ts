@@ -1,5 +1,5 @@
-// Bolt wiring: HTTP receiver at POST /slack/events (signature verified by Bolt, timestamp both ways and body
-// size by us), or Socket Mode when an app token is given. Every request from another workspace, or carrying a
+// Bolt wiring: HTTP receiver at POST /slack/events (signature, timestamp both ways and body size checked by us
+// before Bolt: signed-request.ts), or Socket Mode when an app token is given. Every request from another workspace, or carrying a
 // response_url that is not Slack's, is refused before any listener runs. Listeners ack at once with the reply,
 // then do the slow work (SSH, messages) after the ack; a /jump whose reply is late (slow store) is acked with
 // "working" and answered on its response_url.
@@ -15,8 +15,10 @@ import { registerExtendForm } from './extend-form.ts';
 import { registerReviewButton } from './review-button.ts';
 import { registerGrantButtons, type ButtonDeps } from './grant-buttons.ts';
 import { HomeTab, openRequestForm, registerHomeTab } from './home-tab.ts';
+import { SlackListeners } from './slack-listeners.ts';
 import { createWebClient, openForm, slackClientOptions, slackLogger } from './web-client.ts';
-import { checkRequestTimestamp, isTrustedResponseUrl, responseUrlsOf, teamOf } from './request-checks.ts';
+import { isTrustedResponseUrl, responseUrlsOf, teamOf } from './request-checks.ts';
+import { readSignedBody } from './signed-request.ts';
 import { ACTION_APPROVE, ACTION_DENY, DENY_REASON_BLOCK, DENY_REASON_INPUT, denyReasonModal, replyMessage, SLACK_REPLIES, VIEW_DENY_REASON } from './messages.ts';
 
 export interface BoltAppOptions {
@@ -186,22 +188,24 @@ function registerListeners(app: App, o: BoltAppOptions, log: Logger, home: HomeT
         : undefined;
 
   app.command('/jump', slashCommandListener(o, log, attempt, runAfter));
+  // Buttons and forms: one Bolt listener each for all actions and all views, dispatching by id.
+  const listeners = new SlackListeners(app);
   const buttons = { service: o.service, log, attempt, runAfter, ephemeral };
-  registerGrantButtons(app, buttons);
-  registerExtendForm(app, buttons);
-  registerReviewButton(app, buttons);
-  registerHomeTab(app, { service: o.service, home, log });
+  registerGrantButtons(listeners, buttons);
+  registerExtendForm(listeners, buttons);
+  registerReviewButton(listeners, buttons);
+  registerHomeTab(listeners, { service: o.service, home, log });
 
-  registerApprove(app, buttons);
+  registerApprove(listeners, buttons);
 
-  registerApproveForMenu(app);
+  registerApproveForMenu(listeners);
 
-  app.action<ButtonAction>(ACTION_DENY, async ({ ack, body, action, client }) => {
+  listeners.action<ButtonAction>(ACTION_DENY, async ({ ack, body, action, client }) => {
     await ack();
     await ephemeral(body, client, await openDenyForm(o, log, attempt, action.value ?? '', body, client));
   });
 
-  app.view(VIEW_DENY_REASON, async ({ ack, body, view }) => {
+  listeners.view(VIEW_DENY_REASON, async ({ ack, body, view }) => {
     const reason = view.state.values[DENY_REASON_BLOCK]?.[DENY_REASON_INPUT]?.value ?? '';
     if (reason.trim() === '') {
       await ack({ response_action: 'errors', errors: { [DENY_REASON_BLOCK]: SLACK_REPLIES.denyReasonNeeded } });
@@ -212,11 +216,12 @@ function registerListeners(app: App, o: BoltAppOptions, log: Logger, home: HomeT
     else await ack();
     runAfter(outcome, 'deny');
   });
+  listeners.attach();
 }
 
 /** Approve: the approval's first read goes out before the ack is written, so the two overlap (the ack is not
  * held up: the use case runs only up to that read before it). */
-function registerApprove(app: App, b: ButtonDeps): void {
+function registerApprove(app: SlackListeners, b: ButtonDeps): void {
   app.action<ButtonAction>(ACTION_APPROVE, async ({ ack, body, action, client }) => {
     const approvedFor = chosenApproveFor(body.state as ActionsState | undefined, action.block_id); // the menu next to Approve
     const approving = b.attempt('approve', () => b.service.approve(action.value ?? '', body.user.id, approvedFor));
@@ -275,32 +280,45 @@ async function openDenyForm(
   return formNotOpened ? FORM_NOT_OPENED : outcome.text;
 }
 
-/** The HTTP receiver: Bolt's, with a body limit, and a timestamp check in both directions before Bolt's own. */
+/**
+ * The HTTP receiver: Bolt's, behind our own check of every POST (signed-request.ts: body limit, timestamp both
+ * ways, Slack's signature; Bolt's own signature check is off, as it costs more than the rest of its request path).
+ */
 function httpReceiver(o: BoltAppOptions, log: Logger): HTTPReceiver {
+  const limit = o.maxBodyBytes ?? 128 * 1024;
   const receiver = new HTTPReceiver({
     signingSecret: o.signingSecret,
+    // Checked below, before Bolt sees the request: nothing reaches Bolt unsigned.
+    signatureVerification: false,
     endpoints: '/slack/events',
     logger: slackLogger(o.logger, 'bolt'),
-    bodyLimit: o.maxBodyBytes ?? 128 * 1024,
+    bodyLimit: limit,
     customRoutes: HEALTH_PATHS.map((path) => ({
       path,
       method: ['GET', 'HEAD'],
       handler: (_req, res) => void answerHealth(o.health ?? { readiness: {} }, path, res),
     })),
   });
-  const verified = receiver.requestListener;
+  const bolt = receiver.requestListener;
   const now = o.now ?? Date.now;
   receiver.requestListener = (req, res) => {
-    // Without the header Bolt refuses the request itself (or answers Slack's unsigned ssl_check).
-    const header = req.headers['x-slack-request-timestamp'];
-    const problem = req.method === 'POST' && header !== undefined ? checkRequestTimestamp(header, now()) : undefined;
-    if (problem) {
-      log.warn({ problem, path: req.url }, 'Slack request refused');
-      req.resume();
-      res.writeHead(401).end();
-      return;
-    }
-    verified(req, res);
+    // GET and HEAD are the health routes (and Bolt's 404s): only a POST can carry a Slack request.
+    if (req.method !== 'POST') return bolt(req, res);
+    readSignedBody(req, { signingSecret: o.signingSecret, limit, nowMs: now() }).then(
+      (signed) => {
+        if (signed.ok) {
+          // Bolt reads a body it is given as rawBody instead of the stream (bufferIncomingMessage).
+          Object.assign(req, { rawBody: signed.body });
+          return bolt(req, res);
+        }
+        if (signed.problem) log.warn({ problem: signed.problem, path: req.url }, 'Slack request refused');
+        res.writeHead(signed.status).end();
+      },
+      (err: unknown) => {
+        log.warn({ err, path: req.url }, 'Slack request could not be read');
+        res.writeHead(400).end();
+      },
+    );
   };
   return receiver;
 }

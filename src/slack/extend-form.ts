@@ -1,14 +1,14 @@
 // The Extend button (expiry warning, App Home) and its form: how much longer and why. Submitting it is
 // `/jump extend <id>` (same checks and words); a refusal stands under the field it is about.
-import type { App } from '@slack/bolt';
 import type { Reply } from '../service/access-service.ts';
 import type { ButtonDeps } from './grant-buttons.ts';
 import { ACTION_EXTEND, EXTEND_FIELDS, extendFieldOfReply, extendModal, requestSentView, SLACK_REPLIES, VIEW_EXTEND } from './messages.ts';
 import { openForm } from './web-client.ts';
+import type { SlackListeners } from './slack-listeners.ts';
 
 type ButtonAction = import('@slack/bolt').BlockAction<import('@slack/bolt').ButtonAction>;
 
-export function registerExtendForm(app: App, d: ButtonDeps): void {
+export function registerExtendForm(app: SlackListeners, d: ButtonDeps): void {
   app.action<ButtonAction>(ACTION_EXTEND, async ({ ack, body, action, client }) => {
     await ack();
     let notOpened = false;

@@ -9,6 +9,7 @@ import { ACTION_IM_DONE, ACTION_REQUEST_AGAIN, fieldOfReply, REQUEST_FIELDS, req
 import { openRequestForm } from './home-tab.ts';
 import { askedInForm, blockIdIn, REQUEST_FORM_VIEWS, requestFormModal } from './request-form.ts';
 import { parseDuration } from '../domain/duration.ts';
+import type { SlackListeners } from './slack-listeners.ts';
 
 type ButtonAction = import('@slack/bolt').BlockAction<import('@slack/bolt').ButtonAction>;
 type SelectAction = import('@slack/bolt').BlockAction<import('@slack/bolt').StaticSelectAction>;
@@ -22,7 +23,7 @@ export interface ButtonDeps {
   ephemeral: (body: ButtonAction, client: App['client'], text: string | undefined) => Promise<unknown> | undefined;
 }
 
-export function registerGrantButtons(app: App, d: ButtonDeps): void {
+export function registerGrantButtons(app: SlackListeners, d: ButtonDeps): void {
   app.action<ButtonAction>(ACTION_IM_DONE, async ({ ack, body, action, client }) => {
     await ack();
     let ended: AccessRequest | undefined;
@@ -45,7 +46,7 @@ export function registerGrantButtons(app: App, d: ButtonDeps): void {
 }
 
 /** Request again opens the request form prefilled; the form (however opened) submitted is `/jump request`. */
-function registerRequestForm(app: App, d: ButtonDeps): void {
+function registerRequestForm(app: SlackListeners, d: ButtonDeps): void {
   app.action<ButtonAction>(ACTION_REQUEST_AGAIN, async ({ ack, body, action, client }) => {
     await ack();
     let notOpened = false;
@@ -59,7 +60,7 @@ function registerRequestForm(app: App, d: ButtonDeps): void {
   });
 
   // The request form (`/jump request` alone, Home's Request access, Request again): submitting it is `/jump request`.
-  app.view({ callback_id: new RegExp(`^(${REQUEST_FORM_VIEWS.join('|')})$`) }, async ({ ack, body, view }) => {
+  app.view(REQUEST_FORM_VIEWS, async ({ ack, body, view }) => {
     const asked = askedInForm(view.state.values as never);
     let reply: Reply | undefined;
     const outcome = await d.attempt('request form', async () => {

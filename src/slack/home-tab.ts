@@ -1,7 +1,7 @@
 // The Home tab: published (views.publish) when the person opens it (app_home_opened) and whenever one of its
 // items changes (the notifier's homeChanged, for the requester and the host's owners); its "Request access"
 // button opens the request form, which `/jump request` alone and Request again open too.
-import type { App } from '@slack/bolt';
+import type { SlackListeners } from './slack-listeners.ts';
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
 import type { RequestForm } from '../domain/requestable-hosts.ts';
@@ -63,7 +63,7 @@ export function openRequestForm(client: WebClient, triggerId: string, form: Requ
 
 type ButtonAction = import('@slack/bolt').BlockAction<import('@slack/bolt').ButtonAction>;
 
-export function registerHomeTab(app: App, d: { service: AccessService; home: HomeTab; log: Logger }): void {
+export function registerHomeTab(app: SlackListeners, d: { service: AccessService; home: HomeTab; log: Logger }): void {
   app.event('app_home_opened', async ({ event }) => {
     // The Messages tab opens too: only the Home tab is ours to draw.
     if (event.tab !== 'home') return;

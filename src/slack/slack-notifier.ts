@@ -15,12 +15,14 @@ import { auditMetadata, digestMetadata, EVENT_TYPES, metadataOf, requestMetadata
 import { approvalMessage, auditLine, connectMessage, reminderText, requesterMessages, requesterTexts, type ApprovalAsk } from './messages.ts';
 import { digestText } from './digest-message.ts';
 import { stepMessage } from './thread-messages.ts';
+import { DmChannels } from './dm-channels.ts';
 
 type Posted = { text: string; blocks?: unknown[]; metadata: MessageMetadata; thread_ts?: string };
 
 export class SlackNotifier implements Notifier, AuditPoster, DigestPoster {
   /** publishes Home tabs; set once the service that reads them exists (showHomesWith) */
   private homes?: { changed(userIds: readonly string[]): Promise<void> };
+  private readonly dms: DmChannels;
 
   constructor(
     private readonly deps: {
@@ -31,13 +33,19 @@ export class SlackNotifier implements Notifier, AuditPoster, DigestPoster {
       /** the hosts' owners (mentioned in the approval channel) and the approval timeout (when a request times out) */
       policy?: Pick<Policy, 'hosts' | 'defaults'>;
     },
-  ) {}
+  ) {
+    this.dms = new DmChannels(deps.client);
+  }
 
-  private async dmChannel(userId: string): Promise<string> {
-    const res = await this.deps.client.conversations.open({ users: userId });
-    const id = res.channel?.id;
-    if (!id) throw new Error(`conversations.open gave no channel for ${userId}`);
-    return id;
+  /** A DM to `userId`; a failed post forgets the kept channel (a deleted DM, a deactivated person). */
+  private async postDm(userId: string, m: Posted) {
+    const channel = this.dms.open(userId);
+    try {
+      return await this.post(await channel, m);
+    } catch (err) {
+      this.dms.forget(userId, channel);
+      throw err;
+    }
   }
 
   private async post(channel: string, m: Posted) {
@@ -46,7 +54,7 @@ export class SlackNotifier implements Notifier, AuditPoster, DigestPoster {
 
   private async dm(r: AccessRequest, type: EventType, message: string | { text: string; blocks: unknown[] }): Promise<void> {
     const m = typeof message === 'string' ? { text: message } : message;
-    await this.post(await this.dmChannel(r.requester), { ...m, metadata: requestMetadata(type, r) });
+    await this.postDm(r.requester, { ...m, metadata: requestMetadata(type, r) });
   }
 
   /** The approval message for one copy: the approval channel's mentions the host's owners, the owners' DMs do not. */
@@ -62,7 +70,7 @@ export class SlackNotifier implements Notifier, AuditPoster, DigestPoster {
     const channels: string[] = [];
     if (this.deps.approvalChannel) channels.push(this.deps.approvalChannel);
     // One owner's DM failing (deactivated account) must not stop the others from seeing the request.
-    const dms = await Promise.allSettled(ownerUserIds.map((u) => this.dmChannel(u)));
+    const dms = await Promise.allSettled(ownerUserIds.map((u) => this.dms.open(u)));
     for (const r of dms) {
       if (r.status === 'fulfilled') channels.push(r.value);
       else this.deps.logger.warn({ err: r.reason }, 'could not open a DM with an owner');
@@ -119,7 +127,7 @@ export class SlackNotifier implements Notifier, AuditPoster, DigestPoster {
 
   async grantActivated(request: AccessRequest, instructions: ConnectInstructions): Promise<void> {
     const message = { ...connectMessage(request, instructions), metadata: requestMetadata(EVENT_TYPES.grantActive, request) };
-    await this.post(await this.dmChannel(request.requester), message);
+    await this.postDm(request.requester, message);
   }
 
   grantNotActivated = (r: AccessRequest) => this.dm(r, EVENT_TYPES.grantFailed, requesterTexts.grantNotActivated(r));
@@ -133,7 +141,7 @@ export class SlackNotifier implements Notifier, AuditPoster, DigestPoster {
   /** One DM per person; one failing (a deactivated account) does not stop the others. */
   async reminder(r: AccessRequest, waitedMs: number, to: readonly string[], escalated: boolean): Promise<void> {
     const text = reminderText(r, waitedMs, escalated);
-    const sent = await Promise.allSettled(to.map(async (u) => this.post(await this.dmChannel(u), { text, metadata: requestMetadata(EVENT_TYPES.requestReminder, r) })));
+    const sent = await Promise.allSettled(to.map(async (u) => this.postDm(u, { text, metadata: requestMetadata(EVENT_TYPES.requestReminder, r) })));
     for (const s of sent) if (s.status === 'rejected') this.deps.logger.warn({ err: s.reason, requestId: r.id }, 'could not send a reminder');
   }
 
@@ -157,7 +165,7 @@ export class SlackNotifier implements Notifier, AuditPoster, DigestPoster {
 
   async activationMessageSent(request: AccessRequest): Promise<boolean> {
     const activation: string[] = [EVENT_TYPES.grantActive, EVENT_TYPES.grantFailed];
-    return this.inHistory(await this.dmChannel(request.requester), request.activatedAt ?? request.createdAt, (m) =>
+    return this.inHistory(await this.dms.open(request.requester), request.activatedAt ?? request.createdAt, (m) =>
       activation.includes(m.event_type) && m.event_payload.request_id === request.id,
     );
   }
