@@ -1,5 +1,6 @@
 import { LogLevel, WebClient, type Logger as SlackLogger, type WebClientOptions } from '@slack/web-api';
 import type { Logger } from 'pino';
+import { keptAliveFetch } from './kept-alive-fetch.ts';
 
 /** Slack's libraries (Bolt, the Web API client) log through pino: one JSON log, no console "[WARN]" lines. */
 export function slackLogger(logger: Logger, component: string): SlackLogger {
@@ -18,14 +19,18 @@ export function slackLogger(logger: Logger, component: string): SlackLogger {
   };
 }
 
+/** One transport for every Web API client of the process: its kept-alive connections are shared. */
+const transport = keptAliveFetch();
+
 /**
- * Web API client settings shared by Bolt and the notifier. The default retry policy retries for ~30 minutes;
+ * Web API client settings shared by Bolt and the notifier (their calls go over kept-alive node:http(s)
+ * connections: kept-alive-fetch.ts). The default retry policy retries for ~30 minutes;
  * a chat-ops reply that late is useless, so give up after a few seconds and let the caller report it.
  * A 429 is retried after the Retry-After Slack gives (rejectRateLimitedCalls stays false): each counts as one
  * of the retries, so two rate-limited answers in a row are waited out and the third try goes through.
  */
 export function slackClientOptions(apiUrl: string | undefined, logger?: Logger): WebClientOptions {
-  return { slackApiUrl: apiUrl, retryConfig: { retries: 2, factor: 2, minTimeout: 200, maxTimeout: 2000 }, timeout: 10_000, ...(logger ? { logger: slackLogger(logger, 'slack-web-api') } : {}) };
+  return { slackApiUrl: apiUrl, retryConfig: { retries: 2, factor: 2, minTimeout: 200, maxTimeout: 2000 }, timeout: 10_000, fetch: transport, ...(logger ? { logger: slackLogger(logger, 'slack-web-api') } : {}) };
 }
 
 /** What a refused call aimed at, for the log: a channel, a user, a user group (never a token or a text). */
