@@ -15,7 +15,6 @@ import { runInNewContext } from 'node:vm';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { startBroker } from '../dist/broker.js';
 import { readEnv } from '../dist/config/env.js';
-import { forEveryJumpHost } from '../dist/jumphost/every-jump-host.js';
 import { createLogger } from '../dist/logger.js';
 import { limitHeapGrowth } from '../dist/system/heap-tuning.js';
 
@@ -29,7 +28,7 @@ const allocations = process.env.SCALE_ALLOC_PROFILE ? await startAllocationProfi
 const broker = await startBroker({ env, policy, logger, host: '127.0.0.1' });
 // The start-up sync of every jump server is left behind it (as the broker runs it: a few at a time): what is
 // measured next starts from a quiet broker.
-await forEveryJumpHost(policy.jumpHosts.map((j) => j.name), (name) => broker.sync.sync(name));
+await broker.sync.syncAll();
 await allocations?.();
 if (process.env.SCALE_MEMORY_DEBUG) console.error('after start', JSON.stringify(process.memoryUsage()));
 const send = (a) => process.send(a);

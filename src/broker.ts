@@ -10,7 +10,6 @@ import { announceReloads, PolicySource } from './config/policy-source.ts';
 import { brokerKeyFingerprint, checkPrivateKeyFile } from './jumphost/private-key-file.ts';
 import { systemClock, type Clock } from './domain/clock.ts';
 import type { IdGenerator } from './domain/ids.ts';
-import { forEveryJumpHost } from './jumphost/every-jump-host.ts';
 import { JumpHostConnections } from './jumphost/jump-host-connections.ts';
 import { JumpHostSync } from './jumphost/jump-host-sync.ts';
 import { ConnectionReports } from './jumphost/connection-reports.ts';
@@ -153,7 +152,7 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
   const { port, server, healthServer } = await startApp(app, env, health, o.host, o.healthPort);
   // Bring every jump server in line with the store now: repairs whatever happened while we were down. A
   // retired jump server's grants end now too, not at the first scheduled reconcile.
-  (policy.jumpHosts.some((j) => j.retired) ? reconciler.run() : forEveryJumpHost(policy.jumpHosts.map((j) => j.name), (name) => sync.sync(name))).catch((err: unknown) => logger.warn({ err }, 'initial sync failed'));
+  (policy.jumpHosts.some((j) => j.retired) ? reconciler.run() : sync.syncAll()).catch((err: unknown) => logger.warn({ err }, 'initial sync failed'));
   const healthPort = (healthServer?.address() as import('node:net').AddressInfo | null)?.port;
   logger.info({ port, healthPort, redis: describeRedisTarget(conn.target), socketMode: Boolean(env.SLACK_APP_TOKEN), jumpHosts: policy.jumpHosts.length, hosts: policy.hosts.length }, 'jit-jump started');
 
@@ -263,7 +262,7 @@ function createAccessFlow(
 function reloadWhileRunning(source: PolicySource, path: string | undefined, sync: JumpHostSync, d: Parameters<typeof announceReloads>[1] & { logger: Logger }): () => void {
   const unannounce = announceReloads(source, d);
   const unsync = source.onReload((r) => {
-    if (r.ok && r.changed) forEveryJumpHost(source.view.jumpHosts.map((j) => j.name), (name) => sync.sync(name)).catch((err: unknown) => d.logger.warn({ err }, 'sync after a policy reload failed'));
+    if (r.ok && r.changed) sync.syncAll().catch((err: unknown) => d.logger.warn({ err }, 'sync after a policy reload failed'));
   });
   const unwatch = path ? source.watchFile((err) => d.logger.warn({ err, path }, 'cannot watch the policy file: reload with SIGHUP')) : () => undefined;
   return () => {

@@ -13,6 +13,7 @@ import { identityOf } from '../domain/retirement.ts';
 import { fingerprintOfLine, screenStandingKeys, standingFingerprints, type ScreenedGrants } from '../domain/standing-keys.ts';
 import { lineHash } from '../store/jump-host-state.ts';
 import { CoalescedRuns } from './coalesced-runs.ts';
+import { forEveryJumpHost } from './every-jump-host.ts';
 import { JumpHostUnavailableError, StaleBlockError } from './errors.ts';
 import { supportsExpiryTime, supportsUtcExpiry } from './server-version.ts';
 import type { JumpHostState } from '../store/jump-host-state.ts';
@@ -144,8 +145,9 @@ export class JumpHostSync {
     return Promise.race([Promise.all(gates), cap]).finally(() => clearTimeout(timer));
   }
 
-  async syncAll(): Promise<SyncResult[]> {
-    return Promise.all(this.deps.policy.jumpHosts.map((j) => this.sync(j.name)));
+  /** Every jump server of the policy, a few at a time (every-jump-host.ts). */
+  syncAll(): Promise<SyncResult[]> {
+    return forEveryJumpHost(this.deps.policy.jumpHosts.map((j) => j.name), (name) => this.sync(name));
   }
 
   /** What a sync of this jump server would change, without writing (reconcile --dry-run). */

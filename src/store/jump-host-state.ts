@@ -63,6 +63,7 @@ export class JumpHostState {
   }
 
   /** The next fencing token for a write of this jump server's block (taken under the sync lock). */
+  /** The next fencing token for a write of this jump server's block (taken under the sync lock). */
   nextGeneration(jumpHost: string): Promise<number> {
     return runRead(this.redis, this.nextGenerationRead(jumpHost));
   }
