@@ -210,11 +210,19 @@ describe('audit hash chain on real Redis', () => {
   it('retention drops events by age, exactly, and never the newest (the chain continues from it)', async () => {
     const store = new RequestStore(db.redis);
     const log = new AuditLog(db.redis);
-    for (let i = 0; i < 5; i++) await store.appendAudit({ type: 'refused', at: Date.now(), detail: `e${i}` });
+    // Each event in a millisecond of its own (Redis stamps the stream id from the same clock): appended within one
+    // millisecond, the first and third would share it and the trim below could not drop one without the other.
+    for (let i = 0; i < 5; i++) {
+      await store.appendAudit({ type: 'refused', at: Date.now(), detail: `e${i}` });
+      const [[id]] = (await db.redis.xrevrange(log.streamKey, '+', '-', 'COUNT', 1)) as [string, string[]][];
+      while (Date.now() <= Number(id!.split('-')[0])) await new Promise((resolve) => setTimeout(resolve, 1));
+    }
     const [first, , third] = await log.list(0);
     const thirdMs = Number(third!.streamId.split('-')[0]);
-    // Everything before the third event's millisecond is past retention.
-    assert.ok((await log.trim(Date.now() - thirdMs, Date.now())) >= 1);
+    // Everything before the third event's millisecond is past retention (one `now` for both: read twice, a
+    // millisecond passing between the reads moved the cutoff past the third event).
+    const now = Date.now();
+    assert.ok((await log.trim(now - thirdMs, now)) >= 1);
     const left = await log.list(0);
     assert.ok(!left.some((e) => e.streamId === first!.streamId));
     assert.ok(left.some((e) => e.streamId === third!.streamId));
