@@ -214,8 +214,8 @@ describe('audit hash chain on real Redis', () => {
     // millisecond, the first and third would share it and the trim below could not drop one without the other.
     for (let i = 0; i < 5; i++) {
       await store.appendAudit({ type: 'refused', at: Date.now(), detail: `e${i}` });
-      const [[id]] = (await db.redis.xrevrange(log.streamKey, '+', '-', 'COUNT', 1)) as [string, string[]][];
-      while (Date.now() <= Number(id!.split('-')[0])) await new Promise((resolve) => setTimeout(resolve, 1));
+      const [newest] = (await db.redis.xrevrange(log.streamKey, '+', '-', 'COUNT', 1)) as [string, string[]][];
+      while (Date.now() <= Number(newest![0].split('-')[0])) await new Promise((resolve) => setTimeout(resolve, 1));
     }
     const [first, , third] = await log.list(0);
     const thirdMs = Number(third!.streamId.split('-')[0]);
