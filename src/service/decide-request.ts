@@ -15,6 +15,7 @@ import type { ServiceDeps } from './ports.ts';
 import { refusedReply, type Outcome, type Reply } from './replies.ts';
 import { auditRefusal } from './refusals.ts';
 import { auditEvent, showCurrentState } from './request-events.ts';
+import { syncAhead } from './sync-ahead.ts';
 
 type Loaded = { ok: true; req: AccessRequest; host: HostPolicy } | { ok: false; reply: Reply };
 
@@ -61,7 +62,15 @@ export async function approve(d: ServiceDeps, requestId: string, actor: string, 
     return { reply: refusedReply(chosen) };
   }
   const rules = approvalRules(d.policy, host);
-  const result = await d.requests.approve(req, actor, d.clock.now(), rules, chosen.value, d.activationLeaseMs);
+  const approving = d.requests.approve(req, actor, d.clock.now(), rules, chosen.value, d.activationLeaseMs);
+  // Asked for in this turn, behind the approval on the same connection (sync-ahead.ts): handed to the
+  // activation's follow-up, or let go as soon as the approval turns out to be anything else.
+  const ahead = syncAhead(d.sync, req.jumpHost);
+  const result = await approving.catch((err: unknown) => {
+    ahead.proceed();
+    throw err;
+  });
+  if (!(result.ok && result.value.activated)) ahead.proceed();
   if (!result.ok) {
     switch (result.code) {
       case 'not-found':
@@ -95,7 +104,7 @@ export async function approve(d: ServiceDeps, requestId: string, actor: string, 
     const { approvals, required } = approved;
     return { reply: { kind: 'approval-recorded', approvals, required }, after: () => showCurrentState(d, req.id, { kind: 'approved', by: actor, approvals, required }) };
   }
-  return { after: () => completeActivation(d, req.id, approved.lease) };
+  return { after: () => completeActivation(d, req.id, approved.lease, ahead) };
 }
 
 /**

@@ -6,6 +6,7 @@ import type { AccessRequest } from '../domain/request-state.ts';
 import type { RequestStep } from '../domain/request-step.ts';
 import type { HeldLease } from '../domain/store-results.ts';
 import type { ActivationLease, ServiceDeps } from './ports.ts';
+import { syncAhead, type SyncAhead } from './sync-ahead.ts';
 import { auditEvent, showCurrentState, usageAtEnd } from './request-events.ts';
 
 /**
@@ -15,14 +16,18 @@ import { auditEvent, showCurrentState, usageAtEnd } from './request-events.ts';
  * Idempotent: jobs have fixed ids, the sync renders from the store, and the activation stays owed (in the
  * store's activating index) until the message is sent.
  */
-export async function completeActivation(d: ServiceDeps, requestId: string, held?: HeldLease): Promise<void> {
-  await d.requests.withActivationLease(requestId, d.activationLeaseMs, (lease, req) => followUpActivation(d, requestId, lease, req), held);
+export async function completeActivation(d: ServiceDeps, requestId: string, held?: HeldLease, ahead?: SyncAhead): Promise<void> {
+  try {
+    await d.requests.withActivationLease(requestId, d.activationLeaseMs, (lease, req) => followUpActivation(d, requestId, lease, req, ahead), held);
+  } finally {
+    ahead?.proceed(); // not owed here (another replica runs it) or failed before the line: the sync must not wait
+  }
 }
 
-async function followUpActivation(d: ServiceDeps, requestId: string, lease: ActivationLease, req: AccessRequest | undefined): Promise<void> {
+async function followUpActivation(d: ServiceDeps, requestId: string, lease: ActivationLease, req: AccessRequest | undefined, ahead?: SyncAhead): Promise<void> {
   if (!req) return d.requests.finishActivation(requestId);
   const expiresAt = req.state === 'active' ? req.expiresAt : undefined;
-  if (expiresAt !== undefined) await installLine(d, req, expiresAt);
+  if (expiresAt !== undefined) await installLine(d, req, expiresAt, ahead);
   // The rest (jobs, messages) waits its turn behind other follow-ups: in a burst of approvals the lines go first.
   await (d.pace ?? now)(async () => {
     if (expiresAt !== undefined) await tidyJobs(d, req, expiresAt);
@@ -49,18 +54,20 @@ const now = <T>(fn: () => Promise<T>): Promise<T> => fn();
  * the sync (its few ms of BullMQ work overlap the sync's round trips) and the write waits for it: the line never
  * stands without its end scheduled, so a crash right after the write leaves nothing to chance. A grant whose
  * line cannot be installed ends as failed (and anything half-installed is taken out). A revoke job that could
- * not be scheduled is thrown, after the sync: the activation stays owed and is run again.
+ * not be scheduled is thrown, after the sync: the activation stays owed and is run again. `ahead`: the sync the
+ * approval asked for as it was sent (sync-ahead.ts), used instead of asking for one now.
  */
-async function installLine(d: ServiceDeps, req: AccessRequest, expiresAt: number): Promise<void> {
+async function installLine(d: ServiceDeps, req: AccessRequest, expiresAt: number, ahead?: SyncAhead): Promise<void> {
   const { requests, clock, logger } = d;
-  let scheduled!: () => void;
-  const synced = d.sync.sync(req.jumpHost, new Promise<void>((r) => (scheduled = r)));
-  synced.catch(() => undefined); // awaited below
+  const { synced, proceed } = ahead?.jumpHost === req.jumpHost ? ahead : syncAhead(d.sync, req.jumpHost);
   const ending = d.jobs.schedule('revoke', req.id, expiresAt, clock.now(), expiresAt);
-  ending.then(scheduled, scheduled);
+  proceed(ending);
   let keyChanged = false;
   try {
-    const result = await synced;
+    let result = await synced;
+    // Rendered without this grant by the sync asked for with the approval: only if Redis did not run its reads
+    // after the approval (a reconnect between them); a sync asked for now decides.
+    if (ahead && !result.grantIds.includes(req.id)) result = await d.sync.sync(req.jumpHost);
     if (!result.grantIds.includes(req.id) && (await requests.get(req.id))?.state === 'active' && expiresAt > clock.now()) {
       // Approved for one key while the person registered another (a race with the key-change path): never installed.
       const current = await d.keys.get(req.requester);

@@ -274,6 +274,32 @@ describe('jump-host sync faults', () => {
     }
   });
 
+  it('a sync asked for right behind an approval, before its answer, renders it: Redis runs the sync’s reads after the approval (one connection)', async () => {
+    const p = parts();
+    try {
+      for (let round = 0; round < 5; round++) {
+        const id = `rahead${round}`;
+        await p.keys.set('U0ENGINEER', userKey, Date.now());
+        await p.requests.create({ id, requester: 'U0ENGINEER', host: 'db', jumpHost: 'bastion', durationMs: 600_000, reason: 'ahead', state: 'pending', createdAt: Date.now(), requiredApprovals: 1, approvers: [] }, { type: 'requested', at: Date.now(), requestId: id });
+        const req = (await p.requests.get(id))!;
+        // As decide-request does: the approval sent, the sync asked for in the same turn, its write let go once the answer is in.
+        const approving = p.requests.approve(req, 'U0OWNER', Date.now(), asRequested(req));
+        let answered!: () => void;
+        const synced = p.sync.sync('bastion', new Promise<void>((r) => (answered = r)));
+        const approved = await approving;
+        assert.ok(approved.ok && approved.value.activated);
+        answered();
+        assert.ok((await synced).grantIds.includes(id), `round ${round}: rendered with the approval`);
+        // (one line per key, host and end: the rounds' grants share it, each id in its jit: list)
+        assert.match(jump.readAuthorizedKeys(), new RegExp(`jit:(\\S+,)?${id}(,\\S+)?$`, 'm'));
+      }
+    } finally {
+      await p.sync.stop();
+      await p.connections.close();
+      jump.writeAuthorizedKeys(`${brokerLine}\n`);
+    }
+  });
+
   it('a grant that ends while the write waits for its rename is rendered out before the rename, not put back for the next sync', async () => {
     let skew = 0;
     const p = parts({}, () => {}, undefined, { now: () => Date.now() + skew });

@@ -19,6 +19,8 @@ export class ManualClock implements Clock {
 
 /** Renders like JumpHostSync: active, unexpired grants of a host in the policy whose requester has the approved key. */
 export class InMemoryBlockSync implements BlockSync {
+  /** jump servers as each sync was asked for (at the call); `synced`: as each one ran, after its `before` */
+  readonly asked: string[] = [];
   readonly synced: string[] = [];
   /** what each jump server's block holds now (grant ids) */
   readonly blocks = new Map<string, string[]>();
@@ -29,6 +31,7 @@ export class InMemoryBlockSync implements BlockSync {
   constructor(private readonly d: { policy: Policy; requests: InMemoryRequests; keys: InMemoryKeys; clock: Clock }) {}
 
   async sync(jumpHost: string, before?: Promise<unknown>): Promise<{ grantIds: string[]; skippedStanding: { fingerprint: string; grantIds: string[] }[] }> {
+    this.asked.push(jumpHost);
     await before?.catch(() => undefined); // the write waits for it, as the real sync's does
     this.synced.push(jumpHost);
     if (this.failures > 0) {
