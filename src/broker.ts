@@ -426,10 +426,11 @@ async function stopInOrder(p: {
     logger.warn({ deadlineMs: budgetMs, handedBack }, 'in-flight work did not finish in time: handed back to the other replicas');
   }
   // 3. Close connections, side by side so that the forced exit (15 s) never comes first: SSH (a disconnect
-  //    message) and Redis (QUIT; dropped if Redis does not answer in time).
+  //    message; a connect still pending to a hung jump server would wait out its own 5 s deadline, so it is
+  //    left behind after CLOSE_MS) and Redis (QUIT; dropped if Redis does not answer in time).
   const { redis, producer, auditRedis, workerConnections } = p.conn;
   const auditStopped = withinMs(CLOSE_MS, p.audit.stop()).then((ok) => ok || auditRedis.disconnect());
-  await Promise.all([auditStopped, p.connections.close(), ...[redis, producer, ...workerConnections].map(quitOrDrop)]);
+  await Promise.all([auditStopped, withinMs(CLOSE_MS, p.connections.close()), ...[redis, producer, ...workerConnections].map(quitOrDrop)]);
   logger.info('jit-jump stopped');
 }
 

@@ -125,8 +125,8 @@ describe('npm run sandbox: start-up and clean-up', () => {
       const ms = performance.now() - startedAt;
       console.log(`sandbox with a busy SANDBOX_PORT → exit: ${ms.toFixed(0)} ms`);
       assert.equal(code, 1);
+      // The only line: refused before "sandbox: starting redis-server, …" (how long that takes is the machine's, not a test's).
       assert.deepEqual(run.output().trim().split('\n'), [`sandbox: console port ${port} is in use: choose another with SANDBOX_PORT=<port> (SANDBOX_PORT=0: any free port)`]);
-      assert.ok(ms < 15_000, 'before redis-server, sshd and the broker start');
     } finally {
       taken.close();
     }
