@@ -48,14 +48,22 @@ async function cancel(d: ServiceDeps, actor: string, req: AccessRequest): Promis
 async function revoke(d: ServiceDeps, actor: string, req: AccessRequest): Promise<Outcome> {
   const endedAt = d.clock.now();
   const used = await usageAtEnd(d, req, endedAt);
-  const t = await d.requests.transition(req, 'revoked', auditEvent(d, 'revoked', req, { actor, detail: used.usage }), { decidedBy: actor, endedAt, ...used });
+  const ending = d.requests.transition(req, 'revoked', auditEvent(d, 'revoked', req, { actor, detail: used.usage }), { decidedBy: actor, endedAt, ...used });
+  // Asked for in this turn, right behind the state change on the same connection (as an approval's, see
+  // sync-ahead.ts): Redis reads what the sync renders after the grant has left the active set, and the line goes
+  // while the answer is on its way. A revocation that did not happen leaves the sync nothing to change.
+  const synced = d.sync.sync(req.jumpHost);
+  synced.catch(() => undefined); // awaited after the ack
+  const t = await ending;
   if (!t.ok) return { reply: { kind: 'nothing-to-revoke', id: req.id, state: t.code === 'conflict' ? t.state : req.state } };
   return {
     reply: { kind: 'revoked', id: req.id, host: req.host },
     after: async () => {
       // The line goes before anyone is told; told even if the sync failed (the revocation stands), then the
       // failure is thrown and logged. The revoke job then stays: it syncs again at the grant's end.
-      const syncFailure = await d.sync.sync(req.jumpHost).then(() => undefined, (err: unknown) => err ?? new Error('sync failed'));
+      // Still rendered: that sync's reads ran before the revocation (a reconnect between them); one asked for now decides.
+      const gone = synced.then((r) => (r.grantIds.includes(req.id) ? d.sync.sync(req.jumpHost) : r));
+      const syncFailure = await gone.then(() => undefined, (err: unknown) => err ?? new Error('sync failed'));
       if (syncFailure === undefined) await d.jobs.cancel('revoke', req.id);
       // The requester knows what they did; anyone else's revocation is news to them.
       if (actor !== req.requester) await d.notifier.grantEnded({ ...req, state: 'revoked', decidedBy: actor, endedAt, ...used });

@@ -1,5 +1,6 @@
 // An approval asks for its jump server's sync in the same turn as it is sent (sync-ahead.ts): that sync installs
 // the line, its write waits for the revoke job, and any approval that does not activate here lets it go at once.
+// A revocation asks for its sync in the same turn as its state change, and that sync takes the line out.
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import { ALICE, BOB, ENG, inMemoryService, type Harness } from '../support/in-memory/service.ts';
@@ -21,6 +22,19 @@ describe('the sync asked for with an approval', () => {
         return r;
       });
     return seen;
+  }
+
+  type SyncOutcome = Awaited<ReturnType<Harness['sync']['sync']>>;
+  /** The first sync answers `first` of what it rendered (its reads ran before the change); the syncs, as they answer. */
+  function firstSyncAnswers(first: (r: SyncOutcome) => SyncOutcome): SyncOutcome[] {
+    const sync = h.sync.sync.bind(h.sync);
+    const answers: SyncOutcome[] = [];
+    h.sync.sync = async (...args: Parameters<typeof sync>) => {
+      const r = await sync(...args);
+      answers.push(answers.length === 0 ? first(r) : r);
+      return answers[answers.length - 1]!;
+    };
+    return answers;
   }
 
   it('is asked for before the approval’s answer, is the one sync that installs the line, and writes after the revoke job', async () => {
@@ -70,15 +84,39 @@ describe('the sync asked for with an approval', () => {
   it('a sync that rendered without the grant (its reads ran before the approval) is followed by one asked for then, before anything fails', async () => {
     const id = await h.request(ENG, 'db-1 1h fix replication');
     await h.run(h.service.approve(id, BOB));
-    const sync = h.sync.sync.bind(h.sync);
-    let calls = 0;
-    h.sync.sync = async (...args: Parameters<typeof sync>) => {
-      const r = await sync(...args);
-      return ++calls === 1 ? { ...r, grantIds: [] } : r;
-    };
+    const calls = firstSyncAnswers((r) => ({ ...r, grantIds: [] }));
     await h.run(h.service.approve(id, ALICE));
-    assert.equal(calls, 2);
+    assert.equal(calls.length, 2);
     assert.equal((await h.requests.get(id))?.state, 'active', 'not failed');
     assert.equal(h.notifier.of('grantActivated', id).length, 1);
+  });
+
+  it('a revocation asks for its sync before the state change’s answer, and that one sync takes the line out', async () => {
+    const id = await h.request(ENG, 'web-1 30m');
+    await h.run(h.service.approve(id, ALICE));
+    assert.deepEqual(h.sync.blocks.get('bastion'), [id]);
+    const transition = h.requests.transition.bind(h.requests);
+    const askedAtAnswer: number[] = [];
+    h.requests.transition = (...args: Parameters<typeof transition>) =>
+      transition(...args).then((r) => {
+        askedAtAnswer.push(h.sync.asked.length);
+        return r;
+      });
+    const before = h.sync.asked.length;
+    const out = await h.run(h.service.command(ENG, `revoke ${id}`));
+    assert.equal(out.reply?.kind, 'revoked');
+    assert.deepEqual(askedAtAnswer, [before + 1], 'asked for while the state change was on its way');
+    assert.equal(h.sync.asked.length, before + 1, 'one sync');
+    assert.deepEqual(h.sync.blocks.get('bastion'), []);
+    assert.equal(h.jobs.scheduled.has(`revoke:${id}`), false, 'the revoke job cancelled once the line is gone');
+  });
+
+  it('a revocation whose sync still rendered the grant (its reads ran first) syncs once more before anyone is told', async () => {
+    const id = await h.request(ENG, 'web-1 30m');
+    await h.run(h.service.approve(id, ALICE));
+    const calls = firstSyncAnswers((r) => ({ ...r, grantIds: [...r.grantIds, id] }));
+    await h.run(h.service.command(ENG, `revoke ${id}`));
+    assert.equal(calls.length, 2);
+    assert.deepEqual(h.sync.blocks.get('bastion'), []);
   });
 });
