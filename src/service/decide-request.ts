@@ -63,14 +63,15 @@ export async function approve(d: ServiceDeps, requestId: string, actor: string, 
   }
   const rules = approvalRules(d.policy, host);
   const approving = d.requests.approve(req, actor, d.clock.now(), rules, chosen.value, d.activationLeaseMs);
-  // Asked for in this turn, behind the approval on the same connection (sync-ahead.ts): handed to the
-  // activation's follow-up, or let go as soon as the approval turns out to be anything else.
-  const ahead = syncAhead(d.sync, req.jumpHost);
+  // Asked for in this turn, behind the approval on the same connection (sync-ahead.ts), by the approval that
+  // should activate (the last one needed; an extension's follow-up syncs itself): handed to the activation's
+  // follow-up, or let go as soon as the approval turns out to be anything else.
+  const ahead = !req.extends && req.approvers.length + 1 >= rules.requiredApprovals ? syncAhead(d.sync, req.jumpHost) : undefined;
   const result = await approving.catch((err: unknown) => {
-    ahead.proceed();
+    ahead?.proceed();
     throw err;
   });
-  if (!(result.ok && result.value.activated)) ahead.proceed();
+  if (!(result.ok && result.value.activated)) ahead?.proceed();
   if (!result.ok) {
     switch (result.code) {
       case 'not-found':

@@ -7,6 +7,7 @@ import { ok } from '../domain/result.ts';
 import type { ServiceDeps } from './ports.ts';
 import type { Outcome } from './replies.ts';
 import { auditRefusal } from './refusals.ts';
+import { confirmed } from './sync-ahead.ts';
 import { auditEvent, showCurrentState, usageAtEnd } from './request-events.ts';
 
 export async function revokeOrCancel(d: ServiceDeps, actor: string, id: string): Promise<Outcome> {
@@ -61,8 +62,7 @@ async function revoke(d: ServiceDeps, actor: string, req: AccessRequest): Promis
     after: async () => {
       // The line goes before anyone is told; told even if the sync failed (the revocation stands), then the
       // failure is thrown and logged. The revoke job then stays: it syncs again at the grant's end.
-      // Still rendered: that sync's reads ran before the revocation (a reconnect between them); one asked for now decides.
-      const gone = synced.then((r) => (r.grantIds.includes(req.id) ? d.sync.sync(req.jumpHost) : r));
+      const gone = confirmed(d.sync, req.jumpHost, synced, (r) => !r.grantIds.includes(req.id));
       const syncFailure = await gone.then(() => undefined, (err: unknown) => err ?? new Error('sync failed'));
       if (syncFailure === undefined) await d.jobs.cancel('revoke', req.id);
       // The requester knows what they did; anyone else's revocation is news to them.

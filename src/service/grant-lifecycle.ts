@@ -6,7 +6,7 @@ import type { AccessRequest } from '../domain/request-state.ts';
 import type { RequestStep } from '../domain/request-step.ts';
 import type { HeldLease } from '../domain/store-results.ts';
 import type { ActivationLease, ServiceDeps } from './ports.ts';
-import { syncAhead, type SyncAhead } from './sync-ahead.ts';
+import { confirmed, syncAhead, type SyncAhead } from './sync-ahead.ts';
 import { auditEvent, showCurrentState, usageAtEnd } from './request-events.ts';
 
 /**
@@ -64,10 +64,8 @@ async function installLine(d: ServiceDeps, req: AccessRequest, expiresAt: number
   proceed(ending);
   let keyChanged = false;
   try {
-    let result = await synced;
-    // Rendered without this grant by the sync asked for with the approval: only if Redis did not run its reads
-    // after the approval (a reconnect between them); a sync asked for now decides.
-    if (ahead && !result.grantIds.includes(req.id)) result = await d.sync.sync(req.jumpHost);
+    // The sync asked for with the approval counts if it rendered this grant (sync-ahead.ts).
+    const result = ahead ? await confirmed(d.sync, req.jumpHost, synced, (r) => r.grantIds.includes(req.id)) : await synced;
     if (!result.grantIds.includes(req.id) && (await requests.get(req.id))?.state === 'active' && expiresAt > clock.now()) {
       // Approved for one key while the person registered another (a race with the key-change path): never installed.
       const current = await d.keys.get(req.requester);

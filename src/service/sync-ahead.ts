@@ -16,6 +16,16 @@ export interface SyncAhead {
   proceed(before?: Promise<unknown>): void;
 }
 
+/**
+ * `synced` (a sync asked for ahead) if it shows the change (`shows`), else one sync asked for now: Redis ran the
+ * ahead sync's reads after the change only if they reached it in that order (a reconnect between the two can
+ * swap them).
+ */
+export async function confirmed(sync: BlockSync, jumpHost: string, synced: Promise<SyncOutcome>, shows: (r: SyncOutcome) => boolean): Promise<SyncOutcome> {
+  const r = await synced;
+  return shows(r) ? r : sync.sync(jumpHost);
+}
+
 /** Asks for `jumpHost`'s sync now, its rename held until `proceed`. Call right after sending the approval. */
 export function syncAhead(sync: BlockSync, jumpHost: string): SyncAhead {
   let open!: (before: Promise<unknown>) => void;

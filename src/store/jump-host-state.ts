@@ -62,13 +62,8 @@ export class JumpHostState {
     return (await this.redis.set(this.keys.unrenderableAlert(jumpHost, grantId), '1', 'PX', ttlMs, 'NX')) === 'OK';
   }
 
-  /** The next fencing token for a write of this jump server's block (taken under the sync lock). */
-  /** The next fencing token for a write of this jump server's block (taken under the sync lock). */
-  nextGeneration(jumpHost: string): Promise<number> {
-    return runRead(this.redis, this.nextGenerationRead(jumpHost));
-  }
-
-  /** The next fencing token, issued by the command that follows the taking of the sync lock. */
+  /** The next fencing token for a write of this jump server's block, issued by the command that follows the
+   *  taking of the sync lock. */
   nextGenerationRead(jumpHost: string): PipelinedRead<number> {
     return { commands: 1, send: (pipe) => pipe.incr(this.keys.blockGeneration(jumpHost)), decode: ([n]) => Number(n) };
   }
